@@ -1,0 +1,105 @@
+"""User (用户): one area, one or more roles; API tokens for departments and scripts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils import timezone
+
+from doudi.accounts import roles as role_table
+from doudi.audit.audited import Audited
+
+
+class User(Audited, AbstractUser):
+    audit_maskers = {"password": lambda _: "******"}  # noqa: RUF012
+    audit_ignore = ("last_login",)
+
+    area = models.ForeignKey(
+        "areas.Area", verbose_name="所属区划", null=True, on_delete=models.PROTECT,
+        related_name="users",
+    )
+    full_name = models.CharField("姓名", max_length=50, blank=True)
+
+    class Meta:
+        verbose_name = "用户"
+        verbose_name_plural = "用户"
+
+    @property
+    def role_codes(self) -> list[str]:
+        cached = getattr(self, "_role_codes", None)
+        if cached is None:
+            cached = sorted(r.role for r in self.role_rows.all()) if self.pk else []
+            self._role_codes = cached
+        return cached
+
+    @property
+    def capabilities(self) -> frozenset[str]:
+        return role_table.capabilities_of(self.role_codes)
+
+    def can(self, capability: str) -> bool:
+        return self.is_active and self.area_id is not None and capability in self.capabilities
+
+    @property
+    def scope_prefix(self) -> str | None:
+        """The code prefix this user's data is limited to; None means sees nothing."""
+        if not self.is_active or self.area is None:
+            return None
+        return self.area.prefix
+
+    @property
+    def area_code(self) -> str:
+        return self.area_id or ""
+
+    def audit_label(self) -> str:
+        return f"用户 {self.username}"
+
+    def role_labels(self) -> str:
+        return "、".join(role_table.ROLES[c].label for c in self.role_codes)
+
+
+class UserRole(Audited, models.Model):
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="role_rows")
+    role = models.CharField("角色", max_length=30, choices=role_table.ROLE_CHOICES)
+
+    class Meta:
+        verbose_name = "用户角色"
+        verbose_name_plural = "用户角色"
+        constraints = [models.UniqueConstraint(fields=["user", "role"], name="unique_user_role")]
+
+    @property
+    def area_code(self) -> str:
+        return self.user.area_id or ""
+
+    def audit_label(self) -> str:
+        return f"用户 {self.user.username} 角色 {self.get_role_display()}"
+
+
+class ApiToken(models.Model):
+    """An API token; only its SHA-256 is stored, so a leaked database leaks no token."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "接口令牌"
+        verbose_name_plural = "接口令牌"
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    @classmethod
+    def issue(cls, user: User, hours: int = 12) -> str:
+        token = secrets.token_urlsafe(32)
+        cls.objects.create(
+            user=user, digest=cls.hash(token),
+            expires_at=timezone.now() + dt.timedelta(hours=hours),
+        )
+        return token

@@ -1,0 +1,54 @@
+"""Roles (角色) and what each may do (capabilities). Pure data: the UI, the API and the tests
+read this table, so a new role or capability is one row here.
+
+三员分立: the system, security and audit administrators are separate roles and none of them
+sees personal data in the registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Capabilities
+VIEW_REGISTRY = "registry.view"  # 查看低收入人口信息 (masked)
+EDIT_REGISTRY = "registry.edit"  # 新增/修改家庭与人员
+VIEW_FULL_PII = "registry.view_full"  # 查看完整身份证号等 (audited each time)
+EXPORT_REGISTRY = "registry.export"  # 导出名单 (masked)
+VIEW_AUDIT = "audit.view"  # 查看审计日志
+MANAGE_USERS = "accounts.manage"  # 账号管理
+MANAGE_SECURITY = "accounts.security"  # 角色授权、安全策略
+
+
+@dataclass(frozen=True)
+class Role:
+    code: str
+    label: str
+    capabilities: frozenset[str]
+    levels: tuple[int, ...]  # area levels a holder may belong to (1 省 … 5 村)
+
+
+_CASEWORK = frozenset({VIEW_REGISTRY, EDIT_REGISTRY, VIEW_FULL_PII, EXPORT_REGISTRY})
+
+ROLES: dict[str, Role] = {
+    r.code: r
+    for r in [
+        Role("village_assistant", "村协理员", _CASEWORK - {EXPORT_REGISTRY}, (5,)),
+        Role("town_officer", "镇街经办", _CASEWORK, (4,)),
+        Role("town_approver", "镇街审批", _CASEWORK, (4,)),
+        Role("district_officer", "区县经办", _CASEWORK, (3,)),
+        Role("district_approver", "区县审批", _CASEWORK, (3,)),
+        Role("supervisor", "上级监督", frozenset({VIEW_REGISTRY, EXPORT_REGISTRY}), (1, 2, 3)),
+        Role("sysadmin", "系统管理员", frozenset({MANAGE_USERS}), (1, 2, 3)),
+        Role("security_admin", "安全管理员", frozenset({MANAGE_SECURITY}), (1, 2, 3)),
+        Role("audit_admin", "审计管理员", frozenset({VIEW_AUDIT}), (1, 2, 3)),
+    ]
+}
+
+ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]
+
+
+def capabilities_of(role_codes: list[str] | set[str]) -> frozenset[str]:
+    caps: set[str] = set()
+    for code in role_codes:
+        caps |= ROLES[code].capabilities
+    return frozenset(caps)

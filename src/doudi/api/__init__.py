@@ -1,0 +1,1 @@
+"""REST API (Django Ninja) under /api/, OpenAPI at /api/openapi.json."""

@@ -1,0 +1,109 @@
+"""API schemas. Personal data leaves the API masked; amounts are integer fen."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from ninja import Schema
+from pydantic import Field, field_validator
+
+from doudi.core import idnumber
+
+
+class TokenIn(Schema):
+    username: str
+    password: str
+
+
+class TokenOut(Schema):
+    token: str
+    expires_at: dt.datetime
+
+
+class MemberIn(Schema):
+    id_number: str = Field(description="18位居民身份证号 (GB 11643 校验)")
+    name: str = Field(min_length=1, max_length=50)
+    relation: str = Field(description="与户主关系: head, spouse, child, parent …")
+    hukou_type: str = ""
+    co_resident: bool = True
+    phone: str = ""
+    disability_category: str = ""
+    disability_grade: int | None = None
+    serious_illness: str = ""
+    labour_capacity: str = "full"
+    student_status: str = ""
+
+    @field_validator("id_number")
+    @classmethod
+    def valid_id(cls, value: str) -> str:
+        try:
+            return idnumber.parse(value).id_number
+        except idnumber.InvalidIdNumber as exc:
+            raise ValueError(str(exc)) from None
+
+
+class HouseholdIn(Schema):
+    area_code: str = Field(description="所在村(社区)的12位区划代码")
+    hukou_type: str = Field(description="urban 城镇 / rural 农村")
+    address: str = ""
+    members: list[MemberIn] = Field(min_length=1)
+
+
+class MemberOut(Schema):
+    person_id: int
+    name: str
+    id_number: str
+    sex: str
+    birth_date: dt.date
+    relation: str
+    hukou_type: str
+    co_resident: bool
+    disability_category: str
+    disability_grade: int | None
+    serious_illness: str
+    labour_capacity: str
+    student_status: str
+    start_date: dt.date
+
+
+class CategoryOut(Schema):
+    category: str
+    label: str
+    person_id: int | None
+    start_date: dt.date
+    end_date: dt.date | None
+
+
+class ObservationOut(Schema):
+    kind: str
+    item: str
+    amount_fen: int | None
+    quantity: int | None
+    observed_on: dt.date
+    source: str
+
+
+class HouseholdOut(Schema):
+    id: int
+    number: str
+    area_code: str
+    area_name: str
+    town_name: str
+    hukou_type: str
+    address: str
+    head_name: str
+    member_count: int
+    categories: list[str]
+
+
+class HouseholdDetailOut(HouseholdOut):
+    members: list[MemberOut]
+    category_history: list[CategoryOut]
+    observations: list[ObservationOut]
+
+
+class HouseholdPage(Schema):
+    count: int
+    page: int
+    page_size: int
+    items: list[HouseholdOut]

@@ -1,0 +1,35 @@
+"""The NinjaAPI instance and its error shapes."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from ninja import NinjaAPI
+
+from doudi.api.auth import TokenAuth
+from doudi.api.households import router as households_router
+from doudi.api.tokens import router as tokens_router
+from doudi.registry.services import RegistryError
+
+api = NinjaAPI(
+    title="兜底 Doudi API",
+    version="1",
+    description="社会救助与低收入人口动态监测。个人信息默认脱敏；金额单位为分。",
+    auth=TokenAuth(),
+    urls_namespace="api",
+)
+api.add_router("/", tokens_router)
+api.add_router("/households", households_router)
+
+
+@api.exception_handler(RegistryError)
+def registry_error(request, exc: RegistryError):  # noqa: ANN001, ANN201
+    detail = [{"loc": ["body", *e.field.replace("[", ".").replace("]", "").split(".")],
+               "msg": e.message, "type": "value_error"} for e in exc.errors]
+    for item in detail:  # members.0.id_number → ["members", 0, "id_number"]
+        item["loc"] = [int(p) if isinstance(p, str) and p.isdigit() else p for p in item["loc"]]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
+@api.exception_handler(PermissionDenied)
+def permission_denied(request, exc: PermissionDenied):  # noqa: ANN001, ANN201
+    return api.create_response(request, {"detail": str(exc) or "无权执行此操作"}, status=403)

@@ -1,0 +1,68 @@
+"""AuditEvent (审计记录): append-only. The application refuses to change or delete a row and
+the database does too (triggers installed by migration 0002)."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils import timezone
+
+
+class AuditImmutable(Exception):
+    """审计日志不可修改或删除."""
+
+
+class AuditQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # noqa: ANN003, ANN201
+        raise AuditImmutable("审计日志不可修改")
+
+    def delete(self):  # noqa: ANN201
+        raise AuditImmutable("审计日志不可删除")
+
+    def visible_to(self, user) -> AuditQuerySet:  # noqa: ANN001
+        from doudi.accounts.roles import VIEW_AUDIT
+
+        if not user.can(VIEW_AUDIT):
+            return self.none()
+        # Events without an area (logins, system work) are seen only by auditors at the top
+        # of the tree they were configured at, i.e. any auditor: they carry no personal data.
+        prefix = user.scope_prefix
+        return self.filter(models.Q(area_code__startswith=prefix) | models.Q(area_code=""))
+
+
+class AuditEvent(models.Model):
+    CREATE, UPDATE, DELETE = "create", "update", "delete"
+    VIEW_FULL, EXPORT, IMPORT = "view_full", "export", "import"
+    LOGIN, LOGIN_FAILED, LOGOUT, TOKEN = "login", "login_failed", "logout", "token"
+    ACTION_CHOICES = [
+        (CREATE, "新增"), (UPDATE, "修改"), (DELETE, "删除"), (VIEW_FULL, "查看完整信息"),
+        (EXPORT, "导出"), (IMPORT, "导入"), (LOGIN, "登录"), (LOGIN_FAILED, "登录失败"),
+        (LOGOUT, "退出"), (TOKEN, "签发令牌"),
+    ]
+
+    at = models.DateTimeField("时间", default=timezone.now, db_index=True)
+    actor_id = models.BigIntegerField("操作人ID", null=True, blank=True, db_index=True)
+    actor_name = models.CharField("操作人", max_length=150)
+    action = models.CharField("操作", max_length=20, choices=ACTION_CHOICES, db_index=True)
+    object_type = models.CharField("对象类型", max_length=60, blank=True, db_index=True)
+    object_id = models.CharField("对象ID", max_length=64, blank=True)
+    object_label = models.CharField("对象", max_length=200, blank=True)
+    area_code = models.CharField("区划代码", max_length=12, blank=True, db_index=True)
+    changes = models.JSONField("变更内容", default=dict, blank=True)
+    request_id = models.CharField("请求ID", max_length=32, blank=True)
+    job = models.CharField("任务", max_length=100, blank=True)
+    ip = models.CharField("IP", max_length=45, blank=True)
+
+    objects = AuditQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "审计记录"
+        verbose_name_plural = "审计记录"
+        ordering = ["-at", "-id"]
+
+    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        if self.pk is not None:
+            raise AuditImmutable("审计日志不可修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        raise AuditImmutable("审计日志不可删除")

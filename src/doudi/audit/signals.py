@@ -1,0 +1,60 @@
+"""Automatic audit of every create/update/delete of an `Audited` model.
+
+Bulk operations skip signals; the code that uses them records one audit row per batch.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models.signals import post_delete, post_save
+
+from doudi.audit import services
+from doudi.audit.audited import Audited, snapshot
+from doudi.audit.models import AuditEvent
+
+
+def _label(instance: models.Model) -> str:
+    return getattr(instance, "audit_label", lambda: str(instance))()
+
+
+def _on_save(sender, instance, created, raw=False, **kwargs) -> None:  # noqa: ANN001, ANN003
+    if raw or not isinstance(instance, Audited):
+        return
+    new = snapshot(instance)
+    if created:
+        changes = {k: [None, v] for k, v in new.items() if v not in (None, "")}
+        action = AuditEvent.CREATE
+    else:
+        old = getattr(instance, "_audit_snapshot", {})
+        changes = {k: [old.get(k), v] for k, v in new.items() if old.get(k) != v}
+        if not changes:
+            instance._audit_snapshot = new
+            return
+        action = AuditEvent.UPDATE
+    services.record(
+        action,
+        object_type=instance._meta.label_lower,
+        object_id=instance.pk,
+        object_label=_label(instance),
+        area_code=getattr(instance, "area_code", "") or "",
+        changes=changes,
+    )
+    instance._audit_snapshot = new
+
+
+def _on_delete(sender, instance, **kwargs) -> None:  # noqa: ANN001, ANN003
+    if not isinstance(instance, Audited):
+        return
+    services.record(
+        AuditEvent.DELETE,
+        object_type=instance._meta.label_lower,
+        object_id=instance.pk,
+        object_label=_label(instance),
+        area_code=getattr(instance, "area_code", "") or "",
+        changes={k: [v, None] for k, v in snapshot(instance).items()},
+    )
+
+
+def connect() -> None:
+    post_save.connect(_on_save, dispatch_uid="doudi.audit.save")
+    post_delete.connect(_on_delete, dispatch_uid="doudi.audit.delete")

@@ -1,0 +1,198 @@
+"""Registry models (低收入人口基础信息库).
+
+Facts that change over time (income, assets, housing, vehicles, businesses, memberships,
+categories) are dated rows, never overwritten values: history is what the bureau audits.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+
+from doudi.areas.scoping import AreaOwned
+from doudi.audit.audited import Audited
+from doudi.core.masking import mask_id_number, mask_name, mask_phone
+from doudi.registry import choices
+from doudi.registry.categories import CATEGORY_CHOICES
+
+
+class Household(Audited, AreaOwned):
+    """家庭. `area_code` is the village/community it lives in."""
+
+    number = models.CharField("家庭编号", max_length=24, unique=True)
+    area = models.ForeignKey("areas.Area", verbose_name="所在村/社区", on_delete=models.PROTECT)
+    address = models.CharField("住址", max_length=200, blank=True)
+    hukou_type = models.CharField("户籍类型", max_length=10, choices=choices.HUKOU_CHOICES)
+    is_active = models.BooleanField("有效", default=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "家庭"
+        verbose_name_plural = "家庭"
+        ordering = ["number"]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def audit_label(self) -> str:
+        return f"家庭 {self.number}"
+
+    def current_memberships(self) -> models.QuerySet[Membership]:
+        return self.memberships.filter(end_date__isnull=True).select_related("person")
+
+    def head(self) -> Person | None:
+        m = self.current_memberships().filter(relation="head").first()
+        return m.person if m else None
+
+
+class Person(Audited, AreaOwned):
+    """人员. The resident ID is unique; birth date and sex are derived from it."""
+
+    audit_maskers = {"id_number": mask_id_number, "name": mask_name, "phone": mask_phone}  # noqa: RUF012
+
+    id_number = models.CharField("身份证号", max_length=18, unique=True)
+    name = models.CharField("姓名", max_length=50)
+    name_initials = models.CharField("拼音首字母", max_length=20, db_index=True, blank=True)
+    sex = models.CharField("性别", max_length=1, choices=choices.SEX_CHOICES)
+    birth_date = models.DateField("出生日期")
+    hukou_type = models.CharField("户籍类型", max_length=10, choices=choices.HUKOU_CHOICES)
+    phone = models.CharField("联系电话", max_length=20, blank=True)
+    disability_category = models.CharField(
+        "残疾类别", max_length=20, choices=choices.DISABILITY_CATEGORY_CHOICES, blank=True
+    )
+    disability_grade = models.PositiveSmallIntegerField(
+        "残疾等级", choices=choices.DISABILITY_GRADE_CHOICES, null=True, blank=True
+    )
+    serious_illness = models.CharField("重病(病种)", max_length=100, blank=True)
+    labour_capacity = models.CharField(
+        "劳动能力", max_length=10, choices=choices.LABOUR_CAPACITY_CHOICES, default="full"
+    )
+    student_status = models.CharField(
+        "在校情况", max_length=20, choices=choices.STUDENT_CHOICES, blank=True
+    )
+    death_date = models.DateField("死亡日期", null=True, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "人员"
+        verbose_name_plural = "人员"
+        ordering = ["id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(disability_grade__isnull=True) | ~Q(disability_category=""),
+                name="person_grade_needs_category",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.masked_name
+
+    def audit_label(self) -> str:
+        return f"人员 {self.masked_name} {self.masked_id}"
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
+
+    @property
+    def masked_id(self) -> str:
+        return mask_id_number(self.id_number)
+
+    @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone)
+
+    def current_membership(self) -> Membership | None:
+        return self.memberships.filter(end_date__isnull=True).first()
+
+
+class Membership(Audited, AreaOwned):
+    """家庭成员关系: who belongs to which household, from when to when."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="memberships")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="memberships")
+    relation = models.CharField("与户主关系", max_length=20, choices=choices.RELATION_CHOICES)
+    co_resident = models.BooleanField("共同生活", default=True)
+    start_date = models.DateField("起始日期")
+    end_date = models.DateField("终止日期", null=True, blank=True)
+    end_reason = models.CharField("终止原因", max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = "家庭成员"
+        verbose_name_plural = "家庭成员"
+        ordering = ["household_id", "start_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["person"], condition=Q(end_date__isnull=True),
+                name="one_current_household_per_person",
+            ),
+            models.UniqueConstraint(
+                fields=["household"], condition=Q(end_date__isnull=True, relation="head"),
+                name="one_current_head_per_household",
+            ),
+        ]
+
+    def audit_label(self) -> str:
+        return f"家庭 {self.household.number} 成员 {self.person.masked_name}"
+
+
+class Observation(Audited, AreaOwned):
+    """A dated fact about a household's economy: income, assets, housing, vehicles, business,
+    rigid expenses. Money is integer fen; income and expenses are monthly amounts."""
+
+    household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="observations")
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="observations", null=True, blank=True
+    )
+    kind = models.CharField("类别", max_length=20, choices=choices.OBSERVATION_KIND_CHOICES)
+    item = models.CharField("项目", max_length=30)
+    amount_fen = models.BigIntegerField("金额(分)", null=True, blank=True)
+    quantity = models.PositiveIntegerField("数量", null=True, blank=True)
+    description = models.CharField("说明", max_length=200, blank=True)
+    observed_on = models.DateField("所属日期")
+    source = models.CharField("来源", max_length=20, choices=choices.OBSERVATION_SOURCE_CHOICES)
+    recorded_at = models.DateTimeField("记录时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "经济状况"
+        verbose_name_plural = "经济状况"
+        ordering = ["-observed_on", "-id"]
+
+    def audit_label(self) -> str:
+        return f"家庭 {self.household.number} {self.get_kind_display()}"
+
+    @property
+    def item_label(self) -> str:
+        return dict(choices.OBSERVATION_ITEMS.get(self.kind, [])).get(self.item, self.item)
+
+
+class CategoryAssignment(Audited, AreaOwned):
+    """A category (低保, 特困, 留守老人 …) carried by a household or a person, with dates."""
+
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="categories", null=True, blank=True
+    )
+    person = models.ForeignKey(
+        Person, on_delete=models.PROTECT, related_name="categories", null=True, blank=True
+    )
+    category = models.CharField("类别", max_length=30, choices=CATEGORY_CHOICES, db_index=True)
+    start_date = models.DateField("起始日期")
+    end_date = models.DateField("终止日期", null=True, blank=True)
+    note = models.CharField("备注", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "人员类别"
+        verbose_name_plural = "人员类别"
+        ordering = ["-start_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(household__isnull=False) & Q(person__isnull=True))
+                | (Q(household__isnull=True) & Q(person__isnull=False)),
+                name="category_household_xor_person",
+            )
+        ]
+
+    def audit_label(self) -> str:
+        return f"类别 {self.get_category_display()}"

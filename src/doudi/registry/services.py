@@ -1,0 +1,307 @@
+"""Registry services: each function is one business act in one transaction, checked against
+the user's capability and area, audited (through the `Audited` models) as it writes.
+
+Views, API handlers, CLI commands and jobs all call these; none writes registry rows itself.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from pypinyin import Style, lazy_pinyin
+
+from doudi.accounts import roles
+from doudi.areas.models import Area
+from doudi.areas.scoping import require
+from doudi.audit import services as audit
+from doudi.audit.models import AuditEvent
+from doudi.core import areacode, idnumber
+from doudi.registry import choices
+from doudi.registry.categories import CATEGORIES
+from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
+
+
+@dataclass
+class FieldError:
+    field: str
+    message: str
+
+
+class RegistryError(ValueError):
+    """Bad input; `errors` names each field and the reason in Chinese. Nothing was written."""
+
+    def __init__(self, errors: list[FieldError]):
+        self.errors = errors
+        super().__init__("；".join(f"{e.field}: {e.message}" for e in errors))
+
+
+@dataclass
+class MemberInput:
+    id_number: str
+    name: str
+    relation: str
+    hukou_type: str = ""
+    co_resident: bool = True
+    phone: str = ""
+    disability_category: str = ""
+    disability_grade: int | None = None
+    serious_illness: str = ""
+    labour_capacity: str = "full"
+    student_status: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def name_initials(name: str) -> str:
+    """拼音首字母 for search: 张三丰 → zsf."""
+    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER, errors="ignore")).lower()[:20]
+
+
+def _check_choice(errors: list[FieldError], where: str, value, options, label: str) -> None:  # noqa: ANN001
+    if value not in {code for code, _ in options}:
+        errors.append(FieldError(where, f"{label}取值无效: {value!r}"))
+
+
+def _validate_member(m: MemberInput, where: str, errors: list[FieldError]) -> None:
+    try:
+        m.id_number = idnumber.parse(m.id_number).id_number
+    except idnumber.InvalidIdNumber as exc:
+        errors.append(FieldError(f"{where}.id_number", str(exc)))
+    m.name = (m.name or "").strip()
+    if not m.name:
+        errors.append(FieldError(f"{where}.name", "姓名不能为空"))
+    elif len(m.name) > 50:
+        errors.append(FieldError(f"{where}.name", "姓名过长"))
+    _check_choice(errors, f"{where}.relation", m.relation, choices.RELATION_CHOICES, "与户主关系")
+    if m.hukou_type:
+        _check_choice(errors, f"{where}.hukou_type", m.hukou_type, choices.HUKOU_CHOICES, "户籍类型")
+    if m.disability_category:
+        _check_choice(errors, f"{where}.disability_category", m.disability_category,
+                      choices.DISABILITY_CATEGORY_CHOICES, "残疾类别")
+    if m.disability_grade is not None:
+        if m.disability_grade not in (1, 2, 3, 4):
+            errors.append(FieldError(f"{where}.disability_grade", "残疾等级应为1–4级"))
+        elif not m.disability_category:
+            errors.append(FieldError(f"{where}.disability_category", "填写残疾等级时须填写残疾类别"))
+    _check_choice(errors, f"{where}.labour_capacity", m.labour_capacity,
+                  choices.LABOUR_CAPACITY_CHOICES, "劳动能力")
+    _check_choice(errors, f"{where}.student_status", m.student_status,
+                  choices.STUDENT_CHOICES, "在校情况")
+
+
+def _duplicate_message(person: Person) -> str:
+    membership = person.current_membership()
+    where = ""
+    if membership is not None:
+        hh = membership.household
+        where = f"，现属家庭 {hh.number}（{hh.area.name}）"
+    return f"该身份证号已登记：{person.masked_name}（人员编号 {person.pk}{where}）"
+
+
+def _new_household_number(area_code: str) -> str:
+    last = (
+        Household.objects.filter(number__startswith=area_code)
+        .order_by("-number").values_list("number", flat=True).first()
+    )
+    seq = int(last[len(area_code):]) + 1 if last else 1
+    return f"{area_code}{seq:05d}"
+
+
+def _village(area_code: str) -> Area:
+    area = Area.objects.filter(code=area_code).first()
+    if area is None:
+        raise RegistryError([FieldError("area_code", f"区划代码 {area_code} 不存在")])
+    if area.level != areacode.VILLAGE:
+        raise RegistryError([FieldError("area_code", "家庭须登记到村(社区)一级")])
+    return area
+
+
+def _create_person(m: MemberInput, area_code: str, hukou_type: str) -> Person:
+    facts = idnumber.parse(m.id_number)
+    return Person.objects.create(
+        id_number=facts.id_number, name=m.name, name_initials=name_initials(m.name),
+        sex=facts.sex, birth_date=facts.birth_date, hukou_type=m.hukou_type or hukou_type,
+        phone=m.phone, disability_category=m.disability_category,
+        disability_grade=m.disability_grade, serious_illness=m.serious_illness,
+        labour_capacity=m.labour_capacity, student_status=m.student_status, area_code=area_code,
+    )
+
+
+def create_household(
+    *, by, area_code: str, hukou_type: str, members: list[MemberInput],  # noqa: ANN001
+    address: str = "", start_date: dt.date | None = None,
+) -> Household:
+    """登记家庭: a household with its members; exactly one 户主. All or nothing."""
+    require(by, area_code, roles.EDIT_REGISTRY)
+    area = _village(area_code)
+    errors: list[FieldError] = []
+    _check_choice(errors, "hukou_type", hukou_type, choices.HUKOU_CHOICES, "户籍类型")
+    if not members:
+        errors.append(FieldError("members", "至少登记一名家庭成员"))
+    for i, m in enumerate(members):
+        _validate_member(m, f"members[{i}]", errors)
+    heads = [m for m in members if m.relation == "head"]
+    if members and len(heads) != 1:
+        errors.append(FieldError("members", f"应有且仅有一名户主，实际为{len(heads)}名"))
+    seen: dict[str, int] = {}
+    for i, m in enumerate(members):
+        if m.id_number in seen:
+            errors.append(FieldError(f"members[{i}].id_number",
+                                     f"与第{seen[m.id_number] + 1}名成员身份证号重复"))
+        seen.setdefault(m.id_number, i)
+    if not errors:
+        existing = {p.id_number: p for p in Person.objects.filter(id_number__in=list(seen))}
+        for i, m in enumerate(members):
+            if m.id_number in existing:
+                errors.append(FieldError(f"members[{i}].id_number",
+                                         _duplicate_message(existing[m.id_number])))
+    if errors:
+        raise RegistryError(errors)
+    start = start_date or timezone.localdate()
+    try:
+        with transaction.atomic():
+            household = Household.objects.create(
+                number=_new_household_number(area.code), area=area, area_code=area.code,
+                address=address.strip(), hukou_type=hukou_type,
+            )
+            for m in members:
+                person = _create_person(m, area.code, hukou_type)
+                Membership.objects.create(
+                    household=household, person=person, relation=m.relation,
+                    co_resident=m.co_resident, start_date=start, area_code=area.code,
+                )
+    except IntegrityError as exc:  # a concurrent registration of the same ID
+        raise RegistryError([FieldError("members", f"保存失败，可能存在重复登记: {exc}")]) from exc
+    return household
+
+
+@transaction.atomic
+def add_member(*, by, household: Household, member: MemberInput,  # noqa: ANN001
+               start_date: dt.date | None = None) -> Membership:
+    """增加家庭成员 (a new person: birth, marriage, registration)."""
+    require(by, household.area_code, roles.EDIT_REGISTRY)
+    errors: list[FieldError] = []
+    _validate_member(member, "member", errors)
+    if not errors and member.relation == "head" and household.head() is not None:
+        errors.append(FieldError("member.relation", "该家庭已有户主"))
+    if not errors:
+        existing = Person.objects.filter(id_number=member.id_number).first()
+        if existing is not None:
+            errors.append(FieldError("member.id_number", _duplicate_message(existing)))
+    if errors:
+        raise RegistryError(errors)
+    person = _create_person(member, household.area_code, household.hukou_type)
+    return Membership.objects.create(
+        household=household, person=person, relation=member.relation,
+        co_resident=member.co_resident, start_date=start_date or timezone.localdate(),
+        area_code=household.area_code,
+    )
+
+
+@transaction.atomic
+def move_person(*, by, person: Person, to_household: Household, relation: str,  # noqa: ANN001
+                on: dt.date | None = None, reason: str = "迁入其他家庭") -> Membership:
+    """成员迁移: end the current membership, open one in the new household; history stays."""
+    require(by, person.area_code, roles.EDIT_REGISTRY)
+    require(by, to_household.area_code, roles.EDIT_REGISTRY)
+    errors: list[FieldError] = []
+    _check_choice(errors, "relation", relation, choices.RELATION_CHOICES, "与户主关系")
+    if relation == "head" and to_household.head() is not None:
+        errors.append(FieldError("relation", "目标家庭已有户主"))
+    current = person.current_membership()
+    if current is not None and current.household_id == to_household.pk:
+        errors.append(FieldError("to_household", "该人员已在目标家庭中"))
+    if current is not None and current.relation == "head":
+        errors.append(FieldError("person", "户主迁出前须先变更户主"))
+    if errors:
+        raise RegistryError(errors)
+    day = on or timezone.localdate()
+    if current is not None:
+        current.end_date = day
+        current.end_reason = reason
+        current.save()
+    person.area_code = to_household.area_code
+    person.save()
+    return Membership.objects.create(
+        household=to_household, person=person, relation=relation, start_date=day,
+        area_code=to_household.area_code,
+    )
+
+
+def record_observation(
+    *, by, household: Household, kind: str, item: str, observed_on: dt.date,  # noqa: ANN001
+    source: str = "declared", amount_fen: int | None = None, quantity: int | None = None,
+    person: Person | None = None, description: str = "",
+) -> Observation:
+    """记录经济状况: a new dated row; earlier rows stay as they were."""
+    require(by, household.area_code, roles.EDIT_REGISTRY)
+    errors: list[FieldError] = []
+    _check_choice(errors, "kind", kind, choices.OBSERVATION_KIND_CHOICES, "类别")
+    if kind in choices.OBSERVATION_ITEMS:
+        _check_choice(errors, "item", item, choices.OBSERVATION_ITEMS[kind], "项目")
+    _check_choice(errors, "source", source, choices.OBSERVATION_SOURCE_CHOICES, "来源")
+    if amount_fen is not None and (not isinstance(amount_fen, int) or isinstance(amount_fen, bool)):
+        errors.append(FieldError("amount_fen", "金额须为整数(分)"))
+    elif amount_fen is not None and amount_fen < 0 and kind != "business":
+        errors.append(FieldError("amount_fen", "金额不能为负"))
+    if person is not None and not person.memberships.filter(household=household).exists():
+        errors.append(FieldError("person", "该人员不是本家庭成员"))
+    if errors:
+        raise RegistryError(errors)
+    return Observation.objects.create(
+        household=household, person=person, kind=kind, item=item, amount_fen=amount_fen,
+        quantity=quantity, description=description, observed_on=observed_on, source=source,
+        area_code=household.area_code,
+    )
+
+
+def assign_category(
+    *, by, category: str, start_date: dt.date, household: Household | None = None,  # noqa: ANN001
+    person: Person | None = None, note: str = "",
+) -> CategoryAssignment:
+    """认定类别 (household- or person-level, as the category says)."""
+    spec = CATEGORIES.get(category)
+    if spec is None:
+        raise RegistryError([FieldError("category", f"未知类别: {category}")])
+    owner = household if spec.level == "H" else person
+    if owner is None:
+        which = "家庭" if spec.level == "H" else "人员"
+        raise RegistryError([FieldError("category", f"{spec.label}应认定到{which}")])
+    require(by, owner.area_code, roles.EDIT_REGISTRY)
+    open_rows = CategoryAssignment.objects.filter(
+        category=category, end_date__isnull=True,
+        **({"household": owner} if spec.level == "H" else {"person": owner}),
+    )
+    if open_rows.exists():
+        raise RegistryError([FieldError("category", f"已有未终止的{spec.label}类别")])
+    return CategoryAssignment.objects.create(
+        household=owner if spec.level == "H" else None,
+        person=owner if spec.level == "P" else None,
+        category=category, start_date=start_date, note=note, area_code=owner.area_code,
+    )
+
+
+def end_category(*, by, assignment: CategoryAssignment, end_date: dt.date,  # noqa: ANN001
+                 note: str = "") -> CategoryAssignment:
+    require(by, assignment.area_code, roles.EDIT_REGISTRY)
+    if assignment.end_date is not None:
+        raise RegistryError([FieldError("end_date", "该类别已终止")])
+    if end_date < assignment.start_date:
+        raise RegistryError([FieldError("end_date", "终止日期不能早于起始日期")])
+    assignment.end_date = end_date
+    if note:
+        assignment.note = note
+    assignment.save()
+    return assignment
+
+
+def reveal_person(*, by, person: Person) -> dict[str, str]:  # noqa: ANN001
+    """查看完整信息: full name, ID and phone for a role allowed to see them; audited."""
+    require(by, person.area_code, roles.VIEW_FULL_PII)
+    audit.record(
+        AuditEvent.VIEW_FULL, object_type="registry.person", object_id=person.pk,
+        object_label=person.audit_label(), area_code=person.area_code,
+    )
+    return {"name": person.name, "id_number": person.id_number, "phone": person.phone}

@@ -1,0 +1,1 @@
+"""Synthetic data for development, demos and benchmarks (no real person is ever used)."""

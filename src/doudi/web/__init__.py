@@ -1,0 +1,1 @@
+"""Web UI: server-rendered Chinese pages with htmx; views stay thin and call services."""

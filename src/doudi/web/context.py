@@ -1,0 +1,21 @@
+"""Template context: the navigation a user sees follows their capabilities."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from doudi.accounts import roles
+
+
+def navigation(request) -> dict:  # noqa: ANN001
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav": []}
+    items = [("首页", reverse("home"))]
+    if user.can(roles.VIEW_REGISTRY):
+        items.append(("家庭档案", reverse("household_list")))
+    if user.can(roles.VIEW_AUDIT):
+        items.append(("审计日志", reverse("audit_list")))
+    if user.can(roles.MANAGE_USERS) or user.can(roles.MANAGE_SECURITY):
+        items.append(("用户管理", reverse("user_list")))
+    return {"nav": items}

@@ -1,0 +1,93 @@
+"""doudi demo [--no-serve] [--reset] [--households N] [--port P]
+
+Builds the demo database (its own SQLite file): the real division tree of 屯溪区 and Guangdong,
+demo users at every level, a few hundred plausible households; then serves the UI and API.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+
+from doudi.accounts.models import User
+from doudi.accounts.services import create_user
+from doudi.areas import importer
+from doudi.audit import context
+from doudi.synth.seed import seed_households
+
+DEMO_PASSWORD = "doudi-demo"
+DEMO_DISTRICT = "341002"
+DEMO_TOWN = "341002102"  # 黎阳镇
+DEMO_USERS = [
+    # username, area, roles, 说明
+    ("district", DEMO_DISTRICT, ["district_approver"], "屯溪区民政局 区县审批"),
+    ("town", DEMO_TOWN, ["town_approver"], "黎阳镇 镇街审批"),
+    ("village", None, ["village_assistant"], "黎阳镇下属社区 村协理员"),
+    ("auditor", DEMO_DISTRICT, ["audit_admin"], "屯溪区 审计管理员"),
+    ("sysadmin", DEMO_DISTRICT, ["sysadmin"], "屯溪区 系统管理员"),
+    ("supervisor", "3410", ["supervisor"], "黄山市 上级监督(只读)"),
+]
+
+
+class Command(BaseCommand):
+    help = "构建演示数据库并启动服务 / build the demo database and serve it"
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--no-serve", action="store_true", help="只构建，不启动服务")
+        parser.add_argument("--reset", action="store_true", help="删除并重建演示数据库")
+        parser.add_argument("--households", type=int, default=400)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+
+    def handle(self, *args, **o) -> None:  # noqa: ANN002, ANN003
+        if connection.vendor != "sqlite":
+            raise CommandError("演示数据库只使用内嵌 SQLite")
+        if o["reset"]:
+            connection.close()
+            for suffix in ("", "-wal", "-shm"):
+                path = settings.DATABASES["default"]["NAME"] + suffix
+                try:
+                    os.remove(path)
+                except FileNotFoundError:
+                    pass
+        call_command("migrate", verbosity=0, interactive=False)
+        if User.objects.filter(username="district").exists():
+            self.stdout.write("演示数据库已存在（--reset 可重建）")
+        else:
+            self._build(o["households"])
+        self._print_users()
+        if not o["no_serve"]:
+            call_command("serve", host=o["host"], port=o["port"])
+
+    def _build(self, households: int) -> None:
+        started = time.monotonic()
+        with context.job("demo"):
+            report = importer.load_shipped("all")
+            if not report.ok:
+                raise CommandError("区划导入失败: " + "; ".join(map(str, report.errors[:5])))
+            self.stdout.write(f"行政区划: {report.created} 个（屯溪区 + 广东省）")
+            from doudi.areas.models import Area
+
+            village = Area.objects.filter(code__startswith=DEMO_TOWN, level=5).order_by("code")[0]
+            for username, area, roles, _ in DEMO_USERS:
+                create_user(username=username, password=DEMO_PASSWORD,
+                            area_code=area or village.code, roles=roles)
+            district = User.objects.get(username="district")
+        with context.job("demo seed", user=district):
+            seeded = seed_households(by=district, area_code=DEMO_DISTRICT, count=households)
+        self.stdout.write(
+            f"家庭: {seeded.households} 户，人员: {seeded.persons} 人 "
+            f"（{time.monotonic() - started:.1f} 秒）"
+        )
+
+    def _print_users(self) -> None:
+        self.stdout.write("演示账号（密码均为 %s）:" % DEMO_PASSWORD)
+        for username, _, _, note in DEMO_USERS:
+            user = User.objects.filter(username=username).select_related("area").first()
+            if user:
+                self.stdout.write(f"  {username:<11} {note}（{user.area.name} {user.area.code}）")

@@ -1,0 +1,19 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from doudi.web import views
+from doudi.web.forms import LoginForm
+
+urlpatterns = [
+    path("login/", auth_views.LoginView.as_view(
+        template_name="doudi/login.html", authentication_form=LoginForm,
+        redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", views.home, name="home"),
+    path("households/", views.household_list, name="household_list"),
+    path("households/export.xlsx", views.household_export, name="household_export"),
+    path("households/<int:household_id>/", views.household_detail, name="household_detail"),
+    path("persons/<int:person_id>/reveal/", views.person_reveal, name="person_reveal"),
+    path("audit/", views.audit_list, name="audit_list"),
+    path("users/", views.user_list, name="user_list"),
+]

@@ -1,0 +1,208 @@
+"""Thin views: read through `visible_to`, write through services, render Chinese pages."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_POST
+
+from doudi.accounts import roles
+from doudi.accounts.models import User
+from doudi.areas.models import Area
+from doudi.audit import services as audit
+from doudi.audit.models import AuditEvent
+from doudi.core import areacode
+from doudi.registry import choices, exports, queries, services
+from doudi.registry.categories import CATEGORY_CHOICES
+from doudi.registry.models import CategoryAssignment, Household, Person
+
+
+def _need(request: HttpRequest, capability: str) -> None:
+    if not request.user.can(capability):
+        raise PermissionDenied("没有此项权限")
+
+
+def _area_options(user: User) -> list[Area]:
+    """The towns and villages under the user's area, for the area filter."""
+    if user.area is None:
+        return []
+    return list(
+        Area.objects.filter(code__startswith=user.area.prefix, level__gt=user.area.level,
+                            level__lte=min(user.area.level + 2, 5))
+        .order_by("code")
+    )
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    user = request.user
+    context: dict = {"today": dt.date.today()}
+    if user.can(roles.VIEW_REGISTRY):
+        households = Household.objects.visible_to(user)
+        persons = Person.objects.visible_to(user)
+        context["household_count"] = households.count()
+        context["person_count"] = persons.count()
+        context["category_counts"] = (
+            CategoryAssignment.objects.visible_to(user).filter(end_date__isnull=True)
+            .values("category").annotate(n=Count("id")).order_by("-n")
+        )
+        labels = dict(CATEGORY_CHOICES)
+        context["category_counts"] = [(labels[r["category"]], r["n"], r["category"])
+                                      for r in context["category_counts"]]
+        context["by_child"] = _count_by_child_area(user, households)
+    if user.can(roles.VIEW_AUDIT):
+        context["recent_audit"] = AuditEvent.objects.visible_to(user)[:10]
+    if user.can(roles.MANAGE_USERS) or user.can(roles.MANAGE_SECURITY):
+        context["user_count"] = User.objects.filter(area__code__startswith=user.area.prefix).count()
+    return render(request, "doudi/home.html", context)
+
+
+def _count_by_child_area(user: User, households) -> list[tuple[Area, int]]:  # noqa: ANN001
+    """Households per town (for a district), per village (for a town) and so on."""
+    if user.area.level >= areacode.VILLAGE:
+        return []
+    length = areacode.PREFIX_LENGTH[user.area.level + 1]
+    counts: dict[str, int] = {}
+    for code in households.values_list("area_code", flat=True).iterator():
+        counts[code[:length]] = counts.get(code[:length], 0) + 1
+    names = {a.prefix: a for a in Area.objects.filter(prefix__in=list(counts))}
+    return sorted(((names[p], n) for p, n in counts.items() if p in names),
+                  key=lambda item: item[0].code)
+
+
+def _filtered_households(request: HttpRequest):  # noqa: ANN202
+    g = request.GET
+    return queries.search_households(
+        Household.objects.visible_to(request.user), q=g.get("q", "").strip(),
+        area_prefix=g.get("area", ""), category=g.get("category", ""),
+        hukou_type=g.get("hukou", ""),
+    )
+
+
+@login_required
+def household_list(request: HttpRequest) -> HttpResponse:
+    _need(request, roles.VIEW_REGISTRY)
+    paginator = Paginator(_filtered_households(request).order_by("number"),
+                          settings.DOUDI_PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    page.object_list = list(queries.with_list_columns(
+        Household.objects.filter(pk__in=[h.pk for h in page.object_list]).order_by("number")))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "page": page, "query": query.urlencode(), "areas": _area_options(request.user),
+        "categories": CATEGORY_CHOICES, "hukou_choices": choices.HUKOU_CHOICES,
+        "category_labels": dict(CATEGORY_CHOICES), "g": request.GET,
+        "can_export": request.user.can(roles.EXPORT_REGISTRY),
+    }
+    template = "doudi/_household_rows.html" if request.htmx else "doudi/household_list.html"
+    return render(request, template, context)
+
+
+@login_required
+def household_export(request: HttpRequest) -> HttpResponse:
+    _need(request, roles.EXPORT_REGISTRY)
+    households = queries.with_list_columns(_filtered_households(request).order_by("number"))
+    content, count = exports.households_xlsx(households)
+    audit.record(
+        AuditEvent.EXPORT, object_type="registry.household",
+        object_label=f"导出家庭名单 {count} 户（脱敏）", area_code=request.user.area.code,
+        changes={"filters": request.GET.dict(), "rows": count},
+    )
+    response = HttpResponse(
+        content,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = (
+        f"attachment; filename*=UTF-8''households-{dt.date.today():%Y%m%d}.xlsx"
+    )
+    return response
+
+
+def _visible_household(request: HttpRequest, household_id: int) -> Household:
+    household = (Household.objects.visible_to(request.user)
+                 .select_related("area", "area__parent").filter(pk=household_id).first())
+    if household is None:
+        raise Http404("家庭不存在或不在您的管辖范围内")
+    return household
+
+
+@login_required
+def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
+    _need(request, roles.VIEW_REGISTRY)
+    household = _visible_household(request, household_id)
+    memberships = household.memberships.select_related("person").order_by(
+        "end_date", "start_date", "id")
+    person_ids = [m.person_id for m in memberships]
+    categories = CategoryAssignment.objects.filter(
+        Q(household=household) | Q(person_id__in=person_ids)
+    ).select_related("person")
+    timeline = AuditEvent.objects.filter(
+        Q(object_type="registry.household", object_id=str(household.pk))
+        | Q(object_type="registry.membership",
+            object_id__in=[str(m.pk) for m in memberships])
+    ).order_by("-at")[:50]
+    return render(request, "doudi/household_detail.html", {
+        "household": household,
+        "current": [m for m in memberships if m.end_date is None],
+        "former": [m for m in memberships if m.end_date is not None],
+        "categories": categories,
+        "observations": household.observations.select_related("person")[:50],
+        "timeline": timeline,
+        "can_reveal": request.user.can(roles.VIEW_FULL_PII),
+        "ancestors": household.area.ancestors(),
+    })
+
+
+@login_required
+@require_POST
+def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
+    person = Person.objects.visible_to(request.user).filter(pk=person_id).first()
+    if person is None:
+        raise Http404("人员不存在或不在您的管辖范围内")
+    full = services.reveal_person(by=request.user, person=person)
+    return render(request, "doudi/_person_full.html", {"person": person, "full": full})
+
+
+@login_required
+def audit_list(request: HttpRequest) -> HttpResponse:
+    _need(request, roles.VIEW_AUDIT)
+    g = request.GET
+    events = AuditEvent.objects.visible_to(request.user)
+    if g.get("actor"):
+        events = events.filter(actor_name=g["actor"].strip())
+    if g.get("action"):
+        events = events.filter(action=g["action"])
+    if g.get("object_type"):
+        events = events.filter(object_type=g["object_type"])
+    for key, lookup in (("since", "at__date__gte"), ("until", "at__date__lte")):
+        try:
+            if g.get(key):
+                events = events.filter(**{lookup: dt.date.fromisoformat(g[key])})
+        except ValueError:
+            pass
+    paginator = Paginator(events, 50)
+    query = g.copy()
+    query.pop("page", None)
+    return render(request, "doudi/audit_list.html", {
+        "page": paginator.get_page(g.get("page")), "g": g, "query": query.urlencode(),
+        "actions": AuditEvent.ACTION_CHOICES,
+        "object_types": sorted(set(AuditEvent.objects.visible_to(request.user)
+                                   .values_list("object_type", flat=True).distinct())),
+    })
+
+
+@login_required
+def user_list(request: HttpRequest) -> HttpResponse:
+    if not (request.user.can(roles.MANAGE_USERS) or request.user.can(roles.MANAGE_SECURITY)):
+        raise PermissionDenied("没有此项权限")
+    users = (User.objects.filter(area__code__startswith=request.user.area.prefix)
+             .select_related("area").prefetch_related("role_rows").order_by("area_id", "username"))
+    return render(request, "doudi/user_list.html", {"users": users})
