@@ -1,0 +1,116 @@
+"""Shared fixtures: a small real division tree, users of every role, households in and out of
+each user's area."""
+
+from __future__ import annotations
+
+import datetime as dt
+from types import SimpleNamespace
+
+import pytest
+
+from doudi.accounts.roles import ROLES
+from doudi.accounts.services import create_user
+from doudi.areas import importer
+from doudi.audit import context
+from doudi.core import idnumber
+
+PASSWORD = "test-pass-2026"
+VILLAGE = "341002102002"  # 隆阜（3）社区居委会, 黎阳镇
+OTHER_VILLAGE_SAME_TOWN = "341002102006"  # 龙山社区居委会, 黎阳镇
+TOWN = "341002102"  # 黎阳镇
+OTHER_TOWN_VILLAGE = "341002100001"  # a village of 屯光镇
+DISTRICT = "341002"
+CITY = "3410"
+GUANGDONG_VILLAGE_PREFIX = "440103"  # 荔湾区, a county outside the Anhui tree
+
+ROLE_AREA = {
+    "village_assistant": VILLAGE,
+    "town_officer": TOWN,
+    "town_approver": TOWN,
+    "district_officer": DISTRICT,
+    "district_approver": DISTRICT,
+    "supervisor": CITY,
+    "sysadmin": DISTRICT,
+    "security_admin": DISTRICT,
+    "audit_admin": DISTRICT,
+}
+
+_SHIPPED = None
+
+
+def _shipped_sources():
+    global _SHIPPED
+    if _SHIPPED is None:
+        _SHIPPED = [(f, (importer.SHIPPED_DIR / f).read_text(encoding="utf-8"))
+                    for f in importer.SHIPPED_FILES]
+    return _SHIPPED
+
+
+@pytest.fixture
+def areas(db):
+    report = importer.load(_shipped_sources(), source_label="test",
+                           prefixes=(DISTRICT, GUANGDONG_VILLAGE_PREFIX))
+    assert report.ok, report.errors
+    return report
+
+
+def valid_id(region: str = "341002", born: dt.date = dt.date(1980, 5, 17), seq: int = 10,
+             sex: str = "M") -> str:
+    return idnumber.make(region, born, seq, sex)
+
+
+class IdFactory:
+    def __init__(self) -> None:
+        self.n = 0
+
+    def __call__(self, region: str = "341002", sex: str = "M",
+                 born: dt.date = dt.date(1975, 3, 9)) -> str:
+        self.n += 1
+        return idnumber.make(region, born + dt.timedelta(days=self.n), 10, sex)
+
+
+@pytest.fixture
+def new_id():
+    return IdFactory()
+
+
+@pytest.fixture
+def users(areas):
+    with context.job("test users"):
+        made = {role: create_user(username=role, password=PASSWORD, area_code=ROLE_AREA[role],
+                                  roles=[role]) for role in ROLES}
+    return SimpleNamespace(**made)
+
+
+def make_household(by, area_code: str, new_id, members: int = 2, hukou: str = "urban"):  # noqa: ANN001
+    from doudi.registry.services import MemberInput, create_household
+
+    rows = [MemberInput(id_number=new_id(area_code[:6]), name="张三丰", relation="head",
+                        phone="13812345678")]
+    for i in range(members - 1):
+        rows.append(MemberInput(id_number=new_id(area_code[:6], sex="F"), name=f"李小{'梅兰竹菊'[i % 4]}",
+                                relation="spouse" if i == 0 else "child"))
+    return create_household(by=by, area_code=area_code, hukou_type=hukou, members=rows,
+                            address="测试路1号")
+
+
+@pytest.fixture
+def world(users, new_id):
+    """Households placed so every role has one record in its area and one outside."""
+    from doudi.accounts.services import create_user as cu
+
+    with context.job("test world"):
+        gd_admin = cu(username="gd_district", password=PASSWORD, area_code="440103",
+                      roles=["district_officer"])
+        from doudi.areas.models import Area
+
+        gd_village = Area.objects.filter(code__startswith="440103", level=5).order_by("code")[0]
+        return SimpleNamespace(
+            users=users,
+            village_hh=make_household(users.district_approver, VILLAGE, new_id),
+            same_town_hh=make_household(users.district_approver, OTHER_VILLAGE_SAME_TOWN, new_id),
+            other_town_hh=make_household(users.district_approver, OTHER_TOWN_VILLAGE, new_id,
+                                         hukou="rural"),
+            guangdong_hh=make_household(gd_admin, gd_village.code, new_id),
+            gd_user=gd_admin,
+        )
