@@ -15,7 +15,7 @@ from doudi.audit.audited import Audited
 
 
 class User(Audited, AbstractUser):
-    audit_maskers = {"password": lambda _: "******"}  # noqa: RUF012
+    audit_maskers = {"password": lambda _: "******"}
     audit_ignore = ("last_login",)
 
     area = models.ForeignKey(
@@ -70,6 +70,9 @@ class UserRole(Audited, models.Model):
         verbose_name_plural = "用户角色"
         constraints = [models.UniqueConstraint(fields=["user", "role"], name="unique_user_role")]
 
+    def __str__(self) -> str:
+        return f"{self.user.username}: {self.get_role_display()}"
+
     @property
     def area_code(self) -> str:
         return self.user.area_id or ""
@@ -90,6 +93,9 @@ class ApiToken(models.Model):
     class Meta:
         verbose_name = "接口令牌"
         verbose_name_plural = "接口令牌"
+
+    def __str__(self) -> str:
+        return f"{self.user.username} 令牌 {self.created_at:%Y-%m-%d %H:%M}"
 
     @staticmethod
     def hash(token: str) -> str:

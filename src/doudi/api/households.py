@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 
 from doudi.accounts import roles
-from doudi.api.schemas import HouseholdDetailOut, HouseholdIn, HouseholdOut, HouseholdPage
+from doudi.api.schemas import HouseholdDetailOut, HouseholdIn, HouseholdPage
 from doudi.registry import queries, services
 from doudi.registry.categories import CATEGORIES
 from doudi.registry.models import CategoryAssignment, Household
@@ -86,4 +86,4 @@ def create_household(request, payload: HouseholdIn):  # noqa: ANN001, ANN201
         address=payload.address,
         members=[MemberInput(**m.model_dump()) for m in payload.members],
     )
-    return 201, get_household(request, household.pk)
+    return Status(201, get_household(request, household.pk))

@@ -65,7 +65,8 @@ def _read(name: str, text: str) -> tuple[list[_Row], list[RowError]]:
     errors: list[RowError] = []
     reader = csv.DictReader(io.StringIO(text))
     if not reader.fieldnames or not {"code", "name"} <= set(reader.fieldnames):
-        return [], [RowError(name, 1, ",".join(reader.fieldnames or []), "表头须包含 code 和 name 列")]
+        header = ",".join(reader.fieldnames or [])
+        return [], [RowError(name, 1, header, "表头须包含 code 和 name 列")]
     for line, rec in enumerate(reader, start=2):
         short = (rec.get("code") or "").strip()
         title = (rec.get("name") or "").strip()
@@ -146,7 +147,7 @@ def _write(rows: dict[str, _Row], parents: dict[str, str | None], source_label: 
         code = areacode.full_code(short)
         level = areacode.level_of_short(short)
         parent = parents[short]
-        is_urban = level == areacode.VILLAGE and areacode.is_urban_village(row.name) or (
+        is_urban = (level == areacode.VILLAGE and areacode.is_urban_village(row.name)) or (
             level == areacode.TOWN and row.name.endswith("街道"))
         current = existing.get(code)
         if current is None:

@@ -33,7 +33,7 @@ class Audited(models.Model):
     """Mixin for every model whose writes are audited. Subclasses may set `audit_maskers`
     ({field: mask function}) and `audit_ignore` (fields not worth logging)."""
 
-    audit_maskers: dict = {}  # noqa: RUF012
+    audit_maskers: dict = {}
     audit_ignore: tuple[str, ...] = ("updated_at",)
 
     class Meta:

@@ -8,7 +8,7 @@ from doudi.audit import context
 
 
 class AuditContextMiddleware:
-    def __init__(self, get_response):  # noqa: ANN001
+    def __init__(self, get_response) -> None:  # noqa: ANN001
         self.get_response = get_response
 
     def __call__(self, request):  # noqa: ANN001, ANN204

@@ -59,6 +59,9 @@ class AuditEvent(models.Model):
         verbose_name_plural = "审计记录"
         ordering = ["-at", "-id"]
 
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.object_label}"
+
     def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         if self.pk is not None:
             raise AuditImmutable("审计日志不可修改")

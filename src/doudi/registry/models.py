@@ -49,7 +49,7 @@ class Household(Audited, AreaOwned):
 class Person(Audited, AreaOwned):
     """人员. The resident ID is unique; birth date and sex are derived from it."""
 
-    audit_maskers = {"id_number": mask_id_number, "name": mask_name, "phone": mask_phone}  # noqa: RUF012
+    audit_maskers = {"id_number": mask_id_number, "name": mask_name, "phone": mask_phone}
 
     id_number = models.CharField("身份证号", max_length=18, unique=True)
     name = models.CharField("姓名", max_length=50)

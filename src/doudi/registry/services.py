@@ -33,7 +33,7 @@ class FieldError:
 class RegistryError(ValueError):
     """Bad input; `errors` names each field and the reason in Chinese. Nothing was written."""
 
-    def __init__(self, errors: list[FieldError]):
+    def __init__(self, errors: list[FieldError]) -> None:
         self.errors = errors
         super().__init__("；".join(f"{e.field}: {e.message}" for e in errors))
 
@@ -76,7 +76,8 @@ def _validate_member(m: MemberInput, where: str, errors: list[FieldError]) -> No
         errors.append(FieldError(f"{where}.name", "姓名过长"))
     _check_choice(errors, f"{where}.relation", m.relation, choices.RELATION_CHOICES, "与户主关系")
     if m.hukou_type:
-        _check_choice(errors, f"{where}.hukou_type", m.hukou_type, choices.HUKOU_CHOICES, "户籍类型")
+        _check_choice(errors, f"{where}.hukou_type", m.hukou_type, choices.HUKOU_CHOICES,
+                      "户籍类型")
     if m.disability_category:
         _check_choice(errors, f"{where}.disability_category", m.disability_category,
                       choices.DISABILITY_CATEGORY_CHOICES, "残疾类别")
@@ -84,7 +85,8 @@ def _validate_member(m: MemberInput, where: str, errors: list[FieldError]) -> No
         if m.disability_grade not in (1, 2, 3, 4):
             errors.append(FieldError(f"{where}.disability_grade", "残疾等级应为1–4级"))
         elif not m.disability_category:
-            errors.append(FieldError(f"{where}.disability_category", "填写残疾等级时须填写残疾类别"))
+            errors.append(FieldError(f"{where}.disability_category",
+                                     "填写残疾等级时须填写残疾类别"))
     _check_choice(errors, f"{where}.labour_capacity", m.labour_capacity,
                   choices.LABOUR_CAPACITY_CHOICES, "劳动能力")
     _check_choice(errors, f"{where}.student_status", m.student_status,
@@ -215,9 +217,11 @@ def move_person(*, by, person: Person, to_household: Household, relation: str,  
         errors.append(FieldError("to_household", "该人员已在目标家庭中"))
     if current is not None and current.relation == "head":
         errors.append(FieldError("person", "户主迁出前须先变更户主"))
+    day = on or timezone.localdate()
+    if current is not None and day < current.start_date:
+        errors.append(FieldError("on", "迁移日期不能早于在现家庭的起始日期"))
     if errors:
         raise RegistryError(errors)
-    day = on or timezone.localdate()
     if current is not None:
         current.end_date = day
         current.end_reason = reason

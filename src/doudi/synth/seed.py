@@ -105,9 +105,10 @@ def seed_households(*, by, area_code: str, count: int, seed: int = 2026,  # noqa
         region = village.code[:6]
         members = _shape(rng, ids, region, today)
         hukou = "urban" if village.is_urban else "rural"
+        place = village.name.replace("居委会", "").replace("村委会", "")
         household = services.create_household(
             by=by, area_code=village.code, hukou_type=hukou, members=members,
-            address=f"{village.name.replace('居委会', '').replace('村委会', '村')}{rng.randint(1, 99)}号",
+            address=f"{place}{rng.randint(1, 99)}号",
             start_date=today - dt.timedelta(days=rng.randint(30, 3000)),
         )
         report.households += 1

@@ -1,9 +1,8 @@
-from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 
 
 class LoginForm(AuthenticationForm):
-    error_messages = {  # noqa: RUF012
+    error_messages = {
         "invalid_login": "用户名或密码错误",
         "inactive": "该账号已停用",
     }

@@ -1,4 +1,5 @@
-"""doudi areas import FILE.csv [FILE.csv …] [--only PREFIX] | doudi areas shipped tunxi|guangdong|all"""
+"""doudi areas import FILE.csv [FILE.csv …] [--only PREFIX]
+doudi areas shipped tunxi|guangdong|all"""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         sub = parser.add_subparsers(dest="action", required=True)
-        imp = sub.add_parser("import", help="从 CSV 文件导入 (provinces/cities/areas/streets/villages)")
+        imp = sub.add_parser(
+            "import", help="从 CSV 文件导入 (provinces/cities/areas/streets/villages)")
         imp.add_argument("files", nargs="+", type=Path)
         imp.add_argument("--only", action="append", default=None,
                          help="只导入该代码前缀下的区划(可重复)，如 --only 341002")

@@ -86,7 +86,7 @@ class Command(BaseCommand):
         )
 
     def _print_users(self) -> None:
-        self.stdout.write("演示账号（密码均为 %s）:" % DEMO_PASSWORD)
+        self.stdout.write(f"演示账号（密码均为 {DEMO_PASSWORD}）:")
         for username, _, _, note in DEMO_USERS:
             user = User.objects.filter(username=username).select_related("area").first()
             if user:

@@ -1,0 +1,227 @@
+"""Headless Chromium (Playwright driving Debian's chromium package) logs in, searches a household
+and opens it, against a live Django server.
+
+Run with `python -m pytest tests/test_browser.py`. The browser is never downloaded: Debian's
+`chromium` must be on PATH. Without it these tests skip, except under CI where they fail.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from django.db import connection
+
+from doudi.audit import context
+from doudi.audit.models import AuditEvent
+from doudi.registry.models import Membership
+from doudi.registry.services import MemberInput, create_household
+
+from tests.conftest import PASSWORD, VILLAGE
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+TIMEOUT_MS = 15_000
+
+_triggers = importlib.import_module("doudi.audit.migrations.0002_append_only_triggers")
+_TRIGGERS_ON = {"sqlite": _triggers.SQLITE, "postgresql": _triggers.POSTGRES}
+_TRIGGERS_OFF = {"sqlite": _triggers.SQLITE_REVERSE, "postgresql": _triggers.POSTGRES_REVERSE}
+
+
+def _chromium() -> str:
+    path = shutil.which("chromium")
+    if path is None:
+        reason = "Debian's chromium is not installed (apt-get install chromium); " \
+                 "browser tests need it and never download a browser"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return path
+
+
+def _set_triggers(statements: dict[str, list[str]]) -> None:
+    with connection.cursor() as cursor:
+        for sql in statements.get(connection.vendor, []):
+            cursor.execute(sql)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def flushable_audit_log(django_db_setup, django_db_blocker) -> Iterator[None]:  # noqa: ANN001
+    """A live server needs committed data, so pytest-django empties the test database after
+    each test here (TransactionTestCase flush: DELETE on SQLite, TRUNCATE on PostgreSQL). The
+    append-only triggers of audit migration 0002 refuse that, so they are lifted while this
+    module runs and put back afterwards, for the rest of the suite. Module scope makes this run
+    before the function-scoped `transactional_db` that pytest-django's autouse live-server
+    helper requests, and be torn down after its last flush."""
+    with django_db_blocker.unblock():
+        _set_triggers(_TRIGGERS_OFF)
+    yield
+    with django_db_blocker.unblock():
+        _set_triggers(_TRIGGERS_ON)
+
+
+@pytest.fixture
+def live(transactional_db, live_server, monkeypatch):  # noqa: ANN001, ANN201
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
+    # between browser steps are still plain synchronous calls.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    return live_server
+
+
+@pytest.fixture
+def page(live) -> Iterator:  # noqa: ANN001
+    executable = _chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        try:
+            ctx = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+            ctx.set_default_timeout(TIMEOUT_MS)
+            pg = ctx.new_page()
+            errors: list[str] = []
+            pg.on("pageerror", lambda exc: errors.append(str(exc)))
+            yield pg
+            assert errors == [], f"JavaScript errors in the page: {errors}"
+        finally:
+            browser.close()
+
+
+def _login(page, base_url: str, username: str, password: str) -> None:  # noqa: ANN001
+    page.goto(f"{base_url}/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.get_by_role("button", name="登录").click()
+
+
+def _head(household):  # noqa: ANN001, ANN202
+    return Membership.objects.select_related("person").get(
+        household=household, relation="head", end_date__isnull=True).person
+
+
+def _screenshot(page, name: str) -> None:  # noqa: ANN001
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_login_search_open_and_reveal(page, live, world, new_id) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    # A third household in the same village whose members do not match "zsf", so the live
+    # search visibly narrows the list.
+    with context.job("browser test data"):
+        other = create_household(
+            by=world.users.district_approver, area_code=VILLAGE, hukou_type="urban",
+            members=[MemberInput(id_number=new_id("341002"), name="王五", relation="head")])
+    in_area = [world.village_hh, world.same_town_hh]
+    out_of_area = [world.guangdong_hh, world.other_town_hh]
+    head = _head(world.village_hh)
+    assert head.name == "张三丰"
+
+    _login(page, live.url, "town_approver", PASSWORD)
+    page.wait_for_url(f"{live.url}/")
+    expect(page.locator("h1")).to_contain_text("黎阳镇")
+    nav = page.locator("header nav")
+    expect(nav.get_by_role("link", name="首页")).to_be_visible()
+    expect(nav.get_by_role("link", name="家庭档案")).to_be_visible()
+    expect(page.locator(".stat").first).to_contain_text("登记家庭（户）")
+    assert AuditEvent.objects.filter(action=AuditEvent.LOGIN, actor_name="town_approver").exists()
+
+    nav.get_by_role("link", name="家庭档案").click()
+    page.wait_for_url(f"{live.url}/households/")
+    expect(page.locator("h1")).to_have_text("家庭档案")
+    rows = page.locator("#rows")
+    expect(rows).to_contain_text("共 3 户")
+    expect(rows).to_contain_text(other.number)
+
+    # Live search: htmx swaps #rows in place, the page itself is not reloaded.
+    page.evaluate("window.__same_page = true")
+    with page.expect_response(lambda r: "/households/?" in r.url and "q=zsf" in r.url) as resp:
+        page.locator("input[name=q]").press_sequentially("zsf", delay=40)
+    assert resp.value.ok
+    assert resp.value.request.headers.get("hx-request") == "true"
+    expect(rows).to_contain_text("共 2 户")
+    assert page.evaluate("window.__same_page") is True
+    expect(page).to_have_url(f"{live.url}/households/?q=zsf&area=&category=&hukou=")
+    for hh in in_area:
+        expect(rows.get_by_role("link", name=hh.number)).to_be_visible()
+    expect(rows).to_contain_text("张*丰")
+    listed = rows.inner_text()
+    assert other.number not in listed
+    for hh in out_of_area:
+        assert hh.number not in listed
+    assert head.id_number not in page.content()
+
+    # The 查询 button submits the same search through htmx too.
+    with page.expect_response(lambda r: "/households/?" in r.url and "q=" in r.url):
+        page.locator("input[name=q]").fill("张三")
+        page.get_by_role("button", name="查询").click()
+    expect(rows).to_contain_text("共 2 户")
+    _screenshot(page, "household-list.png")
+
+    rows.get_by_role("link", name=world.village_hh.number).click()
+    page.wait_for_url(f"{live.url}/households/{world.village_hh.pk}/")
+    expect(page.locator("h1")).to_have_text(f"家庭 {world.village_hh.number}")
+    row = page.locator(f"#person-{head.pk}")
+    expect(row.locator(".pii-name")).to_have_text("张*丰")
+    expect(row.locator(".pii-id")).to_have_text(f"{head.id_number[:4]}{'*' * 10}"
+                                                f"{head.id_number[-4:]}")
+    expect(row.locator(".pii-phone")).to_have_text("138****5678")
+    html = page.content()
+    for person in world.village_hh.memberships.select_related("person"):
+        assert person.person.id_number not in html
+        assert person.person.name not in html
+    assert "13812345678" not in html
+    _screenshot(page, "household-detail.png")
+
+    assert not AuditEvent.objects.filter(action=AuditEvent.VIEW_FULL).exists()
+    dialogs: list[str] = []
+
+    def accept(dialog) -> None:  # noqa: ANN001
+        dialogs.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", accept)
+    with page.expect_response(lambda r: f"/persons/{head.pk}/reveal/" in r.url) as resp:
+        row.get_by_role("button", name="查看完整信息").click()
+    assert resp.value.ok
+    assert dialogs == ["查看完整信息将记入审计日志，确定查看？"]
+    revealed = page.locator(f"#person-{head.pk}.revealed")
+    expect(revealed.locator(".pii-id")).to_have_text(head.id_number)
+    expect(revealed.locator(".pii-name")).to_have_text("张三丰")
+    expect(revealed.locator(".pii-phone")).to_have_text("13812345678")
+    expect(revealed).to_contain_text("已记入审计")
+    _screenshot(page, "household-detail-revealed.png")
+
+    events = AuditEvent.objects.filter(action=AuditEvent.VIEW_FULL)
+    assert events.count() == 1
+    event = events.get()
+    assert (event.actor_name, event.object_type, event.object_id) == (
+        "town_approver", "registry.person", str(head.pk))
+    assert event.area_code == VILLAGE
+    assert head.id_number not in str(event.object_label)
+
+
+def test_wrong_password_is_refused_and_audited(page, live, users) -> None:  # noqa: ANN001
+    from playwright.sync_api import expect
+
+    _login(page, live.url, "town_approver", "not-the-password")
+    expect(page.locator(".error")).to_have_text("用户名或密码错误")
+    expect(page.locator("h1")).to_have_text("登录")
+    assert page.url.startswith(f"{live.url}/login/")
+    expect(page.locator("input[name=username]")).to_have_value("town_approver")
+    expect(page.locator("header nav")).to_have_count(0)
+
+    failed = AuditEvent.objects.filter(action=AuditEvent.LOGIN_FAILED)
+    assert [(e.actor_name, e.actor_id) for e in failed] == [("town_approver", None)]
+    assert not AuditEvent.objects.filter(action=AuditEvent.LOGIN).exists()
+
+    page.goto(f"{live.url}/households/")
+    page.wait_for_url(f"{live.url}/login/?next=/households/")
