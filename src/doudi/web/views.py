@@ -144,17 +144,22 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     categories = CategoryAssignment.objects.filter(
         Q(household=household) | Q(person_id__in=person_ids)
     ).select_related("person")
+    categories = list(categories)
+    observations = list(household.observations.select_related("person")[:50])
     timeline = AuditEvent.objects.filter(
         Q(object_type="registry.household", object_id=str(household.pk))
-        | Q(object_type="registry.membership",
-            object_id__in=[str(m.pk) for m in memberships])
-    ).order_by("-at")[:50]
+        | Q(object_type="registry.membership", object_id__in=[str(m.pk) for m in memberships])
+        | Q(object_type="registry.categoryassignment",
+            object_id__in=[str(c.pk) for c in categories])
+        | Q(object_type="registry.observation",
+            object_id__in=[str(o.pk) for o in observations])
+    ).order_by("-at", "-id")[:100]
     return render(request, "doudi/household_detail.html", {
         "household": household,
         "current": [m for m in memberships if m.end_date is None],
         "former": [m for m in memberships if m.end_date is not None],
         "categories": categories,
-        "observations": household.observations.select_related("person")[:50],
+        "observations": observations,
         "timeline": timeline,
         "can_reveal": request.user.can(roles.VIEW_FULL_PII),
         "ancestors": household.area.ancestors(),

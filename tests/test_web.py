@@ -1,0 +1,84 @@
+import io
+
+import pytest
+from django.core.management import call_command
+from python_calamine import CalamineWorkbook
+
+from doudi.accounts.roles import ROLES
+from doudi.audit.models import AuditEvent
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_every_role_has_a_home_page(client, world, role):
+    client.force_login(getattr(world.users, role))
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert ROLES[role].label in html
+    if "registry.view" in ROLES[role].capabilities:
+        assert "登记家庭" in html
+    else:
+        assert "登记家庭" not in html
+
+
+def test_search_by_name_initials_id_and_number(client, world):
+    client.force_login(world.users.town_officer)
+    head = world.village_hh.head()
+    for q in ("张三", "zsf", head.id_number, head.id_number[-6:], world.village_hh.number):
+        html = client.get("/households/", {"q": q}).content.decode()
+        assert world.village_hh.number in html, q
+    html = client.get("/households/", {"q": "不存在的名字"}).content.decode()
+    assert "没有符合条件的家庭" in html
+
+
+def test_htmx_search_returns_rows_only(client, world):
+    client.force_login(world.users.town_officer)
+    html = client.get("/households/", {"q": "zsf"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "<table" in html and "<html" not in html
+
+
+def test_export_is_masked_and_audited(client, world):
+    client.force_login(world.users.district_officer)
+    response = client.get("/households/export.xlsx")
+    assert response.status_code == 200
+    book = CalamineWorkbook.from_filelike(io.BytesIO(response.content))
+    rows = book.get_sheet_by_name("家庭名单").to_python()
+    assert rows[0][0] == "家庭编号"
+    numbers = {str(r[0]) for r in rows[1:]}
+    assert world.village_hh.number in numbers and world.guangdong_hh.number not in numbers
+    head = world.village_hh.head()
+    flat = str(rows)
+    assert head.masked_id in flat and head.id_number not in flat and head.name not in flat
+    assert AuditEvent.objects.filter(action=AuditEvent.EXPORT, actor_name="district_officer")
+
+
+def test_reveal_shows_full_id_once_and_audits(client, world):
+    client.force_login(world.users.town_approver)
+    head = world.village_hh.head()
+    detail = client.get(f"/households/{world.village_hh.pk}/").content.decode()
+    assert head.masked_id in detail and head.id_number not in detail
+    revealed = client.post(f"/persons/{head.pk}/reveal/").content.decode()
+    assert head.id_number in revealed
+    assert AuditEvent.objects.filter(action="view_full", object_id=str(head.pk)).count() == 1
+
+
+def test_demo_command_builds_users_and_households(capsys):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the demo is SQLite by design; its command refuses other databases")
+    # The demo normally uses its own SQLite file; in the test it builds into the test database.
+    call_command("demo", "--no-serve", "--households", "12")
+    out = capsys.readouterr().out
+    for name in ("district", "town", "village", "auditor"):
+        assert name in out
+    from doudi.accounts.models import User
+    from doudi.registry.models import Household
+
+    village = User.objects.get(username="village")
+    assert village.area.code.startswith("341002102") and village.area.level == 5
+    assert User.objects.get(username="town").area.name == "黎阳镇"
+    assert Household.objects.count() == 12
+    assert village.check_password("doudi-demo")
