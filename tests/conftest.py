@@ -17,7 +17,7 @@ from doudi.core import idnumber
 PASSWORD = "test-pass-2026"
 
 
-def pytest_configure(config):  # noqa: ARG001
+def pytest_configure(config):
     from django.conf import settings
 
     # Password hashing at production strength costs ~0.3 s a user; tests make many users.
@@ -96,13 +96,14 @@ def users(areas):
     return SimpleNamespace(**made)
 
 
-def make_household(by, area_code: str, new_id, members: int = 2, hukou: str = "urban"):  # noqa: ANN001
+def make_household(by, area_code: str, new_id, members: int = 2, hukou: str = "urban"):
     from doudi.registry.services import MemberInput, create_household
 
     rows = [MemberInput(id_number=new_id(area_code[:6]), name="张三丰", relation="head",
                         phone="13812345678")]
     for i in range(members - 1):
-        rows.append(MemberInput(id_number=new_id(area_code[:6], sex="F"), name=f"李小{'梅兰竹菊'[i % 4]}",
+        rows.append(MemberInput(id_number=new_id(area_code[:6], sex="F"),
+                                name=f"李小{'梅兰竹菊'[i % 4]}",
                                 relation="spouse" if i == 0 else "child"))
     return create_household(by=by, area_code=area_code, hukou_type=hukou, members=rows,
                             address="测试路1号")

@@ -48,7 +48,8 @@ def test_import_is_idempotent_and_audited():
 def test_cli_import_of_package_layout(tmp_path):
     (tmp_path / "provinces.csv").write_text('code,name\n34,"安徽省"\n', encoding="utf-8")
     (tmp_path / "cities.csv").write_text('code,name,provinceCode\n3410,"黄山市",34\n')
-    (tmp_path / "areas.csv").write_text('code,name,cityCode,provinceCode\n341002,"屯溪区",3410,34\n')
+    (tmp_path / "areas.csv").write_text(
+        'code,name,cityCode,provinceCode\n341002,"屯溪区",3410,34\n')
     (tmp_path / "streets.csv").write_text(
         'code,name,areaCode,provinceCode,cityCode\n341002102,"黎阳镇",341002,34,3410\n')
     (tmp_path / "villages.csv").write_text(
