@@ -82,3 +82,58 @@ def test_demo_command_builds_users_and_households(capsys):
     assert User.objects.get(username="town").area.name == "黎阳镇"
     assert Household.objects.count() == 12
     assert village.check_password("doudi-demo")
+
+
+def _form(village: str, rows: list[dict]) -> dict:
+    data = {"area_code": village, "hukou_type": "urban", "address": "龙山路1号"}
+    for i, row in enumerate(rows):
+        for key, value in row.items():
+            data[f"m-{i}-{key}"] = value
+        data[f"m-{i}-co_resident"] = "on"
+    return data
+
+
+def test_register_household_through_the_form(client, users, new_id):
+    from doudi.registry.models import Household
+
+    client.force_login(users.village_assistant)
+    page = client.get("/households/new/")
+    assert page.status_code == 200 and "登记家庭" in page.content.decode()
+    row = client.get("/households/new/member-row/", {"i": 3}).content.decode()
+    assert 'name="m-3-id_number"' in row
+    head, child = new_id(), new_id(sex="F")
+    response = client.post("/households/new/", _form(users.village_assistant.area.code, [
+        {"name": "王大山", "id_number": head, "relation": "head", "labour_capacity": "full"},
+        {"name": "王小雨", "id_number": child, "relation": "child", "student_status": "primary"},
+    ]))
+    assert response.status_code == 302
+    household = Household.objects.get()
+    assert response["Location"] == f"/households/{household.pk}/"
+    assert household.current_memberships().count() == 2
+
+
+def test_form_errors_keep_input_and_write_nothing(client, users, new_id):
+    from doudi.registry.models import Household, Person
+
+    client.force_login(users.village_assistant)
+    good = new_id()
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    response = client.post("/households/new/", _form(users.village_assistant.area.code, [
+        {"name": "王大山", "id_number": good, "relation": "head"},
+        {"name": "王小雨", "id_number": bad, "relation": "child"},
+    ]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "第2名成员 身份证号：校验码错误" in html
+    assert f'value="{bad}"' in html and "王小雨" in html  # nothing typed is lost
+    assert Household.objects.count() == 0 and Person.objects.count() == 0
+
+
+def test_form_refuses_out_of_area_village(client, users, new_id):
+    from doudi.registry.models import Household
+
+    client.force_login(users.village_assistant)
+    response = client.post("/households/new/", _form("341002100001", [
+        {"name": "王大山", "id_number": new_id(), "relation": "head"}]))
+    assert response.status_code == 403
+    assert Household.objects.count() == 0

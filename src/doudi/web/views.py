@@ -5,12 +5,13 @@ from __future__ import annotations
 import datetime as dt
 
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from doudi.accounts import roles
@@ -20,6 +21,8 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.core import areacode
 from doudi.registry import choices, exports, queries, services
+from doudi.registry.services import RegistryError
+from doudi.web import household_form
 from doudi.registry.categories import CATEGORY_CHOICES
 from doudi.registry.models import CategoryAssignment, Household, Person
 
@@ -101,6 +104,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "categories": CATEGORY_CHOICES, "hukou_choices": choices.HUKOU_CHOICES,
         "category_labels": dict(CATEGORY_CHOICES), "g": request.GET,
         "can_export": request.user.can(roles.EXPORT_REGISTRY),
+        "can_edit": request.user.can(roles.EDIT_REGISTRY),
     }
     template = "doudi/_household_rows.html" if request.htmx else "doudi/household_list.html"
     return render(request, template, context)
@@ -124,6 +128,58 @@ def household_export(request: HttpRequest) -> HttpResponse:
         f"attachment; filename*=UTF-8''households-{dt.date.today():%Y%m%d}.xlsx"
     )
     return response
+
+
+def _villages_for(user: User) -> list[Area]:
+    return list(Area.objects.filter(code__startswith=user.area.prefix, level=areacode.VILLAGE)
+                .select_related("parent").order_by("code"))
+
+
+@login_required
+def household_new(request: HttpRequest) -> HttpResponse:
+    """登记家庭: household and members in one form; errors keep everything typed."""
+    _need(request, roles.EDIT_REGISTRY)
+    villages = _villages_for(request.user)
+    form = {"area_code": villages[0].code if len(villages) == 1 else "",
+            "hukou_type": "", "address": ""}
+    rows = [household_form.blank_row()]
+    general: list[str] = []
+    per_row: dict[int, list[str]] = {}
+    if request.method == "POST":
+        form = {k: request.POST.get(k, "").strip() for k in ("area_code", "hukou_type", "address")}
+        rows = household_form.member_rows(request) or rows
+        members, errors = household_form.to_members(rows)
+        if not errors:
+            try:
+                household = services.create_household(
+                    by=request.user, area_code=form["area_code"], hukou_type=form["hukou_type"],
+                    address=form["address"], members=members,
+                )
+            except RegistryError as exc:
+                errors = exc.errors
+            else:
+                messages.success(request, f"已登记家庭 {household.number}")
+                return redirect("household_detail", household_id=household.pk)
+        general, per_row = household_form.errors_by_row(errors)
+    return render(request, "doudi/household_form.html", {
+        "villages": villages, "form": form,
+        "rows": [(i, row, per_row.get(i, [])) for i, row in enumerate(rows)],
+        "general_errors": general, **household_form.CHOICES,
+    })
+
+
+@login_required
+def household_member_row(request: HttpRequest) -> HttpResponse:
+    """One more empty member row for the 登记家庭 form (htmx)."""
+    _need(request, roles.EDIT_REGISTRY)
+    try:
+        index = min(int(request.GET.get("i", "1")), household_form.MAX_MEMBERS - 1)
+    except ValueError:
+        index = 1
+    return render(request, "doudi/_member_row.html", {
+        "i": index, "row": household_form.blank_row("child"), "row_errors": [],
+        **household_form.CHOICES,
+    })
 
 
 def _visible_household(request: HttpRequest, household_id: int) -> Household:

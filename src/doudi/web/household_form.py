@@ -1,0 +1,78 @@
+"""登记家庭 form: a household and a variable number of member rows, posted together.
+
+Rows are plain indexed fields (m-0-name, m-0-id_number, …) so htmx can append a row without
+a formset's management form; on error everything typed is shown again with the reasons."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from doudi.registry import choices
+from doudi.registry.services import FieldError, MemberInput
+
+MEMBER_FIELDS = ["name", "id_number", "relation", "phone", "disability_category",
+                 "disability_grade", "serious_illness", "labour_capacity", "student_status"]
+MAX_MEMBERS = 20
+
+
+def member_rows(request: HttpRequest) -> list[dict[str, str]]:
+    post = request.POST
+    rows = []
+    for i in range(MAX_MEMBERS):
+        row = {f: post.get(f"m-{i}-{f}", "").strip() for f in MEMBER_FIELDS}
+        if any(row[f] for f in ("name", "id_number")):
+            row["co_resident"] = post.get(f"m-{i}-co_resident", "") == "on"
+            rows.append(row)
+    return rows
+
+
+def to_members(rows: list[dict]) -> tuple[list[MemberInput], list[FieldError]]:
+    members, errors = [], []
+    for i, row in enumerate(rows):
+        grade = row.get("disability_grade") or ""
+        if grade and not grade.isdigit():
+            errors.append(FieldError(f"members[{i}].disability_grade", "残疾等级应为1–4级"))
+            grade = ""
+        members.append(MemberInput(
+            id_number=row["id_number"], name=row["name"], relation=row["relation"] or "other",
+            phone=row["phone"], disability_category=row["disability_category"],
+            disability_grade=int(grade) if grade else None,
+            serious_illness=row["serious_illness"],
+            labour_capacity=row["labour_capacity"] or "full",
+            student_status=row["student_status"], co_resident=row.get("co_resident", True),
+        ))
+    return members, errors
+
+
+def blank_row(relation: str = "head") -> dict:
+    row = {f: "" for f in MEMBER_FIELDS}
+    row.update(relation=relation, labour_capacity="full", co_resident=True)
+    return row
+
+
+def errors_by_row(errors: list[FieldError]) -> tuple[list[str], dict[int, list[str]]]:
+    """Split service errors into household-level messages and messages per member row."""
+    general: list[str] = []
+    per_row: dict[int, list[str]] = {}
+    labels = {"id_number": "身份证号", "name": "姓名", "relation": "与户主关系",
+              "disability_grade": "残疾等级", "disability_category": "残疾类别",
+              "hukou_type": "户籍类型", "labour_capacity": "劳动能力",
+              "student_status": "在校情况"}
+    for e in errors:
+        if e.field.startswith("members[") and "]." in e.field:
+            index = int(e.field[len("members["):e.field.index("]")])
+            name = e.field.split("].", 1)[1]
+            per_row.setdefault(index, []).append(f"{labels.get(name, name)}：{e.message}")
+        else:
+            general.append(e.message)
+    return general, per_row
+
+
+CHOICES = {
+    "relations": choices.RELATION_CHOICES,
+    "disability_categories": choices.DISABILITY_CATEGORY_CHOICES,
+    "disability_grades": choices.DISABILITY_GRADE_CHOICES,
+    "labour_capacities": choices.LABOUR_CAPACITY_CHOICES,
+    "students": choices.STUDENT_CHOICES,
+    "hukou_choices": choices.HUKOU_CHOICES,
+}
