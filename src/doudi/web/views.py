@@ -21,10 +21,10 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.core import areacode
 from doudi.registry import choices, exports, queries, services
-from doudi.registry.services import RegistryError
-from doudi.web import household_form
 from doudi.registry.categories import CATEGORY_CHOICES
 from doudi.registry.models import CategoryAssignment, Household, Person
+from doudi.registry.services import RegistryError
+from doudi.web import household_form
 
 
 def _need(request: HttpRequest, capability: str) -> None:
