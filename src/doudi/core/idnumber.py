@@ -55,7 +55,8 @@ def parse(raw: str, today: dt.date | None = None) -> IdFacts:
         raise InvalidIdNumber(f"出生日期 {birth.isoformat()} 不合理")
     expected = check_char(value[:17])
     if value[17] != expected:
-        raise InvalidIdNumber(f"校验码错误：末位应为{expected}，实际为{value[17]}")
+        # The expected character is not shown: the typo may be in any digit.
+        raise InvalidIdNumber("校验码错误：末位与前17位不符，请逐位核对")
     sex = "M" if int(value[16]) % 2 == 1 else "F"
     return IdFacts(id_number=value, birth_date=birth, sex=sex, region_code=value[:6])
 
