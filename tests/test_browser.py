@@ -78,8 +78,9 @@ def live(transactional_db, live_server, monkeypatch):
 @pytest.fixture
 def page(live) -> Iterator:
     executable = _chromium()
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=TIMEOUT_MS)
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:

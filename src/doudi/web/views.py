@@ -205,6 +205,7 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     timeline = AuditEvent.objects.filter(
         Q(object_type="registry.household", object_id=str(household.pk))
         | Q(object_type="registry.membership", object_id__in=[str(m.pk) for m in memberships])
+        | Q(object_type="registry.person", object_id__in=[str(pk) for pk in person_ids])
         | Q(object_type="registry.categoryassignment",
             object_id__in=[str(c.pk) for c in categories])
         | Q(object_type="registry.observation",
