@@ -15,7 +15,7 @@ from pypinyin import Style, lazy_pinyin
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
-from doudi.areas.scoping import require
+from doudi.areas.scoping import in_scope, require
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.core import areacode, idnumber
@@ -93,7 +93,13 @@ def _validate_member(m: MemberInput, where: str, errors: list[FieldError]) -> No
                   choices.STUDENT_CHOICES, "在校情况")
 
 
-def _duplicate_message(person: Person) -> str:
+def _duplicate_message(person: Person, by) -> str:  # noqa: ANN001
+    """Name the existing record to a user who may see it; to anyone else name only the
+    county it is registered in, so the two offices can sort it out without a data leak."""
+    if not in_scope(by, person.area_code):
+        county = Area.objects.filter(code=areacode.full_code(person.area_code[:6])).first()
+        where = county.full_name() if county else person.area_code[:6]
+        return f"该身份证号已在其他辖区（{where}）登记，不能重复登记，请与当地民政部门核实"
     membership = person.current_membership()
     where = ""
     if membership is not None:
@@ -158,7 +164,7 @@ def create_household(
         for i, m in enumerate(members):
             if m.id_number in existing:
                 errors.append(FieldError(f"members[{i}].id_number",
-                                         _duplicate_message(existing[m.id_number])))
+                                         _duplicate_message(existing[m.id_number], by)))
     if errors:
         raise RegistryError(errors)
     start = start_date or timezone.localdate()
@@ -191,7 +197,7 @@ def add_member(*, by, household: Household, member: MemberInput,  # noqa: ANN001
     if not errors:
         existing = Person.objects.filter(id_number=member.id_number).first()
         if existing is not None:
-            errors.append(FieldError("member.id_number", _duplicate_message(existing)))
+            errors.append(FieldError("member.id_number", _duplicate_message(existing, by)))
     if errors:
         raise RegistryError(errors)
     person = _create_person(member, household.area_code, household.hukou_type)

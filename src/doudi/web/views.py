@@ -197,7 +197,7 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     memberships = household.memberships.select_related("person").order_by(
         "end_date", "start_date", "id")
     person_ids = [m.person_id for m in memberships]
-    categories = CategoryAssignment.objects.filter(
+    categories = CategoryAssignment.objects.visible_to(request.user).filter(
         Q(household=household) | Q(person_id__in=person_ids)
     ).select_related("person")
     categories = list(categories)
@@ -210,7 +210,7 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
             object_id__in=[str(c.pk) for c in categories])
         | Q(object_type="registry.observation",
             object_id__in=[str(o.pk) for o in observations])
-    ).order_by("-at", "-id")[:100]
+    ).filter(area_code__startswith=request.user.scope_prefix).order_by("-at", "-id")[:100]
     return render(request, "doudi/household_detail.html", {
         "household": household,
         "current": [m for m in memberships if m.end_date is None],
