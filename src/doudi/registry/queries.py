@@ -7,7 +7,14 @@ from django.db.models import Prefetch, Q, QuerySet
 
 from doudi.core import idnumber
 from doudi.registry.categories import CATEGORIES
-from doudi.registry.models import CategoryAssignment, Household, Membership
+from doudi.registry.models import CategoryAssignment, Household, Membership, Person
+
+
+def _with_current_member(persons: QuerySet[Person]) -> Q:
+    """Households that have a current member among `persons` (a subquery, not a join, so
+    no DISTINCT is needed and the planner can start from the person index)."""
+    return Q(pk__in=Membership.objects.filter(end_date__isnull=True, person__in=persons)
+             .values("household_id"))
 
 
 def search_households(
@@ -18,29 +25,28 @@ def search_households(
     number; filters by area prefix (town/village), category in force and 户籍类型."""
     q = idnumber.normalize(q or "")
     if q:
-        current = Q(memberships__end_date__isnull=True)
         if q.isascii() and q.isalpha():
-            match = current & Q(memberships__person__name_initials__startswith=q.lower())
+            match = _with_current_member(Person.objects.filter(name_initials__startswith=q.lower()))
         elif len(q) == 18:
-            match = current & Q(memberships__person__id_number=q)
+            match = _with_current_member(Person.objects.filter(id_number=q))
         elif q.isdigit() or (q[:-1].isdigit() and q[-1] == "X"):
-            match = Q(number=q) | (current & Q(memberships__person__id_number__endswith=q))
+            match = Q(number=q) | _with_current_member(
+                Person.objects.filter(id_number__endswith=q))
         else:
-            match = current & Q(memberships__person__name__contains=q)
+            match = _with_current_member(Person.objects.filter(name__contains=q))
         qs = qs.filter(match)
     if area_prefix and area_prefix.isdigit():
         qs = qs.filter(area_code__startswith=area_prefix)
     if category in CATEGORIES:
-        open_cat = Q(categories__category=category, categories__end_date__isnull=True)
-        person_cat = Q(
-            memberships__end_date__isnull=True,
-            memberships__person__categories__category=category,
-            memberships__person__categories__end_date__isnull=True,
-        )
-        qs = qs.filter(open_cat if CATEGORIES[category].level == "H" else person_cat)
+        open_rows = CategoryAssignment.objects.filter(category=category, end_date__isnull=True)
+        if CATEGORIES[category].level == "H":
+            qs = qs.filter(pk__in=open_rows.values("household_id"))
+        else:
+            qs = qs.filter(_with_current_member(
+                Person.objects.filter(pk__in=open_rows.values("person_id"))))
     if hukou_type in ("urban", "rural"):
         qs = qs.filter(hukou_type=hukou_type)
-    return qs.distinct()
+    return qs
 
 
 def with_list_columns(qs: QuerySet[Household]) -> QuerySet[Household]:

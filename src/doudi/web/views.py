@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
+from django.db.models.functions import Substr
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -72,9 +73,10 @@ def _count_by_child_area(user: User, households) -> list[tuple[Area, int]]:  # n
     if user.area.level >= areacode.VILLAGE:
         return []
     length = areacode.PREFIX_LENGTH[user.area.level + 1]
-    counts: dict[str, int] = {}
-    for code in households.values_list("area_code", flat=True).iterator():
-        counts[code[:length]] = counts.get(code[:length], 0) + 1
+    counts = dict(
+        households.annotate(child=Substr("area_code", 1, length)).order_by()
+        .values("child").annotate(n=Count("id")).values_list("child", "n")
+    )
     names = {a.prefix: a for a in Area.objects.filter(prefix__in=list(counts))}
     return sorted(((names[p], n) for p, n in counts.items() if p in names),
                   key=lambda item: item[0].code)
