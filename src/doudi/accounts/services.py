@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
@@ -27,6 +28,7 @@ def create_user(*, username: str, password: str, area_code: str, roles: list[str
     if User.objects.filter(username=username).exists():
         raise ValidationError(f"用户名 {username} 已存在")
     user = User(username=username, area=area, full_name=full_name)
+    validate_password(password, user)
     user.set_password(password)
     user.save()
     for code in roles:
