@@ -73,3 +73,34 @@ def test_auditor_sees_only_own_area(users, client):
     client.force_login(users.audit_admin)
     page = client.get("/audit/?action=create")
     assert page.status_code == 200 and "审计日志" in page.content.decode()
+
+
+def test_changes_hidden_by_masking_are_still_recorded(users, new_id):
+    hh = make_household(users.village_assistant, VILLAGE, new_id)
+    person = Person.objects.get(pk=hh.head().pk)
+    person.name = "张大丰"  # 张三丰 → 张大丰: both mask to 张*丰
+    person.save()
+    event = AuditEvent.objects.filter(action="update", object_id=str(person.pk)).get()
+    assert event.changes["name"] == ["张*丰", "张*丰"]
+    assert "zdf" not in str(event.changes) and "张大丰" not in str(event.changes)
+    created = AuditEvent.objects.get(action="create", object_id=str(person.pk),
+                                     object_type="registry.person")
+    assert created.changes["birth_date"][1].endswith("-**-**")  # the date is the ID's core
+    user = users.town_officer
+    user.set_password("another-pass-2026")
+    user.save()
+    change = AuditEvent.objects.filter(action="update", object_type="accounts.user",
+                                       object_id=str(user.pk)).get()
+    assert change.changes["password"] == ["******", "******"]
+
+
+def test_duplicate_refusal_is_audited(users, new_id):
+    from doudi.registry.services import MemberInput, RegistryError, create_household
+
+    hh = make_household(users.village_assistant, VILLAGE, new_id)
+    with pytest.raises(RegistryError):
+        create_household(by=users.district_officer, area_code=VILLAGE, hukou_type="urban",
+                         members=[MemberInput(id_number=hh.head().id_number, name="某",
+                                              relation="head")])
+    event = AuditEvent.objects.get(action=AuditEvent.REFUSED)
+    assert event.object_id == str(hh.head().pk) and hh.head().id_number not in str(event)

@@ -151,3 +151,19 @@ def test_accounts_respect_role_levels_and_password_rules(areas):
     with pytest.raises(ValidationError, match="未知角色"):
         create_user(username="c", password="long-enough-1", area_code="341002",
                     roles=["superuser"])
+
+
+def test_moving_person_takes_open_categories_along(users, new_id):
+    a = make_household(users.district_officer, VILLAGE, new_id, members=3)
+    b = make_household(users.district_officer, OTHER_TOWN_VILLAGE, new_id)
+    child = a.current_memberships().get(relation="child").person
+    row = services.assign_category(by=users.district_officer, category="serious_illness",
+                                   person=child, start_date=dt.date(2025, 1, 1))
+    services.move_person(by=users.district_officer, person=child, to_household=b,
+                         relation="other")
+    row.refresh_from_db()
+    assert row.area_code == OTHER_TOWN_VILLAGE
+    assert not CategoryAssignment.objects.visible_to(users.town_officer).filter(pk=row.pk)
+    with pytest.raises(PermissionDenied):  # the old town can no longer end it
+        services.end_category(by=users.town_officer, assignment=row,
+                              end_date=dt.date(2026, 1, 1))

@@ -54,3 +54,9 @@ def test_any_single_digit_change_is_caught(born, seq, pos, delta):
     digit = (int(value[pos]) + delta) % 10
     changed = value[:pos] + str(digit) + value[pos + 1 :]
     assert not idnumber.is_valid(changed)
+
+
+@pytest.mark.parametrize("digits", ["٣٤١٠٠٢١٩٨٠٠٥١٧٠٠١٠", "34100219800517001²"])
+def test_only_ascii_digits(digits):
+    with pytest.raises(idnumber.InvalidIdNumber):
+        idnumber.parse(digits)

@@ -59,7 +59,7 @@ def get_household(request, household_id: int):  # noqa: ANN001, ANN201
     data = _summary(hh)
     data["members"] = [{
         "person_id": m.person.pk, "name": m.person.masked_name, "id_number": m.person.masked_id,
-        "sex": m.person.sex, "birth_date": m.person.birth_date, "relation": m.relation,
+        "sex": m.person.sex, "age": m.person.age, "relation": m.relation,
         "hukou_type": m.person.hukou_type, "co_resident": m.co_resident,
         "disability_category": m.person.disability_category,
         "disability_grade": m.person.disability_grade,
@@ -71,7 +71,8 @@ def get_household(request, household_id: int):  # noqa: ANN001, ANN201
     data["category_history"] = [{
         "category": c.category, "label": CATEGORIES[c.category].label, "person_id": c.person_id,
         "start_date": c.start_date, "end_date": c.end_date,
-    } for c in CategoryAssignment.objects.filter(Q(household=hh) | Q(person_id__in=person_ids))]
+    } for c in CategoryAssignment.objects.visible_to(request.user).filter(
+        Q(household=hh) | Q(person_id__in=person_ids))]
     data["observations"] = list(hh.observations.values(
         "kind", "item", "amount_fen", "quantity", "observed_on", "source"))
     return data

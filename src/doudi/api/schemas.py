@@ -54,7 +54,7 @@ class MemberOut(Schema):
     name: str
     id_number: str
     sex: str
-    birth_date: dt.date
+    age: int = Field(description="年龄（出生日期属于身份证号的隐藏部分，脱敏时不输出）")
     relation: str
     hukou_type: str
     co_resident: bool

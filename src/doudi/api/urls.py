@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
 
 from doudi.api.auth import TokenAuth
 from doudi.api.households import router as households_router
@@ -21,9 +22,18 @@ api.add_router("/", tokens_router)
 api.add_router("/households", households_router)
 
 
+@api.exception_handler(ValidationError)
+def validation_error(request, exc: ValidationError):  # noqa: ANN001, ANN201
+    """Pydantic's messages, without its English "Value error, " prefix on our own reasons."""
+    detail = [{"loc": list(e.get("loc", [])), "type": e.get("type", "value_error"),
+               "msg": str(e.get("msg", "")).removeprefix("Value error, ")} for e in exc.errors]
+    return api.create_response(request, {"detail": detail}, status=422)
+
+
 @api.exception_handler(RegistryError)
 def registry_error(request, exc: RegistryError):  # noqa: ANN001, ANN201
-    detail = [{"loc": ["body", *e.field.replace("[", ".").replace("]", "").split(".")],
+    detail = [{"loc": ["body", "payload",
+                       *e.field.replace("[", ".").replace("]", "").split(".")],
                "msg": e.message, "type": "value_error"} for e in exc.errors]
     for item in detail:  # members.0.id_number → ["members", 0, "id_number"]
         item["loc"] = [int(p) if isinstance(p, str) and p.isdigit() else p for p in item["loc"]]

@@ -13,20 +13,25 @@ from django.db import models
 
 def _value(instance: models.Model, field: models.Field) -> Any:
     value = getattr(instance, field.attname)
-    masker = getattr(instance, "audit_maskers", {}).get(field.name)
-    if masker and value:
-        return masker(str(value))
     if value is None or isinstance(value, (bool, int, str)):
         return value
     return str(value)
 
 
 def snapshot(instance: models.Model) -> dict[str, Any]:
+    """Raw field values: changes are detected on these, never on masked ones."""
     return {
         f.name: _value(instance, f)
         for f in instance._meta.concrete_fields
         if f.name not in getattr(instance, "audit_ignore", ())
     }
+
+
+def masked(instance: models.Model, values: dict[str, Any]) -> dict[str, Any]:
+    """The same values as they may be written to the log."""
+    maskers = getattr(instance, "audit_maskers", {})
+    return {k: maskers[k](str(v)) if k in maskers and v not in (None, "") else v
+            for k, v in values.items()}
 
 
 class Audited(models.Model):

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models.signals import post_delete, post_save
 
 from doudi.audit import services
-from doudi.audit.audited import Audited, snapshot
+from doudi.audit.audited import Audited, masked, snapshot
 from doudi.audit.models import AuditEvent
 
 
@@ -22,14 +22,17 @@ def _on_save(sender, instance, created, raw=False, **kwargs) -> None:  # noqa: A
         return
     new = snapshot(instance)
     if created:
-        changes = {k: [None, v] for k, v in new.items() if v not in (None, "")}
+        shown = masked(instance, new)
+        changes = {k: [None, shown[k]] for k, v in new.items() if v not in (None, "")}
         action = AuditEvent.CREATE
     else:
         old = getattr(instance, "_audit_snapshot", {})
-        changes = {k: [old.get(k), v] for k, v in new.items() if old.get(k) != v}
-        if not changes:
+        changed = [k for k, v in new.items() if old.get(k) != v]
+        if not changed:
             instance._audit_snapshot = new
             return
+        before, after = masked(instance, old), masked(instance, new)
+        changes = {k: [before.get(k), after[k]] for k in changed}
         action = AuditEvent.UPDATE
     services.record(
         action,
@@ -51,7 +54,7 @@ def _on_delete(sender, instance, **kwargs) -> None:  # noqa: ANN001, ANN003
         object_id=instance.pk,
         object_label=_label(instance),
         area_code=getattr(instance, "area_code", "") or "",
-        changes={k: [v, None] for k, v in snapshot(instance).items()},
+        changes={k: [v, None] for k, v in masked(instance, snapshot(instance)).items()},
     )
 
 

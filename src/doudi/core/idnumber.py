@@ -8,6 +8,7 @@ Bad IDs are rejected with a reason; they are never "fixed".
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
@@ -44,7 +45,7 @@ def parse(raw: str, today: dt.date | None = None) -> IdFacts:
     value = normalize(raw or "")
     if len(value) != 18:
         raise InvalidIdNumber(f"身份证号码应为18位，实际为{len(value)}位")
-    if not value[:17].isdigit() or not (value[17].isdigit() or value[17] == "X"):
+    if not re.fullmatch(r"[0-9]{17}[0-9X]", value):
         raise InvalidIdNumber("身份证号码前17位应为数字，末位为数字或X")
     try:
         birth = dt.date(int(value[6:10]), int(value[10:12]), int(value[12:14]))

@@ -17,7 +17,9 @@ HOUSEHOLD_COLUMNS = ["家庭编号", "乡镇(街道)", "村(社区)", "户籍类
 def households_xlsx(households: Iterable[Household]) -> tuple[bytes, int]:
     """家庭名单 as xlsx bytes; the households must carry `with_list_columns` prefetches."""
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    # text is text: a cell typed as "=…" must never become a live formula or link
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
+                                        "strings_to_urls": False})
     sheet = book.add_worksheet("家庭名单")
     bold = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1})
     sheet.write_row(0, 0, HOUSEHOLD_COLUMNS, bold)

@@ -6,6 +6,8 @@ categories) are dated rows, never overwritten values: history is what the bureau
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import models
 from django.db.models import Q
 
@@ -49,7 +51,9 @@ class Household(Audited, AreaOwned):
 class Person(Audited, AreaOwned):
     """人员. The resident ID is unique; birth date and sex are derived from it."""
 
-    audit_maskers = {"id_number": mask_id_number, "name": mask_name, "phone": mask_phone}
+    # birth date and initials would give the hidden digits and characters back
+    audit_maskers = {"id_number": mask_id_number, "name": mask_name, "phone": mask_phone,
+                     "birth_date": lambda v: v[:4] + "-**-**", "name_initials": lambda _: "**"}
 
     id_number = models.CharField("身份证号", max_length=18, unique=True)
     name = models.CharField("姓名", max_length=50)
@@ -103,6 +107,16 @@ class Person(Audited, AreaOwned):
     @property
     def masked_phone(self) -> str:
         return mask_phone(self.phone)
+
+    def age_on(self, day: dt.date) -> int:
+        born = self.birth_date
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    @property
+    def age(self) -> int:
+        """Shown instead of the birth date where data is masked: the full date would give
+        back eight of the ten hidden digits of the ID."""
+        return self.age_on(dt.date.today())
 
     def current_membership(self) -> Membership | None:
         return self.memberships.filter(end_date__isnull=True).first()
@@ -191,7 +205,15 @@ class CategoryAssignment(Audited, AreaOwned):
                 condition=(Q(household__isnull=False) & Q(person__isnull=True))
                 | (Q(household__isnull=True) & Q(person__isnull=False)),
                 name="category_household_xor_person",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["household", "category"], condition=Q(end_date__isnull=True),
+                name="one_open_category_per_household",
+            ),
+            models.UniqueConstraint(
+                fields=["person", "category"], condition=Q(end_date__isnull=True),
+                name="one_open_category_per_person",
+            ),
         ]
 
     def audit_label(self) -> str:

@@ -21,19 +21,23 @@ def search_households(
     qs: QuerySet[Household], *, q: str = "", area_prefix: str = "", category: str = "",
     hukou_type: str = "",
 ) -> QuerySet[Household]:
-    """搜索: a member's name, pinyin initials, full ID or its last digits, or the household
-    number; filters by area prefix (town/village), category in force and 户籍类型."""
+    """搜索: a member's full name, pinyin initials, full ID or its last 4 characters, or the
+    household number; filters by area prefix (town/village), category in force and 户籍类型.
+
+    Partial names and longer ID fragments are not matched on purpose: probing them one
+    character at a time would uncover what masking hides, without an audited reveal."""
     q = idnumber.normalize(q or "")
     if q:
         if q.isascii() and q.isalpha():
             match = _with_current_member(Person.objects.filter(name_initials__startswith=q.lower()))
         elif len(q) == 18:
             match = _with_current_member(Person.objects.filter(id_number=q))
-        elif q.isdigit() or (q[:-1].isdigit() and q[-1] == "X"):
-            match = Q(number=q) | _with_current_member(
-                Person.objects.filter(id_number__endswith=q))
+        elif len(q) == 4 and q[:3].isdigit() and (q[3].isdigit() or q[3] == "X"):
+            match = _with_current_member(Person.objects.filter(id_number__endswith=q))
+        elif q.isdigit():
+            match = Q(number=q)
         else:
-            match = _with_current_member(Person.objects.filter(name__contains=q))
+            match = _with_current_member(Person.objects.filter(name=q))
         qs = qs.filter(match)
     if area_prefix and area_prefix.isdigit():
         qs = qs.filter(area_code__startswith=area_prefix)

@@ -108,6 +108,17 @@ def _duplicate_message(person: Person, by) -> str:  # noqa: ANN001
     return f"该身份证号已登记：{person.masked_name}（人员编号 {person.pk}{where}）"
 
 
+def _refuse_duplicate(person: Person, by) -> str:  # noqa: ANN001
+    """The refusal is itself audited: asking whether an ID is registered is a lookup."""
+    audit.record(
+        AuditEvent.REFUSED, object_type="registry.person", object_id=person.pk,
+        object_label=f"重复登记被拒 {person.masked_id}",
+        area_code=getattr(getattr(by, "area", None), "code", "") or "",
+        changes={"existing_area": person.area_code[:6]},
+    )
+    return _duplicate_message(person, by)
+
+
 def _new_household_number(area_code: str) -> str:
     last = (
         Household.objects.filter(number__startswith=area_code)
@@ -164,25 +175,33 @@ def create_household(
         for i, m in enumerate(members):
             if m.id_number in existing:
                 errors.append(FieldError(f"members[{i}].id_number",
-                                         _duplicate_message(existing[m.id_number], by)))
+                                         _refuse_duplicate(existing[m.id_number], by)))
     if errors:
         raise RegistryError(errors)
     start = start_date or timezone.localdate()
-    try:
-        with transaction.atomic():
-            household = Household.objects.create(
-                number=_new_household_number(area.code), area=area, area_code=area.code,
-                address=address.strip(), hukou_type=hukou_type,
-            )
-            for m in members:
-                person = _create_person(m, area.code, hukou_type)
-                Membership.objects.create(
-                    household=household, person=person, relation=m.relation,
-                    co_resident=m.co_resident, start_date=start, area_code=area.code,
+    for attempt in range(5):
+        try:
+            with transaction.atomic():
+                household = Household.objects.create(
+                    number=_new_household_number(area.code), area=area, area_code=area.code,
+                    address=address.strip(), hukou_type=hukou_type,
                 )
-    except IntegrityError as exc:  # a concurrent registration of the same ID
-        raise RegistryError([FieldError("members", f"保存失败，可能存在重复登记: {exc}")]) from exc
-    return household
+                for m in members:
+                    person = _create_person(m, area.code, hukou_type)
+                    Membership.objects.create(
+                        household=household, person=person, relation=m.relation,
+                        co_resident=m.co_resident, start_date=start, area_code=area.code,
+                    )
+            return household
+        except IntegrityError:
+            # Another registration took the same household number (retry with the next
+            # one) or the same ID a moment ago (the check above will now name it).
+            if Person.objects.filter(id_number__in=list(seen)).exists():
+                raise RegistryError(
+                    [FieldError("members", "该身份证号刚被他人登记，请刷新后核实")]) from None
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
 
 
 @transaction.atomic
@@ -197,7 +216,7 @@ def add_member(*, by, household: Household, member: MemberInput,  # noqa: ANN001
     if not errors:
         existing = Person.objects.filter(id_number=member.id_number).first()
         if existing is not None:
-            errors.append(FieldError("member.id_number", _duplicate_message(existing, by)))
+            errors.append(FieldError("member.id_number", _refuse_duplicate(existing, by)))
     if errors:
         raise RegistryError(errors)
     person = _create_person(member, household.area_code, household.hukou_type)
@@ -234,6 +253,10 @@ def move_person(*, by, person: Person, to_household: Household, relation: str,  
         current.save()
     person.area_code = to_household.area_code
     person.save()
+    # the person's open categories travel with them: the new area now owns and sees them
+    for row in CategoryAssignment.objects.filter(person=person, end_date__isnull=True):
+        row.area_code = to_household.area_code
+        row.save()
     return Membership.objects.create(
         household=to_household, person=person, relation=relation, start_date=day,
         area_code=to_household.area_code,
@@ -284,13 +307,18 @@ def assign_category(
         category=category, end_date__isnull=True,
         **({"household": owner} if spec.level == "H" else {"person": owner}),
     )
+    duplicate = RegistryError([FieldError("category", f"已有未终止的{spec.label}类别")])
     if open_rows.exists():
-        raise RegistryError([FieldError("category", f"已有未终止的{spec.label}类别")])
-    return CategoryAssignment.objects.create(
-        household=owner if spec.level == "H" else None,
-        person=owner if spec.level == "P" else None,
-        category=category, start_date=start_date, note=note, area_code=owner.area_code,
-    )
+        raise duplicate
+    try:
+        with transaction.atomic():  # the unique constraint settles a concurrent assignment
+            return CategoryAssignment.objects.create(
+                household=owner if spec.level == "H" else None,
+                person=owner if spec.level == "P" else None,
+                category=category, start_date=start_date, note=note, area_code=owner.area_code,
+            )
+    except IntegrityError:
+        raise duplicate from None
 
 
 def end_category(*, by, assignment: CategoryAssignment, end_date: dt.date,  # noqa: ANN001

@@ -29,10 +29,16 @@ def _logged_out(sender, request, user, **kwargs) -> None:  # noqa: ANN001, ANN00
 
 
 def _login_failed(sender, credentials, request=None, **kwargs) -> None:  # noqa: ANN001, ANN003
+    from doudi.accounts.models import User
+
     name = str(credentials.get("username", ""))[:150]
+    user = User.objects.filter(username=name).first()
+    # An unknown name is often a password typed into the wrong box: keep only a hint of it.
+    shown = name if user is not None else (name[:2] + "***" if name else "")
     services.record(AuditEvent.LOGIN_FAILED, object_type="accounts.user",
-                    object_label=f"用户名 {name}",
-                    actor=context.Actor(user_id=None, username=name or "anonymous",
+                    object_id=user.pk if user else "", object_label=f"用户名 {shown}",
+                    area_code=(user.area_id or "") if user else "",
+                    actor=context.Actor(user_id=None, username=shown or "anonymous",
                                         request_id=getattr(request, "request_id", ""),
                                         ip=_ip(request)))
 
