@@ -104,3 +104,11 @@ def test_duplicate_refusal_is_audited(users, new_id):
                                               relation="head")])
     event = AuditEvent.objects.get(action=AuditEvent.REFUSED)
     assert event.object_id == str(hh.head().pk) and hh.head().id_number not in str(event)
+
+
+def test_change_rows_speak_chinese(users, new_id):
+    hh = make_household(users.village_assistant, VILLAGE, new_id)
+    event = AuditEvent.objects.get(action="create", object_type="registry.person",
+                                   object_id=str(hh.head().pk))
+    rows = {label: new for label, _old, new in event.change_rows()}
+    assert rows["户籍类型"] == "城镇" and rows["身份证号"] == hh.head().masked_id

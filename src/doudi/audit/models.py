@@ -63,6 +63,33 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.object_label}"
 
+    def change_rows(self) -> list[tuple[str, str, str]]:
+        """(字段中文名, 旧值, 新值) for display; unknown keys are shown as they are."""
+        from django.apps import apps
+
+        try:
+            model = apps.get_model(self.object_type) if "." in self.object_type else None
+        except LookupError:
+            model = None
+        fields = {f.name: f for f in model._meta.fields} if model else {}
+
+        def show(key: str, value: object) -> str:
+            if value in (None, ""):
+                return "—"
+            field = fields.get(key)
+            if field is not None and field.choices:
+                return str(dict(field.flatchoices).get(value, value))
+            return str(value)
+
+        rows = []
+        for key, value in (self.changes or {}).items():
+            if key in ("id", "created_at", "updated_at", "recorded_at"):
+                continue
+            old, new = value if isinstance(value, list) and len(value) == 2 else (None, value)
+            label = str(fields[key].verbose_name) if key in fields else key
+            rows.append((label, show(key, old), show(key, new)))
+        return rows
+
     def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         if self.pk is not None:
             raise AuditImmutable("审计日志不可修改")
