@@ -63,6 +63,14 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M:%S} {self.actor_name} {self.action} {self.object_label}"
 
+    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        if self.pk is not None:
+            raise AuditImmutable("审计日志不可修改")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        raise AuditImmutable("审计日志不可删除")
+
     def change_rows(self) -> list[tuple[str, str, str]]:
         """(字段中文名, 旧值, 新值) for display; unknown keys are shown as they are."""
         from django.apps import apps
@@ -89,11 +97,3 @@ class AuditEvent(models.Model):
             label = str(fields[key].verbose_name) if key in fields else key
             rows.append((label, show(key, old), show(key, new)))
         return rows
-
-    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
-        if self.pk is not None:
-            raise AuditImmutable("审计日志不可修改")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
-        raise AuditImmutable("审计日志不可删除")
