@@ -75,7 +75,12 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
 }
 
 # Detail routes: the capability that makes an in-area record answer 200 (default: view).
-DETAIL_CAPABILITY = {"person_reveal": roles.VIEW_FULL_PII}
+DETAIL_CAPABILITY = {
+    "person_reveal": roles.VIEW_FULL_PII,
+    "household_observation_add": roles.EDIT_REGISTRY,
+    "household_category_add": roles.EDIT_REGISTRY,
+    "household_category_end": roles.EDIT_REGISTRY,
+}
 
 # Listing routes with a known gate: 200 for a holder of any listed capability (or for every
 # logged-in user when the tuple is empty), 403 otherwise. Other listing routes must not fail.

@@ -1,3 +1,4 @@
+import datetime as dt
 import io
 
 import pytest
@@ -153,3 +154,39 @@ def test_export_never_writes_live_formulas(client, users, new_id):
 
     sheet = zipfile.ZipFile(io.BytesIO(response.content)).read("xl/worksheets/sheet1.xml")
     assert b"<f>" not in sheet  # no formula cells at all
+
+
+def test_record_observation_and_categories_from_the_household_page(client, world):
+    from doudi.registry.models import CategoryAssignment, Observation
+
+    hh = world.village_hh
+    client.force_login(world.users.village_assistant)
+    url = f"/households/{hh.pk}/"
+    done = client.post(f"{url}observations/", {
+        "kind_item": "income:wage", "amount_yuan": "1234.56", "observed_on": "2026-10-01",
+        "source": "home_visit", "description": "入户核实"})
+    assert done.status_code == 302
+    assert Observation.objects.get(household=hh).amount_fen == 123456  # exact, no float
+    bad = client.post(f"{url}observations/", {"kind_item": "income:wage",
+                                              "amount_yuan": "12.345", "observed_on": ""})
+    assert bad.status_code == 200 and "所属日期" in bad.content.decode()
+    assert Observation.objects.filter(household=hh).count() == 1
+
+    head = hh.head()
+    assert client.post(f"{url}categories/", {"category": "left_behind_elderly",
+                                             "person_id": head.pk,
+                                             "start_date": "2026-01-01"}).status_code == 302
+    refused = client.post(f"{url}categories/", {"category": "tekun", "person_id": "",
+                                                "start_date": "2026-01-01"})
+    assert refused.status_code == 200 and "特困应认定到人员" in refused.content.decode()
+    row = CategoryAssignment.objects.get(person=head)
+    assert client.post(f"{url}categories/end/", {"category_id": row.pk,
+                                                 "end_date": "2026-06-30"}).status_code == 302
+    row.refresh_from_db()
+    assert row.end_date == dt.date(2026, 6, 30)
+
+
+def test_readonly_roles_cannot_post_to_the_household_page(client, world):
+    client.force_login(world.users.supervisor)
+    response = client.post(f"/households/{world.village_hh.pk}/observations/", {})
+    assert response.status_code == 403

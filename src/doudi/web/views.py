@@ -25,7 +25,7 @@ from doudi.registry import choices, exports, queries, services
 from doudi.registry.categories import CATEGORY_CHOICES
 from doudi.registry.models import CategoryAssignment, Household, Person
 from doudi.registry.services import RegistryError
-from doudi.web import household_form
+from doudi.web import household_form, registry_forms
 
 
 def _need(request: HttpRequest, capability: str) -> None:
@@ -195,7 +195,11 @@ def _visible_household(request: HttpRequest, household_id: int) -> Household:
 @login_required
 def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
     _need(request, roles.VIEW_REGISTRY)
-    household = _visible_household(request, household_id)
+    return _render_detail(request, _visible_household(request, household_id))
+
+
+def _render_detail(request: HttpRequest, household: Household, **forms: object) -> HttpResponse:
+    """The household page; `forms` carries a bound form whose errors must be shown again."""
     memberships = household.memberships.select_related("person").order_by(
         "end_date", "start_date", "id")
     person_ids = [m.person_id for m in memberships]
@@ -213,9 +217,17 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
         | Q(object_type="registry.observation",
             object_id__in=[str(o.pk) for o in observations])
     ).filter(area_code__startswith=request.user.scope_prefix).order_by("-at", "-id")[:100]
+    current = [m for m in memberships if m.end_date is None]
+    can_edit = request.user.can(roles.EDIT_REGISTRY)
     return render(request, "doudi/household_detail.html", {
+        "can_edit": can_edit,
+        "observation_form": forms.get("observation_form") or registry_forms.ObservationForm(
+            initial={"observed_on": dt.date.today().replace(day=1), "source": "declared"}),
+        "category_form": forms.get("category_form") or registry_forms.CategoryForm(
+            members=current, initial={"start_date": dt.date.today()}),
+        "end_form_errors": forms.get("end_form_errors", []),
         "household": household,
-        "current": [m for m in memberships if m.end_date is None],
+        "current": current,
         "former": [m for m in memberships if m.end_date is not None],
         "categories": categories,
         "observations": observations,
@@ -223,6 +235,86 @@ def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
         "can_reveal": request.user.can(roles.VIEW_FULL_PII),
         "ancestors": household.area.ancestors(),
     })
+
+
+def _editable_household(request: HttpRequest, household_id: int) -> Household:
+    _need(request, roles.EDIT_REGISTRY)
+    return _visible_household(request, household_id)
+
+
+def _form_errors(form: object, exc: RegistryError) -> None:
+    for e in exc.errors:
+        form.add_error(None, e.message)
+
+
+@login_required
+@require_POST
+def household_observation_add(request: HttpRequest, household_id: int) -> HttpResponse:
+    """记录经济状况: a new dated row; the page is shown again with the reasons on error."""
+    household = _editable_household(request, household_id)
+    form = registry_forms.ObservationForm(request.POST)
+    if form.is_valid():
+        try:
+            services.record_observation(by=request.user, household=household,
+                                        **form.service_kwargs())
+        except RegistryError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "已记录经济状况")
+            return redirect("household_detail", household_id=household.pk)
+    return _render_detail(request, household, observation_form=form)
+
+
+@login_required
+@require_POST
+def household_category_add(request: HttpRequest, household_id: int) -> HttpResponse:
+    """认定类别 for the household or one of its current members."""
+    household = _editable_household(request, household_id)
+    current = list(household.current_memberships())
+    form = registry_forms.CategoryForm(request.POST, members=current)
+    if form.is_valid():
+        data = form.cleaned_data
+        person = next((m.person for m in current if m.person_id == data["person_id"]), None)
+        try:
+            services.assign_category(
+                by=request.user, category=data["category"], start_date=data["start_date"],
+                household=household if person is None else None, person=person,
+                note=data["note"])
+        except RegistryError as exc:
+            _form_errors(form, exc)
+        else:
+            messages.success(request, "已认定类别")
+            return redirect("household_detail", household_id=household.pk)
+    return _render_detail(request, household, category_form=form)
+
+
+@login_required
+@require_POST
+def household_category_end(request: HttpRequest, household_id: int) -> HttpResponse:
+    """终止类别 shown on this household's page."""
+    household = _editable_household(request, household_id)
+    form = registry_forms.EndCategoryForm(request.POST)
+    errors: list[str] = []
+    if form.is_valid():
+        row = CategoryAssignment.objects.visible_to(request.user).filter(
+            Q(household=household) | Q(person__memberships__household=household,
+                                       person__memberships__end_date__isnull=True),
+            pk=form.cleaned_data["category_id"]).first()
+        if row is None:
+            errors.append("该类别不存在或不在您的管辖范围内")
+        else:
+            try:
+                services.end_category(by=request.user, assignment=row,
+                                      end_date=form.cleaned_data["end_date"],
+                                      note=form.cleaned_data["note"])
+            except RegistryError as exc:
+                errors += [e.message for e in exc.errors]
+            else:
+                messages.success(request, "已终止类别")
+                return redirect("household_detail", household_id=household.pk)
+    else:
+        errors.append("请填写终止日期")
+    return _render_detail(request, household, end_form_errors=errors)
 
 
 @login_required

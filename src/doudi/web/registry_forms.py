@@ -1,0 +1,56 @@
+"""Forms on the household page: 记录经济状况, 认定类别, 终止类别. Amounts are typed in yuan
+and stored as integer fen, converted exactly through Decimal."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django import forms
+
+from doudi.registry import choices
+from doudi.registry.categories import CATEGORY_CHOICES
+
+KIND_ITEM_CHOICES = [
+    (label, [(f"{kind}:{code}", name) for code, name in choices.OBSERVATION_ITEMS[kind]])
+    for kind, label in choices.OBSERVATION_KIND_CHOICES
+]
+
+
+class ObservationForm(forms.Form):
+    kind_item = forms.ChoiceField(label="项目", choices=KIND_ITEM_CHOICES)
+    amount_yuan = forms.DecimalField(label="金额（元）", required=False, min_value=Decimal(0),
+                                     max_digits=14, decimal_places=2)
+    quantity = forms.IntegerField(label="数量", required=False, min_value=0)
+    observed_on = forms.DateField(label="所属日期")
+    source = forms.ChoiceField(label="来源", choices=choices.OBSERVATION_SOURCE_CHOICES)
+    description = forms.CharField(label="说明", required=False, max_length=200)
+
+    def service_kwargs(self) -> dict:
+        data = self.cleaned_data
+        kind, item = data["kind_item"].split(":", 1)
+        amount = data["amount_yuan"]
+        return {
+            "kind": kind, "item": item, "observed_on": data["observed_on"],
+            "source": data["source"], "description": data["description"],
+            "amount_fen": int(amount * 100) if amount is not None else None,
+            "quantity": data["quantity"],
+        }
+
+
+class CategoryForm(forms.Form):
+    category = forms.ChoiceField(label="类别", choices=CATEGORY_CHOICES)
+    person_id = forms.TypedChoiceField(label="对象", coerce=int, required=False,
+                                       empty_value=None)
+    start_date = forms.DateField(label="起始日期")
+    note = forms.CharField(label="备注", required=False, max_length=200)
+
+    def __init__(self, *args, members: list | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
+        super().__init__(*args, **kwargs)
+        self.fields["person_id"].choices = [("", "全家")] + [
+            (m.person.pk, m.person.masked_name) for m in (members or [])]
+
+
+class EndCategoryForm(forms.Form):
+    category_id = forms.IntegerField()
+    end_date = forms.DateField(label="终止日期")
+    note = forms.CharField(label="备注", required=False, max_length=200)
