@@ -10,6 +10,8 @@ from django import forms
 from doudi.registry import choices
 from doudi.registry.categories import CATEGORY_CHOICES
 
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
 KIND_ITEM_CHOICES = [
     (label, [(f"{kind}:{code}", name) for code, name in choices.OBSERVATION_ITEMS[kind]])
     for kind, label in choices.OBSERVATION_KIND_CHOICES
@@ -21,7 +23,7 @@ class ObservationForm(forms.Form):
     amount_yuan = forms.DecimalField(label="金额（元）", required=False, min_value=Decimal(0),
                                      max_digits=14, decimal_places=2)
     quantity = forms.IntegerField(label="数量", required=False, min_value=0)
-    observed_on = forms.DateField(label="所属日期")
+    observed_on = forms.DateField(label="所属日期", widget=DATE)
     source = forms.ChoiceField(label="来源", choices=choices.OBSERVATION_SOURCE_CHOICES)
     description = forms.CharField(label="说明", required=False, max_length=200)
 
@@ -41,7 +43,7 @@ class CategoryForm(forms.Form):
     category = forms.ChoiceField(label="类别", choices=CATEGORY_CHOICES)
     person_id = forms.TypedChoiceField(label="对象", coerce=int, required=False,
                                        empty_value=None)
-    start_date = forms.DateField(label="起始日期")
+    start_date = forms.DateField(label="起始日期", widget=DATE)
     note = forms.CharField(label="备注", required=False, max_length=200)
 
     def __init__(self, *args, members: list | None = None, **kwargs) -> None:  # noqa: ANN002, ANN003
@@ -52,5 +54,5 @@ class CategoryForm(forms.Form):
 
 class EndCategoryForm(forms.Form):
     category_id = forms.IntegerField()
-    end_date = forms.DateField(label="终止日期")
+    end_date = forms.DateField(label="终止日期", widget=DATE)
     note = forms.CharField(label="备注", required=False, max_length=200)
