@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.conf import settings
 from django.contrib import messages
@@ -242,27 +243,31 @@ def _editable_household(request: HttpRequest, household_id: int) -> Household:
     return _visible_household(request, household_id)
 
 
-def _form_errors(form: object, exc: RegistryError) -> None:
-    for e in exc.errors:
-        form.add_error(None, e.message)
+def _submit(request: HttpRequest, household: Household, form: object, form_key: str,
+            act: Callable[[dict], object], done: str) -> HttpResponse:
+    """Validate, call the service, redirect on success; otherwise show the household page
+    again with the form as typed and the reasons (nothing the user entered is lost)."""
+    if form.is_valid():
+        try:
+            act(form.cleaned_data)
+        except RegistryError as exc:
+            for e in exc.errors:
+                form.add_error(None, e.message)
+        else:
+            messages.success(request, done)
+            return redirect("household_detail", household_id=household.pk)
+    return _render_detail(request, household, **{form_key: form})
 
 
 @login_required
 @require_POST
 def household_observation_add(request: HttpRequest, household_id: int) -> HttpResponse:
-    """记录经济状况: a new dated row; the page is shown again with the reasons on error."""
+    """记录经济状况: a new dated row."""
     household = _editable_household(request, household_id)
     form = registry_forms.ObservationForm(request.POST)
-    if form.is_valid():
-        try:
-            services.record_observation(by=request.user, household=household,
-                                        **form.service_kwargs())
-        except RegistryError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, "已记录经济状况")
-            return redirect("household_detail", household_id=household.pk)
-    return _render_detail(request, household, observation_form=form)
+    return _submit(request, household, form, "observation_form", lambda _: (
+        services.record_observation(by=request.user, household=household,
+                                    **form.service_kwargs())), "已记录经济状况")
 
 
 @login_required
@@ -271,21 +276,15 @@ def household_category_add(request: HttpRequest, household_id: int) -> HttpRespo
     """认定类别 for the household or one of its current members."""
     household = _editable_household(request, household_id)
     current = list(household.current_memberships())
-    form = registry_forms.CategoryForm(request.POST, members=current)
-    if form.is_valid():
-        data = form.cleaned_data
+
+    def assign(data: dict) -> object:
         person = next((m.person for m in current if m.person_id == data["person_id"]), None)
-        try:
-            services.assign_category(
-                by=request.user, category=data["category"], start_date=data["start_date"],
-                household=household if person is None else None, person=person,
-                note=data["note"])
-        except RegistryError as exc:
-            _form_errors(form, exc)
-        else:
-            messages.success(request, "已认定类别")
-            return redirect("household_detail", household_id=household.pk)
-    return _render_detail(request, household, category_form=form)
+        return services.assign_category(
+            by=request.user, category=data["category"], start_date=data["start_date"],
+            household=household if person is None else None, person=person, note=data["note"])
+
+    form = registry_forms.CategoryForm(request.POST, members=current)
+    return _submit(request, household, form, "category_form", assign, "已认定类别")
 
 
 @login_required
