@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "doudi.accounts",
     "doudi.audit",
     "doudi.registry",
+    "doudi.policy",
     "doudi.web",
 ]
 

@@ -1,0 +1,34 @@
+"""Exact money arithmetic on Polars integer columns: amounts in fen, shares in basis points.
+
+An amount that is a fraction (a 差额 shared over covered persons, a share of a standard) is kept
+as numerator / denominator and rounded once, to the step and in the mode the parameters give.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from doudi.rules.parameters import BASIS
+
+ROUNDING_MODES = {"half_up": "四舍五入", "up": "向上取整", "down": "向下取整"}
+
+
+def round_fraction(numer: pl.Expr, denom: pl.Expr | int, step: pl.Expr, mode: pl.Expr) -> pl.Expr:
+    """numer / denom rounded to a multiple of `step` fen; negative numerators give 0."""
+    numer = pl.max_horizontal(numer, pl.lit(0, pl.Int64))
+    unit = step * denom
+    return (
+        pl.when(mode == "up").then((numer + unit - 1) // unit)
+        .when(mode == "down").then(numer // unit)
+        .otherwise((2 * numer + unit) // (2 * unit))
+    ) * step
+
+
+def share(amount: pl.Expr, basis_points: pl.Expr, step: pl.Expr, mode: pl.Expr) -> pl.Expr:
+    """amount × share, rounded once."""
+    return round_fraction(amount * basis_points, BASIS, step, mode)
+
+
+def exact_share_floor(amount: pl.Expr, basis_points: pl.Expr) -> pl.Expr:
+    """amount × share in whole fen, rounded down (for thresholds that must not be exceeded)."""
+    return (amount * basis_points) // BASIS

@@ -1,0 +1,71 @@
+"""残疾人两项补贴: the living subsidy (困难残疾人生活补贴) for disabled members of the groups in
+`disability.living_subsidy.groups` (低保, 低保边缘, 单人保, 特困), and the care subsidy
+(重度残疾人护理补贴) for grades up to the `disability.care_subsidy.grades` table (grade 1–2 of
+any type; in 广东 also grade 3–4 intellectual/mental), with no means test. Flat amounts."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from doudi.rules.programmes.base import Criterion, Programme
+from doudi.rules.programmes.tekun import _disability_qualifies
+
+CARE_TABLE = "disability.care_subsidy.grades"
+
+
+def member_results(m: pl.LazyFrame) -> pl.LazyFrame:
+    columns = set(m.collect_schema().names())
+    groups = pl.col("disability.living_subsidy.groups")
+    in_group = (
+        (groups.list.contains("dibao") & pl.col("dibao.eligible"))
+        | (groups.list.contains("edge") & pl.col("edge.eligible"))
+        | (groups.list.contains("single_person") & pl.col("single_person.admitted"))
+        | (groups.list.contains("tekun") & pl.col("tekun.eligible"))
+    )
+    disabled = pl.col("disability_grade") >= 1
+    m = m.with_columns(
+        disabled.alias("disability.disabled"),
+        in_group.alias("disability.in_group"),
+        _disability_qualifies(CARE_TABLE, columns).alias("disability.care_eligible"),
+    ).with_columns(
+        (pl.col("disability.disabled") & pl.col("disability.in_group"))
+        .alias("disability.living_eligible"),
+    )
+    return m.with_columns(
+        pl.when(pl.col("disability.living_eligible")).then(pl.col("disability.living_subsidy"))
+        .otherwise(0).alias("disability.living_amount"),
+        pl.when(pl.col("disability.care_eligible")).then(pl.col("disability.care_subsidy"))
+        .otherwise(0).alias("disability.care_amount"),
+        (pl.col("disability.living_eligible") | pl.col("disability.care_eligible"))
+        .alias("disability.eligible"),
+    ).with_columns(
+        (pl.col("disability.living_amount") + pl.col("disability.care_amount"))
+        .alias("disability.total"),
+    )
+
+
+PARAMETERS = ("disability.living_subsidy", "disability.living_subsidy.groups",
+              "disability.care_subsidy", CARE_TABLE)
+
+PROGRAMME = Programme(
+    name="disability", label="残疾人两项补贴", level="member", eligible="disability.eligible",
+    amount="disability.total", relevant="disability.disabled",
+    parameters=PARAMETERS,
+    member_parameters=PARAMETERS,
+    member_results=member_results,
+    criteria=(
+        Criterion("disability.living_eligible", "困难残疾人生活补贴：持证残疾人且属于规定的困难家"
+                                                "庭",
+                  "残疾 {disability_type} {disability_grade:count} 级；低保 {dibao.eligible:bool}，"
+                  "边缘 {edge.eligible:bool}；补贴 {disability.living_amount:yuan}/月",
+                  ("disability.living_subsidy", "disability.living_subsidy.groups")),
+        Criterion("disability.care_eligible", "重度残疾人护理补贴：残疾等级符合规定",
+                  "残疾 {disability_type} {disability_grade:count} 级；补贴 "
+                  "{disability.care_amount:yuan}/月",
+                  ("disability.care_subsidy", CARE_TABLE)),
+    ),
+    outputs={
+        "living_subsidy": ("disability.living_amount", "yuan"),
+        "care_subsidy": ("disability.care_amount", "yuan"),
+    },
+)

@@ -1,0 +1,119 @@
+"""特困人员 (三无): no capacity to work (age ≥ 60, under 18 unless 16+ and living on own earnings,
+a listed disability, or assessed unable), no source of income (own monthly income below the 低保
+standard and the family's assets within the rules), no supporter able to support. A child who is
+an orphan or de facto unsupported is protected under child welfare instead.
+
+Amount: basic living = `tekun.multiple` × 低保 standard (not below `tekun.basic_floor`), plus care
+by self-care level from the six daily-living items (0 全自理, 1–3 半失能, 4–6 全失能):
+`tekun.care.base` × the level's rate. Each part is rounded once.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from doudi.rules.money import share
+from doudi.rules.programmes.base import MODE, STANDARD, STEP, Criterion, Programme, Step
+
+CARE_LEVELS = {"independent": "全自理", "partial": "半失能", "full": "全失能"}
+DISABILITY_TABLE = "tekun.no_capacity.disability"
+TABLE_TYPES = ("intellectual", "mental", "physical", "visual", "hearing", "speech", "multiple")
+
+
+def _disability_qualifies(table: str, columns: set[str]) -> pl.Expr:
+    """grade ≥ 1 and grade ≤ the table's entry for the person's type (or its `any` entry)."""
+    grade, kind = pl.col("disability_grade"), pl.col("disability_type")
+    result = pl.lit(False)
+    if f"{table}.any" in columns:
+        result = result | ((grade >= 1) & (grade <= pl.col(f"{table}.any")))
+    for t in TABLE_TYPES:
+        if f"{table}.{t}" in columns:
+            result = result | ((kind == t) & (grade >= 1) & (grade <= pl.col(f"{table}.{t}")))
+    return result
+
+
+def member_results(m: pl.LazyFrame) -> pl.LazyFrame:
+    columns = set(m.collect_schema().names())
+    age = pl.col("age")
+    minor = (age < pl.col("tekun.minor_age")) & ~(
+        (age >= pl.col("tekun.working_minor_age")) & (pl.col("earned_income") > 0)
+    )
+    no_capacity = (
+        (age >= pl.col("tekun.elderly_age")) | minor
+        | _disability_qualifies(DISABILITY_TABLE, columns) | ~pl.col("labor_capacity")
+    )
+    adl = pl.col("adl_failed")
+    level = pl.when(adl >= 4).then(pl.lit("full")).when(adl >= 1).then(pl.lit("partial")) \
+        .otherwise(pl.lit("independent"))
+    rate = pl.when(adl >= 4).then(pl.col("tekun.care.rate.full")) \
+        .when(adl >= 1).then(pl.col("tekun.care.rate.partial")) \
+        .otherwise(pl.col("tekun.care.rate.independent"))
+    basic = pl.max_horizontal(share(STANDARD, pl.col("tekun.multiple"), STEP, MODE),
+                              pl.col("tekun.basic_floor"))
+    m = m.with_columns(
+        no_capacity.alias("tekun.no_capacity"),
+        ((pl.col("income") < STANDARD) & pl.col("dibao.assets_ok")).alias("tekun.no_income"),
+        (~pl.col("has_supporter")).alias("tekun.no_supporter"),
+        (~(pl.col("orphan") | pl.col("de_facto_unsupported"))
+         | (age >= pl.col("child.max_age"))).alias("tekun.not_child_welfare"),
+        level.alias("tekun.care_level"),
+        basic.alias("tekun.basic"),
+        share(pl.col("tekun.care.base"), rate, STEP, MODE).alias("tekun.care"),
+    ).with_columns(
+        pl.all_horizontal("tekun.no_capacity", "tekun.no_income", "tekun.no_supporter",
+                          "tekun.not_child_welfare").alias("tekun.eligible"),
+    )
+    return m.with_columns(
+        pl.when(pl.col("tekun.eligible")).then(pl.col("tekun.basic") + pl.col("tekun.care"))
+        .otherwise(0).alias("tekun.amount"),
+    )
+
+
+PARAMETERS = (
+    "tekun.multiple", "tekun.basic_floor", "tekun.elderly_age", "tekun.minor_age",
+    "tekun.working_minor_age", DISABILITY_TABLE, "tekun.care.base",
+    "tekun.care.rate.independent", "tekun.care.rate.partial", "tekun.care.rate.full",
+    "child.max_age",
+)
+
+PROGRAMME = Programme(
+    name="tekun", label="特困人员救助供养", level="member", eligible="tekun.eligible", amount="te"
+                                                                                      "kun.am"
+                                                                                      "ount",
+    relevant="tekun.no_capacity",
+    parameters=PARAMETERS,
+    member_parameters=(*PARAMETERS, "dibao.rounding", "dibao.rounding.mode"),
+    member_results=member_results,
+    criteria=(
+        Criterion("tekun.no_capacity", "无劳动能力",
+                  "年龄 {age:count} 岁；残疾 {disability_type} {disability_grade:count} 级；"
+                  "劳动能力评估：{labor_capacity:bool}",
+                  ("tekun.elderly_age", "tekun.minor_age", "tekun.working_minor_age",
+                   DISABILITY_TABLE)),
+        Criterion("tekun.no_income", "无生活来源",
+                  "本人月收入 {income:yuan}，低于低保标准 {standard:yuan}；家庭财产 "
+                  "{dibao.assets_ok:bool}",
+                  ("dibao.standard.{hukou}",)),
+        Criterion("tekun.no_supporter", "无法定赡养、抚养、扶养义务人或其无履行能力",
+                  "有履行能力的义务人：{has_supporter:bool}"),
+        Criterion("tekun.not_child_welfare", "不属于孤儿、事实无人抚养儿童（优先按儿童福利保障）",
+                  "孤儿：{orphan:bool}；事实无人抚养：{de_facto_unsupported:bool}",
+                  ("child.max_age",)),
+    ),
+    steps=(
+        Step("基本生活标准", "低保标准 {standard:yuan} × {tekun.multiple:mult} = "
+                       "{tekun.basic:yuan}",
+             ("tekun.multiple", "tekun.basic_floor"), when="tekun.eligible"),
+        Step("照料护理标准", "生活自理能力 {adl_failed:count} 项不能自理（{tekun.care_level:care}"
+                       "）："
+             "{tekun.care.base:yuan} × 比例 = {tekun.care:yuan}",
+             ("tekun.care.base", "tekun.care.rate.independent", "tekun.care.rate.partial",
+              "tekun.care.rate.full"), when="tekun.eligible"),
+        Step("月供养金额", "{tekun.amount:yuan}", (), when="tekun.eligible"),
+    ),
+    outputs={
+        "eligible": ("tekun.eligible", "bool"),
+        "care_level": ("tekun.care_level", "text"),
+        "amount": ("tekun.amount", "yuan"),
+    },
+)

@@ -1,0 +1,81 @@
+"""Parameter files (参数文件) in YAML, and the sets shipped with Doudi.
+
+A file names its default area and, optionally, groups of areas (广东's 一类 … 四类); each entry
+is one key with its unit and reference, and either one `value`/`effective` or a list of
+`values`, each with its own `effective` and optionally `area` (a code or a group name) and
+`url` / `verified` / `note` overrides. See docs/rules.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from doudi.rules.parameters import Parameter, ParameterError, ParameterSet, make_parameter
+
+SHIPPED_DIR = Path(__file__).parent / "data" / "parameters"
+_META = ("reference", "url", "verified", "note")
+
+
+def _iso(value: Any) -> str:
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+def parse_document(doc: dict[str, Any], origin: str = "") -> list[Parameter]:
+    where = f"{origin}: " if origin else ""
+    if not isinstance(doc, dict) or not isinstance(doc.get("parameters"), list):
+        raise ParameterError(f"{where}参数文件应包含 parameters 列表")
+    default_area = str(doc.get("area", "") or "")
+    groups = {str(k): [str(c) for c in v] for k, v in (doc.get("groups") or {}).items()}
+    out: list[Parameter] = []
+    for n, entry in enumerate(doc["parameters"], start=1):
+        if not isinstance(entry, dict) or "key" not in entry or "unit" not in entry:
+            raise ParameterError(f"{where}第 {n} 项缺少 key 或 unit")
+        meta = {k: entry[k] for k in _META if k in entry}
+        rows = entry.get("values") or [
+            {k: entry[k] for k in ("area", "effective", "value") if k in entry}
+        ]
+        for row in rows:
+            if "effective" not in row or "value" not in row:
+                raise ParameterError(f"{where}参数 {entry['key']} 缺少 effective 或 value")
+            area = str(row.get("area", default_area) or "")
+            codes = groups.get(area, [area])
+            row_meta = {**meta, **{k: row[k] for k in _META if k in row}}
+            row_meta["verified"] = bool(row_meta.get("verified", False))
+            for code in codes:
+                try:
+                    out.append(make_parameter(
+                        entry["key"], code, _iso(row["effective"]), row["value"], entry["unit"],
+                        **row_meta,
+                    ))
+                except ParameterError as exc:
+                    raise ParameterError(f"{where}{exc}") from None
+    return out
+
+
+def load_file(path: Path) -> list[Parameter]:
+    with open(path, encoding="utf-8") as fh:
+        try:
+            doc = yaml.safe_load(fh)
+        except yaml.YAMLError as exc:
+            raise ParameterError(f"{path.name}: YAML 格式错误：{exc}") from None
+    return parse_document(doc, path.name)
+
+
+def shipped_files() -> list[Path]:
+    return sorted(SHIPPED_DIR.glob("*.yaml"))
+
+
+@lru_cache(maxsize=1)
+def shipped() -> ParameterSet:
+    """Every parameter file shipped with Doudi, as one set. Files are layered in name order: a
+    later file's row for the same key, area and date replaces an earlier one (广州's own 2023
+    standard replaces the provincial 一类 floor it was filed under)."""
+    result = ParameterSet([])
+    for path in shipped_files():
+        result = result.with_rows(load_file(path))
+    return result
