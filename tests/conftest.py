@@ -36,6 +36,7 @@ ROLE_AREA = {
     "town_approver": TOWN,
     "district_officer": DISTRICT,
     "district_approver": DISTRICT,
+    "district_admin": DISTRICT,
     "supervisor": CITY,
     "sysadmin": DISTRICT,
     "security_admin": DISTRICT,
@@ -66,6 +67,23 @@ def areas(db):
                            prefixes=(DISTRICT, GUANGDONG_VILLAGE_PREFIX))
     assert report.ok, report.errors
     return report
+
+
+@pytest.fixture
+def shipped_parameters(db):
+    """The parameters shipped with Doudi, in the database as the data migration (policy 0002)
+    left them. Transactional tests (the browser tests) flush every table, so rows missing
+    after one are loaded again here; otherwise this changes nothing."""
+    from doudi.policy.models import PolicyParameter
+    from doudi.policy.services import load_shipped
+    from doudi.rules.shipped import shipped
+
+    params = shipped()
+    if PolicyParameter.objects.count() < len(params):
+        with context.job("test shipped parameters"):
+            load_shipped(params)
+    assert PolicyParameter.objects.filter(source="shipped").count() == len(params)
+    return params
 
 
 def valid_id(region: str = "341002", born: dt.date = dt.date(1980, 5, 17), seq: int = 10,

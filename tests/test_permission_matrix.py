@@ -38,6 +38,7 @@ from doudi.areas.scoping import in_scope
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
 from doudi.core import idnumber
+from doudi.policy.models import PolicyParameter
 from doudi.registry import services
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
 from tests.conftest import PASSWORD
@@ -72,6 +73,19 @@ class Record:
 KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "household_id": lambda record: record.household.pk,
     "person_id": lambda record: record.marker.pk,
+    "key": lambda record: POLICY_KEY,  # a policy parameter: the same for every record
+}
+
+# Routes about one policy parameter (政策参数), shared by every area rather than owned by one:
+# the capability that makes them answer (GET 200; POST with an empty body 200 with the form's
+# reasons or 302 back to the page); 403 for everyone else. `Matrix.policy_values` also posts
+# a valid value for every out-of-area county (refused, nothing written) and for the user's own
+# area (written for an editor, refused for anyone else).
+POLICY_KEY = "dibao.standard.urban"
+PARAMETER_ROUTES: dict[str, str] = {
+    "policy_detail": roles.VIEW_REGISTRY,
+    "policy_value_add": roles.EDIT_POLICY,
+    "policy_value_withdraw": roles.EDIT_POLICY,
 }
 
 # Detail routes: the capability that makes an in-area record answer 200 (default: view).
@@ -93,6 +107,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "api:list_households": (),
     "household_new": (roles.EDIT_REGISTRY,),
     "household_member_row": (roles.EDIT_REGISTRY,),
+    "policy_list": (roles.VIEW_REGISTRY,),
 }
 
 # Routes that register a household: (request body for a village and an ID number, the status
@@ -218,7 +233,7 @@ def _person_tokens(person: Person) -> set[str]:
 
 
 @pytest.fixture
-def records(world) -> dict[str, Record]:
+def records(world, shipped_parameters) -> dict[str, Record]:
     editors = [world.users.district_approver, world.gd_user]
     made: dict[str, Record] = {}
     with context.job("permission matrix markers"):
@@ -387,6 +402,9 @@ class Matrix:
                                               f"→ {_summary(after[key])}")
 
     def detail(self, route: Route) -> None:
+        if route.name in PARAMETER_ROUTES:
+            self.parameter_route(route)
+            return
         missing = [k for k in route.kwargs if k not in KWARG_VALUES]
         if missing:
             self.fail(str(route), f"URL parameter(s) {missing} have no entry in KWARG_VALUES: "
@@ -423,6 +441,50 @@ class Matrix:
                         self.fail(where, "a role without access is shown the record")
                 if (status != 200 or not inside) and reveals.count() != reveals_before:
                     self.fail(where, "wrote a view_full audit row without showing the record")
+
+    def parameter_route(self, route: Route) -> None:
+        path = reverse(route.name, kwargs={"key": POLICY_KEY})
+        holder = self.user.can(PARAMETER_ROUTES[route.name])
+        for method in _tried_methods(route):
+            where = f"{route} {method} {path}"
+            response = self.request(route, method, path)
+            self.checked(where, response)
+            if method not in route.methods:
+                want = {405}
+            elif not holder:
+                want = {403}
+            else:
+                want = {200} if method == "GET" else {200, 302}
+            if response.status_code not in want:
+                self.fail(where, f"status {response.status_code}, expected one of {sorted(want)}")
+        if route.name == "policy_value_add":
+            self.policy_values(route, path)
+
+    def policy_values(self, route: Route, path: str) -> None:
+        def body(area_code: str) -> dict:
+            return {"area_code": area_code, "effective_from": "2099-01-01", "value": "800",
+                    "reference": "矩阵测试〔2099〕1号"}
+
+        rows = PolicyParameter.objects.count()
+        for county in sorted({r.area_code[:6] for r in self.outside}
+                             - {r.area_code[:6] for r in self.inside}):
+            where = f"{route} POST {path} (out-of-area county {county})"
+            response = self.request(route, "POST", path, body=body(county))
+            self.checked(where, response)
+            if response.status_code not in (200, 403):
+                self.fail(where, f"status {response.status_code}, expected 200 or 403")
+            if PolicyParameter.objects.count() != rows:
+                self.fail(where, "a policy value was set outside the user's area")
+        where = f"{route} POST {path} (own area {self.user.area.prefix})"
+        editor = self.user.can(roles.EDIT_POLICY)
+        with transaction.atomic():  # rolled back, to keep the world as it was
+            response = self.request(route, "POST", path, body=body(self.user.area.prefix))
+            made = PolicyParameter.objects.count() - rows
+            transaction.set_rollback(True)
+        self.checked(where, response)
+        if (response.status_code, made) != ((302, 1) if editor else (403, 0)):
+            self.fail(where, f"status {response.status_code} ({made} rows written), expected "
+                             f"{302 if editor else 403}")
 
     def listing(self, route: Route) -> None:
         path = reverse(route.name)
@@ -533,7 +595,7 @@ def test_route_discovery_finds_web_and_api_routes():
     routes = discover_routes()
     names = {r.name for r in routes}
     referenced = (set(LISTING_CAPABILITIES) | HOUSEHOLD_LISTINGS | set(DETAIL_CAPABILITY)
-                  | API_POST_ROUTES | set(HOUSEHOLD_CREATORS)
+                  | API_POST_ROUTES | set(HOUSEHOLD_CREATORS) | set(PARAMETER_ROUTES)
                   | {"household_detail", "api:get_household"})
     assert referenced <= names, ("matrix entries for routes that no longer exist: "
                                  f"{sorted(referenced - names)}")

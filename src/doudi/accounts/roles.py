@@ -17,6 +17,8 @@ EXPORT_REGISTRY = "registry.export"  # 导出名单 (masked)
 VIEW_AUDIT = "audit.view"  # 查看审计日志
 MANAGE_USERS = "accounts.manage"  # 账号管理
 MANAGE_SECURITY = "accounts.security"  # 角色授权、安全策略
+EDIT_POLICY = "policy.edit"  # 设定本级及下级区划的政策参数 (dated, audited)
+SIMULATE_RULES = "rules.simulate"  # 测算政策参数调整的影响
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,10 @@ ROLES: dict[str, Role] = {
         Role("village_assistant", "村协理员", _CASEWORK - {EXPORT_REGISTRY}, (5,)),
         Role("town_officer", "镇街经办", _CASEWORK, (4,)),
         Role("town_approver", "镇街审批", _CASEWORK, (4,)),
-        Role("district_officer", "区县经办", _CASEWORK, (3,)),
-        Role("district_approver", "区县审批", _CASEWORK, (3,)),
+        Role("district_officer", "区县经办", _CASEWORK | {SIMULATE_RULES}, (3,)),
+        Role("district_approver", "区县审批", _CASEWORK | {SIMULATE_RULES}, (3,)),
+        Role("district_admin", "区县业务管理员",
+             frozenset({VIEW_REGISTRY, EDIT_POLICY, SIMULATE_RULES}), (1, 2, 3)),
         Role("supervisor", "上级监督", frozenset({VIEW_REGISTRY, EXPORT_REGISTRY}), (1, 2, 3)),
         Role("sysadmin", "系统管理员", frozenset({MANAGE_USERS}), (1, 2, 3)),
         Role("security_admin", "安全管理员", frozenset({MANAGE_SECURITY}), (1, 2, 3)),

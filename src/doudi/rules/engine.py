@@ -46,6 +46,16 @@ def parameter_keys(programmes: Iterable[Programme]) -> set[str]:
     return {k for p in programmes for k in p.parameters}
 
 
+def _member_parameter_columns(
+    programmes: list[Programme], columns: frozenset[str]
+) -> set[str]:
+    """Parameter columns member phases read: the keys themselves, table entries (`key.entry`)
+    and list flags (`key[entry]`)."""
+    keys = {k for p in programmes for k in p.member_parameters}
+    return {c for c in columns if c in keys or c.split("[")[0] in keys
+            or c.rsplit(".", 1)[0] in keys}
+
+
 def plan(
     households: pl.LazyFrame, members: pl.LazyFrame, params: pl.LazyFrame,
     programmes: list[Programme],
@@ -59,16 +69,13 @@ def plan(
         .otherwise(pl.col("_standard_rural")).alias("standard")
     ).drop("_standard_urban", "_standard_rural")
 
-    h_columns = set(h.collect_schema().names())
-    member_params = {"standard", "hukou"}
-    for p in programmes:
-        member_params.update(c for c in h_columns
-                             if any(c == k or c.startswith(k + ".") for k in p.member_parameters))
+    columns = frozenset(params.collect_schema().names())
+    member_params = {"standard", "hukou", *_member_parameter_columns(programmes, columns)}
     m = members.join(h.select("household_id", *sorted(member_params)), on="household_id",
                      how="left", maintain_order="left")
     for p in programmes:
         if p.member_features:
-            m = p.member_features(m)
+            m = p.member_features(m, columns)
     aggs = [e for p in programmes if p.aggregates for e in p.aggregates()]
     agg = m.group_by("household_id").agg(aggs)
     agg_names = [e.meta.output_name() for e in aggs]
@@ -77,13 +84,13 @@ def plan(
     )
     for p in programmes:
         if p.household_results:
-            h = p.household_results(h)
+            h = p.household_results(h, columns)
     needs = sorted({c for p in programmes for c in p.member_needs})
     m = m.join(h.select("household_id", *needs), on="household_id", how="left",
                maintain_order="left")
     for p in programmes:
         if p.member_results:
-            m = p.member_results(m)
+            m = p.member_results(m, columns)
     return h, m
 
 
@@ -95,5 +102,5 @@ def evaluate(
     areas = households.get_column("area_code").unique().sort().to_list()
     params = params_frame(parameters, areas, day, parameter_keys(chosen))
     h, m = plan(households.lazy(), members.lazy(), params.lazy(), chosen)
-    h_df, m_df = pl.collect_all([h, m])
+    h_df, m_df = pl.collect_all([h, m], engine="in-memory")
     return Result(h_df, m_df, day, parameters)

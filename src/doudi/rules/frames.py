@@ -172,10 +172,29 @@ def params_frame(
                     for entry, v in value.items():
                         values[f"{key}.{entry}"] = v
                         schema[f"{key}.{entry}"] = _KIND_TYPES["table"]
+                elif param.kind == "list":
+                    # membership flags instead of a list column: cheap to carry onto members
+                    for entry in value:
+                        values[flag_column(key, entry)] = True
+                        schema[flag_column(key, entry)] = pl.Boolean()
                 else:
                     values[key] = value
                     schema[key] = _KIND_TYPES[param.kind]
             by_signature[sig] = values
         rows.append({"area_code": code, **values})
-    data = [{c: r.get(c) for c in schema} for r in rows]
+    data = [
+        {c: r.get(c, False if isinstance(t, pl.Boolean) else None) for c, t in schema.items()}
+        for r in rows
+    ]
     return pl.DataFrame(data, schema=schema, orient="row")
+
+
+def flag_column(key: str, entry: str) -> str:
+    """The column saying list parameter `key` contains `entry`: dibao.addon.groups[student]."""
+    return f"{key}[{entry}]"
+
+
+def list_flag(key: str, entry: str, columns: Iterable[str]) -> pl.Expr:
+    """True where the list parameter contains `entry`; False when no area lists it at all."""
+    name = flag_column(key, entry)
+    return pl.col(name) if name in set(columns) else pl.lit(False)

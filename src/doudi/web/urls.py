@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from doudi.web import views
+from doudi.web import policy_views, rules_views, views
 from doudi.web.forms import LoginForm
 
 urlpatterns = [
@@ -21,7 +21,14 @@ urlpatterns = [
          name="household_category_add"),
     path("households/<int:household_id>/categories/end/", views.household_category_end,
          name="household_category_end"),
+    path("households/<int:household_id>/rules/", rules_views.household_rules,
+         name="household_rules"),
     path("persons/<int:person_id>/reveal/", views.person_reveal, name="person_reveal"),
+    path("policy/", policy_views.policy_list, name="policy_list"),
+    path("policy/<str:key>/", policy_views.policy_detail, name="policy_detail"),
+    path("policy/<str:key>/values/", policy_views.policy_value_add, name="policy_value_add"),
+    path("policy/<str:key>/values/withdraw/", policy_views.policy_value_withdraw,
+         name="policy_value_withdraw"),
     path("audit/", views.audit_list, name="audit_list"),
     path("users/", views.user_list, name="user_list"),
 ]

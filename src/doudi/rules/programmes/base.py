@@ -8,7 +8,9 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-Phase = Callable[[pl.LazyFrame], pl.LazyFrame]
+# a phase adds columns to the household or member frame; `columns` names the parameter columns
+# present (tables and list flags vary with the areas evaluated)
+Phase = Callable[[pl.LazyFrame, frozenset[str]], pl.LazyFrame]
 
 # column shortcuts every programme uses
 STANDARD = pl.col("standard")  # 低保标准 by the household's hukou, fen per person and month

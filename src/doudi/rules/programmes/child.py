@@ -8,7 +8,7 @@ import polars as pl
 from doudi.rules.programmes.base import Criterion, Programme
 
 
-def member_results(m: pl.LazyFrame) -> pl.LazyFrame:
+def member_results(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     m = m.with_columns(
         (pl.col("orphan") | pl.col("de_facto_unsupported")).alias("child.group_ok"),
         (pl.col("age") < pl.col("child.max_age")).alias("child.age_ok"),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from doudi.rules.frames import list_flag
 from doudi.rules.money import exact_share_floor, round_fraction
 from doudi.rules.parameters import BASIS
 from doudi.rules.programmes.base import MODE, STANDARD, STEP, Criterion, Programme, Step
@@ -37,7 +38,7 @@ def _group_flags() -> dict[str, pl.Expr]:
     }
 
 
-def member_features(m: pl.LazyFrame) -> pl.LazyFrame:
+def member_features(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     counted = pl.col("co_resident")
     refused = counted & pl.col("refused_work") & ~pl.col("student")
     rate_part = exact_share_floor(STANDARD, pl.col("dibao.employment_deduction.rate"))
@@ -51,10 +52,9 @@ def member_features(m: pl.LazyFrame) -> pl.LazyFrame:
     base_income = pl.when(refused).then(
         pl.max_horizontal(pl.col("income"), pl.col("dibao.refused_work.imputed_income"))
     ).otherwise(pl.col("income"))
-    groups = pl.col("dibao.addon.groups")
     in_group = pl.lit(False)
     for code, flag in _group_flags().items():
-        in_group = in_group | (flag & groups.list.contains(code))
+        in_group = in_group | (flag & list_flag("dibao.addon.groups", code, columns))
     return m.with_columns(
         pl.when(counted).then(deduction).otherwise(0).alias("dibao.deduction"),
         pl.when(counted).then(base_income - deduction).otherwise(0).alias("dibao.counted_income"),
@@ -102,7 +102,7 @@ def all_assets_ok(prefix: str) -> pl.Expr:
     ).alias(f"{prefix}.assets_ok")
 
 
-def household_results(h: pl.LazyFrame) -> pl.LazyFrame:
+def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     n, c = pl.col("dibao.members"), pl.col("dibao.covered")
     income = pl.max_horizontal(pl.col("dibao.raw_income"), pl.lit(0, pl.Int64))
     h = h.with_columns(

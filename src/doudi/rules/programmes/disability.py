@@ -7,21 +7,22 @@ from __future__ import annotations
 
 import polars as pl
 
+from doudi.rules.frames import list_flag
 from doudi.rules.programmes.base import Criterion, Programme
 from doudi.rules.programmes.tekun import _disability_qualifies
 
 CARE_TABLE = "disability.care_subsidy.grades"
+# living-subsidy groups → the member column that says the member belongs to it
+GROUPS = {"dibao": "dibao.eligible", "edge": "edge.eligible",
+          "single_person": "single_person.admitted", "tekun": "tekun.eligible"}
 
 
-def member_results(m: pl.LazyFrame) -> pl.LazyFrame:
-    columns = set(m.collect_schema().names())
-    groups = pl.col("disability.living_subsidy.groups")
-    in_group = (
-        (groups.list.contains("dibao") & pl.col("dibao.eligible"))
-        | (groups.list.contains("edge") & pl.col("edge.eligible"))
-        | (groups.list.contains("single_person") & pl.col("single_person.admitted"))
-        | (groups.list.contains("tekun") & pl.col("tekun.eligible"))
-    )
+def member_results(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+    in_group = pl.lit(False)
+    for group, member_column in GROUPS.items():
+        in_group = in_group | (
+            list_flag("disability.living_subsidy.groups", group, columns) & pl.col(member_column)
+        )
     disabled = pl.col("disability_grade") >= 1
     m = m.with_columns(
         disabled.alias("disability.disabled"),

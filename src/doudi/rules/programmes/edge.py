@@ -14,7 +14,7 @@ EDGE_STANDARD = pl.when(pl.col("edge.asset_basis") == "urban").then(
 ).otherwise(STANDARD)
 
 
-def household_results(h: pl.LazyFrame) -> pl.LazyFrame:
+def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     n = pl.col("dibao.members")
     h = h.with_columns(
         (pl.col("edge.multiple") * STANDARD * n).alias("edge.threshold_bp"),

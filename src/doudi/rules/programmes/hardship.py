@@ -9,7 +9,7 @@ import polars as pl
 from doudi.rules.programmes.base import Criterion, Programme
 
 
-def household_results(h: pl.LazyFrame) -> pl.LazyFrame:
+def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     n = pl.col("dibao.members")
     annual = pl.coalesce(pl.col("annual_income"), pl.col("dibao.gross_income") * 12)
     h = h.with_columns(

@@ -12,7 +12,7 @@ from doudi.rules.programmes.base import STANDARD, Criterion, Programme
 TYPES = {"emergency": "急难型", "advance": "先行救助", "expenditure": "支出型"}
 
 
-def household_results(h: pl.LazyFrame) -> pl.LazyFrame:
+def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     kind = pl.col("linshi_type")
     months = (
         pl.when(kind == "emergency").then(pl.col("linshi.cap_months.emergency"))

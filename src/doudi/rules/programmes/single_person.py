@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from doudi.rules.frames import list_flag
 from doudi.rules.money import share
 from doudi.rules.programmes.base import MODE, STANDARD, STEP, Criterion, Programme, Step
 
@@ -16,17 +17,16 @@ GROUPS = {
 }
 
 
-def member_features(m: pl.LazyFrame) -> pl.LazyFrame:
+def member_features(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     grade, kind = pl.col("disability_grade"), pl.col("disability_type")
     flags = {
         "severe_disability": grade.is_between(1, 2),
         "intellectual_mental_3_4": kind.is_in(["intellectual", "mental"]) & grade.is_between(3, 4),
         "serious_illness": pl.col("serious_illness"),
     }
-    groups = pl.col("single_person.groups")
     candidate = pl.lit(False)
     for code, flag in flags.items():
-        candidate = candidate | (flag & groups.list.contains(code))
+        candidate = candidate | (flag & list_flag("single_person.groups", code, columns))
     return m.with_columns((pl.col("co_resident") & candidate).alias("single_person.candidate"))
 
 
@@ -35,7 +35,7 @@ def aggregates() -> list[pl.Expr]:
             .alias("single_person.candidates")]
 
 
-def household_results(h: pl.LazyFrame) -> pl.LazyFrame:
+def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     each = share(STANDARD, pl.col("single_person.rate"), STEP, MODE)
     h = h.with_columns(
         (pl.col("single_person.candidates") > 0).alias("single_person.has_candidates"),
@@ -51,7 +51,7 @@ def household_results(h: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def member_results(m: pl.LazyFrame) -> pl.LazyFrame:
+def member_results(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     return m.with_columns(
         (pl.col("single_person.candidate") & pl.col("single_person.eligible"))
         .alias("single_person.admitted")

@@ -11,7 +11,7 @@ from doudi.rules.parameters import BASIS
 from doudi.rules.programmes.base import MODE, STANDARD, STEP, Criterion, Programme, Step
 
 
-def household_results(h: pl.LazyFrame) -> pl.LazyFrame:
+def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     n = pl.col("dibao.members")
     without_work = pl.max_horizontal(
         pl.col("dibao.family_income") - pl.col("dibao.earned_total"), pl.lit(0, pl.Int64)

@@ -32,8 +32,7 @@ def _disability_qualifies(table: str, columns: set[str]) -> pl.Expr:
     return result
 
 
-def member_results(m: pl.LazyFrame) -> pl.LazyFrame:
-    columns = set(m.collect_schema().names())
+def member_results(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     age = pl.col("age")
     minor = (age < pl.col("tekun.minor_age")) & ~(
         (age >= pl.col("tekun.working_minor_age")) & (pl.col("earned_income") > 0)

@@ -13,3 +13,10 @@ def yuan(fen: int | None) -> str:
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(int(fen)), 100)
     return f"{sign}{whole:,}.{cents:02d}"
+
+
+@register.filter
+def http_url(url: str | None) -> str:
+    """The URL if it is a web address, else "": a stored link never becomes `javascript:`."""
+    text = (url or "").strip()
+    return text if text.lower().startswith(("http://", "https://")) else ""

@@ -2,6 +2,7 @@
 
 Builds the demo database (its own SQLite file): the real division tree of 屯溪区 and Guangdong,
 demo users at every level, a few hundred plausible households; then serves the UI and API.
+The shipped policy parameters come with the migrations (policy 0002).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ DEMO_TOWN = "341002102"  # 黎阳镇
 DEMO_USERS = [
     # username, area, roles, 说明
     ("district", DEMO_DISTRICT, ["district_approver"], "屯溪区民政局 区县审批"),
+    ("admin", DEMO_DISTRICT, ["district_admin"], "屯溪区民政局 区县业务管理员(政策参数)"),
     ("town", DEMO_TOWN, ["town_approver"], "黎阳镇 镇街审批"),
     ("village", None, ["village_assistant"], "黎阳镇下属社区 村协理员"),
     ("auditor", DEMO_DISTRICT, ["audit_admin"], "屯溪区 审计管理员"),

@@ -1,0 +1,158 @@
+"""The registry as the rules engine reads it (规则测算输入): household and member frames as of a
+day, built from current memberships, person facts, open categories and the latest economic
+observation of each item.
+
+Income and expenses are monthly observations; for each (household, person, kind, item) the
+latest row observed on or before the day counts. Household-level income (no person) is counted
+with the head. Earned income is wages (工资性收入) and business income (经营净收入).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+
+import polars as pl
+from django.db.models import Q, QuerySet
+
+from doudi.registry.models import CategoryAssignment, Household, Membership, Observation
+from doudi.rules.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA
+
+ENGINE_HOUSEHOLD_SCHEMA = {**HOUSEHOLD_SCHEMA, "household_id": pl.Int64()}
+ENGINE_MEMBER_SCHEMA = {**MEMBER_SCHEMA, "household_id": pl.Int64()}
+EARNED_ITEMS = {"wage", "business"}
+STUDENT_LEVELS = {"primary", "junior", "senior", "vocational", "undergraduate"}
+COUNTED_VEHICLES = {"car"}  # 残疾人代步车、燃油摩托车、电动车 are not counted in 广东
+
+
+def _age(born: dt.date, day: dt.date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def _latest_observations(household_ids: list[int], day: dt.date) -> list[dict]:
+    rows = (
+        Observation.objects.filter(household_id__in=household_ids, observed_on__lte=day)
+        .order_by("household_id", "person_id", "kind", "item", "-observed_on", "-id")
+        .values("household_id", "person_id", "kind", "item", "amount_fen", "quantity")
+    )
+    latest, seen = [], set()
+    for row in rows:
+        ident = (row["household_id"], row["person_id"], row["kind"], row["item"])
+        if ident not in seen:
+            seen.add(ident)
+            latest.append(row)
+    return latest
+
+
+def _open_categories(household_ids: list[int], person_ids: list[int], day: dt.date) -> tuple[
+    dict[int, set[str]], dict[int, set[str]]
+]:
+    current = Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gt=day))
+    by_household: dict[int, set[str]] = defaultdict(set)
+    by_person: dict[int, set[str]] = defaultdict(set)
+    for row in CategoryAssignment.objects.filter(current, household_id__in=household_ids) \
+            .values("household_id", "category"):
+        by_household[row["household_id"]].add(row["category"])
+    for row in CategoryAssignment.objects.filter(current, person_id__in=person_ids) \
+            .values("person_id", "category"):
+        by_person[row["person_id"]].add(row["category"])
+    return by_household, by_person
+
+
+def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
+
+
+def build_frames(
+    households: QuerySet[Household], day: dt.date
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Frames for `households` as of `day`: household ids are the registry's, member ids are
+    person ids as text. The registry holds no supporter facts: a person already recognised as
+    特困 is taken as having none, everyone else as having one."""
+    hh_rows, member_rows = [], []
+    for ids in _chunks(list(households.order_by("id").values_list("id", flat=True))):
+        h, m = _build_chunk(ids, day)
+        hh_rows += h
+        member_rows += m
+    return (pl.DataFrame(hh_rows, schema=ENGINE_HOUSEHOLD_SCHEMA, orient="row"),
+            pl.DataFrame(member_rows, schema=ENGINE_MEMBER_SCHEMA, orient="row"))
+
+
+def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
+    current = Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gt=day))
+    memberships = list(
+        Membership.objects.filter(current, household_id__in=ids)
+        .filter(Q(person__death_date__isnull=True) | Q(person__death_date__gt=day))
+        .values("household_id", "person_id", "relation", "co_resident", "person__birth_date",
+                "person__disability_category", "person__disability_grade",
+                "person__serious_illness", "person__labour_capacity", "person__student_status")
+    )
+    person_ids = [m["person_id"] for m in memberships]
+    hh_categories, person_categories = _open_categories(ids, person_ids, day)
+    # household-level income is counted with the head (or the first member when there is none)
+    heads: dict[int, int] = {}
+    for m in memberships:
+        if m["relation"] == "head" or m["household_id"] not in heads:
+            heads[m["household_id"]] = m["person_id"]
+    income: dict[int, int] = defaultdict(int)
+    earned: dict[int, int] = defaultdict(int)
+    household_facts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for obs in _latest_observations(ids, day):
+        hid, amount = obs["household_id"], obs["amount_fen"] or 0
+        facts = household_facts[hid]
+        if obs["kind"] == "income":
+            pid = obs["person_id"] or heads.get(hid)
+            if pid is None:
+                continue  # nobody left in the household on that day
+            income[pid] += amount
+            if obs["item"] in EARNED_ITEMS:
+                earned[pid] += amount
+        elif obs["kind"] == "asset":
+            facts["financial_assets"] += amount
+        elif obs["kind"] == "housing":
+            key = "houses" if obs["item"] == "residential" else "non_residential_property"
+            facts[key] += obs["quantity"] if obs["quantity"] is not None else 1
+        elif obs["kind"] == "vehicle" and obs["item"] in COUNTED_VEHICLES:
+            facts["vehicles"] += obs["quantity"] if obs["quantity"] is not None else 1
+        elif obs["kind"] == "business":
+            facts["business"] = 1
+        elif obs["kind"] == "expense":
+            facts["monthly_expense"] += amount
+
+    households = Household.objects.filter(id__in=ids).values("id", "area_code", "hukou_type")
+    hh_rows = []
+    for hh in households:
+        facts = household_facts[hh["id"]]
+        categories = hh_categories.get(hh["id"], set())
+        hh_rows.append({
+            "household_id": hh["id"], "area_code": hh["area_code"], "hukou": hh["hukou_type"],
+            "financial_assets": facts["financial_assets"], "vehicles": facts["vehicles"],
+            "houses": facts["houses"],
+            "non_residential_property": facts["non_residential_property"],
+            "business": bool(facts["business"]), "annual_income": None,
+            "annual_rigid_expenditure": facts["monthly_expense"] * 12,
+            "dibao_enrolled": "dibao" in categories, "dibao_current_amount": 0,
+            "linshi_type": None, "linshi_need": 0, "linshi_received_this_year": 0,
+        })
+    member_rows = []
+    for m in memberships:
+        pid = m["person_id"]
+        cats = person_categories.get(pid, set())
+        grade = m["person__disability_grade"] or 0
+        member_rows.append({
+            "household_id": m["household_id"], "member_id": str(pid),
+            "age": _age(m["person__birth_date"], day),
+            "income": income.get(pid, 0), "earned_income": earned.get(pid, 0),
+            "disability_grade": grade,
+            "disability_type": (m["person__disability_category"] or "none") if grade else "none",
+            "serious_illness": bool(m["person__serious_illness"]) or "serious_illness" in cats,
+            "student": m["person__student_status"] in STUDENT_LEVELS,
+            "labor_capacity": m["person__labour_capacity"] != "none",
+            "adl_failed": 0, "has_supporter": "tekun" not in cats,
+            "orphan": "orphan" in cats, "de_facto_unsupported": "de_facto_unsupported" in cats,
+            "co_resident": m["co_resident"], "refused_work": False, "childless": False,
+            "institutional": False,
+        })
+    return hh_rows, member_rows
