@@ -443,7 +443,7 @@ def test_negative_money_never_becomes_a_negative_payment():
 @pytest.mark.xfail(strict=True, reason="linshi: is_in() on a null linshi_type gives null, so a "
                    "household without a request has linshi.eligible None instead of False")
 def test_no_linshi_request_means_not_eligible():
-    out, result = run({"area": TUNXI, "hukou": "urban", "members": [{"id": "a", "age": 30}]})
+    out, _ = run({"area": TUNXI, "hukou": "urban", "members": [{"id": "a", "age": 30}]})
     assert out["linshi.amount"] == 0
     assert out["linshi.eligible"] is False
 

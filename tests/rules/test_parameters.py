@@ -412,7 +412,7 @@ def test_parse_document_malformed_structure_is_a_parameter_error(doc):
 def test_load_file_yaml_error(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("parameters:\n  - key: k\n    unit: [yuan\n", encoding="utf-8")
-    with pytest.raises(ParameterError, match="bad.yaml: YAML 格式错误"):
+    with pytest.raises(ParameterError, match=r"bad\.yaml: YAML 格式错误"):
         load_file(path)
 
 

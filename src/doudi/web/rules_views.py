@@ -6,11 +6,15 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from doudi.accounts import roles
+from doudi.areas.models import Area
+from doudi.core import areacode
 from doudi.policy.services import parameter_set
+from doudi.policy.simulation import SimulationError, simulate
 from doudi.registry.models import Household, Person
 from doudi.registry.rules_input import build_frames
 from doudi.rules.engine import evaluate
@@ -46,6 +50,42 @@ def household_rules(request: HttpRequest, household_id: int) -> HttpResponse:
     context["explanations"] = [
         {"e": e, "who": names.get(e.subject or "", e.subject)} for e in explanations
     ]
-    template = "doudi/household_rules_print.html" if request.GET.get("print") else \
+    context["printing"] = bool(request.GET.get("print"))
+    template = "doudi/household_rules_print.html" if context["printing"] else \
         "doudi/_household_rules.html"
     return render(request, template, context)
+
+
+def _simulation_areas(request: HttpRequest) -> list[Area]:
+    """The user's own area and the towns under it: where a simulation can be run."""
+    area = request.user.area
+    if area is None:
+        return []
+    towns = Area.objects.filter(prefix__startswith=area.prefix, level=areacode.TOWN) \
+        .order_by("code") if area.level < areacode.TOWN else Area.objects.none()
+    return [area, *towns]
+
+
+@login_required
+def simulate_view(request: HttpRequest) -> HttpResponse:
+    """调标测算: change parameters, see who would enter and leave each programme, by town."""
+    if not request.user.can(roles.SIMULATE_RULES):
+        raise PermissionDenied("没有此项权限")
+    areas = _simulation_areas(request)
+    keys = parameter_set().keys
+    rows = [(request.GET.get(f"key{i}", ""), request.GET.get(f"value{i}", "")) for i in range(3)]
+    context: dict[str, object] = {
+        "areas": areas, "keys": keys, "rows": rows, "day": _day(request), "report": None,
+        "error": None, "area_code": request.GET.get("area", areas[0].code if areas else ""),
+    }
+    if request.GET.get("run"):
+        area = next((a for a in areas if a.code == context["area_code"]), None)
+        overrides = {k: v for k, v in rows if k}
+        try:
+            if area is None:
+                raise SimulationError("请选择您管辖范围内的区划")
+            context["report"] = simulate(area, overrides, context["day"], parameter_set(),
+                                         user=request.user)
+        except SimulationError as exc:
+            context["error"] = str(exc)
+    return render(request, "doudi/simulate.html", context)

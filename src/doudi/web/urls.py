@@ -29,6 +29,7 @@ urlpatterns = [
     path("policy/<str:key>/values/", policy_views.policy_value_add, name="policy_value_add"),
     path("policy/<str:key>/values/withdraw/", policy_views.policy_value_withdraw,
          name="policy_value_withdraw"),
+    path("rules/simulate/", rules_views.simulate_view, name="rules_simulate"),
     path("audit/", views.audit_list, name="audit_list"),
     path("users/", views.user_list, name="user_list"),
 ]
