@@ -136,6 +136,8 @@ def test_a_household_alone_equals_the_same_household_in_a_large_batch(big_batch,
     records = batch_of(drawn)
     bg_h, bg_m = big_batch
     own_h, own_m = from_records(records)
+    # the drawn households go somewhere in the middle of the batch (their members too; member
+    # rows need not follow household order)
     h = pl.concat([bg_h.slice(0, position), own_h, bg_h.slice(position)])
     m = pl.concat([bg_m.slice(0, position * 3), own_m, bg_m.slice(position * 3)])
     together = evaluate(h, m, shipped(), DAY)

@@ -23,6 +23,8 @@ def member_results(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
         in_group = in_group | (
             list_flag("disability.living_subsidy.groups", group, columns) & pl.col(member_column)
         )
+    # a family programme covers the co-resident members only (not one registered but away)
+    in_group = in_group & pl.col("co_resident")
     disabled = pl.col("disability_grade") >= 1
     m = m.with_columns(
         disabled.alias("disability.disabled"),

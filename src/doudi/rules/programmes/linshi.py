@@ -26,7 +26,7 @@ def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
         pl.lit(0, pl.Int64),
     )
     h = h.with_columns(
-        (kind.is_in(list(TYPES)) & (n > 0)).alias("linshi.requested"),
+        (kind.is_in(list(TYPES)) & (n > 0)).fill_null(False).alias("linshi.requested"),
         (months * STANDARD * n).alias("linshi.cap"),
         remaining.alias("linshi.annual_remaining"),
         ((kind != "expenditure") | (pl.col("hardship.income_ok") & pl.col("edge.assets_ok")))

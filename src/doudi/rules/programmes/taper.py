@@ -13,9 +13,8 @@ from doudi.rules.programmes.base import MODE, STANDARD, STEP, Criterion, Program
 
 def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     n = pl.col("dibao.members")
-    without_work = pl.max_horizontal(
-        pl.col("dibao.family_income") - pl.col("dibao.earned_total"), pl.lit(0, pl.Int64)
-    )
+    # income the family would have without any earnings: only then is the rise "from work"
+    without_work = pl.col("dibao.gross_income") - pl.col("dibao.earned_total")
     h = h.with_columns(
         (pl.col("dibao_enrolled") & ~pl.col("dibao.eligible")).alias("taper.enrolled_above"),
         (without_work < pl.col("dibao.threshold")).alias("taper.from_work"),
