@@ -234,6 +234,348 @@ def synthesise(count: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
     return households, members
 
 
+# ---------------------------------------------------------------------------------------------
+# OpenFisca: the same 低保 rule
+
+# Doudi parameter → household input variable of the OpenFisca system (engine units: fen, basis
+# points, counts). The add-on groups list becomes one boolean per group; the rounding mode an int.
+OF_PARAMETERS = {
+    "dibao.standard.urban": "p_standard_urban",
+    "dibao.standard.rural": "p_standard_rural",
+    "dibao.asset_limit_months": "p_asset_limit_months",
+    "dibao.asset.max_houses": "p_max_houses",
+    "dibao.asset.max_vehicles": "p_max_vehicles",
+    "dibao.asset.max_non_residential": "p_max_non_residential",
+    "dibao.asset.business_allowed": "p_business_allowed",
+    "dibao.employment_deduction.rate": "p_deduction_rate",
+    "dibao.employment_deduction.cap": "p_deduction_cap",
+    "dibao.employment_deduction.allow_negative": "p_deduction_allow_negative",
+    "dibao.refused_work.imputed_income": "p_imputed_income",
+    "dibao.addon.rate": "p_addon_rate",
+    "dibao.addon.elderly_age": "p_elderly_age",
+    "dibao.min_amount": "p_min_amount",
+    "dibao.rounding": "p_rounding",
+}
+ADDON_GROUPS = ("student", "minor", "elderly", "elderly_childless", "severe_disability",
+                "disability", "serious_illness")
+ROUNDING_MODES = {"half_up": 0, "up": 1, "down": 2}
+BASIS = 10_000
+
+
+def round_fraction(numer, denom, step, mode):
+    """numer / denom rounded to a multiple of `step` (half up, up or down); negative → 0."""
+    numer = np.maximum(numer.astype(np.int64), 0)
+    unit = step.astype(np.int64) * denom
+    return np.select(
+        [mode == 1, mode == 2],
+        [(numer + unit - 1) // unit, numer // unit],
+        (2 * numer + unit) // (2 * unit),
+    ) * step
+
+
+def openfisca_system():
+    """A tax-benefit system with the 低保 rule, one variable per step, the way a country package
+    writes it. Money is int (fen; OpenFisca stores int32, formulas compute in int64)."""
+    from openfisca_core.entities import build_entity
+    from openfisca_core.model_api import MONTH, Variable, max_, min_, where
+    from openfisca_core.taxbenefitsystems import TaxBenefitSystem
+
+    person = build_entity("person", "persons", "家庭成员", is_person=True)
+    household = build_entity("household", "households", "家庭", roles=[
+        {"key": "applicant", "max": 1, "label": "申请人"},
+        {"key": "member", "plural": "members", "label": "其他成员"},
+    ])
+    system = TaxBenefitSystem([person, household])
+
+    def add_input(name, entity, value_type):
+        system.add_variable(type(name, (Variable,), {
+            "value_type": value_type, "entity": entity, "definition_period": MONTH,
+            "label": name}))
+
+    for name, kind in (("income", int), ("earned_income", int), ("age", int),
+                       ("disability_grade", int), ("co_resident", bool), ("refused_work", bool),
+                       ("student", bool), ("childless", bool), ("serious_illness", bool)):
+        add_input(name, person, kind)
+    for name, kind in (("urban", bool), ("financial_assets", int), ("houses", int),
+                       ("vehicles", int), ("non_residential_property", int), ("business", bool),
+                       ("p_rounding_mode", int),
+                       *((f"p_addon_{g}", bool) for g in ADDON_GROUPS),
+                       *((v, bool if v.endswith(("allowed", "negative")) else int)
+                         for v in OF_PARAMETERS.values())):
+        add_input(name, household, kind)
+
+    class dibao_standard(Variable):
+        value_type, entity, definition_period, label = int, household, MONTH, "低保标准"
+
+        def formula(household, period, parameters):
+            return where(household("urban", period), household("p_standard_urban", period),
+                         household("p_standard_rural", period))
+
+    class dibao_refused(Variable):
+        value_type, entity, definition_period, label = bool, person, MONTH, "无正当理由拒绝就业"
+
+        def formula(person, period, parameters):
+            return (person("co_resident", period) & person("refused_work", period)
+                    & ~person("student", period))
+
+    class dibao_deduction(Variable):
+        value_type, entity, definition_period, label = int, person, MONTH, "就业成本扣减"
+
+        def formula(person, period, parameters):
+            standard = person.household("dibao_standard", period).astype(np.int64)
+            rate_part = standard * person.household("p_deduction_rate", period) // BASIS
+            cap = person.household("p_deduction_cap", period)
+            allowance = where(cap > 0, min_(rate_part, cap), rate_part)
+            earned = person("earned_income", period)
+            deduction = where(
+                earned <= 0, 0,
+                where(person.household("p_deduction_allow_negative", period), allowance,
+                      min_(allowance, earned)))
+            return where(person("co_resident", period), deduction, 0)
+
+    class dibao_counted_income(Variable):
+        value_type, entity, definition_period, label = int, person, MONTH, "计入收入"
+
+        def formula(person, period, parameters):
+            income = person("income", period)
+            imputed = person.household("p_imputed_income", period)
+            base = where(person("dibao_refused", period), max_(income, imputed), income)
+            return where(person("co_resident", period),
+                         base - person("dibao_deduction", period), 0)
+
+    class dibao_covered_member(Variable):
+        value_type, entity, definition_period, label = bool, person, MONTH, "保障对象"
+
+        def formula(person, period, parameters):
+            return person("co_resident", period) & ~person("dibao_refused", period)
+
+    class dibao_addon_member(Variable):
+        value_type, entity, definition_period, label = bool, person, MONTH, "分类施保对象"
+
+        def formula(person, period, parameters):
+            age, grade = person("age", period), person("disability_grade", period)
+            elderly = age >= person.household("p_elderly_age", period)
+            flags = {
+                "student": person("student", period), "minor": age < 18, "elderly": elderly,
+                "elderly_childless": elderly & person("childless", period),
+                "severe_disability": (grade >= 1) & (grade <= 2), "disability": grade >= 1,
+                "serious_illness": person("serious_illness", period),
+            }
+            in_group = np.zeros(age.shape, dtype=bool)
+            for group, flag in flags.items():
+                in_group |= flag & person.household(f"p_addon_{group}", period)
+            return person("dibao_covered_member", period) & in_group
+
+    def household_sum(name):
+        def formula(household, period, parameters):
+            return household.sum(household.members(name, period))
+        return formula
+
+    class dibao_members(Variable):
+        value_type, entity, definition_period, label = int, household, MONTH, "共同生活成员数"
+        formula = household_sum("co_resident")
+
+    class dibao_covered(Variable):
+        value_type, entity, definition_period, label = int, household, MONTH, "保障人数"
+        formula = household_sum("dibao_covered_member")
+
+    class dibao_addon_members(Variable):
+        value_type, entity, definition_period, label = int, household, MONTH, "分类施保人数"
+        formula = household_sum("dibao_addon_member")
+
+    class dibao_family_income(Variable):
+        value_type, entity, definition_period, label = int, household, MONTH, "家庭月收入"
+
+        def formula(household, period, parameters):
+            total = household.sum(household.members("dibao_counted_income", period))
+            return max_(total, 0)
+
+    class dibao_threshold(Variable):
+        value_type, entity, definition_period, label = int, household, MONTH, "标准合计"
+
+        def formula(household, period, parameters):
+            return household("dibao_standard", period) * household("dibao_members", period)
+
+    class dibao_income_ok(Variable):
+        value_type, entity, definition_period, label = bool, household, MONTH, "收入条件"
+
+        def formula(household, period, parameters):
+            return ((household("dibao_members", period) > 0)
+                    & (household("dibao_family_income", period)
+                       < household("dibao_threshold", period)))
+
+    class dibao_asset_limit(Variable):
+        value_type, entity, definition_period, label = int, household, MONTH, "金融资产限额"
+
+        def formula(household, period, parameters):
+            return (household("p_asset_limit_months", period).astype(np.int64)
+                    * household("dibao_standard", period) * household("dibao_members", period))
+
+    class dibao_financial_ok(Variable):
+        value_type, entity, definition_period, label = bool, household, MONTH, "金融资产"
+
+        def formula(household, period, parameters):
+            return (household("financial_assets", period)
+                    <= household("dibao_asset_limit", period))
+
+    def within(name, limit):
+        def formula(household, period, parameters):
+            return household(name, period) <= household(limit, period)
+        return formula
+
+    class dibao_houses_ok(Variable):
+        value_type, entity, definition_period, label = bool, household, MONTH, "住房"
+        formula = within("houses", "p_max_houses")
+
+    class dibao_vehicles_ok(Variable):
+        value_type, entity, definition_period, label = bool, household, MONTH, "机动车"
+        formula = within("vehicles", "p_max_vehicles")
+
+    class dibao_non_residential_ok(Variable):
+        value_type, entity, definition_period, label = bool, household, MONTH, "非居住类房屋"
+        formula = within("non_residential_property", "p_max_non_residential")
+
+    class dibao_business_ok(Variable):
+        value_type, entity, definition_period, label = bool, household, MONTH, "商事登记"
+
+        def formula(household, period, parameters):
+            return ~household("business", period) | household("p_business_allowed", period)
+
+    class dibao_assets_ok(Variable):
+        value_type, entity, definition_period, label = bool, household, MONTH, "财产条件"
+
+        def formula(household, period, parameters):
+            return (household("dibao_financial_ok", period) & household("dibao_houses_ok", period)
+                    & household("dibao_vehicles_ok", period)
+                    & household("dibao_non_residential_ok", period)
+                    & household("dibao_business_ok", period))
+
+    class dibao_eligible(Variable):
+        value_type, entity, definition_period, label = bool, household, MONTH, "符合低保"
+
+        def formula(household, period, parameters):
+            return (household("dibao_income_ok", period) & household("dibao_assets_ok", period)
+                    & (household("dibao_covered", period) > 0))
+
+    class dibao_gap_amount(Variable):
+        value_type, entity, definition_period, label = int, household, MONTH, "差额低保金"
+
+        def formula(household, period, parameters):
+            n = household("dibao_members", period).astype(np.int64)
+            covered = household("dibao_covered", period)
+            gap = (household("dibao_threshold", period).astype(np.int64)
+                   - household("dibao_family_income", period)) * covered
+            amount = round_fraction(gap, max_(n, 1), household("p_rounding", period),
+                                    household("p_rounding_mode", period))
+            return where(household("dibao_eligible", period), amount, 0)
+
+    class dibao_base(Variable):
+        value_type, entity, definition_period, label = int, household, MONTH, "月低保金（差额）"
+
+        def formula(household, period, parameters):
+            floor = household("p_min_amount", period) * household("dibao_covered", period)
+            return where(household("dibao_eligible", period),
+                         max_(household("dibao_gap_amount", period), floor), 0)
+
+    class dibao_addon(Variable):
+        value_type, entity, definition_period, label = int, household, MONTH, "分类施保金"
+
+        def formula(household, period, parameters):
+            numer = (household("dibao_addon_members", period).astype(np.int64)
+                     * household("p_addon_rate", period) * household("dibao_standard", period))
+            addon = round_fraction(numer, BASIS, household("p_rounding", period),
+                                   household("p_rounding_mode", period))
+            return where(household("dibao_eligible", period), addon, 0)
+
+    class dibao_amount(Variable):
+        value_type, entity, definition_period, label = int, household, MONTH, "月低保金"
+
+        def formula(household, period, parameters):
+            return household("dibao_base", period) + household("dibao_addon", period)
+
+    for cls in (dibao_standard, dibao_refused, dibao_deduction, dibao_counted_income,
+                dibao_covered_member, dibao_addon_member, dibao_members, dibao_covered,
+                dibao_addon_members, dibao_family_income, dibao_threshold, dibao_income_ok,
+                dibao_asset_limit, dibao_financial_ok, dibao_houses_ok, dibao_vehicles_ok,
+                dibao_non_residential_ok, dibao_business_ok, dibao_assets_ok, dibao_eligible,
+                dibao_gap_amount, dibao_base, dibao_addon, dibao_amount):
+        system.add_variable(cls)
+    return system
+
+
+def openfisca_inputs(households, members, params):
+    """Numpy input arrays: persons, households, and the Doudi parameters resolved once per
+    distinct area code (ParameterSet.resolve, not the engine's join) spread to households."""
+    codes, where_code = np.unique(households["area_code"].to_numpy(), return_inverse=True)
+    per_code = {name: [] for name in [*OF_PARAMETERS.values(), "p_rounding_mode",
+                                      *(f"p_addon_{g}" for g in ADDON_GROUPS)]}
+    for code in codes:
+        for key, name in OF_PARAMETERS.items():
+            per_code[name].append(engine_value(params.resolve(key, code, DAY)))
+        per_code["p_rounding_mode"].append(
+            ROUNDING_MODES[engine_value(params.resolve("dibao.rounding.mode", code, DAY))])
+        groups = set(engine_value(params.resolve("dibao.addon.groups", code, DAY)))
+        for g in ADDON_GROUPS:
+            per_code[f"p_addon_{g}"].append(g in groups)
+    household_inputs = {name: np.array(values)[where_code] for name, values in per_code.items()}
+    household_inputs.update({
+        "urban": (households["hukou"] == "urban").to_numpy(),
+        **{c: households[c].to_numpy() for c in ("financial_assets", "houses", "vehicles",
+                                                 "non_residential_property", "business")},
+    })
+    person_inputs = {c: members[c].to_numpy() for c in (
+        "income", "earned_income", "age", "disability_grade", "co_resident", "refused_work",
+        "student", "childless", "serious_illness")}
+    for name, array in [*household_inputs.items(), *person_inputs.items()]:
+        if array.dtype.kind == "i" and np.abs(array).max(initial=0) >= 2**31:
+            raise SystemExit(f"{name} does not fit OpenFisca's int32")
+    owner = households.select("household_id").with_row_index("i").join(
+        members.select("household_id"), on="household_id", how="right", maintain_order="right",
+    )["i"].to_numpy()
+    return household_inputs, person_inputs, owner
+
+
+def openfisca_simulation(system, household_inputs, person_inputs, owner):
+    from openfisca_core.simulations import SimulationBuilder
+
+    builder = SimulationBuilder()
+    builder.create_entities(system)
+    builder.declare_person_entity("person", np.arange(owner.size))
+    group = builder.declare_entity("household", np.arange(len(household_inputs["urban"])))
+    first = np.ones(owner.size, dtype=bool)
+    first[1:] = owner[1:] != owner[:-1]
+    builder.join_with_persons(group, owner, np.where(first, 0, 1))  # 0 applicant, 1 member
+    simulation = builder.build(system)
+    for name, array in [*household_inputs.items(), *person_inputs.items()]:
+        simulation.set_input(name, PERIOD, array)
+    return simulation
+
+
+def compare_openfisca(households, members, params, dibao):
+    system = openfisca_system()
+    household_inputs, person_inputs, owner = openfisca_inputs(households, members, params)
+    times = []
+    for _ in range(2):  # a fresh simulation each time (OpenFisca caches what it computed)
+        simulation = openfisca_simulation(system, household_inputs, person_inputs, owner)
+        t0 = time.perf_counter()
+        amount = simulation.calculate("dibao_amount", PERIOD)
+        times.append(time.perf_counter() - t0)
+    eligible = simulation.calculate("dibao_eligible", PERIOD)  # computed above, cached
+    h = dibao.households
+    if not (h["household_id"] == households["household_id"]).all():
+        raise SystemExit("Doudi changed the household order")
+    doudi_eligible = h["dibao.eligible"].to_numpy()
+    doudi_amount = h["dibao.amount"].to_numpy()
+    wrong = (eligible != doudi_eligible) | (amount != doudi_amount)
+    for i in np.flatnonzero(wrong)[:5]:
+        print(f"  disagreement {h['household_id'][int(i)]}: doudi {doudi_eligible[i]} "
+              f"{doudi_amount[i]} fen, openfisca {eligible[i]} {amount[i]} fen", flush=True)
+    print(f"openfisca agrees with doudi: {int(eligible.sum()):,} eligible, amounts total "
+          f"{int(amount.astype(np.int64).sum()) / 100:,.2f} yuan per month (doudi "
+          f"{int(doudi_eligible.sum()):,}, {int(doudi_amount.sum()) / 100:,.2f})", flush=True)
+    return times, int(wrong.sum())
+
+
 def latency(households, members, params, calls: int) -> None:
     """One household at a time, as the town office evaluates an applicant: `evaluate` on a
     one-household frame pair, then `explain`. Cycles through 200 households spread over the data

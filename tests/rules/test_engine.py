@@ -418,17 +418,12 @@ def test_from_records_rejects_bad_input(record, message):
         from_records([{"id": "h1", "area": TUNXI, **record}])
 
 
-@pytest.mark.xfail(strict=True, reason="frames.from_records: a non-numeric age reaches Polars and "
-                   "raises ComputeError (not an InputError naming the field), so `rules test` "
-                   "crashes instead of reporting the case")
 def test_from_records_rejects_non_numeric_age():
     with pytest.raises(InputError, match="age"):
         from_records([{"id": "h1", "area": TUNXI, "hukou": "urban",
                        "members": [{"id": "a", "age": "forty"}]}])
 
 
-@pytest.mark.xfail(strict=True, reason="frames.from_records accepts negative money; a negative "
-                   "linshi need then yields a negative linshi.amount")
 def test_negative_money_never_becomes_a_negative_payment():
     record = {"id": "n", "area": GUANGZHOU, "hukou": "urban",
               "linshi": {"type": "emergency", "need": "-100"}, "members": [{"id": "a", "age": 40}]}
@@ -440,12 +435,12 @@ def test_negative_money_never_becomes_a_negative_payment():
     assert out["linshi.amount"] >= 0
 
 
-@pytest.mark.xfail(strict=True, reason="linshi: is_in() on a null linshi_type gives null, so a "
-                   "household without a request has linshi.eligible None instead of False")
 def test_no_linshi_request_means_not_eligible():
-    out, _ = run({"area": TUNXI, "hukou": "urban", "members": [{"id": "a", "age": 30}]})
+    """Not None: a null linshi_type must not leak three-valued logic into the outputs."""
+    out, result = run({"area": TUNXI, "hukou": "urban", "members": [{"id": "a", "age": 30}]})
     assert out["linshi.amount"] == 0
     assert out["linshi.eligible"] is False
+    assert result.households["linshi.requested"].item() is False
 
 
 # ---------------------------------------------------------------- programmes and batches
@@ -473,10 +468,19 @@ def test_a_parameter_change_applies_from_its_date_only():
     assert run(household, params, dt.date(2023, 7, 1))[0]["dibao.amount"] == Y("800")
 
 
-@pytest.mark.xfail(strict=True, reason="engine: when areas in one batch resolve a table parameter "
-                   "with different entries, rows lacking an entry get a null column and "
-                   "_disability_qualifies yields null, so tekun.eligible is None in the batch but "
-                   "False alone")
+def test_list_parameters_that_differ_by_area_do_not_leak_between_areas():
+    """广州 lists students for 分类施保 and 屯溪 lists nobody; a 屯溪 student gets no add-on
+    whether or not a 广州 household is evaluated alongside."""
+    tunxi = {"id": "t", "area": TUNXI, "hukou": "urban", "members": [
+        {"id": "a", "age": 40}, {"id": "b", "age": 15, "student": True}]}
+    guangzhou = {**tunxi, "id": "g", "area": GUANGZHOU}
+    alone = outputs(evaluate(*from_records([tunxi]), shipped(), DAY), "t")
+    together = evaluate(*from_records([guangzhou, tunxi]), shipped(), DAY)
+    assert alone["dibao.addon"] == 0
+    assert outputs(together, "t") == alone
+    assert outputs(together, "g")["dibao.addon"] == Y("248")  # 20% × 1238 = 247.60
+
+
 def test_table_parameters_with_different_entries_do_not_leak_between_areas():
     params = shipped().with_rows([make_parameter(
         "tekun.no_capacity.disability", "4401", "2023-01-01",

@@ -381,8 +381,6 @@ def test_parse_document_errors(doc, message):
     assert str(info.value).startswith("x.yaml: ")
 
 
-@pytest.mark.xfail(strict=True, reason="shipped.parse_document: a group given as one code (not a "
-                   "list) is iterated character by character into areas 4, 4, 0, 1")
 def test_parse_document_group_given_as_a_single_code():
     doc = {"area": "44", "groups": {"一类": "4401"}, "parameters": [
         {"key": "k", "unit": "yuan", "values": [
@@ -394,8 +392,6 @@ def test_parse_document_group_given_as_a_single_code():
     assert [r.area for r in rows] == ["4401"]
 
 
-@pytest.mark.xfail(strict=True, reason="shipped.parse_document: malformed structure raises "
-                   "TypeError/AttributeError instead of a ParameterError naming the file")
 @pytest.mark.parametrize(
     "doc",
     [

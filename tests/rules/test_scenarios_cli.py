@@ -127,9 +127,6 @@ def test_load_errors(tmp_path, text, message):
         scenarios.load_cases(path)
 
 
-@pytest.mark.xfail(strict=True, reason="scenarios.load_cases: an unquoted impossible date is "
-                   "rejected by PyYAML's timestamp constructor with a bare ValueError, which "
-                   "escapes ScenarioError (and `rules test` prints a traceback)")
 def test_unquoted_impossible_date_is_a_scenario_error(tmp_path):
     path = write(tmp_path, "bad.yaml",
                  "- {name: x, area: '44', date: 2023-13-01, household: {hukou: urban}}")
@@ -137,8 +134,6 @@ def test_unquoted_impossible_date_is_a_scenario_error(tmp_path):
         scenarios.load_cases(path)
 
 
-@pytest.mark.xfail(strict=True, reason="scenarios.load_cases: a household that is not a mapping "
-                   "raises a bare ValueError from dict(), not a ScenarioError")
 def test_household_not_a_mapping_is_a_scenario_error(tmp_path):
     path = write(tmp_path, "bad.yaml", "- {name: x, area: '44', date: 2023-06-01, household: a}")
     with pytest.raises(scenarios.ScenarioError):

@@ -92,9 +92,13 @@ def yuan_to_fen(value: Any, field: str) -> int:
         amount = Decimal(str(value).replace(",", "").strip())
     except InvalidOperation:
         raise InputError(f"{field} 应为金额，收到 {value!r}") from None
+    if not amount.is_finite():
+        raise InputError(f"{field} 应为金额，收到 {value!r}")
     fen = amount * 100
-    if not amount.is_finite() or fen != fen.to_integral_value():
+    if fen != fen.to_integral_value():
         raise InputError(f"{field} 应为最多两位小数的金额，收到 {value!r}")
+    if fen < 0:
+        raise InputError(f"{field} 不能为负数，收到 {value!r}")
     return int(fen)
 
 
@@ -102,17 +106,30 @@ def fen_to_yuan(fen: int | None) -> Decimal | None:
     return None if fen is None else (Decimal(fen) / 100).quantize(Decimal("0.01"))
 
 
+def _checked(value: Any, dtype: pl.DataType, field: str) -> Any:
+    """A non-money input in the type the frame holds; a clear error instead of a Polars one."""
+    if isinstance(dtype, pl.Boolean):
+        if not isinstance(value, bool):
+            raise InputError(f"{field} 应为 true 或 false，收到 {value!r}")
+        return value
+    if dtype.is_integer():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise InputError(f"{field} 应为非负整数，收到 {value!r}")
+        return value
+    return str(value)
+
+
 def _row(source: Mapping[str, Any], schema: Mapping[str, pl.DataType],
          defaults: Mapping[str, Any], money: set[str], where: str) -> dict[str, Any]:
     row: dict[str, Any] = {}
-    for name in schema:
+    for name, dtype in schema.items():
         value = source.get(name, defaults.get(name))
         if value is None:
             row[name] = None
         elif name in money:
             row[name] = yuan_to_fen(value, f"{where}{name}")
         else:
-            row[name] = value
+            row[name] = _checked(value, dtype, f"{where}{name}")
     return row
 
 
@@ -127,6 +144,8 @@ def from_records(
         data.setdefault("area_code", source.get("area", default_area))
         if data.get("hukou") not in {"urban", "rural"}:
             raise InputError(f"家庭 {hid}: hukou 应为 urban 或 rural")
+        if not data.get("area_code"):
+            raise InputError(f"家庭 {hid}: 缺少区划代码 area")
         if source.get("linshi"):
             ls = source["linshi"]
             data["linshi_type"] = ls.get("type")
@@ -182,8 +201,10 @@ def params_frame(
                     schema[key] = _KIND_TYPES[param.kind]
             by_signature[sig] = values
         rows.append({"area_code": code, **values})
+    # an entry or flag one area's table/list lacks reads as 0 / false there, never as null,
+    # so a household's result cannot depend on which other areas share its batch
     data = [
-        {c: r.get(c, False if isinstance(t, pl.Boolean) else None) for c, t in schema.items()}
+        {c: r.get(c, False if isinstance(t, pl.Boolean) else 0) for c, t in schema.items()}
         for r in rows
     ]
     return pl.DataFrame(data, schema=schema, orient="row")

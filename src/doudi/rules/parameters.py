@@ -38,6 +38,11 @@ UNITS: dict[str, tuple[str, str]] = {
     "table": ("对照表", "table"),
 }
 BASIS = 10_000  # ratios are carried as integer basis points
+#: text parameters whose values the engine branches on
+TEXT_CHOICES: dict[str, tuple[str, ...]] = {
+    "dibao.rounding.mode": ("half_up", "up", "down"),
+    "edge.asset_basis": ("hukou", "urban"),
+}
 
 
 class ParameterError(ValueError):
@@ -125,8 +130,16 @@ def normalise_value(key: str, unit: str, value: Any) -> Any:
     if kind == "table":
         if not isinstance(value, Mapping):
             raise ParameterError(f"参数 {key} 应为对照表（键: 值），收到 {value!r}")
-        return {str(k): _decimal(f"{key}.{k}", v) for k, v in value.items()}
-    return str(value)
+        table = {str(k): _decimal(f"{key}.{k}", v) for k, v in value.items()}
+        for k, v in table.items():
+            if v < 0 or v != int(v):
+                raise ParameterError(f"参数 {key} 的 {k} 应为非负整数，收到 {v}")
+        return table
+    text = str(value).strip()
+    if key in TEXT_CHOICES and text not in TEXT_CHOICES[key]:
+        allowed = "、".join(TEXT_CHOICES[key])
+        raise ParameterError(f"参数 {key} 应为 {allowed} 之一，收到 {value!r}")
+    return text
 
 
 def engine_value(param: Parameter) -> Any:

@@ -76,6 +76,8 @@ def load_cases(path: Path) -> list[Case]:
             doc = yaml.safe_load(fh)
         except yaml.YAMLError as exc:
             raise ScenarioError(f"{path}: YAML 格式错误：{exc}") from None
+        except ValueError as exc:  # e.g. an unquoted impossible date such as 2023-13-01
+            raise ScenarioError(f"{path}: 无法读取的值：{exc}") from None
     if isinstance(doc, dict):
         doc = [doc]
     if not isinstance(doc, list):
@@ -88,6 +90,9 @@ def load_cases(path: Path) -> list[Case]:
         missing = [k for k in ("name", "area", "date", "household") if k not in item]
         if missing:
             raise ScenarioError(f"{where}: 缺少 {', '.join(missing)}")
+        for part in ("household", "expect", "parameters"):
+            if item.get(part) is not None and not isinstance(item[part], dict):
+                raise ScenarioError(f"{where}: {part} 应为键值对")
         cases.append(Case(
             name=str(item["name"]), area=str(item["area"]), day=_date(item["date"], where),
             household=dict(item["household"]), expect=dict(item.get("expect") or {}),

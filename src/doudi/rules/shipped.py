@@ -30,7 +30,12 @@ def parse_document(doc: dict[str, Any], origin: str = "") -> list[Parameter]:
     if not isinstance(doc, dict) or not isinstance(doc.get("parameters"), list):
         raise ParameterError(f"{where}参数文件应包含 parameters 列表")
     default_area = str(doc.get("area", "") or "")
-    groups = {str(k): [str(c) for c in v] for k, v in (doc.get("groups") or {}).items()}
+    raw_groups = doc.get("groups") or {}
+    if not isinstance(raw_groups, dict) or not all(
+        isinstance(v, list) for v in raw_groups.values()
+    ):
+        raise ParameterError(f"{where}groups 应为“组名: [区划代码, …]”")
+    groups = {str(k): [str(c) for c in v] for k, v in raw_groups.items()}
     out: list[Parameter] = []
     for n, entry in enumerate(doc["parameters"], start=1):
         if not isinstance(entry, dict) or "key" not in entry or "unit" not in entry:
@@ -39,13 +44,22 @@ def parse_document(doc: dict[str, Any], origin: str = "") -> list[Parameter]:
         rows = entry.get("values") or [
             {k: entry[k] for k in ("area", "effective", "value") if k in entry}
         ]
+        if not isinstance(rows, list):
+            raise ParameterError(f"{where}参数 {entry['key']} 的 values 应为列表")
         for row in rows:
+            if not isinstance(row, dict):
+                raise ParameterError(f"{where}参数 {entry['key']} 的 values 每项应为键值对")
             if "effective" not in row or "value" not in row:
                 raise ParameterError(f"{where}参数 {entry['key']} 缺少 effective 或 value")
             area = str(row.get("area", default_area) or "")
             codes = groups.get(area, [area])
             row_meta = {**meta, **{k: row[k] for k in _META if k in row}}
-            row_meta["verified"] = bool(row_meta.get("verified", False))
+            verified = row_meta.get("verified", False)
+            if not isinstance(verified, bool):
+                raise ParameterError(
+                    f"{where}参数 {entry['key']} 的 verified 应为 true 或 false"
+                )
+            row_meta["verified"] = verified
             for code in codes:
                 try:
                     out.append(make_parameter(
