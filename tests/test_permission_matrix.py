@@ -108,6 +108,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "household_new": (roles.EDIT_REGISTRY,),
     "household_member_row": (roles.EDIT_REGISTRY,),
     "policy_list": (roles.VIEW_REGISTRY,),
+    "rules_simulate": (roles.SIMULATE_RULES,),
 }
 
 # Routes that register a household: (request body for a village and an ID number, the status
