@@ -245,3 +245,36 @@ def test_wrong_password_is_refused_and_audited(page, live, users) -> None:
 
     page.goto(f"{live.url}/households/")
     page.wait_for_url(f"{live.url}/login/?next=/households/")
+
+
+def test_household_rules_section_and_simulation(page, live, world, shipped_parameters) -> None:
+    """The household page computes 政策测算 by htmx; a district administrator runs 调标测算."""
+    import datetime as dt
+
+    from playwright.sync_api import expect
+
+    from doudi.registry.services import record_observation
+
+    hh = world.village_hh
+    with context.job("browser test income"):
+        record_observation(by=world.users.district_approver, household=hh, kind="income",
+                           item="wage", amount_fen=60000, observed_on=dt.date(2023, 1, 1),
+                           person=_head(hh))
+    _login(page, live.url, "town_officer", PASSWORD)
+    page.goto(f"{live.url}/households/{hh.pk}/")
+    rules = page.locator("#household-rules")
+    expect(rules.locator("details.rule.eligible summary").first).to_contain_text("最低生活保障")
+    expect(rules).to_contain_text("1148.00")
+    expect(rules.locator("li.pass").first).to_be_visible()
+    expect(rules.locator(".badge.unverified").first).to_be_visible()
+    _screenshot(page, "household-rules.png")
+
+    page.context.clear_cookies()  # log out (logout is a POST form)
+    _login(page, live.url, "district_admin", PASSWORD)
+    page.goto(f"{live.url}/rules/simulate/")
+    page.select_option("select[name=key0]", "dibao.standard.urban")
+    page.fill("input[name=value0]", "900")
+    page.get_by_role("button", name="开始测算").click()
+    expect(page.locator("h2")).to_contain_text("测算结果")
+    expect(page.locator("table.list").nth(1)).to_contain_text("最低生活保障")
+    _screenshot(page, "rules-simulate.png")
