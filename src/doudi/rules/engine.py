@@ -11,13 +11,15 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
 from doudi.rules.frames import params_frame
 from doudi.rules.parameters import ParameterSet
 from doudi.rules.programmes import PROGRAMMES, Programme
+from doudi.rules.programmes.base import Batch
 
 ENGINE = os.environ.get("DOUDI_POLARS_ENGINE", "in-memory")
 STREAMING_FROM = 10_000  # households; below this the streaming engine's start-up costs more
@@ -32,6 +34,8 @@ class Result:
     members: pl.DataFrame
     day: dt.date
     parameters: ParameterSet
+    # parameter values shared by the whole batch, which the frames do not repeat on every row
+    constants: dict[str, Any] = field(default_factory=dict)
 
 
 def selected(names: Iterable[str] | None) -> list[Programme]:
@@ -60,27 +64,28 @@ def _member_parameter_columns(
             or c.rsplit(".", 1)[0] in keys}
 
 
-def _constants(params: pl.DataFrame) -> tuple[dict[str, pl.Expr], list[str]]:
-    """Parameter columns with one value over every area of the batch become literals (no join,
-    no copy onto millions of rows); the rest are joined by area."""
-    literals: dict[str, pl.Expr] = {}
+def _batch(params: pl.DataFrame) -> tuple[Batch, list[str]]:
+    """The batch's view of the parameters, and the columns that differ between its areas (those
+    are joined by area; the rest become literals)."""
+    constants: dict[str, tuple[Any, pl.DataType]] = {}
     varying: list[str] = []
     for name in params.columns:
         if name == "area_code":
             continue
         column = params.get_column(name)
         if column.n_unique() == 1 and not isinstance(column.dtype, pl.List):
-            literals[name] = pl.lit(column[0], dtype=column.dtype).alias(name)
+            constants[name] = (column[0], column.dtype)
         else:
             varying.append(name)
-    return literals, varying
+    columns = frozenset(c for c in params.columns if c != "area_code")
+    return Batch(columns, constants), varying
 
 
 def _prepared(
     parameters: ParameterSet, areas: tuple[str, ...], day: dt.date, programmes: list[Programme]
-) -> tuple[pl.DataFrame, dict[str, pl.Expr], list[str]]:
-    """The parameter frame for the areas and its split into literals and joined columns, kept
-    on the (immutable) parameter set for the next call with the same areas and day."""
+) -> tuple[pl.DataFrame, Batch, list[str]]:
+    """The parameter frame for the areas and the batch view of it, kept on the (immutable)
+    parameter set for the next call with the same areas and day."""
     names = tuple(p.name for p in programmes)
     cache: dict = parameters.__dict__.setdefault("_engine_cache", {})
     key = (areas, day, names)
@@ -88,58 +93,65 @@ def _prepared(
         if len(cache) > 256:
             cache.clear()
         params = params_frame(parameters, areas, day, parameter_keys(programmes))
-        cache[key] = (params, *_constants(params))
+        cache[key] = (params, *_batch(params))
     return cache[key]
 
 
 def run(
-    households: pl.DataFrame, members: pl.DataFrame, params: pl.DataFrame,
-    literals: dict[str, pl.Expr], varying: list[str], programmes: list[Programme],
+    households: pl.DataFrame, members: pl.DataFrame, params: pl.DataFrame, b: Batch,
+    varying: list[str], programmes: list[Programme],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The phases, each one lazy plan collected in turn. Collecting between phases keeps every
-    intermediate computed once, and lets the grouping run on Polars' streaming engine, which
-    groups a million households several times faster than the in-memory one."""
-    columns = frozenset(params.columns)
+    intermediate computed once, and lets the grouping of a large batch run on Polars' streaming
+    engine, which groups a million households several times faster than the in-memory one."""
     # `_h` is the household's row number: every later join and the grouping use it instead of
     # the caller's key
     h = households.lazy().with_row_index("_h")
     if varying:
         h = h.join(params.lazy().select("area_code", *varying), on="area_code", how="left",
                    maintain_order="left")
-    h_df = h.with_columns(*literals.values()).with_columns(
-        pl.when(pl.col("hukou") == "urban").then(pl.col("dibao.standard.urban"))
-        .otherwise(pl.col("dibao.standard.rural")).alias("standard")
-    ).collect(engine=ENGINE)
+    big = households.height >= STREAMING_FROM
 
-    wanted = _member_parameter_columns(programmes, columns)
+    def done(frame: pl.LazyFrame) -> pl.LazyFrame:
+        # a large batch computes each phase once and moves on; a small one keeps one plan,
+        # whose fixed cost per collection would otherwise dominate
+        return frame.collect(engine=ENGINE).lazy() if big else frame.cache()
+
+    h_df = done(h.with_columns(
+        pl.when(pl.col("hukou") == "urban").then(b.param("dibao.standard.urban"))
+        .otherwise(b.param("dibao.standard.rural")).alias("standard")
+    ))
+
+    wanted = _member_parameter_columns(programmes, b.columns)
     joined = ["_h", "standard", "hukou", *sorted(c for c in wanted if c in varying)]
-    m = members.lazy().join(h_df.lazy().select("household_id", *joined), on="household_id",
+    m = members.lazy().join(h_df.select("household_id", *joined), on="household_id",
                             how="left", maintain_order="left")
-    m = m.with_columns(literals[c] for c in sorted(wanted) if c in literals)
     for p in programmes:
         if p.member_features:
-            m = p.member_features(m, columns)
-    m_df = m.collect(engine=ENGINE)
+            m = p.member_features(m, b)
+    m_df = done(m)
 
     aggs = [e for p in programmes if p.aggregates for e in p.aggregates()]
-    big = households.height >= STREAMING_FROM
-    agg = m_df.lazy().group_by("_h").agg(aggs).collect(engine="streaming" if big else ENGINE)
+    agg = m_df.group_by("_h").agg(aggs)
+    if big:
+        agg = agg.collect(engine="streaming").lazy()
     agg_names = [e.meta.output_name() for e in aggs]
-    h = h_df.lazy().join(agg.lazy(), on="_h", how="left", maintain_order="left").with_columns(
+    h = h_df.join(agg, on="_h", how="left", maintain_order="left").with_columns(
         pl.col(agg_names).fill_null(0)
     )
     for p in programmes:
         if p.household_results:
-            h = p.household_results(h, columns)
-    h_df = h.collect(engine=ENGINE)
+            h = p.household_results(h, b)
+    h_df = done(h)
 
     needs = sorted({c for p in programmes for c in p.member_needs})
-    m = m_df.lazy().join(h_df.lazy().select("_h", *needs), on="_h", how="left",
+    m = m_df.join(h_df.select("_h", *needs), on="_h", how="left",
                          maintain_order="left")
     for p in programmes:
         if p.member_results:
-            m = p.member_results(m, columns)
-    return h_df.drop("_h"), m.collect(engine=ENGINE).drop("_h")
+            m = p.member_results(m, b)
+    h_out, m_out = pl.collect_all([h_df.drop("_h"), m.drop("_h")], engine=ENGINE)
+    return h_out, m_out
 
 
 def evaluate(
@@ -148,6 +160,7 @@ def evaluate(
 ) -> Result:
     chosen = selected(programmes)
     areas = tuple(households.get_column("area_code").unique().sort().to_list())
-    params, literals, varying = _prepared(parameters, areas, day, chosen)
-    h, m = run(households, members, params, literals, varying, chosen)
-    return Result(h, m, day, parameters)
+    params, batch, varying = _prepared(parameters, areas, day, chosen)
+    h, m = run(households, members, params, batch, varying, chosen)
+    constants = {name: value for name, (value, _) in batch.constants.items()}
+    return Result(h, m, day, parameters, constants)

@@ -123,7 +123,7 @@ def explain(
     hh_rows = result.households.filter(household_id=household_id).to_dicts()
     if not hh_rows:
         raise KeyError(household_id)
-    hh = hh_rows[0]
+    hh = {**result.constants, **hh_rows[0]}
     members = result.members.filter(household_id=household_id).to_dicts()
     out: list[ProgrammeExplanation] = []
     for programme in PROGRAMMES.values():

@@ -13,18 +13,29 @@ from doudi.rules.parameters import BASIS
 ROUNDING_MODES = {"half_up": "四舍五入", "up": "向上取整", "down": "向下取整"}
 
 
-def round_fraction(numer: pl.Expr, denom: pl.Expr | int, step: pl.Expr, mode: pl.Expr) -> pl.Expr:
+Mode = str | pl.Expr  # a plain string when the whole batch rounds alike (one branch, not three)
+
+
+def divide_rounded(numer: pl.Expr, unit: pl.Expr, mode: Mode) -> pl.Expr:
+    """numer / unit as a whole number, rounded half up, up or down (numer ≥ 0, unit > 0)."""
+    branches = {
+        "up": (numer + unit - 1) // unit,
+        "down": numer // unit,
+        "half_up": (2 * numer + unit) // (2 * unit),
+    }
+    if isinstance(mode, str):
+        return branches[mode]
+    return (pl.when(mode == "up").then(branches["up"])
+            .when(mode == "down").then(branches["down"]).otherwise(branches["half_up"]))
+
+
+def round_fraction(numer: pl.Expr, denom: pl.Expr | int, step: pl.Expr, mode: Mode) -> pl.Expr:
     """numer / denom rounded to a multiple of `step` fen; negative numerators give 0."""
     numer = pl.max_horizontal(numer, pl.lit(0, pl.Int64))
-    unit = step * denom
-    return (
-        pl.when(mode == "up").then((numer + unit - 1) // unit)
-        .when(mode == "down").then(numer // unit)
-        .otherwise((2 * numer + unit) // (2 * unit))
-    ) * step
+    return divide_rounded(numer, step * denom, mode) * step
 
 
-def share(amount: pl.Expr, basis_points: pl.Expr, step: pl.Expr, mode: pl.Expr) -> pl.Expr:
+def share(amount: pl.Expr, basis_points: pl.Expr, step: pl.Expr, mode: Mode) -> pl.Expr:
     """amount × share, rounded once."""
     return round_fraction(amount * basis_points, BASIS, step, mode)
 

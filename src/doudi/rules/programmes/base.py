@@ -3,19 +3,59 @@ an explanation prints, and the outputs a scenario can check."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import polars as pl
 
-# a phase adds columns to the household or member frame; `columns` names the parameter columns
-# present (tables and list flags vary with the areas evaluated)
-Phase = Callable[[pl.LazyFrame, frozenset[str]], pl.LazyFrame]
-
-# column shortcuts every programme uses
 STANDARD = pl.col("standard")  # 低保标准 by the household's hukou, fen per person and month
-STEP = pl.col("dibao.rounding")
-MODE = pl.col("dibao.rounding.mode")
+
+
+@dataclass(frozen=True)
+class Batch:
+    """The parameters as the phases of one evaluation see them. A parameter with one value over
+    every household of the batch is a literal (nothing carried on millions of rows, a branch on
+    it decided once while the plan is built); the others are columns joined by area."""
+
+    columns: frozenset[str]  # every parameter column: keys, table entries, list flags
+    constants: Mapping[str, tuple[Any, pl.DataType]]  # name → (value, dtype)
+    # the literal of each constant, built once: a batch is reused for every call on the same
+    # areas and day, and building literals is a measurable part of a one-household evaluation
+    literals: Mapping[str, pl.Expr] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.literals:
+            object.__setattr__(self, "literals", {
+                name: pl.lit(value, dtype=dtype) for name, (value, dtype) in self.constants.items()
+            })
+
+    def param(self, name: str) -> pl.Expr:
+        literal = self.literals.get(name)
+        return literal if literal is not None else pl.col(name)
+
+    def has(self, name: str) -> bool:
+        return name in self.columns
+
+    def flag(self, key: str, entry: str) -> pl.Expr:
+        """True where list parameter `key` contains `entry` (false when no area lists it)."""
+        name = f"{key}[{entry}]"
+        return self.param(name) if name in self.columns else pl.lit(False)
+
+    @property
+    def step(self) -> pl.Expr:
+        return self.param("dibao.rounding")
+
+    @property
+    def mode(self) -> str | pl.Expr:
+        """The rounding mode: a plain string when the whole batch shares it."""
+        if "dibao.rounding.mode" in self.constants:
+            return str(self.constants["dibao.rounding.mode"][0])
+        return pl.col("dibao.rounding.mode")
+
+
+# a phase adds columns to the household or member frame
+Phase = Callable[[pl.LazyFrame, Batch], pl.LazyFrame]
 
 
 @dataclass(frozen=True)

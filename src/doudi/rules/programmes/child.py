@@ -5,16 +5,16 @@ from __future__ import annotations
 
 import polars as pl
 
-from doudi.rules.programmes.base import Criterion, Programme
+from doudi.rules.programmes.base import Batch, Criterion, Programme
 
 
-def member_results(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     m = m.with_columns(
         (pl.col("orphan") | pl.col("de_facto_unsupported")).alias("child.group_ok"),
-        (pl.col("age") < pl.col("child.max_age")).alias("child.age_ok"),
+        (pl.col("age") < b.param("child.max_age")).alias("child.age_ok"),
     ).with_columns((pl.col("child.group_ok") & pl.col("child.age_ok")).alias("child.eligible"))
-    standard = pl.when(pl.col("institutional")).then(pl.col("child.orphan.institutional")) \
-        .otherwise(pl.col("child.orphan.community"))
+    standard = pl.when(pl.col("institutional")).then(b.param("child.orphan.institutional")) \
+        .otherwise(b.param("child.orphan.community"))
     return m.with_columns(
         pl.when(pl.col("child.eligible")).then(standard).otherwise(0).alias("child.amount")
     )

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import polars as pl
 
-from doudi.rules.frames import list_flag
 from doudi.rules.money import exact_share_floor, round_fraction
 from doudi.rules.parameters import BASIS
-from doudi.rules.programmes.base import MODE, STANDARD, STEP, Criterion, Programme, Step
+from doudi.rules.programmes.base import STANDARD, Batch, Criterion, Programme, Step
 
 ADDON_GROUPS = {
     "student": "在校学生", "minor": "未成年人", "elderly": "老年人",
@@ -24,9 +23,9 @@ ADDON_GROUPS = {
 }
 
 
-def _group_flags() -> dict[str, pl.Expr]:
+def _group_flags(b: Batch) -> dict[str, pl.Expr]:
     grade = pl.col("disability_grade")
-    elderly = pl.col("age") >= pl.col("dibao.addon.elderly_age")
+    elderly = pl.col("age") >= b.param("dibao.addon.elderly_age")
     return {
         "student": pl.col("student"),
         "minor": pl.col("age") < 18,
@@ -38,23 +37,23 @@ def _group_flags() -> dict[str, pl.Expr]:
     }
 
 
-def member_features(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+def member_features(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     counted = pl.col("co_resident")
     refused = counted & pl.col("refused_work") & ~pl.col("student")
-    rate_part = exact_share_floor(STANDARD, pl.col("dibao.employment_deduction.rate"))
-    cap = pl.col("dibao.employment_deduction.cap")
+    rate_part = exact_share_floor(STANDARD, b.param("dibao.employment_deduction.rate"))
+    cap = b.param("dibao.employment_deduction.cap")
     allowance = pl.when(cap > 0).then(pl.min_horizontal(rate_part, cap)).otherwise(rate_part)
     deduction = (
         pl.when(pl.col("earned_income") <= 0).then(0)
-        .when(pl.col("dibao.employment_deduction.allow_negative")).then(allowance)
+        .when(b.param("dibao.employment_deduction.allow_negative")).then(allowance)
         .otherwise(pl.min_horizontal(allowance, pl.col("earned_income")))
     )
     base_income = pl.when(refused).then(
-        pl.max_horizontal(pl.col("income"), pl.col("dibao.refused_work.imputed_income"))
+        pl.max_horizontal(pl.col("income"), b.param("dibao.refused_work.imputed_income"))
     ).otherwise(pl.col("income"))
     in_group = pl.lit(False)
-    for code, flag in _group_flags().items():
-        in_group = in_group | (flag & list_flag("dibao.addon.groups", code, columns))
+    for code, flag in _group_flags(b).items():
+        in_group = in_group | (flag & b.flag("dibao.addon.groups", code))
     return m.with_columns(
         pl.when(counted).then(deduction).otherwise(0).alias("dibao.deduction"),
         pl.when(counted).then(base_income - deduction).otherwise(0).alias("dibao.counted_income"),
@@ -79,18 +78,18 @@ def aggregates() -> list[pl.Expr]:
     ]
 
 
-def asset_tests(prefix: str, standard: pl.Expr) -> list[pl.Expr]:
+def asset_tests(prefix: str, standard: pl.Expr, b: Batch) -> list[pl.Expr]:
     """The four asset tests (财产状况) against a standard; reused by 边缘 and 支出型."""
     n = pl.col("dibao.members")
-    limit = pl.col("dibao.asset_limit_months") * standard * n
+    limit = b.param("dibao.asset_limit_months") * standard * n
     return [
         limit.alias(f"{prefix}.asset_limit"),
         (pl.col("financial_assets") <= limit).alias(f"{prefix}.financial_ok"),
-        (pl.col("houses") <= pl.col("dibao.asset.max_houses")).alias(f"{prefix}.houses_ok"),
-        (pl.col("vehicles") <= pl.col("dibao.asset.max_vehicles")).alias(f"{prefix}.vehicles_ok"),
-        (pl.col("non_residential_property") <= pl.col("dibao.asset.max_non_residential"))
+        (pl.col("houses") <= b.param("dibao.asset.max_houses")).alias(f"{prefix}.houses_ok"),
+        (pl.col("vehicles") <= b.param("dibao.asset.max_vehicles")).alias(f"{prefix}.vehicles_ok"),
+        (pl.col("non_residential_property") <= b.param("dibao.asset.max_non_residential"))
         .alias(f"{prefix}.non_residential_ok"),
-        (~pl.col("business") | pl.col("dibao.asset.business_allowed"))
+        (~pl.col("business") | b.param("dibao.asset.business_allowed"))
         .alias(f"{prefix}.business_ok"),
     ]
 
@@ -102,7 +101,7 @@ def all_assets_ok(prefix: str) -> pl.Expr:
     ).alias(f"{prefix}.assets_ok")
 
 
-def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+def household_results(h: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     n, c = pl.col("dibao.members"), pl.col("dibao.covered")
     income = pl.max_horizontal(pl.col("dibao.raw_income"), pl.lit(0, pl.Int64))
     h = h.with_columns(
@@ -110,7 +109,7 @@ def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
         (STANDARD * n).alias("dibao.threshold"),
         pl.when(n > 0).then((2 * income + n) // (2 * n)).otherwise(None)
         .alias("dibao.per_capita_income"),
-        *asset_tests("dibao", STANDARD),
+        *asset_tests("dibao", STANDARD, b),
     ).with_columns(
         ((n > 0) & (pl.col("dibao.family_income") < pl.col("dibao.threshold")))
         .alias("dibao.income_ok"),
@@ -119,10 +118,11 @@ def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     )
     eligible = pl.col("dibao.income_ok") & pl.col("dibao.assets_ok") & pl.col("dibao.covered_ok")
     gap = (pl.col("dibao.threshold") - pl.col("dibao.family_income")) * c
-    base = round_fraction(gap, pl.max_horizontal(n, pl.lit(1, pl.Int64)), STEP, MODE)
-    floor = pl.col("dibao.min_amount") * c
+    base = round_fraction(gap, pl.max_horizontal(n, pl.lit(1, pl.Int64)), b.step, b.mode)
+    floor = b.param("dibao.min_amount") * c
     addon = round_fraction(
-        pl.col("dibao.addon_members") * pl.col("dibao.addon.rate") * STANDARD, BASIS, STEP, MODE
+        pl.col("dibao.addon_members") * b.param("dibao.addon.rate") * STANDARD, BASIS,
+        b.step, b.mode,
     )
     return h.with_columns(eligible.alias("dibao.eligible")).with_columns(
         pl.when(pl.col("dibao.eligible")).then(base).otherwise(0).alias("dibao.gap_amount"),

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from doudi.rules.frames import list_flag
-from doudi.rules.programmes.base import Criterion, Programme
+from doudi.rules.programmes.base import Batch, Criterion, Programme
 from doudi.rules.programmes.tekun import _disability_qualifies
 
 CARE_TABLE = "disability.care_subsidy.grades"
@@ -17,11 +16,11 @@ GROUPS = {"dibao": "dibao.eligible", "edge": "edge.eligible",
           "single_person": "single_person.admitted", "tekun": "tekun.eligible"}
 
 
-def member_results(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     in_group = pl.lit(False)
     for group, member_column in GROUPS.items():
         in_group = in_group | (
-            list_flag("disability.living_subsidy.groups", group, columns) & pl.col(member_column)
+            b.flag("disability.living_subsidy.groups", group) & pl.col(member_column)
         )
     # a family programme covers the co-resident members only (not one registered but away)
     in_group = in_group & pl.col("co_resident")
@@ -29,15 +28,15 @@ def member_results(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     m = m.with_columns(
         disabled.alias("disability.disabled"),
         in_group.alias("disability.in_group"),
-        _disability_qualifies(CARE_TABLE, columns).alias("disability.care_eligible"),
+        _disability_qualifies(CARE_TABLE, b).alias("disability.care_eligible"),
     ).with_columns(
         (pl.col("disability.disabled") & pl.col("disability.in_group"))
         .alias("disability.living_eligible"),
     )
     return m.with_columns(
-        pl.when(pl.col("disability.living_eligible")).then(pl.col("disability.living_subsidy"))
+        pl.when(pl.col("disability.living_eligible")).then(b.param("disability.living_subsidy"))
         .otherwise(0).alias("disability.living_amount"),
-        pl.when(pl.col("disability.care_eligible")).then(pl.col("disability.care_subsidy"))
+        pl.when(pl.col("disability.care_eligible")).then(b.param("disability.care_subsidy"))
         .otherwise(0).alias("disability.care_amount"),
         (pl.col("disability.living_eligible") | pl.col("disability.care_eligible"))
         .alias("disability.eligible"),

@@ -6,20 +6,25 @@ from __future__ import annotations
 import polars as pl
 
 from doudi.rules.parameters import BASIS
-from doudi.rules.programmes.base import STANDARD, Criterion, Programme
+from doudi.rules.programmes.base import STANDARD, Batch, Criterion, Programme
 from doudi.rules.programmes.dibao import all_assets_ok, asset_tests
 
-EDGE_STANDARD = pl.when(pl.col("edge.asset_basis") == "urban").then(
-    pl.col("dibao.standard.urban")
-).otherwise(STANDARD)
+
+def _edge_standard(b: Batch) -> pl.Expr:
+    """The standard the asset limit counts in: the urban one where `edge.asset_basis` says so."""
+    basis = b.constants.get("edge.asset_basis")
+    if basis is not None:
+        return b.param("dibao.standard.urban") if basis[0] == "urban" else STANDARD
+    return pl.when(pl.col("edge.asset_basis") == "urban").then(
+        b.param("dibao.standard.urban")).otherwise(STANDARD)
 
 
-def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+def household_results(h: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     n = pl.col("dibao.members")
     h = h.with_columns(
-        (pl.col("edge.multiple") * STANDARD * n).alias("edge.threshold_bp"),
-        ((pl.col("edge.multiple") * STANDARD * n) // BASIS).alias("edge.threshold"),
-        *asset_tests("edge", EDGE_STANDARD),
+        (b.param("edge.multiple") * STANDARD * n).alias("edge.threshold_bp"),
+        ((b.param("edge.multiple") * STANDARD * n) // BASIS).alias("edge.threshold"),
+        *asset_tests("edge", _edge_standard(b), b),
     ).with_columns(
         ((n > 0) & (pl.col("dibao.family_income") * BASIS <= pl.col("edge.threshold_bp")))
         .alias("edge.income_ok"),

@@ -6,22 +6,22 @@ from __future__ import annotations
 
 import polars as pl
 
-from doudi.rules.programmes.base import Criterion, Programme
+from doudi.rules.programmes.base import Batch, Criterion, Programme
 
 
-def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+def household_results(h: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     n = pl.col("dibao.members")
     annual = pl.coalesce(pl.col("annual_income"), pl.col("dibao.gross_income") * 12)
     h = h.with_columns(
         annual.alias("hardship.annual_income"),
         (pl.col("annual_rigid_expenditure") > 0).alias("hardship.has_expenditure"),
-        (pl.col("hardship.income_reference") * n).alias("hardship.income_limit"),
+        (b.param("hardship.income_reference") * n).alias("hardship.income_limit"),
     ).with_columns(
         ((n > 0) & (pl.col("hardship.annual_income") < pl.col("hardship.income_limit")))
         .alias("hardship.income_ok"),
         ((pl.col("annual_rigid_expenditure") > 0)
          & (pl.col("annual_rigid_expenditure") * 10_000
-            >= pl.col("hardship.expenditure_ratio") * pl.col("hardship.annual_income")))
+            >= b.param("hardship.expenditure_ratio") * pl.col("hardship.annual_income")))
         .alias("hardship.expenditure_ok"),
     )
     return h.with_columns(

@@ -7,22 +7,22 @@ from __future__ import annotations
 
 import polars as pl
 
-from doudi.rules.programmes.base import STANDARD, Criterion, Programme
+from doudi.rules.programmes.base import STANDARD, Batch, Criterion, Programme
 
 TYPES = {"emergency": "急难型", "advance": "先行救助", "expenditure": "支出型"}
 
 
-def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+def household_results(h: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     kind = pl.col("linshi_type")
     months = (
-        pl.when(kind == "emergency").then(pl.col("linshi.cap_months.emergency"))
-        .when(kind == "advance").then(pl.col("linshi.cap_months.advance"))
-        .when(kind == "expenditure").then(pl.col("linshi.cap_months.expenditure"))
+        pl.when(kind == "emergency").then(b.param("linshi.cap_months.emergency"))
+        .when(kind == "advance").then(b.param("linshi.cap_months.advance"))
+        .when(kind == "expenditure").then(b.param("linshi.cap_months.expenditure"))
         .otherwise(0)
     )
     n = pl.col("dibao.members")
     remaining = pl.max_horizontal(
-        pl.col("linshi.family_annual_cap") - pl.col("linshi_received_this_year"),
+        b.param("linshi.family_annual_cap") - pl.col("linshi_received_this_year"),
         pl.lit(0, pl.Int64),
     )
     h = h.with_columns(

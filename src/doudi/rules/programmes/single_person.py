@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from doudi.rules.frames import list_flag
 from doudi.rules.money import share
-from doudi.rules.programmes.base import MODE, STANDARD, STEP, Criterion, Programme, Step
+from doudi.rules.programmes.base import STANDARD, Batch, Criterion, Programme, Step
 
 GROUPS = {
     "severe_disability": "一二级重度残疾人",
@@ -17,7 +16,7 @@ GROUPS = {
 }
 
 
-def member_features(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+def member_features(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     grade, kind = pl.col("disability_grade"), pl.col("disability_type")
     flags = {
         "severe_disability": grade.is_between(1, 2),
@@ -26,7 +25,7 @@ def member_features(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     }
     candidate = pl.lit(False)
     for code, flag in flags.items():
-        candidate = candidate | (flag & list_flag("single_person.groups", code, columns))
+        candidate = candidate | (flag & b.flag("single_person.groups", code))
     return m.with_columns((pl.col("co_resident") & candidate).alias("single_person.candidate"))
 
 
@@ -35,8 +34,8 @@ def aggregates() -> list[pl.Expr]:
             .alias("single_person.candidates")]
 
 
-def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
-    each = share(STANDARD, pl.col("single_person.rate"), STEP, MODE)
+def household_results(h: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
+    each = share(STANDARD, b.param("single_person.rate"), b.step, b.mode)
     h = h.with_columns(
         (pl.col("single_person.candidates") > 0).alias("single_person.has_candidates"),
         each.alias("single_person.each"),
@@ -51,7 +50,7 @@ def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
     )
 
 
-def member_results(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     return m.with_columns(
         (pl.col("single_person.candidate") & pl.col("single_person.eligible"))
         .alias("single_person.admitted")

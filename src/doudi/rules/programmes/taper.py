@@ -7,45 +7,40 @@ from __future__ import annotations
 
 import polars as pl
 
+from doudi.rules.money import divide_rounded
 from doudi.rules.parameters import BASIS
-from doudi.rules.programmes.base import MODE, STANDARD, STEP, Criterion, Programme, Step
+from doudi.rules.programmes.base import STANDARD, Batch, Criterion, Programme, Step
 
 
-def household_results(h: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+def household_results(h: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     n = pl.col("dibao.members")
     # income the family would have without any earnings: only then is the rise "from work"
     without_work = pl.col("dibao.gross_income") - pl.col("dibao.earned_total")
     h = h.with_columns(
         (pl.col("dibao_enrolled") & ~pl.col("dibao.eligible")).alias("taper.enrolled_above"),
         (without_work < pl.col("dibao.threshold")).alias("taper.from_work"),
-        (pl.col("dibao.family_income") * BASIS <= pl.col("taper.income_multiple") * STANDARD * n)
+        (pl.col("dibao.family_income") * BASIS <= b.param("taper.income_multiple") * STANDARD * n)
         .alias("taper.within_ceiling"),
     ).with_columns(
         (pl.col("taper.enrolled_above") & pl.col("taper.from_work") & pl.col("taper.within_ceiling")
          & pl.col("dibao.assets_ok") & (n > 0)).alias("taper.eligible"),
     )
-    months = pl.min_horizontal(pl.col("taper.months"), pl.col("taper.shares").list.len())
-    shares = pl.col("taper.shares").list.head(months)
+    months = pl.min_horizontal(b.param("taper.months"), b.param("taper.shares").list.len())
+    shares = b.param("taper.shares").list.head(months)
     current = pl.col("dibao_current_amount")
     return h.with_columns(
         pl.when(pl.col("taper.eligible")).then(months).otherwise(0).alias("taper.month_count"),
         pl.when(pl.col("taper.eligible")).then(shares).otherwise(pl.lit([], pl.List(pl.Int64)))
         .alias("taper.share_list"),
     ).with_columns(
-        _amounts(current, STEP, MODE).alias("taper.amounts"),
+        _amounts(current, b.step, b.mode).alias("taper.amounts"),
     )
 
 
-def _amounts(current: pl.Expr, step: pl.Expr, mode: pl.Expr) -> pl.Expr:
+def _amounts(current: pl.Expr, step: pl.Expr, mode: str | pl.Expr) -> pl.Expr:
     """current × share for each share in the list, rounded once to the step (half up, up or down
     as `dibao.rounding.mode` says)."""
-    numer = pl.col("taper.share_list") * current
-    unit = step * BASIS
-    return (
-        pl.when(mode == "up").then((numer + unit - 1) // unit)
-        .when(mode == "down").then(numer // unit)
-        .otherwise((2 * numer + unit) // (2 * unit))
-    ) * step
+    return divide_rounded(pl.col("taper.share_list") * current, step * BASIS, mode) * step
 
 
 PROGRAMME = Programme(

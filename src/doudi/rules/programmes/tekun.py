@@ -13,51 +13,51 @@ from __future__ import annotations
 import polars as pl
 
 from doudi.rules.money import share
-from doudi.rules.programmes.base import MODE, STANDARD, STEP, Criterion, Programme, Step
+from doudi.rules.programmes.base import STANDARD, Batch, Criterion, Programme, Step
 
 CARE_LEVELS = {"independent": "全自理", "partial": "半失能", "full": "全失能"}
 DISABILITY_TABLE = "tekun.no_capacity.disability"
 TABLE_TYPES = ("intellectual", "mental", "physical", "visual", "hearing", "speech", "multiple")
 
 
-def _disability_qualifies(table: str, columns: set[str]) -> pl.Expr:
+def _disability_qualifies(table: str, b: Batch) -> pl.Expr:
     """grade ≥ 1 and grade ≤ the table's entry for the person's type (or its `any` entry)."""
     grade, kind = pl.col("disability_grade"), pl.col("disability_type")
     result = pl.lit(False)
-    if f"{table}.any" in columns:
-        result = result | ((grade >= 1) & (grade <= pl.col(f"{table}.any")))
+    if b.has(f"{table}.any"):
+        result = result | ((grade >= 1) & (grade <= b.param(f"{table}.any")))
     for t in TABLE_TYPES:
-        if f"{table}.{t}" in columns:
-            result = result | ((kind == t) & (grade >= 1) & (grade <= pl.col(f"{table}.{t}")))
+        if b.has(f"{table}.{t}"):
+            result = result | ((kind == t) & (grade >= 1) & (grade <= b.param(f"{table}.{t}")))
     return result
 
 
-def member_results(m: pl.LazyFrame, columns: frozenset[str]) -> pl.LazyFrame:
+def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     age = pl.col("age")
-    minor = (age < pl.col("tekun.minor_age")) & ~(
-        (age >= pl.col("tekun.working_minor_age")) & (pl.col("earned_income") > 0)
+    minor = (age < b.param("tekun.minor_age")) & ~(
+        (age >= b.param("tekun.working_minor_age")) & (pl.col("earned_income") > 0)
     )
     no_capacity = (
-        (age >= pl.col("tekun.elderly_age")) | minor
-        | _disability_qualifies(DISABILITY_TABLE, columns) | ~pl.col("labor_capacity")
+        (age >= b.param("tekun.elderly_age")) | minor
+        | _disability_qualifies(DISABILITY_TABLE, b) | ~pl.col("labor_capacity")
     )
     adl = pl.col("adl_failed")
     level = pl.when(adl >= 4).then(pl.lit("full")).when(adl >= 1).then(pl.lit("partial")) \
         .otherwise(pl.lit("independent"))
-    rate = pl.when(adl >= 4).then(pl.col("tekun.care.rate.full")) \
-        .when(adl >= 1).then(pl.col("tekun.care.rate.partial")) \
-        .otherwise(pl.col("tekun.care.rate.independent"))
-    basic = pl.max_horizontal(share(STANDARD, pl.col("tekun.multiple"), STEP, MODE),
-                              pl.col("tekun.basic_floor"))
+    rate = pl.when(adl >= 4).then(b.param("tekun.care.rate.full")) \
+        .when(adl >= 1).then(b.param("tekun.care.rate.partial")) \
+        .otherwise(b.param("tekun.care.rate.independent"))
+    basic = pl.max_horizontal(share(STANDARD, b.param("tekun.multiple"), b.step, b.mode),
+                              b.param("tekun.basic_floor"))
     m = m.with_columns(
         no_capacity.alias("tekun.no_capacity"),
         ((pl.col("income") < STANDARD) & pl.col("dibao.assets_ok")).alias("tekun.no_income"),
         (~pl.col("has_supporter")).alias("tekun.no_supporter"),
         (~(pl.col("orphan") | pl.col("de_facto_unsupported"))
-         | (age >= pl.col("child.max_age"))).alias("tekun.not_child_welfare"),
+         | (age >= b.param("child.max_age"))).alias("tekun.not_child_welfare"),
         level.alias("tekun.care_level"),
         basic.alias("tekun.basic"),
-        share(pl.col("tekun.care.base"), rate, STEP, MODE).alias("tekun.care"),
+        share(b.param("tekun.care.base"), rate, b.step, b.mode).alias("tekun.care"),
     ).with_columns(
         pl.all_horizontal("tekun.no_capacity", "tekun.no_income", "tekun.no_supporter",
                           "tekun.not_child_welfare").alias("tekun.eligible"),
