@@ -89,6 +89,7 @@ def main() -> None:
         print(f"doudi all programmes ({label}): {elapsed:.2f} s; peak RSS "
               f"{peak_rss_mib():,.0f} MiB", flush=True)
     summary(result)
+    alone_vs_batch(households, members, params, result)
     result = None
     dibao_times = []
     for _ in range(2):
@@ -622,6 +623,22 @@ def latency(households, members, params, calls: int) -> None:
     p99 = timings[min(len(timings) - 1, int(len(timings) * 0.99))]
     print(f"one household evaluate + explain ({calls} calls): p50 "
           f"{statistics.median(timings):.1f} ms, p99 {p99:.1f} ms", flush=True)
+
+
+def alone_vs_batch(households, members, params, result, sample: int = 200) -> None:
+    """Every output of households spread over the batch, evaluated alone, must equal the same
+    household's outputs inside the million-household batch."""
+    from doudi.rules.scenarios import outputs
+
+    step = max(households.height // sample, 1)
+    differing = 0
+    for hid in households["household_id"].gather(range(0, households.height, step))[:sample]:
+        alone = evaluate(households.filter(household_id=hid), members.filter(household_id=hid),
+                         params, DAY)
+        if outputs(alone, hid) != outputs(result, hid):
+            differing += 1
+    print(f"households evaluated alone and inside the batch with different outputs: "
+          f"{differing} of {sample}", flush=True)
 
 
 def summary(result) -> None:
