@@ -20,12 +20,11 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from doudi.rules.engine import Result, evaluate
 from doudi.rules.frames import InputError, from_records
 from doudi.rules.parameters import ParameterError, ParameterSet
 from doudi.rules.programmes import PROGRAMMES
+from doudi.rules.shipped import read_yaml
 
 
 class ScenarioError(ValueError):
@@ -71,13 +70,7 @@ def _date(value: Any, where: str) -> dt.date:
 
 
 def load_cases(path: Path) -> list[Case]:
-    with open(path, encoding="utf-8") as fh:
-        try:
-            doc = yaml.safe_load(fh)
-        except yaml.YAMLError as exc:
-            raise ScenarioError(f"{path}: YAML 格式错误：{exc}") from None
-        except ValueError as exc:  # e.g. an unquoted impossible date such as 2023-13-01
-            raise ScenarioError(f"{path}: 无法读取的值：{exc}") from None
+    doc = read_yaml(path, ScenarioError)
     if isinstance(doc, dict):
         doc = [doc]
     if not isinstance(doc, list):

@@ -71,13 +71,20 @@ def parse_document(doc: dict[str, Any], origin: str = "") -> list[Parameter]:
     return out
 
 
-def load_file(path: Path) -> list[Parameter]:
+def read_yaml(path: Path, error: type[ValueError]) -> Any:
+    """A YAML file's content, or `error` with a Chinese message naming the file (bad syntax, or
+    a value YAML cannot build, such as an unquoted impossible date 2023-13-01)."""
     with open(path, encoding="utf-8") as fh:
         try:
-            doc = yaml.safe_load(fh)
+            return yaml.safe_load(fh)
         except yaml.YAMLError as exc:
-            raise ParameterError(f"{path.name}: YAML 格式错误：{exc}") from None
-    return parse_document(doc, path.name)
+            raise error(f"{path.name}: YAML 格式错误：{exc}") from None
+        except ValueError as exc:
+            raise error(f"{path.name}: 无法读取的值：{exc}") from None
+
+
+def load_file(path: Path) -> list[Parameter]:
+    return parse_document(read_yaml(path, ParameterError), path.name)
 
 
 def shipped_files() -> list[Path]:
