@@ -97,7 +97,10 @@ def normalise_value(key: str, unit: str, value: Any) -> Any:
             raise ParameterError(f"参数 {key} 应为非负金额，最多两位小数，收到 {value!r}")
         return number
     if kind == "ratio":
-        number = _decimal(key, value)
+        text = str(value).strip()
+        # "20%" as policy staff write it
+        percent = text.endswith(("%", "％"))
+        number = _decimal(key, text[:-1]) / 100 if percent else _decimal(key, value)
         if number < 0 or number * BASIS != int(number * BASIS):
             raise ParameterError(f"参数 {key} 应为非负比例，最多四位小数，收到 {value!r}")
         return number
