@@ -1,12 +1,15 @@
 """doudi demo [--no-serve] [--reset] [--households N] [--port P]
 
 Builds the demo database (its own SQLite file): the real division tree of 屯溪区 and Guangdong,
-demo users at every level, a few hundred plausible households; then serves the UI and API.
-The shipped policy parameters come with the migrations (policy 0002).
+demo users at every level, a synthetic population of 屯溪区 (20,000 households by default) with
+its economic facts, and the 低保 / 边缘 / 支出型 / 特困 enrolments the rules give for most of
+those who qualify; then serves the UI and API. The shipped policy parameters come with the
+migrations (policy 0002).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 
@@ -19,8 +22,14 @@ from doudi.accounts.models import User
 from doudi.accounts.services import create_user
 from doudi.areas import importer
 from doudi.audit import context
-from doudi.synth.seed import seed_households
+from doudi.policy.services import parameter_set
+from doudi.registry.categories import CATEGORIES
+from doudi.registry.models import Household
+from doudi.synth.enrol import enrol_from_rules
+from doudi.synth.loader import load
+from doudi.synth.population import generate
 
+LABELS = {code: c.label for code, c in CATEGORIES.items()}
 DEMO_PASSWORD = "doudi-demo"
 DEMO_DISTRICT = "341002"
 DEMO_TOWN = "341002102"  # 黎阳镇
@@ -42,7 +51,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--no-serve", action="store_true", help="只构建，不启动服务")
         parser.add_argument("--reset", action="store_true", help="删除并重建演示数据库")
-        parser.add_argument("--households", type=int, default=400)
+        parser.add_argument("--households", type=int, default=20_000)
+        parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
 
@@ -61,12 +71,12 @@ class Command(BaseCommand):
         if User.objects.filter(username="district").exists():
             self.stdout.write("演示数据库已存在（--reset 可重建）")
         else:
-            self._build(o["households"])
+            self._build(o["households"], o["seed"])
         self._print_users()
         if not o["no_serve"]:
             call_command("serve", host=o["host"], port=o["port"])
 
-    def _build(self, households: int) -> None:
+    def _build(self, households: int, seed: int) -> None:
         started = time.monotonic()
         with context.job("demo"):
             report = importer.load_shipped("all")
@@ -80,10 +90,15 @@ class Command(BaseCommand):
                 create_user(username=username, password=DEMO_PASSWORD,
                             area_code=area or village.code, roles=roles)
             district = User.objects.get(username="district")
-        with context.job("demo seed", user=district):
-            seeded = seed_households(by=district, area_code=DEMO_DISTRICT, count=households)
+        today = dt.date.today()
+        population = generate(DEMO_DISTRICT, households, seed, today)
+        with context.job("demo synthetic population", user=district):
+            loaded = load(population.households, population.persons, today)
+            enrolled = enrol_from_rules(Household.objects.all(), today, parameter_set(),
+                                        seed=seed)
+        counts = "，".join(f"{LABELS[k]} {v}" for k, v in enrolled.counts.items())
         self.stdout.write(
-            f"家庭: {seeded.households} 户，人员: {seeded.persons} 人 "
+            f"家庭: {loaded.households} 户，人员: {loaded.persons} 人；在保：{counts}"
             f"（{time.monotonic() - started:.1f} 秒）"
         )
 
