@@ -47,3 +47,24 @@ def test_synth_into_db_loads_a_scoped_audited_registry(areas, shipped_parameters
 def test_synth_needs_an_output(areas):
     with pytest.raises(CommandError, match="--out"):
         call_command("synth", "--area", "341002", "--households", "5")
+
+
+def test_enrolments_follow_the_rules_and_leave_some_uncovered(areas, shipped_parameters):
+    from doudi.registry.models import CategoryAssignment
+    from doudi.synth.enrol import enrol_from_rules
+
+    call_command("synth", "--area", "341002", "--households", "400", "--seed", "5",
+                 "--into-db", "--today", TODAY, stdout=StringIO())
+    day = dt.date.fromisoformat(TODAY)
+    h, m = build_frames(Household.objects.all(), day)
+    result = evaluate(h, m, shipped_parameters, day)
+    eligible = set(result.households.filter("dibao.eligible")["household_id"].to_list())
+    report = enrol_from_rules(Household.objects.all(), day, shipped_parameters, seed=5)
+    enrolled = set(CategoryAssignment.objects.filter(category="dibao")
+                   .values_list("household_id", flat=True))
+    assert eligible, "the synthetic district has 低保 households"
+    assert enrolled <= eligible  # nobody enrolled who does not qualify
+    assert 0 < len(enrolled) < len(eligible) or len(eligible) < 5  # 应保未保 remain
+    assert report.counts["dibao"] == len(enrolled)
+    assert AuditEvent.objects.filter(object_type="registry.categoryassignment",
+                                     action=AuditEvent.IMPORT).count() == 1
