@@ -51,7 +51,7 @@ def test_synth_needs_an_output(areas):
 
 def test_enrolments_follow_the_rules_and_leave_some_uncovered(areas, shipped_parameters):
     from doudi.registry.models import CategoryAssignment
-    from doudi.synth.enrol import enrol_from_rules
+    from doudi.synth.enrol import chosen_share, enrol_from_rules
 
     call_command("synth", "--area", "341002", "--households", "400", "--seed", "5",
                  "--into-db", "--today", TODAY, stdout=StringIO())
@@ -63,8 +63,12 @@ def test_enrolments_follow_the_rules_and_leave_some_uncovered(areas, shipped_par
     enrolled = set(CategoryAssignment.objects.filter(category="dibao")
                    .values_list("household_id", flat=True))
     assert eligible, "the synthetic district has 低保 households"
-    assert enrolled <= eligible  # nobody enrolled who does not qualify
-    assert 0 < len(enrolled) < len(eligible) or len(eligible) < 5  # 应保未保 remain
+    picked = pl.Series("id", sorted(eligible)).to_frame().filter(
+        chosen_share(pl.col("id"), 5, 9_000))["id"].to_list()
+    assert enrolled == set(picked)  # exactly the eligible households the stable hash picks
     assert report.counts["dibao"] == len(enrolled)
+    # and that pick covers about 90 %, leaving 应保未保 for the monitoring to find
+    share = pl.select(chosen_share(pl.int_range(1, 100_001), 5, 9_000).mean()).item()
+    assert 0.88 < share < 0.92
     assert AuditEvent.objects.filter(object_type="registry.categoryassignment",
                                      action=AuditEvent.IMPORT).count() == 1

@@ -29,7 +29,7 @@ class EnrolReport:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def _chosen(ids: pl.Expr, seed: int, coverage_bp: int) -> pl.Expr:
+def chosen_share(ids: pl.Expr, seed: int, coverage_bp: int) -> pl.Expr:
     """A stable pseudo-random share of the ids (Knuth's multiplicative hash)."""
     return ((ids.cast(pl.Int64) * 2_654_435_761 + seed * 40_503) % 1_000_003) % 10_000 \
         < coverage_bp
@@ -46,14 +46,14 @@ def enrol_from_rules(households: QuerySet[Household], day: dt.date, parameters: 
     rows: list[CategoryAssignment] = []
     for category, column in HOUSEHOLD_CATEGORIES.items():
         ids = result.households.filter(
-            pl.col(column) & _chosen(pl.col("household_id"), seed, coverage_bp)
+            pl.col(column) & chosen_share(pl.col("household_id"), seed, coverage_bp)
         )["household_id"].to_list()
         rows += [CategoryAssignment(household_id=i, category=category, start_date=day,
                                     area_code=areas[i]) for i in ids]
         report.counts[category] = len(ids)
     for category, column in PERSON_CATEGORIES.items():
         chosen = result.members.filter(
-            pl.col(column) & _chosen(pl.col("member_id").cast(pl.Int64), seed, coverage_bp)
+            pl.col(column) & chosen_share(pl.col("member_id").cast(pl.Int64), seed, coverage_bp)
         ).select("member_id", "household_id").to_dicts()
         rows += [CategoryAssignment(person_id=int(r["member_id"]), category=category,
                                     start_date=day, area_code=areas[r["household_id"]])
