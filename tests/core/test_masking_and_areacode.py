@@ -25,3 +25,4 @@ def test_area_codes():
         areacode.full_code("3410021")
     assert areacode.is_urban_village("龙山社区居委会")
     assert not areacode.is_urban_village("新江村村委会")
+

@@ -13,6 +13,7 @@ from django.db.models import Q
 
 from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
+from doudi.core import ages
 from doudi.core.masking import mask_id_number, mask_name, mask_phone
 from doudi.registry import choices
 from doudi.registry.categories import CATEGORY_CHOICES
@@ -109,8 +110,7 @@ class Person(Audited, AreaOwned):
         return mask_phone(self.phone)
 
     def age_on(self, day: dt.date) -> int:
-        born = self.birth_date
-        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+        return ages.age_on(self.birth_date, day)
 
     @property
     def age(self) -> int:

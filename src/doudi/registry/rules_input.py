@@ -16,6 +16,7 @@ from collections.abc import Iterable
 import polars as pl
 from django.db.models import Q, QuerySet
 
+from doudi.core.ages import age_on
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation
 from doudi.rules.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA
 
@@ -24,10 +25,6 @@ ENGINE_MEMBER_SCHEMA = {**MEMBER_SCHEMA, "household_id": pl.Int64()}
 EARNED_ITEMS = {"wage", "business"}
 STUDENT_LEVELS = {"primary", "junior", "senior", "vocational", "undergraduate"}
 COUNTED_VEHICLES = {"car"}  # 残疾人代步车、燃油摩托车、电动车 are not counted in 广东
-
-
-def _age(born: dt.date, day: dt.date) -> int:
-    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
 
 
 def _latest_observations(household_ids: list[int], day: dt.date) -> list[dict]:
@@ -143,7 +140,7 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
         grade = m["person__disability_grade"] or 0
         member_rows.append({
             "household_id": m["household_id"], "member_id": str(pid),
-            "age": _age(m["person__birth_date"], day),
+            "age": age_on(m["person__birth_date"], day),
             "income": income.get(pid, 0), "earned_income": earned.get(pid, 0),
             "disability_grade": grade,
             "disability_type": (m["person__disability_category"] or "none") if grade else "none",

@@ -18,6 +18,7 @@ from django.db import transaction
 from doudi.areas.models import Area
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.core.ages import years_before
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
 from doudi.registry.services import name_initials
 
@@ -47,7 +48,7 @@ def load(households: pl.DataFrame, persons: pl.DataFrame, today: dt.date,
     Memberships start `since_years` before today (or at birth, if later)."""
     areas = {a.code: a for a in Area.objects.filter(
         code__in=households.get_column("area_code").unique().to_list())}
-    since = today.replace(year=today.year - since_years)
+    since = years_before(today, since_years)
     month = today.replace(day=1)
     report = LoadReport()
     for chunk in _batches(households, batch):
