@@ -49,26 +49,37 @@ def test_synth_needs_an_output(areas):
         call_command("synth", "--area", "341002", "--households", "5")
 
 
-def test_enrolments_follow_the_rules_and_leave_some_uncovered(areas, shipped_parameters):
+def test_registry_gives_the_eligibility_the_synthetic_rules_gave(areas, shipped_parameters,
+                                                                  tmp_path):
+    """The pure mapping (synth.rules_frames) and the registry's (rules_input) agree on every
+    programme once the population is loaded; the covered enrolments become categories."""
     from doudi.registry.models import CategoryAssignment
-    from doudi.synth.enrol import chosen_share, enrol_from_rules
+    from doudi.synth.district import build
 
     call_command("synth", "--area", "341002", "--households", "400", "--seed", "5",
-                 "--into-db", "--today", TODAY, stdout=StringIO())
+                 "--into-db", "--out", str(tmp_path), "--today", TODAY, stdout=StringIO())
     day = dt.date.fromisoformat(TODAY)
     h, m = build_frames(Household.objects.all(), day)
     result = evaluate(h, m, shipped_parameters, day)
-    eligible = set(result.households.filter("dibao.eligible")["household_id"].to_list())
-    report = enrol_from_rules(Household.objects.all(), day, shipped_parameters, seed=5)
-    enrolled = set(CategoryAssignment.objects.filter(category="dibao")
-                   .values_list("household_id", flat=True))
-    assert eligible, "the synthetic district has 低保 households"
-    picked = pl.Series("id", sorted(eligible)).to_frame().filter(
-        chosen_share(pl.col("id"), 5, 9_000))["id"].to_list()
-    assert enrolled == set(picked)  # exactly the eligible households the stable hash picks
-    assert report.counts["dibao"] == len(enrolled)
-    # and that pick covers about 90 %, leaving 应保未保 for the monitoring to find
-    share = pl.select(chosen_share(pl.int_range(1, 100_001), 5, 9_000).mean()).item()
-    assert 0.88 < share < 0.92
+    numbers = dict(Household.objects.values_list("id", "number"))
+    ids = {str(k): v for k, v in Person.objects.values_list("id", "id_number")}
+    district = build("341002", 400, 5, day, parameters=shipped_parameters)
+    synthetic = district.enrolments.join(
+        district.population.households.select("household_id", "number"), on="household_id"
+    ).join(district.population.persons.select("person_id", "id_number"), on="person_id",
+           how="left")
+    for programme, flag in (("dibao", "dibao.eligible"), ("edge", "edge.eligible"),
+                            ("hardship", "hardship.eligible")):
+        registry = {numbers[i] for i in result.households.filter(flag)["household_id"]}
+        assert registry == set(synthetic.filter(programme=programme)["number"]), programme
+    for programme, flag in (("tekun", "tekun.eligible"), ("child", "child.eligible"),
+                            ("disability_care", "disability.care_eligible")):
+        registry = {ids[i] for i in result.members.filter(flag)["member_id"]}
+        assert registry == set(synthetic.filter(programme=programme)["id_number"]), programme
+    assert synthetic.filter(programme="dibao").height > 5, "the district has 低保 households"
+    covered = synthetic.filter(pl.col("covered") & (pl.col("programme") == "dibao"))
+    assert set(CategoryAssignment.objects.filter(category="dibao").values_list(
+        "household__number", flat=True)) == set(covered["number"])
+    assert covered.height < synthetic.filter(programme="dibao").height  # 应保未保 remain
     assert AuditEvent.objects.filter(object_type="registry.categoryassignment",
                                      action=AuditEvent.IMPORT).count() == 1

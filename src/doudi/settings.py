@@ -2,6 +2,8 @@
 
 DATABASE_URL   PostgreSQL in production/CI (postgres://user@host:5432/db); SQLite (WAL) otherwise
 DOUDI_HOME     where the embedded database, secret key and collected static files live (./var)
+DOUDI_FEEDS_INBOX  where department files wait to be imported (DOUDI_HOME/inbox); the demo puts
+               the synthetic district's feeds there
 DOUDI_DEBUG    "1" for development pages
 DOUDI_ALLOWED_HOSTS  comma-separated host names
 """
@@ -140,3 +142,4 @@ LOGGING = {
 }
 
 DOUDI_PAGE_SIZE = 20
+FEEDS_INBOX = Path(os.environ.get("DOUDI_FEEDS_INBOX", HOME / "inbox")).resolve()

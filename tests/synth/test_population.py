@@ -57,10 +57,12 @@ def test_same_seed_gives_identical_files_and_another_seed_differs(tmp_path):
 
 
 def test_cli_run_returns_counts_and_timings(tmp_path):
-    result = cli.run("341002", 500, 2, tmp_path / "out", TODAY)
+    result = cli.run("341002", 500, 2, tmp_path / "out", TODAY).summary
     assert result["households"] == 500 and result["persons"] > 500
-    assert result["generate_seconds"] >= 0 and result["write_seconds"] >= 0
-    assert (tmp_path / "out" / writer.PERSONS_FILE).exists()
+    assert result["build_seconds"] >= 0 and result["write_seconds"] >= 0
+    assert result["feed_rows"] > 500 and sum(result["truth"].values()) > 0
+    for name in (writer.PERSONS_FILE, writer.TRUTH_FILE, writer.ENROLMENTS_FILE):
+        assert (tmp_path / "out" / name).exists()
 
 
 @pytest.mark.parametrize("which", ["tunxi", "guangdong"])

@@ -65,7 +65,9 @@ def get_household(request, household_id: int):  # noqa: ANN001, ANN201
         "disability_grade": m.person.disability_grade,
         "serious_illness": m.person.serious_illness,
         "labour_capacity": m.person.labour_capacity,
-        "student_status": m.person.student_status, "start_date": m.start_date,
+        "student_status": m.person.student_status,
+        "has_supporter": m.person.has_supporter, "adl_failed": m.person.adl_failed,
+        "start_date": m.start_date,
     } for m in hh.current_members]
     person_ids = [m.person_id for m in hh.current_members]
     data["category_history"] = [{

@@ -32,6 +32,15 @@ class MemberIn(Schema):
     serious_illness: str = ""
     labour_capacity: str = "full"
     student_status: str = ""
+    has_supporter: bool = Field(
+        default=True,
+        description="有法定赡养、抚养、扶养义务人且其有履行能力；无义务人或义务人无履行义务能力为"
+                    " false（特困人员认定条件之一）",
+    )
+    adl_failed: int = Field(
+        default=0, ge=0, le=6,
+        description="生活不能自理项数：吃饭、穿衣、上下床、如厕、室内行走、洗澡六项中不能自理的项数",
+    )
 
     @field_validator("id_number")
     @classmethod
@@ -63,6 +72,8 @@ class MemberOut(Schema):
     serious_illness: str
     labour_capacity: str
     student_status: str
+    has_supporter: bool = Field(description="有法定赡养抚养扶养义务人且有履行能力")
+    adl_failed: int = Field(description="生活不能自理项数 (0–6)")
     start_date: dt.date
 
 

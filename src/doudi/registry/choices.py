@@ -22,6 +22,10 @@ LABOUR_CAPACITY_CHOICES = [
     ("full", "有劳动能力"), ("partial", "部分丧失劳动能力"), ("none", "无劳动能力"),
 ]
 
+# 生活自理能力: the six daily-living items; a person's `adl_failed` counts those not managed
+ADL_ITEMS = ("吃饭", "穿衣", "上下床", "如厕", "室内行走", "洗澡")
+ADL_ITEM_COUNT = len(ADL_ITEMS)
+
 STUDENT_CHOICES = [
     ("", "非在校"), ("preschool", "学前"), ("primary", "小学"), ("junior", "初中"),
     ("senior", "高中"), ("vocational", "中职/高职"), ("undergraduate", "本科/专科"),

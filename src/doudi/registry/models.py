@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import Q
 
@@ -76,6 +77,15 @@ class Person(Audited, AreaOwned):
     student_status = models.CharField(
         "在校情况", max_length=20, choices=choices.STUDENT_CHOICES, blank=True
     )
+    has_supporter = models.BooleanField(
+        "有法定赡养抚养扶养义务人且有履行能力", default=True,
+        help_text="无法定赡养、抚养、扶养义务人，或者其法定义务人无履行义务能力的，选“否”"
+                  "（特困人员认定条件之一）",
+    )
+    adl_failed = models.PositiveSmallIntegerField(
+        "生活不能自理项数", default=0, validators=[MaxValueValidator(choices.ADL_ITEM_COUNT)],
+        help_text=f"{'、'.join(choices.ADL_ITEMS)}六项中不能自理的项数（0–6）",
+    )
     death_date = models.DateField("死亡日期", null=True, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
@@ -88,7 +98,11 @@ class Person(Audited, AreaOwned):
             models.CheckConstraint(
                 condition=Q(disability_grade__isnull=True) | ~Q(disability_category=""),
                 name="person_grade_needs_category",
-            )
+            ),
+            models.CheckConstraint(
+                condition=Q(adl_failed__gte=0) & Q(adl_failed__lte=choices.ADL_ITEM_COUNT),
+                name="person_adl_failed_0_to_6",
+            ),
         ]
 
     def __str__(self) -> str:

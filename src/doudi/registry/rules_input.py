@@ -18,12 +18,11 @@ from django.db.models import Q, QuerySet
 
 from doudi.core.ages import age_on
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation
-from doudi.rules.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA
+from doudi.rules.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, STUDENT_LEVELS
 
 ENGINE_HOUSEHOLD_SCHEMA = {**HOUSEHOLD_SCHEMA, "household_id": pl.Int64()}
 ENGINE_MEMBER_SCHEMA = {**MEMBER_SCHEMA, "household_id": pl.Int64()}
 EARNED_ITEMS = {"wage", "business"}
-STUDENT_LEVELS = {"primary", "junior", "senior", "vocational", "undergraduate"}
 COUNTED_VEHICLES = {"car"}  # 残疾人代步车、燃油摩托车、电动车 are not counted in 广东
 
 
@@ -66,8 +65,9 @@ def build_frames(
     households: QuerySet[Household], day: dt.date
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Frames for `households` as of `day`: household ids are the registry's, member ids are
-    person ids as text. The registry holds no supporter facts: a person already recognised as
-    特困 is taken as having none, everyone else as having one."""
+    person ids as text. `has_supporter` (有法定义务人且有履行能力) and `adl_failed` (生活不能自理
+    项数) are the person's registry facts; a person holding an open 特困 category counts as
+    having no supporter whatever the fact says, since the recognition established it."""
     hh_rows, member_rows = [], []
     for ids in _chunks(list(households.order_by("id").values_list("id", flat=True))):
         h, m = _build_chunk(ids, day)
@@ -84,7 +84,8 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
         .filter(Q(person__death_date__isnull=True) | Q(person__death_date__gt=day))
         .values("household_id", "person_id", "relation", "co_resident", "person__birth_date",
                 "person__disability_category", "person__disability_grade",
-                "person__serious_illness", "person__labour_capacity", "person__student_status")
+                "person__serious_illness", "person__labour_capacity", "person__student_status",
+                "person__has_supporter", "person__adl_failed")
     )
     person_ids = [m["person_id"] for m in memberships]
     hh_categories, person_categories = _open_categories(ids, person_ids, day)
@@ -147,7 +148,8 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
             "serious_illness": bool(m["person__serious_illness"]) or "serious_illness" in cats,
             "student": m["person__student_status"] in STUDENT_LEVELS,
             "labor_capacity": m["person__labour_capacity"] != "none",
-            "adl_failed": 0, "has_supporter": "tekun" not in cats,
+            "adl_failed": m["person__adl_failed"],
+            "has_supporter": m["person__has_supporter"] and "tekun" not in cats,
             "orphan": "orphan" in cats, "de_facto_unsupported": "de_facto_unsupported" in cats,
             "co_resident": m["co_resident"], "refused_work": False, "childless": False,
             "institutional": False,

@@ -51,6 +51,8 @@ class MemberInput:
     serious_illness: str = ""
     labour_capacity: str = "full"
     student_status: str = ""
+    has_supporter: bool = True
+    adl_failed: int = 0
     extra: dict = field(default_factory=dict)
 
 
@@ -91,6 +93,12 @@ def _validate_member(m: MemberInput, where: str, errors: list[FieldError]) -> No
                   choices.LABOUR_CAPACITY_CHOICES, "劳动能力")
     _check_choice(errors, f"{where}.student_status", m.student_status,
                   choices.STUDENT_CHOICES, "在校情况")
+    if not isinstance(m.has_supporter, bool):
+        errors.append(FieldError(f"{where}.has_supporter", "应为“是”或“否”"))
+    if (not isinstance(m.adl_failed, int) or isinstance(m.adl_failed, bool)
+            or not 0 <= m.adl_failed <= choices.ADL_ITEM_COUNT):
+        errors.append(FieldError(f"{where}.adl_failed",
+                                 f"生活不能自理项数应为0–{choices.ADL_ITEM_COUNT}项"))
 
 
 def _duplicate_message(person: Person, by) -> str:  # noqa: ANN001
@@ -144,7 +152,8 @@ def _create_person(m: MemberInput, area_code: str, hukou_type: str) -> Person:
         sex=facts.sex, birth_date=facts.birth_date, hukou_type=m.hukou_type or hukou_type,
         phone=m.phone, disability_category=m.disability_category,
         disability_grade=m.disability_grade, serious_illness=m.serious_illness,
-        labour_capacity=m.labour_capacity, student_status=m.student_status, area_code=area_code,
+        labour_capacity=m.labour_capacity, student_status=m.student_status,
+        has_supporter=m.has_supporter, adl_failed=m.adl_failed, area_code=area_code,
     )
 
 

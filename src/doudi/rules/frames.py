@@ -74,6 +74,8 @@ MEMBER_DEFAULTS: dict[str, Any] = {
     "has_supporter": True, "orphan": False, "de_facto_unsupported": False,
     "co_resident": True, "refused_work": False, "childless": False, "institutional": False,
 }
+# registry school levels that count as a full-time student (在校生, 本科及以下)
+STUDENT_LEVELS = frozenset({"primary", "junior", "senior", "vocational", "undergraduate"})
 MONEY_HOUSEHOLD = {"financial_assets", "annual_income", "annual_rigid_expenditure",
                    "dibao_current_amount", "linshi_need", "linshi_received_this_year"}
 MONEY_MEMBER = {"income", "earned_income"}

@@ -1,27 +1,23 @@
-"""Enrolments consistent with the rules (在保对象): evaluate every household of the registry and
-record the programme categories for most of those who qualify — not all, so the monitoring has
-应保未保 to find. Selection is a fixed integer hash of the household (or person) id and the seed,
-so the same population and seed give the same enrolments."""
+"""Enrolments of a synthetic district into the registry (在保类别): the programme categories the
+district's `enrolments` frame records (computed by the rules on the synthetic population, see
+`doudi.synth.enrolments`), matched to the loaded households by 户编号 and to persons by ID.
+One audit row for the whole load (bulk inserts bypass the per-row audit signals)."""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 
 import polars as pl
 from django.db import transaction
-from django.db.models import QuerySet
 
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.registry.models import CategoryAssignment, Household
-from doudi.registry.rules_input import build_frames
-from doudi.rules.engine import evaluate
-from doudi.rules.parameters import ParameterSet
+from doudi.registry.categories import CATEGORIES
+from doudi.registry.models import CategoryAssignment, Household, Person
 
-HOUSEHOLD_CATEGORIES = {"dibao": "dibao.eligible", "edge": "edge.eligible",
-                        "hardship": "hardship.eligible"}
-PERSON_CATEGORIES = {"tekun": "tekun.eligible"}
+# the programmes the registry records as categories; the others (subsidies, child allowance)
+# are benefits, recorded once the benefits module lands
+REGISTRY_CATEGORIES = ("dibao", "edge", "hardship", "tekun")
 
 
 @dataclass
@@ -29,39 +25,33 @@ class EnrolReport:
     counts: dict[str, int] = field(default_factory=dict)
 
 
-def chosen_share(ids: pl.Expr, seed: int, coverage_bp: int) -> pl.Expr:
-    """A stable pseudo-random share of the ids (Knuth's multiplicative hash)."""
-    return ((ids.cast(pl.Int64) * 2_654_435_761 + seed * 40_503) % 1_000_003) % 10_000 \
-        < coverage_bp
-
-
-def enrol_from_rules(households: QuerySet[Household], day: dt.date, parameters: ParameterSet,
-                     seed: int = 1, coverage_bp: int = 9_000) -> EnrolReport:
-    h, m = build_frames(households, day)
+def load_enrolments(enrolments: pl.DataFrame, households: pl.DataFrame,
+                    persons: pl.DataFrame) -> EnrolReport:
+    """Insert a category per covered (programme, household or person) of `enrolments`;
+    `households` and `persons` are the synthetic frames the registry was loaded from."""
+    rows = enrolments.filter(pl.col("covered") & pl.col("programme").is_in(REGISTRY_CATEGORIES))
+    rows = rows.join(households.select("household_id", "number"), on="household_id",
+                     how="left").join(persons.select("person_id", "id_number"), on="person_id",
+                                      how="left")
+    numbers = rows["number"].unique().to_list()
+    ids = rows["id_number"].drop_nulls().unique().to_list()
+    household_pk = dict(Household.objects.filter(number__in=numbers)
+                        .values_list("number", "id"))
+    person_pk = {}
+    for start in range(0, len(ids), 5_000):
+        person_pk.update(Person.objects.filter(id_number__in=ids[start:start + 5_000])
+                         .values_list("id_number", "id"))
     report = EnrolReport()
-    if h.height == 0:
-        return report
-    result = evaluate(h, m, parameters, day)
-    areas = dict(zip(h["household_id"].to_list(), h["area_code"].to_list(), strict=True))
-    rows: list[CategoryAssignment] = []
-    for category, column in HOUSEHOLD_CATEGORIES.items():
-        ids = result.households.filter(
-            pl.col(column) & chosen_share(pl.col("household_id"), seed, coverage_bp)
-        )["household_id"].to_list()
-        rows += [CategoryAssignment(household_id=i, category=category, start_date=day,
-                                    area_code=areas[i]) for i in ids]
-        report.counts[category] = len(ids)
-    for category, column in PERSON_CATEGORIES.items():
-        chosen = result.members.filter(
-            pl.col(column) & chosen_share(pl.col("member_id").cast(pl.Int64), seed, coverage_bp)
-        ).select("member_id", "household_id").to_dicts()
-        rows += [CategoryAssignment(person_id=int(r["member_id"]), category=category,
-                                    start_date=day, area_code=areas[r["household_id"]])
-                 for r in chosen]
-        report.counts[category] = len(chosen)
+    made = []
+    for r in rows.iter_rows(named=True):
+        person_level = CATEGORIES[r["programme"]].level == "P"
+        made.append(CategoryAssignment(
+            household_id=None if person_level else household_pk[r["number"]],
+            person_id=person_pk[r["id_number"]] if person_level else None,
+            category=r["programme"], start_date=r["start_date"], area_code=r["area_code"]))
+        report.counts[r["programme"]] = report.counts.get(r["programme"], 0) + 1
     with transaction.atomic():
-        CategoryAssignment.objects.bulk_create(rows, batch_size=2_000)
+        CategoryAssignment.objects.bulk_create(made, batch_size=2_000)
         audit.record(AuditEvent.IMPORT, object_type="registry.categoryassignment",
-                     object_label="按规则测算登记在保类别（合成数据）",
-                     changes={**report.counts, "coverage": coverage_bp / 10_000})
+                     object_label="按规则测算登记在保类别（合成数据）", changes=report.counts)
     return report

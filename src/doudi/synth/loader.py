@@ -97,6 +97,8 @@ def _person(hh: Household, p: dict) -> Person:
         area_code=hh.area_code, disability_category=p["disability_category"] if grade else "",
         disability_grade=grade, serious_illness="重病" if p["serious_illness"] else "",
         labour_capacity=p["labour_capacity"], student_status=p["student_status"] or "",
+        has_supporter=not (p["childless"] or p["orphan"] or p["de_facto_unsupported"]),
+        adl_failed=p["adl_failed"],
     )
 
 

@@ -73,3 +73,15 @@ def villages(area_prefix: str) -> list[Village]:
     if not found:
         raise ValueError(f"区划 {prefix} 下没有村(社区)（内置区划表只含屯溪区和广东省）")
     return found
+
+
+@lru_cache(maxsize=1)
+def county_names() -> dict[str, str]:
+    """6-digit county code → name (屯溪区, 荔湾区 …), from the shipped tables."""
+    return {r["code"].strip(): r["name"].strip() for r in _rows("areas.csv")}
+
+
+@lru_cache(maxsize=1)
+def city_names() -> dict[str, str]:
+    """4-digit city code → name (黄山市, 广州市 …)."""
+    return {r["code"].strip(): r["name"].strip() for r in _rows("cities.csv")}

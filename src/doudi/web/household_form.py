@@ -11,7 +11,11 @@ from doudi.registry import choices
 from doudi.registry.services import FieldError, MemberInput
 
 MEMBER_FIELDS = ["name", "id_number", "relation", "phone", "disability_category",
-                 "disability_grade", "serious_illness", "labour_capacity", "student_status"]
+                 "disability_grade", "serious_illness", "labour_capacity", "student_status",
+                 "has_supporter", "adl_failed"]
+# 有法定义务人且有履行能力: "yes" / "no"; a row posted without the field keeps the default (yes)
+SUPPORTER_CHOICES = [("yes", "有"), ("no", "无或无履行能力")]
+ADL_FAILED_CHOICES = [(str(n), f"{n}项") for n in range(choices.ADL_ITEM_COUNT + 1)]
 MAX_MEMBERS = 20
 
 
@@ -33,6 +37,14 @@ def to_members(rows: list[dict]) -> tuple[list[MemberInput], list[FieldError]]:
         if grade and not grade.isdigit():
             errors.append(FieldError(f"members[{i}].disability_grade", "残疾等级应为1–4级"))
             grade = ""
+        adl = row.get("adl_failed") or "0"
+        if not (adl.isascii() and adl.isdigit()):
+            errors.append(FieldError(f"members[{i}].adl_failed",
+                                     f"生活不能自理项数应为0–{choices.ADL_ITEM_COUNT}项"))
+            adl = "0"
+        supporter = row.get("has_supporter") or "yes"
+        if supporter not in {code for code, _ in SUPPORTER_CHOICES}:
+            errors.append(FieldError(f"members[{i}].has_supporter", "应为“有”或“无或无履行能力”"))
         members.append(MemberInput(
             id_number=row["id_number"], name=row["name"], relation=row["relation"] or "other",
             phone=row["phone"], disability_category=row["disability_category"],
@@ -40,13 +52,15 @@ def to_members(rows: list[dict]) -> tuple[list[MemberInput], list[FieldError]]:
             serious_illness=row["serious_illness"],
             labour_capacity=row["labour_capacity"] or "full",
             student_status=row["student_status"], co_resident=row.get("co_resident", True),
+            has_supporter=supporter != "no", adl_failed=int(adl),
         ))
     return members, errors
 
 
 def blank_row(relation: str = "head") -> dict:
     row = {f: "" for f in MEMBER_FIELDS}
-    row.update(relation=relation, labour_capacity="full", co_resident=True)
+    row.update(relation=relation, labour_capacity="full", co_resident=True,
+               has_supporter="yes", adl_failed="0")
     return row
 
 
@@ -57,7 +71,8 @@ def errors_by_row(errors: list[FieldError]) -> tuple[list[str], dict[int, list[s
     labels = {"id_number": "身份证号", "name": "姓名", "relation": "与户主关系",
               "disability_grade": "残疾等级", "disability_category": "残疾类别",
               "hukou_type": "户籍类型", "labour_capacity": "劳动能力",
-              "student_status": "在校情况"}
+              "student_status": "在校情况", "has_supporter": "法定义务人",
+              "adl_failed": "生活不能自理项数"}
     for e in errors:
         if e.field.startswith("members[") and "]." in e.field:
             index = int(e.field[len("members["):e.field.index("]")])
@@ -74,5 +89,7 @@ CHOICES = {
     "disability_grades": choices.DISABILITY_GRADE_CHOICES,
     "labour_capacities": choices.LABOUR_CAPACITY_CHOICES,
     "students": choices.STUDENT_CHOICES,
+    "supporter_choices": SUPPORTER_CHOICES,
+    "adl_failed_choices": ADL_FAILED_CHOICES,
     "hukou_choices": choices.HUKOU_CHOICES,
 }

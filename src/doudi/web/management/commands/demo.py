@@ -1,9 +1,11 @@
 """doudi demo [--no-serve] [--reset] [--households N] [--port P]
 
 Builds the demo database (its own SQLite file): the real division tree of 屯溪区 and Guangdong,
-demo users at every level, a synthetic population of 屯溪区 (20,000 households by default) with
-its economic facts, and the 低保 / 边缘 / 支出型 / 特困 enrolments the rules give for most of
-those who qualify; then serves the UI and API. The shipped policy parameters come with the
+demo users at every level, a synthetic 屯溪区 (20,000 households by default, `doudi.synth`) with
+its economic facts and the 低保 / 边缘 / 支出型 / 特困 enrolments the rules give for most of
+those who qualify; the district's department feeds (CSV, Excel, Parquet, with dirty rows) go to
+the import inbox (settings.FEEDS_INBOX) and its files with the planted cases' truth to
+DOUDI_HOME/synthetic. Then serves the UI and API. The shipped policy parameters come with the
 migrations (policy 0002).
 """
 
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import time
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
@@ -24,10 +28,11 @@ from doudi.areas import importer
 from doudi.audit import context
 from doudi.policy.services import parameter_set
 from doudi.registry.categories import CATEGORIES
-from doudi.registry.models import Household
-from doudi.synth.enrol import enrol_from_rules
+from doudi.synth import cli
+from doudi.synth.enrol import load_enrolments
+from doudi.synth.feeds.layouts import LAYOUTS
 from doudi.synth.loader import load
-from doudi.synth.population import generate
+from doudi.synth.writer import DIRT_FILE
 
 LABELS = {code: c.label for code, c in CATEGORIES.items()}
 DEMO_PASSWORD = "doudi-demo"
@@ -91,14 +96,20 @@ class Command(BaseCommand):
                             area_code=area or village.code, roles=roles)
             district = User.objects.get(username="district")
         today = dt.date.today()
-        population = generate(DEMO_DISTRICT, households, seed, today)
+        out, inbox = settings.HOME / "synthetic", settings.FEEDS_INBOX
+        _clear(out, inbox)
+        run = cli.run(DEMO_DISTRICT, households, seed, out, today, xlsx=True,
+                      parameters=parameter_set(), feeds_dir=inbox)
+        population = run.district.population
         with context.job("demo synthetic population", user=district):
             loaded = load(population.households, population.persons, today)
-            enrolled = enrol_from_rules(Household.objects.all(), today, parameter_set(),
-                                        seed=seed)
+            enrolled = load_enrolments(run.district.enrolments, population.households,
+                                       population.persons)
         counts = "，".join(f"{LABELS[k]} {v}" for k, v in enrolled.counts.items())
         self.stdout.write(
-            f"家庭: {loaded.households} 户，人员: {loaded.persons} 人；在保：{counts}"
+            f"家庭: {loaded.households} 户，人员: {loaded.persons} 人；在保：{counts}；"
+            f"部门数据 {len(LAYOUTS)} 类 {run.summary['feed_rows']:,} 行 → {inbox}；"
+            f"埋点案例 {sum(run.summary['truth'].values()):,} 个 → {out / 'truth.parquet'}"
             f"（{time.monotonic() - started:.1f} 秒）"
         )
 
@@ -108,3 +119,13 @@ class Command(BaseCommand):
             user = User.objects.filter(username=username).select_related("area").first()
             if user:
                 self.stdout.write(f"  {username:<11} {note}（{user.area.name} {user.area.code}）")
+
+
+def _clear(out: Path, inbox: Path) -> None:
+    """Remove an earlier demo's synthetic files: its output directory, and in the inbox only
+    the files the synthetic feeds are written as (anything else a user put there stays)."""
+    shutil.rmtree(out, ignore_errors=True)
+    names = {DIRT_FILE} | {f"{layout.file_stem}.{ext}" for layout in LAYOUTS
+                           for ext in ("csv", "parquet", "xlsx")}
+    for name in names:
+        (inbox / name).unlink(missing_ok=True)
