@@ -67,13 +67,16 @@ def test_reveal_shows_full_id_once_and_audits(client, world):
     assert AuditEvent.objects.filter(action="view_full", object_id=str(head.pk)).count() == 1
 
 
-def test_demo_command_builds_users_and_households(capsys):
+def test_demo_command_builds_users_and_households(capsys, settings, tmp_path, client):
     from django.db import connection
 
     if connection.vendor != "sqlite":
         pytest.skip("the demo is SQLite by design; its command refuses other databases")
+    settings.HOME, settings.FEEDS_INBOX = tmp_path, tmp_path / "inbox"
+    (tmp_path / "inbox").mkdir()
+    (tmp_path / "inbox" / "其他部门来文.xlsx").write_bytes(b"kept")
     # The demo normally uses its own SQLite file; in the test it builds into the test database.
-    call_command("demo", "--no-serve", "--households", "12")
+    call_command("demo", "--no-serve", "--households", "300")
     out = capsys.readouterr().out
     for name in ("district", "town", "village", "auditor"):
         assert name in out
@@ -83,8 +86,23 @@ def test_demo_command_builds_users_and_households(capsys):
     village = User.objects.get(username="village")
     assert village.area.code.startswith("341002102") and village.area.level == 5
     assert User.objects.get(username="town").area.name == "黎阳镇"
-    assert Household.objects.count() == 12
+    assert Household.objects.count() == 300
     assert village.check_password("doudi-demo")
+    # the feeds wait in the import inbox (a user's own file there is left alone); the truth of
+    # the planted cases sits beside the synthetic files
+    inbox = sorted(p.name for p in (tmp_path / "inbox").iterdir())
+    assert "医保_医疗费用结算明细.xlsx" in inbox and "公安_死亡人员信息.csv" in inbox
+    assert "其他部门来文.xlsx" in inbox
+    assert (tmp_path / "synthetic" / "truth.parquet").exists()
+    from doudi.registry.models import CategoryAssignment
+
+    assert CategoryAssignment.objects.filter(category="dibao").exists()
+    # the village assistant sees households of the own village only
+    client.force_login(village)
+    page = client.get("/households/").content.decode()
+    own = Household.objects.filter(area_code=village.area.code)
+    other = Household.objects.exclude(area_code=village.area.code).first()
+    assert own.exists() and own.first().number in page and other.number not in page
 
 
 def _form(village: str, rows: list[dict]) -> dict:
