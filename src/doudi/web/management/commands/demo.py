@@ -11,7 +11,6 @@ migrations (policy 0002).
 
 from __future__ import annotations
 
-import datetime as dt
 import os
 import shutil
 import time
@@ -21,6 +20,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
+from django.utils import timezone
 
 from doudi.accounts.models import User
 from doudi.accounts.services import create_user
@@ -95,7 +95,7 @@ class Command(BaseCommand):
                 create_user(username=username, password=DEMO_PASSWORD,
                             area_code=area or village.code, roles=roles)
             district = User.objects.get(username="district")
-        today = dt.date.today()
+        today = timezone.localdate()  # the bureau's day (Asia/Shanghai), not the server's
         out, inbox = settings.HOME / "synthetic", settings.FEEDS_INBOX
         _clear(out, inbox)
         run = cli.run(DEMO_DISTRICT, households, seed, out, today, xlsx=True,
