@@ -392,10 +392,6 @@ def test_planted_case_is_in_the_data_it_claims(kind: str, data: Written,
         assert [feed for feed, _ in locations] == cases["source"].to_list()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "generator bug: rules_frames.age_expr (and feeds.build._age, same code) multiplies "
-    "birth.dt.month() — Int8 — by 100, which wraps, so the before-birthday test is always "
-    "false and everyone born later in the year than `today` is one year too old"))
 def test_engine_frames_give_the_age_the_birth_date_gives(data: Written) -> None:
     """The uncovered_eligible truth rests on engine_frames: its ages must be the real ones."""
     population = Population(households=data.households, persons=data.persons, area=AREA,

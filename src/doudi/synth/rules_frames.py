@@ -26,8 +26,11 @@ EARNED_COLUMNS = ("income_wage", "income_business")
 
 def age_expr(birth: pl.Expr, day: dt.date) -> pl.Expr:
     """Whole years on `day`; someone born on 29 February turns a year older on 1 March."""
-    before = (birth.dt.month() * 100 + birth.dt.day()) > (day.month * 100 + day.day)
-    return (pl.lit(day.year) - birth.dt.year() - before.cast(pl.Int32)).cast(pl.Int32)
+    # month() and day() are Int8: widen before the arithmetic or month * 100 wraps.
+    month_day = birth.dt.month().cast(pl.Int32) * 100 + birth.dt.day().cast(pl.Int32)
+    before = month_day > (day.month * 100 + day.day)
+    years = pl.lit(day.year) - birth.dt.year().cast(pl.Int32)
+    return (years - before.cast(pl.Int32)).cast(pl.Int32)
 
 
 def household_frame(households: pl.DataFrame) -> pl.DataFrame:

@@ -24,6 +24,7 @@ import polars as pl
 
 from doudi.synth.feeds.layouts import BY_KEY, LAYOUTS
 from doudi.synth.population import Population
+from doudi.synth.rules_frames import age_expr
 from doudi.synth.villages import city_names, county_names, villages
 
 EPOCH = dt.date(1970, 1, 1)
@@ -87,7 +88,7 @@ class Context:
                 {v.code: v.place for v in villages(pop.area)}, default="").alias("place"),
         )
         self.people = pop.persons.join(hh, on="household_id", how="left").with_columns(
-            age=_age(pl.col("birth_date"), self.today),
+            age=age_expr(pl.col("birth_date"), self.today),
         )
 
     def rng(self, key: str) -> np.random.Generator:
@@ -102,11 +103,6 @@ class Context:
 
 
 _FEED_NUMBER = {layout.key: i for i, layout in enumerate(LAYOUTS)}
-
-
-def _age(birth: pl.Expr, day: dt.date) -> pl.Expr:
-    before = (birth.dt.month() * 100 + birth.dt.day()) > (day.month * 100 + day.day)
-    return (pl.lit(day.year) - birth.dt.year() - before.cast(pl.Int32)).cast(pl.Int32)
 
 
 def _pick(rng: np.random.Generator, values: tuple[str, ...], n: int) -> pl.Series:
