@@ -5,7 +5,6 @@ truth of the planted cases and the department feeds (`feeds/`)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -13,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from doudi.core.checksums import sha256_file
 from doudi.synth.feeds.layouts import LAYOUTS
 from doudi.synth.population import Population
 
@@ -29,18 +29,10 @@ DIRT_FILE = "dirty_rows.parquet"
 ROW_GROUP_SIZE = 256 * 1024
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def write_parquet(frame: pl.DataFrame, path: Path) -> dict[str, Any]:
     frame.write_parquet(path, compression="zstd", compression_level=3, statistics=True,
                         row_group_size=ROW_GROUP_SIZE)
-    return {"rows": frame.height, "sha256": _sha256(path)}
+    return {"rows": frame.height, "sha256": sha256_file(path)}
 
 
 def write(population: Population, out: str | Path,

@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import xlsxwriter
 
+from doudi.core.checksums import sha256_file
 from doudi.synth.feeds.layouts import FeedLayout
 from doudi.synth.writer import ROW_GROUP_SIZE
 
@@ -24,14 +25,6 @@ XLSX_OPTIONS = {
     "strings_to_formulas": False,
     "strings_to_urls": False,
 }
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def csv_bytes(rendered: pl.DataFrame, encoding: str) -> bytes:
@@ -97,10 +90,10 @@ def write_feed(rendered: pl.DataFrame, layout: FeedLayout, directory: Path,
     parquet_path = directory / f"{layout.file_stem}.parquet"
     rendered.write_parquet(parquet_path, compression="zstd", compression_level=3,
                            statistics=True, row_group_size=ROW_GROUP_SIZE)
-    written[parquet_path.name] = {"rows": rendered.height, "sha256": _sha256(parquet_path)}
+    written[parquet_path.name] = {"rows": rendered.height, "sha256": sha256_file(parquet_path)}
 
     if xlsx:
         xlsx_path = directory / f"{layout.file_stem}.xlsx"
         write_xlsx(rendered, xlsx_path, "Sheet1" if wrong_sheet else layout.sheet)
-        written[xlsx_path.name] = {"rows": rendered.height, "sha256": _sha256(xlsx_path)}
+        written[xlsx_path.name] = {"rows": rendered.height, "sha256": sha256_file(xlsx_path)}
     return written
