@@ -22,6 +22,8 @@ def pytest_configure(config):
 
     # Password hashing at production strength costs ~0.3 s a user; tests make many users.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # Background jobs (imports) run inside the request, so a test sees their result at once.
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 VILLAGE = "341002102002"  # 隆阜（3）社区居委会, 黎阳镇
 OTHER_VILLAGE_SAME_TOWN = "341002102006"  # 龙山社区居委会, 黎阳镇
 TOWN = "341002102"  # 黎阳镇
@@ -41,6 +43,7 @@ ROLE_AREA = {
     "sysadmin": DISTRICT,
     "security_admin": DISTRICT,
     "audit_admin": DISTRICT,
+    "department": DISTRICT,
 }
 
 _SHIPPED = None

@@ -2,6 +2,8 @@
 
 DATABASE_URL   PostgreSQL in production/CI (postgres://user@host:5432/db); SQLite (WAL) otherwise
 DOUDI_HOME     where the embedded database, secret key and collected static files live (./var)
+DOUDI_TASKS    "immediate" runs background jobs inside the request (tests); otherwise they wait
+               in the database for `doudi db_worker` (which `doudi serve` starts)
 DOUDI_FEEDS_INBOX  where department files wait to be imported (DOUDI_HOME/inbox); the demo puts
                the synthetic district's feeds there
 DOUDI_DEBUG    "1" for development pages
@@ -42,11 +44,14 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
     "doudi.areas",
     "doudi.accounts",
     "doudi.audit",
     "doudi.registry",
     "doudi.policy",
+    "doudi.exchange",
     "doudi.web",
 ]
 
@@ -143,3 +148,19 @@ LOGGING = {
 
 DOUDI_PAGE_SIZE = 20
 FEEDS_INBOX = Path(os.environ.get("DOUDI_FEEDS_INBOX", HOME / "inbox")).resolve()
+# Imported department data (batches as Parquet, error reports, uploads waiting for a worker).
+EXCHANGE_DIR = Path(os.environ.get("DOUDI_EXCHANGE_DIR", HOME / "exchange")).resolve()
+DOUDI_UPLOAD_MAX_BYTES = int(os.environ.get("DOUDI_UPLOAD_MAX_BYTES", 200 * 1024 * 1024))
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+TASKS = {
+    "default": {
+        "BACKEND": ("django_tasks.backends.immediate.ImmediateBackend"
+                    if os.environ.get("DOUDI_TASKS") == "immediate"
+                    else "django_tasks_db.DatabaseBackend"),
+    }
+}
+
+# Department API calls per token per minute (rate limit).
+DOUDI_API_RATE_PER_MINUTE = int(os.environ.get("DOUDI_API_RATE_PER_MINUTE", 60))

@@ -23,6 +23,8 @@ class User(Audited, AbstractUser):
         related_name="users",
     )
     full_name = models.CharField("姓名", max_length=50, blank=True)
+    # For department interface accounts: the department whose feeds it may push (e.g. 乡村振兴).
+    department = models.CharField("所属部门", max_length=40, blank=True)
 
     class Meta:
         verbose_name = "用户"

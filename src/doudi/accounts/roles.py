@@ -19,6 +19,10 @@ MANAGE_USERS = "accounts.manage"  # 账号管理
 MANAGE_SECURITY = "accounts.security"  # 角色授权、安全策略
 EDIT_POLICY = "policy.edit"  # 设定本级及下级区划的政策参数 (dated, audited)
 SIMULATE_RULES = "rules.simulate"  # 测算政策参数调整的影响
+IMPORT_FEEDS = "exchange.import"  # 导入部门数据、查看批次与错误报告
+MANAGE_FEEDS = "exchange.manage"  # 新增/修改数据接口类型
+VERIFY = "exchange.verify"  # 生成与查看家庭经济状况核对报告
+PUSH_FEEDS = "exchange.push"  # 部门接口：推送本部门数据、读取授权的结果
 
 
 @dataclass(frozen=True)
@@ -29,7 +33,7 @@ class Role:
     levels: tuple[int, ...]  # area levels a holder may belong to (1 省 … 5 村)
 
 
-_CASEWORK = frozenset({VIEW_REGISTRY, EDIT_REGISTRY, VIEW_FULL_PII, EXPORT_REGISTRY})
+_CASEWORK = frozenset({VIEW_REGISTRY, EDIT_REGISTRY, VIEW_FULL_PII, EXPORT_REGISTRY, VERIFY})
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -37,14 +41,17 @@ ROLES: dict[str, Role] = {
         Role("village_assistant", "村协理员", _CASEWORK - {EXPORT_REGISTRY}, (5,)),
         Role("town_officer", "镇街经办", _CASEWORK, (4,)),
         Role("town_approver", "镇街审批", _CASEWORK, (4,)),
-        Role("district_officer", "区县经办", _CASEWORK | {SIMULATE_RULES}, (3,)),
-        Role("district_approver", "区县审批", _CASEWORK | {SIMULATE_RULES}, (3,)),
+        Role("district_officer", "区县经办", _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS}, (3,)),
+        Role("district_approver", "区县审批", _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS}, (3,)),
         Role("district_admin", "区县业务管理员",
-             frozenset({VIEW_REGISTRY, EDIT_POLICY, SIMULATE_RULES}), (1, 2, 3)),
+             frozenset({VIEW_REGISTRY, EDIT_POLICY, SIMULATE_RULES, IMPORT_FEEDS, MANAGE_FEEDS}),
+             (1, 2, 3)),
         Role("supervisor", "上级监督", frozenset({VIEW_REGISTRY, EXPORT_REGISTRY}), (1, 2, 3)),
         Role("sysadmin", "系统管理员", frozenset({MANAGE_USERS}), (1, 2, 3)),
         Role("security_admin", "安全管理员", frozenset({MANAGE_SECURITY}), (1, 2, 3)),
         Role("audit_admin", "审计管理员", frozenset({VIEW_AUDIT}), (1, 2, 3)),
+        # 部门接口账号: a department's machine account (医保、残联 …), named by `department`.
+        Role("department", "部门数据接口", frozenset({PUSH_FEEDS}), (1, 2, 3)),
     ]
 }
 

@@ -33,11 +33,12 @@ class AuditEvent(models.Model):
     CREATE, UPDATE, DELETE = "create", "update", "delete"
     VIEW_FULL, EXPORT, IMPORT = "view_full", "export", "import"
     LOGIN, LOGIN_FAILED, LOGOUT, TOKEN = "login", "login_failed", "logout", "token"
-    REFUSED = "refused"
+    REFUSED, VIEW, API = "refused", "view", "api"
     ACTION_CHOICES = [
         (CREATE, "新增"), (UPDATE, "修改"), (DELETE, "删除"), (VIEW_FULL, "查看完整信息"),
         (EXPORT, "导出"), (IMPORT, "导入"), (LOGIN, "登录"), (LOGIN_FAILED, "登录失败"),
         (LOGOUT, "退出"), (TOKEN, "签发令牌"), (REFUSED, "拒绝登记"),
+        (VIEW, "查阅"), (API, "接口调用"),
     ]
 
     at = models.DateTimeField("时间", default=timezone.now, db_index=True)

@@ -29,6 +29,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "rate": ("比例", "ratio"),
     "multiple": ("倍", "ratio"),
     "months": ("个月", "integer"),
+    "days": ("天", "integer"),
     "years": ("岁", "integer"),
     "count": ("个", "integer"),
     "bool": ("是/否", "bool"),

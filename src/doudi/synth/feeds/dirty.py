@@ -30,7 +30,8 @@ import datetime as dt
 import numpy as np
 import polars as pl
 
-from doudi.core.idnumber import CHECK_CHARS, WEIGHTS
+from doudi.core.idnumber import CHECK_CHARS
+from doudi.engine.cells import id_check_char, id_check_index
 from doudi.synth.feeds.layouts import FeedLayout
 
 DIRT_KINDS = ("bad_check_digit", "unknown_id", "duplicate", "fullwidth_digits",
@@ -73,17 +74,6 @@ def kinds_for(layout: FeedLayout) -> tuple[str, ...]:
         "blank_required": any(c.required for c in layout.columns),
     }
     return tuple(kind for kind in DIRT_KINDS if usable[kind])
-
-
-def check_chars(first17: pl.Expr) -> pl.Expr:
-    """GB 11643 check character of 17 ASCII digits, as a Polars expression."""
-    return pl.lit(list(CHECK_CHARS)).list.get(_check_index(first17))
-
-
-def _check_index(first17: pl.Expr) -> pl.Expr:
-    total = pl.sum_horizontal(
-        [first17.str.slice(i, 1).cast(pl.Int64) * w for i, w in enumerate(WEIGHTS)])
-    return total % 11
 
 
 def _pick(rendered: pl.DataFrame, rows: np.ndarray, candidates: dict[str, pl.Expr],
@@ -164,7 +154,7 @@ def _unknown_ids(originals: pl.Series, known: pl.Series, rng: np.random.Generato
                 (pl.col("draw") + pl.col("id").str.slice(16, 1).cast(pl.Int64) % 2)
                 .cast(pl.String).str.zfill(3)]))
         candidate = frame.select(
-            pl.col("first17") + check_chars(pl.col("first17"))).to_series()
+            pl.col("first17") + id_check_char(pl.col("first17"))).to_series()
         taken = pl.concat([nearby, written.drop_nulls()]).implode()
         # Never someone known, never the original, never two rows inventing the same person.
         fresh = ~candidate.is_in(taken) & (candidate != source) & candidate.is_first_distinct()
@@ -238,7 +228,7 @@ def apply(rendered: pl.DataFrame, layout: FeedLayout, share: float, seed: int,
         if kind == "bad_check_digit":
             shift = pl.Series(rng.integers(1, 11, cells.height), dtype=pl.Int64)
             first17 = original.str.slice(0, 17)
-            wrong = pl.lit(list(CHECK_CHARS)).list.get((_check_index(first17) + pl.col("shift"))
+            wrong = pl.lit(list(CHECK_CHARS)).list.get((id_check_index(first17) + pl.col("shift"))
                                                        % 11)
             written = cells.with_columns(shift=shift).select(first17 + wrong).to_series()
         elif kind == "unknown_id":

@@ -1,0 +1,217 @@
+"""Feed types as data (数据接口类型): what a department's dataset holds and how its rows map to
+persons. A spec is a plain mapping (YAML/JSON); `parse_spec` checks it and gives a `FeedSpec`.
+
+    key: vehicle                      # identifier, [a-z0-9_]
+    department: 车管                  # the sending department
+    name: 机动车登记信息
+    sheet: 机动车                      # the Excel sheet it usually comes in (optional)
+    mode: snapshot                    # snapshot (each batch is the whole register) | events
+    record_key: [plate]               # fields that identify one record across batches (optional)
+    person: {id_number: id_number, name: owner}   # fields that identify the person
+    verification: vehicle             # section of the 核对报告 it feeds (optional)
+    fields:
+      - {key: plate, label: 号牌号码, type: text, aliases: [车牌号]}
+      - {key: id_number, label: 身份证明号码, type: id_number}
+      - {key: registered_on, label: 初次登记日期, type: date, required: false}
+
+Field types: `text`, `id_number` (GB 11643, check digit verified), `date` (ISO, 2026/3/5,
+20260305, 2026年3月5日, 2026.3.5 or an Excel serial), `money` (yuan in the file, integer fen
+stored; "1,234.50", "1234.5元", "￥1,234.50", "1.2万元"), `number` (an integer) and `decimal1`
+(one decimal place in the file, integer tenths stored, e.g. 建筑面积 in ㎡).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+FIELD_TYPES = ("text", "id_number", "date", "money", "number", "decimal1")
+FIELD_TYPE_LABELS = {"text": "文本", "id_number": "身份证号", "date": "日期", "money": "金额(元)",
+                     "number": "整数", "decimal1": "数值(一位小数)"}
+MODES = ("snapshot", "events")
+VERIFICATION_SECTIONS = {
+    "wage": "工资性收入（社保缴费基数）",
+    "pension": "养老金",
+    "unemployment": "失业保险金",
+    "property": "不动产",
+    "vehicle": "机动车",
+    "business": "市场主体登记",
+    "housing_fund": "住房公积金",
+    "medical": "医疗费用",
+    "disability": "残疾人证",
+    "death": "死亡信息",
+    "hukou_move": "户籍迁移",
+    "school": "学籍",
+    "disaster": "受灾情况",
+    "relapse_watch": "防返贫监测",
+}
+_KEY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
+# Columns every stored batch carries beside the fields.
+RESERVED_KEYS = ("row", "person_id", "match")
+
+
+class FeedSpecError(ValueError):
+    """A spec that cannot be used; the message is Chinese and names the place."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    key: str
+    label: str  # the header the department is expected to use
+    type: str = "text"
+    required: bool = True
+    aliases: tuple[str, ...] = ()  # other headers seen for this field
+
+    @property
+    def headers(self) -> tuple[str, ...]:
+        return (self.label, *self.aliases)
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    key: str
+    department: str
+    name: str
+    fields: tuple[FieldSpec, ...]
+    sheet: str = ""
+    mode: str = "events"
+    record_key: tuple[str, ...] = ()
+    id_field: str = ""  # the field holding the resident ID ("" when the feed has none)
+    name_field: str = ""
+    birth_field: str = ""  # an explicit birth date, for feeds without IDs
+    verification: str = ""
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def title(self) -> str:
+        return f"{self.department}·{self.name}"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(f.key for f in self.fields)
+
+    def field(self, key: str) -> FieldSpec:
+        for f in self.fields:
+            if f.key == key:
+                return f
+        raise KeyError(key)
+
+    def with_aliases(self, extra: Mapping[str, str]) -> FeedSpec:
+        """The spec with one more header per field (a mapping the district confirmed)."""
+        fields = tuple(
+            FieldSpec(f.key, f.label, f.type, f.required,
+                      f.aliases + ((extra[f.key],) if extra.get(f.key) and extra[f.key]
+                                   not in f.headers else ()))
+            for f in self.fields)
+        return FeedSpec(self.key, self.department, self.name, fields, self.sheet, self.mode,
+                        self.record_key, self.id_field, self.name_field, self.birth_field,
+                        self.verification, self.extra)
+
+    def as_dict(self) -> dict[str, Any]:
+        person = {k: v for k, v in (("id_number", self.id_field), ("name", self.name_field),
+                                    ("birth_date", self.birth_field)) if v}
+        out: dict[str, Any] = {"key": self.key, "department": self.department, "name": self.name}
+        if self.sheet:
+            out["sheet"] = self.sheet
+        out["mode"] = self.mode
+        if self.record_key:
+            out["record_key"] = list(self.record_key)
+        out["person"] = person
+        if self.verification:
+            out["verification"] = self.verification
+        out["fields"] = [
+            {"key": f.key, "label": f.label, "type": f.type,
+             **({} if f.required else {"required": False}),
+             **({"aliases": list(f.aliases)} if f.aliases else {})}
+            for f in self.fields]
+        return out
+
+
+def _text(doc: Mapping[str, Any], name: str, where: str, required: bool = True) -> str:
+    value = doc.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise FeedSpecError(f"{where}{name} 应为文本")
+    value = value.strip()
+    if required and not value:
+        raise FeedSpecError(f"{where}缺少 {name}")
+    return value
+
+
+def _field(raw: Any, n: int, where: str) -> FieldSpec:
+    at = f"{where}第 {n} 个字段："
+    if not isinstance(raw, Mapping):
+        raise FeedSpecError(f"{at}应为键值对（key、label、type）")
+    key = _text(raw, "key", at)
+    if not _KEY.match(key):
+        raise FeedSpecError(f"{at}key“{key}”只能由小写字母、数字和下划线组成，以字母开头")
+    if key in RESERVED_KEYS:
+        raise FeedSpecError(f"{at}key“{key}”为系统保留字段名")
+    kind = _text(raw, "type", at, required=False) or "text"
+    if kind not in FIELD_TYPES:
+        raise FeedSpecError(f"{at}类型“{kind}”无效，可选：{'、'.join(FIELD_TYPES)}")
+    required = raw.get("required", True)
+    if not isinstance(required, bool):
+        raise FeedSpecError(f"{at}required 应为 true 或 false")
+    aliases = raw.get("aliases") or []
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip()
+                                                for a in aliases):
+        raise FeedSpecError(f"{at}aliases 应为表头文本的列表")
+    return FieldSpec(key, _text(raw, "label", at), kind, required,
+                     tuple(a.strip() for a in aliases))
+
+
+def parse_spec(doc: Any, origin: str = "") -> FeedSpec:
+    where = f"{origin}：" if origin else ""
+    if not isinstance(doc, Mapping):
+        raise FeedSpecError(f"{where}数据接口类型应为键值对")
+    key = _text(doc, "key", where)
+    if not _KEY.match(key):
+        raise FeedSpecError(f"{where}key“{key}”只能由小写字母、数字和下划线组成，以字母开头")
+    where = f"{origin or key}："
+    raw_fields = doc.get("fields")
+    if not isinstance(raw_fields, list) or not raw_fields:
+        raise FeedSpecError(f"{where}fields 应为非空列表")
+    fields = tuple(_field(f, n, where) for n, f in enumerate(raw_fields, start=1))
+    keys = [f.key for f in fields]
+    dup = sorted({k for k in keys if keys.count(k) > 1})
+    if dup:
+        raise FeedSpecError(f"{where}字段 key 重复：{'、'.join(dup)}")
+    headers = [h for f in fields for h in f.headers]
+    dup = sorted({h for h in headers if headers.count(h) > 1})
+    if dup:
+        raise FeedSpecError(f"{where}表头重复：{'、'.join(dup)}")
+    mode = _text(doc, "mode", where, required=False) or "events"
+    if mode not in MODES:
+        raise FeedSpecError(f"{where}mode 应为 snapshot（全量）或 events（增量明细）")
+    record_key = doc.get("record_key") or []
+    if not isinstance(record_key, list) or any(k not in keys for k in record_key):
+        raise FeedSpecError(f"{where}record_key 应为字段 key 的列表")
+    person = doc.get("person") or {}
+    if not isinstance(person, Mapping) or set(person) - {"id_number", "name", "birth_date"}:
+        raise FeedSpecError(f"{where}person 只能包含 id_number、name、birth_date")
+    by_key = {f.key: f for f in fields}
+    wanted = {"id_number": "id_number", "name": "text", "birth_date": "date"}
+    for role, field_key in person.items():
+        if field_key not in by_key:
+            raise FeedSpecError(f"{where}person.{role} 指向不存在的字段“{field_key}”")
+        if by_key[field_key].type != wanted[role]:
+            raise FeedSpecError(f"{where}person.{role} 的字段类型应为 "
+                                f"{FIELD_TYPE_LABELS[wanted[role]]}")
+    if not person.get("id_number") and not (person.get("name") and person.get("birth_date")):
+        raise FeedSpecError(f"{where}person 需要 id_number，或 name 与 birth_date，才能对应到人")
+    verification = _text(doc, "verification", where, required=False)
+    if verification and verification not in VERIFICATION_SECTIONS:
+        raise FeedSpecError(f"{where}verification“{verification}”无效，可选："
+                            f"{'、'.join(VERIFICATION_SECTIONS)}")
+    known = {"key", "department", "name", "sheet", "mode", "record_key", "person",
+             "verification", "fields"}
+    return FeedSpec(
+        key=key, department=_text(doc, "department", where), name=_text(doc, "name", where),
+        fields=fields, sheet=_text(doc, "sheet", where, required=False), mode=mode,
+        record_key=tuple(record_key), id_field=str(person.get("id_number", "")),
+        name_field=str(person.get("name", "")), birth_field=str(person.get("birth_date", "")),
+        verification=verification, extra={k: v for k, v in doc.items() if k not in known})
