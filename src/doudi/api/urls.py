@@ -9,6 +9,7 @@ from ninja.errors import ValidationError
 from doudi.api.auth import TokenAuth
 from doudi.api.households import router as households_router
 from doudi.api.tokens import router as tokens_router
+from doudi.exchange.department_api import router as feeds_router
 from doudi.registry.services import RegistryError
 
 api = NinjaAPI(
@@ -20,6 +21,7 @@ api = NinjaAPI(
 )
 api.add_router("/", tokens_router)
 api.add_router("/households", households_router)
+api.add_router("/feeds", feeds_router)
 
 
 @api.exception_handler(ValidationError)

@@ -7,6 +7,7 @@ persons. A spec is a plain mapping (YAML/JSON); `parse_spec` checks it and gives
     sheet: 机动车                      # the Excel sheet it usually comes in (optional)
     mode: snapshot                    # snapshot (each batch is the whole register) | events
     record_key: [plate]               # fields that identify one record across batches (optional)
+    outcomes: false                   # may the department read its persons' assistance outcomes
     person: {id_number: id_number, name: owner}   # fields that identify the person
     verification: vehicle             # section of the 核对报告 it feeds (optional)
     fields:
@@ -82,6 +83,7 @@ class FeedSpec:
     name_field: str = ""
     birth_field: str = ""  # an explicit birth date, for feeds without IDs
     verification: str = ""
+    outcomes: bool = False  # the sending department may read its persons' assistance outcomes
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
@@ -107,7 +109,7 @@ class FeedSpec:
             for f in self.fields)
         return FeedSpec(self.key, self.department, self.name, fields, self.sheet, self.mode,
                         self.record_key, self.id_field, self.name_field, self.birth_field,
-                        self.verification, self.extra)
+                        self.verification, self.outcomes, self.extra)
 
     def as_dict(self) -> dict[str, Any]:
         person = {k: v for k, v in (("id_number", self.id_field), ("name", self.name_field),
@@ -121,6 +123,9 @@ class FeedSpec:
         out["person"] = person
         if self.verification:
             out["verification"] = self.verification
+        if self.outcomes:
+            out["outcomes"] = True
+        out.update(self.extra)
         out["fields"] = [
             {"key": f.key, "label": f.label, "type": f.type,
              **({} if f.required else {"required": False}),
@@ -207,11 +212,15 @@ def parse_spec(doc: Any, origin: str = "") -> FeedSpec:
     if verification and verification not in VERIFICATION_SECTIONS:
         raise FeedSpecError(f"{where}verification“{verification}”无效，可选："
                             f"{'、'.join(VERIFICATION_SECTIONS)}")
+    outcomes = doc.get("outcomes", False)
+    if not isinstance(outcomes, bool):
+        raise FeedSpecError(f"{where}outcomes 应为 true 或 false")
     known = {"key", "department", "name", "sheet", "mode", "record_key", "person",
-             "verification", "fields"}
+             "verification", "outcomes", "fields"}
     return FeedSpec(
         key=key, department=_text(doc, "department", where), name=_text(doc, "name", where),
         fields=fields, sheet=_text(doc, "sheet", where, required=False), mode=mode,
         record_key=tuple(record_key), id_field=str(person.get("id_number", "")),
         name_field=str(person.get("name", "")), birth_field=str(person.get("birth_date", "")),
-        verification=verification, extra={k: v for k, v in doc.items() if k not in known})
+        verification=verification, outcomes=outcomes,
+        extra={k: v for k, v in doc.items() if k not in known})

@@ -29,7 +29,7 @@ from doudi.engine.matching import match
 from doudi.engine.validate import Validated, validate
 from doudi.exchange import storage
 from doudi.exchange.models import Batch, FeedType, ImportJob
-from doudi.exchange.readers import ReadError, field_cells, read_table
+from doudi.exchange.readers import MissingColumns, ReadError, field_cells, read_table
 from doudi.registry.models import Person
 
 Progress = Callable[[int, str], None]
@@ -99,8 +99,10 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
         progress(60, "比对人员")
         rows = match(validated.good, spec, persons_frame())
     except ReadError as exc:
+        detail = ({"headers": exc.headers, "missing": exc.missing}
+                  if isinstance(exc, MissingColumns) else {})
         job = _finish(job, feed_type, ImportJob.FAILED, str(exc), filename, checksum, channel,
-                      source, period, mapping, user, area_code)
+                      source, period, mapping, user, area_code, counts=detail)
         return Outcome(ImportJob.FAILED, str(exc), job=job)
     report = error_report(validated, spec)
     counts = {
@@ -167,7 +169,7 @@ def _summary(counts: dict[str, int], notices: list[str]) -> str:
 def _finish(job: ImportJob | None, feed_type: FeedType, status: str, message: str,
             filename: str, checksum: str, channel: str, source: str, period: str,
             mapping: dict[str, str] | None, user, area_code: str, *,  # noqa: ANN001
-            batch: Batch | None = None, counts: dict[str, int] | None = None,
+            batch: Batch | None = None, counts: dict | None = None,
             errors_path: str = "") -> ImportJob:
     job = job or ImportJob(feed_type=feed_type, channel=channel, file_name=filename[:200],
                            created_by=user, area_code=area_code)

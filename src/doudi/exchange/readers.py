@@ -31,6 +31,15 @@ class ReadError(ValueError):
     """The file cannot be read as a table; the message says why, in Chinese."""
 
 
+class MissingColumns(ReadError):
+    """Required fields not found among the file's headers: the UI offers a column mapping."""
+
+    def __init__(self, message: str, headers: list[str], missing: list[str]) -> None:
+        super().__init__(message)
+        self.headers = headers
+        self.missing = missing
+
+
 @dataclass
 class RawTable:
     headers: list[str]
@@ -200,8 +209,9 @@ def field_cells(table: RawTable, spec: FeedSpec,
     if not found.ok:
         labels = "、".join(spec.field(k).label for k in found.missing_required)
         present = "、".join(h for h in table.headers if h) or "（无）"
-        raise ReadError(f"缺少必填列：{labels}。文件中的列：{present}。"
-                        "可在“列对应”中指定本部门的列名。", )
+        raise MissingColumns(f"缺少必填列：{labels}。文件中的列：{present}。"
+                             "可在“列对应”中指定本部门的列名。",
+                             [h for h in table.headers if h], list(found.missing_required))
     exprs = [pl.col("row")]
     for f in spec.fields:
         n = found.columns.get(f.key)

@@ -1,0 +1,199 @@
+"""/api/feeds — departments push their files and read the outcomes they are entitled to.
+
+A department account (role 部门数据接口, `User.department` e.g. 医保) holds a long-lived token
+(`doudi feeds token USERNAME`). It may push batches only of its own department's feed types and
+read outcomes only for feed types whose spec says `outcomes: true` (e.g. 乡村振兴 reads what
+assistance the persons on its 防返贫 list now receive). District staff who may import
+(exchange.import) use the same upload endpoint. Every call is audited and rate-limited per
+account (settings.DOUDI_API_RATE_PER_MINUTE).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+
+import polars as pl
+from django.conf import settings
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from ninja import File, Form, Router, Schema
+from ninja.errors import HttpError
+from ninja.files import UploadedFile
+
+from doudi.accounts import roles
+from doudi.accounts.models import ApiToken, User
+from doudi.audit import services as audit
+from doudi.audit.models import AuditEvent
+from doudi.core.masking import mask_name
+from doudi.exchange import jobs
+from doudi.exchange.imports import batch_rows, report_rows
+from doudi.exchange.models import Batch, FeedType, ImportJob
+from doudi.registry.categories import CATEGORIES
+from doudi.registry.models import CategoryAssignment, Membership
+
+router = Router(tags=["部门数据"])
+
+
+def issue_department_token(username: str, days: int = 365) -> str:
+    user = User.objects.filter(username=username).first()
+    if user is None or "department" not in user.role_codes or not user.department:
+        raise ValueError(f"“{username}”不是部门数据接口账号（需角色“部门数据接口”并填写所属部门）")
+    token = ApiToken.issue(user, hours=24 * days)
+    audit.record(AuditEvent.TOKEN, object_type="accounts.user", object_id=user.pk,
+                 object_label=f"部门接口账号 {user.username}（{user.department}）签发令牌",
+                 area_code=user.area_code)
+    return token
+
+
+def _gate(request, what: str) -> User:  # noqa: ANN001
+    """Rate limit and audit one call; the caller checks the capability."""
+    user: User = request.auth
+    window = int(time.time() // 60)
+    key = f"doudi:api-rate:{user.pk}:{window}"
+    calls = cache.get_or_set(key, 0, timeout=120)
+    try:
+        calls = cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, timeout=120)
+        calls = 1
+    if calls > settings.DOUDI_API_RATE_PER_MINUTE:
+        audit.record(AuditEvent.REFUSED, object_type="api", object_label=f"{what}：超过频率限制",
+                     area_code=user.area_code)
+        raise HttpError(429, "请求过于频繁，请稍后再试")
+    audit.record(AuditEvent.API, object_type="api", object_label=what[:200],
+                 area_code=user.area_code)
+    return user
+
+
+def _may_push(user: User, feed: FeedType) -> bool:
+    if user.can(roles.IMPORT_FEEDS):
+        return True
+    return user.can(roles.PUSH_FEEDS) and bool(user.department) \
+        and user.department == feed.department
+
+
+class JobOut(Schema):
+    id: int
+    feed_type: str
+    status: str
+    status_label: str
+    progress: int
+    phase: str
+    message: str
+    counts: dict
+    batch_id: int | None
+    batch_version: int | None
+    errors_url: str | None
+
+
+def _job_out(job: ImportJob) -> dict:
+    return {"id": job.pk, "feed_type": job.feed_type.key, "status": job.status,
+            "status_label": job.get_status_display(), "progress": job.progress,
+            "phase": job.phase, "message": job.message, "counts": job.counts,
+            "batch_id": job.batch_id, "batch_version": job.batch.version if job.batch else None,
+            "errors_url": f"/api/feeds/jobs/{job.pk}/errors" if job.errors_path else None}
+
+
+def _own_job(user: User, job_id: int) -> ImportJob:
+    job = get_object_or_404(ImportJob.objects.select_related("feed_type", "batch"), pk=job_id)
+    mine = job.created_by_id == user.pk
+    staff = user.can(roles.IMPORT_FEEDS) and job.area_code.startswith(user.scope_prefix or "-")
+    if not (mine or staff):
+        raise PermissionDenied("无权查看该导入任务")
+    return job
+
+
+@router.post("/{feed_key}/batches", response={202: JobOut}, summary="推送一批部门数据")
+def push_batch(request, feed_key: str, file: File[UploadedFile],  # noqa: ANN001, ANN201
+               period: Form[str] = "", source: Form[str] = ""):
+    user = _gate(request, f"推送数据 {feed_key}")
+    feed = FeedType.objects.filter(key=feed_key, is_active=True).first()
+    if feed is None:
+        raise HttpError(404, f"没有数据接口类型“{feed_key}”")
+    if not _may_push(user, feed):
+        raise PermissionDenied(f"无权推送“{feed}”的数据")
+    if file.size > settings.DOUDI_UPLOAD_MAX_BYTES:
+        raise HttpError(413, "文件过大")
+    job = jobs.submit(feed, file.read(), file.name or f"{feed_key}.csv", user=user,
+                      channel="api", source=source or user.department or user.username,
+                      period=period)
+    job.refresh_from_db()
+    return 202, _job_out(job)
+
+
+@router.get("/jobs/{job_id}", response=JobOut, summary="导入任务状态")
+def job_status(request, job_id: int):  # noqa: ANN001, ANN201
+    user = _gate(request, f"查询导入任务 {job_id}")
+    return _job_out(_own_job(user, job_id))
+
+
+class ErrorOut(Schema):
+    row: int
+    column: str
+    value: str | None
+    reason: str
+
+
+@router.get("/jobs/{job_id}/errors", response=list[ErrorOut], summary="导入错误报告")
+def job_errors(request, job_id: int):  # noqa: ANN001, ANN201
+    user = _gate(request, f"下载错误报告 {job_id}")
+    job = _own_job(user, job_id)
+    return [{"row": r["row"], "column": r["label"], "value": r["value"], "reason": r["reason"]}
+            for r in report_rows(job).iter_rows(named=True)]
+
+
+class OutcomeOut(Schema):
+    id_number: str
+    name: str
+    feed_type: str
+    batch_version: int
+    assistance: list[dict]
+
+
+@router.get("/outcomes", response=list[OutcomeOut], summary="本部门推送人员的救助结果")
+def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
+    """For each person matched in this department's latest batch of a feed type that grants
+    outcomes: the assistance categories they hold on `day` (低保、特困、临时救助 …)."""
+    user = _gate(request, "读取救助结果")
+    if not user.can(roles.PUSH_FEEDS) or not user.department:
+        raise PermissionDenied("仅部门接口账号可读取本部门的救助结果")
+    day = day or timezone.localdate()
+    out = []
+    for feed in FeedType.objects.filter(department=user.department, is_active=True):
+        spec = feed.parsed()
+        if not spec.outcomes:
+            continue
+        batch = Batch.objects.filter(feed_type=feed).order_by("-version").first()
+        if batch is None:
+            continue
+        rows = batch_rows(batch).filter(pl.col("person_id").is_not_null())
+        ids = rows.get_column("person_id").unique().to_list()
+        households = dict(Membership.objects.filter(
+            person_id__in=ids, start_date__lte=day).filter(
+            Q(end_date__isnull=True) | Q(end_date__gt=day)).values_list("person_id",
+                                                                        "household_id"))
+        held: dict[int, list[dict]] = {}
+        cats = CategoryAssignment.objects.filter(
+            Q(person_id__in=ids) | Q(household_id__in=set(households.values())),
+            start_date__lte=day).filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+        by_household: dict[int, list[dict]] = {}
+        for c in cats:
+            item = {"category": c.category, "label": CATEGORIES[c.category].label,
+                    "since": c.start_date.isoformat()}
+            if c.person_id:
+                held.setdefault(c.person_id, []).append(item)
+            else:
+                by_household.setdefault(c.household_id, []).append(item)
+        id_field = spec.id_field
+        name_field = spec.name_field
+        for r in rows.unique("person_id", keep="first", maintain_order=True).iter_rows(named=True):
+            pid = r["person_id"]
+            got = held.get(pid, []) + by_household.get(households.get(pid, -1), [])
+            out.append({"id_number": r.get(id_field) or "", "name": mask_name(
+                r.get(name_field) or ""), "feed_type": feed.key, "batch_version": batch.version,
+                "assistance": got})
+    return out

@@ -1,0 +1,74 @@
+"""Background imports (导入任务): a file uploaded in the UI or pushed through the API is saved
+first (nothing a user submitted is lost), then imported by a django-tasks worker that reports
+progress on the job row; the page polls it."""
+
+from __future__ import annotations
+
+import contextlib
+
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import task
+
+from doudi.audit import context
+from doudi.exchange import storage
+from doudi.exchange.imports import import_bytes
+from doudi.exchange.models import FeedType, ImportJob
+
+
+def submit(feed_type: FeedType, data: bytes, filename: str, *, user, channel: str,  # noqa: ANN001
+           source: str = "", period: str = "", mapping: dict[str, str] | None = None,
+           area_code: str = "") -> ImportJob:
+    path = storage.upload_path(filename)
+    path.write_bytes(data)
+    job = ImportJob.objects.create(
+        feed_type=feed_type, channel=channel, file_name=filename[:200],
+        upload_path=storage.relative(path), source=source[:100], period=period[:20],
+        mapping=mapping or {}, created_by=user, phase="排队中",
+        area_code=area_code or (user.area_code if user is not None else ""))
+    transaction.on_commit(lambda: run_import_job.enqueue(job.pk))
+    return job
+
+
+def retry(job: ImportJob, mapping: dict[str, str]) -> ImportJob:
+    """Run a failed job again from its saved upload, with a column mapping."""
+    if job.status != ImportJob.FAILED or not job.upload_path:
+        raise ValueError("只有失败且保留了上传文件的导入任务可以重新导入")
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportJob.QUEUED, mapping=mapping, progress=0, phase="排队中", message="",
+        counts={}, finished_at=None)
+    transaction.on_commit(lambda: run_import_job.enqueue(job.pk))
+    job.refresh_from_db()
+    return job
+
+
+@task()
+def run_import_job(job_id: int) -> str:
+    job = ImportJob.objects.select_related("feed_type", "created_by").get(pk=job_id)
+    if job.status not in (ImportJob.QUEUED, ImportJob.RUNNING):
+        return job.status
+    ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.RUNNING, progress=1,
+                                               phase="开始导入")
+    user = job.created_by
+    context.bind(context.as_user(user, job=f"import job {job.pk}") if user is not None
+                 else context.Actor(user_id=None, username="system", job=f"import job {job.pk}"))
+
+    def progress(percent: int, phase: str) -> None:
+        ImportJob.objects.filter(pk=job.pk).update(progress=percent, phase=phase)
+
+    upload = storage.absolute(job.upload_path)
+    try:
+        data = upload.read_bytes()
+    except OSError:
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.FAILED, message="上传文件已不存在，请重新上传", progress=100,
+            phase="失败", finished_at=timezone.now())
+        return ImportJob.FAILED
+    out = import_bytes(job.feed_type, data, job.file_name, user=user, channel=job.channel,
+                       source=job.source, period=job.period, mapping=job.mapping or None,
+                       area_code=job.area_code, job=job, progress=progress)
+    if out.status != ImportJob.FAILED:  # kept while a failed job may be retried with a mapping
+        with contextlib.suppress(FileNotFoundError):
+            upload.unlink()
+        ImportJob.objects.filter(pk=job.pk).update(upload_path="")
+    return out.status

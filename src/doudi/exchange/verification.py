@@ -1,0 +1,295 @@
+"""家庭经济状况核对报告: what each department's data says about a household's members on a day,
+set against what the household declared, with the source batch and row of every figure.
+
+Only feed types with a `verification` section take part. A snapshot feed (登记簿: property,
+vehicles, businesses …) is read from its latest batch; an events feed (缴费、发放、结算 …) from
+all its batches, a record seen in several batches counted once (the latest). Rows are found by
+the members' resident IDs and, flagged as weaker, by the person a row was matched to by name and
+birth date. A difference is a department figure the declaration does not cover: more income,
+another vehicle, a registered business, a death or a disability the registry lacks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from django.db import transaction
+from django.db.models import Q
+
+from doudi.accounts import roles
+from doudi.areas.scoping import require
+from doudi.core.masking import mask_id_number, mask_name
+from doudi.engine.feedspec import VERIFICATION_SECTIONS, FeedSpec
+from doudi.exchange import storage
+from doudi.exchange.models import Batch, Consent, FeedType, VerificationReport
+from doudi.policy.services import parameter_set
+from doudi.registry.choices import DISABILITY_CATEGORY_CHOICES
+from doudi.registry.models import Household, Observation, Person
+from doudi.rules.parameters import engine_value
+
+CONSENT_KEY = "exchange.require_consent"
+LOOKBACK_DAYS = 365  # events older than this before the day are not shown
+GRADES = {"一级": 1, "二级": 2, "三级": 3, "四级": 4}
+RESIDENTIAL_USES = ("住宅",)
+
+
+class ConsentRequired(Exception):
+    """The area requires a signed 授权书 before a report is produced."""
+
+
+@dataclass
+class Member:
+    person: Person
+    relation: str
+
+
+def _yuan(fen: int | None) -> str:
+    if fen is None:
+        return "—"
+    return f"{fen / 100:,.2f} 元"
+
+
+def consent_required(household: Household, day: dt.date) -> bool:
+    return bool(engine_value(parameter_set().resolve(CONSENT_KEY, household.area_code, day)))
+
+
+def valid_consent(household: Household, day: dt.date) -> Consent | None:
+    return household.consents.filter(signed_on__lte=day).order_by("-signed_on", "-id").first()
+
+
+def _members(household: Household, day: dt.date) -> list[Member]:
+    rows = household.memberships.filter(start_date__lte=day).filter(
+        Q(end_date__isnull=True) | Q(end_date__gt=day)).select_related("person")
+    return [Member(m.person, m.get_relation_display()) for m in rows.order_by("id")]
+
+
+def _declared(household: Household, persons: list[int], day: dt.date) -> dict[tuple, int]:
+    """Latest declared amount/quantity per (person_id or None, kind, item) on or before day."""
+    out: dict[tuple, int] = {}
+    rows = (Observation.objects.filter(household=household, source="declared",
+                                       observed_on__lte=day)
+            .order_by("observed_on", "id").values("person_id", "kind", "item", "amount_fen",
+                                                  "quantity"))
+    for r in rows:
+        value = r["amount_fen"] if r["amount_fen"] is not None else r["quantity"] or 0
+        out[(r["person_id"], r["kind"], r["item"])] = value
+    return out
+
+
+def _rows(feed: FeedType, spec: FeedSpec, ids: list[str], person_ids: list[int],
+          day: dt.date) -> tuple[pl.DataFrame, list[Batch]]:
+    batches = list(feed.batches.filter(received_at__date__lte=day + dt.timedelta(days=1))
+                   .order_by("-version"))
+    if spec.mode == "snapshot":
+        batches = batches[:1]
+    frames = []
+    for b in batches:
+        scan = pl.scan_parquet(storage.absolute(b.path))
+        wanted = pl.col("person_id").is_in(person_ids)
+        if spec.id_field:
+            wanted = wanted | pl.col(spec.id_field).is_in(ids)
+        frames.append(scan.filter(wanted).with_columns(
+            pl.lit(b.pk).alias("__batch"), pl.lit(b.version).alias("__version")).collect())
+    if not frames:
+        return pl.DataFrame(), []
+    rows = pl.concat(frames, how="diagonal_relaxed")
+    if spec.record_key and rows.height:
+        rows = rows.sort("__version", descending=True).unique(list(spec.record_key),
+                                                               keep="first", maintain_order=True)
+    used = {int(b) for b in rows.get_column("__batch").unique().to_list()} if rows.height else set()
+    return rows, [b for b in batches if b.pk in used]
+
+
+def _person_of(row: dict[str, Any], spec: FeedSpec, by_id: dict[str, Person],
+               by_pk: dict[int, Person]) -> tuple[Person | None, bool]:
+    if spec.id_field and row.get(spec.id_field) in by_id:
+        return by_id[row[spec.id_field]], False
+    person = by_pk.get(row.get("person_id") or -1)
+    return person, person is not None
+
+
+def _source(row: dict[str, Any], batches: dict[int, Batch]) -> dict[str, Any]:
+    b = batches[row["__batch"]]
+    return {"batch_id": b.pk, "version": b.version, "file_name": b.file_name, "row": row["row"],
+            "feed": str(b.feed_type)}
+
+
+def _latest_by_person(rows: list[dict], date_key: str) -> dict[int, dict]:
+    out: dict[int, dict] = {}
+    for r in sorted(rows, key=lambda r: str(r.get(date_key) or "")):
+        out[r["__person"].pk] = r
+    return out
+
+
+def _section_lines(section: str, spec: FeedSpec, rows: list[dict], members: list[Member],
+                   declared: dict[tuple, int], batches: dict[int, Batch],
+                   day: dt.date) -> list[dict[str, Any]]:
+    lines: list[dict[str, Any]] = []
+
+    def line(person: Person | None, item: str, declared_text: str, found_text: str,
+             difference: bool, sources: list[dict], weak: bool = False) -> None:
+        lines.append({"member": person.masked_name if person else "全户",
+                      "person_id": person.pk if person else None, "item": item,
+                      "declared": declared_text, "found": found_text, "difference": difference,
+                      "weak": weak, "sources": [_source(s, batches) for s in sources]})
+
+    monthly = {"wage": ("wage", "base", "month", "社保缴费基数（月）"),
+               "pension": ("pension", "amount", "month", "养老金（月）"),
+               "unemployment": ("transfer", "monthly_benefit", "registered_on",
+                                "失业保险金（月）")}
+    if section in monthly:
+        item, amount_key, date_key, label = monthly[section]
+        for r in _latest_by_person(rows, date_key).values():
+            person = r["__person"]
+            found = r.get(amount_key) or 0
+            said = declared.get((person.pk, "income", item), 0)
+            line(person, label, _yuan(said), _yuan(found), found > said, [r], r["__weak"])
+        return lines
+    if section in ("property", "vehicle", "business"):
+        if section == "property":
+            groups = {"住房": [r for r in rows if (r.get("use") or "") in RESIDENTIAL_USES],
+                      "非居住类房屋": [r for r in rows
+                                       if (r.get("use") or "") not in RESIDENTIAL_USES]}
+            said = {"住房": declared.get((None, "housing", "residential"), 0),
+                    "非居住类房屋": declared.get((None, "housing", "non_residential"), 0)}
+        elif section == "vehicle":
+            live = [r for r in rows if (r.get("status") or "正常") == "正常"]
+            groups = {"机动车": live}
+            said = {"机动车": sum(v for (p, k, _), v in declared.items()
+                                if p is None and k == "vehicle")}
+        else:
+            live = [r for r in rows if (r.get("status") or "存续") in ("存续", "在业", "开业")]
+            groups = {"市场主体登记": live}
+            said = {"市场主体登记": declared.get((None, "business", "registration"), 0)}
+        for label, found_rows in groups.items():
+            if not found_rows and not said[label]:
+                continue
+            detail = "；".join(_describe(section, r) for r in found_rows)
+            line(None, label, f"{said[label]} 项", f"{len(found_rows)} 项"
+                 + (f"：{detail}" if detail else ""), len(found_rows) > said[label], found_rows,
+                 any(r["__weak"] for r in found_rows))
+        return lines
+    if section == "housing_fund":
+        for r in rows:
+            line(r["__person"], "住房公积金", "—",
+                 f"账户余额 {_yuan(r.get('balance'))}，月缴存 {_yuan(r.get('monthly_deposit'))}"
+                 f"（{r.get('status') or ''}）", False, [r], r["__weak"])
+        return lines
+    if section == "medical":
+        start = day - dt.timedelta(days=LOOKBACK_DAYS)
+        recent = [r for r in rows if r.get("settled_on") and start <= r["settled_on"] <= day]
+        by_person: dict[int, list[dict]] = defaultdict(list)
+        for r in recent:
+            by_person[r["__person"].pk].append(r)
+        for rs in by_person.values():
+            person = rs[0]["__person"]
+            own = sum(r.get("out_of_pocket") or 0 for r in rs)
+            said = declared.get((None, "expense", "medical"), 0) * 12
+            line(person, "近12个月医疗个人自付", _yuan(said) + "（全户，按月申报×12）",
+                 f"{_yuan(own)}（{len(rs)} 笔结算）", False, rs, any(r["__weak"] for r in rs))
+        return lines
+    for r in rows:  # facts: death, disability, moves, school, disaster, 防返贫
+        person = r["__person"]
+        difference = False
+        if section == "death":
+            difference = person.death_date is None
+            text = f"死亡日期 {r.get('died_on')}"
+            said_text = "在册" if person.death_date is None else f"已登记死亡 {person.death_date}"
+        elif section == "disability":
+            grade = GRADES.get(str(r.get("grade") or ""), None)
+            difference = grade is not None and grade != person.disability_grade
+            text = (f"{r.get('category') or ''}残疾 {r.get('grade') or ''}"
+                    f"（{r.get('status') or ''}）")
+            said_text = (f"{dict(DISABILITY_CATEGORY_CHOICES).get(person.disability_category, '')}"
+                         f" {person.get_disability_grade_display()}"
+                         if person.disability_grade else "无残疾登记")
+        else:
+            text = _describe(section, r)
+            said_text = "—"
+        line(person, VERIFICATION_SECTIONS[section], said_text, text, difference, [r],
+             r["__weak"])
+    return lines
+
+
+def _describe(section: str, r: dict[str, Any]) -> str:
+    keys = {"property": ("location", "use", "area"), "vehicle": ("plate", "vehicle_type", "brand"),
+            "business": ("entity_name", "entity_type", "established_on"),
+            "hukou_move": ("direction", "moved_on", "to_address"),
+            "school": ("school", "stage", "status"),
+            "disaster": ("disaster", "occurred_on", "house_damage", "loss"),
+            "relapse_watch": ("watch_type", "risk", "entered_on", "risk_removed")}.get(section, ())
+    parts = []
+    for k in keys:
+        v = r.get(k)
+        if v is None or v == "":
+            continue
+        if k == "area":
+            v = f"{v / 10:g}㎡"
+        elif k == "loss":
+            v = _yuan(v)
+        parts.append(str(v))
+    return " ".join(parts)
+
+
+def build(household: Household, day: dt.date) -> tuple[dict[str, Any], list[Batch]]:
+    """The report's content (masked, JSON-ready) and the batches it read."""
+    members = _members(household, day)
+    persons = [m.person for m in members]
+    by_id = {p.id_number: p for p in persons}
+    by_pk = {p.pk: p for p in persons}
+    declared = _declared(household, list(by_pk), day)
+    sections, used = [], []
+    for feed in FeedType.objects.filter(is_active=True).order_by("department", "key"):
+        spec = feed.parsed()
+        if not spec.verification:
+            continue
+        frame, batches = _rows(feed, spec, list(by_id), list(by_pk), day)
+        if frame.height == 0:
+            continue
+        rows = []
+        for r in frame.iter_rows(named=True):
+            person, weak = _person_of(r, spec, by_id, by_pk)
+            if person is not None:
+                rows.append({**r, "__person": person, "__weak": weak})
+        lines = _section_lines(spec.verification, spec, rows, members, declared,
+                               {b.pk: b for b in batches}, day)
+        if lines:
+            sections.append({"key": spec.verification, "feed": feed.key, "title":
+                             f"{feed.department} · {VERIFICATION_SECTIONS[spec.verification]}",
+                             "lines": lines})
+            used += batches
+    content = {
+        "household": {"id": household.pk, "number": household.number,
+                      "area": household.area.name if household.area_id else ""},
+        "day": day.isoformat(),
+        "members": [{"person_id": m.person.pk, "name": mask_name(m.person.name),
+                     "id_number": mask_id_number(m.person.id_number), "relation": m.relation}
+                    for m in members],
+        "sections": sections,
+        "differences": sum(1 for s in sections for ln in s["lines"] if ln["difference"]),
+        "batches": [{"id": b.pk, "feed": str(b.feed_type), "version": b.version,
+                     "file_name": b.file_name, "period": b.period,
+                     "received_at": b.received_at.isoformat()} for b in used],
+    }
+    return content, used
+
+
+def request_report(user, household: Household, day: dt.date) -> VerificationReport:  # noqa: ANN001
+    """Produce and record a report (who asked, which batches were read); needs exchange.verify
+    over the household's area and, where the area requires it, a signed 授权书."""
+    require(user, household.area_code, roles.VERIFY)
+    consent = valid_consent(household, day)
+    if consent is None and consent_required(household, day):
+        raise ConsentRequired("本地区要求先登记申请人签署的授权书，才能生成核对报告")
+    content, batches = build(household, day)
+    with transaction.atomic():
+        report = VerificationReport.objects.create(
+            household=household, day=day, consent=consent, content=content,
+            differences=content["differences"], requested_by=user,
+            area_code=household.area_code)
+        report.batches.set(batches)
+    return report
