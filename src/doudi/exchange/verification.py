@@ -82,8 +82,8 @@ def _declared(household: Household, persons: list[int], day: dt.date) -> dict[tu
 
 def _rows(feed: FeedType, spec: FeedSpec, ids: list[str], person_ids: list[int],
           day: dt.date) -> tuple[pl.DataFrame, list[Batch]]:
-    batches = list(feed.batches.filter(received_at__date__lte=day + dt.timedelta(days=1))
-                   .order_by("-version"))
+    # What is known when the report is produced: every batch received so far.
+    batches = list(feed.batches.order_by("-version"))
     if spec.mode == "snapshot":
         batches = batches[:1]
     frames = []

@@ -15,6 +15,8 @@ def navigation(request) -> dict:  # noqa: ANN001
     if user.can(roles.VIEW_REGISTRY):
         items.append(("家庭档案", reverse("household_list")))
         items.append(("政策参数", reverse("policy_list")))
+    if user.can(roles.IMPORT_FEEDS):
+        items.append(("部门数据", reverse("exchange_home")))
     if user.can(roles.SIMULATE_RULES):
         items.append(("调标测算", reverse("rules_simulate")))
     if user.can(roles.VIEW_AUDIT):

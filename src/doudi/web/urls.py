@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from doudi.web import policy_views, rules_views, views
+from doudi.web import exchange_views, policy_views, rules_views, views
 from doudi.web.forms import LoginForm
 
 urlpatterns = [
@@ -30,6 +30,24 @@ urlpatterns = [
     path("policy/<str:key>/values/withdraw/", policy_views.policy_value_withdraw,
          name="policy_value_withdraw"),
     path("rules/simulate/", rules_views.simulate_view, name="rules_simulate"),
+    path("exchange/", exchange_views.exchange_home, name="exchange_home"),
+    path("exchange/types/new/", exchange_views.exchange_type_new, name="exchange_type_new"),
+    path("exchange/inbox/import/", exchange_views.exchange_inbox_import,
+         name="exchange_inbox_import"),
+    path("exchange/<str:key>/upload/", exchange_views.exchange_upload, name="exchange_upload"),
+    path("exchange/jobs/<int:job_id>/", exchange_views.exchange_job, name="exchange_job"),
+    path("exchange/jobs/<int:job_id>/mapping/", exchange_views.exchange_job_mapping,
+         name="exchange_job_mapping"),
+    path("exchange/jobs/<int:job_id>/errors.xlsx", exchange_views.exchange_job_errors,
+         name="exchange_job_errors"),
+    path("exchange/batches/<int:batch_id>/", exchange_views.exchange_batch,
+         name="exchange_batch"),
+    path("households/<int:household_id>/consents/", exchange_views.consent_add,
+         name="consent_add"),
+    path("households/<int:household_id>/verification/", exchange_views.verification_request,
+         name="verification_request"),
+    path("verification/<int:report_id>/", exchange_views.verification_report,
+         name="verification_report"),
     path("audit/", views.audit_list, name="audit_list"),
     path("users/", views.user_list, name="user_list"),
 ]

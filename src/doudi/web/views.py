@@ -27,6 +27,7 @@ from doudi.registry.categories import CATEGORY_CHOICES
 from doudi.registry.models import CategoryAssignment, Household, Person
 from doudi.registry.services import RegistryError
 from doudi.web import household_form, registry_forms
+from doudi.web.exchange_panel import household_exchange_context
 
 
 def _need(request: HttpRequest, capability: str) -> None:
@@ -217,6 +218,9 @@ def _render_detail(request: HttpRequest, household: Household, **forms: object) 
             object_id__in=[str(c.pk) for c in categories])
         | Q(object_type="registry.observation",
             object_id__in=[str(o.pk) for o in observations])
+        | Q(object_type__in=["exchange.consent", "exchange.verificationreport"],
+            object_id__in=[str(pk) for pk in household.consents.values_list("pk", flat=True)]
+            + [str(pk) for pk in household.verification_reports.values_list("pk", flat=True)])
     ).filter(area_code__startswith=request.user.scope_prefix).order_by("-at", "-id")[:100]
     current = [m for m in memberships if m.end_date is None]
     can_edit = request.user.can(roles.EDIT_REGISTRY)
@@ -235,6 +239,7 @@ def _render_detail(request: HttpRequest, household: Household, **forms: object) 
         "timeline": timeline,
         "can_reveal": request.user.can(roles.VIEW_FULL_PII),
         "ancestors": household.area.ancestors(),
+        **household_exchange_context(request, household),
     })
 
 

@@ -20,3 +20,8 @@ def http_url(url: str | None) -> str:
     """The URL if it is a web address, else "": a stored link never becomes `javascript:`."""
     text = (url or "").strip()
     return text if text.lower().startswith(("http://", "https://")) else ""
+
+
+@register.filter
+def get_item(mapping: dict, key: str) -> object:
+    return mapping.get(key, "") if isinstance(mapping, dict) else ""
