@@ -150,3 +150,10 @@ def world(users, new_id):
             guangdong_hh=make_household(gd_admin, gd_village.code, new_id),
             gd_user=gd_admin,
         )
+
+
+@pytest.fixture(autouse=True)
+def _exchange_dir(settings, tmp_path):
+    """Imported batches, error reports and the inbox live in each test's own directory."""
+    settings.EXCHANGE_DIR = tmp_path / "exchange"
+    settings.FEEDS_INBOX = tmp_path / "inbox"

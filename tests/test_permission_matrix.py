@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import polars as pl
 import pytest
 from django.conf import settings as django_settings
 from django.db import transaction
@@ -38,6 +39,7 @@ from doudi.areas.scoping import in_scope
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
 from doudi.core import idnumber
+from doudi.exchange.models import Batch, Consent, FeedType, ImportJob, VerificationReport
 from doudi.policy.models import PolicyParameter
 from doudi.registry import services
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
@@ -58,6 +60,10 @@ class Record:
     household: Household
     marker: Person
     tokens: frozenset[str]
+    # 部门数据 owned by the record's area, named after it so a page showing it can be told
+    job: ImportJob | None = None
+    batch: Batch | None = None
+    report: VerificationReport | None = None
 
     @property
     def number(self) -> str:
@@ -74,6 +80,19 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "household_id": lambda record: record.household.pk,
     "person_id": lambda record: record.marker.pk,
     "key": lambda record: POLICY_KEY,  # a policy parameter: the same for every record
+    "job_id": lambda record: record.job.pk,
+    "batch_id": lambda record: record.batch.pk,
+    "report_id": lambda record: record.report.pk,
+    "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
+}
+
+# Routes about one feed type (数据接口类型), shared by every area: GET 200 (upload form) for a
+# holder of the capability; POST with an empty body 200 (form again) on the web, 422 (no file)
+# on the API; 403 for everyone else.
+FEED_KEY = "vehicle"
+FEED_ROUTES: dict[str, str] = {
+    "exchange_upload": roles.IMPORT_FEEDS,
+    "api:push_batch": roles.IMPORT_FEEDS,
 }
 
 # Routes about one policy parameter (政策参数), shared by every area rather than owned by one:
@@ -91,6 +110,15 @@ PARAMETER_ROUTES: dict[str, str] = {
 # Detail routes: the capability that makes an in-area record answer 200 (default: view).
 DETAIL_CAPABILITY = {
     "person_reveal": roles.VIEW_FULL_PII,
+    "consent_add": roles.EDIT_REGISTRY,
+    "verification_request": roles.VERIFY,
+    "verification_report": roles.VERIFY,
+    "exchange_job": roles.IMPORT_FEEDS,
+    "exchange_job_mapping": roles.IMPORT_FEEDS,
+    "exchange_job_errors": roles.IMPORT_FEEDS,
+    "exchange_batch": roles.IMPORT_FEEDS,
+    "api:job_status": roles.IMPORT_FEEDS,
+    "api:job_errors": roles.IMPORT_FEEDS,
     "household_observation_add": roles.EDIT_REGISTRY,
     "household_category_add": roles.EDIT_REGISTRY,
     "household_category_end": roles.EDIT_REGISTRY,
@@ -109,6 +137,8 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "household_member_row": (roles.EDIT_REGISTRY,),
     "policy_list": (roles.VIEW_REGISTRY,),
     "rules_simulate": (roles.SIMULATE_RULES,),
+    "exchange_home": (roles.IMPORT_FEEDS,),
+    "exchange_type_new": (roles.MANAGE_FEEDS,),
 }
 
 # Routes that register a household: (request body for a village and an ID number, the status
@@ -252,8 +282,41 @@ def records(world, shipped_parameters) -> dict[str, Record]:
                 tokens |= _person_tokens(membership.person)
             if key == "guangdong_hh":
                 tokens.add(world.gd_user.username)
-            made[key] = Record(key, household, marker, frozenset(tokens))
+            made[key] = Record(key, household, marker, frozenset(tokens),
+                               *_exchange_objects(household, i))
     return made
+
+
+def _exchange_objects(household: Household, n: int) -> tuple[ImportJob, Batch,
+                                                              VerificationReport]:
+    """An import job (with a one-line error report), a batch and a verification report owned by
+    the household's area, each naming the household so its page can be recognised."""
+    from doudi.exchange import storage
+    from doudi.exchange.imports import REPORT_SCHEMA
+
+    feed = FeedType.objects.get(key=FEED_KEY)
+    checksum = f"{n:064x}"
+    report = pl.DataFrame({"row": [2], "field": ["plate"], "label": ["号牌号码"],
+                           "value": [household.number], "reason": ["矩阵测试"]},
+                          schema=REPORT_SCHEMA)
+    path = storage.report_path(checksum)
+    report.write_parquet(path)
+    name = f"{household.number}.csv"
+    batch = Batch.objects.create(
+        feed_type=feed, version=100 + n, checksum=checksum, file_name=name, path="none",
+        rows=1, good_rows=1, error_rows=0, duplicate_rows=0, matched_id=1, matched_weak=0,
+        unmatched=0, area_code=household.area_code)
+    job = ImportJob.objects.create(
+        feed_type=feed, status=ImportJob.DONE, channel="cli", file_name=name, checksum=checksum,
+        progress=100, batch=batch, errors_path=storage.relative(path),
+        counts={"rows": 1, "good": 1}, area_code=household.area_code)
+    report_row = VerificationReport.objects.create(
+        household=household, day=dt.date(2026, 11, 1), differences=0,
+        content={"household": {"id": household.pk, "number": household.number, "area": ""},
+                 "day": "2026-11-01", "members": [], "sections": [], "differences": 0,
+                 "batches": []},
+        area_code=household.area_code)
+    return job, batch, report_row
 
 
 def _echoed(token: str, echo: tuple[str, ...]) -> bool:
@@ -287,7 +350,8 @@ def body_text(response: HttpResponse) -> str:
 def out_of_area_state(codes: list[str]) -> dict:
     state: dict[str, Any] = {
         model.__name__: list(model.objects.filter(area_code__in=codes).order_by("pk").values())
-        for model in (Household, Person, Membership, Observation, CategoryAssignment)
+        for model in (Household, Person, Membership, Observation, CategoryAssignment, Consent,
+                      VerificationReport, ImportJob, Batch)
     }
     state["audit rows"] = AuditEvent.objects.filter(area_code__in=codes).count()
     return state
@@ -406,6 +470,9 @@ class Matrix:
         if route.name in PARAMETER_ROUTES:
             self.parameter_route(route)
             return
+        if route.name in FEED_ROUTES:
+            self.feed_route(route)
+            return
         missing = [k for k in route.kwargs if k not in KWARG_VALUES]
         if missing:
             self.fail(str(route), f"URL parameter(s) {missing} have no entry in KWARG_VALUES: "
@@ -460,6 +527,25 @@ class Matrix:
                 self.fail(where, f"status {response.status_code}, expected one of {sorted(want)}")
         if route.name == "policy_value_add":
             self.policy_values(route, path)
+
+    def feed_route(self, route: Route) -> None:
+        path = reverse(route.name, kwargs={"feed_key": FEED_KEY})
+        holder = self.user.can(FEED_ROUTES[route.name])
+        for method in _tried_methods(route):
+            where = f"{route} {method} {path}"
+            batches = Batch.objects.count()
+            response = self.request(route, method, path)
+            self.checked(where, response)
+            if method not in route.methods:
+                want = {405}
+            elif not holder:
+                want = {403}
+            else:
+                want = {422} if route.api else {200}
+            if response.status_code not in want:
+                self.fail(where, f"status {response.status_code}, expected one of {sorted(want)}")
+            if Batch.objects.count() != batches:
+                self.fail(where, "a batch was stored without a file")
 
     def policy_values(self, route: Route, path: str) -> None:
         def body(area_code: str) -> dict:

@@ -79,6 +79,7 @@ def _may_push(user: User, feed: FeedType) -> bool:
 class JobOut(Schema):
     id: int
     feed_type: str
+    file_name: str
     status: str
     status_label: str
     progress: int
@@ -91,7 +92,8 @@ class JobOut(Schema):
 
 
 def _job_out(job: ImportJob) -> dict:
-    return {"id": job.pk, "feed_type": job.feed_type.key, "status": job.status,
+    return {"id": job.pk, "feed_type": job.feed_type.key, "file_name": job.file_name,
+            "status": job.status,
             "status_label": job.get_status_display(), "progress": job.progress,
             "phase": job.phase, "message": job.message, "counts": job.counts,
             "batch_id": job.batch_id, "batch_version": job.batch.version if job.batch else None,
@@ -108,7 +110,8 @@ def _own_job(user: User, job_id: int) -> ImportJob:
 
 
 @router.post("/{feed_key}/batches", response={202: JobOut}, summary="推送一批部门数据")
-def push_batch(request, feed_key: str, file: File[UploadedFile],  # noqa: ANN001, ANN201
+def push_batch(request, feed_key: str,  # noqa: ANN001, ANN201
+               file: File[UploadedFile] | None = None,
                period: Form[str] = "", source: Form[str] = ""):
     user = _gate(request, f"推送数据 {feed_key}")
     feed = FeedType.objects.filter(key=feed_key, is_active=True).first()
@@ -116,6 +119,8 @@ def push_batch(request, feed_key: str, file: File[UploadedFile],  # noqa: ANN001
         raise HttpError(404, f"没有数据接口类型“{feed_key}”")
     if not _may_push(user, feed):
         raise PermissionDenied(f"无权推送“{feed}”的数据")
+    if file is None:
+        raise HttpError(422, "请以 multipart/form-data 上传文件（字段名 file）")
     if file.size > settings.DOUDI_UPLOAD_MAX_BYTES:
         raise HttpError(413, "文件过大")
     job = jobs.submit(feed, file.read(), file.name or f"{feed_key}.csv", user=user,

@@ -13,7 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
 from doudi.areas.scoping import require
@@ -25,7 +25,7 @@ from doudi.exchange.imports import report_rows
 from doudi.exchange.models import Batch, Consent, FeedType, ImportJob, VerificationReport
 from doudi.exchange.readers import SUFFIXES
 from doudi.exchange.verification import ConsentRequired, request_report
-from doudi.web.views import _need, _visible_household
+from doudi.web.views import _need, _render_detail, _visible_household
 
 
 def _jobs_for(user) -> object:  # noqa: ANN001
@@ -49,6 +49,7 @@ def _guess_feed(name: str) -> FeedType | None:
 
 
 @login_required
+@require_GET
 def exchange_home(request: HttpRequest) -> HttpResponse:
     _need(request, roles.IMPORT_FEEDS)
     types = []
@@ -64,9 +65,9 @@ def exchange_home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def exchange_upload(request: HttpRequest, key: str) -> HttpResponse:
+def exchange_upload(request: HttpRequest, feed_key: str) -> HttpResponse:
     _need(request, roles.IMPORT_FEEDS)
-    feed = get_object_or_404(FeedType, key=key, is_active=True)
+    feed = get_object_or_404(FeedType, key=feed_key, is_active=True)
     error = ""
     if request.method == "POST":
         upload = request.FILES.get("file")
@@ -109,13 +110,18 @@ def _job(request: HttpRequest, job_id: int) -> ImportJob:
 
 
 @login_required
+@require_GET
 def exchange_job(request: HttpRequest, job_id: int) -> HttpResponse:
-    job = _job(request, job_id)
+    return _render_job(request, _job(request, job_id))
+
+
+def _render_job(request: HttpRequest, job: ImportJob, error: str = "") -> HttpResponse:
     report = report_rows(job)
     spec = job.feed_type.parsed()
     context = {"job": job, "report": report.head(200).to_dicts(), "report_total": report.height,
                "spec": spec, "headers": job.counts.get("headers", []) if job.counts else [],
-               "missing": set(job.counts.get("missing", [])) if job.counts else set()}
+               "missing": set(job.counts.get("missing", [])) if job.counts else set(),
+               "error": error}
     template = ("doudi/_exchange_job_status.html" if request.headers.get("HX-Request")
                 else "doudi/exchange_job.html")
     return render(request, template, context)
@@ -138,11 +144,12 @@ def exchange_job_mapping(request: HttpRequest, job_id: int) -> HttpResponse:
     try:
         jobs.retry(job, mapping)
     except ValueError as exc:
-        messages.error(request, str(exc))
+        return _render_job(request, job, error=str(exc))
     return redirect("exchange_job", job_id=job.pk)
 
 
 @login_required
+@require_GET
 def exchange_job_errors(request: HttpRequest, job_id: int) -> HttpResponse:
     """The error report as Excel: 行号、列名、原值、原因 (IDs masked)."""
     job = _job(request, job_id)
@@ -152,13 +159,14 @@ def exchange_job_errors(request: HttpRequest, job_id: int) -> HttpResponse:
                                         "strings_to_formulas": False, "strings_to_urls": False})
     sheet = book.add_worksheet("错误报告")
     bold = book.add_format({"bold": True})
-    sheet.write_row(0, 0, ["行号", "列名", "原值", "原因"], bold)
-    for n, r in enumerate(report.iter_rows(named=True), start=1):
+    sheet.write(0, 0, f"{job.feed_type} · 文件：{job.file_name}", bold)
+    sheet.write_row(1, 0, ["行号", "列名", "原值", "原因"], bold)
+    for n, r in enumerate(report.iter_rows(named=True), start=2):
         sheet.write_row(n, 0, [r["row"], r["label"], r["value"] or "", r["reason"]])
     sheet.set_column(0, 0, 8)
     sheet.set_column(1, 3, 28)
     stamp = f"{request.user.username} {timezone.localtime():%Y-%m-%d %H:%M}"
-    sheet.write(len(report) + 2, 0, f"导出：{stamp}")
+    sheet.write(len(report) + 3, 0, f"导出：{stamp}")
     book.close()
     audit.record(AuditEvent.EXPORT, object_type="exchange.importjob", object_id=job.pk,
                  object_label=f"下载错误报告 {job.file_name}（{report.height} 条）",
@@ -177,6 +185,7 @@ def _quote(name: str) -> str:
 
 
 @login_required
+@require_GET
 def exchange_batch(request: HttpRequest, batch_id: int) -> HttpResponse:
     _need(request, roles.IMPORT_FEEDS)
     batch = get_object_or_404(Batch.objects.select_related("feed_type", "imported_by"),
@@ -226,12 +235,11 @@ def consent_add(request: HttpRequest, household_id: int) -> HttpResponse:
     try:
         signed_on = dt.date.fromisoformat(request.POST.get("signed_on", ""))
     except ValueError:
-        messages.error(request, "请填写授权书签署日期")
-        return redirect("household_detail", household_id=household.pk)
+        return _render_detail(request, household, consent_error="请填写授权书签署日期")
     signed_by = request.POST.get("signed_by", "").strip()
     if not signed_by or signed_on > timezone.localdate():
-        messages.error(request, "请填写签署人，签署日期不能晚于今天")
-        return redirect("household_detail", household_id=household.pk)
+        return _render_detail(request, household,
+                              consent_error="请填写签署人，签署日期不能晚于今天")
     Consent.objects.create(household=household, signed_on=signed_on, signed_by=signed_by[:50],
                            note=request.POST.get("note", "").strip()[:200],
                            recorded_by=request.user, area_code=household.area_code)
@@ -243,20 +251,20 @@ def consent_add(request: HttpRequest, household_id: int) -> HttpResponse:
 @require_POST
 def verification_request(request: HttpRequest, household_id: int) -> HttpResponse:
     household = _visible_household(request, household_id)
+    require(request.user, household.area_code, roles.VERIFY)
     try:
-        day = dt.date.fromisoformat(request.POST.get("day", "")) if request.POST.get("day") \
-            else timezone.localdate()
+        day = dt.date.fromisoformat(request.POST.get("day", ""))
+    except ValueError:
+        return _render_detail(request, household, verification_error="请填写核对基准日（年-月-日）")
+    try:
         report = request_report(request.user, household, day)
     except ConsentRequired as exc:
-        messages.error(request, str(exc))
-        return redirect("household_detail", household_id=household.pk)
-    except ValueError:
-        messages.error(request, "核对基准日格式应为 年-月-日")
-        return redirect("household_detail", household_id=household.pk)
+        return _render_detail(request, household, verification_error=str(exc))
     return redirect("verification_report", report_id=report.pk)
 
 
 @login_required
+@require_GET
 def verification_report(request: HttpRequest, report_id: int) -> HttpResponse:
     report = VerificationReport.objects.visible_to(request.user, roles.VERIFY).select_related(
         "household", "requested_by", "consent").filter(pk=report_id).first()

@@ -34,7 +34,7 @@ urlpatterns = [
     path("exchange/types/new/", exchange_views.exchange_type_new, name="exchange_type_new"),
     path("exchange/inbox/import/", exchange_views.exchange_inbox_import,
          name="exchange_inbox_import"),
-    path("exchange/<str:key>/upload/", exchange_views.exchange_upload, name="exchange_upload"),
+    path("exchange/<str:feed_key>/upload/", exchange_views.exchange_upload, name="exchange_upload"),
     path("exchange/jobs/<int:job_id>/", exchange_views.exchange_job, name="exchange_job"),
     path("exchange/jobs/<int:job_id>/mapping/", exchange_views.exchange_job_mapping,
          name="exchange_job_mapping"),

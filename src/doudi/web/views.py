@@ -231,6 +231,8 @@ def _render_detail(request: HttpRequest, household: Household, **forms: object) 
         "category_form": forms.get("category_form") or registry_forms.CategoryForm(
             members=current, initial={"start_date": dt.date.today()}),
         "end_form_errors": forms.get("end_form_errors", []),
+        "consent_error": forms.get("consent_error", ""),
+        "verification_error": forms.get("verification_error", ""),
         "household": household,
         "current": current,
         "former": [m for m in memberships if m.end_date is not None],
