@@ -65,6 +65,7 @@ class Command(BaseCommand):
         if connection.vendor != "sqlite":
             raise CommandError("演示数据库只使用内嵌 SQLite")
         if o["reset"]:
+            shutil.rmtree(settings.EXCHANGE_DIR, ignore_errors=True)  # the old demo's batches
             connection.close()
             for suffix in ("", "-wal", "-shm"):
                 path = settings.DATABASES["default"]["NAME"] + suffix
@@ -105,10 +106,13 @@ class Command(BaseCommand):
             loaded = load(population.households, population.persons, today)
             enrolled = load_enrolments(run.district.enrolments, population.households,
                                        population.persons)
+        with context.job("demo department data", user=district):
+            imported = _import_feeds(inbox, district)
         counts = "，".join(f"{LABELS[k]} {v}" for k, v in enrolled.counts.items())
         self.stdout.write(
             f"家庭: {loaded.households} 户，人员: {loaded.persons} 人；在保：{counts}；"
-            f"部门数据 {len(LAYOUTS)} 类 {run.summary['feed_rows']:,} 行 → {inbox}；"
+            f"部门数据 {len(LAYOUTS)} 类 {run.summary['feed_rows']:,} 行 → {inbox}"
+            f"（已导入 CSV {imported:,} 行，Excel 与 Parquet 留在收件箱供试用）；"
             f"埋点案例 {sum(run.summary['truth'].values()):,} 个 → {out / 'truth.parquet'}"
             f"（{time.monotonic() - started:.1f} 秒）"
         )
@@ -119,6 +123,20 @@ class Command(BaseCommand):
             user = User.objects.filter(username=username).select_related("area").first()
             if user:
                 self.stdout.write(f"  {username:<11} {note}（{user.area.name} {user.area.code}）")
+
+
+def _import_feeds(inbox: Path, user: User) -> int:
+    """Import the CSV of every synthetic feed, as a bureau would on its first day."""
+    from doudi.exchange.imports import import_file
+    from doudi.exchange.models import FeedType
+
+    rows = 0
+    for layout in LAYOUTS:
+        feed = FeedType.objects.get(key=layout.key)
+        out = import_file(feed, inbox / f"{layout.file_stem}.csv", user=user, channel="cli",
+                          source=f"演示：{layout.department}", period="")
+        rows += out.counts.get("good", 0)
+    return rows
 
 
 def _clear(out: Path, inbox: Path) -> None:
