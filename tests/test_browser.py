@@ -278,3 +278,43 @@ def test_household_rules_section_and_simulation(page, live, world, shipped_param
     expect(page.locator("h2")).to_contain_text("测算结果")
     expect(page.locator("table.list").nth(1)).to_contain_text("最低生活保障")
     _screenshot(page, "rules-simulate.png")
+
+
+def test_upload_a_department_file_then_verify_a_household(page, live, world, tmp_path) -> None:
+    """A district officer uploads a 车管 file (one row with a bad check digit) and sees it
+    imported with its error report; a town officer records the 授权书 and produces the 核对报告,
+    which shows the vehicle the household never declared."""
+    from playwright.sync_api import expect
+
+    head = _head(world.village_hh)
+    bad = head.id_number[:-1] + ("0" if head.id_number[-1] != "0" else "1")
+    csv = tmp_path / "车管_机动车登记信息.csv"
+    csv.write_text(
+        "号牌号码,车辆类型,机动车所有人,身份证明号码,中文品牌,初次登记日期,机动车状态\n"
+        f"皖J·A1234,小型普通客车,{head.name},{head.id_number},奇瑞,2026/3/5,正常\n"
+        f"皖J·B5678,小型普通客车,{head.name},{bad},吉利,2026/4/1,正常\n", encoding="gb18030")
+    _login(page, live.url, "district_officer", PASSWORD)
+    page.get_by_role("link", name="部门数据").click()
+    row = page.locator("tr", has_text="机动车登记信息")
+    row.get_by_role("link", name="上传文件").click()
+    page.set_input_files("input[name=file]", str(csv))
+    page.fill("input[name=period]", "2026-10")
+    page.get_by_role("button", name="上传并导入").click()
+    expect(page.locator("#job-state")).to_have_text("已完成")
+    expect(page.locator("#error-report")).to_contain_text("身份证号校验码错误")
+    expect(page.locator("#error-report")).not_to_contain_text(bad)  # masked
+    _screenshot(page, "exchange-import-job.png")
+
+    page.context.clear_cookies()
+    _login(page, live.url, "town_officer", PASSWORD)
+    page.goto(f"{live.url}/households/{world.village_hh.pk}/")
+    page.get_by_role("button", name="生成核对报告").click()
+    # refused until the consent is on file
+    expect(page.locator("#verification .error")).to_contain_text("要求先登记申请人签署的授权书")
+    page.fill("input[name=signed_by]", head.name)
+    page.get_by_role("button", name="登记授权书").click()
+    page.get_by_role("button", name="生成核对报告").click()
+    expect(page.locator("h1")).to_have_text("家庭经济状况核对报告")
+    expect(page.locator("tr.difference")).to_contain_text("皖J·A1234")
+    expect(page.locator("#difference-count")).to_have_text("1")
+    _screenshot(page, "exchange-verification-report.png")
