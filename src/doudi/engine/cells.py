@@ -17,6 +17,7 @@ from doudi.core.idnumber import CHECK_CHARS, WEIGHTS
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # serial 1 = 1900-01-01, counting Excel's 1900-02-29
 # Serials from 1900-03-01 (61) to 2199-12-31: earlier ones fall in Excel's fake leap day.
 SERIAL_MIN, SERIAL_MAX = 61, 109_574
+DATE_MIN, DATE_MAX = dt.date(1880, 1, 1), dt.date(2199, 12, 31)  # dates outside are typos
 _FULLWIDTH = {chr(0xFF10 + i): str(i) for i in range(10)} | {
     "Ｘ": "X", "ｘ": "x", "．": ".", "，": ",", "－": "-", "／": "/", "　": " ", "＋": "+"}
 
@@ -49,14 +50,16 @@ def id_check_char(first17: pl.Expr) -> pl.Expr:
     return pl.lit(list(CHECK_CHARS)).list.get(id_check_index(first17))
 
 
-def parse_id_number(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """An 18-character resident ID (全角 accepted, lower-case x upper-cased)."""
+def parse_id_number(text: pl.Expr, today: dt.date | None = None) -> tuple[pl.Expr, pl.Expr]:
+    """An 18-character resident ID (全角 accepted, lower-case x upper-cased); the birth date
+    must be real, from 1880 (as `core.idnumber`) and not after `today`."""
+    today = today or dt.date.today()
     raw = halfwidth(text).str.to_uppercase()
     shaped = raw.str.contains(r"^[0-9]{17}[0-9X]$")
     first17 = pl.when(shaped).then(raw.str.slice(0, 17))
     check_ok = id_check_char(first17) == raw.str.slice(17, 1)
     birth = raw.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
-    birth_ok = birth.is_not_null() & (birth >= dt.date(1890, 1, 1))
+    birth_ok = birth.is_not_null() & (birth >= dt.date(1880, 1, 1)) & (birth <= today)
     reason = (pl.when(blank(text)).then(None)
               .when(~shaped).then(pl.lit("身份证号应为18位数字（末位可为X）"))
               .when(~check_ok).then(pl.lit("身份证号校验码错误"))
@@ -70,15 +73,22 @@ def birth_date_of_id(id_number: pl.Expr) -> pl.Expr:
 
 
 def _digits(text: pl.Expr) -> pl.Expr:
-    """Numeric text without thousands separators, currency signs, units or spaces."""
-    return (halfwidth(text).str.replace_all(r"[,\s]", "")
-            .str.replace(r"^(?:人民币|RMB|￥|¥)", "").str.replace(r"(?:元|圆)$", ""))
+    """Numeric text without currency signs, units, spaces or a leading +; thousands separators
+    are removed only where they group by three ("1,234.50"); "12,34" stays invalid."""
+    bare = (halfwidth(text).str.replace_all(r"\s", "")
+            .str.replace(r"^(?:人民币|RMB|￥|¥)", "").str.replace(r"(?:元|圆)$", "")
+            .str.replace(r"^\+", ""))
+    grouped = bare.str.contains(r"^-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?(?:万)?$")
+    return pl.when(grouped).then(bare.str.replace_all(",", "")).otherwise(bare)
 
 
 def _scaled(number: pl.Expr, places: int) -> pl.Expr:
     """'1234.5' → 1234.5 × 10^places as an exact Int64 (no floats); null when it needs more
     decimal places than `places` or is not a plain decimal."""
-    pattern = rf"^(-?)([0-9]+)(?:\.([0-9]{{0,{places}}}))?$" if places else r"^(-?)([0-9]+)$"
+    # at most 18 significant digits: whole × 10^places + frac must fit in Int64
+    digits = 18 - places
+    pattern = (rf"^(-?)([0-9]{{1,{digits}}})(?:\.([0-9]{{0,{places}}}))?$" if places
+               else rf"^(-?)([0-9]{{1,{digits}}})$")
     parts = number.str.extract_groups(pattern)
     whole = parts.struct.field("2").cast(pl.Int64, strict=False)
     if places:
@@ -139,6 +149,7 @@ def parse_date(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     serial = cleaned.str.extract(r"^([0-9]{2,6})(?:\.0+)?$").cast(pl.Int64, strict=False)
     from_serial = (pl.when((serial >= SERIAL_MIN) & (serial <= SERIAL_MAX))
                    .then(pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)))
+    calendar = pl.when((calendar >= DATE_MIN) & (calendar <= DATE_MAX)).then(calendar)
     value = pl.coalesce(calendar, from_serial.cast(pl.Date))
     reason = (pl.when(blank(text)).then(None)
               .when(value.is_null()).then(pl.lit("日期无法识别"))

@@ -20,7 +20,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
@@ -111,7 +111,7 @@ def _own_job(user: User, job_id: int) -> ImportJob:
 
 @router.post("/{feed_key}/batches", response={202: JobOut}, summary="推送一批部门数据")
 def push_batch(request, feed_key: str,  # noqa: ANN001, ANN201
-               file: File[UploadedFile] | None = None,
+               file: UploadedFile | None = File(None),  # noqa: B008 - Ninja marker
                period: Form[str] = "", source: Form[str] = ""):
     user = _gate(request, f"推送数据 {feed_key}")
     feed = FeedType.objects.filter(key=feed_key, is_active=True).first()
@@ -127,7 +127,7 @@ def push_batch(request, feed_key: str,  # noqa: ANN001, ANN201
                       channel="api", source=source or user.department or user.username,
                       period=period)
     job.refresh_from_db()
-    return 202, _job_out(job)
+    return Status(202, _job_out(job))
 
 
 @router.get("/jobs/{job_id}", response=JobOut, summary="导入任务状态")

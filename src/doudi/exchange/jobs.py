@@ -5,6 +5,7 @@ progress on the job row; the page polls it."""
 from __future__ import annotations
 
 import contextlib
+import logging
 
 from django.db import transaction
 from django.utils import timezone
@@ -14,6 +15,8 @@ from doudi.audit import context
 from doudi.exchange import storage
 from doudi.exchange.imports import import_bytes
 from doudi.exchange.models import FeedType, ImportJob
+
+log = logging.getLogger(__name__)
 
 
 def submit(feed_type: FeedType, data: bytes, filename: str, *, user, channel: str,  # noqa: ANN001
@@ -50,9 +53,13 @@ def run_import_job(job_id: int) -> str:
     ImportJob.objects.filter(pk=job.pk).update(status=ImportJob.RUNNING, progress=1,
                                                phase="开始导入")
     user = job.created_by
-    context.bind(context.as_user(user, job=f"import job {job.pk}") if user is not None
-                 else context.Actor(user_id=None, username="system", job=f"import job {job.pk}"))
+    actor = (context.as_user(user, job=f"import job {job.pk}") if user is not None
+             else context.Actor(user_id=None, username="system", job=f"import job {job.pk}"))
+    with context.acting(actor):
+        return _run(job)
 
+
+def _run(job: ImportJob) -> str:
     def progress(percent: int, phase: str) -> None:
         ImportJob.objects.filter(pk=job.pk).update(progress=percent, phase=phase)
 
@@ -64,9 +71,17 @@ def run_import_job(job_id: int) -> str:
             status=ImportJob.FAILED, message="上传文件已不存在，请重新上传", progress=100,
             phase="失败", finished_at=timezone.now())
         return ImportJob.FAILED
-    out = import_bytes(job.feed_type, data, job.file_name, user=user, channel=job.channel,
-                       source=job.source, period=job.period, mapping=job.mapping or None,
-                       area_code=job.area_code, job=job, progress=progress)
+    try:
+        out = import_bytes(job.feed_type, data, job.file_name, user=job.created_by,
+                           channel=job.channel, source=job.source, period=job.period,
+                           mapping=job.mapping or None, area_code=job.area_code, job=job,
+                           progress=progress)
+    except Exception:  # a defect, not bad input: the job must not stay "running" for ever
+        log.exception("import job %s failed", job.pk)
+        ImportJob.objects.filter(pk=job.pk).update(
+            status=ImportJob.FAILED, message="导入时发生系统错误，未保存任何数据；请联系管理员",
+            progress=100, phase="失败", finished_at=timezone.now())
+        return ImportJob.FAILED
     if out.status != ImportJob.FAILED:  # kept while a failed job may be retried with a mapping
         with contextlib.suppress(FileNotFoundError):
             upload.unlink()

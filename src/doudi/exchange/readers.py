@@ -11,10 +11,15 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
+import subprocess
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
+from polars.exceptions import PanicException
 
 from doudi.engine.feedspec import FeedSpec
 from doudi.engine.headers import HeaderMatch, find_header_row, match_headers
@@ -71,10 +76,13 @@ def _table(rows: list[list[object]], first_row_number: int, spec: FeedSpec,
     head = [[_cell_text(c) or "" for c in r] for r in rows[:HEADER_SCAN_ROWS]]
     at = find_header_row(head, spec, mapping)
     headers = head[at]
-    width = max((len(r) for r in rows), default=0)
+    # Cells right of the last header are nobody's column (a stray note, a formula): ignored.
+    width = max((j + 1 for j, h in enumerate(headers) if h.strip()), default=0)
+    if width == 0:
+        raise ReadError("未找到表头行（前 10 行均为空）")
     if width > MAX_COLUMNS:
         raise ReadError(f"列数过多（{width} 列），请检查文件")
-    headers = headers + [""] * (width - len(headers))
+    headers = headers[:width]
     body = rows[at + 1:]
     columns = {f"c{j}": [(_cell_text(r[j]) if j < len(r) else None) for r in body]
                for j in range(width)}
@@ -98,7 +106,7 @@ def read_excel(data: bytes, spec: FeedSpec, mapping: dict[str, str] | None = Non
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = list(book.sheet_names)
-    except Exception as exc:  # calamine raises its own types for every kind of damage
+    except (Exception, PanicException) as exc:  # calamine raises its own types for damage
         raise ReadError(f"无法读取 Excel 文件（文件损坏或不是 Excel 格式）：{exc}") from exc
     if not names:
         raise ReadError("Excel 文件中没有工作表")
@@ -169,10 +177,33 @@ def read_csv(data: bytes, spec: FeedSpec, mapping: dict[str, str] | None = None)
     return RawTable(headers=headers, cells=_drop_blank_rows(cells), encoding=encoding)
 
 
+_PARQUET_PROBE = "import sys, polars; polars.read_parquet(sys.argv[1])"
+
+
+def _probe_parquet(data: bytes) -> None:
+    """Read the file once in a child process first: some damaged Parquet files make the
+    Parquet reader abort the whole process (a 2⁶¹-byte allocation), which no `except` stops."""
+    with tempfile.NamedTemporaryFile(suffix=".parquet", delete=False) as fh:
+        fh.write(data)
+        path = fh.name
+    try:
+        run = subprocess.run([sys.executable, "-c", _PARQUET_PROBE, path], capture_output=True,
+                             timeout=600, env={**os.environ, "RUST_BACKTRACE": "0"})
+    except subprocess.TimeoutExpired as exc:
+        raise ReadError("读取 Parquet 文件超时，请检查文件") from exc
+    finally:
+        os.unlink(path)
+    if run.returncode != 0:
+        raise ReadError("无法读取 Parquet 文件（文件损坏或不是 Parquet 格式）")
+
+
 def read_parquet(data: bytes) -> RawTable:
+    if data[:4] != b"PAR1" or data[-4:] != b"PAR1":
+        raise ReadError("无法读取 Parquet 文件（文件损坏或不是 Parquet 格式）")
+    _probe_parquet(data)
     try:
         frame = pl.read_parquet(io.BytesIO(data))
-    except Exception as exc:  # Polars/Arrow raise several types for damaged files
+    except (Exception, PanicException) as exc:  # a panic is a BaseException
         raise ReadError(f"无法读取 Parquet 文件（文件损坏或不是 Parquet 格式）：{exc}") from exc
     if frame.width > MAX_COLUMNS:
         raise ReadError(f"列数过多（{frame.width} 列），请检查文件")
@@ -208,7 +239,7 @@ def field_cells(table: RawTable, spec: FeedSpec,
     found = match_headers(table.headers, spec, mapping)
     if not found.ok:
         labels = "、".join(spec.field(k).label for k in found.missing_required)
-        present = "、".join(h for h in table.headers if h) or "（无）"
+        present = "、".join(h.strip() for h in table.headers if h.strip()) or "（无）"
         raise MissingColumns(f"缺少必填列：{labels}。文件中的列：{present}。"
                              "可在“列对应”中指定本部门的列名。",
                              [h for h in table.headers if h], list(found.missing_required))
