@@ -39,7 +39,7 @@ from doudi.areas.scoping import in_scope
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
 from doudi.core import idnumber
-from doudi.exchange.models import Batch, Consent, FeedType, ImportJob, VerificationReport
+from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
 from doudi.policy.models import PolicyParameter
 from doudi.registry import services
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
@@ -62,7 +62,7 @@ class Record:
     tokens: frozenset[str]
     # 部门数据 owned by the record's area, named after it so a page showing it can be told
     job: ImportJob | None = None
-    batch: Batch | None = None
+    batch: FeedBatch | None = None
     report: VerificationReport | None = None
 
     @property
@@ -287,7 +287,7 @@ def records(world, shipped_parameters) -> dict[str, Record]:
     return made
 
 
-def _exchange_objects(household: Household, n: int) -> tuple[ImportJob, Batch,
+def _exchange_objects(household: Household, n: int) -> tuple[ImportJob, FeedBatch,
                                                               VerificationReport]:
     """An import job (with a one-line error report), a batch and a verification report owned by
     the household's area, each naming the household so its page can be recognised."""
@@ -302,7 +302,7 @@ def _exchange_objects(household: Household, n: int) -> tuple[ImportJob, Batch,
     path = storage.report_path(checksum)
     report.write_parquet(path)
     name = f"{household.number}.csv"
-    batch = Batch.objects.create(
+    batch = FeedBatch.objects.create(
         feed_type=feed, version=100 + n, checksum=checksum, file_name=name, path="none",
         rows=1, good_rows=1, error_rows=0, duplicate_rows=0, matched_id=1, matched_weak=0,
         unmatched=0, area_code=household.area_code)
@@ -351,7 +351,7 @@ def out_of_area_state(codes: list[str]) -> dict:
     state: dict[str, Any] = {
         model.__name__: list(model.objects.filter(area_code__in=codes).order_by("pk").values())
         for model in (Household, Person, Membership, Observation, CategoryAssignment, Consent,
-                      VerificationReport, ImportJob, Batch)
+                      VerificationReport, ImportJob, FeedBatch)
     }
     state["audit rows"] = AuditEvent.objects.filter(area_code__in=codes).count()
     return state
@@ -533,7 +533,7 @@ class Matrix:
         holder = self.user.can(FEED_ROUTES[route.name])
         for method in _tried_methods(route):
             where = f"{route} {method} {path}"
-            batches = Batch.objects.count()
+            batches = FeedBatch.objects.count()
             response = self.request(route, method, path)
             self.checked(where, response)
             if method not in route.methods:
@@ -544,7 +544,7 @@ class Matrix:
                 want = {422} if route.api else {200}
             if response.status_code not in want:
                 self.fail(where, f"status {response.status_code}, expected one of {sorted(want)}")
-            if Batch.objects.count() != batches:
+            if FeedBatch.objects.count() != batches:
                 self.fail(where, "a batch was stored without a file")
 
     def policy_values(self, route: Route, path: str) -> None:

@@ -98,10 +98,10 @@ def test_demo_command_builds_users_and_households(capsys, settings, tmp_path, cl
 
     assert CategoryAssignment.objects.filter(category="dibao").exists()
     # every feed's CSV was imported as the first batch of its feed type
-    from doudi.exchange.models import Batch, FeedType
+    from doudi.exchange.models import FeedBatch, FeedType
 
-    assert Batch.objects.count() == FeedType.objects.count() == 14
-    assert all(b.version == 1 and b.good_rows > 0 for b in Batch.objects.exclude(rows=0))
+    assert FeedBatch.objects.count() == FeedType.objects.count() == 14
+    assert all(b.version == 1 and b.good_rows > 0 for b in FeedBatch.objects.exclude(rows=0))
     # the village assistant sees households of the own village only
     client.force_login(village)
     page = client.get("/households/").content.decode()

@@ -19,7 +19,7 @@ from doudi.core.masking import mask_id_number
 from doudi.exchange import department_api
 from doudi.exchange.department_api import issue_department_token
 from doudi.exchange.imports import batch_rows
-from doudi.exchange.models import Batch, ImportJob
+from doudi.exchange.models import FeedBatch, ImportJob
 from doudi.registry.services import assign_category
 from tests.conftest import DISTRICT, PASSWORD, VILLAGE, make_household
 
@@ -119,7 +119,7 @@ def test_department_pushes_its_feed_and_the_same_file_twice_changes_nothing(
     assert (counts["rows"], counts["good"], counts["errors"], counts["duplicates"]) == (3, 3, 0, 0)
     assert (counts["matched_id"], counts["matched_weak"], counts["unmatched"]) == (1, 0, 2)
 
-    batch = Batch.objects.get()
+    batch = FeedBatch.objects.get()
     assert body["batch_id"] == batch.pk and body["batch_version"] == batch.version == 1
     assert batch.feed_type.key == "vehicle" and batch.period == "2026-10"
     assert batch.source == "市车管所" and batch.imported_by == setup.cheguan
@@ -137,7 +137,7 @@ def test_department_pushes_its_feed_and_the_same_file_twice_changes_nothing(
     second = client.get(f"/api/feeds/jobs/{again.json()['id']}", **auth(setup.tok)).json()
     assert second["status"] == "duplicate", second
     assert second["batch_id"] == batch.pk
-    assert Batch.objects.count() == 1
+    assert FeedBatch.objects.count() == 1
 
 
 def test_push_is_limited_to_the_own_department_and_to_importing_staff(
@@ -151,14 +151,14 @@ def test_push_is_limited_to_the_own_department_and_to_importing_staff(
     village = push(client, django_capture_on_commit_callbacks,
                    staff_token(client, "village_assistant"), "vehicle", data)
     assert village.status_code == 403
-    assert not ImportJob.objects.exists() and not Batch.objects.exists()
+    assert not ImportJob.objects.exists() and not FeedBatch.objects.exists()
 
     officer = push(client, django_capture_on_commit_callbacks,
                    staff_token(client, "district_officer"), "vehicle", data)
     assert officer.status_code == 202, officer.content
     job = ImportJob.objects.get()
     assert job.status == ImportJob.DONE and job.created_by == setup.users.district_officer
-    assert Batch.objects.count() == 1
+    assert FeedBatch.objects.count() == 1
 
     unknown = push(client, django_capture_on_commit_callbacks, setup.tok, "no_such_feed", data)
     assert unknown.status_code == 404
@@ -273,7 +273,7 @@ def test_outcomes_for_the_department_entitled_to_them(
     car = vehicle_csv([("皖B12345", "张三丰", setup.head.id_number)])
     assert push(client, django_capture_on_commit_callbacks, setup.tok, "vehicle",
                 car).status_code == 202
-    assert Batch.objects.filter(feed_type__key="vehicle").exists()
+    assert FeedBatch.objects.filter(feed_type__key="vehicle").exists()
     vehicle = client.get("/api/feeds/outcomes", **auth(setup.tok))
     assert vehicle.status_code == 200 and vehicle.json() == []
     officer = client.get("/api/feeds/outcomes", **auth(staff_token(client, "district_officer")))

@@ -1,7 +1,7 @@
 """Malformed department files thrown at `import_bytes` (the shipped feed type "vehicle").
 
 Whatever the file, nothing escapes: the import either fails with a Chinese message and leaves
-no batch (no Batch row, no file under batches/, no tmp file), or it is done and the batch's
+no batch (no FeedBatch row, no file under batches/, no tmp file), or it is done and the batch's
 counts add up (good + errors + duplicates == rows). Random bytes and truncations come from
 hypothesis; the rest are hand-made from valid files built here with XlsxWriter and Polars."""
 
@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 from doudi.core import idnumber
 from doudi.exchange.imports import batch_rows, import_bytes, report_rows
-from doudi.exchange.models import Batch, FeedType, ImportJob
+from doudi.exchange.models import FeedBatch, FeedType, ImportJob
 
 pytestmark = pytest.mark.django_db
 
@@ -105,7 +105,7 @@ def check(feed: FeedType, data: bytes, filename: str):
     from django.conf import settings as dj
 
     root = Path(dj.EXCHANGE_DIR)
-    batches_before = Batch.objects.count()
+    batches_before = FeedBatch.objects.count()
     files_before = files_under(root, "batches")
     out = import_bytes(feed, data, filename, user=None, channel="cli")
     assert out.status in (ImportJob.DONE, ImportJob.FAILED, ImportJob.DUPLICATE), out.status
@@ -114,7 +114,7 @@ def check(feed: FeedType, data: bytes, filename: str):
     assert not files_under(root, "tmp"), "tmp file left behind"
     if out.status == ImportJob.DONE:
         batch = out.batch
-        assert Batch.objects.count() == batches_before + 1
+        assert FeedBatch.objects.count() == batches_before + 1
         assert batch.good_rows + batch.error_rows + batch.duplicate_rows == batch.rows
         assert batch.matched_id + batch.matched_weak + batch.unmatched == batch.good_rows
         c = out.counts
@@ -124,7 +124,7 @@ def check(feed: FeedType, data: bytes, filename: str):
         assert new == {root / batch.path}
         assert batch_rows(batch).height == batch.good_rows
     else:
-        assert Batch.objects.count() == batches_before
+        assert FeedBatch.objects.count() == batches_before
         assert files_under(root, "batches") == files_before
         if out.status == ImportJob.FAILED:
             assert out.batch is None

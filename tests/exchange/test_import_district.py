@@ -10,7 +10,7 @@ import pytest
 from django.core.management import call_command
 
 from doudi.exchange.imports import import_file, report_rows
-from doudi.exchange.models import Batch, FeedType, ImportJob
+from doudi.exchange.models import FeedBatch, FeedType, ImportJob
 from doudi.exchange.verification import build
 from doudi.registry.models import Household
 from doudi.synth.feeds.layouts import LAYOUTS
@@ -56,10 +56,10 @@ def test_same_file_twice_changes_nothing(district) -> None:
     feed = FeedType.objects.get(key="vehicle")
     path = district / "feeds" / "车管_机动车登记信息.csv"
     first = import_file(feed, path, user=None, channel="cli")
-    batches = list(Batch.objects.values_list("pk", "version", "checksum"))
+    batches = list(FeedBatch.objects.values_list("pk", "version", "checksum"))
     again = import_file(feed, path, user=None, channel="cli")
     assert again.status == ImportJob.DUPLICATE and again.batch.pk == first.batch.pk
-    assert list(Batch.objects.values_list("pk", "version", "checksum")) == batches
+    assert list(FeedBatch.objects.values_list("pk", "version", "checksum")) == batches
 
 
 def test_report_shows_the_vehicle_the_declaration_left_out(district) -> None:

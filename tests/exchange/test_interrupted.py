@@ -56,7 +56,7 @@ def _doudi(*args: str, home: Path) -> subprocess.Popen:
 
 def _counts(home: Path) -> tuple[int, int]:
     with sqlite3.connect(home / "doudi.sqlite3") as db:
-        return (db.execute("select count(*) from exchange_batch").fetchone()[0],
+        return (db.execute("select count(*) from exchange_feedbatch").fetchone()[0],
                 db.execute("select count(*) from exchange_importjob").fetchone()[0])
 
 

@@ -14,7 +14,7 @@ from doudi.audit.models import AuditEvent
 from doudi.core import idnumber
 from doudi.exchange import storage
 from doudi.exchange.imports import batch_rows, import_bytes
-from doudi.exchange.models import Batch, FeedType, ImportJob
+from doudi.exchange.models import FeedBatch, FeedType, ImportJob
 from doudi.exchange.retention import purge_unmatched
 from doudi.registry.services import MemberInput, create_household
 from tests.conftest import VILLAGE, make_household
@@ -36,11 +36,11 @@ def outsider_id(n: int) -> str:
 
 def purges() -> int:
     return AuditEvent.objects.filter(action=AuditEvent.DELETE,
-                                     object_type="exchange.batch").count()
+                                     object_type="exchange.feedbatch").count()
 
 
 @pytest.fixture
-def batch(users, new_id, shipped_parameters) -> Batch:
+def batch(users, new_id, shipped_parameters) -> FeedBatch:
     """A vehicle batch: one row matched by ID, one weakly by name + birth date, three about
     people nobody registered (row 5 will register later)."""
     with context.job("test"):
@@ -60,7 +60,7 @@ def batch(users, new_id, shipped_parameters) -> Batch:
     return b
 
 
-def received(batch: Batch) -> dt.date:
+def received(batch: FeedBatch) -> dt.date:
     return timezone.localtime(batch.received_at).date()
 
 
@@ -94,7 +94,7 @@ def test_purged_after_it_keeping_matched_and_newly_registered(batch, users):
     assert batch.unmatched_purged_at is not None
     assert batch.rows == 5  # what the file held when received is history
 
-    event = AuditEvent.objects.get(action=AuditEvent.DELETE, object_type="exchange.batch")
+    event = AuditEvent.objects.get(action=AuditEvent.DELETE, object_type="exchange.feedbatch")
     assert event.object_id == str(batch.pk)
     assert event.changes["purged_rows"] == 2 and event.changes["rematched"] == 1
     assert event.changes["retention_days"] == 180

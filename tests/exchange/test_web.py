@@ -18,7 +18,7 @@ from doudi.audit.models import AuditEvent
 from doudi.core import idnumber
 from doudi.core.masking import mask_id_number
 from doudi.exchange.imports import import_bytes
-from doudi.exchange.models import Batch, Consent, FeedType, ImportJob, VerificationReport
+from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
 from tests.conftest import PASSWORD, VILLAGE, make_household
 
 pytestmark = pytest.mark.django_db
@@ -80,7 +80,7 @@ def test_upload_shows_the_finished_job_with_counts(client, users, new_id,
                          ("未匹配（保留）", 2)):
         assert f'<th>{label}</th><td class="num">{value}</td>' in html, label
     assert 'id="error-report"' not in html and "hx-get" not in html  # finished: no polling
-    batch = Batch.objects.get()
+    batch = FeedBatch.objects.get()
     assert job.batch == batch and job.channel == "ui" and batch.period == "2026-10"
     assert f'href="/exchange/batches/{batch.pk}/"' in html
     assert client.get(f"/exchange/batches/{batch.pk}/").status_code == 200
@@ -122,7 +122,7 @@ def test_mapping_rescues_the_job_and_is_remembered(client, users,
     first = vehicle_csv([("皖B11111", "王大力", outsider_id(1))], plate_header="车牌")
     response = upload(client, django_capture_on_commit_callbacks, first)
     job = job_of(response)
-    assert job.status == ImportJob.FAILED and not Batch.objects.exists()
+    assert job.status == ImportJob.FAILED and not FeedBatch.objects.exists()
     html = client.get(response["Location"]).content.decode()
     assert "缺少必填列：号牌号码" in html
     assert f'action="/exchange/jobs/{job.pk}/mapping/"' in html
@@ -143,7 +143,7 @@ def test_mapping_rescues_the_job_and_is_remembered(client, users,
     second = vehicle_csv([("皖B22222", "赵小六", outsider_id(2))], plate_header="车牌")
     again = job_of(upload(client, django_capture_on_commit_callbacks, second, name="车管2.csv"))
     assert again.status == ImportJob.DONE and again.mapping == {}, again.message
-    assert Batch.objects.count() == 2
+    assert FeedBatch.objects.count() == 2
 
 
 def test_village_assistant_cannot_open_exchange(client, users):
@@ -169,7 +169,7 @@ def test_inbox_file_is_listed_and_imported(client, users, settings,
     assert response.status_code == 302
     job = job_of(response)
     assert job.status == ImportJob.DONE, job.message
-    assert Batch.objects.get().feed_type.key == "vehicle"
+    assert FeedBatch.objects.get().feed_type.key == "vehicle"
     missing = client.post("/exchange/inbox/import/", {"name": "../secret.csv", "feed": "vehicle"})
     assert missing.status_code == 404
 

@@ -31,7 +31,7 @@ from doudi.audit.models import AuditEvent
 from doudi.core.masking import mask_name
 from doudi.exchange import jobs
 from doudi.exchange.imports import batch_rows, report_rows
-from doudi.exchange.models import Batch, FeedType, ImportJob
+from doudi.exchange.models import FeedBatch, FeedType, ImportJob
 from doudi.registry.categories import CATEGORIES
 from doudi.registry.models import CategoryAssignment, Membership
 
@@ -172,7 +172,7 @@ def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
         spec = feed.parsed()
         if not spec.outcomes:
             continue
-        batch = Batch.objects.filter(feed_type=feed).order_by("-version").first()
+        batch = FeedBatch.objects.filter(feed_type=feed).order_by("-version").first()
         if batch is None:
             continue
         rows = batch_rows(batch).filter(pl.col("person_id").is_not_null())

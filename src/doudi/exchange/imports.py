@@ -28,7 +28,7 @@ from doudi.engine.feedspec import FeedSpec
 from doudi.engine.matching import match
 from doudi.engine.validate import Validated, validate
 from doudi.exchange import storage
-from doudi.exchange.models import Batch, FeedType, ImportJob
+from doudi.exchange.models import FeedBatch, FeedType, ImportJob
 from doudi.exchange.readers import MissingColumns, ReadError, field_cells, read_table
 from doudi.registry.models import Person
 
@@ -45,7 +45,7 @@ def _no_progress(percent: int, phase: str) -> None:
 class Outcome:
     status: str  # ImportJob.DONE | DUPLICATE | FAILED
     message: str
-    batch: Batch | None = None
+    batch: FeedBatch | None = None
     job: ImportJob | None = None
     counts: dict[str, int] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
@@ -83,7 +83,7 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
     spec = feed_type.parsed()
     checksum = hashlib.sha256(data).hexdigest()
     area_code = area_code or (user.area_code if user is not None else "")
-    existing = Batch.objects.filter(feed_type=feed_type, checksum=checksum).first()
+    existing = FeedBatch.objects.filter(feed_type=feed_type, checksum=checksum).first()
     if existing is not None:
         message = f"该文件已于 {timezone.localtime(existing.received_at):%Y-%m-%d %H:%M} 导入为" \
                   f"{existing}，本次未作更改"
@@ -129,7 +129,7 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
         with transaction.atomic():
             locked = FeedType.objects.select_for_update().get(pk=feed_type.pk)
             version = (locked.batches.aggregate(v=Max("version"))["v"] or 0) + 1
-            batch = Batch.objects.create(
+            batch = FeedBatch.objects.create(
                 feed_type=locked, version=version, checksum=checksum, file_name=filename[:200],
                 source=source[:100], period=period[:20], sheet=table.sheet[:100],
                 path=storage.relative(final), rows=cells.height, good_rows=rows.height,
@@ -140,7 +140,7 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
             job = _finish(job, feed_type, ImportJob.DONE, message, filename, checksum, channel,
                           source, period, mapping, user, area_code, batch=batch, counts=counts,
                           errors_path=storage.relative(report_file) if report.height else "")
-            audit.record(AuditEvent.IMPORT, object_type="exchange.batch", object_id=batch.pk,
+            audit.record(AuditEvent.IMPORT, object_type="exchange.feedbatch", object_id=batch.pk,
                          object_label=f"导入{batch}：{filename}"[:200], area_code=area_code,
                          changes={"checksum": checksum, **counts})
             if tmp_report is not None:
@@ -169,7 +169,7 @@ def _summary(counts: dict[str, int], notices: list[str]) -> str:
 def _finish(job: ImportJob | None, feed_type: FeedType, status: str, message: str,
             filename: str, checksum: str, channel: str, source: str, period: str,
             mapping: dict[str, str] | None, user, area_code: str, *,  # noqa: ANN001
-            batch: Batch | None = None, counts: dict | None = None,
+            batch: FeedBatch | None = None, counts: dict | None = None,
             errors_path: str = "") -> ImportJob:
     job = job or ImportJob(feed_type=feed_type, channel=channel, file_name=filename[:200],
                            created_by=user, area_code=area_code)
@@ -188,7 +188,7 @@ def import_file(feed_type: FeedType, path: Path, **kwargs) -> Outcome:  # noqa: 
     return import_bytes(feed_type, path.read_bytes(), path.name, **kwargs)
 
 
-def batch_rows(batch: Batch) -> pl.DataFrame:
+def batch_rows(batch: FeedBatch) -> pl.DataFrame:
     return pl.read_parquet(storage.absolute(batch.path))
 
 

@@ -66,7 +66,7 @@ class ImportJob(AreaOwned, models.Model):
     counts = models.JSONField("统计", default=dict, blank=True)
     message = models.TextField("说明", blank=True)
     errors_path = models.CharField("错误报告", max_length=300, blank=True)
-    batch = models.ForeignKey("Batch", null=True, blank=True, on_delete=models.SET_NULL,
+    batch = models.ForeignKey("FeedBatch", null=True, blank=True, on_delete=models.SET_NULL,
                               related_name="jobs")
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
                                    related_name="+")
@@ -85,7 +85,7 @@ class ImportJob(AreaOwned, models.Model):
         return self.status in (self.DONE, self.DUPLICATE, self.FAILED)
 
 
-class Batch(Audited, AreaOwned, models.Model):
+class FeedBatch(Audited, AreaOwned, models.Model):
     """The good rows of one imported file: versioned per feed type, never changed after."""
 
     feed_type = models.ForeignKey(FeedType, on_delete=models.PROTECT, related_name="batches")
@@ -154,7 +154,7 @@ class VerificationReport(Audited, AreaOwned, models.Model):
     day = models.DateField("核对基准日")
     consent = models.ForeignKey(Consent, null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="reports")
-    batches = models.ManyToManyField(Batch, related_name="reports", blank=True)
+    batches = models.ManyToManyField(FeedBatch, related_name="reports", blank=True)
     content = models.JSONField("报告内容")
     differences = models.PositiveIntegerField("差异项")
     requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,

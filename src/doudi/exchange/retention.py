@@ -21,7 +21,7 @@ from doudi.audit.models import AuditEvent
 from doudi.engine.matching import match
 from doudi.exchange import storage
 from doudi.exchange.imports import persons_frame
-from doudi.exchange.models import Batch
+from doudi.exchange.models import FeedBatch
 from doudi.policy.services import parameter_set
 from doudi.rules.parameters import engine_value
 
@@ -43,7 +43,7 @@ def purge_unmatched(today: dt.date | None = None) -> PurgeReport:
     today = today or timezone.localdate()
     report = PurgeReport()
     persons: pl.DataFrame | None = None
-    for batch in Batch.objects.filter(unmatched__gt=0).select_related("feed_type"):
+    for batch in FeedBatch.objects.filter(unmatched__gt=0).select_related("feed_type"):
         received = timezone.localtime(batch.received_at).date()
         if (today - received).days < retention_days(batch.area_code, today):
             continue
@@ -66,7 +66,7 @@ def purge_unmatched(today: dt.date | None = None) -> PurgeReport:
             batch.unmatched_purged_at = timezone.now()
             batch.save(update_fields=["good_rows", "matched_id", "matched_weak", "unmatched",
                                       "unmatched_purged_at"])
-            audit.record(AuditEvent.DELETE, object_type="exchange.batch", object_id=batch.pk,
+            audit.record(AuditEvent.DELETE, object_type="exchange.feedbatch", object_id=batch.pk,
                          object_label=f"清除{batch}中未匹配人员的数据 {dropped} 行",
                          area_code=batch.area_code,
                          changes={"purged_rows": dropped, "rematched": rematched,

@@ -25,7 +25,7 @@ from doudi.areas.scoping import require
 from doudi.core.masking import mask_id_number, mask_name
 from doudi.engine.feedspec import VERIFICATION_SECTIONS, FeedSpec
 from doudi.exchange import storage
-from doudi.exchange.models import Batch, Consent, FeedType, VerificationReport
+from doudi.exchange.models import Consent, FeedBatch, FeedType, VerificationReport
 from doudi.policy.services import parameter_set
 from doudi.registry.choices import DISABILITY_CATEGORY_CHOICES
 from doudi.registry.models import Household, Observation, Person
@@ -81,7 +81,7 @@ def _declared(household: Household, persons: list[int], day: dt.date) -> dict[tu
 
 
 def _rows(feed: FeedType, spec: FeedSpec, ids: list[str], person_ids: list[int],
-          day: dt.date) -> tuple[pl.DataFrame, list[Batch]]:
+          day: dt.date) -> tuple[pl.DataFrame, list[FeedBatch]]:
     # What is known when the report is produced: every batch received so far.
     batches = list(feed.batches.order_by("-version"))
     if spec.mode == "snapshot":
@@ -112,7 +112,7 @@ def _person_of(row: dict[str, Any], spec: FeedSpec, by_id: dict[str, Person],
     return person, person is not None
 
 
-def _source(row: dict[str, Any], batches: dict[int, Batch]) -> dict[str, Any]:
+def _source(row: dict[str, Any], batches: dict[int, FeedBatch]) -> dict[str, Any]:
     b = batches[row["__batch"]]
     return {"batch_id": b.pk, "version": b.version, "file_name": b.file_name, "row": row["row"],
             "feed": str(b.feed_type)}
@@ -126,7 +126,7 @@ def _latest_by_person(rows: list[dict], date_key: str) -> dict[int, dict]:
 
 
 def _section_lines(section: str, spec: FeedSpec, rows: list[dict], members: list[Member],
-                   declared: dict[tuple, int], batches: dict[int, Batch],
+                   declared: dict[tuple, int], batches: dict[int, FeedBatch],
                    day: dt.date) -> list[dict[str, Any]]:
     lines: list[dict[str, Any]] = []
 
@@ -235,7 +235,7 @@ def _describe(section: str, r: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def build(household: Household, day: dt.date) -> tuple[dict[str, Any], list[Batch]]:
+def build(household: Household, day: dt.date) -> tuple[dict[str, Any], list[FeedBatch]]:
     """The report's content (masked, JSON-ready) and the batches it read."""
     members = _members(household, day)
     persons = [m.person for m in members]

@@ -22,7 +22,7 @@ from doudi.audit.models import AuditEvent
 from doudi.engine.feedspec import FIELD_TYPE_LABELS, FeedSpecError
 from doudi.exchange import feed_types, jobs
 from doudi.exchange.imports import report_rows
-from doudi.exchange.models import Batch, Consent, FeedType, ImportJob, VerificationReport
+from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
 from doudi.exchange.readers import SUFFIXES
 from doudi.exchange.verification import ConsentRequired, request_report
 from doudi.web.views import _need, _render_detail, _visible_household
@@ -188,7 +188,7 @@ def _quote(name: str) -> str:
 @require_GET
 def exchange_batch(request: HttpRequest, batch_id: int) -> HttpResponse:
     _need(request, roles.IMPORT_FEEDS)
-    batch = get_object_or_404(Batch.objects.select_related("feed_type", "imported_by"),
+    batch = get_object_or_404(FeedBatch.objects.select_related("feed_type", "imported_by"),
                               pk=batch_id, area_code__startswith=request.user.scope_prefix)
     return render(request, "doudi/exchange_batch.html", {
         "batch": batch, "jobs": batch.jobs.all(), "spec": batch.feed_type.parsed()})
