@@ -14,7 +14,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from doudi.accounts.services import create_user
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
-from doudi.core import idnumber
 from doudi.core.masking import mask_id_number
 from doudi.exchange import department_api
 from doudi.exchange.department_api import issue_department_token
@@ -22,10 +21,10 @@ from doudi.exchange.imports import batch_rows
 from doudi.exchange.models import FeedBatch, ImportJob
 from doudi.registry.services import assign_category
 from tests.conftest import DISTRICT, PASSWORD, VILLAGE, make_household
+from tests.exchange.helpers import VEHICLE_HEADER, bad_check_digit, outsider_id
 
 pytestmark = pytest.mark.django_db
 
-VEHICLE_HEADER = "号牌号码,车辆类型,机动车所有人,身份证明号码,中文品牌,初次登记日期,机动车状态"
 RELAPSE_HEADER = ("户主姓名,户主证件号码,所在村,家庭人口数,监测对象类别,主要风险类型,"
                   "识别纳入时间,风险是否消除")
 
@@ -37,21 +36,7 @@ def _fresh_rate_limit():
     cache.clear()
 
 
-@pytest.fixture(autouse=True)
-def _reset_actor():
-    """A background job binds its own audit actor; keep it from leaking into other tests."""
-    with context.acting(context.SYSTEM):
-        yield
 
-
-def outsider_id(n: int) -> str:
-    """A valid ID of nobody in the registry (born 1950, a year no test household uses)."""
-    return idnumber.make("341002", dt.date(1950, 1, 1) + dt.timedelta(days=n), 20, "M")
-
-
-def bad_check_digit(id_number: str) -> str:
-    last = id_number[-1]
-    return id_number[:-1] + ("0" if last != "0" else "1")
 
 
 def vehicle_csv(rows: list[tuple[str, str, str]]) -> bytes:

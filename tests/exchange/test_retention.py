@@ -18,20 +18,13 @@ from doudi.exchange.models import FeedBatch, FeedType, ImportJob
 from doudi.exchange.retention import purge_unmatched
 from doudi.registry.services import MemberInput, create_household
 from tests.conftest import VILLAGE, make_household
+from tests.exchange.helpers import VEHICLE_HEADER, outsider_id
 
 pytestmark = pytest.mark.django_db
 
-HEADER = "号牌号码,车辆类型,机动车所有人,身份证明号码,中文品牌,初次登记日期,机动车状态"
+HEADER = VEHICLE_HEADER
 
 
-@pytest.fixture(autouse=True)
-def _reset_actor():
-    with context.acting(context.SYSTEM):
-        yield
-
-
-def outsider_id(n: int) -> str:
-    return idnumber.make("341002", dt.date(1950, 1, 1) + dt.timedelta(days=n), 20, "M")
 
 
 def purges() -> int:

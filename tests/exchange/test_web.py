@@ -3,7 +3,6 @@ as an alias, the inbox, feed-type definitions; 授权书 and 核对报告 on the
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 
@@ -15,11 +14,11 @@ from python_calamine import CalamineWorkbook
 from doudi.accounts.services import create_user
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
-from doudi.core import idnumber
 from doudi.core.masking import mask_id_number
 from doudi.exchange.imports import import_bytes
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
 from tests.conftest import PASSWORD, VILLAGE, make_household
+from tests.exchange.helpers import bad_check_digit, outsider_id
 
 pytestmark = pytest.mark.django_db
 
@@ -27,19 +26,7 @@ COLUMNS = ["号牌号码", "车辆类型", "机动车所有人", "身份证明�
            "机动车状态"]
 
 
-@pytest.fixture(autouse=True)
-def _reset_actor():
-    """A background job binds its own audit actor; keep it from leaking into other tests."""
-    with context.acting(context.SYSTEM):
-        yield
 
-
-def outsider_id(n: int) -> str:
-    return idnumber.make("341002", dt.date(1950, 1, 1) + dt.timedelta(days=n), 20, "M")
-
-
-def bad_check_digit(id_number: str) -> str:
-    return id_number[:-1] + ("0" if id_number[-1] != "0" else "1")
 
 
 def vehicle_csv(rows: list[tuple[str, str, str]], plate_header: str = "号牌号码") -> bytes:
