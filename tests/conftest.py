@@ -89,6 +89,18 @@ def shipped_parameters(db):
     return params
 
 
+@pytest.fixture
+def shipped_feed_types(db):
+    """The shipped feed types (数据接口类型) as the data migration (exchange 0002) left them,
+    loaded again after a transactional test flushed them."""
+    from doudi.exchange.feed_types import load_shipped, shipped_documents
+    from doudi.exchange.models import FeedType
+
+    if FeedType.objects.count() < len(shipped_documents()):
+        with context.job("test shipped feed types"):
+            load_shipped()
+
+
 def valid_id(region: str = "341002", born: dt.date = dt.date(1980, 5, 17), seq: int = 10,
              sex: str = "M") -> str:
     return idnumber.make(region, born, seq, sex)

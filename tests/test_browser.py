@@ -280,7 +280,9 @@ def test_household_rules_section_and_simulation(page, live, world, shipped_param
     _screenshot(page, "rules-simulate.png")
 
 
-def test_upload_a_department_file_then_verify_a_household(page, live, world, tmp_path) -> None:
+def test_upload_a_department_file_then_verify_a_household(page, live, world, tmp_path,
+                                                          shipped_parameters,
+                                                          shipped_feed_types) -> None:
     """A district officer uploads a 车管 file (one row with a bad check digit) and sees it
     imported with its error report; a town officer records the 授权书 and produces the 核对报告,
     which shows the vehicle the household never declared."""

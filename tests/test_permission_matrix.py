@@ -264,7 +264,7 @@ def _person_tokens(person: Person) -> set[str]:
 
 
 @pytest.fixture
-def records(world, shipped_parameters) -> dict[str, Record]:
+def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
     editors = [world.users.district_approver, world.gd_user]
     made: dict[str, Record] = {}
     with context.job("permission matrix markers"):

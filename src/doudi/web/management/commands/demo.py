@@ -127,9 +127,11 @@ class Command(BaseCommand):
 
 def _import_feeds(inbox: Path, user: User) -> int:
     """Import the CSV of every synthetic feed, as a bureau would on its first day."""
+    from doudi.exchange.feed_types import load_shipped
     from doudi.exchange.imports import import_file
     from doudi.exchange.models import FeedType
 
+    load_shipped()  # the shipped types as this release has them
     rows = 0
     for layout in LAYOUTS:
         feed = FeedType.objects.get(key=layout.key)
