@@ -123,3 +123,24 @@ def test_a_batch_without_unmatched_rows_is_never_touched(users, new_id, shipped_
     assert report.batches == 0
     out.batch.refresh_from_db()
     assert out.batch.unmatched_purged_at is None and out.batch.good_rows == 1
+
+
+def test_a_failed_imports_upload_is_kept_for_a_retry_then_purged(users, shipped_parameters,
+                                                                 django_capture_on_commit_callbacks):
+    from doudi.exchange import jobs
+
+    data = "车牌,身份证明号码\n皖J1,341002195001010010\n".encode()  # no required columns
+    with django_capture_on_commit_callbacks(execute=True):
+        job = jobs.submit(FeedType.objects.get(key="vehicle"), data, "车管.csv",
+                          user=users.district_officer, channel="ui")
+    job.refresh_from_db()
+    upload = storage.absolute(job.upload_path)
+    assert job.status == ImportJob.FAILED and upload.exists()
+    finished = timezone.localtime(job.finished_at).date()
+    assert purge_unmatched(finished + dt.timedelta(days=179)).uploads == 0
+    assert upload.exists()
+    assert purge_unmatched(finished + dt.timedelta(days=181)).uploads == 1
+    job.refresh_from_db()
+    assert not upload.exists() and job.upload_path == ""
+    assert AuditEvent.objects.filter(object_type="exchange.importjob", object_id=str(job.pk),
+                                     action=AuditEvent.DELETE).exists()

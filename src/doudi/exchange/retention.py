@@ -8,6 +8,7 @@ nobody are deleted from the batch's file. Counts on the batch follow; each purge
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from doudi.audit.models import AuditEvent
 from doudi.engine.matching import match
 from doudi.exchange import storage
 from doudi.exchange.imports import persons_frame
-from doudi.exchange.models import FeedBatch
+from doudi.exchange.models import FeedBatch, ImportJob
 from doudi.policy.services import parameter_set
 from doudi.rules.parameters import engine_value
 
@@ -33,6 +34,7 @@ class PurgeReport:
     batches: int = 0
     rows: int = 0
     rematched: int = 0
+    uploads: int = 0  # files of failed imports kept for a retry, past the same period
 
 
 def retention_days(area_code: str, day: dt.date) -> int:
@@ -75,4 +77,23 @@ def purge_unmatched(today: dt.date | None = None) -> PurgeReport:
         report.batches += 1
         report.rows += dropped
         report.rematched += rematched
+    report.uploads = _purge_failed_uploads(today)
     return report
+
+
+def _purge_failed_uploads(today: dt.date) -> int:
+    """A failed job keeps its upload so it can be re-run with a column mapping; after the
+    retention period the file (personal data nobody imported) goes."""
+    removed = 0
+    for job in ImportJob.objects.filter(status=ImportJob.FAILED).exclude(upload_path=""):
+        finished = timezone.localtime(job.finished_at or job.created_at).date()
+        if (today - finished).days < retention_days(job.area_code, today):
+            continue
+        with contextlib.suppress(FileNotFoundError):
+            storage.absolute(job.upload_path).unlink()
+        ImportJob.objects.filter(pk=job.pk).update(upload_path="")
+        audit.record(AuditEvent.DELETE, object_type="exchange.importjob", object_id=job.pk,
+                     object_label=f"清除未导入的上传文件 {job.file_name}"[:200],
+                     area_code=job.area_code)
+        removed += 1
+    return removed

@@ -56,7 +56,8 @@ class Command(BaseCommand):
 
             report = purge_unmatched(o["today"])
             self.stdout.write(f"清除未匹配人员数据：批次 {report.batches} 个，行 {report.rows} 行；"
-                              f"重新匹配到人员 {report.rematched} 行")
+                              f"重新匹配到人员 {report.rematched} 行；清除失败导入的上传文件 "
+                              f"{report.uploads} 个")
         elif o["action"] == "token":
             from doudi.exchange.department_api import issue_department_token
 
