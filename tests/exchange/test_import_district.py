@@ -29,7 +29,7 @@ def district(db, tmp_path, settings, areas):
 
 @pytest.mark.parametrize("fmt", ["csv", "xlsx", "parquet"])
 def test_every_feed_gives_exactly_the_expected_errors(district, fmt) -> None:
-    truth = pl.read_parquet(district / "feeds" / "dirty_rows.parquet")
+    truth = pl.read_parquet(district / "dirty_rows.parquet")
     offset = 0 if fmt == "parquet" else 1  # a sheet's header is row 1
     for layout in LAYOUTS:
         feed = FeedType.objects.get(key=layout.key)

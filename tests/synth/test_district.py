@@ -134,7 +134,7 @@ def data(built: district.District, tmp_path_factory: pytest.TempPathFactory) -> 
         persons=pl.read_parquet(root / writer.PERSONS_FILE),
         enrolments=pl.read_parquet(root / writer.ENROLMENTS_FILE),
         truth=pl.read_parquet(root / writer.TRUTH_FILE),
-        dirt=pl.read_parquet(feeds_dir / writer.DIRT_FILE),
+        dirt=pl.read_parquet(root / writer.DIRT_FILE),
         headers=headers, feeds=feeds)
 
 
@@ -566,7 +566,8 @@ def test_same_seed_gives_identical_files(tmp_path: Path) -> None:
     first, second = trees
     names = set(first)
     assert "manifest.json" in names and "truth.parquet" in names
-    assert "feeds/dirty_rows.parquet" in names
+    assert "dirty_rows.parquet" in names  # beside the truth, not among the feeds
+    assert not any(name.startswith("feeds/") and "dirty" in name for name in names)
     assert sum(name.endswith(".csv") for name in names) == len(LAYOUTS)
     assert sum(name.endswith(".xlsx") for name in names) == len(LAYOUTS)
     assert first == second

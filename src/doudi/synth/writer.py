@@ -70,8 +70,10 @@ def write_district(district: District, out: str | Path, xlsx: bool = False,
                    feeds_dir: str | Path | None = None) -> dict[str, Any]:
     """The population files, `enrolments.parquet` (the enrolled), `truth.parquet` and, in
     `feeds_dir` (default `out/feeds`), each department's CSV and Parquet (and .xlsx with
-    `xlsx`) plus `dirty_rows.parquet`. With dirt, two feeds' workbooks carry a wrong sheet
-    name (Sheet1). The manifest names feed files relative to the feeds directory."""
+    `xlsx`); `dirty_rows.parquet`, the truth about the feeds' defects, sits beside
+    `truth.parquet`, not among the feeds an import screen lists. With dirt, two feeds'
+    workbooks carry a wrong sheet name (Sheet1). The manifest names feed files relative to
+    the feeds directory."""
     from doudi.synth.feeds import files  # it reads this module's Parquet settings
 
     directory = Path(out)
@@ -86,11 +88,11 @@ def write_district(district: District, out: str | Path, xlsx: bool = False,
         for name, info in files.write_feed(district.feeds[layout.key], layout, feeds_path,
                                            xlsx=xlsx, wrong_sheet=layout.key in wrong).items():
             feed_files[name] = {**info, "feed": layout.key, "department": layout.department}
-    feed_files[DIRT_FILE] = write_parquet(district.dirt, feeds_path / DIRT_FILE)
     enrolled = district.enrolments.filter(pl.col("covered")).drop("covered")
     truth_counts = dict(district.truth.group_by("kind").len().sort("kind").iter_rows())
     return write(district.population, directory,
-                 extra={ENROLMENTS_FILE: enrolled, TRUTH_FILE: district.truth},
+                 extra={ENROLMENTS_FILE: enrolled, TRUTH_FILE: district.truth,
+                        DIRT_FILE: district.dirt},
                  more={"feeds": feed_files, "feeds_dir": _shown(feeds_path, directory),
                        "dirty_share": district.dirty_share,
                        "wrong_sheet_names": sorted(wrong), "truth": truth_counts,

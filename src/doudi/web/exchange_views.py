@@ -19,6 +19,7 @@ from doudi.accounts import roles
 from doudi.areas.scoping import require
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.core.checksums import sha256_file
 from doudi.engine.feedspec import FIELD_TYPE_LABELS, FeedSpecError
 from doudi.exchange import feed_types, jobs
 from doudi.exchange.imports import report_rows
@@ -33,12 +34,19 @@ def _jobs_for(user) -> object:  # noqa: ANN001
         area_code__startswith=user.scope_prefix)
 
 
-def _inbox_files() -> list[dict]:
+def _inbox_files(with_batches: bool = False) -> list[dict]:
+    """Files waiting in the inbox; with `with_batches`, the batch each was already imported as
+    (same SHA-256), so a file is not imported twice by mistake."""
     inbox = settings.FEEDS_INBOX
     if not inbox.is_dir():
         return []
-    return [{"name": p.name, "size": p.stat().st_size} for p in sorted(inbox.iterdir())
-            if p.is_file() and p.suffix.lower() in SUFFIXES]
+    files = [{"name": p.name, "size": p.stat().st_size, "path": p}
+             for p in sorted(inbox.iterdir()) if p.is_file() and p.suffix.lower() in SUFFIXES]
+    if with_batches:
+        for f in files:
+            f["batch"] = (FeedBatch.objects.filter(checksum=sha256_file(f["path"]))
+                          .select_related("feed_type").first())
+    return files
 
 
 def _guess_feed(name: str) -> FeedType | None:
@@ -58,9 +66,10 @@ def exchange_home(request: HttpRequest) -> HttpResponse:
         types.append({"ft": ft, "latest": latest,
                       "batches": ft.batches.filter(
                           area_code__startswith=request.user.scope_prefix).count()})
-    inbox = [{**f, "feed": _guess_feed(f["name"])} for f in _inbox_files()]
+    inbox = [{**f, "feed": _guess_feed(f["name"])} for f in _inbox_files(with_batches=True)]
     return render(request, "doudi/exchange_home.html", {
         "types": types, "jobs": _jobs_for(request.user)[:20], "inbox": inbox,
+        "inbox_waiting": sum(1 for f in inbox if f["batch"] is None),
         "can_manage": request.user.can(roles.MANAGE_FEEDS)})
 
 
