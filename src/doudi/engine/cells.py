@@ -9,6 +9,7 @@ never "fixed".
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import polars as pl
 
@@ -50,21 +51,31 @@ def id_check_char(first17: pl.Expr) -> pl.Expr:
     return pl.lit(list(CHECK_CHARS)).list.get(id_check_index(first17))
 
 
-def parse_id_number(text: pl.Expr, today: dt.date | None = None) -> tuple[pl.Expr, pl.Expr]:
+Stage = Callable[[str, pl.Expr], pl.Expr]
+
+
+def inline(name: str, expr: pl.Expr) -> pl.Expr:
+    """The default stage: the intermediate stays part of one expression."""
+    return expr
+
+
+def parse_id_number(text: pl.Expr, today: dt.date | None = None,
+                    stage: Stage = inline) -> tuple[pl.Expr, pl.Expr]:
     """An 18-character resident ID (全角 accepted, lower-case x upper-cased); the birth date
-    must be real, from 1880 (as `core.idnumber`) and not after `today`."""
+    must be real, from 1880 (as `core.idnumber`) and not after `today`. `stage` may
+    materialise the named intermediates (validation does, so no step runs twice)."""
     today = today or dt.date.today()
-    raw = halfwidth(text).str.to_uppercase()
+    raw = stage("id", halfwidth(text).str.to_uppercase())
     shaped = raw.str.contains(r"^[0-9]{17}[0-9X]$")
-    first17 = pl.when(shaped).then(raw.str.slice(0, 17))
+    first17 = stage("first17", pl.when(shaped).then(raw.str.slice(0, 17)))
     check_ok = id_check_char(first17) == raw.str.slice(17, 1)
     birth = raw.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
     birth_ok = birth.is_not_null() & (birth >= dt.date(1880, 1, 1)) & (birth <= today)
-    reason = (pl.when(blank(text)).then(None)
-              .when(~shaped).then(pl.lit("身份证号应为18位数字（末位可为X）"))
-              .when(~check_ok).then(pl.lit("身份证号校验码错误"))
-              .when(~birth_ok).then(pl.lit("身份证号中的出生日期无效"))
-              .otherwise(None))
+    reason = stage("reason", pl.when(blank(text)).then(None)
+                   .when(first17.is_null()).then(pl.lit("身份证号应为18位数字（末位可为X）"))
+                   .when(~check_ok).then(pl.lit("身份证号校验码错误"))
+                   .when(~birth_ok).then(pl.lit("身份证号中的出生日期无效"))
+                   .otherwise(None))
     return pl.when(reason.is_null() & ~blank(text)).then(raw), reason
 
 
@@ -100,36 +111,43 @@ def _scaled(number: pl.Expr, places: int) -> pl.Expr:
     return sign * (whole * 10**places + frac)
 
 
+MESSAGES = {
+    "money": "金额格式无法识别（应为元，最多两位小数）",
+    "number": "应为整数",
+    "decimal1": "应为数值（最多一位小数）",
+    "date": "日期无法识别",
+}
+
+
+def unparsed_reason(text: pl.Expr, value: pl.Expr, kind: str) -> pl.Expr:
+    """The reason for a cell of `kind` whose parsed `value` is null although it is not blank.
+    Given the materialised value column, validation need not parse a cell twice."""
+    return (pl.when(blank(text)).then(None)
+            .when(value.is_null()).then(pl.lit(MESSAGES[kind]))
+            .otherwise(None))
+
+
 def parse_money(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """Yuan in the file → integer fen. 万元 (ten thousand yuan) is accepted."""
     cleaned = _digits(text)
     wan = cleaned.str.ends_with("万")
     number = cleaned.str.replace(r"万$", "")
     value = pl.when(wan).then(_scaled(number, 6)).otherwise(_scaled(number, 2))  # 万元 = 10⁶ 分
-    reason = (pl.when(blank(text)).then(None)
-              .when(value.is_null()).then(pl.lit("金额格式无法识别（应为元，最多两位小数）"))
-              .otherwise(None))
-    return value, reason
+    return value, unparsed_reason(text, value, "money")
 
 
 def parse_number(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """An integer; "12.0" (as Excel writes whole numbers) is accepted."""
     cleaned = _digits(text).str.replace(r"\.0+$", "")
     value = _scaled(cleaned, 0)
-    reason = (pl.when(blank(text)).then(None)
-              .when(value.is_null()).then(pl.lit("应为整数"))
-              .otherwise(None))
-    return value, reason
+    return value, unparsed_reason(text, value, "number")
 
 
 def parse_decimal1(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """A number with at most one decimal place → integer tenths."""
     cleaned = _digits(text).str.replace(r"(?:㎡|平方米|m2|M2)$", "")
     value = _scaled(cleaned, 1)
-    reason = (pl.when(blank(text)).then(None)
-              .when(value.is_null()).then(pl.lit("应为数值（最多一位小数）"))
-              .otherwise(None))
-    return value, reason
+    return value, unparsed_reason(text, value, "decimal1")
 
 
 def parse_date(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -151,10 +169,7 @@ def parse_date(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
                    .then(pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)))
     calendar = pl.when((calendar >= DATE_MIN) & (calendar <= DATE_MAX)).then(calendar)
     value = pl.coalesce(calendar, from_serial.cast(pl.Date))
-    reason = (pl.when(blank(text)).then(None)
-              .when(value.is_null()).then(pl.lit("日期无法识别"))
-              .otherwise(None))
-    return value, reason
+    return value, unparsed_reason(text, value, "date")
 
 
 def parse_text(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:

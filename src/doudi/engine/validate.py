@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from doudi.engine.cells import DTYPES, PARSERS, blank
+from doudi.engine.cells import (
+    DTYPES,
+    MESSAGES,
+    PARSERS,
+    blank,
+    parse_id_number,
+    unparsed_reason,
+)
 from doudi.engine.feedspec import FeedSpec
 
 ERROR_SCHEMA = {"row": pl.Int64, "field": pl.String, "value": pl.String, "reason": pl.String}
@@ -32,13 +39,32 @@ class Validated:
 
 
 def validate(raw: pl.DataFrame, spec: FeedSpec) -> Validated:
-    exprs: list[pl.Expr] = []
+    # Values first, materialised; the reasons of money, number and date cells then read the
+    # parsed column instead of parsing every cell a second time.
+    values, reasons = [], []
+    stages: list[pl.Expr] = []  # intermediates (of IDs) computed once, in order, before values
     for f in spec.fields:
-        value, reason = PARSERS[f.type](pl.col(f.key))
+        if f.type == "id_number":
+            def stage(name: str, expr: pl.Expr, key: str = f.key) -> pl.Expr:
+                stages.append(expr.alias(f"__{name}_{key}"))
+                return pl.col(f"__{name}_{key}")
+
+            value, reason = parse_id_number(pl.col(f.key), stage=stage)
+        else:
+            value, reason = PARSERS[f.type](pl.col(f.key))
+        values.append(value.cast(DTYPES[f.type]).alias(f"__value_{f.key}"))
+        if f.type in MESSAGES:
+            reason = unparsed_reason(pl.col(f.key), pl.col(f"__value_{f.key}"), f.type)
         if f.required:
             reason = pl.when(blank(pl.col(f.key))).then(pl.lit(REQUIRED_REASON)).otherwise(reason)
-        exprs += [value.cast(DTYPES[f.type]).alias(f.key), reason.alias(f"__why_{f.key}")]
-    parsed = raw.lazy().select(pl.col("row").cast(pl.Int64), *exprs).collect()
+        reasons.append(reason.alias(f"__why_{f.key}"))
+    lazy = raw.lazy()
+    for expr in stages:
+        lazy = lazy.with_columns(expr)
+    parsed = (lazy.with_columns(pl.col("row").cast(pl.Int64), *values)
+              .select("row", *[pl.col(f"__value_{f.key}").alias(f.key) for f in spec.fields],
+                      *reasons)
+              .collect())
     why = [f"__why_{f.key}" for f in spec.fields]
     bad = pl.any_horizontal([pl.col(c).is_not_null() for c in why])
     order = {f.key: n for n, f in enumerate(spec.fields)}
