@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 
+import polars as pl
 import pytest
 import xlwt
 
-from doudi.exchange.imports import import_bytes, report_rows
+from doudi.exchange.imports import batch_rows, import_bytes, report_rows
 from doudi.exchange.models import FeedType, ImportJob
 from tests.exchange.helpers import VEHICLE_HEADER, bad_check_digit, outsider_id
 
@@ -43,10 +44,6 @@ def test_xls_imports_with_dates_and_errors(shipped_feed_types) -> None:
     report = report_rows(out.job)
     assert report.row(0, named=True)["row"] == 3
     assert report.row(0, named=True)["reason"] == "身份证号校验码错误"
-    import polars as pl
-
-    from doudi.exchange.imports import batch_rows
-
     stored = batch_rows(out.batch).sort("row")
     assert stored["registered_on"].to_list() == [dt.date(2026, 3, 5), dt.date(2026, 3, 5)]
     assert stored.filter(pl.col("row") == 2)["id_number"].item() == good
