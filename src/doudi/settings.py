@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "doudi.registry",
     "doudi.policy",
     "doudi.exchange",
+    "doudi.casework",
     "doudi.web",
 ]
 

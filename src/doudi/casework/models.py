@@ -1,0 +1,153 @@
+"""Applications (申请) and what happens to them: the transition log, home visits, attachments;
+and the working-day calendar an administrator keeps (节假日与调休)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from doudi.areas.scoping import AreaOwned
+from doudi.audit.audited import Audited
+from doudi.casework import workflow
+
+CHANNEL_CHOICES = [
+    ("village", "村协理员代办"), ("town_window", "镇街窗口"), ("online", "网上申请"),
+    ("hotline", "12345热线转办"), ("warning", "监测预警"), ("cross_province", "跨省通办"),
+]
+
+
+class Application(Audited, AreaOwned, models.Model):
+    number = models.CharField("申请编号", max_length=24, unique=True)
+    programme = models.CharField("救助项目", max_length=20,
+                                 choices=list(workflow.PROGRAMMES.items()))
+    channel = models.CharField("申请渠道", max_length=20, choices=CHANNEL_CHOICES)
+    state = models.CharField("当前环节", max_length=20, choices=list(workflow.STATES.items()),
+                             default="accepted", db_index=True)
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT,
+                                  related_name="applications")
+    applicant = models.ForeignKey("registry.Person", on_delete=models.PROTECT, null=True,
+                                  blank=True, related_name="applications")
+    reason = models.CharField("申请事由", max_length=300)
+    emergency = models.BooleanField("急难情形", default=False)
+    submitted_on = models.DateField("申请日期")
+    step_started_on = models.DateField("本环节开始")
+    step_due = models.DateField("本环节办理期限", null=True, blank=True)
+    step_due_provisional = models.BooleanField("期限为推算（节假日未公布）", default=False)
+    recommendation = models.CharField("初审意见", max_length=12, blank=True,
+                                      choices=[("eligible", "符合条件"),
+                                               ("ineligible", "不符合条件")])
+    publicity_ends_on = models.DateField("公示截止", null=True, blank=True)
+    decision = models.CharField("审批结果", max_length=12, blank=True,
+                                choices=[("approved", "批准"), ("refused", "不予批准")])
+    amount_fen = models.BigIntegerField("月保障金额(分)", null=True, blank=True)
+    decision_reason = models.TextField("审批理由", blank=True)
+    decided_on = models.DateField("审批日期", null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField("受理时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "救助申请"
+        ordering = ["step_due", "id"]
+        indexes = [models.Index(fields=["area_code", "state"])]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.get_programme_display()}"
+
+    def audit_label(self) -> str:
+        return f"申请 {self.number}（{self.get_programme_display()}）"
+
+    @property
+    def open(self) -> bool:
+        return self.state not in workflow.TERMINAL
+
+
+class ApplicationEvent(AreaOwned, models.Model):
+    """One transition: who, when, from which step to which, and the opinion given. Written
+    once, never changed (the audit log records it too)."""
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT, related_name="events")
+    action = models.CharField("操作", max_length=30)
+    from_state = models.CharField("原环节", max_length=20)
+    to_state = models.CharField("新环节", max_length=20)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    actor_name = models.CharField("办理人", max_length=150)
+    at = models.DateTimeField("时间", auto_now_add=True)
+    opinion = models.TextField("意见", blank=True)
+    data = models.JSONField("记录", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "办理记录"
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.application.number} {self.action}"
+
+    @property
+    def label(self) -> str:
+        t = workflow.BY_ACTION.get(self.action)
+        return t.label if t else {"create": "受理申请"}.get(self.action, self.action)
+
+
+class HomeVisit(Audited, AreaOwned, models.Model):
+    """入户调查记录 by the village assistant (or town officer)."""
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT,
+                                    related_name="visits")
+    visited_on = models.DateField("调查日期")
+    members_present = models.CharField("在场成员", max_length=200)
+    living_conditions = models.TextField("居住与生活状况")
+    findings = models.TextField("调查意见", blank=True)
+    visitor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "入户调查"
+        ordering = ["-visited_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"入户调查 {self.visited_on}"
+
+    def audit_label(self) -> str:
+        return f"入户调查 {self.application.number} {self.visited_on}"
+
+
+class CalendarDay(Audited, models.Model):
+    """A day an administrator entered from the State Council's schedule: a holiday, or a 调休
+    Saturday/Sunday that is a workday."""
+
+    day = models.DateField("日期", unique=True)
+    is_workday = models.BooleanField("上班")
+    name = models.CharField("名称", max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = "节假日安排"
+        ordering = ["day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {'上班' if self.is_workday else '放假'} {self.name}"
+
+    @property
+    def area_code(self) -> str:
+        return ""
+
+
+class CalendarYear(Audited, models.Model):
+    """A year whose whole schedule has been entered (its weekends are then trusted)."""
+
+    year = models.PositiveIntegerField("年度", unique=True)
+    source = models.CharField("依据", max_length=200)
+
+    class Meta:
+        verbose_name = "节假日年度"
+        ordering = ["year"]
+
+    def __str__(self) -> str:
+        return f"{self.year} 年节假日安排"
+
+    @property
+    def area_code(self) -> str:
+        return ""

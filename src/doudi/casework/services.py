@@ -1,0 +1,270 @@
+"""Casework services: intake, every transition of the workflow table, deadlines.
+
+Every write checks the actor's area (the application's village must lie in the user's scope)
+and role (`workflow.allowed`), records an `ApplicationEvent` (who, when, from, to, opinion) and
+is audited through the models. Deadlines are working days from dated, area-inherited policy
+parameters (`casework.deadline.<step>`, a programme may override with
+`casework.<programme>.deadline.<step>`); 公示 runs `casework.publicity_days` calendar days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from doudi.accounts import roles
+from doudi.areas.scoping import in_scope
+from doudi.casework import workflow
+from doudi.casework.models import (
+    Application,
+    ApplicationEvent,
+    CalendarDay,
+    CalendarYear,
+    HomeVisit,
+)
+from doudi.core.workdays import Calendar, add_workdays
+from doudi.policy.services import parameter_set
+from doudi.registry import services as registry
+from doudi.registry.categories import CATEGORIES
+from doudi.registry.models import Household, Person
+from doudi.rules.parameters import engine_value
+
+
+class CaseworkError(Exception):
+    """A refused action, with a Chinese reason for the page."""
+
+
+def _param(key: str, area_code: str, day: dt.date) -> Any:
+    found = parameter_set().find(key, area_code, day)
+    return engine_value(found) if found is not None else None
+
+
+def calendar() -> Calendar:
+    return Calendar(overrides=dict(CalendarDay.objects.values_list("day", "is_workday")),
+                    published_years=frozenset(CalendarYear.objects.values_list("year",
+                                                                               flat=True)))
+
+
+def delegated(application: Application, day: dt.date) -> bool:
+    value = _param(f"casework.{application.programme}.delegated", application.area_code, day)
+    if value is None:
+        value = _param("casework.approval_delegated", application.area_code, day)
+    return bool(value)
+
+
+def deliberation_required(application: Application, day: dt.date) -> bool:
+    return bool(_param("casework.deliberation_required", application.area_code, day))
+
+
+@dataclass(frozen=True)
+class Due:
+    day: dt.date | None
+    provisional: bool = False
+
+
+def due_for(application: Application, state: str, start: dt.date) -> Due:
+    if state in workflow.TERMINAL:
+        return Due(None)
+    if state == "publicity":
+        days = _param("casework.publicity_days", application.area_code, start) or 7
+        return Due(start + dt.timedelta(days=int(days)))
+    days = _param(f"casework.{application.programme}.deadline.{state}", application.area_code,
+                  start)
+    if days is None:
+        days = _param(f"casework.deadline.{state}", application.area_code, start)
+    if days is None:
+        return Due(None)
+    deadline = add_workdays(start, int(days), calendar())
+    return Due(deadline.day, deadline.provisional)
+
+
+def _roles(user) -> set[str]:  # noqa: ANN001
+    return set(user.role_codes)
+
+
+def _number(area_code: str, day: dt.date) -> str:
+    prefix = f"SQ{day:%Y}{area_code[:9]}"
+    last = (Application.objects.filter(number__startswith=prefix).order_by("-number")
+            .values_list("number", flat=True).first())
+    seq = int(last[len(prefix):]) + 1 if last else 1
+    return f"{prefix}{seq:05d}"
+
+
+def _event(application: Application, user, action: str, before: str,  # noqa: ANN001
+           opinion: str = "", data: dict | None = None) -> ApplicationEvent:
+    return ApplicationEvent.objects.create(
+        application=application, action=action, from_state=before, to_state=application.state,
+        actor=user, actor_name=getattr(user, "username", "system"), opinion=opinion,
+        data=data or {}, area_code=application.area_code)
+
+
+def _enter(application: Application, state: str, day: dt.date) -> None:
+    application.state = state
+    application.step_started_on = day
+    due = due_for(application, state, day)
+    application.step_due, application.step_due_provisional = due.day, due.provisional
+    if state == "publicity":
+        application.publicity_ends_on = due.day
+
+
+def create_application(*, by, household: Household, programme: str, channel: str,  # noqa: ANN001
+                       reason: str, applicant: Person | None = None, emergency: bool = False,
+                       submitted_on: dt.date | None = None) -> Application:
+    """受理: a village assistant on behalf of a family, a town window, … ."""
+    if programme not in workflow.PROGRAMMES:
+        raise CaseworkError(f"未知救助项目：{programme}")
+    if not in_scope(by, household.area_code, roles.EDIT_REGISTRY) or \
+            not (_roles(by) & workflow.INTAKE_ROLES):
+        raise PermissionDenied("无权在该区划受理申请")
+    if not reason.strip():
+        raise CaseworkError("请填写申请事由")
+    if Application.objects.filter(household=household, programme=programme).exclude(
+            state__in=workflow.TERMINAL).exists():
+        raise CaseworkError(f"该家庭已有办理中的{workflow.PROGRAMMES[programme]}申请")
+    day = submitted_on or timezone.localdate()
+    with transaction.atomic():
+        application = Application(
+            number=_number(household.area_code, day), programme=programme, channel=channel,
+            household=household, applicant=applicant or household.head(), reason=reason.strip(),
+            emergency=emergency, submitted_on=day, step_started_on=day, created_by=by,
+            area_code=household.area_code)
+        _enter(application, "accepted", day)
+        application.save()
+        _event(application, by, "create", "", reason.strip())
+    return application
+
+
+def act(*, by, application: Application, action: str, opinion: str = "",  # noqa: ANN001
+        data: dict | None = None, day: dt.date | None = None) -> Application:
+    """Take one action of the workflow table on the application."""
+    if not in_scope(by, application.area_code, roles.VIEW_REGISTRY):
+        raise PermissionDenied("该申请不在您的管辖范围内")
+    day = day or timezone.localdate()
+    data = dict(data or {})
+    try:
+        t = workflow.allowed(action, application.state, _roles(by),
+                             delegated=delegated(application, day))
+    except workflow.TransitionError as exc:
+        raise PermissionDenied(str(exc)) from exc
+    opinion = opinion.strip()
+    if t.opinion_required and not opinion:
+        raise CaseworkError(f"“{t.label}”需要填写意见")
+    before = application.state
+    with transaction.atomic():
+        application = Application.objects.select_for_update().get(pk=application.pk)
+        if application.state != before:
+            raise CaseworkError("该申请已被他人办理，请刷新后重试")
+        target = _apply(by, application, t, opinion, data, day)
+        _enter(application, target, day)
+        application.save()
+        _event(application, by, action, before, opinion, data)
+    return application
+
+
+def _apply(by, application: Application, t: workflow.Transition, opinion: str,  # noqa: ANN001
+           data: dict, day: dt.date) -> str:
+    """Action-specific records; returns the state the application moves to."""
+    if t.action == "record_visit":
+        for key, label in (("members_present", "在场成员"),
+                           ("living_conditions", "居住与生活状况")):
+            if not str(data.get(key, "")).strip():
+                raise CaseworkError(f"入户调查需填写{label}")
+        visited = data.get("visited_on") or day.isoformat()
+        HomeVisit.objects.create(
+            application=application, visited_on=dt.date.fromisoformat(str(visited)),
+            members_present=str(data["members_present"])[:200],
+            living_conditions=str(data["living_conditions"]), findings=opinion,
+            visitor=by, area_code=application.area_code)
+        data["visited_on"] = str(visited)
+    elif t.action == "town_opinion":
+        recommendation = data.get("recommendation")
+        if recommendation not in ("eligible", "ineligible"):
+            raise CaseworkError("请选择初审意见：符合条件或不符合条件")
+        application.recommendation = recommendation
+        if recommendation == "ineligible":
+            return "decision"  # nothing to publish: the approver decides the refusal
+        return workflow.next_after_opinion(application.programme,
+                                           deliberation_required(application, day))
+    elif t.action == "close_publicity":
+        if application.publicity_ends_on and day < application.publicity_ends_on:
+            raise CaseworkError(f"公示期至 {application.publicity_ends_on} 截止，期满后方可办理")
+    elif t.action == "approve":
+        application.decision, application.decided_on = "approved", day
+        application.decision_reason = opinion
+        application.amount_fen = rules_amount(application, day)
+    elif t.action == "refuse":
+        application.decision, application.decided_on = "refused", day
+        application.decision_reason = opinion
+        application.amount_fen = None
+    elif t.action == "issue_notice":
+        if application.decision == "approved":
+            _enrol(by, application, day)
+            return "approved"
+        return "refused"
+    return t.target
+
+
+def rules_amount(application: Application, day: dt.date) -> int | None:
+    """The monthly amount the rules give the household (household-level programmes) or the
+    applicant (person-level ones) on the decision day, in fen."""
+    from doudi.registry.rules_input import build_frames
+    from doudi.rules.engine import evaluate
+    from doudi.rules.programmes import PROGRAMMES
+
+    programme = PROGRAMMES.get(application.programme)
+    if programme is None or programme.amount is None:
+        return None
+    h, m = build_frames(Household.objects.filter(pk=application.household_id), day)
+    result = evaluate(h, m, parameter_set(), day)
+    if programme.level == "household":
+        rows = result.households.filter(
+            result.households["household_id"] == str(application.household_id))
+    else:
+        rows = result.members.filter(
+            result.members["member_id"] == str(application.applicant_id))
+    if rows.height == 0 or programme.amount not in rows.columns:
+        return None
+    return int(rows.get_column(programme.amount)[0] or 0)
+
+
+CATEGORY_OF = {"dibao": "dibao", "tekun": "tekun", "edge": "edge", "hardship": "hardship"}
+
+
+def _enrol(by, application: Application, day: dt.date) -> None:  # noqa: ANN001
+    """纳入保障: the household (or person) carries the programme's category from the decision
+    day; payments follow in the benefits module."""
+    category = CATEGORY_OF.get(application.programme)
+    if category is None:
+        return
+    spec = CATEGORIES[category]
+    kwargs = ({"household": application.household} if spec.level == "H"
+              else {"person": application.applicant})
+    registry.assign_category(by=by, category=category, start_date=application.decided_on or day,
+                             note=f"申请 {application.number} 批准", **kwargs)
+
+
+def work_queue(user) -> list[Application]:  # noqa: ANN001
+    """待办: open applications in the user's area whose current step the user may take,
+    soonest deadline first."""
+    if user.scope_prefix is None:
+        return []
+    today = timezone.localdate()
+    mine = []
+    for application in (Application.objects.visible_to(user)
+                        .exclude(state__in=workflow.TERMINAL)
+                        .select_related("household", "household__area")
+                        .order_by("step_due", "id")):
+        if workflow.actions_for(application.state, _roles(user),
+                                delegated=delegated(application, today)):
+            mine.append(application)
+    return mine
+
+
+def overdue(applications: list[Application], day: dt.date | None = None) -> int:
+    day = day or timezone.localdate()
+    return sum(1 for a in applications if a.step_due and a.step_due < day)
