@@ -38,6 +38,7 @@ from doudi.api.urls import api
 from doudi.areas.scoping import in_scope
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
+from doudi.casework.models import Application, ApplicationEvent, HomeVisit
 from doudi.core import idnumber
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
 from doudi.policy.models import PolicyParameter
@@ -64,6 +65,7 @@ class Record:
     job: ImportJob | None = None
     batch: FeedBatch | None = None
     report: VerificationReport | None = None
+    application: Application | None = None  # decided, so its notice prints
 
     @property
     def number(self) -> str:
@@ -83,6 +85,7 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "job_id": lambda record: record.job.pk,
     "batch_id": lambda record: record.batch.pk,
     "report_id": lambda record: record.report.pk,
+    "application_id": lambda record: record.application.pk,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
 }
 
@@ -138,6 +141,8 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "policy_list": (roles.VIEW_REGISTRY,),
     "rules_simulate": (roles.SIMULATE_RULES,),
     "exchange_home": (roles.IMPORT_FEEDS,),
+    "work_queue": (roles.VIEW_REGISTRY,),
+    "publicity_list": (roles.VIEW_REGISTRY,),
     "exchange_type_new": (roles.MANAGE_FEEDS,),
 }
 
@@ -283,8 +288,19 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
             if key == "guangdong_hh":
                 tokens.add(world.gd_user.username)
             made[key] = Record(key, household, marker, frozenset(tokens),
-                               *_exchange_objects(household, i))
+                               *_exchange_objects(household, i),
+                               application=_application(household, marker, i))
     return made
+
+
+def _application(household: Household, marker: Person, n: int) -> Application:
+    """A decided 低保 application of the household, the marker its applicant."""
+    day = dt.date(2026, 11, 2)
+    return Application.objects.create(
+        number=f"SQ2026MATRIX{n:05d}", programme="dibao", channel="village", state="notice",
+        household=household, applicant=marker, reason="矩阵测试", submitted_on=day,
+        step_started_on=day, decision="approved", decided_on=day, amount_fen=50000,
+        area_code=household.area_code)
 
 
 def _exchange_objects(household: Household, n: int) -> tuple[ImportJob, FeedBatch,
@@ -351,7 +367,8 @@ def out_of_area_state(codes: list[str]) -> dict:
     state: dict[str, Any] = {
         model.__name__: list(model.objects.filter(area_code__in=codes).order_by("pk").values())
         for model in (Household, Person, Membership, Observation, CategoryAssignment, Consent,
-                      VerificationReport, ImportJob, FeedBatch)
+                      VerificationReport, ImportJob, FeedBatch, Application,
+                      ApplicationEvent, HomeVisit)
     }
     state["audit rows"] = AuditEvent.objects.filter(area_code__in=codes).count()
     return state

@@ -13,6 +13,7 @@ def navigation(request) -> dict:  # noqa: ANN001
         return {"nav": []}
     items = [("首页", reverse("home"))]
     if user.can(roles.VIEW_REGISTRY):
+        items.append(("待办", reverse("work_queue")))
         items.append(("家庭档案", reverse("household_list")))
         items.append(("政策参数", reverse("policy_list")))
     if user.can(roles.IMPORT_FEEDS):

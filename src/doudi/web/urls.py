@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from doudi.web import exchange_views, policy_views, rules_views, views
+from doudi.web import casework_views, exchange_views, policy_views, rules_views, views
 from doudi.web.forms import LoginForm
 
 urlpatterns = [
@@ -48,6 +48,16 @@ urlpatterns = [
          name="verification_request"),
     path("verification/<int:report_id>/", exchange_views.verification_report,
          name="verification_report"),
+    path("households/<int:household_id>/applications/", casework_views.application_new,
+         name="application_new"),
+    path("applications/", casework_views.work_queue, name="work_queue"),
+    path("applications/publicity/", casework_views.publicity_list, name="publicity_list"),
+    path("applications/<int:application_id>/", casework_views.application_detail,
+         name="application_detail"),
+    path("applications/<int:application_id>/act/", casework_views.application_act,
+         name="application_act"),
+    path("applications/<int:application_id>/notice/", casework_views.application_notice,
+         name="application_notice"),
     path("audit/", views.audit_list, name="audit_list"),
     path("users/", views.user_list, name="user_list"),
 ]

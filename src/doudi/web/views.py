@@ -21,6 +21,8 @@ from doudi.accounts.models import User
 from doudi.areas.models import Area
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.casework.models import CHANNEL_CHOICES
+from doudi.casework.workflow import INTAKE_ROLES, PROGRAMMES
 from doudi.core import areacode
 from doudi.registry import choices, exports, queries, services
 from doudi.registry.categories import CATEGORY_CHOICES
@@ -63,6 +65,10 @@ def home(request: HttpRequest) -> HttpResponse:
         context["category_counts"] = [(labels[r["category"]], r["n"], r["category"])
                                       for r in context["category_counts"]]
         context["by_child"] = _count_by_child_area(user, households)
+        from doudi.casework.services import overdue, work_queue
+
+        queue = work_queue(user)
+        context["queue_count"], context["queue_overdue"] = len(queue), overdue(queue)
     if user.can(roles.VIEW_AUDIT):
         context["recent_audit"] = AuditEvent.objects.visible_to(user)[:10]
     if user.can(roles.MANAGE_USERS) or user.can(roles.MANAGE_SECURITY):
@@ -218,6 +224,8 @@ def _render_detail(request: HttpRequest, household: Household, **forms: object) 
             object_id__in=[str(c.pk) for c in categories])
         | Q(object_type="registry.observation",
             object_id__in=[str(o.pk) for o in observations])
+        | Q(object_type="casework.application",
+            object_id__in=[str(pk) for pk in household.applications.values_list("pk", flat=True)])
         | Q(object_type__in=["exchange.consent", "exchange.verificationreport"],
             object_id__in=[str(pk) for pk in household.consents.values_list("pk", flat=True)]
             + [str(pk) for pk in household.verification_reports.values_list("pk", flat=True)])
@@ -232,6 +240,11 @@ def _render_detail(request: HttpRequest, household: Household, **forms: object) 
             members=current, initial={"start_date": dt.date.today()}),
         "end_form_errors": forms.get("end_form_errors", []),
         "consent_error": forms.get("consent_error", ""),
+        "application_error": forms.get("application_error", ""),
+        "applications": household.applications.order_by("-created_at")[:20],
+        "programmes": PROGRAMMES.items(),
+        "channels": CHANNEL_CHOICES,
+        "can_apply": bool(set(request.user.role_codes) & INTAKE_ROLES),
         "verification_error": forms.get("verification_error", ""),
         "household": household,
         "current": current,
