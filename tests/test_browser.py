@@ -7,6 +7,7 @@ Run with `python -m pytest tests/test_browser.py`. The browser is never download
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import os
 import shutil
@@ -249,8 +250,6 @@ def test_wrong_password_is_refused_and_audited(page, live, users) -> None:
 
 def test_household_rules_section_and_simulation(page, live, world, shipped_parameters) -> None:
     """The household page computes 政策测算 by htmx; a district administrator runs 调标测算."""
-    import datetime as dt
-
     from playwright.sync_api import expect
 
     from doudi.registry.services import record_observation
@@ -320,3 +319,78 @@ def test_upload_a_department_file_then_verify_a_household(page, live, world, tmp
     expect(page.locator("tr.difference")).to_contain_text("皖J·A1234")
     expect(page.locator("#difference-count")).to_have_text("1")
     _screenshot(page, "exchange-verification-report.png")
+
+
+def test_a_dibao_application_end_to_end(page, live, world, shipped_parameters) -> None:
+    """Village intake and home visit → town verification and review → 公示 → town approval
+    under delegated power → notice: the household is covered with the rules' amount."""
+    from playwright.sync_api import expect
+
+    from doudi.casework.models import Application
+    from doudi.registry.models import CategoryAssignment, Observation
+
+    hh = world.village_hh
+    Observation.objects.filter(household=hh).delete()  # no income, no assets: eligible
+    Membership.objects.filter(household=hh).update(start_date="2020-01-01")
+
+    def act(label: str, opinion: str = "", **fields: str) -> None:
+        form = page.locator("form.action-form",
+                            has=page.get_by_role("button", name=label, exact=True))
+        for name, value in fields.items():
+            if name == "recommendation":
+                form.locator(f"input[name=recommendation][value={value}]").check()
+            else:
+                form.locator(f"[name={name}]").fill(value)
+        if opinion:
+            form.locator("textarea[name=opinion]").fill(opinion)
+        form.get_by_role("button", name=label, exact=True).click()
+
+    _login(page, live.url, "village_assistant", PASSWORD)
+    page.goto(f"{live.url}/households/{hh.pk}/")
+    page.select_option("select[name=programme]", "dibao")
+    page.fill("input[name=reason]", "夫妻均无固定收入")
+    page.get_by_role("button", name="受理申请").click()
+    expect(page.locator("#app-state")).to_have_text("受理（待入户调查）")
+    act("登记入户调查", members_present="户主、配偶", living_conditions="租住平房，家具简陋")
+    expect(page.locator("#app-state")).to_have_text("家庭经济状况核对")
+    # the village may only help withdraw now; verification is the town's
+    expect(page.get_by_role("button", name="完成经济状况核对")).to_have_count(0)
+    expect(page.get_by_role("button", name="申请人撤回")).to_have_count(1)
+    url = page.url
+
+    page.context.clear_cookies()
+    _login(page, live.url, "town_approver", PASSWORD)
+    page.get_by_role("link", name="待办", exact=True).click()
+    expect(page.locator("#my-queue")).to_contain_text(hh.number)
+    page.goto(url)
+    act("完成经济状况核对")
+    expect(page.locator("#app-state")).to_have_text("镇街初审")
+    act("提出初审意见", "家庭无收入、无财产，符合低保条件", recommendation="eligible")
+    expect(page.locator("#app-state")).to_have_text("公示")
+    act("公示期满无异议")
+    expect(page.locator("#action-error")).to_contain_text("公示期")  # 7 days not yet over
+    app = Application.objects.get(household=hh)
+    page.goto(f"{live.url}/applications/publicity/")
+    expect(page.locator("#publicity")).to_contain_text(app.applicant.masked_name)
+    expect(page.locator("#publicity")).not_to_contain_text(app.applicant.id_number)
+    expect(page.locator("#publicity")).not_to_contain_text(app.applicant.name)
+    # seven days pass
+    Application.objects.filter(pk=app.pk).update(
+        publicity_ends_on=dt.date.today() - dt.timedelta(days=1))
+    page.goto(url)
+    act("公示期满无异议")
+    expect(page.locator("#app-state")).to_have_text("审批/确认")
+    act("批准", "经审核，同意纳入低保")
+    expect(page.locator("#app-state")).to_have_text("书面通知")
+    act("送达书面通知")
+    expect(page.locator("#app-state")).to_have_text("已批准（纳入保障）")
+    app.refresh_from_db()
+    assert app.amount_fen and app.amount_fen > 0
+    from doudi.web.templatetags.doudi import yuan
+
+    expect(page.locator("dl.facts").first).to_contain_text(f"月保障金 {yuan(app.amount_fen)} 元")
+    _screenshot(page, "casework-approved.png")
+    page.goto(f"{live.url}/households/{hh.pk}/")
+    expect(page.locator("#applications")).to_contain_text("已批准")
+    assert CategoryAssignment.objects.filter(household=hh, category="dibao",
+                                             end_date__isnull=True).exists()
