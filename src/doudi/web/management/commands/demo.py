@@ -11,6 +11,7 @@ migrations (policy 0002).
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import shutil
 import time
@@ -108,12 +109,15 @@ class Command(BaseCommand):
                                        population.persons)
         with context.job("demo department data", user=district):
             imported = _import_feeds(inbox, district)
+        with context.job("demo applications", user=district):
+            applications = _applications(out / "truth.parquet", today)
         counts = "，".join(f"{LABELS[k]} {v}" for k, v in enrolled.counts.items())
         self.stdout.write(
             f"家庭: {loaded.households} 户，人员: {loaded.persons} 人；在保：{counts}；"
             f"部门数据 {len(LAYOUTS)} 类 {run.summary['feed_rows']:,} 行 → {inbox}"
             f"（已导入 CSV {imported:,} 行，Excel 与 Parquet 留在收件箱供试用）；"
-            f"埋点案例 {sum(run.summary['truth'].values()):,} 个 → {out / 'truth.parquet'}"
+            f"埋点案例 {sum(run.summary['truth'].values()):,} 个 → {out / 'truth.parquet'}；"
+            f"办理中的申请 {applications} 件"
             f"（{time.monotonic() - started:.1f} 秒）"
         )
 
@@ -123,6 +127,59 @@ class Command(BaseCommand):
             user = User.objects.filter(username=username).select_related("area").first()
             if user:
                 self.stdout.write(f"  {username:<11} {note}（{user.area.name} {user.area.code}）")
+
+
+# How far each demo application has come: the steps taken after intake.
+DEMO_STEPS = (
+    (),
+    ("record_visit",),
+    ("record_visit", "complete_verification"),
+    ("record_visit", "complete_verification", "town_opinion"),
+    ("record_visit", "complete_verification", "town_opinion", "close_publicity"),
+    ("record_visit", "complete_verification", "town_opinion", "close_publicity", "approve",
+     "issue_notice"),
+)
+
+
+def _applications(truth_file: Path, today: dt.date) -> int:
+    """Applications for the 应保未保 households of 黎阳镇 the truth file names — as if
+    monitoring had found them — at every step, some past their deadline, so the town's and
+    the village's work queues have items."""
+    import polars as pl
+
+    from doudi.casework import services, workflow
+    from doudi.registry.models import Household
+
+    town = User.objects.get(username="town")
+    cases = (pl.read_parquet(truth_file)
+             .filter((pl.col("kind") == "uncovered_eligible")
+                     & pl.col("programme").is_in(["dibao", "edge", "hardship", "tekun"])
+                     & pl.col("area_code").str.starts_with(DEMO_TOWN))
+             .unique("household_number", keep="first", maintain_order=True).head(24))
+    opinions = {"town_opinion": "经入户调查和核对，家庭收入低于低保标准，符合条件",
+                "approve": "经审核，同意"}
+    made = 0
+    for n, case in enumerate(cases.iter_rows(named=True)):
+        household = Household.objects.get(number=case["household_number"])
+        steps = DEMO_STEPS[n % len(DEMO_STEPS)]
+        day = today - dt.timedelta(days=4 + 2 * n)
+        programme = case["programme"]
+        app = services.create_application(
+            by=town, household=household, programme=programme, channel="warning",
+            reason=f"监测预警：符合{workflow.PROGRAMMES[programme]}条件，尚未纳入",
+            submitted_on=day)
+        for i, action in enumerate(steps):
+            if app.state not in workflow.BY_ACTION[action].source:
+                continue  # e.g. no 公示 for 低保边缘
+            day = min(today, day + dt.timedelta(days=1 + i % 3))
+            data = {"members_present": "户主及家人", "living_conditions": "住房简陋，无稳定收入"} \
+                if action == "record_visit" else {"recommendation": "eligible"}
+            if action == "close_publicity" and app.publicity_ends_on:
+                day = max(day, app.publicity_ends_on)
+            app = services.act(by=town, application=app, action=action, day=day, data=data,
+                               opinion=opinions.get(action, ""))
+        made += 1
+    return made
 
 
 def _import_feeds(inbox: Path, user: User) -> int:
