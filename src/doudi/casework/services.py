@@ -248,6 +248,10 @@ def _enrol(by, application: Application, day: dt.date) -> None:  # noqa: ANN001
                              note=f"申请 {application.number} 批准", **kwargs)
 
 
+# Actions anyone on the case may take at any step; they do not make the step one's task.
+SIDE_ACTIONS = frozenset({"withdraw", "return_for_correction"})
+
+
 def work_queue(user) -> list[Application]:  # noqa: ANN001
     """待办: open applications in the user's area whose current step the user may take,
     soonest deadline first."""
@@ -259,8 +263,9 @@ def work_queue(user) -> list[Application]:  # noqa: ANN001
                         .exclude(state__in=workflow.TERMINAL)
                         .select_related("household", "household__area")
                         .order_by("step_due", "id")):
-        if workflow.actions_for(application.state, _roles(user),
-                                delegated=delegated(application, today)):
+        possible = workflow.actions_for(application.state, _roles(user),
+                                        delegated=delegated(application, today))
+        if any(t.action not in SIDE_ACTIONS for t in possible):
             mine.append(application)
     return mine
 
