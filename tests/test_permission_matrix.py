@@ -143,6 +143,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "exchange_home": (roles.IMPORT_FEEDS,),
     "work_queue": (roles.VIEW_REGISTRY,),
     "publicity_list": (roles.VIEW_REGISTRY,),
+    "reserve_fund": (roles.VIEW_REGISTRY,),
     "exchange_type_new": (roles.MANAGE_FEEDS,),
 }
 

@@ -61,3 +61,48 @@ def test_work_queue_marks_overdue_and_shows_only_actionable(client, world,
     client.login(username="town_officer", password=PASSWORD)
     mine = client.get("/applications/").content.decode().split('id="my-queue"')[1]
     assert old.number in mine.split("</table>")[0]
+
+
+def test_fund_page_top_up_and_advance_from_the_case(client, world, shipped_parameters) -> None:
+    from doudi.casework import fund
+
+    client.login(username="district_approver", password=PASSWORD)
+    client.post("/applications/fund/", {"town": "341002102000", "amount": "5,000.50",
+                                        "note": "2026年备用金"})
+    assert fund.balance("341002102000") == 500_050
+    page = client.get("/applications/fund/").content.decode()
+    assert "黎阳镇" in page and "5,000.50" in page
+    app = services.create_application(by=world.users.town_officer, household=world.village_hh,
+                                      programme="linshi", channel="town_window",
+                                      reason="交通事故", emergency=True)
+    client.login(username="town_approver", password=PASSWORD)
+    assert "先行救助" in client.get(f"/applications/{app.pk}/").content.decode()
+    page = client.post(f"/applications/{app.pk}/advance/", {"amount": "99999", "note": "x"})
+    assert "单笔上限" in page.content.decode()
+    response = client.post(f"/applications/{app.pk}/advance/", {"amount": "1500", "note": "急难"})
+    assert response.status_code == 302
+    assert fund.balance("341002102000") == 500_050 - 150_000
+
+
+def test_bulk_approve_checks_each_application(client, world, shipped_parameters) -> None:
+    u = world.users
+    apps = []
+    for hh in (world.village_hh, world.same_town_hh):
+        app = services.create_application(by=u.town_officer, household=hh, programme="edge",
+                                          channel="town_window", reason="收入略高于低保标准")
+        app = services.act(by=u.town_officer, application=app, action="record_visit",
+                           data={"members_present": "户主", "living_conditions": "一般"})
+        app = services.act(by=u.town_officer, application=app, action="complete_verification")
+        apps.append(services.act(by=u.town_officer, application=app, action="town_opinion",
+                                 opinion="符合", data={"recommendation": "eligible"}))
+    assert all(a.state == "decision" for a in apps)  # 边缘 recognition has no 公示
+    client.login(username="town_officer", password=PASSWORD)  # not an approver
+    client.post("/applications/bulk-approve/", {"application": [a.pk for a in apps],
+                                                "opinion": "同意"})
+    assert set(Application.objects.values_list("state", flat=True)) == {"decision"}
+    client.login(username="town_approver", password=PASSWORD)
+    page = client.get("/applications/").content.decode()
+    assert "批准勾选的申请" in page
+    client.post("/applications/bulk-approve/", {"application": [a.pk for a in apps],
+                                                "opinion": "同意"})
+    assert set(Application.objects.values_list("state", flat=True)) == {"notice"}

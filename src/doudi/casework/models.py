@@ -151,3 +151,34 @@ class CalendarYear(Audited, models.Model):
     @property
     def area_code(self) -> str:
         return ""
+
+
+class FundEntry(Audited, AreaOwned, models.Model):
+    """临时救助备用金 ledger of a town: top-ups from the district, 先行救助 payouts, returns.
+    `area_code` is the town's; the balance is the sum of the entries' signed amounts."""
+
+    TOP_UP, PAYOUT, RETURN = "top_up", "payout", "return"
+    KIND_CHOICES = [(TOP_UP, "区县拨付"), (PAYOUT, "先行救助支出"), (RETURN, "收回/退还")]
+
+    kind = models.CharField("类型", max_length=10, choices=KIND_CHOICES)
+    amount_fen = models.BigIntegerField("金额(分)")  # positive in, negative out
+    application = models.ForeignKey(Application, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="fund_entries")
+    note = models.CharField("说明", max_length=200)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "临时救助备用金"
+        ordering = ["-recorded_at", "-id"]
+        constraints = [models.CheckConstraint(
+            condition=(models.Q(kind="payout", amount_fen__lt=0)
+                       | (~models.Q(kind="payout") & models.Q(amount_fen__gt=0))),
+            name="fund_entry_sign")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount_fen / 100:.2f} 元"
+
+    def audit_label(self) -> str:
+        return f"备用金 {self} {self.note}"

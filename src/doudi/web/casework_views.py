@@ -4,6 +4,7 @@ the user may take, the work queue (待办), the 公示 list and the printed deci
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -14,8 +15,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
-from doudi.casework import services, workflow
-from doudi.casework.models import Application
+from doudi.areas.models import Area
+from doudi.casework import fund, services, workflow
+from doudi.casework.models import Application, FundEntry
 from doudi.web.views import _need, _render_detail, _visible_household
 
 
@@ -54,6 +56,11 @@ def _render(request: HttpRequest, app: Application, error: str = "") -> HttpResp
         "overdue": bool(app.step_due and app.step_due < today and app.open),
         "steps": [(k, v) for k, v in workflow.STATES.items() if k not in workflow.TERMINAL],
         "show_rules": app.state in ("town_review", "decision", "notice"),
+        "can_advance": (app.programme == "linshi" and app.emergency
+                        and app.state in fund.ADVANCE_STATES
+                        and "town_approver" in request.user.role_codes
+                        and not app.fund_entries.exists()),
+        "advances": app.fund_entries.all(),
     })
 
 
@@ -93,6 +100,7 @@ def work_queue(request: HttpRequest) -> HttpResponse:
         everything = everything.filter(state=state)
     return render(request, "doudi/work_queue.html", {
         "mine": mine, "overdue": services.overdue(mine), "today": timezone.localdate(),
+        "has_decisions": any(a.state == "decision" for a in mine),
         "everything": everything[:100], "states": workflow.STATES.items(), "state": state})
 
 
@@ -125,3 +133,84 @@ def application_notice(request: HttpRequest, application_id: int) -> HttpRespons
     return render(request, "doudi/application_notice.html", {"app": app})
 
 
+
+
+@login_required
+def reserve_fund(request: HttpRequest) -> HttpResponse:
+    """临时救助备用金: the ledger and balance of each town in the user's area; the district
+    tops up; a town approver pays 先行救助 from an urgent case's page."""
+    _need(request, roles.VIEW_REGISTRY)
+    error = ""
+    if request.method == "POST":
+        try:
+            amount = yuan_to_fen(request.POST.get("amount", ""))
+            fund.top_up(by=request.user, town=request.POST.get("town", ""), amount_fen=amount,
+                        note=request.POST.get("note", ""))
+            messages.success(request, "已登记拨付")
+            return redirect("reserve_fund")
+        except PermissionDenied as exc:
+            error = str(exc)
+        except (services.CaseworkError, ValueError) as exc:
+            error = str(exc)
+    prefix = request.user.scope_prefix or "-"
+    towns = Area.objects.filter(code__startswith=prefix[:9], level=4).order_by("code") \
+        if len(prefix) <= 9 else Area.objects.none()
+    rows = [{"town": t, "balance": fund.balance(t.code)} for t in towns
+            if t.code.startswith(prefix)]
+    entries = (FundEntry.objects.visible_to(request.user)
+               .select_related("application", "recorded_by")[:100])
+    return render(request, "doudi/reserve_fund.html", {
+        "rows": rows, "entries": entries, "error": error,
+        "can_top_up": bool(set(request.user.role_codes)
+                           & {"district_approver", "district_officer"})})
+
+
+@login_required
+@require_POST
+def application_advance(request: HttpRequest, application_id: int) -> HttpResponse:
+    app = _application(request, application_id)
+    try:
+        fund.advance(by=request.user, application=app,
+                     amount_fen=yuan_to_fen(request.POST.get("amount", "")),
+                     note=request.POST.get("note", ""))
+    except PermissionDenied as exc:
+        return _render(request, app, error=str(exc) or "无权执行此操作")
+    except (services.CaseworkError, ValueError) as exc:
+        return _render(request, app, error=str(exc))
+    messages.success(request, "已先行救助")
+    return redirect("application_detail", application_id=app.pk)
+
+
+def yuan_to_fen(text: str) -> int:
+    """'1234.5' yuan → 123450 fen, exactly; a clear error otherwise."""
+    try:
+        value = Decimal(text.strip().replace(",", ""))
+    except InvalidOperation as exc:
+        raise ValueError("金额格式无效，请填写以元为单位的数字") from exc
+    if value != value.quantize(Decimal("0.01")):
+        raise ValueError("金额最多两位小数")
+    return int(value * 100)
+
+
+@login_required
+@require_POST
+def bulk_approve(request: HttpRequest) -> HttpResponse:
+    """批量审批: approve the chosen applications waiting for a decision, one opinion for all;
+    each goes through the same checks as one at a time, and any refused is named."""
+    _need(request, roles.VIEW_REGISTRY)
+    ids = [int(i) for i in request.POST.getlist("application") if i.isdigit()]
+    opinion = request.POST.get("opinion", "").strip()
+    done, refused = [], []
+    for app in Application.objects.visible_to(request.user).filter(pk__in=ids):
+        try:
+            services.act(by=request.user, application=app, action="approve", opinion=opinion)
+            done.append(app.number)
+        except (PermissionDenied, services.CaseworkError) as exc:
+            refused.append(f"{app.number}：{exc}")
+    if done:
+        messages.success(request, f"已批准 {len(done)} 件：{'、'.join(done)}")
+    for line in refused:
+        messages.error(request, line)
+    if not ids:
+        messages.error(request, "请勾选要批准的申请")
+    return redirect("work_queue")
