@@ -169,3 +169,4 @@ def _exchange_dir(settings, tmp_path):
     """Imported batches, error reports and the inbox live in each test's own directory."""
     settings.EXCHANGE_DIR = tmp_path / "exchange"
     settings.FEEDS_INBOX = tmp_path / "inbox"
+    settings.ATTACHMENTS_DIR = tmp_path / "attachments"

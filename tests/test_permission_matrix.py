@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import inspect
 import io
 import json
@@ -86,6 +87,7 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "batch_id": lambda record: record.batch.pk,
     "report_id": lambda record: record.report.pk,
     "application_id": lambda record: record.application.pk,
+    "attachment_id": lambda record: record.application.attachments.get().pk,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
 }
 
@@ -295,13 +297,23 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
 
 
 def _application(household: Household, marker: Person, n: int) -> Application:
-    """A decided 低保 application of the household, the marker its applicant."""
+    """A decided 低保 application of the household, the marker its applicant, with a PDF that
+    names the household."""
+    from doudi.casework import attachments
+
     day = dt.date(2026, 11, 2)
-    return Application.objects.create(
+    app = Application.objects.create(
         number=f"SQ2026MATRIX{n:05d}", programme="dibao", channel="village", state="notice",
         household=household, applicant=marker, reason="矩阵测试", submitted_on=day,
         step_started_on=day, decision="approved", decided_on=day, amount_fen=50000,
         area_code=household.area_code)
+    data = b"%PDF-1.4\n% " + household.number.encode() + b"\n%%EOF\n"
+    digest = hashlib.sha256(data).hexdigest()
+    attachments.storage_path(digest, ".pdf").write_bytes(data)
+    app.attachments.create(kind="document", file_name=f"{household.number}.pdf",
+                           content_type="application/pdf", size=len(data), sha256=digest,
+                           area_code=household.area_code)
+    return app
 
 
 def _exchange_objects(household: Household, n: int) -> tuple[ImportJob, FeedBatch,

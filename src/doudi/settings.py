@@ -151,6 +151,9 @@ DOUDI_PAGE_SIZE = 20
 FEEDS_INBOX = Path(os.environ.get("DOUDI_FEEDS_INBOX", HOME / "inbox")).resolve()
 # Imported department data (batches as Parquet, error reports, uploads waiting for a worker).
 EXCHANGE_DIR = Path(os.environ.get("DOUDI_EXCHANGE_DIR", HOME / "exchange")).resolve()
+# Applications' photos and documents, stored by SHA-256.
+ATTACHMENTS_DIR = Path(os.environ.get("DOUDI_ATTACHMENTS_DIR", HOME / "attachments")).resolve()
+DOUDI_ATTACHMENT_MAX_BYTES = int(os.environ.get("DOUDI_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
 DOUDI_UPLOAD_MAX_BYTES = int(os.environ.get("DOUDI_UPLOAD_MAX_BYTES", 200 * 1024 * 1024))
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024

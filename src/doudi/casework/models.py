@@ -182,3 +182,32 @@ class FundEntry(Audited, AreaOwned, models.Model):
 
     def audit_label(self) -> str:
         return f"备用金 {self} {self.note}"
+
+
+class Attachment(Audited, AreaOwned, models.Model):
+    """A photo or document attached to an application (证明材料、入户照片), stored by its
+    SHA-256 under settings.ATTACHMENTS_DIR; only JPEG, PNG and PDF, size-limited."""
+
+    KIND_CHOICES = [("document", "证明材料"), ("photo", "入户照片"), ("consent", "授权书"),
+                    ("other", "其他")]
+
+    application = models.ForeignKey(Application, on_delete=models.PROTECT,
+                                    related_name="attachments")
+    kind = models.CharField("类别", max_length=10, choices=KIND_CHOICES)
+    file_name = models.CharField("文件名", max_length=200)
+    content_type = models.CharField("类型", max_length=40)
+    size = models.PositiveIntegerField("大小(字节)")
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField("上传时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "申请附件"
+        ordering = ["uploaded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.file_name}"
+
+    def audit_label(self) -> str:
+        return f"附件 {self.file_name}（申请 {self.application.number}）"

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal, InvalidOperation
+from urllib.parse import quote
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -16,8 +18,10 @@ from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
-from doudi.casework import fund, services, workflow
-from doudi.casework.models import Application, FundEntry
+from doudi.audit import services as audit
+from doudi.audit.models import AuditEvent
+from doudi.casework import attachments, fund, services, workflow
+from doudi.casework.models import Application, Attachment, FundEntry
 from doudi.web.views import _need, _render_detail, _visible_household
 
 
@@ -61,6 +65,8 @@ def _render(request: HttpRequest, app: Application, error: str = "") -> HttpResp
                         and "town_approver" in request.user.role_codes
                         and not app.fund_entries.exists()),
         "advances": app.fund_entries.all(),
+        "attachments": app.attachments.all(),
+        "attachment_kinds": Attachment.KIND_CHOICES,
     })
 
 
@@ -214,3 +220,38 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
     if not ids:
         messages.error(request, "请勾选要批准的申请")
     return redirect("work_queue")
+
+
+@login_required
+@require_POST
+def application_attach(request: HttpRequest, application_id: int) -> HttpResponse:
+    app = _application(request, application_id)
+    upload = request.FILES.get("file")
+    try:
+        if upload is None:
+            raise services.CaseworkError("请选择要上传的文件")
+        if upload.size > settings.DOUDI_ATTACHMENT_MAX_BYTES:
+            raise services.CaseworkError("文件过大")
+        attachments.add(by=request.user, application=app, data=upload.read(),
+                        file_name=upload.name or "附件", kind=request.POST.get("kind", ""))
+    except PermissionDenied as exc:
+        return _render(request, app, error=str(exc) or "无权执行此操作")
+    except services.CaseworkError as exc:
+        return _render(request, app, error=str(exc))
+    return redirect("application_detail", application_id=app.pk)
+
+
+@login_required
+@require_GET
+def attachment_file(request: HttpRequest, application_id: int, attachment_id: int) -> HttpResponse:
+    app = _application(request, application_id)
+    item = app.attachments.filter(pk=attachment_id).first()
+    if item is None:
+        raise Http404("附件不存在")
+    audit.record(AuditEvent.VIEW, object_type="casework.attachment", object_id=item.pk,
+                 object_label=f"查看附件 {item.file_name}（申请 {app.number}）",
+                 area_code=app.area_code)
+    response = HttpResponse(attachments.read(item), content_type=item.content_type)
+    response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(item.file_name)}"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
