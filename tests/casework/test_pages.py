@@ -106,3 +106,19 @@ def test_bulk_approve_checks_each_application(client, world, shipped_parameters)
     client.post("/applications/bulk-approve/", {"application": [a.pk for a in apps],
                                                 "opinion": "同意"})
     assert set(Application.objects.values_list("state", flat=True)) == {"notice"}
+
+
+def test_printed_approval_form_has_opinions_and_reasons_masked(client, world,
+                                                                shipped_parameters) -> None:
+    u = world.users
+    app = services.create_application(by=u.town_officer, household=world.village_hh,
+                                      programme="dibao", channel="town_window", reason="无收入")
+    services.act(by=u.town_officer, application=app, action="record_visit",
+                 data={"members_present": "户主、配偶", "living_conditions": "租住平房"})
+    client.login(username="town_officer", password=PASSWORD)
+    page = client.get(f"/applications/{app.pk}/print/").content.decode()
+    assert "申请审批表" in page and "租住平房" in page and "登记入户调查" in page
+    assert "最低生活保障" in page and "政策测算依据" in page
+    for m in Membership.objects.filter(household=world.village_hh).select_related("person"):
+        assert m.person.id_number not in page and m.person.name not in page
+        assert m.person.masked_name in page

@@ -22,6 +22,7 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.casework import attachments, fund, services, workflow
 from doudi.casework.models import Application, Attachment, FundEntry
+from doudi.web.rules_views import rules_context
 from doudi.web.views import _need, _render_detail, _visible_household
 
 
@@ -255,3 +256,18 @@ def attachment_file(request: HttpRequest, application_id: int, attachment_id: in
     response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(item.file_name)}"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+@require_GET
+def application_print(request: HttpRequest, application_id: int) -> HttpResponse:
+    """申请审批表 for the case file: the application, the home visits, every step's opinion and
+    the rules' reasoning on the decision day (or today), names and IDs masked."""
+    app = _application(request, application_id)
+    day = app.decided_on or timezone.localdate()
+    context = rules_context(app.household, day)
+    context.update({"app": app, "events": app.events.all(), "visits": app.visits.all(),
+                    "members": app.household.memberships.filter(end_date__isnull=True)
+                    .select_related("person"),
+                    "report": app.household.verification_reports.first()})
+    return render(request, "doudi/application_print.html", context)

@@ -29,14 +29,8 @@ def _day(request: HttpRequest) -> dt.date:
         return dt.date.today()
 
 
-@login_required
-def household_rules(request: HttpRequest, household_id: int) -> HttpResponse:
-    """政策测算 for one household on a day, with every criterion and its legal reference."""
-    household = Household.objects.visible_to(request.user, roles.VIEW_REGISTRY) \
-        .filter(pk=household_id).first()
-    if household is None:
-        raise Http404("家庭不存在或不在您的管辖范围内")
-    day = _day(request)
+def rules_context(household: Household, day: dt.date) -> dict[str, object]:
+    """政策测算 of one household on a day: every relevant programme's explanation."""
     context: dict[str, object] = {"household": household, "day": day, "error": None}
     try:
         h, m = build_frames(Household.objects.filter(pk=household.pk), day)
@@ -50,6 +44,17 @@ def household_rules(request: HttpRequest, household_id: int) -> HttpResponse:
     context["explanations"] = [
         {"e": e, "who": names.get(e.subject or "", e.subject)} for e in explanations
     ]
+    return context
+
+
+@login_required
+def household_rules(request: HttpRequest, household_id: int) -> HttpResponse:
+    """政策测算 for one household on a day, with every criterion and its legal reference."""
+    household = Household.objects.visible_to(request.user, roles.VIEW_REGISTRY) \
+        .filter(pk=household_id).first()
+    if household is None:
+        raise Http404("家庭不存在或不在您的管辖范围内")
+    context = rules_context(household, _day(request))
     context["printing"] = bool(request.GET.get("print"))
     template = "doudi/household_rules_print.html" if context["printing"] else \
         "doudi/_household_rules.html"

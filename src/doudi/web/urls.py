@@ -64,6 +64,8 @@ urlpatterns = [
          name="application_attach"),
     path("applications/<int:application_id>/attachments/<int:attachment_id>/",
          casework_views.attachment_file, name="attachment_file"),
+    path("applications/<int:application_id>/print/", casework_views.application_print,
+         name="application_print"),
     path("applications/<int:application_id>/notice/", casework_views.application_notice,
          name="application_notice"),
     path("audit/", views.audit_list, name="audit_list"),
