@@ -39,7 +39,7 @@ from doudi.api.urls import api
 from doudi.areas.scoping import in_scope
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
-from doudi.casework.models import Application, ApplicationEvent, HomeVisit
+from doudi.casework.models import Application, ApplicationEvent, HomeVisit, OnlineRequest
 from doudi.core import idnumber
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
 from doudi.policy.models import PolicyParameter
@@ -88,6 +88,7 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "report_id": lambda record: record.report.pk,
     "application_id": lambda record: record.application.pk,
     "attachment_id": lambda record: record.application.attachments.get().pk,
+    "request_id": lambda record: record.application.online_request.pk,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
 }
 
@@ -124,6 +125,8 @@ DETAIL_CAPABILITY = {
     "exchange_batch": roles.IMPORT_FEEDS,
     "api:job_status": roles.IMPORT_FEEDS,
     "api:job_errors": roles.IMPORT_FEEDS,
+    "online_accept": roles.EDIT_REGISTRY,
+    "online_decline": roles.EDIT_REGISTRY,
     "household_observation_add": roles.EDIT_REGISTRY,
     "household_category_add": roles.EDIT_REGISTRY,
     "household_category_end": roles.EDIT_REGISTRY,
@@ -172,6 +175,10 @@ HOUSEHOLD_CREATORS: dict[str, tuple[Callable[[str, str], dict], int]] = {
 # Listings of households: for a registry-view role the unfiltered listing is exactly the
 # user's in-area households, and a search for an in-area marker finds exactly its household.
 HOUSEHOLD_LISTINGS = {"household_list", "household_export", "api:list_households"}
+
+# Pages open without login: the resident's 网上申请 form and its village list. The anonymous
+# test checks they answer and show no record; an empty POST stores nothing.
+PUBLIC_ROUTES = {"public_apply", "public_villages"}
 
 # API operations (besides HOUSEHOLD_CREATORS) known to accept POST; Matrix.post_listing
 # builds their bodies. Any other web POST is sent as an empty form.
@@ -313,6 +320,12 @@ def _application(household: Household, marker: Person, n: int) -> Application:
     app.attachments.create(kind="document", file_name=f"{household.number}.pdf",
                            content_type="application/pdf", size=len(data), sha256=digest,
                            area_code=household.area_code)
+    # a resident's 网上申请 for the same programme, linked to the case (accepting it again
+    # is refused: the household already has an open 低保 application)
+    OnlineRequest.objects.create(
+        programme="dibao", name=marker.name, id_number=marker.id_number, phone="13800000000",
+        address="矩阵路", hukou_type="urban", reason="矩阵测试", consent=True,
+        application=app, area_code=household.area_code)
     return app
 
 
@@ -381,7 +394,7 @@ def out_of_area_state(codes: list[str]) -> dict:
         model.__name__: list(model.objects.filter(area_code__in=codes).order_by("pk").values())
         for model in (Household, Person, Membership, Observation, CategoryAssignment, Consent,
                       VerificationReport, ImportJob, FeedBatch, Application,
-                      ApplicationEvent, HomeVisit)
+                      ApplicationEvent, HomeVisit, OnlineRequest)
     }
     state["audit rows"] = AuditEvent.objects.filter(area_code__in=codes).count()
     return state
@@ -805,6 +818,9 @@ def test_anonymous_is_sent_to_login_or_refused(world, records, new_id):
                     elif path == login_path:
                         if status != 200:
                             failures.append(f"{where}: login page answers {status}")
+                    elif route.name in PUBLIC_ROUTES:  # open by design; shows no record
+                        if status != 200:
+                            failures.append(f"{where}: public page answers {status}")
                     elif status == 405 and not allowed:
                         continue
                     elif status != 302 or not response["Location"].startswith(login_path):
@@ -813,6 +829,8 @@ def test_anonymous_is_sent_to_login_or_refused(world, records, new_id):
                                         f"to {login_path}")
     if Household.objects.count() != households:
         failures.append("an anonymous request created a household")
+    if OnlineRequest.objects.filter(application__isnull=True).exists():
+        failures.append("an empty anonymous POST stored a 网上申请")
     assert not failures, _report("anonymous-access failure(s)", failures)
 
 

@@ -166,5 +166,8 @@ TASKS = {
     }
 }
 
+# The area whose villages the public 网上申请 form offers (a county's code).
+DOUDI_PUBLIC_AREA = os.environ.get("DOUDI_PUBLIC_AREA", "341002")
+
 # Department API calls per token per minute (rate limit).
 DOUDI_API_RATE_PER_MINUTE = int(os.environ.get("DOUDI_API_RATE_PER_MINUTE", 60))

@@ -211,3 +211,48 @@ class Attachment(Audited, AreaOwned, models.Model):
 
     def audit_label(self) -> str:
         return f"附件 {self.file_name}（申请 {self.application.number}）"
+
+
+class OnlineRequest(AreaOwned, models.Model):
+    """网上申请: a resident's own application from the public form, with the signed 授权书
+    (consent) ticked; waits for the town to accept it into a case (受理) or decline it."""
+
+    PENDING, ACCEPTED, DECLINED = "pending", "accepted", "declined"
+    STATUS_CHOICES = [(PENDING, "待受理"), (ACCEPTED, "已受理"), (DECLINED, "不予受理")]
+
+    programme = models.CharField("救助项目", max_length=20,
+                                 choices=list(workflow.PROGRAMMES.items()))
+    name = models.CharField("申请人姓名", max_length=50)
+    id_number = models.CharField("身份证号", max_length=18)
+    phone = models.CharField("联系电话", max_length=20)
+    address = models.CharField("现住址", max_length=200)
+    hukou_type = models.CharField("户籍类型", max_length=10,
+                                  choices=[("urban", "城镇"), ("rural", "农村")])
+    reason = models.CharField("申请事由", max_length=300)
+    origin = models.CharField("户籍所在地（跨省通办）", max_length=100, blank=True)
+    consent = models.BooleanField("已签署授权书")
+    status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=PENDING)
+    application = models.OneToOneField(Application, null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="online_request")
+    decline_reason = models.CharField("不予受理理由", max_length=200, blank=True)
+    submitted_at = models.DateTimeField("提交时间", auto_now_add=True)
+    ip = models.CharField("IP", max_length=45, blank=True)
+
+    class Meta:
+        verbose_name = "网上申请"
+        ordering = ["submitted_at", "id"]
+
+    def __str__(self) -> str:
+        return f"网上申请 {self.get_programme_display()} {self.submitted_at:%Y-%m-%d}"
+
+    @property
+    def masked_name(self) -> str:
+        from doudi.core.masking import mask_name
+
+        return mask_name(self.name)
+
+    @property
+    def masked_id(self) -> str:
+        from doudi.core.masking import mask_id_number
+
+        return mask_id_number(self.id_number)

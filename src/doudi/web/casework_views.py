@@ -20,8 +20,9 @@ from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.casework import attachments, fund, services, workflow
-from doudi.casework.models import Application, Attachment, FundEntry
+from doudi.casework import attachments, fund, online, services, workflow
+from doudi.casework.models import Application, Attachment, FundEntry, OnlineRequest
+from doudi.registry.services import RegistryError
 from doudi.web.rules_views import rules_context
 from doudi.web.views import _need, _render_detail, _visible_household
 
@@ -98,6 +99,10 @@ def application_act(request: HttpRequest, application_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def work_queue(request: HttpRequest) -> HttpResponse:
+    return _render_queue(request)
+
+
+def _render_queue(request: HttpRequest, error: str = "") -> HttpResponse:
     _need(request, roles.VIEW_REGISTRY)
     mine = services.work_queue(request.user)
     state = request.GET.get("state", "")
@@ -108,7 +113,11 @@ def work_queue(request: HttpRequest) -> HttpResponse:
     return render(request, "doudi/work_queue.html", {
         "mine": mine, "overdue": services.overdue(mine), "today": timezone.localdate(),
         "has_decisions": any(a.state == "decision" for a in mine),
-        "everything": everything[:100], "states": workflow.STATES.items(), "state": state})
+        "online": (OnlineRequest.objects.visible_to(request.user, roles.EDIT_REGISTRY)
+                   .filter(status=OnlineRequest.PENDING)
+                   if set(request.user.role_codes) & workflow.TOWN_ROLES else []),
+        "everything": everything[:100], "states": workflow.STATES.items(), "state": state,
+        "error": error})
 
 
 @login_required
@@ -271,3 +280,66 @@ def application_print(request: HttpRequest, application_id: int) -> HttpResponse
                     .select_related("person"),
                     "report": app.household.verification_reports.first()})
     return render(request, "doudi/application_print.html", context)
+
+
+def _public_towns() -> list[Area]:
+    return list(Area.objects.filter(code__startswith=settings.DOUDI_PUBLIC_AREA, level=4)
+                .order_by("code"))
+
+
+def public_apply(request: HttpRequest) -> HttpResponse:
+    """网上申请 (no login): the resident's own application with the 授权书."""
+    error, done = "", None
+    values = {k: request.POST.get(k, "") for k in (
+        "programme", "name", "id_number", "phone", "village", "address", "hukou_type", "reason",
+        "origin")}
+    if request.method == "POST":
+        try:
+            done = online.submit(**values, consent=request.POST.get("consent") == "1",
+                                 ip=request.META.get("REMOTE_ADDR", ""))
+        except services.CaseworkError as exc:
+            error = str(exc)
+    return render(request, "doudi/public_apply.html", {
+        "error": error, "done": done, "values": values, "towns": _public_towns(),
+        "programmes": [(p, workflow.PROGRAMMES[p]) for p in online.PUBLIC_PROGRAMMES]})
+
+
+@require_GET
+def public_villages(request: HttpRequest) -> HttpResponse:
+    town = request.GET.get("town", "")
+    villages = (Area.objects.filter(code__startswith=town[:9], level=5).order_by("code")
+                if len(town) >= 9 and town.startswith(settings.DOUDI_PUBLIC_AREA)
+                else Area.objects.none())
+    return render(request, "doudi/_village_options.html", {"villages": villages})
+
+
+def _online(request: HttpRequest, request_id: int) -> OnlineRequest:
+    _need(request, roles.EDIT_REGISTRY)
+    item = OnlineRequest.objects.visible_to(request.user).filter(pk=request_id).first()
+    if item is None:
+        raise Http404("网上申请不存在或不在您的管辖范围内")
+    return item
+
+
+@login_required
+@require_POST
+def online_accept(request: HttpRequest, request_id: int) -> HttpResponse:
+    item = _online(request, request_id)
+    try:
+        item = online.accept(by=request.user, request=item)
+    except (PermissionDenied, services.CaseworkError) as exc:
+        return _render_queue(request, str(exc) or "无权受理")
+    except RegistryError as exc:
+        return _render_queue(request, "；".join(e.message for e in exc.errors))
+    return redirect("application_detail", application_id=item.application_id)
+
+
+@login_required
+@require_POST
+def online_decline(request: HttpRequest, request_id: int) -> HttpResponse:
+    item = _online(request, request_id)
+    try:
+        online.decline(by=request.user, request=item, reason=request.POST.get("reason", ""))
+    except (PermissionDenied, services.CaseworkError) as exc:
+        return _render_queue(request, str(exc) or "无权办理")
+    return redirect("work_queue")

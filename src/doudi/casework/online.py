@@ -1,0 +1,121 @@
+"""网上申请: the public form and the town's 受理 of what residents send.
+
+The form asks for the applicant, the village, the programme, the reason and the signed 授权书
+(a required box; 跨省通办 applicants give where their 户籍 is). Nothing reaches the registry
+until a town officer accepts the request: the applicant's registered household is used, or a
+one-person household is registered, the application is created on channel 网上申请 (跨省通办
+when an origin is given) and the consent recorded. Submissions are rate-limited per address.
+"""
+
+from __future__ import annotations
+
+from django.core.cache import cache
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.utils import timezone
+
+from doudi.accounts import roles
+from doudi.areas.models import Area
+from doudi.areas.scoping import in_scope
+from doudi.audit import services as audit
+from doudi.audit.models import AuditEvent
+from doudi.casework import services, workflow
+from doudi.casework.models import OnlineRequest
+from doudi.core import idnumber
+from doudi.registry import services as registry
+from doudi.registry.models import Membership, Person
+
+PUBLIC_PROGRAMMES = ("dibao", "linshi", "tekun", "edge", "hardship", "disability", "child")
+PER_ADDRESS_PER_HOUR = 5
+
+
+def submit(*, programme: str, name: str, id_number: str, phone: str, village: str,
+           address: str, hukou_type: str, reason: str, consent: bool, origin: str = "",
+           ip: str = "") -> OnlineRequest:
+    errors = []
+    if programme not in PUBLIC_PROGRAMMES:
+        errors.append("请选择救助项目")
+    if not name.strip():
+        errors.append("请填写申请人姓名")
+    try:
+        id_number = idnumber.parse(id_number).id_number
+    except idnumber.InvalidIdNumber as exc:
+        errors.append(f"身份证号：{exc}")
+    if not phone.strip().isdigit() or not 7 <= len(phone.strip()) <= 20:
+        errors.append("请填写有效的联系电话")
+    area = Area.objects.filter(code=village, level=5).first()
+    if area is None:
+        errors.append("请选择所在村（社区）")
+    if hukou_type not in ("urban", "rural"):
+        errors.append("请选择户籍类型")
+    if not reason.strip():
+        errors.append("请填写申请事由")
+    if not consent:
+        errors.append("须同意授权核对家庭经济状况（授权书），才能提交申请")
+    if errors:
+        raise services.CaseworkError("；".join(errors))
+    key = f"doudi:online-apply:{ip}"
+    if cache.get_or_set(key, 0, timeout=3600) >= PER_ADDRESS_PER_HOUR:
+        raise services.CaseworkError("提交过于频繁，请稍后再试或到镇（街道）窗口申请")
+    cache.incr(key)
+    request = OnlineRequest.objects.create(
+        programme=programme, name=name.strip()[:50], id_number=id_number,
+        phone=phone.strip()[:20], address=address.strip()[:200], hukou_type=hukou_type,
+        reason=reason.strip()[:300], origin=origin.strip()[:100], consent=True, ip=ip[:45],
+        area_code=area.code)
+    audit.record(AuditEvent.CREATE, object_type="casework.onlinerequest", object_id=request.pk,
+                 object_label=f"网上申请（{request.get_programme_display()}）",
+                 area_code=request.area_code)
+    return request
+
+
+def accept(*, by, request: OnlineRequest) -> OnlineRequest:  # noqa: ANN001
+    """受理: register the applicant if needed, open the case, record the consent."""
+    from doudi.exchange.models import Consent
+
+    if not in_scope(by, request.area_code, roles.EDIT_REGISTRY) or \
+            not (set(by.role_codes) & workflow.TOWN_ROLES):
+        raise PermissionDenied("网上申请由所在镇（街道）受理")
+    if request.status != OnlineRequest.PENDING:
+        raise services.CaseworkError("该网上申请已处理")
+    with transaction.atomic():
+        person = Person.objects.filter(id_number=request.id_number).first()
+        membership = (Membership.objects.filter(person=person, end_date__isnull=True)
+                      .select_related("household").first() if person else None)
+        if membership is not None:
+            household = membership.household
+            if not in_scope(by, household.area_code, roles.EDIT_REGISTRY):
+                raise services.CaseworkError("申请人已在其他镇街登记，请转所在地受理")
+        else:
+            household = registry.create_household(
+                by=by, area_code=request.area_code, hukou_type=request.hukou_type,
+                address=request.address, members=[registry.MemberInput(
+                    id_number=request.id_number, name=request.name, relation="head",
+                    phone=request.phone)])
+            person = household.head()
+        channel = "cross_province" if request.origin else "online"
+        reason = request.reason + (f"（户籍地：{request.origin}）" if request.origin else "")
+        app = services.create_application(
+            by=by, household=household, programme=request.programme, channel=channel,
+            reason=reason, applicant=person,
+            submitted_on=timezone.localtime(request.submitted_at).date())
+        Consent.objects.create(household=household, signed_on=app.submitted_on,
+                               signed_by=request.name, note="网上申请时勾选授权书",
+                               recorded_by=by, area_code=household.area_code)
+        request.status, request.application = OnlineRequest.ACCEPTED, app
+        request.save(update_fields=["status", "application"])
+    return request
+
+
+def decline(*, by, request: OnlineRequest, reason: str) -> OnlineRequest:  # noqa: ANN001
+    if not in_scope(by, request.area_code, roles.EDIT_REGISTRY) or \
+            not (set(by.role_codes) & workflow.TOWN_ROLES):
+        raise PermissionDenied("网上申请由所在镇（街道）受理")
+    if not reason.strip():
+        raise services.CaseworkError("请填写不予受理的理由")
+    request.status, request.decline_reason = OnlineRequest.DECLINED, reason.strip()[:200]
+    request.save(update_fields=["status", "decline_reason"])
+    audit.record(AuditEvent.UPDATE, object_type="casework.onlinerequest", object_id=request.pk,
+                 object_label=f"不予受理网上申请：{request.decline_reason}",
+                 area_code=request.area_code)
+    return request
