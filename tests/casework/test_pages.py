@@ -42,6 +42,16 @@ def test_publicity_list_is_masked(client, world, shipped_parameters) -> None:
     for a in apps:
         assert a.applicant.masked_name in page
     assert not re.search(r"\d{17}[\dX]", page)
+    book = client.get(f"/applications/publicity/?month={month}&format=xlsx")
+    import io
+
+    from python_calamine import CalamineWorkbook
+
+    cells = "\n".join("\t".join(str(c) for c in row) for row in CalamineWorkbook.from_filelike(
+        io.BytesIO(book.content)).get_sheet_by_index(0).to_python())
+    assert all(a.applicant.masked_name in cells for a in apps)
+    for m in people.select_related("person"):
+        assert m.person.id_number not in cells and m.person.name not in cells
 
 
 def test_work_queue_marks_overdue_and_shows_only_actionable(client, world,

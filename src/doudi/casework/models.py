@@ -29,6 +29,8 @@ class Application(Audited, AreaOwned, models.Model):
                                   blank=True, related_name="applications")
     reason = models.CharField("申请事由", max_length=300)
     emergency = models.BooleanField("急难情形", default=False)
+    reference = models.CharField("来源单号", max_length=40, blank=True,
+                                 help_text="12345 工单号、预警编号或跨省通办流水号")
     submitted_on = models.DateField("申请日期")
     step_started_on = models.DateField("本环节开始")
     step_due = models.DateField("本环节办理期限", null=True, blank=True)

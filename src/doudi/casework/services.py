@@ -21,6 +21,7 @@ from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
 from doudi.casework import workflow
 from doudi.casework.models import (
+    CHANNEL_CHOICES,
     Application,
     ApplicationEvent,
     CalendarDay,
@@ -114,7 +115,7 @@ def _enter(application: Application, state: str, day: dt.date) -> None:
 
 def create_application(*, by, household: Household, programme: str, channel: str,  # noqa: ANN001
                        reason: str, applicant: Person | None = None, emergency: bool = False,
-                       submitted_on: dt.date | None = None) -> Application:
+                       submitted_on: dt.date | None = None, reference: str = "") -> Application:
     """受理: a village assistant on behalf of a family, a town window, … ."""
     if programme not in workflow.PROGRAMMES:
         raise CaseworkError(f"未知救助项目：{programme}")
@@ -123,6 +124,10 @@ def create_application(*, by, household: Household, programme: str, channel: str
         raise PermissionDenied("无权在该区划受理申请")
     if not reason.strip():
         raise CaseworkError("请填写申请事由")
+    if channel not in dict(CHANNEL_CHOICES):
+        raise CaseworkError("请选择申请渠道")
+    if channel == "hotline" and not reference.strip():
+        raise CaseworkError("12345 转办的申请请填写工单号")
     if Application.objects.filter(household=household, programme=programme).exclude(
             state__in=workflow.TERMINAL).exists():
         raise CaseworkError(f"该家庭已有办理中的{workflow.PROGRAMMES[programme]}申请")
@@ -132,6 +137,7 @@ def create_application(*, by, household: Household, programme: str, channel: str
             number=_number(household.area_code, day), programme=programme, channel=channel,
             household=household, applicant=applicant or household.head(), reason=reason.strip(),
             emergency=emergency, submitted_on=day, step_started_on=day, created_by=by,
+            reference=reference.strip()[:40],
             area_code=household.area_code)
         _enter(application, "accepted", day)
         application.save()
@@ -181,6 +187,11 @@ def _apply(by, application: Application, t: workflow.Transition, opinion: str,  
             living_conditions=str(data["living_conditions"]), findings=opinion,
             visitor=by, area_code=application.area_code)
         data["visited_on"] = str(visited)
+    elif t.action == "complete_verification":
+        report = application.household.verification_reports.order_by("-requested_at").first()
+        if report is not None:
+            data.update(report=report.pk, report_day=report.day.isoformat(),
+                        differences=report.differences)
     elif t.action == "town_opinion":
         recommendation = data.get("recommendation")
         if recommendation not in ("eligible", "ineligible"):

@@ -4,9 +4,11 @@ the user may take, the work queue (待办), the 公示 list and the printed deci
 from __future__ import annotations
 
 import datetime as dt
+import io
 from decimal import Decimal, InvalidOperation
 from urllib.parse import quote
 
+import xlsxwriter
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -45,7 +47,8 @@ def application_new(request: HttpRequest, household_id: int) -> HttpResponse:
         app = services.create_application(
             by=request.user, household=household, programme=request.POST.get("programme", ""),
             channel=request.POST.get("channel", "village"),
-            reason=request.POST.get("reason", ""), emergency=request.POST.get("emergency") == "1")
+            reason=request.POST.get("reason", ""), emergency=request.POST.get("emergency") == "1",
+            reference=request.POST.get("reference", ""))
     except services.CaseworkError as exc:
         return _render_detail(request, household, application_error=str(exc))
     messages.success(request, f"已受理申请 {app.number}")
@@ -68,6 +71,8 @@ def _render(request: HttpRequest, app: Application, error: str = "") -> HttpResp
                         and not app.fund_entries.exists()),
         "advances": app.fund_entries.all(),
         "attachments": app.attachments.all(),
+        "reports": app.household.verification_reports.select_related("requested_by")[:5],
+        "can_verify": request.user.can(roles.VERIFY),
         "attachment_kinds": Attachment.KIND_CHOICES,
     })
 
@@ -136,7 +141,35 @@ def publicity_list(request: HttpRequest) -> HttpResponse:
                     publicity_ends_on__lt=end + dt.timedelta(days=7))
             .exclude(state__in=("withdrawn", "refused"))
             .select_related("household__area", "applicant").order_by("household__area__code"))
+    if request.GET.get("format") == "xlsx":
+        return _publicity_xlsx(request, list(rows), month)
     return render(request, "doudi/publicity_list.html", {"rows": rows, "month": month})
+
+
+def _publicity_xlsx(request: HttpRequest, rows: list[Application], month: dt.date) -> HttpResponse:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
+                                        "strings_to_formulas": False, "strings_to_urls": False})
+    sheet = book.add_worksheet("公示名单")
+    bold = book.add_format({"bold": True})
+    title = f"{request.user.area.name} {month:%Y年%m月} 社会救助公示名单"
+    sheet.write(0, 0, title, bold)
+    sheet.write_row(1, 0, ["序号", "村（社区）", "姓名", "救助项目", "公示截止"], bold)
+    for n, a in enumerate(rows, start=1):
+        sheet.write_row(n + 1, 0, [n, a.household.area.name, a.applicant.masked_name,
+                                   a.get_programme_display(), a.publicity_ends_on.isoformat()])
+    sheet.write(len(rows) + 3, 0, f"导出：{request.user.username} "
+                                  f"{timezone.localtime():%Y-%m-%d %H:%M}")
+    sheet.set_column(1, 3, 24)
+    book.close()
+    audit.record(AuditEvent.EXPORT, object_type="casework.application",
+                 object_label=f"导出公示名单 {month:%Y-%m}（{len(rows)} 人）",
+                 area_code=request.user.area_code)
+    response = HttpResponse(buffer.getvalue(), content_type=(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    response["Content-Disposition"] = (
+        f"attachment; filename*=UTF-8''{quote(f'公示名单_{month:%Y-%m}.xlsx')}")
+    return response
 
 
 @login_required
