@@ -38,3 +38,19 @@ def test_bad_lines_are_refused_with_their_line_number() -> None:
     with pytest.raises(CalendarError, match="不在 2027 年"):
         enter_year(2027, "2028-01-01 放假\n", "x")
     assert CalendarDay.objects.count() == 0
+
+
+def test_calendar_page_enters_a_year_for_administrators_only(client, users) -> None:
+    from tests.conftest import PASSWORD
+
+    body = {"year": "2027", "source": "国办发明电〔2026〕测试号", "days": SCHEDULE_2027}
+    client.login(username="town_officer", password=PASSWORD)
+    assert client.get("/calendar/").status_code == 200
+    assert client.post("/calendar/", body).status_code == 403
+    client.login(username="district_admin", password=PASSWORD)
+    assert client.post("/calendar/", body).status_code == 302
+    page = client.get("/calendar/").content.decode()
+    assert "2027 年（依据：国办发明电〔2026〕测试号）" in page and "春节调休" in page
+    bad = client.post("/calendar/", {**body, "days": "2027-01-01 休息"}).content.decode()
+    assert "第 1 行" in bad
+    assert CalendarDay.objects.count() == 2

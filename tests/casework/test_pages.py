@@ -4,10 +4,12 @@ items and lists only what the user may act on."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
 import pytest
 from django.utils import timezone
+from python_calamine import CalamineWorkbook
 
 from doudi.casework import services
 from doudi.casework.models import Application
@@ -43,9 +45,7 @@ def test_publicity_list_is_masked(client, world, shipped_parameters) -> None:
         assert a.applicant.masked_name in page
     assert not re.search(r"\d{17}[\dX]", page)
     book = client.get(f"/applications/publicity/?month={month}&format=xlsx")
-    import io
 
-    from python_calamine import CalamineWorkbook
 
     cells = "\n".join("\t".join(str(c) for c in row) for row in CalamineWorkbook.from_filelike(
         io.BytesIO(book.content)).get_sheet_by_index(0).to_python())

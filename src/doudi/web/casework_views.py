@@ -22,8 +22,16 @@ from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.casework import attachments, fund, online, services, workflow
-from doudi.casework.models import Application, Attachment, FundEntry, OnlineRequest
+from doudi.casework import attachments, calendar_days, fund, online, services, workflow
+from doudi.casework.models import (
+    Application,
+    Attachment,
+    CalendarDay,
+    CalendarYear,
+    FundEntry,
+    OnlineRequest,
+)
+from doudi.core.workdays import LIBRARY_YEARS
 from doudi.registry.services import RegistryError
 from doudi.web.rules_views import rules_context
 from doudi.web.views import _need, _render_detail, _visible_household
@@ -376,3 +384,25 @@ def online_decline(request: HttpRequest, request_id: int) -> HttpResponse:
     except (PermissionDenied, services.CaseworkError) as exc:
         return _render_queue(request, str(exc) or "无权办理")
     return redirect("work_queue")
+
+
+@login_required
+def holiday_calendar(request: HttpRequest) -> HttpResponse:
+    """节假日安排: the years the calendar library covers, those entered, and a form to enter a
+    year from the State Council's notice (district administrators)."""
+    can_edit = request.user.can(roles.EDIT_POLICY)
+    error, text, source = "", request.POST.get("days", ""), request.POST.get("source", "")
+    year = request.POST.get("year", "")
+    if request.method == "POST":
+        if not can_edit:
+            raise PermissionDenied("只有业务管理员可以录入节假日安排")
+        try:
+            n = calendar_days.enter_year(int(year), text, source)
+            messages.success(request, f"已录入 {year} 年节假日安排 {n} 天")
+            return redirect("holiday_calendar")
+        except (calendar_days.CalendarError, ValueError) as exc:
+            error = str(exc) if str(exc) else "请填写年度"
+    return render(request, "doudi/holiday_calendar.html", {
+        "library": LIBRARY_YEARS, "years": CalendarYear.objects.all(), "can_edit": can_edit,
+        "days": CalendarDay.objects.filter(day__year__gte=timezone.localdate().year),
+        "error": error, "text": text, "source": source, "year": year})

@@ -16,6 +16,8 @@ def navigation(request) -> dict:  # noqa: ANN001
         items.append(("待办", reverse("work_queue")))
         items.append(("家庭档案", reverse("household_list")))
         items.append(("政策参数", reverse("policy_list")))
+    if user.can(roles.EDIT_POLICY):
+        items.append(("节假日", reverse("holiday_calendar")))
     if user.can(roles.IMPORT_FEEDS):
         items.append(("部门数据", reverse("exchange_home")))
     if user.can(roles.SIMULATE_RULES):

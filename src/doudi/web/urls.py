@@ -60,6 +60,7 @@ urlpatterns = [
     path("applications/publicity/", casework_views.publicity_list, name="publicity_list"),
     path("applications/bulk-approve/", casework_views.bulk_approve, name="bulk_approve"),
     path("applications/fund/", casework_views.reserve_fund, name="reserve_fund"),
+    path("calendar/", casework_views.holiday_calendar, name="holiday_calendar"),
     path("applications/<int:application_id>/", casework_views.application_detail,
          name="application_detail"),
     path("applications/<int:application_id>/act/", casework_views.application_act,
