@@ -9,6 +9,7 @@ from django.db import models
 from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
 from doudi.casework import workflow
+from doudi.core.masking import MaskedIdentity
 
 CHANNEL_CHOICES = [
     ("village", "村协理员代办"), ("town_window", "镇街窗口"), ("online", "网上申请"),
@@ -215,7 +216,7 @@ class Attachment(Audited, AreaOwned, models.Model):
         return f"附件 {self.file_name}（申请 {self.application.number}）"
 
 
-class OnlineRequest(AreaOwned, models.Model):
+class OnlineRequest(MaskedIdentity, AreaOwned, models.Model):
     """网上申请: a resident's own application from the public form, with the signed 授权书
     (consent) ticked; waits for the town to accept it into a case (受理) or decline it."""
 
@@ -246,15 +247,3 @@ class OnlineRequest(AreaOwned, models.Model):
 
     def __str__(self) -> str:
         return f"网上申请 {self.get_programme_display()} {self.submitted_at:%Y-%m-%d}"
-
-    @property
-    def masked_name(self) -> str:
-        from doudi.core.masking import mask_name
-
-        return mask_name(self.name)
-
-    @property
-    def masked_id(self) -> str:
-        from doudi.core.masking import mask_id_number
-
-        return mask_id_number(self.id_number)

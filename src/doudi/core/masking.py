@@ -27,3 +27,18 @@ def mask_phone(phone: str) -> str:
     if len(value) < 7:
         return "*" * len(value)
     return value[:3] + "*" * (len(value) - 7) + value[-4:]
+
+
+class MaskedIdentity:
+    """For anything with `name` and `id_number`: the masked forms pages show by default."""
+
+    name: str
+    id_number: str
+
+    @property
+    def masked_name(self) -> str:
+        return mask_name(self.name)
+
+    @property
+    def masked_id(self) -> str:
+        return mask_id_number(self.id_number)

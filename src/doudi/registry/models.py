@@ -15,7 +15,7 @@ from django.db.models import Q
 from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
 from doudi.core import ages
-from doudi.core.masking import mask_id_number, mask_name, mask_phone
+from doudi.core.masking import MaskedIdentity, mask_id_number, mask_name, mask_phone
 from doudi.registry import choices
 from doudi.registry.categories import CATEGORY_CHOICES
 
@@ -50,7 +50,7 @@ class Household(Audited, AreaOwned):
         return m.person if m else None
 
 
-class Person(Audited, AreaOwned):
+class Person(MaskedIdentity, Audited, AreaOwned):
     """人员. The resident ID is unique; birth date and sex are derived from it."""
 
     # birth date and initials would give the hidden digits and characters back
@@ -110,14 +110,6 @@ class Person(Audited, AreaOwned):
 
     def audit_label(self) -> str:
         return f"人员 {self.masked_name} {self.masked_id}"
-
-    @property
-    def masked_name(self) -> str:
-        return mask_name(self.name)
-
-    @property
-    def masked_id(self) -> str:
-        return mask_id_number(self.id_number)
 
     @property
     def masked_phone(self) -> str:
