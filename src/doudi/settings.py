@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "doudi.policy",
     "doudi.exchange",
     "doudi.casework",
+    "doudi.benefits",
     "doudi.web",
 ]
 

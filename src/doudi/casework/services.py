@@ -247,8 +247,20 @@ CATEGORY_OF = {"dibao": "dibao", "tekun": "tekun", "edge": "edge", "hardship": "
 
 
 def _enrol(by, application: Application, day: dt.date) -> None:  # noqa: ANN001
-    """纳入保障: the household (or person) carries the programme's category from the decision
-    day; payments follow in the benefits module."""
+    """纳入保障: an enrollment with the decided amount from the decision day (benefits pays it
+    monthly), and the programme's registry category."""
+    from doudi.benefits.services import enroll
+    from doudi.rules.programmes import PROGRAMMES as RULES
+
+    rules = RULES.get(application.programme)
+    if application.amount_fen:
+        enroll(by=by, household=application.household, programme=application.programme,
+               amount_fen=application.amount_fen, start_date=application.decided_on or day,
+               person=application.applicant if rules and rules.level == "member" else None,
+               application=application,
+               explanation={"decision": application.decision_reason,
+                            "amount_fen": application.amount_fen,
+                            "decided_on": str(application.decided_on)})
     category = CATEGORY_OF.get(application.programme)
     if category is None:
         return

@@ -43,6 +43,8 @@ BASIS = 10_000  # ratios are carried as integer basis points
 TEXT_CHOICES: dict[str, tuple[str, ...]] = {
     "dibao.rounding.mode": ("half_up", "up", "down"),
     "edge.asset_basis": ("hukou", "urban"),
+    "benefits.start_rule": ("full", "none", "daily"),
+    "benefits.stop_rule": ("full", "none", "daily"),
 }
 
 

@@ -1,0 +1,130 @@
+"""Enrollments (保障对象) with their dated events, and monthly payment runs (发放批次) with
+their lines (花名册). Amounts are integer fen; nothing is overwritten — a change is an event."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from doudi.areas.scoping import AreaOwned
+from doudi.audit.audited import Audited
+from doudi.casework.workflow import PROGRAMMES
+
+
+class Enrollment(Audited, AreaOwned, models.Model):
+    ACTIVE, SUSPENDED, TAPERING, ENDED = "active", "suspended", "tapering", "ended"
+    STATUS_CHOICES = [(ACTIVE, "在保"), (SUSPENDED, "暂停"), (TAPERING, "渐退"), (ENDED, "停保")]
+
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT,
+                                  related_name="enrollments")
+    person = models.ForeignKey("registry.Person", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="enrollments")
+    programme = models.CharField("救助项目", max_length=20, choices=list(PROGRAMMES.items()))
+    status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=ACTIVE)
+    amount_fen = models.BigIntegerField("现月保障金(分)")
+    start_date = models.DateField("起始日期")
+    end_date = models.DateField("终止日期", null=True, blank=True)
+    exit_reason = models.CharField("停保原因", max_length=100, blank=True)
+    monitor_until = models.DateField("退出后监测至", null=True, blank=True)
+    application = models.ForeignKey("casework.Application", null=True, blank=True,
+                                    on_delete=models.PROTECT, related_name="enrollments")
+    explanation = models.JSONField("认定依据", default=dict, blank=True)
+    payee_name = models.CharField("收款人", max_length=50, blank=True)
+    payee_account = models.CharField("社保卡/一卡通账号", max_length=32, blank=True)
+    bank = models.CharField("开户行", max_length=40, blank=True)
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    audit_maskers = {"payee_account": lambda v: v[:4] + "****" + v[-4:] if len(v) > 8 else "****"}
+
+    class Meta:
+        verbose_name = "保障对象"
+        ordering = ["id"]
+        indexes = [models.Index(fields=["area_code", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_programme_display()} {self.household.number}"
+
+    def audit_label(self) -> str:
+        return f"保障对象 {self}"
+
+    @property
+    def masked_account(self) -> str:
+        v = self.payee_account
+        return v[:4] + "*" * (len(v) - 8) + v[-4:] if len(v) > 8 else "*" * len(v)
+
+
+class EnrollmentEvent(AreaOwned, models.Model):
+    """增发 / 减发 / 停发 / 恢复 …: from `effective_date` the monthly amount is `amount_fen`
+    (0 while stopped). Append-only; the amounts in force are read from these rows."""
+
+    KIND_CHOICES = [("start", "新增"), ("increase", "增发"), ("decrease", "减发"),
+                    ("stop", "停发"), ("resume", "恢复"), ("taper", "渐退"),
+                    ("suspend", "暂停")]
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField("类型", max_length=10, choices=KIND_CHOICES)
+    effective_date = models.DateField("生效日期")
+    amount_fen = models.BigIntegerField("月保障金(分)")
+    previous_fen = models.BigIntegerField("原月保障金(分)", null=True, blank=True)
+    reason = models.CharField("原因", max_length=200)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                              related_name="+")
+    at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "保障变更"
+        ordering = ["effective_date", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.effective_date}"
+
+
+class PaymentRun(AreaOwned, models.Model):
+    DRAFT, APPROVED, EXPORTED, SETTLED = "draft", "approved", "exported", "settled"
+    STATUS_CHOICES = [(DRAFT, "待审核"), (APPROVED, "已审核锁定"), (EXPORTED, "已生成银行文件"),
+                      (SETTLED, "已回盘")]
+
+    month = models.DateField("发放月份")
+    status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=DRAFT)
+    totals = models.JSONField("合计", default=dict)
+    built_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    built_at = models.DateTimeField("生成时间", auto_now_add=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    approved_at = models.DateTimeField("审核时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "发放批次"
+        ordering = ["-month", "-id"]
+        constraints = [models.UniqueConstraint(
+            fields=["area_code", "month"], condition=models.Q(status="draft"),
+            name="one_draft_run_per_area_month")]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y年%m月} 发放批次"
+
+
+class PaymentLine(AreaOwned, models.Model):
+    PENDING, PAID, FAILED = "pending", "paid", "failed"
+    STATUS_CHOICES = [(PENDING, "待发放"), (PAID, "已发放"), (FAILED, "发放失败")]
+
+    run = models.ForeignKey(PaymentRun, on_delete=models.PROTECT, related_name="lines")
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="lines")
+    month = models.DateField("发放月份")
+    regular_fen = models.BigIntegerField("当月应发(分)")
+    arrears_fen = models.BigIntegerField("补发(分)")
+    recovery_fen = models.BigIntegerField("追回(分)")
+    total_fen = models.BigIntegerField("实发(分)")
+    status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=PENDING)
+    failure = models.CharField("失败原因", max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = "花名册明细"
+        ordering = ["id"]
+        constraints = [models.UniqueConstraint(fields=["enrollment", "month"],
+                                               name="one_line_per_enrollment_month")]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment} {self.month:%Y-%m}"

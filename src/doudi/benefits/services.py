@@ -1,0 +1,279 @@
+"""Enrollments and monthly payments.
+
+`enroll` starts an enrollment (from an approved application); `change` records a dated
+增发 / 减发 / 停发 / 恢复 / 暂停 / 渐退 event; `build_run` makes a month's roster for an area with
+`doudi.engine.roster` from the events and every earlier line (maker); `approve_run` locks it
+(checker, never the maker); `bank_file` writes the bank's layout; `bank_result` reads the bank's
+answer — a failed line is owed again in the next month's roster.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Min
+from django.utils import timezone
+
+from doudi.accounts import roles
+from doudi.areas.models import Area
+from doudi.areas.scoping import in_scope
+from doudi.audit import services as audit
+from doudi.audit.models import AuditEvent
+from doudi.benefits.models import Enrollment, EnrollmentEvent, PaymentLine, PaymentRun
+from doudi.engine import roster
+from doudi.policy.services import parameter_set
+from doudi.rules.parameters import engine_value
+
+MAKERS = frozenset({"district_officer", "district_approver"})
+CHECKERS = frozenset({"district_approver"})
+# 项目代码 in the bank file (a bank may map them differently: see BANK_LAYOUTS)
+PROGRAMME_CODES = {"dibao": "01", "single_person": "01", "tekun": "02", "linshi": "03",
+                   "edge": "04", "hardship": "05", "disability": "06", "child": "07"}
+BANK_LAYOUTS: dict[str, dict[str, Any]] = {
+    # the default 社保卡/一卡通 layout: UTF-8 CSV with a header row
+    "default": {"encoding": "utf-8-sig", "columns": [
+        ("流水号", "line"), ("账号", "account"), ("户名", "name"), ("金额", "amount"),
+        ("项目代码", "code"), ("发放月份", "month")]},
+    # a bank that wants GB18030 and no month column
+    "gbk_plain": {"encoding": "gb18030", "columns": [
+        ("流水号", "line"), ("卡号", "account"), ("姓名", "name"), ("金额", "amount"),
+        ("代码", "code")]},
+}
+
+
+class BenefitsError(Exception):
+    """A refused benefits action; the message is Chinese."""
+
+
+def _rule(key: str, area_code: str, day: dt.date, default: str) -> str:
+    found = parameter_set().find(key, area_code, day)
+    return str(engine_value(found)) if found is not None else default
+
+
+def enroll(*, by, household, programme: str, amount_fen: int, start_date: dt.date,  # noqa: ANN001
+           person=None, application=None, explanation: dict | None = None,  # noqa: ANN001
+           reason: str = "审批纳入") -> Enrollment:
+    head = household.head()
+    with transaction.atomic():
+        enrollment = Enrollment.objects.create(
+            household=household, person=person, programme=programme, amount_fen=amount_fen,
+            start_date=start_date, application=application, explanation=explanation or {},
+            payee_name=(person or head).name if (person or head) else "",
+            area_code=household.area_code)
+        EnrollmentEvent.objects.create(enrollment=enrollment, kind="start",
+                                       effective_date=start_date, amount_fen=amount_fen,
+                                       reason=reason, actor=by, area_code=household.area_code)
+    return enrollment
+
+
+def change(*, by, enrollment: Enrollment, kind: str, effective_date: dt.date,  # noqa: ANN001
+           amount_fen: int | None = None, reason: str) -> EnrollmentEvent:
+    """A dated change. `stop` ends the enrollment (exit reason kept, monitored two years)."""
+    if kind not in dict(EnrollmentEvent.KIND_CHOICES) or kind == "start":
+        raise BenefitsError(f"未知变更类型：{kind}")
+    if not reason.strip():
+        raise BenefitsError("请填写变更原因")
+    if not in_scope(by, enrollment.area_code, roles.EDIT_REGISTRY) and by is not None:
+        raise PermissionDenied("该保障对象不在您的管辖范围内")
+    if enrollment.status == Enrollment.ENDED and kind != "resume":
+        raise BenefitsError("已停保，不能再变更")
+    new_amount = 0 if kind in ("stop", "suspend") else amount_fen
+    if new_amount is None or new_amount < 0:
+        raise BenefitsError("请填写变更后的月保障金")
+    with transaction.atomic():
+        event = EnrollmentEvent.objects.create(
+            enrollment=enrollment, kind=kind, effective_date=effective_date,
+            amount_fen=new_amount, previous_fen=enrollment.amount_fen, reason=reason.strip(),
+            actor=by, area_code=enrollment.area_code)
+        enrollment.amount_fen = new_amount
+        if kind == "stop":
+            enrollment.status, enrollment.end_date = Enrollment.ENDED, effective_date
+            enrollment.exit_reason = reason.strip()[:100]
+            enrollment.monitor_until = effective_date.replace(year=effective_date.year + 2) \
+                if not (effective_date.month == 2 and effective_date.day == 29) \
+                else dt.date(effective_date.year + 2, 3, 1)
+        elif kind == "suspend":
+            enrollment.status = Enrollment.SUSPENDED
+        elif kind == "taper":
+            enrollment.status = Enrollment.TAPERING
+        elif kind == "resume":
+            enrollment.status, enrollment.end_date = Enrollment.ACTIVE, None
+        enrollment.save()
+    return event
+
+
+def periods(enrollment_ids: list[int]) -> pl.DataFrame:
+    """Amount periods from the events: each event's amount holds until the next event; a stop
+    closes the enrollment at its date."""
+    rows = (EnrollmentEvent.objects.filter(enrollment_id__in=enrollment_ids)
+            .order_by("enrollment_id", "effective_date", "id")
+            .values_list("enrollment_id", "kind", "effective_date", "amount_fen"))
+    out: list[tuple] = []
+    by: dict[int, list[tuple]] = defaultdict(list)
+    for row in rows:
+        by[row[0]].append(row)
+    for eid, events in by.items():
+        for i, (_, kind, day, amount) in enumerate(events):
+            if kind == "stop":
+                continue
+            following = events[i + 1][2] if i + 1 < len(events) else None
+            out.append((eid, day, following, amount))
+    return pl.DataFrame(out, schema=roster.PERIOD_SCHEMA, orient="row")
+
+
+@dataclass
+class Built:
+    run: PaymentRun
+    lines: int
+    total_fen: int
+
+
+def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
+    """发放花名册 of `month` for the enrollments under `area_code` (maker)."""
+    month = month.replace(day=1)
+    area = Area.objects.filter(code=area_code.ljust(12, "0")).first()
+    if area is None:
+        raise BenefitsError(f"区划不存在：{area_code}")
+    area_code, prefix = area.code, area.prefix
+    if not (set(by.role_codes) & MAKERS) or not in_scope(by, area_code, roles.VIEW_REGISTRY):
+        raise PermissionDenied("发放花名册由区县民政部门生成")
+    start_rule = _rule("benefits.start_rule", area_code, month, "none")
+    stop_rule = _rule("benefits.stop_rule", area_code, month, "full")
+    with transaction.atomic():
+        old = PaymentRun.objects.filter(area_code=area_code, month=month,
+                                        status=PaymentRun.DRAFT).first()
+        if old is not None:  # rebuilding a draft replaces it
+            old.lines.all().delete()
+            old.delete()
+        first = (PaymentRun.objects.filter(area_code__startswith=prefix[:6])
+                 .aggregate(m=Min("month"))["m"] or month)
+        first = min(first, month)
+        enrollments = dict(Enrollment.objects.filter(area_code__startswith=prefix)
+                           .exclude(end_date__lt=first).values_list("id", "area_code"))
+        ids = list(enrollments)
+        paid = pl.DataFrame(
+            list(PaymentLine.objects.filter(enrollment_id__in=ids, month__gte=first)
+                 .exclude(status=PaymentLine.FAILED)
+                 .values_list("enrollment_id", "total_fen")),
+            schema=roster.PAID_SCHEMA, orient="row")
+        lines = roster.roster(periods(ids), paid, month, first, start_rule, stop_rule)
+        # one line per enrollment and month, whatever became of it: what a returned line
+        # still owes is paid in the next month's roster
+        done = set(PaymentLine.objects.filter(month=month, enrollment_id__in=ids)
+                   .values_list("enrollment_id", flat=True))
+        lines = lines.filter(~pl.col("enrollment_id").is_in(list(done)))
+        run = PaymentRun.objects.create(month=month, built_by=by, area_code=area_code)
+        PaymentLine.objects.bulk_create([
+            PaymentLine(run=run, enrollment_id=r["enrollment_id"], month=month,
+                        regular_fen=r["regular_fen"], arrears_fen=r["arrears_fen"],
+                        recovery_fen=r["recovery_fen"], total_fen=r["total_fen"],
+                        area_code=enrollments[r["enrollment_id"]])
+            for r in lines.iter_rows(named=True) if r["total_fen"] > 0], batch_size=5000)
+        run.totals = totals(run)
+        run.save(update_fields=["totals"])
+        audit.record(AuditEvent.CREATE, object_type="benefits.paymentrun", object_id=run.pk,
+                     object_label=f"生成{run}（{run.totals['lines']} 人次）",
+                     area_code=area_code, changes={"total_fen": run.totals["total_fen"]})
+    return Built(run, run.totals["lines"], run.totals["total_fen"])
+
+
+def totals(run: PaymentRun) -> dict[str, Any]:
+    """Totals by town and programme, summed from the lines (so they always agree)."""
+    rows = pl.DataFrame(
+        list(run.lines.values_list("area_code", "enrollment__programme", "total_fen",
+                                   "arrears_fen", "recovery_fen")),
+        schema={"area": pl.String, "programme": pl.String, "total": pl.Int64,
+                "arrears": pl.Int64, "recovery": pl.Int64}, orient="row")
+    by = (rows.with_columns(pl.col("area").str.slice(0, 9).alias("town"))
+          .group_by("town", "programme").agg(pl.len().alias("lines"),
+                                             pl.col("total").sum().alias("total_fen"))
+          .sort("town", "programme"))
+    return {"lines": rows.height, "total_fen": int(rows["total"].sum() or 0),
+            "arrears_fen": int(rows["arrears"].sum() or 0),
+            "recovery_fen": int(rows["recovery"].sum() or 0),
+            "by_town_programme": by.to_dicts()}
+
+
+def approve_run(*, by, run: PaymentRun) -> PaymentRun:  # noqa: ANN001
+    if run.status != PaymentRun.DRAFT:
+        raise BenefitsError("只有待审核的发放批次可以审核")
+    if not (set(by.role_codes) & CHECKERS) or not in_scope(by, run.area_code,
+                                                           roles.VIEW_REGISTRY):
+        raise PermissionDenied("发放批次由区县审批人员审核")
+    if run.built_by_id == by.pk:
+        raise PermissionDenied("生成花名册的人员不能审核同一批次（双人复核）")
+    run.status, run.approved_by, run.approved_at = PaymentRun.APPROVED, by, timezone.now()
+    run.save(update_fields=["status", "approved_by", "approved_at"])
+    audit.record(AuditEvent.UPDATE, object_type="benefits.paymentrun", object_id=run.pk,
+                 object_label=f"审核锁定{run}", area_code=run.area_code)
+    return run
+
+
+def bank_file(*, by, run: PaymentRun, layout: str = "default") -> bytes:  # noqa: ANN001
+    """The bank's file for an approved run: full account and name (the bank needs them), so
+    only the run's checker or maker may produce it, and it is audited."""
+    if run.status not in (PaymentRun.APPROVED, PaymentRun.EXPORTED):
+        raise BenefitsError("发放批次审核锁定后才能生成银行文件")
+    if not (set(by.role_codes) & MAKERS) or not in_scope(by, run.area_code,
+                                                         roles.VIEW_REGISTRY):
+        raise PermissionDenied("无权生成银行文件")
+    spec = BANK_LAYOUTS[layout]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([header for header, _ in spec["columns"]])
+    for line in run.lines.select_related("enrollment").order_by("id"):
+        e = line.enrollment
+        values = {"line": str(line.pk), "account": e.payee_account, "name": e.payee_name,
+                  "amount": f"{line.total_fen // 100}.{line.total_fen % 100:02d}",
+                  "code": PROGRAMME_CODES.get(e.programme, "99"),
+                  "month": f"{run.month:%Y%m}"}
+        writer.writerow([values[key] for _, key in spec["columns"]])
+    run.status = PaymentRun.EXPORTED
+    run.save(update_fields=["status"])
+    audit.record(AuditEvent.EXPORT, object_type="benefits.paymentrun", object_id=run.pk,
+                 object_label=f"生成银行文件 {run}（{layout}）", area_code=run.area_code)
+    return buffer.getvalue().encode(spec["encoding"])
+
+
+def bank_result(*, by, run: PaymentRun, data: bytes) -> dict[str, int]:  # noqa: ANN001
+    """The bank's answer: CSV with 流水号, 结果 (成功/失败) and 失败原因. Lines not named stay
+    pending; a failed line is owed again in the next run."""
+    if run.status != PaymentRun.EXPORTED:
+        raise BenefitsError("请先生成银行文件")
+    if not (set(by.role_codes) & MAKERS) or not in_scope(by, run.area_code,
+                                                         roles.VIEW_REGISTRY):
+        raise PermissionDenied("无权导入银行回盘")
+    from doudi.exchange.readers import decode_text
+
+    text, _ = decode_text(data)
+    rows = list(csv.DictReader(io.StringIO(text)))
+    if not rows or not {"流水号", "结果"} <= set(rows[0]):
+        raise BenefitsError("回盘文件应包含“流水号”“结果”两列")
+    counts = {"paid": 0, "failed": 0, "unknown": 0}
+    lines = {str(pk): pk for pk in run.lines.values_list("pk", flat=True)}
+    with transaction.atomic():
+        for r in rows:
+            pk = lines.get((r.get("流水号") or "").strip())
+            if pk is None:
+                counts["unknown"] += 1
+                continue
+            ok = (r.get("结果") or "").strip() in ("成功", "已发放", "1", "S")
+            PaymentLine.objects.filter(pk=pk).update(
+                status=PaymentLine.PAID if ok else PaymentLine.FAILED,
+                failure="" if ok else (r.get("失败原因") or "银行退回").strip()[:100])
+            counts["paid" if ok else "failed"] += 1
+        run.status = PaymentRun.SETTLED
+        run.save(update_fields=["status"])
+        audit.record(AuditEvent.IMPORT, object_type="benefits.paymentrun", object_id=run.pk,
+                     object_label=f"导入银行回盘 {run}：成功 {counts['paid']}，失败 "
+                                  f"{counts['failed']}", area_code=run.area_code,
+                     changes=counts)
+    return counts
