@@ -39,6 +39,7 @@ from doudi.api.urls import api
 from doudi.areas.scoping import in_scope
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
+from doudi.benefits.models import Enrollment, EnrollmentEvent, PaymentLine, PaymentRun
 from doudi.casework.models import Application, ApplicationEvent, HomeVisit, OnlineRequest
 from doudi.core import idnumber
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
@@ -67,6 +68,7 @@ class Record:
     batch: FeedBatch | None = None
     report: VerificationReport | None = None
     application: Application | None = None  # decided, so its notice prints
+    enrollment: Enrollment | None = None  # paid once, in a run owned by the village
 
     @property
     def number(self) -> str:
@@ -89,6 +91,8 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "application_id": lambda record: record.application.pk,
     "attachment_id": lambda record: record.application.attachments.get().pk,
     "request_id": lambda record: record.application.online_request.pk,
+    "enrollment_id": lambda record: record.enrollment.pk,
+    "run_id": lambda record: record.enrollment.lines.get().run_id,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
 }
 
@@ -149,6 +153,8 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "work_queue": (roles.VIEW_REGISTRY,),
     "publicity_list": (roles.VIEW_REGISTRY,),
     "reserve_fund": (roles.VIEW_REGISTRY,),
+    "payments": (roles.VIEW_REGISTRY,),
+    "failed_payments": (roles.VIEW_REGISTRY,),
     "exchange_type_new": (roles.MANAGE_FEEDS,),
 }
 
@@ -297,10 +303,27 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
                 tokens |= _person_tokens(membership.person)
             if key == "guangdong_hh":
                 tokens.add(world.gd_user.username)
+            application = _application(household, marker, i)
             made[key] = Record(key, household, marker, frozenset(tokens),
-                               *_exchange_objects(household, i),
-                               application=_application(household, marker, i))
+                               *_exchange_objects(household, i), application=application,
+                               enrollment=_enrollment(application))
     return made
+
+
+def _enrollment(application: Application) -> Enrollment:
+    """The application's enrollment, with one paid line in a run of the village's own."""
+    e = Enrollment.objects.create(
+        household=application.household, programme="dibao", amount_fen=50000,
+        start_date=dt.date(2026, 11, 2), application=application,
+        payee_name=application.applicant.name, payee_account="6217000000000000",
+        area_code=application.area_code)
+    run = PaymentRun.objects.create(month=dt.date(2026, 12, 1), status="settled",
+                                    area_code=application.area_code,
+                                    totals={"lines": 1, "total_fen": 50000})
+    PaymentLine.objects.create(run=run, enrollment=e, month=run.month, regular_fen=50000,
+                               arrears_fen=0, recovery_fen=0, total_fen=50000,
+                               status="paid", area_code=application.area_code)
+    return e
 
 
 def _application(household: Household, marker: Person, n: int) -> Application:
@@ -394,7 +417,8 @@ def out_of_area_state(codes: list[str]) -> dict:
         model.__name__: list(model.objects.filter(area_code__in=codes).order_by("pk").values())
         for model in (Household, Person, Membership, Observation, CategoryAssignment, Consent,
                       VerificationReport, ImportJob, FeedBatch, Application,
-                      ApplicationEvent, HomeVisit, OnlineRequest)
+                      ApplicationEvent, HomeVisit, OnlineRequest, Enrollment,
+                      EnrollmentEvent, PaymentRun, PaymentLine)
     }
     state["audit rows"] = AuditEvent.objects.filter(area_code__in=codes).count()
     return state

@@ -34,6 +34,8 @@ from doudi.rules.parameters import engine_value
 
 MAKERS = frozenset({"district_officer", "district_approver"})
 CHECKERS = frozenset({"district_approver"})
+# who may record 增发/减发/停发/恢复 (the decision-makers; a village assistant may not)
+CHANGERS = frozenset({"town_approver", "district_officer", "district_approver"})
 # 项目代码 in the bank file (a bank may map them differently: see BANK_LAYOUTS)
 PROGRAMME_CODES = {"dibao": "01", "single_person": "01", "tekun": "02", "linshi": "03",
                    "edge": "04", "hardship": "05", "disability": "06", "child": "07"}
@@ -81,8 +83,9 @@ def change(*, by, enrollment: Enrollment, kind: str, effective_date: dt.date,  #
         raise BenefitsError(f"未知变更类型：{kind}")
     if not reason.strip():
         raise BenefitsError("请填写变更原因")
-    if not in_scope(by, enrollment.area_code, roles.EDIT_REGISTRY) and by is not None:
-        raise PermissionDenied("该保障对象不在您的管辖范围内")
+    if by is not None and (not in_scope(by, enrollment.area_code, roles.EDIT_REGISTRY)
+                           or not set(by.role_codes) & CHANGERS):
+        raise PermissionDenied("保障金变更由镇街审批或区县民政部门办理")
     if enrollment.status == Enrollment.ENDED and kind != "resume":
         raise BenefitsError("已停保，不能再变更")
     new_amount = 0 if kind in ("stop", "suspend") else amount_fen
@@ -108,6 +111,20 @@ def change(*, by, enrollment: Enrollment, kind: str, effective_date: dt.date,  #
             enrollment.status, enrollment.end_date = Enrollment.ACTIVE, None
         enrollment.save()
     return event
+
+
+def set_payee(*, by, enrollment: Enrollment, name: str, account: str,  # noqa: ANN001
+              bank: str) -> Enrollment:
+    """收款账户 (社保卡/一卡通): fixed here after a returned payment."""
+    if not in_scope(by, enrollment.area_code, roles.EDIT_REGISTRY):
+        raise PermissionDenied("该保障对象不在您的管辖范围内")
+    account = account.replace(" ", "")
+    if not name.strip() or not account.isdigit() or not 8 <= len(account) <= 32:
+        raise BenefitsError("请填写收款人和 8–32 位数字账号")
+    enrollment.payee_name, enrollment.payee_account = name.strip()[:50], account
+    enrollment.bank = bank.strip()[:40]
+    enrollment.save()
+    return enrollment
 
 
 def periods(enrollment_ids: list[int]) -> pl.DataFrame:

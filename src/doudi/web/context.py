@@ -15,6 +15,7 @@ def navigation(request) -> dict:  # noqa: ANN001
     if user.can(roles.VIEW_REGISTRY):
         items.append(("待办", reverse("work_queue")))
         items.append(("家庭档案", reverse("household_list")))
+        items.append(("资金发放", reverse("payments")))
         items.append(("政策参数", reverse("policy_list")))
     if user.can(roles.EDIT_POLICY):
         items.append(("节假日", reverse("holiday_calendar")))

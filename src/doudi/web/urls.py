@@ -1,7 +1,14 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from doudi.web import casework_views, exchange_views, policy_views, rules_views, views
+from doudi.web import (
+    benefits_views,
+    casework_views,
+    exchange_views,
+    policy_views,
+    rules_views,
+    views,
+)
 from doudi.web.forms import LoginForm
 
 urlpatterns = [
@@ -75,6 +82,14 @@ urlpatterns = [
          name="application_print"),
     path("applications/<int:application_id>/notice/", casework_views.application_notice,
          name="application_notice"),
+    path("payments/", benefits_views.payments, name="payments"),
+    path("payments/failed/", benefits_views.failed_payments, name="failed_payments"),
+    path("payments/<int:run_id>/", benefits_views.payment_run, name="payment_run"),
+    path("payments/<int:run_id>/act/", benefits_views.payment_run_act, name="payment_run_act"),
+    path("enrollments/<int:enrollment_id>/", benefits_views.enrollment_detail,
+         name="enrollment_detail"),
+    path("enrollments/<int:enrollment_id>/change/", benefits_views.enrollment_change,
+         name="enrollment_change"),
     path("audit/", views.audit_list, name="audit_list"),
     path("users/", views.user_list, name="user_list"),
 ]

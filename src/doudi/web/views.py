@@ -21,6 +21,7 @@ from doudi.accounts.models import User
 from doudi.areas.models import Area
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.benefits.models import PaymentLine
 from doudi.casework.models import CHANNEL_CHOICES
 from doudi.casework.workflow import INTAKE_ROLES, PROGRAMMES
 from doudi.core import areacode
@@ -224,6 +225,8 @@ def _render_detail(request: HttpRequest, household: Household, **forms: object) 
             object_id__in=[str(c.pk) for c in categories])
         | Q(object_type="registry.observation",
             object_id__in=[str(o.pk) for o in observations])
+        | Q(object_type="benefits.enrollment",
+            object_id__in=[str(pk) for pk in household.enrollments.values_list("pk", flat=True)])
         | Q(object_type="casework.application",
             object_id__in=[str(pk) for pk in household.applications.values_list("pk", flat=True)])
         | Q(object_type__in=["exchange.consent", "exchange.verificationreport"],
@@ -242,6 +245,9 @@ def _render_detail(request: HttpRequest, household: Household, **forms: object) 
         "consent_error": forms.get("consent_error", ""),
         "application_error": forms.get("application_error", ""),
         "applications": household.applications.order_by("-created_at")[:20],
+        "enrollments": household.enrollments.order_by("-start_date"),
+        "payment_lines": PaymentLine.objects.filter(enrollment__household=household)
+        .select_related("enrollment").order_by("-month")[:24],
         "programmes": PROGRAMMES.items(),
         "channels": CHANNEL_CHOICES,
         "can_apply": bool(set(request.user.role_codes) & INTAKE_ROLES),

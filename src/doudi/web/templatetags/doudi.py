@@ -8,8 +8,8 @@ register = template.Library()
 @register.filter
 def yuan(fen: int | None) -> str:
     """Integer fen → '1,234.56' (exact: no float on the way)."""
-    if fen is None:
-        return ""
+    if fen is None or fen == "":
+        return ""  # a missing value (e.g. a total not computed) shows blank, not an error
     sign = "-" if fen < 0 else ""
     whole, cents = divmod(abs(int(fen)), 100)
     return f"{sign}{whole:,}.{cents:02d}"
@@ -25,3 +25,10 @@ def http_url(url: str | None) -> str:
 @register.filter
 def get_item(mapping: dict, key: str) -> object:
     return mapping.get(key, "") if isinstance(mapping, dict) else ""
+
+
+@register.filter(name="mask_name")
+def mask_name_filter(name: str) -> str:
+    from doudi.core.masking import mask_name
+
+    return mask_name(name or "")

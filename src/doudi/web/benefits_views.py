@@ -1,0 +1,161 @@
+"""资金发放 pages: payment runs (build, review, bank file, bank result), failed payments, and an
+enrollment with its changes and payments."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from doudi.accounts import roles
+from doudi.benefits import services
+from doudi.benefits.models import Enrollment, EnrollmentEvent, PaymentLine, PaymentRun
+from doudi.web.casework_views import yuan_to_fen
+from doudi.web.views import _need
+
+
+def _runs(request: HttpRequest):  # noqa: ANN202
+    return PaymentRun.objects.visible_to(request.user).select_related("built_by", "approved_by")
+
+
+@login_required
+def payments(request: HttpRequest) -> HttpResponse:
+    _need(request, roles.VIEW_REGISTRY)
+    error = ""
+    if request.method == "POST":
+        try:
+            month = dt.date.fromisoformat(request.POST.get("month", "") + "-01")
+            built = services.build_run(by=request.user, month=month,
+                                       area_code=request.user.area_code)
+            messages.success(request, f"已生成 {built.run}：{built.lines} 人次")
+            return redirect("payment_run", run_id=built.run.pk)
+        except ValueError:
+            error = "请选择发放月份"
+        except (PermissionDenied, services.BenefitsError) as exc:
+            error = str(exc) or "无权生成花名册"
+    return render(request, "doudi/payments.html", {
+        "runs": _runs(request)[:36], "error": error,
+        "month": timezone.localdate().strftime("%Y-%m"),
+        "can_build": bool(set(request.user.role_codes) & services.MAKERS),
+        "failed": PaymentLine.objects.visible_to(request.user)
+        .filter(status=PaymentLine.FAILED).count()})
+
+
+def _run(request: HttpRequest, run_id: int) -> PaymentRun:
+    _need(request, roles.VIEW_REGISTRY)
+    run = _runs(request).filter(pk=run_id).first()
+    if run is None:
+        raise Http404("发放批次不存在或不在您的管辖范围内")
+    return run
+
+
+def _render_run(request: HttpRequest, run: PaymentRun, error: str = "") -> HttpResponse:
+    lines = (run.lines.select_related("enrollment", "enrollment__household")
+             .order_by("id")[:200])
+    return render(request, "doudi/payment_run.html", {
+        "run": run, "lines": lines, "error": error, "layouts": list(services.BANK_LAYOUTS),
+        "can_approve": bool(set(request.user.role_codes) & services.CHECKERS)
+        and run.built_by_id != request.user.pk,
+        "can_export": bool(set(request.user.role_codes) & services.MAKERS)})
+
+
+@login_required
+@require_GET
+def payment_run(request: HttpRequest, run_id: int) -> HttpResponse:
+    return _render_run(request, _run(request, run_id))
+
+
+@login_required
+@require_POST
+def payment_run_act(request: HttpRequest, run_id: int) -> HttpResponse:
+    run = _run(request, run_id)
+    action = request.POST.get("action", "")
+    try:
+        if action == "approve":
+            services.approve_run(by=request.user, run=run)
+        elif action == "bank_file":
+            layout = request.POST.get("layout", "default")
+            if layout not in services.BANK_LAYOUTS:
+                raise services.BenefitsError("未知的银行文件格式")
+            data = services.bank_file(by=request.user, run=run, layout=layout)
+            response = HttpResponse(data, content_type="text/csv")
+            name = f"银行发放文件_{run.month:%Y%m}_{run.pk}.csv"
+            response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+            return response
+        elif action == "bank_result":
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise services.BenefitsError("请选择银行回盘文件")
+            counts = services.bank_result(by=request.user, run=run, data=upload.read())
+            messages.success(request, f"回盘：成功 {counts['paid']}，失败 {counts['failed']}，"
+                                      f"无法对应 {counts['unknown']}")
+        else:
+            raise services.BenefitsError("未知操作")
+    except (PermissionDenied, services.BenefitsError) as exc:
+        return _render_run(request, run, str(exc) or "无权执行此操作")
+    return redirect("payment_run", run_id=run.pk)
+
+
+@login_required
+@require_GET
+def failed_payments(request: HttpRequest) -> HttpResponse:
+    """发放失败 work queue: returned payments whose account needs fixing; they are owed again in
+    the next month's roster."""
+    _need(request, roles.VIEW_REGISTRY)
+    lines = (PaymentLine.objects.visible_to(request.user).filter(status=PaymentLine.FAILED)
+             .select_related("enrollment", "enrollment__household").order_by("-month", "id"))
+    return render(request, "doudi/failed_payments.html", {"lines": lines[:500]})
+
+
+def _enrollment(request: HttpRequest, enrollment_id: int) -> Enrollment:
+    _need(request, roles.VIEW_REGISTRY)
+    e = (Enrollment.objects.visible_to(request.user).select_related("household", "person")
+         .filter(pk=enrollment_id).first())
+    if e is None:
+        raise Http404("保障对象不存在或不在您的管辖范围内")
+    return e
+
+
+def _render_enrollment(request: HttpRequest, e: Enrollment, error: str = "") -> HttpResponse:
+    return render(request, "doudi/enrollment_detail.html", {
+        "e": e, "events": e.events.select_related("actor"), "error": error,
+        "lines": e.lines.select_related("run").order_by("-month")[:36],
+        "kinds": [k for k in EnrollmentEvent.KIND_CHOICES if k[0] != "start"],
+        "can_edit": request.user.can(roles.EDIT_REGISTRY), "today": timezone.localdate()})
+
+
+@login_required
+@require_GET
+def enrollment_detail(request: HttpRequest, enrollment_id: int) -> HttpResponse:
+    return _render_enrollment(request, _enrollment(request, enrollment_id))
+
+
+@login_required
+@require_POST
+def enrollment_change(request: HttpRequest, enrollment_id: int) -> HttpResponse:
+    e = _enrollment(request, enrollment_id)
+    try:
+        kind = request.POST.get("kind", "")
+        if kind == "payee":
+            services.set_payee(by=request.user, enrollment=e,
+                               name=request.POST.get("payee_name", ""),
+                               account=request.POST.get("payee_account", ""),
+                               bank=request.POST.get("bank", ""))
+        else:
+            amount = request.POST.get("amount", "").strip()
+            services.change(by=request.user, enrollment=e, kind=kind,
+                            effective_date=dt.date.fromisoformat(request.POST.get("day", "")),
+                            amount_fen=yuan_to_fen(amount) if amount else None,
+                            reason=request.POST.get("reason", ""))
+    except ValueError as exc:
+        return _render_enrollment(request, e, str(exc) or "请填写生效日期")
+    except (PermissionDenied, services.BenefitsError) as exc:
+        return _render_enrollment(request, e, str(exc) or "无权执行此操作")
+    return redirect("enrollment_detail", enrollment_id=e.pk)
