@@ -128,3 +128,45 @@ class PaymentLine(AreaOwned, models.Model):
 
     def __str__(self) -> str:
         return f"{self.enrollment} {self.month:%Y-%m}"
+
+
+class Recalculation(AreaOwned, models.Model):
+    """调标重算: every active enrollment of a programme recomputed by the rules from a date
+    (e.g. a new 低保 standard from 1 July); differences reviewed, then applied as events."""
+
+    PENDING, APPLIED, DISCARDED = "pending", "applied", "discarded"
+    STATUS_CHOICES = [(PENDING, "待审核"), (APPLIED, "已执行"), (DISCARDED, "已放弃")]
+
+    programme = models.CharField("救助项目", max_length=20, choices=list(PROGRAMMES.items()))
+    effective_date = models.DateField("生效日期")
+    reason = models.CharField("原因", max_length=200)
+    status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=PENDING)
+    summary = models.JSONField("按镇街汇总", default=dict)
+    built_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                 related_name="+")
+    built_at = models.DateTimeField("测算时间", auto_now_add=True)
+    applied_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    applied_at = models.DateTimeField("执行时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "调标重算"
+        ordering = ["-built_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_programme_display()} 自 {self.effective_date} 重算"
+
+
+class RecalculationLine(AreaOwned, models.Model):
+    recalculation = models.ForeignKey(Recalculation, on_delete=models.CASCADE,
+                                      related_name="lines")
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="+")
+    old_fen = models.BigIntegerField("原月保障金(分)")
+    new_fen = models.BigIntegerField("重算后(分)")
+
+    class Meta:
+        verbose_name = "重算明细"
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id}: {self.old_fen} → {self.new_fen}"
