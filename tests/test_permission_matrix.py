@@ -39,7 +39,13 @@ from doudi.api.urls import api
 from doudi.areas.scoping import in_scope
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
-from doudi.benefits.models import Enrollment, EnrollmentEvent, PaymentLine, PaymentRun
+from doudi.benefits.models import (
+    Enrollment,
+    EnrollmentEvent,
+    PaymentLine,
+    PaymentRun,
+    Recalculation,
+)
 from doudi.casework.models import Application, ApplicationEvent, HomeVisit, OnlineRequest
 from doudi.core import idnumber
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
@@ -155,6 +161,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "reserve_fund": (roles.VIEW_REGISTRY,),
     "payments": (roles.VIEW_REGISTRY,),
     "failed_payments": (roles.VIEW_REGISTRY,),
+    "recalculations": (roles.VIEW_REGISTRY,),
     "exchange_type_new": (roles.MANAGE_FEEDS,),
 }
 
@@ -418,7 +425,7 @@ def out_of_area_state(codes: list[str]) -> dict:
         for model in (Household, Person, Membership, Observation, CategoryAssignment, Consent,
                       VerificationReport, ImportJob, FeedBatch, Application,
                       ApplicationEvent, HomeVisit, OnlineRequest, Enrollment,
-                      EnrollmentEvent, PaymentRun, PaymentLine)
+                      EnrollmentEvent, PaymentRun, PaymentLine, Recalculation)
     }
     state["audit rows"] = AuditEvent.objects.filter(area_code__in=codes).count()
     return state

@@ -52,3 +52,19 @@ def test_standard_rise_recomputes_and_applies_as_events(world, shipped_parameter
     assert event.effective_date == JULY and "黄山市新低保标准" in event.reason
     with pytest.raises(services.BenefitsError):
         recalculation.apply(by=checker, recalc=recalc)
+
+
+def test_recalculation_page(client, world, shipped_parameters) -> None:  # noqa: ANN001
+    from tests.conftest import PASSWORD
+
+    services.enroll(by=world.users.district_approver, household=world.village_hh,
+                    programme="dibao", amount_fen=1, start_date=dt.date(2026, 1, 1))
+    client.login(username="district_officer", password=PASSWORD)
+    response = client.post("/payments/recalculations/", {
+        "programme": "dibao", "day": "2026-07-01", "reason": "新标准"})
+    assert response.status_code == 302
+    page = client.get("/payments/recalculations/").content.decode()
+    assert "341002102" in page and "审核并执行" not in page  # an officer cannot apply
+    client.login(username="district_approver", password=PASSWORD)
+    page = client.get("/payments/recalculations/").content.decode()
+    assert "审核并执行" in page

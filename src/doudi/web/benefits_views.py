@@ -15,8 +15,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
-from doudi.benefits import services
-from doudi.benefits.models import Enrollment, EnrollmentEvent, PaymentLine, PaymentRun
+from doudi.benefits import recalculation, services
+from doudi.benefits.models import (
+    Enrollment,
+    EnrollmentEvent,
+    PaymentLine,
+    PaymentRun,
+    Recalculation,
+)
 from doudi.web.casework_views import yuan_to_fen
 from doudi.web.views import _need
 
@@ -159,3 +165,37 @@ def enrollment_change(request: HttpRequest, enrollment_id: int) -> HttpResponse:
     except (PermissionDenied, services.BenefitsError) as exc:
         return _render_enrollment(request, e, str(exc) or "无权执行此操作")
     return redirect("enrollment_detail", enrollment_id=e.pk)
+
+
+@login_required
+def recalculations(request: HttpRequest) -> HttpResponse:
+    """调标重算: start one (district officers), review and apply (a second district approver)."""
+    _need(request, roles.VIEW_REGISTRY)
+    error = ""
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "apply":
+                recalc = (Recalculation.objects.visible_to(request.user)
+                          .filter(pk=request.POST.get("recalc")).first())
+                if recalc is None:
+                    raise Http404("重算不存在或不在您的管辖范围内")
+                n = recalculation.apply(by=request.user, recalc=recalc)
+                messages.success(request, f"已执行 {recalc}：{n} 户")
+            else:
+                recalc = recalculation.recalculate(
+                    by=request.user, programme=request.POST.get("programme", ""),
+                    effective_date=dt.date.fromisoformat(request.POST.get("day", "")),
+                    area_code=request.user.area_code, reason=request.POST.get("reason", ""))
+                messages.success(request, f"已测算 {recalc}：{recalc.lines.count()} 户变化")
+            return redirect("recalculations")
+        except ValueError:
+            error = "请填写生效日期"
+        except (PermissionDenied, services.BenefitsError) as exc:
+            error = str(exc) or "无权执行此操作"
+    items = Recalculation.objects.visible_to(request.user).select_related(
+        "built_by", "applied_by")[:20]
+    return render(request, "doudi/recalculations.html", {
+        "items": items, "error": error, "today": timezone.localdate(),
+        "programmes": [("dibao", "最低生活保障（低保）")],
+        "can_build": bool(set(request.user.role_codes) & services.MAKERS),
+        "can_apply": bool(set(request.user.role_codes) & services.CHECKERS)})
