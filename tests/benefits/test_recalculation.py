@@ -54,7 +54,7 @@ def test_standard_rise_recomputes_and_applies_as_events(world, shipped_parameter
         recalculation.apply(by=checker, recalc=recalc)
 
 
-def test_recalculation_page(client, world, shipped_parameters) -> None:  # noqa: ANN001
+def test_recalculation_page(client, world, shipped_parameters) -> None:
     from tests.conftest import PASSWORD
 
     services.enroll(by=world.users.district_approver, household=world.village_hh,
