@@ -170,3 +170,34 @@ class RecalculationLine(AreaOwned, models.Model):
 
     def __str__(self) -> str:
         return f"{self.enrollment_id}: {self.old_fen} → {self.new_fen}"
+
+
+class ReviewTask(AreaOwned, models.Model):
+    """复核: an enrollment due for its periodic review, for the village/town to record with
+    fresh data and an outcome (continue, change the amount, taper, stop)."""
+
+    OPEN, DONE = "open", "done"
+    OUTCOMES = [("continue", "继续保障"), ("change", "调整保障金"), ("taper", "渐退"),
+                ("stop", "停保")]
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="reviews")
+    due_date = models.DateField("复核期限")
+    status = models.CharField("状态", max_length=10, default=OPEN,
+                              choices=[(OPEN, "待复核"), (DONE, "已复核")])
+    outcome = models.CharField("复核结论", max_length=10, blank=True, choices=OUTCOMES)
+    findings = models.TextField("复核情况", blank=True)
+    amount_fen = models.BigIntegerField("调整后月保障金(分)", null=True, blank=True)
+    done_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                on_delete=models.SET_NULL, related_name="+")
+    done_on = models.DateField("复核日期", null=True, blank=True)
+    created_at = models.DateTimeField("生成时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "复核任务"
+        ordering = ["due_date", "id"]
+        constraints = [models.UniqueConstraint(fields=["enrollment"],
+                                               condition=models.Q(status="open"),
+                                               name="one_open_review_per_enrollment")]
+
+    def __str__(self) -> str:
+        return f"复核 {self.enrollment} 期限 {self.due_date}"
