@@ -45,6 +45,7 @@ from doudi.benefits.models import (
     PaymentLine,
     PaymentRun,
     Recalculation,
+    ReviewTask,
 )
 from doudi.casework.models import Application, ApplicationEvent, HomeVisit, OnlineRequest
 from doudi.core import idnumber
@@ -162,6 +163,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "payments": (roles.VIEW_REGISTRY,),
     "failed_payments": (roles.VIEW_REGISTRY,),
     "recalculations": (roles.VIEW_REGISTRY,),
+    "review_tasks": (roles.VIEW_REGISTRY,),
     "exchange_type_new": (roles.MANAGE_FEEDS,),
 }
 
@@ -425,7 +427,7 @@ def out_of_area_state(codes: list[str]) -> dict:
         for model in (Household, Person, Membership, Observation, CategoryAssignment, Consent,
                       VerificationReport, ImportJob, FeedBatch, Application,
                       ApplicationEvent, HomeVisit, OnlineRequest, Enrollment,
-                      EnrollmentEvent, PaymentRun, PaymentLine, Recalculation)
+                      EnrollmentEvent, PaymentRun, PaymentLine, Recalculation, ReviewTask)
     }
     state["audit rows"] = AuditEvent.objects.filter(area_code__in=codes).count()
     return state

@@ -60,3 +60,24 @@ def test_taper_after_review_then_exit(world, shipped_parameters) -> None:
         built.run.delete() if total == 0 else None
         assert total == {D(2026, 7, 1): 60_000, D(2026, 10, 1): 2 * 60_000 + 48_000,
                          D(2027, 1, 1): 48_000 + 2 * 36_000, D(2027, 2, 1): 0}[month]
+
+
+def test_review_page_and_command(client, world, shipped_parameters) -> None:
+    from django.core.management import call_command
+
+    from tests.conftest import PASSWORD
+
+    e = services.enroll(by=world.users.district_approver, household=world.village_hh,
+                        programme="dibao", amount_fen=50_000, start_date=D(2026, 1, 1))
+    call_command("benefits", "schedule-reviews", "--today", "2026-06-20")
+    task = ReviewTask.objects.get(enrollment=e)
+    client.login(username="village_assistant", password=PASSWORD)
+    page = client.get("/payments/reviews/").content.decode()
+    assert world.village_hh.number in page
+    page = client.post("/payments/reviews/", {"task": task.pk, "outcome": "stop",
+                                              "findings": "已外出定居"}).content.decode()
+    assert "镇街审批或区县民政部门决定" in page
+    client.post("/payments/reviews/", {"task": task.pk, "outcome": "continue",
+                                       "findings": "家庭情况无变化"})
+    task.refresh_from_db()
+    assert task.status == "done" and task.outcome == "continue"

@@ -15,13 +15,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
-from doudi.benefits import recalculation, services
+from doudi.benefits import recalculation, reviews, services
 from doudi.benefits.models import (
     Enrollment,
     EnrollmentEvent,
     PaymentLine,
     PaymentRun,
     Recalculation,
+    ReviewTask,
 )
 from doudi.web.casework_views import yuan_to_fen
 from doudi.web.views import _need
@@ -199,3 +200,34 @@ def recalculations(request: HttpRequest) -> HttpResponse:
         "programmes": [("dibao", "最低生活保障（低保）")],
         "can_build": bool(set(request.user.role_codes) & services.MAKERS),
         "can_apply": bool(set(request.user.role_codes) & services.CHECKERS)})
+
+
+@login_required
+def review_tasks(request: HttpRequest) -> HttpResponse:
+    """复核任务: open reviews in the user's area by due date; record the outcome."""
+    _need(request, roles.VIEW_REGISTRY)
+    error = ""
+    if request.method == "POST":
+        task = (ReviewTask.objects.visible_to(request.user, roles.EDIT_REGISTRY)
+                .select_related("enrollment").filter(pk=request.POST.get("task")).first())
+        try:
+            if task is None:
+                raise services.BenefitsError("复核任务不存在或不在您的管辖范围内")
+            amount = request.POST.get("amount", "").strip()
+            reviews.record(by=request.user, task=task, outcome=request.POST.get("outcome", ""),
+                           findings=request.POST.get("findings", ""),
+                           day=timezone.localdate(),
+                           amount_fen=yuan_to_fen(amount) if amount else None)
+            messages.success(request, "已登记复核结论")
+            return redirect("review_tasks")
+        except ValueError as exc:
+            error = str(exc)
+        except (PermissionDenied, services.BenefitsError) as exc:
+            error = str(exc) or "无权执行此操作"
+    tasks = (ReviewTask.objects.visible_to(request.user).filter(status=ReviewTask.OPEN)
+             .select_related("enrollment", "enrollment__household", "enrollment__household__area")
+             .order_by("due_date")[:200])
+    return render(request, "doudi/review_tasks.html", {
+        "tasks": tasks, "error": error, "today": timezone.localdate(),
+        "outcomes": ReviewTask.OUTCOMES,
+        "can_record": request.user.can(roles.EDIT_REGISTRY)})
