@@ -164,6 +164,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "failed_payments": (roles.VIEW_REGISTRY,),
     "recalculations": (roles.VIEW_REGISTRY,),
     "review_tasks": (roles.VIEW_REGISTRY,),
+    "funds": (roles.VIEW_REGISTRY,),
     "exchange_type_new": (roles.MANAGE_FEEDS,),
 }
 

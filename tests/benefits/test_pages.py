@@ -60,3 +60,27 @@ def test_village_assistant_cannot_build_or_change(client, world, shipped_paramet
         "kind": "stop", "day": "2026-04-01", "reason": "测试"}).content.decode()
     assert "保障金变更由镇街审批或区县民政部门办理" in page
     assert Enrollment.objects.get(pk=e.pk).status == "active"
+
+
+def test_funds_report_equals_the_rosters(client, world, shipped_parameters) -> None:
+    import io
+
+    from python_calamine import CalamineWorkbook
+
+    u = world.users
+    services.enroll(by=u.district_approver, household=world.village_hh, programme="dibao",
+                    amount_fen=50_000, start_date=dt.date(2026, 1, 1))
+    services.enroll(by=u.district_approver, household=world.other_town_hh, programme="dibao",
+                    amount_fen=30_000, start_date=dt.date(2026, 1, 1))
+    for month in (dt.date(2026, 1, 1), dt.date(2026, 2, 1)):
+        services.build_run(by=u.district_officer, month=month, area_code="341002")
+    PaymentLine.objects.filter(month=dt.date(2026, 1, 1)).update(status="paid")
+    client.login(username="district_officer", password=PASSWORD)
+    client.post("/payments/funds/", {"year": "2026", "area": "341002102000",
+                                     "programme": "dibao", "amount": "12000"})
+    page = client.get("/payments/funds/?year=2026").content.decode()
+    assert "500.00" in page and "300.00" in page and "12,000.00" in page
+    assert "8.33%" in page  # 黎阳镇: (500 paid + 500 pending) / 12,000
+    book = client.get("/payments/funds/?year=2026&format=xlsx").content
+    rows = CalamineWorkbook.from_filelike(io.BytesIO(book)).get_sheet_by_name("按月").to_python()
+    assert sum(float(r[4]) + float(r[5]) for r in rows[1:]) == 1_600.0

@@ -201,3 +201,24 @@ class ReviewTask(AreaOwned, models.Model):
 
     def __str__(self) -> str:
         return f"复核 {self.enrollment} 期限 {self.due_date}"
+
+
+class Budget(Audited, AreaOwned, models.Model):
+    """年度预算: a year's budget for a programme in an area (district or town)."""
+
+    year = models.PositiveIntegerField("年度")
+    programme = models.CharField("救助项目", max_length=20, choices=list(PROGRAMMES.items()))
+    amount_fen = models.BigIntegerField("预算(分)")
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "资金预算"
+        ordering = ["year", "area_code", "programme"]
+        constraints = [models.UniqueConstraint(fields=["year", "area_code", "programme"],
+                                               name="one_budget_per_year_area_programme")]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.get_programme_display()} 预算"
+
+    def audit_label(self) -> str:
+        return f"{self} {self.area_code}"

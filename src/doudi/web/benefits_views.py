@@ -4,8 +4,10 @@ enrollment with its changes and payments."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from urllib.parse import quote
 
+import xlsxwriter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -15,8 +17,13 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
+from doudi.areas.models import Area
+from doudi.audit import services as audit
+from doudi.audit.models import AuditEvent
+from doudi.benefits import funds as fund_report
 from doudi.benefits import recalculation, reviews, services
 from doudi.benefits.models import (
+    Budget,
     Enrollment,
     EnrollmentEvent,
     PaymentLine,
@@ -24,6 +31,7 @@ from doudi.benefits.models import (
     Recalculation,
     ReviewTask,
 )
+from doudi.casework.workflow import PROGRAMMES
 from doudi.web.casework_views import yuan_to_fen
 from doudi.web.views import _need
 
@@ -231,3 +239,75 @@ def review_tasks(request: HttpRequest) -> HttpResponse:
         "tasks": tasks, "error": error, "today": timezone.localdate(),
         "outcomes": ReviewTask.OUTCOMES,
         "can_record": request.user.can(roles.EDIT_REGISTRY)})
+
+
+@login_required
+def funds(request: HttpRequest) -> HttpResponse:
+    """资金使用: spending by programme and town against budget, by month; Excel export."""
+    _need(request, roles.VIEW_REGISTRY)
+    try:
+        year = int(request.GET.get("year") or request.POST.get("year") or
+                   timezone.localdate().year)
+    except ValueError:
+        year = timezone.localdate().year
+    error = ""
+    if request.method == "POST":
+        area = request.POST.get("area", "")
+        if not set(request.user.role_codes) & services.MAKERS:
+            error = "预算由区县民政部门登记"
+        elif not area.startswith(request.user.scope_prefix or "-"):
+            error = "区划不在您的管辖范围内"
+        else:
+            try:
+                Budget.objects.update_or_create(
+                    year=year, area_code=area, programme=request.POST.get("programme", ""),
+                    defaults={"amount_fen": yuan_to_fen(request.POST.get("amount", "")),
+                              "note": request.POST.get("note", "")[:200]})
+                return redirect(f"{request.path}?year={year}")
+            except ValueError as exc:
+                error = str(exc)
+    result = fund_report.spending(request.user.scope_prefix or "-", year)
+    if request.GET.get("format") == "xlsx":
+        return _funds_xlsx(request, result, year)
+    towns = Area.objects.filter(code__startswith=request.user.scope_prefix or "-",
+                                level__in=(3, 4)).order_by("code")
+    return render(request, "doudi/funds.html", {
+        "year": year, "rows": result.by_programme.to_dicts(),
+        "months": result.by_month.to_dicts(), "error": error, "towns": towns,
+        "programmes": list(PROGRAMMES.items()), "names": dict(PROGRAMMES),
+        "can_budget": bool(set(request.user.role_codes) & services.MAKERS)})
+
+
+def _funds_xlsx(request: HttpRequest, result, year: int) -> HttpResponse:  # noqa: ANN001
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    bold = book.add_format({"bold": True})
+    money = book.add_format({"num_format": "#,##0.00"})
+    names = dict(PROGRAMMES)
+    sheet = book.add_worksheet("按项目和镇街")
+    sheet.write_row(0, 0, ["镇街代码", "项目", "已发放（元）", "待回盘（元）", "预算（元）",
+                           "执行率"], bold)
+    for n, r in enumerate(result.by_programme.iter_rows(named=True), start=1):
+        sheet.write(n, 0, r["town"])
+        sheet.write(n, 1, names.get(r["programme"], r["programme"]))
+        for col, key in ((2, "paid_fen"), (3, "pending_fen"), (4, "budget_fen")):
+            sheet.write_number(n, col, r[key] / 100, money)  # display only; totals are fen
+        sheet.write(n, 5, f"{r['share_bp'] / 100:.2f}%" if r["share_bp"] is not None else "")
+    months = book.add_worksheet("按月")
+    months.write_row(0, 0, ["月份", "镇街代码", "项目", "人次", "已发放（元）", "待回盘（元）"],
+                     bold)
+    for n, r in enumerate(result.by_month.iter_rows(named=True), start=1):
+        months.write_row(n, 0, [f"{r['month']:%Y-%m}", r["town"],
+                                names.get(r["programme"], r["programme"]), r["lines"]])
+        months.write_number(n, 4, r["paid_fen"] / 100, money)
+        months.write_number(n, 5, r["pending_fen"] / 100, money)
+    sheet.write(result.by_programme.height + 2, 0,
+                f"导出：{request.user.username} {timezone.localtime():%Y-%m-%d %H:%M}")
+    book.close()
+    audit.record(AuditEvent.EXPORT, object_type="benefits.budget",
+                 object_label=f"导出 {year} 年资金使用", area_code=request.user.area_code)
+    response = HttpResponse(buffer.getvalue(), content_type=(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    response["Content-Disposition"] = (
+        f"attachment; filename*=UTF-8''{quote(f'资金使用_{year}.xlsx')}")
+    return response

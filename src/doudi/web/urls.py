@@ -86,6 +86,7 @@ urlpatterns = [
     path("payments/failed/", benefits_views.failed_payments, name="failed_payments"),
     path("payments/recalculations/", benefits_views.recalculations, name="recalculations"),
     path("payments/reviews/", benefits_views.review_tasks, name="review_tasks"),
+    path("payments/funds/", benefits_views.funds, name="funds"),
     path("payments/<int:run_id>/", benefits_views.payment_run, name="payment_run"),
     path("payments/<int:run_id>/act/", benefits_views.payment_run_act, name="payment_run_act"),
     path("enrollments/<int:enrollment_id>/", benefits_views.enrollment_detail,

@@ -1,0 +1,49 @@
+"""资金使用: monthly spending by programme and town against the year's budget, from the payment
+lines themselves (paid, and what is still pending at the bank), so the figures a district
+reports upward always equal the rosters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from doudi.benefits.models import Budget, PaymentLine
+
+
+@dataclass
+class Spending:
+    by_month: pl.DataFrame  # month, programme, town, paid_fen, pending_fen, lines
+    by_programme: pl.DataFrame  # programme, town, paid_fen, pending_fen, budget_fen, share_bp
+
+
+def spending(prefix: str, year: int) -> Spending:
+    rows = list(PaymentLine.objects.filter(area_code__startswith=prefix, month__year=year)
+                .exclude(status=PaymentLine.FAILED)
+                .values_list("month", "enrollment__programme", "area_code", "status",
+                             "total_fen"))
+    frame = pl.DataFrame(rows, schema={"month": pl.Date, "programme": pl.String,
+                                       "area": pl.String, "status": pl.String,
+                                       "total": pl.Int64}, orient="row")
+    frame = frame.with_columns(pl.col("area").str.slice(0, 9).alias("town"))
+    paid = pl.when(pl.col("status") == "paid").then(pl.col("total")).otherwise(0)
+    pending = pl.when(pl.col("status") == "pending").then(pl.col("total")).otherwise(0)
+    by_month = (frame.group_by("month", "programme", "town")
+                .agg(paid.sum().alias("paid_fen"), pending.sum().alias("pending_fen"),
+                     pl.len().alias("lines"))
+                .sort("month", "town", "programme"))
+    budgets = pl.DataFrame(
+        list(Budget.objects.filter(year=year, area_code__startswith=prefix)
+             .values_list("programme", "area_code", "amount_fen")),
+        schema={"programme": pl.String, "area": pl.String, "budget_fen": pl.Int64},
+        orient="row").with_columns(pl.col("area").str.slice(0, 9).alias("town"))
+    totals = (frame.group_by("programme", "town")
+              .agg(paid.sum().alias("paid_fen"), pending.sum().alias("pending_fen")))
+    by_programme = (totals.join(budgets.group_by("programme", "town").agg(
+        pl.col("budget_fen").sum()), on=["programme", "town"], how="full", coalesce=True)
+        .with_columns(pl.col("paid_fen", "pending_fen", "budget_fen").fill_null(0))
+        .with_columns(pl.when(pl.col("budget_fen") > 0)
+                      .then((pl.col("paid_fen") + pl.col("pending_fen")) * 10_000
+                            // pl.col("budget_fen")).alias("share_bp"))
+        .sort("town", "programme"))
+    return Spending(by_month, by_programme)
