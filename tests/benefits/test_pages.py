@@ -4,9 +4,11 @@ and an enrollment's changes."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from python_calamine import CalamineWorkbook
 
 from doudi.benefits import services
 from doudi.benefits.models import Enrollment, PaymentLine, PaymentRun
@@ -63,9 +65,7 @@ def test_village_assistant_cannot_build_or_change(client, world, shipped_paramet
 
 
 def test_funds_report_equals_the_rosters(client, world, shipped_parameters) -> None:
-    import io
 
-    from python_calamine import CalamineWorkbook
 
     u = world.users
     services.enroll(by=u.district_approver, household=world.village_hh, programme="dibao",
