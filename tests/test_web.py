@@ -102,6 +102,11 @@ def test_demo_command_builds_users_and_households(capsys, settings, tmp_path, cl
 
     assert FeedBatch.objects.count() == FeedType.objects.count() == 14
     assert all(b.version == 1 and b.good_rows > 0 for b in FeedBatch.objects.exclude(rows=0))
+    # the enrolled are benefits enrollments, and this month's roster waits for review
+    from doudi.benefits.models import Enrollment, PaymentRun
+
+    run = PaymentRun.objects.get(status="draft")
+    assert Enrollment.objects.count() == run.lines.count() > 0
     # the village assistant sees households of the own village only
     client.force_login(village)
     page = client.get("/households/").content.decode()

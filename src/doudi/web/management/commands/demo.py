@@ -111,13 +111,18 @@ class Command(BaseCommand):
             imported = _import_feeds(inbox, district)
         with context.job("demo applications", user=district):
             applications = _applications(out / "truth.parquet", today)
+        with context.job("demo payments", user=district):
+            from doudi.benefits.services import build_run
+
+            roster = build_run(by=district, month=today.replace(day=1), area_code=DEMO_DISTRICT)
         counts = "，".join(f"{LABELS[k]} {v}" for k, v in enrolled.counts.items())
         self.stdout.write(
             f"家庭: {loaded.households} 户，人员: {loaded.persons} 人；在保：{counts}；"
             f"部门数据 {len(LAYOUTS)} 类 {run.summary['feed_rows']:,} 行 → {inbox}"
             f"（已导入 CSV {imported:,} 行，Excel 与 Parquet 留在收件箱供试用）；"
             f"埋点案例 {sum(run.summary['truth'].values()):,} 个 → {out / 'truth.parquet'}；"
-            f"办理中的申请 {applications} 件"
+            f"办理中的申请 {applications} 件；保障对象 {enrolled.enrollments} 个，"
+            f"本月花名册 {roster.lines} 人次待审核"
             f"（{time.monotonic() - started:.1f} 秒）"
         )
 
