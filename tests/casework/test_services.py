@@ -53,6 +53,10 @@ def test_a_dibao_application_runs_to_enrolment(world, application) -> None:
     assert app.state == "approved"
     assert CategoryAssignment.objects.filter(household=world.village_hh, category="dibao",
                                              end_date__isnull=True).exists()
+    enrollment = app.enrollments.get()  # handed to benefits with the rules' reasoning
+    assert enrollment.amount_fen == app.amount_fen and enrollment.programme == "dibao"
+    lines = enrollment.explanation["rules"]["lines"]
+    assert lines and any("低保标准" in ln["detail"] or "标准" in ln["label"] for ln in lines)
     assert HomeVisit.objects.filter(application=app).count() == 1
     steps = list(ApplicationEvent.objects.filter(application=app).values_list(
         "action", "actor_name"))

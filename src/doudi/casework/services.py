@@ -207,7 +207,8 @@ def _apply(by, application: Application, t: workflow.Transition, opinion: str,  
     elif t.action == "approve":
         application.decision, application.decided_on = "approved", day
         application.decision_reason = opinion
-        application.amount_fen = rules_amount(application, day)
+        application.amount_fen, explanation = rules_decision(application, day)
+        data["rules"] = explanation
     elif t.action == "refuse":
         application.decision, application.decided_on = "refused", day
         application.decision_reason = opinion
@@ -223,24 +224,46 @@ def _apply(by, application: Application, t: workflow.Transition, opinion: str,  
 def rules_amount(application: Application, day: dt.date) -> int | None:
     """The monthly amount the rules give the household (household-level programmes) or the
     applicant (person-level ones) on the decision day, in fen."""
+    return rules_decision(application, day)[0]
+
+
+def rules_decision(application: Application, day: dt.date) -> tuple[int | None, dict]:
+    """(amount in fen, the rules' explanation of it) on the decision day: every criterion and
+    computation line with its legal references, kept with the enrollment."""
     from doudi.registry.rules_input import build_frames
     from doudi.rules.engine import evaluate
+    from doudi.rules.explain import explain
     from doudi.rules.programmes import PROGRAMMES
 
     programme = PROGRAMMES.get(application.programme)
     if programme is None or programme.amount is None:
-        return None
+        return None, {}
     h, m = build_frames(Household.objects.filter(pk=application.household_id), day)
     result = evaluate(h, m, parameter_set(), day)
     if programme.level == "household":
         rows = result.households.filter(
             result.households["household_id"] == str(application.household_id))
+        subject = None
     else:
         rows = result.members.filter(
             result.members["member_id"] == str(application.applicant_id))
+        subject = str(application.applicant_id)
     if rows.height == 0 or programme.amount not in rows.columns:
-        return None
-    return int(rows.get_column(programme.amount)[0] or 0)
+        return None, {}
+    amount = int(rows.get_column(programme.amount)[0] or 0)
+    found = [e for e in explain(result, application.household_id, everything=True)
+             if e.name == application.programme and (subject is None or e.subject == subject)]
+    explanation = {"day": day.isoformat(), "lines": [
+        {"label": ln.label, "detail": ln.detail, "outcome": ln.outcome,
+         "references": [c.reference for c in ln.citations]}
+        for e in found for ln in e.lines]}
+    return amount, explanation
+
+
+def _approval_rules(application: Application) -> dict:
+    """The rules' explanation recorded when the application was approved."""
+    event = application.events.filter(action="approve").order_by("-at").first()
+    return (event.data or {}).get("rules", {}) if event else {}
 
 
 CATEGORY_OF = {"dibao": "dibao", "tekun": "tekun", "edge": "edge", "hardship": "hardship"}
@@ -260,7 +283,8 @@ def _enrol(by, application: Application, day: dt.date) -> None:  # noqa: ANN001
                application=application,
                explanation={"decision": application.decision_reason,
                             "amount_fen": application.amount_fen,
-                            "decided_on": str(application.decided_on)})
+                            "decided_on": str(application.decided_on),
+                            "rules": _approval_rules(application)})
     category = CATEGORY_OF.get(application.programme)
     if category is None:
         return
