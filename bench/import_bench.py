@@ -64,6 +64,11 @@ import tempfile
 import time
 from pathlib import Path
 
+from _common import (  # bench/ is on sys.path when run as a script
+    recreate_postgres_database,
+    source_state,
+)
+
 FORMATS = ("csv", "parquet", "xlsx")
 
 
@@ -215,37 +220,6 @@ def run(args: argparse.Namespace, formats: list[str], home: Path, keep_db: bool)
             breakdown(fmt, files[fmt], spec)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'process peak RSS':<32} {peak:9.0f} MB")
-
-
-def source_state() -> str:
-    """The commit the measured code comes from, and whether src/ differs from it."""
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h %cd",
-                               "--date=format:%Y-%m-%d %H:%M"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "src"],
-                               capture_output=True, text=True, check=True).stdout.splitlines()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (no git)"
-    return f"commit {head}" + (f", {len(dirty)} uncommitted file(s) in src/" if dirty else "")
-
-
-def recreate_postgres_database(url: str) -> None:
-    """A PostgreSQL database for this bench is scratch: dropped and created on every run."""
-    from urllib.parse import urlparse
-
-    import psycopg
-
-    name = urlparse(url).path.lstrip("/")
-    if not name.startswith("doudi_bench"):
-        raise SystemExit("DATABASE_URL must name a scratch database called doudi_bench…")
-    admin = urlparse(url)._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 # ---- setup helpers ----------------------------------------------------------------------------

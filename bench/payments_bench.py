@@ -69,6 +69,13 @@ from collections import defaultdict
 from contextlib import contextmanager
 from pathlib import Path
 
+from _common import (  # bench/ is on sys.path when run as a script
+    database_exists,
+    drop_postgres_database,
+    recreate_postgres_database,
+    source_state,
+)
+
 DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/doudi_bench_payments"
 TARGET_S = 60.0
 PROGRAMME_MIX = {"dibao": 0.70, "tekun": 0.08, "disability": 0.12, "edge": 0.04,
@@ -684,58 +691,6 @@ def breakdown(run) -> None:
 
 
 # ---- database and measuring helpers -----------------------------------------------------------
-
-def source_state() -> str:
-    """The commit the measured code comes from, and whether src/ differs from it."""
-    import subprocess
-
-    root = Path(__file__).resolve().parent.parent
-    try:
-        head = subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h %cd",
-                               "--date=format:%Y-%m-%d %H:%M"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "src"],
-                               capture_output=True, text=True, check=True).stdout.splitlines()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (no git)"
-    return f"commit {head}" + (f", {len(dirty)} uncommitted file(s) in src/" if dirty else "")
-
-
-def _scratch(url: str) -> tuple[str, str]:
-    from urllib.parse import urlparse
-
-    name = urlparse(url).path.lstrip("/")
-    if not name.startswith("doudi_bench"):
-        raise SystemExit("DATABASE_URL must name a scratch database called doudi_bench…")
-    return name, urlparse(url)._replace(path="/postgres").geturl()
-
-
-def database_exists(url: str) -> bool:
-    import psycopg
-
-    name, admin = _scratch(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        return conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                            [name]).fetchone() is not None
-
-
-def recreate_postgres_database(url: str) -> None:
-    """A PostgreSQL database for this bench is scratch: dropped and created."""
-    import psycopg
-
-    name, admin = _scratch(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def drop_postgres_database(url: str) -> None:
-    import psycopg
-
-    name, admin = _scratch(url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-
 
 def reset_peak_rss() -> bool:
     try:

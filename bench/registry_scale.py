@@ -21,6 +21,8 @@ import sys
 import tempfile
 import time
 
+from _common import recreate_postgres_database  # bench/ is on sys.path when run as a script
+
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -52,21 +54,6 @@ def main() -> None:
     print(f"build {engine}: {args.households} households, {people} persons in "
           f"{time.perf_counter() - started:.1f} s", flush=True)
     measure(args.repeat)
-
-
-def recreate_postgres_database(url: str) -> None:
-    """The benchmark's PostgreSQL database is scratch: dropped and created on every run."""
-    from urllib.parse import urlparse
-
-    import psycopg
-
-    name = urlparse(url).path.lstrip("/")
-    if not name.startswith("doudi_bench"):
-        raise SystemExit("DATABASE_URL must name a scratch database called doudi_bench…")
-    admin = urlparse(url)._replace(path="/postgres").geturl()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def build(count: int, seed: int) -> int:
