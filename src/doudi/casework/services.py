@@ -221,12 +221,6 @@ def _apply(by, application: Application, t: workflow.Transition, opinion: str,  
     return t.target
 
 
-def rules_amount(application: Application, day: dt.date) -> int | None:
-    """The monthly amount the rules give the household (household-level programmes) or the
-    applicant (person-level ones) on the decision day, in fen."""
-    return rules_decision(application, day)[0]
-
-
 def rules_decision(application: Application, day: dt.date) -> tuple[int | None, dict]:
     """(amount in fen, the rules' explanation of it) on the decision day: every criterion and
     computation line with its legal references, kept with the enrollment."""
