@@ -1,5 +1,6 @@
 """How long a month's payment roster (发放花名册) and its bank file take for a district with a
-million enrollments: `doudi.benefits.services.build_run`, `approve_run` and `bank_file`.
+million enrollments: `doudi.benefits.services.build_run`, `approve_run`, and
+`doudi.benefits.bank_files.bank_file`.
 
     taskset -c 0,1 .venv/bin/python bench/payments_bench.py                        # 1M, one month
     taskset -c 0,1 .venv/bin/python bench/payments_bench.py --enrollments 20000    # to debug
@@ -407,7 +408,8 @@ def one_month(args: argparse.Namespace, month: dt.date, officer, approver,
     import csv
 
     from doudi.audit import context
-    from doudi.benefits import services
+    from doudi.benefits import bank_files, services
+    from doudi.benefits.models import BankLayout
 
     out: dict = {"month": month}
     with context.acting(context.as_user(officer, job="payments_bench")):
@@ -419,13 +421,13 @@ def one_month(args: argparse.Namespace, month: dt.date, officer, approver,
     with context.acting(context.as_user(approver, job="payments_bench")):
         _, out["approve"] = measured(lambda: services.approve_run(by=approver, run=built.run))
     with context.acting(context.as_user(officer, job="payments_bench")):
-        data, out["bank"] = measured(
-            lambda: services.bank_file(by=officer, run=built.run, layout=args.layout),
+        (data, _, _), out["bank"] = measured(
+            lambda: bank_files.bank_file(by=officer, run=built.run, layout=args.layout),
             trace=True, profile=profile_dir and profile_dir / "bank_file.prof")
     out["bank_bytes"] = len(data)
     out["bank_rows"] = data.count(b"\n") - 1
     if args.bank_result:
-        text = data.decode(services.BANK_LAYOUTS[args.layout]["encoding"])
+        text = data.decode(BankLayout.objects.get(code=args.layout).encoding)
         reader = csv.reader(io.StringIO(text))
         next(reader)
         answer = io.StringIO()
@@ -439,7 +441,7 @@ def one_month(args: argparse.Namespace, month: dt.date, officer, approver,
         payload = answer.getvalue().encode("gb18030")
         with context.acting(context.as_user(officer, job="payments_bench")):
             out["result_counts"], out["result"] = measured(
-                lambda: services.bank_result(by=officer, run=built.run, data=payload),
+                lambda: bank_files.bank_result(by=officer, run=built.run, data=payload),
                 trace=True)
     del data
     return out

@@ -101,6 +101,17 @@ def shipped_feed_types(db):
             load_shipped()
 
 
+@pytest.fixture
+def shipped_bank_layouts(db):
+    """The shipped bank file layouts (benefits 0006), loaded again after a flush."""
+    from doudi.benefits.bank_layouts import SHIPPED_LAYOUTS, load_shipped
+    from doudi.benefits.models import BankLayout
+
+    if BankLayout.objects.filter(area_code="").count() < len(SHIPPED_LAYOUTS):
+        with context.job("test shipped bank layouts"):
+            load_shipped(BankLayout)
+
+
 def valid_id(region: str = "341002", born: dt.date = dt.date(1980, 5, 17), seq: int = 10,
              sex: str = "M") -> str:
     return idnumber.make(region, born, seq, sex)

@@ -394,3 +394,72 @@ def test_a_dibao_application_end_to_end(page, live, world, shipped_parameters) -
     expect(page.locator("#applications")).to_contain_text("已批准")
     assert CategoryAssignment.objects.filter(household=hh, category="dibao",
                                              end_date__isnull=True).exists()
+
+
+def test_a_month_of_payments_through_the_pages(page, live, world, shipped_parameters,
+                                               shipped_bank_layouts, tmp_path) -> None:
+    """A district administrator sets the bank's own layout; the officer builds the month's
+    roster, another approver locks it, the officer downloads the bank file in that layout and
+    reads back the bank's answer; the failed payment lands in the 发放失败 queue."""
+    from playwright.sync_api import expect
+
+    from doudi.benefits import services as benefits
+    from doudi.benefits.models import PaymentLine
+
+    u = world.users
+    month = dt.date.today().replace(day=1)
+    e = benefits.enroll(by=u.district_approver, household=world.village_hh, programme="dibao",
+                        amount_fen=61_050, start_date=month)
+    benefits.set_payee(by=u.district_officer, enrollment=e, name="张三丰",
+                       account="6217001234567890", bank="农商银行")
+
+    _login(page, live.url, "district_admin", PASSWORD)
+    page.goto(f"{live.url}/payments/bank-layouts/")
+    page.get_by_role("link", name="新增格式").click()
+    page.fill("input[name=code]", "nongshang")
+    page.fill("input[name=name]", "农商银行代发格式")
+    page.select_option("select[name=encoding]", "gb18030")
+    page.fill("textarea[name=columns]", "序号=流水号\n卡号=账号\n金额=金额")
+    page.fill("input[name=result_line]", "序号")
+    page.fill("input[name=result_status]", "状态")
+    page.fill("input[name=success_values]", "00")
+    page.get_by_role("button", name="保存").click()
+    expect(page.locator("#layouts")).to_contain_text("农商银行代发格式")
+
+    page.context.clear_cookies()
+    _login(page, live.url, "district_officer", PASSWORD)
+    page.goto(f"{live.url}/payments/")
+    page.fill("input[name=month]", f"{month:%Y-%m}")
+    page.get_by_role("button", name="生成发放花名册").click()
+    expect(page.locator("#run-total")).to_contain_text("610.50")
+    expect(page.locator("#lines")).not_to_contain_text("6217001234567890")  # masked
+    run_url = page.url
+
+    page.context.clear_cookies()
+    _login(page, live.url, "district_approver", PASSWORD)
+    page.goto(run_url)
+    page.get_by_role("button", name="审核并锁定").click()
+    expect(page.locator("h1")).to_contain_text("已审核锁定")
+
+    page.context.clear_cookies()
+    _login(page, live.url, "district_officer", PASSWORD)
+    page.goto(run_url)
+    page.select_option("select[name=layout]", "nongshang")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="下载银行发放文件").click()
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    text = saved.read_bytes().decode("gb18030")
+    line = PaymentLine.objects.get()
+    assert text.splitlines() == ["序号,卡号,金额", f"{line.pk},6217001234567890,610.50"]
+    answer = tmp_path / "回盘.csv"
+    answer.write_bytes(f"序号,状态,失败原因\n{line.pk},E1,卡已挂失\n".encode("gb18030"))
+    page.goto(run_url)
+    page.set_input_files("input[name=file]", str(answer))
+    page.get_by_role("button", name="导入回盘").click()
+    expect(page.locator("#lines")).to_contain_text("卡已挂失")
+    _screenshot(page, "payment-run-settled.png")
+    page.goto(f"{live.url}/payments/")
+    page.get_by_role("link", name="发放失败 1 笔，待核实账户").click()
+    expect(page.locator("#failed")).to_contain_text("卡已挂失")
+    expect(page.locator("#failed")).to_contain_text(world.village_hh.number)

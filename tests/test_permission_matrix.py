@@ -26,6 +26,7 @@ import polars as pl
 import pytest
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.forms.models import model_to_dict
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
 from django.test import Client
@@ -40,6 +41,7 @@ from doudi.areas.scoping import in_scope
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
 from doudi.benefits.models import (
+    BankLayout,
     Enrollment,
     EnrollmentEvent,
     PaymentLine,
@@ -101,6 +103,8 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "enrollment_id": lambda record: record.enrollment.pk,
     "run_id": lambda record: record.enrollment.lines.get().run_id,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
+    # a bank layout: the shipped default for every record (LAYOUT_ROUTES try an out-of-area one)
+    "layout_id": lambda record: BankLayout.objects.get(code="default").pk,
 }
 
 # Routes about one feed type (数据接口类型), shared by every area: GET 200 (upload form) for a
@@ -111,6 +115,11 @@ FEED_ROUTES: dict[str, str] = {
     "exchange_upload": roles.IMPORT_FEEDS,
     "api:push_batch": roles.IMPORT_FEEDS,
 }
+
+# Routes about one bank file layout (银行文件格式), kept by a district and used below it: the
+# shipped layout answers a registry viewer 200 (a POST shows the refusal and changes nothing),
+# others 403; a layout kept by an out-of-area county answers 404 (403 without the capability).
+LAYOUT_ROUTES: dict[str, str] = {"bank_layout_edit": roles.VIEW_REGISTRY}
 
 # Routes about one policy parameter (政策参数), shared by every area rather than owned by one:
 # the capability that makes them answer (GET 200; POST with an empty body 200 with the form's
@@ -166,6 +175,8 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "review_tasks": (roles.VIEW_REGISTRY,),
     "funds": (roles.VIEW_REGISTRY,),
     "exchange_type_new": (roles.MANAGE_FEEDS,),
+    "bank_layouts": (roles.VIEW_REGISTRY,),
+    "bank_layout_new": (roles.EDIT_POLICY,),
 }
 
 # Routes that register a household: (request body for a village and an ID number, the status
@@ -550,6 +561,9 @@ class Matrix:
         if route.name in FEED_ROUTES:
             self.feed_route(route)
             return
+        if route.name in LAYOUT_ROUTES:
+            self.layout_route(route)
+            return
         missing = [k for k in route.kwargs if k not in KWARG_VALUES]
         if missing:
             self.fail(str(route), f"URL parameter(s) {missing} have no entry in KWARG_VALUES: "
@@ -623,6 +637,36 @@ class Matrix:
                 self.fail(where, f"status {response.status_code}, expected one of {sorted(want)}")
             if FeedBatch.objects.count() != batches:
                 self.fail(where, "a batch was stored without a file")
+
+    def layout_route(self, route: Route) -> None:
+        shipped = BankLayout.objects.get(code="default")
+        county = sorted({r.area_code[:6] for r in self.outside}
+                        - {r.area_code[:6] for r in self.inside})[0]
+        foreign, _ = BankLayout.objects.get_or_create(
+            code=f"matrix_{county}", defaults={"name": "矩阵外县格式", "area_code": county,
+                                               "columns": [["流水号", "line"]]})
+        holder = self.user.can(LAYOUT_ROUTES[route.name])
+        for row in (shipped, foreign):
+            path = reverse(route.name, kwargs={"layout_id": row.pk})
+            before = model_to_dict(row)
+            for method in _tried_methods(route):
+                where = f"{route} {method} {path} ({row.code})"
+                response = self.request(route, method, path, body={"name": "矩阵改名"})
+                text = self.checked(where, response)
+                if method not in route.methods:
+                    want = {405}
+                elif not holder:
+                    want = {403}
+                else:
+                    want = {200} if row is shipped else {404}
+                if response.status_code not in want:
+                    self.fail(where, f"status {response.status_code}, "
+                                     f"expected one of {sorted(want)}")
+                if row is foreign and "矩阵外县格式" in text:
+                    self.fail(where, "shows an out-of-area county's layout")
+                row.refresh_from_db()
+                if model_to_dict(row) != before:
+                    self.fail(where, "the layout was changed")
 
     def policy_values(self, route: Route, path: str) -> None:
         def body(area_code: str) -> dict:

@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 
-from doudi.benefits import services
+from doudi.benefits import bank_files, services
 from doudi.benefits.models import PaymentLine, PaymentRun
 from doudi.engine.roster import months_between
 
@@ -24,7 +24,7 @@ DISTRICT = "341002000000"
 def _settle(run: PaymentRun, fail: set[int], world) -> None:
     u = world.users
     services.approve_run(by=u.district_approver, run=run)
-    data = services.bank_file(by=u.district_officer, run=run).decode("utf-8-sig")
+    data = bank_files.bank_file(by=u.district_officer, run=run)[0].decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(data)))
     assert len(rows) == run.lines.count()
     out = io.StringIO()
@@ -34,7 +34,7 @@ def _settle(run: PaymentRun, fail: set[int], world) -> None:
         line = PaymentLine.objects.get(pk=int(r["流水号"]))
         failed = line.enrollment_id in fail
         w.writerow([r["流水号"], "失败" if failed else "成功", "账户已销户" if failed else ""])
-    services.bank_result(by=u.district_officer, run=run, data=out.getvalue().encode("gb18030"))
+    bank_files.bank_result(by=u.district_officer, run=run, data=out.getvalue().encode("gb18030"))
 
 
 def test_a_year_of_payments(world, shipped_parameters) -> None:
@@ -96,7 +96,7 @@ def test_maker_cannot_approve_and_bank_file_needs_approval(world, shipped_parame
                     amount_fen=50_000, start_date=D(2026, 1, 1))
     built = services.build_run(by=u.district_approver, month=D(2026, 1, 1), area_code=DISTRICT)
     with pytest.raises(services.BenefitsError):
-        services.bank_file(by=u.district_approver, run=built.run)
+        bank_files.bank_file(by=u.district_approver, run=built.run)
     with pytest.raises(PermissionDenied, match="双人复核"):
         services.approve_run(by=u.district_approver, run=built.run)
     with pytest.raises(PermissionDenied):

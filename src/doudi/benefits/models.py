@@ -94,6 +94,7 @@ class PaymentRun(AreaOwned, models.Model):
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
     approved_at = models.DateTimeField("审核时间", null=True, blank=True)
+    bank_layout = models.CharField("银行文件格式", max_length=40, blank=True)
 
     class Meta:
         verbose_name = "发放批次"
@@ -222,3 +223,40 @@ class Budget(Audited, AreaOwned, models.Model):
 
     def audit_label(self) -> str:
         return f"{self} {self.area_code}"
+
+
+class BankLayout(Audited, models.Model):
+    """银行文件格式 a district sets for its paying bank (see `doudi.benefits.bank_layouts`).
+    `area_code` "" marks a shipped layout every district may use; a district's own carry its
+    code and are visible to it and the areas under it."""
+
+    code = models.SlugField("格式代码", max_length=40, unique=True)
+    name = models.CharField("名称", max_length=100)
+    area_code = models.CharField("区划代码", max_length=12, blank=True, db_index=True)
+    encoding = models.CharField("编码", max_length=20, default="utf-8-sig")
+    file_format = models.CharField("文件类型", max_length=10, default="csv")
+    columns = models.JSONField("列设置")  # [[表头, field key], …]
+    codes = models.JSONField("项目代码", default=dict)
+    result_line = models.CharField("回盘流水号列", max_length=40, default="流水号")
+    result_status = models.CharField("回盘结果列", max_length=40, default="结果")
+    result_reason = models.CharField("回盘失败原因列", max_length=40, blank=True,
+                                     default="失败原因")
+    success_values = models.CharField("成功的结果值", max_length=100, default="成功,已发放,1,S")
+    active = models.BooleanField("启用", default=True)
+    updated_at = models.DateTimeField("修改时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "银行文件格式"
+        ordering = ["area_code", "code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def layout(self):  # noqa: ANN201
+        from doudi.benefits.bank_layouts import make_layout
+
+        return make_layout(columns=self.columns, encoding=self.encoding,
+                           file_format=self.file_format, codes=self.codes,
+                           result_line=self.result_line, result_status=self.result_status,
+                           result_reason=self.result_reason,
+                           success_values=self.success_values)

@@ -3,15 +3,12 @@
 `enroll` starts an enrollment (from an approved application); `change` records a dated
 增发 / 减发 / 停发 / 恢复 / 暂停 / 渐退 event; `build_run` makes a month's roster for an area with
 `doudi.engine.roster` from the events and every earlier line (maker); `approve_run` locks it
-(checker, never the maker); `bank_file` writes the bank's layout; `bank_result` reads the bank's
-answer — a failed line is owed again in the next month's roster.
+(checker, never the maker). The bank's file and its answer are `doudi.benefits.bank_files`.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
@@ -36,21 +33,6 @@ MAKERS = frozenset({"district_officer", "district_approver"})
 CHECKERS = frozenset({"district_approver"})
 # who may record 增发/减发/停发/恢复 (the decision-makers; a village assistant may not)
 CHANGERS = frozenset({"town_approver", "district_officer", "district_approver"})
-# 项目代码 in the bank file (a bank may map them differently: see BANK_LAYOUTS)
-PROGRAMME_CODES = {"dibao": "01", "single_person": "01", "tekun": "02", "linshi": "03",
-                   "edge": "04", "hardship": "05", "disability": "06", "child": "07"}
-BANK_LAYOUTS: dict[str, dict[str, Any]] = {
-    # the default 社保卡/一卡通 layout: UTF-8 CSV with a header row
-    "default": {"encoding": "utf-8-sig", "columns": [
-        ("流水号", "line"), ("账号", "account"), ("户名", "name"), ("金额", "amount"),
-        ("项目代码", "code"), ("发放月份", "month")]},
-    # a bank that wants GB18030 and no month column
-    "gbk_plain": {"encoding": "gb18030", "columns": [
-        ("流水号", "line"), ("卡号", "account"), ("姓名", "name"), ("金额", "amount"),
-        ("代码", "code")]},
-}
-
-
 class BenefitsError(Exception):
     """A refused benefits action; the message is Chinese."""
 
@@ -257,76 +239,3 @@ def approve_run(*, by, run: PaymentRun) -> PaymentRun:  # noqa: ANN001
     audit.record(AuditEvent.UPDATE, object_type="benefits.paymentrun", object_id=run.pk,
                  object_label=f"审核锁定{run}", area_code=run.area_code)
     return run
-
-
-def bank_file(*, by, run: PaymentRun, layout: str = "default") -> bytes:  # noqa: ANN001
-    """The bank's file for an approved run: full account and name (the bank needs them), so
-    only the run's checker or maker may produce it, and it is audited."""
-    if run.status not in (PaymentRun.APPROVED, PaymentRun.EXPORTED):
-        raise BenefitsError("发放批次审核锁定后才能生成银行文件")
-    if not (set(by.role_codes) & MAKERS) or not in_scope(by, run.area_code,
-                                                         roles.VIEW_REGISTRY):
-        raise PermissionDenied("无权生成银行文件")
-    spec = BANK_LAYOUTS[layout]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([header for header, _ in spec["columns"]])
-    rows = (run.lines.order_by("id")
-            .values_list("pk", "enrollment__payee_account", "enrollment__payee_name",
-                         "total_fen", "enrollment__programme")
-            .iterator(chunk_size=20_000))  # plain tuples: no model objects for a million lines
-    for pk, account, name, total, programme in rows:
-        values = {"line": str(pk), "account": account, "name": name,
-                  "amount": f"{total // 100}.{total % 100:02d}",
-                  "code": PROGRAMME_CODES.get(programme, "99"), "month": f"{run.month:%Y%m}"}
-        writer.writerow([values[key] for _, key in spec["columns"]])
-    run.status = PaymentRun.EXPORTED
-    run.save(update_fields=["status"])
-    audit.record(AuditEvent.EXPORT, object_type="benefits.paymentrun", object_id=run.pk,
-                 object_label=f"生成银行文件 {run}（{layout}）", area_code=run.area_code)
-    return buffer.getvalue().encode(spec["encoding"])
-
-
-def bank_result(*, by, run: PaymentRun, data: bytes) -> dict[str, int]:  # noqa: ANN001
-    """The bank's answer: CSV with 流水号, 结果 (成功/失败) and 失败原因. Lines not named stay
-    pending; a failed line is owed again in the next run."""
-    if run.status != PaymentRun.EXPORTED:
-        raise BenefitsError("请先生成银行文件")
-    if not (set(by.role_codes) & MAKERS) or not in_scope(by, run.area_code,
-                                                         roles.VIEW_REGISTRY):
-        raise PermissionDenied("无权导入银行回盘")
-    from doudi.exchange.readers import decode_text
-
-    text, _ = decode_text(data)
-    rows = list(csv.DictReader(io.StringIO(text)))
-    if not rows or not {"流水号", "结果"} <= set(rows[0]):
-        raise BenefitsError("回盘文件应包含“流水号”“结果”两列")
-    counts = {"paid": 0, "failed": 0, "unknown": 0}
-    lines = {str(pk): pk for pk in run.lines.values_list("pk", flat=True)}
-    paid: list[int] = []
-    failed: dict[str, list[int]] = defaultdict(list)  # reason → lines
-    for r in rows:
-        pk = lines.get((r.get("流水号") or "").strip())
-        if pk is None:
-            counts["unknown"] += 1
-        elif (r.get("结果") or "").strip() in ("成功", "已发放", "1", "S"):
-            paid.append(pk)
-        else:
-            failed[(r.get("失败原因") or "银行退回").strip()[:100]].append(pk)
-    counts["paid"], counts["failed"] = len(paid), sum(len(v) for v in failed.values())
-    with transaction.atomic():
-        # one UPDATE per outcome and chunk, not one per line
-        for start in range(0, len(paid), 50_000):
-            PaymentLine.objects.filter(pk__in=paid[start:start + 50_000]).update(
-                status=PaymentLine.PAID, failure="")
-        for reason, pks in failed.items():
-            for start in range(0, len(pks), 50_000):
-                PaymentLine.objects.filter(pk__in=pks[start:start + 50_000]).update(
-                    status=PaymentLine.FAILED, failure=reason)
-        run.status = PaymentRun.SETTLED
-        run.save(update_fields=["status"])
-        audit.record(AuditEvent.IMPORT, object_type="benefits.paymentrun", object_id=run.pk,
-                     object_label=f"导入银行回盘 {run}：成功 {counts['paid']}，失败 "
-                                  f"{counts['failed']}", area_code=run.area_code,
-                     changes=counts)
-    return counts

@@ -20,9 +20,10 @@ from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.benefits import bank_files, bank_layouts, recalculation, reviews, services
 from doudi.benefits import funds as fund_report
-from doudi.benefits import recalculation, reviews, services
 from doudi.benefits.models import (
+    BankLayout,
     Budget,
     Enrollment,
     EnrollmentEvent,
@@ -75,7 +76,10 @@ def _render_run(request: HttpRequest, run: PaymentRun, error: str = "") -> HttpR
     lines = (run.lines.select_related("enrollment", "enrollment__household")
              .order_by("id")[:200])
     return render(request, "doudi/payment_run.html", {
-        "run": run, "lines": lines, "error": error, "layouts": list(services.BANK_LAYOUTS),
+        "run": run, "lines": lines, "error": error, "layouts": bank_files.layouts_for(request.user),
+        "programmes": PROGRAMMES, "towns": {code[:9]: name for code, name in Area.objects.filter(
+            code__in={t["town"].ljust(12, "0") for t in run.totals.get("by_town_programme", [])})
+            .values_list("code", "name")},
         "can_approve": bool(set(request.user.role_codes) & services.CHECKERS)
         and run.built_by_id != request.user.pk,
         "can_export": bool(set(request.user.role_codes) & services.MAKERS)})
@@ -96,19 +100,16 @@ def payment_run_act(request: HttpRequest, run_id: int) -> HttpResponse:
         if action == "approve":
             services.approve_run(by=request.user, run=run)
         elif action == "bank_file":
-            layout = request.POST.get("layout", "default")
-            if layout not in services.BANK_LAYOUTS:
-                raise services.BenefitsError("未知的银行文件格式")
-            data = services.bank_file(by=request.user, run=run, layout=layout)
-            response = HttpResponse(data, content_type="text/csv")
-            name = f"银行发放文件_{run.month:%Y%m}_{run.pk}.csv"
+            data, name, content_type = bank_files.bank_file(
+                by=request.user, run=run, layout=request.POST.get("layout", "default"))
+            response = HttpResponse(data, content_type=content_type)
             response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
             return response
         elif action == "bank_result":
             upload = request.FILES.get("file")
             if upload is None:
                 raise services.BenefitsError("请选择银行回盘文件")
-            counts = services.bank_result(by=request.user, run=run, data=upload.read())
+            counts = bank_files.bank_result(by=request.user, run=run, data=upload.read())
             messages.success(request, f"回盘：成功 {counts['paid']}，失败 {counts['failed']}，"
                                       f"无法对应 {counts['unknown']}")
         else:
@@ -311,3 +312,54 @@ def _funds_xlsx(request: HttpRequest, result, year: int) -> HttpResponse:  # noq
     response["Content-Disposition"] = (
         f"attachment; filename*=UTF-8''{quote(f'资金使用_{year}.xlsx')}")
     return response
+
+
+@login_required
+def bank_layout_list(request: HttpRequest) -> HttpResponse:
+    """银行文件格式: the shipped layouts and the district's own."""
+    _need(request, roles.VIEW_REGISTRY)
+    return render(request, "doudi/bank_layouts.html", {
+        "layouts": bank_files.layouts_for(request.user, active_only=False),
+        "can_edit": request.user.can(bank_files.EDIT_LAYOUTS)})
+
+
+@login_required
+def bank_layout_edit(request: HttpRequest, layout_id: int | None = None) -> HttpResponse:
+    """A layout's page; a district administrator adds or changes the district's own."""
+    _need(request, roles.VIEW_REGISTRY)
+    can_edit = request.user.can(bank_files.EDIT_LAYOUTS)
+    if layout_id is None:
+        if not can_edit:
+            raise PermissionDenied("无权设置银行文件格式")
+        row = BankLayout(columns=[], codes=dict(bank_layouts.DEFAULT_CODES))
+    else:
+        row = bank_files.layouts_for(request.user, active_only=False).filter(pk=layout_id).first()
+        if row is None:
+            raise Http404("银行文件格式不存在或不在您的管辖范围内")
+    editable = can_edit and (row.pk is None or row.area_code == request.user.scope_prefix)
+    names = dict(PROGRAMMES)
+    form = {"code": row.code, "name": row.name, "encoding": row.encoding or "utf-8-sig",
+            "file_format": row.file_format or "csv", "columns": bank_layouts.columns_text(
+                row.columns or [["流水号", "line"], ["账号", "account"], ["户名", "name"],
+                                ["金额", "amount"]]),
+            "codes": "\n".join(f"{names.get(k, k)}={v}" for k, v in (row.codes or {}).items()),
+            "result_line": row.result_line, "result_status": row.result_status,
+            "result_reason": row.result_reason, "success_values": row.success_values,
+            "active": row.active}
+    error = ""
+    if request.method == "POST":
+        form = {k: request.POST.get(k, "") for k in form} | {"active": "active" in request.POST}
+        try:
+            if not editable:
+                raise PermissionDenied("系统提供或上级设定的格式不能修改，可另建格式")
+            saved = bank_files.save_layout(
+                by=request.user, layout=row, **{**form, "codes": bank_layouts.parse_codes(
+                    form["codes"])})
+            messages.success(request, f"已保存银行文件格式“{saved.name}”")
+            return redirect("bank_layouts")
+        except (bank_layouts.LayoutError, PermissionDenied) as exc:
+            error = str(exc)
+    return render(request, "doudi/bank_layout_form.html", {
+        "row": row, "form": form, "error": error, "editable": editable,
+        "fields": list(bank_layouts.FIELDS), "encodings": bank_layouts.ENCODINGS,
+        "formats": bank_layouts.FORMATS})
