@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "doudi.exchange",
     "doudi.casework",
     "doudi.benefits",
+    "doudi.monitoring",
     "doudi.web",
 ]
 

@@ -23,6 +23,8 @@ IMPORT_FEEDS = "exchange.import"  # 导入部门数据、查看批次与错误�
 MANAGE_FEEDS = "exchange.manage"  # 新增/修改数据接口类型
 VERIFY = "exchange.verify"  # 生成与查看家庭经济状况核对报告
 PUSH_FEEDS = "exchange.push"  # 部门接口：推送本部门数据、读取授权的结果
+RUN_MONITORING = "monitoring.run"  # 发起监测比对运行
+TUNE_INDICATORS = "monitoring.tune"  # 调整本级预警指标的阈值、启停
 
 
 @dataclass(frozen=True)
@@ -41,11 +43,13 @@ ROLES: dict[str, Role] = {
         Role("village_assistant", "村协理员", _CASEWORK - {EXPORT_REGISTRY}, (5,)),
         Role("town_officer", "镇街经办", _CASEWORK, (4,)),
         Role("town_approver", "镇街审批", _CASEWORK, (4,)),
-        Role("district_officer", "区县经办", _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS}, (3,)),
-        Role("district_approver", "区县审批", _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS}, (3,)),
+        Role("district_officer", "区县经办",
+             _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS, RUN_MONITORING}, (3,)),
+        Role("district_approver", "区县审批",
+             _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS, RUN_MONITORING}, (3,)),
         Role("district_admin", "区县业务管理员",
-             frozenset({VIEW_REGISTRY, EDIT_POLICY, SIMULATE_RULES, IMPORT_FEEDS, MANAGE_FEEDS}),
-             (1, 2, 3)),
+             frozenset({VIEW_REGISTRY, EDIT_POLICY, SIMULATE_RULES, IMPORT_FEEDS, MANAGE_FEEDS,
+                        RUN_MONITORING, TUNE_INDICATORS}), (1, 2, 3)),
         Role("supervisor", "上级监督", frozenset({VIEW_REGISTRY, EXPORT_REGISTRY}), (1, 2, 3)),
         Role("sysadmin", "系统管理员", frozenset({MANAGE_USERS}), (1, 2, 3)),
         Role("security_admin", "安全管理员", frozenset({MANAGE_SECURITY}), (1, 2, 3)),

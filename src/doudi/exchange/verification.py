@@ -24,7 +24,7 @@ from doudi.accounts import roles
 from doudi.areas.scoping import require
 from doudi.core.masking import mask_id_number, mask_name
 from doudi.engine.feedspec import VERIFICATION_SECTIONS, FeedSpec
-from doudi.exchange import storage
+from doudi.exchange.current import current_rows
 from doudi.exchange.models import Consent, FeedBatch, FeedType, VerificationReport
 from doudi.policy.services import parameter_set
 from doudi.registry.choices import DISABILITY_CATEGORY_CHOICES
@@ -83,25 +83,10 @@ def _declared(household: Household, persons: list[int], day: dt.date) -> dict[tu
 def _rows(feed: FeedType, spec: FeedSpec, ids: list[str], person_ids: list[int],
           day: dt.date) -> tuple[pl.DataFrame, list[FeedBatch]]:
     # What is known when the report is produced: every batch received so far.
-    batches = list(feed.batches.order_by("-version"))
-    if spec.mode == "snapshot":
-        batches = batches[:1]
-    frames = []
-    for b in batches:
-        scan = pl.scan_parquet(storage.absolute(b.path))
-        wanted = pl.col("person_id").is_in(person_ids)
-        if spec.id_field:
-            wanted = wanted | pl.col(spec.id_field).is_in(ids)
-        frames.append(scan.filter(wanted).with_columns(
-            pl.lit(b.pk).alias("__batch"), pl.lit(b.version).alias("__version")).collect())
-    if not frames:
-        return pl.DataFrame(), []
-    rows = pl.concat(frames, how="diagonal_relaxed")
-    if spec.record_key and rows.height:
-        rows = rows.sort("__version", descending=True).unique(list(spec.record_key),
-                                                               keep="first", maintain_order=True)
-    used = {int(b) for b in rows.get_column("__batch").unique().to_list()} if rows.height else set()
-    return rows, [b for b in batches if b.pk in used]
+    wanted = pl.col("person_id").is_in(person_ids)
+    if spec.id_field:
+        wanted = wanted | pl.col(spec.id_field).is_in(ids)
+    return current_rows(feed, wanted)
 
 
 def _person_of(row: dict[str, Any], spec: FeedSpec, by_id: dict[str, Person],

@@ -62,19 +62,28 @@ def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
 
 
 def build_frames(
-    households: QuerySet[Household], day: dt.date
+    households: QuerySet[Household], day: dt.date, extras: bool = False
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Frames for `households` as of `day`: household ids are the registry's, member ids are
     person ids as text. `has_supporter` (有法定义务人且有履行能力) and `adl_failed` (生活不能自理
     项数) are the person's registry facts; a person holding an open 特困 category counts as
-    having no supporter whatever the fact says, since the recognition established it."""
+    having no supporter whatever the fact says, since the recognition established it.
+    `extras` adds what the monitoring run reads too: declared medical spending per year, and
+    each member's wage and resident ID."""
     hh_rows, member_rows = [], []
     for ids in _chunks(list(households.order_by("id").values_list("id", flat=True))):
         h, m = _build_chunk(ids, day)
         hh_rows += h
         member_rows += m
-    return (pl.DataFrame(hh_rows, schema=ENGINE_HOUSEHOLD_SCHEMA, orient="row"),
-            pl.DataFrame(member_rows, schema=ENGINE_MEMBER_SCHEMA, orient="row"))
+    hh_schema, member_schema = ENGINE_HOUSEHOLD_SCHEMA, ENGINE_MEMBER_SCHEMA
+    if extras:  # what the monitoring run reads besides the rules' inputs
+        hh_schema = {**hh_schema, "annual_medical_expense": pl.Int64()}
+        member_schema = {**member_schema, "wage": pl.Int64(), "id_number": pl.String()}
+    hh_cols, member_cols = list(hh_schema), list(member_schema)
+    return (pl.DataFrame([[r[c] for c in hh_cols] for r in hh_rows], schema=hh_schema,
+                         orient="row"),
+            pl.DataFrame([[r[c] for c in member_cols] for r in member_rows],
+                         schema=member_schema, orient="row"))
 
 
 def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
@@ -85,7 +94,7 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
         .values("household_id", "person_id", "relation", "co_resident", "person__birth_date",
                 "person__disability_category", "person__disability_grade",
                 "person__serious_illness", "person__labour_capacity", "person__student_status",
-                "person__has_supporter", "person__adl_failed")
+                "person__has_supporter", "person__adl_failed", "person__id_number")
     )
     person_ids = [m["person_id"] for m in memberships]
     hh_categories, person_categories = _open_categories(ids, person_ids, day)
@@ -96,6 +105,7 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
             heads[m["household_id"]] = m["person_id"]
     income: dict[int, int] = defaultdict(int)
     earned: dict[int, int] = defaultdict(int)
+    wage: dict[int, int] = defaultdict(int)
     household_facts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for obs in _latest_observations(ids, day):
         hid, amount = obs["household_id"], obs["amount_fen"] or 0
@@ -107,6 +117,8 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
             income[pid] += amount
             if obs["item"] in EARNED_ITEMS:
                 earned[pid] += amount
+            if obs["item"] == "wage":
+                wage[pid] += amount
         elif obs["kind"] == "asset":
             facts["financial_assets"] += amount
         elif obs["kind"] == "housing":
@@ -118,6 +130,8 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
             facts["business"] = 1
         elif obs["kind"] == "expense":
             facts["monthly_expense"] += amount
+            if obs["item"] == "medical":
+                facts["monthly_medical"] += amount
 
     households = Household.objects.filter(id__in=ids).values("id", "area_code", "hukou_type")
     hh_rows = []
@@ -133,6 +147,7 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
             "annual_rigid_expenditure": facts["monthly_expense"] * 12,
             "dibao_enrolled": "dibao" in categories, "dibao_current_amount": 0,
             "linshi_type": None, "linshi_need": 0, "linshi_received_this_year": 0,
+            "annual_medical_expense": facts["monthly_medical"] * 12,
         })
     member_rows = []
     for m in memberships:
@@ -152,6 +167,6 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
             "has_supporter": m["person__has_supporter"] and "tekun" not in cats,
             "orphan": "orphan" in cats, "de_facto_unsupported": "de_facto_unsupported" in cats,
             "co_resident": m["co_resident"], "refused_work": False, "childless": False,
-            "institutional": False,
+            "institutional": False, "wage": wage.get(pid, 0), "id_number": m["person__id_number"],
         })
     return hh_rows, member_rows

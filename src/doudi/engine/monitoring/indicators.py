@@ -36,8 +36,11 @@ from pathlib import Path
 from typing import Any
 
 KINDS = {"risk": "风险事件", "uncovered_eligible": "应保未保", "covered_ineligible": "不应保而保",
-         "taper_due": "渐退到期"}
+         "taper_due": "渐退到期", "discovery": "主动发现", "hotline": "12345热线"}
 ELIGIBILITY_KINDS = ("uncovered_eligible", "covered_ineligible", "taper_due")
+# warnings people report (a village assistant's 主动发现, a 12345 ticket): no run raises them,
+# the indicator only gives their level, time limit and handler
+REPORT_KINDS = ("discovery", "hotline")
 LEVELS = {1: "红", 2: "橙", 3: "黄", 4: "蓝", 5: "绿"}
 HANDLERS = {"village": "村（社区）", "town": "乡镇（街道）", "district": "县（区）"}
 OPERATORS = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")
@@ -190,7 +193,7 @@ def parse_indicator(doc: Mapping[str, Any]) -> Indicator:
             _check_refs(key, aggregate["at_least"], params)
             aggregate = dict(aggregate)
     elif source or window or doc.get("where") or doc.get("member") or aggregate:
-        raise IndicatorError(f"{key}：{KINDS[kind]}指标由规则测算产生，不设数据来源和条件")
+        raise IndicatorError(f"{key}：{KINDS[kind]}指标不设数据来源和条件")
     supersedes = doc.get("supersedes") or []
     if not isinstance(supersedes, list) or not all(isinstance(s, str) for s in supersedes):
         raise IndicatorError(f"{key}：supersedes 应为指标代码列表")

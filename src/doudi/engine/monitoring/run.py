@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from doudi.engine.monitoring.indicators import Condition, Indicator
+from doudi.engine.monitoring.indicators import ELIGIBILITY_KINDS, Condition, Indicator
 from doudi.engine.monitoring.overlay import overlay
 from doudi.rules.engine import evaluate
 from doudi.rules.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA
@@ -35,6 +35,9 @@ ELIGIBILITY: dict[str, tuple[str, str]] = {
     "disability_living": ("person", "disability.living_eligible"),
     "disability_care": ("person", "disability.care_eligible"),
 }
+# an enrollment that covers several programmes without saying which (两项补贴 as one
+# enrollment): it covers each; it is 不应保而保 only when none of them applies any more
+COVER_GROUPS = {"disability": ("disability_living", "disability_care")}
 COVERED_STATUSES = ("active", "tapering", "suspended")
 PRIVATE_COLUMNS = ("id_number", "name", "owner", "operator", "head_name")  # not in evidence
 MAX_EVIDENCE_ROWS = 5
@@ -232,14 +235,18 @@ def eligibility_warnings(inputs: Inputs, indicators: dict[str, Indicator]) -> pl
         else:
             frame = mm
             cols = [c for c in frame.columns if c.startswith(prefix)]
-            key_cov = cov.select("member_id").unique().with_columns(pl.lit(True).alias("_cov"))
-            frame = frame.join(key_cov, on="member_id", how="left").with_columns(
-                pl.col("_cov").fill_null(False))
-            rules_json = pl.struct(cols).struct.json_encode()
-            emit(frame.filter(pl.col(flag) & ~pl.col("_cov")), "uncovered_eligible",
-                 programme, _wrap("rules", rules_json))
+            groups = [g for g, members in COVER_GROUPS.items() if programme in members]
+            direct = cov.select("member_id").unique().with_columns(pl.lit(True).alias("_cov"))
+            grouped = covered.filter(pl.col("programme").is_in(groups)).select(
+                "member_id").unique().with_columns(pl.lit(True).alias("_group"))
+            frame = frame.join(direct, on="member_id", how="left").join(
+                grouped, on="member_id", how="left").with_columns(
+                pl.col("_cov").fill_null(False), pl.col("_group").fill_null(False))
+            rules_json = _wrap("rules", pl.struct(cols).struct.json_encode())
+            emit(frame.filter(pl.col(flag) & ~pl.col("_cov") & ~pl.col("_group")),
+                 "uncovered_eligible", programme, rules_json)
             emit(frame.filter(pl.col("_cov") & ~pl.col(flag)), "covered_ineligible",
-                 programme, _wrap("rules", rules_json))
+                 programme, rules_json)
             # a covered person who has died or moved away (the overlay took them out)
             gone = cov.filter(pl.col("member_id").is_in(list(facts.left)))
             if gone.height:
@@ -248,6 +255,21 @@ def eligibility_warnings(inputs: Inputs, indicators: dict[str, Indicator]) -> pl
                     .alias("_why"))
                 emit(reason, "covered_ineligible", programme,
                      _wrap("left", pl.concat_str([pl.lit('"'), pl.col("_why"), pl.lit('"')])))
+    for group, members in COVER_GROUPS.items():
+        flags = [ELIGIBILITY[p][1] for p in members]
+        cov = covered.filter(pl.col("programme") == group).select("member_id").unique()
+        ended = mm.join(cov, on="member_id", how="semi").filter(
+            ~pl.any_horizontal([pl.col(f) for f in flags]))
+        prefix = flags[0].split(".")[0] + "."
+        cols = [c for c in mm.columns if c.startswith(prefix)]
+        emit(ended, "covered_ineligible", group,
+             _wrap("rules", pl.struct(cols).struct.json_encode()))
+        gone = cov.filter(pl.col("member_id").is_in(list(facts.left))).join(
+            covered.select("member_id", "household_id").unique(), on="member_id")
+        if gone.height:
+            emit(gone.with_columns(pl.col("member_id").replace_strict(
+                facts.left, return_dtype=pl.String).alias("_why")), "covered_ineligible",
+                group, _wrap("left", pl.concat_str([pl.lit('"'), pl.col("_why"), pl.lit('"')])))
     if not parts:
         return pl.DataFrame(schema=WARNING_SCHEMA)
     return pl.concat(parts, how="vertical_relaxed")
@@ -283,7 +305,7 @@ def run(inputs: Inputs, indicators: list[Indicator]) -> Output:
             out.skipped[ind.key] = f"“{ind.source}”数据没有身份证号"
             continue
         parts.append(risk_warnings(ind, feed, inputs.members, inputs.households, inputs.today))
-    eligibility = {i.key: i for i in indicators if i.kind != "risk"}
+    eligibility = {i.key: i for i in indicators if i.kind in ELIGIBILITY_KINDS}
     by_kind = {i.kind: i for i in eligibility.values()}
     if by_kind:
         parts.append(eligibility_warnings(inputs, by_kind))

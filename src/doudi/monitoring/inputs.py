@@ -1,0 +1,85 @@
+"""The database as the monitoring run reads it: the registry of an area as the rules' frames
+(with resident IDs, wages and declared medical spending), the enrollments in force, and what
+each department feed says now (`exchange.current`). Feed rows matched to a person at import
+(by ID, or weakly by name and birth date) carry that person's registry ID."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import polars as pl
+from django.db.models import Q
+
+from doudi.benefits.models import Enrollment
+from doudi.engine.feedspec import parse_spec
+from doudi.engine.monitoring.run import COVERED_STATUSES, ENROLLMENT_SCHEMA, Inputs
+from doudi.exchange.current import current_rows
+from doudi.exchange.models import FeedType
+from doudi.policy.services import parameter_set
+from doudi.registry.models import CategoryAssignment, Household, Membership
+from doudi.registry.rules_input import build_frames
+
+# benefits programme → the programme the run compares eligibility with (临时救助 is one-off)
+COVERS = {"single_person": "dibao", "linshi": None}
+# recognitions kept as registry categories (低保边缘、支出型困难 have no monthly payment)
+CATEGORY_COVERS = ("dibao", "edge", "hardship", "tekun")
+
+
+def _enrollments(area_code: str, day: dt.date) -> pl.DataFrame:
+    rows = (Enrollment.objects.filter(area_code__startswith=area_code,
+                                      status__in=COVERED_STATUSES)
+            .values_list("household_id", "person_id", "programme", "status", "amount_fen"))
+    out = [(h, p, COVERS.get(programme, programme), s, a) for h, p, programme, s, a in rows
+           if COVERS.get(programme, programme)]
+    open_now = Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gt=day))
+    categories = (CategoryAssignment.objects.filter(open_now, category__in=CATEGORY_COVERS,
+                                                    area_code__startswith=area_code)
+                  .values_list("household_id", "person_id", "category"))
+    memberships = dict(Membership.objects.filter(
+        open_now, person_id__in=[p for _, p, _ in categories if p]).values_list(
+        "person_id", "household_id"))
+    for household_id, person_id, category in categories:
+        household = household_id or memberships.get(person_id)
+        if household is not None:
+            out.append((household, person_id, category, "active", 0))
+    return pl.DataFrame(out, schema=ENROLLMENT_SCHEMA, orient="row").unique(
+        ["household_id", "member_id", "programme"], keep="first", maintain_order=True)
+
+
+def _feed(feed: FeedType, ids: pl.DataFrame) -> tuple[pl.DataFrame | None, list[int]]:
+    spec = parse_spec(feed.spec)
+    rows, batches = current_rows(feed)
+    if rows.height == 0 or not spec.id_field:
+        return None, [b.version for b in batches]
+    if spec.id_field != "id_number":
+        rows = rows.drop("id_number", strict=False).rename({spec.id_field: "id_number"})
+    if "person_id" in rows.columns:  # the import's match wins over the typed ID
+        rows = rows.join(ids, on="person_id", how="left").with_columns(
+            pl.coalesce("_registry_id", "id_number").alias("id_number")).drop("_registry_id")
+    return rows.drop("__batch", "__version", strict=False), [b.version for b in batches]
+
+
+def gather(area_code: str, day: dt.date,
+           progress: Callable[[int, str], None] = lambda p, s: None) -> tuple[Inputs, dict]:
+    """The run's inputs for an area, and a summary of where they came from."""
+    progress(5, "读取家庭档案")
+    households = Household.objects.filter(area_code__startswith=area_code, is_active=True)
+    h, m = build_frames(households, day, extras=True)
+    m = m.with_columns(pl.col("member_id").cast(pl.Int64))
+    progress(30, "读取保障对象")
+    enrollments = _enrollments(area_code, day)
+    progress(40, "读取部门数据")
+    ids = m.select(pl.col("member_id").alias("person_id"),
+                   pl.col("id_number").alias("_registry_id"))
+    feeds: dict[str, pl.DataFrame] = {}
+    used: dict[str, list[int]] = {}
+    for feed in FeedType.objects.order_by("key"):
+        frame, versions = _feed(feed, ids)
+        if frame is not None:
+            feeds[feed.key] = frame
+            used[feed.key] = versions
+    summary = {"households": h.height, "persons": m.height, "enrollments": enrollments.height,
+               "feeds": used}
+    return Inputs(households=h, members=m, enrollments=enrollments, feeds=feeds,
+                  parameters=parameter_set(), today=day), summary
