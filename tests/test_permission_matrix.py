@@ -52,6 +52,7 @@ from doudi.benefits.models import (
 from doudi.casework.models import Application, ApplicationEvent, HomeVisit, OnlineRequest
 from doudi.core import idnumber
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
+from doudi.monitoring.models import MonitoringRun, Warning
 from doudi.policy.models import PolicyParameter
 from doudi.registry import services
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
@@ -78,6 +79,8 @@ class Record:
     report: VerificationReport | None = None
     application: Application | None = None  # decided, so its notice prints
     enrollment: Enrollment | None = None  # paid once, in a run owned by the village
+    warning: Warning | None = None  # an open 主动发现 about the marker, handled by the town
+    monitoring_run: MonitoringRun | None = None  # a run over the village, naming the household
 
     @property
     def number(self) -> str:
@@ -102,6 +105,8 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "request_id": lambda record: record.application.online_request.pk,
     "enrollment_id": lambda record: record.enrollment.pk,
     "run_id": lambda record: record.enrollment.lines.get().run_id,
+    "warning_id": lambda record: record.warning.pk,
+    "monitoring_run_id": lambda record: record.monitoring_run.pk,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
     # a bank layout: the shipped default for every record (LAYOUT_ROUTES try an out-of-area one)
     "layout_id": lambda record: BankLayout.objects.get(code="default").pk,
@@ -150,6 +155,7 @@ DETAIL_CAPABILITY = {
     "household_observation_add": roles.EDIT_REGISTRY,
     "household_category_add": roles.EDIT_REGISTRY,
     "household_category_end": roles.EDIT_REGISTRY,
+    "warning_act": roles.EDIT_REGISTRY,
 }
 
 # Listing routes with a known gate: 200 for a holder of any listed capability (or for every
@@ -177,6 +183,11 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "exchange_type_new": (roles.MANAGE_FEEDS,),
     "bank_layouts": (roles.VIEW_REGISTRY,),
     "bank_layout_new": (roles.EDIT_POLICY,),
+    "monitoring": (roles.VIEW_REGISTRY,),
+    "warning_list": (roles.VIEW_REGISTRY,),
+    "indicator_list": (roles.VIEW_REGISTRY,),
+    "warning_report_discovery": (roles.EDIT_REGISTRY,),
+    "warning_report_hotline": (roles.EDIT_REGISTRY,),
 }
 
 # Routes that register a household: (request body for a village and an ID number, the status
@@ -327,8 +338,22 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
             application = _application(household, marker, i)
             made[key] = Record(key, household, marker, frozenset(tokens),
                                *_exchange_objects(household, i), application=application,
-                               enrollment=_enrollment(application))
+                               enrollment=_enrollment(application),
+                               warning=_warning(household, marker),
+                               monitoring_run=MonitoringRun.objects.create(
+                                   area_code=household.area_code, trigger="cli",
+                                   as_of=dt.date(2026, 11, 2), status="done",
+                                   message=f"矩阵测试 {household.number}"))
     return made
+
+
+def _warning(household: Household, marker: Person) -> Warning:
+    return Warning.objects.create(
+        indicator="discovery", kind="discovery", level=3, channel="discovery",
+        household=household, person=marker, summary="矩阵测试", status="open",
+        handler_level="town", owner_code=household.area_code[:9],
+        area_code=household.area_code, due_on=dt.date(2026, 11, 9),
+        subject_key=f"matrix|{household.pk}", open_key=f"matrix|{household.pk}")
 
 
 def _enrollment(application: Application) -> Enrollment:

@@ -57,7 +57,10 @@ def _feed(feed: FeedType, ids: pl.DataFrame) -> tuple[pl.DataFrame | None, list[
     if "person_id" in rows.columns:  # the import's match wins over the typed ID
         rows = rows.join(ids, on="person_id", how="left").with_columns(
             pl.coalesce("_registry_id", "id_number").alias("id_number")).drop("_registry_id")
-    return rows.drop("__batch", "__version", strict=False), [b.version for b in batches]
+    # evidence cites the batch and row; the import's match columns are the run's business only
+    rows = rows.rename({"__version": "batch"}).drop("__batch", "person_id", "match",
+                                                    strict=False)
+    return rows, [b.version for b in batches]
 
 
 def gather(area_code: str, day: dt.date,

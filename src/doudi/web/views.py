@@ -229,6 +229,8 @@ def _render_detail(request: HttpRequest, household: Household, **forms: object) 
             object_id__in=[str(pk) for pk in household.enrollments.values_list("pk", flat=True)])
         | Q(object_type="casework.application",
             object_id__in=[str(pk) for pk in household.applications.values_list("pk", flat=True)])
+        | Q(object_type="monitoring.warning",
+            object_id__in=[str(pk) for pk in household.warnings.values_list("pk", flat=True)])
         | Q(object_type__in=["exchange.consent", "exchange.verificationreport"],
             object_id__in=[str(pk) for pk in household.consents.values_list("pk", flat=True)]
             + [str(pk) for pk in household.verification_reports.values_list("pk", flat=True)])
@@ -245,6 +247,7 @@ def _render_detail(request: HttpRequest, household: Household, **forms: object) 
         "consent_error": forms.get("consent_error", ""),
         "application_error": forms.get("application_error", ""),
         "applications": household.applications.order_by("-created_at")[:20],
+        "warnings": household.warnings.order_by("-created_at")[:20],
         "enrollments": household.enrollments.order_by("-start_date"),
         "payment_lines": PaymentLine.objects.filter(enrollment__household=household)
         .select_related("enrollment").order_by("-month")[:24],

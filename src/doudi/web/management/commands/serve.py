@@ -27,6 +27,9 @@ class Command(BaseCommand):
 
         worker = None
         if not o["no_worker"]:
+            from doudi.monitoring.jobs import fail_abandoned
+
+            fail_abandoned()  # a run the last worker was killed in stored nothing: say so
             worker = subprocess.Popen([sys.executable, "-m", "doudi.cli", "db_worker"])
         self.stdout.write(f"兜底 Doudi 正在运行: http://{o['host']}:{o['port']}/  (Ctrl+C 停止)")
         try:

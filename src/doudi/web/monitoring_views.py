@@ -1,0 +1,330 @@
+"""监测预警 pages: the dashboard (open / overdue / closed by level, indicator and town, 应保尽保
+rate, the run button), the warning list and one warning (evidence, 核实, 处置, history), the
+indicators a district tunes, a run's progress, and the two discovery channels (主动发现, 12345)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from doudi.accounts import roles
+from doudi.areas.models import Area
+from doudi.benefits.models import Enrollment
+from doudi.engine.monitoring.indicators import KINDS, LEVELS, UNITS
+from doudi.exchange.models import FeedType
+from doudi.monitoring import jobs, services, workflow
+from doudi.monitoring.models import MonitoringRun, Warning
+from doudi.policy.models import chain_prefixes
+from doudi.registry.models import Household
+from doudi.web.casework_views import yuan_to_fen
+from doudi.web.views import _need
+
+LEVEL_CLASS = {1: "level-red", 2: "level-orange", 3: "level-yellow", 4: "level-blue",
+               5: "level-green"}
+
+
+def _warnings(request: HttpRequest):  # noqa: ANN202
+    _need(request, roles.VIEW_REGISTRY)
+    return Warning.objects.filter(services.visible(request.user))
+
+
+def _runs(request: HttpRequest):  # noqa: ANN202
+    """Runs over the user's area: of an area within it, or of one that contains it."""
+    prefix = request.user.scope_prefix
+    return MonitoringRun.objects.filter(Q(area_code__startswith=prefix)
+                                        | Q(area_code__in=chain_prefixes(prefix))) \
+        .select_related("created_by")
+
+
+def _towns(prefix: str) -> dict[str, str]:
+    """Towns (9-digit prefix → name) under the user's area."""
+    rows = Area.objects.filter(code__startswith=prefix[:9] if len(prefix) > 9 else prefix,
+                               level=4).values_list("code", "name")
+    return {code[:9]: name for code, name in rows}
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    qs = _warnings(request)
+    today = timezone.localdate()
+    names = {i.key: i.name for i in services.indicators_for(request.user.scope_prefix,
+                                                            active_only=False)}
+    pending = Q(status__in=(workflow.OPEN, workflow.VERIFIED))
+    overdue = pending & Q(due_on__lt=today)
+    closed = Q(status=workflow.CLOSED)
+
+    def counts(field: str) -> list[dict]:
+        return list(qs.values(field).annotate(
+            open=Count("id", filter=pending), overdue=Count("id", filter=overdue),
+            closed=Count("id", filter=closed)).order_by(field))
+
+    by_level = [dict(r, label=f"{r['level']}级 {LEVELS[r['level']]}",
+                     css=LEVEL_CLASS[r["level"]]) for r in counts("level")]
+    by_indicator = [dict(r, label=names.get(r["indicator"], r["indicator"]))
+                    for r in counts("indicator")]
+    towns = _towns(request.user.scope_prefix)
+    town_rows: dict[str, dict] = defaultdict(lambda: {"open": 0, "overdue": 0, "closed": 0,
+                                                      "uncovered": 0})
+    for r in qs.annotate().values("area_code", "kind").annotate(
+            open=Count("id", filter=pending), overdue=Count("id", filter=overdue),
+            closed=Count("id", filter=closed)):
+        row = town_rows[r["area_code"][:9]]
+        for key in ("open", "overdue", "closed"):
+            row[key] += r[key]
+        if r["kind"] == "uncovered_eligible":
+            row["uncovered"] += r["open"]
+    covered = defaultdict(int)
+    for r in (Enrollment.objects.visible_to(request.user)
+              .filter(status__in=("active", "tapering", "suspended"))
+              .values("area_code").annotate(n=Count("id"))):
+        covered[r["area_code"][:9]] += r["n"]
+    by_town = []
+    for code in sorted(set(town_rows) | set(covered)):
+        row = town_rows[code]
+        gap = row["uncovered"]
+        rate = covered[code] * 10_000 // (covered[code] + gap) if covered[code] + gap else None
+        by_town.append({"code": code, "name": towns.get(code, code), **row,
+                        "covered": covered[code], "rate_bp": rate})
+    total_cov = sum(covered.values())
+    total_gap = sum(r["uncovered"] for r in town_rows.values())
+    return render(request, "doudi/monitoring_dashboard.html", {
+        "by_level": by_level, "by_indicator": by_indicator, "by_town": by_town,
+        "totals": {"open": qs.filter(pending).count(), "overdue": qs.filter(overdue).count(),
+                   "closed": qs.filter(closed).count(), "covered": total_cov,
+                   "uncovered": total_gap,
+                   "rate_bp": total_cov * 10_000 // (total_cov + total_gap)
+                   if total_cov + total_gap else None},
+        "runs": _runs(request)[:5],
+        "can_run": request.user.can(roles.RUN_MONITORING),
+        "can_report": request.user.can(roles.EDIT_REGISTRY)})
+
+
+@login_required
+@require_POST
+def run_start(request: HttpRequest) -> HttpResponse:
+    try:
+        run = services.start_run(by=request.user, trigger="ui")
+    except PermissionDenied:
+        raise
+    jobs.submit(run)
+    return redirect("monitoring_run", monitoring_run_id=run.pk)
+
+
+@login_required
+@require_GET
+def run_detail(request: HttpRequest, monitoring_run_id: int) -> HttpResponse:
+    _need(request, roles.VIEW_REGISTRY)
+    run = _runs(request).filter(pk=monitoring_run_id).first()
+    if run is None:
+        raise Http404("监测运行不存在或不在您的管辖范围内")
+    names = {i.key: i.name for i in services.indicators_for(run.area_code, active_only=False)}
+    template = ("doudi/_monitoring_run_status.html" if request.headers.get("HX-Request")
+                else "doudi/monitoring_run.html")
+    return render(request, template, {
+        "run": run, "counts": [(names.get(k, k), k, n) for k, n in sorted(run.counts.items())],
+        "skipped": [(names.get(k, k), why) for k, why in sorted(run.skipped.items())]})
+
+
+@login_required
+@require_GET
+def warning_list(request: HttpRequest) -> HttpResponse:
+    qs = _warnings(request).select_related("household", "person")
+    today = timezone.localdate()
+    f = {k: request.GET.get(k, "") for k in ("status", "level", "indicator", "town", "overdue",
+                                             "mine")}
+    if f["status"] == "pending" or not f["status"]:
+        qs = qs.filter(status__in=(workflow.OPEN, workflow.VERIFIED))
+    elif f["status"] in workflow.STATES:
+        qs = qs.filter(status=f["status"])
+    if f["level"].isdigit():
+        qs = qs.filter(level=int(f["level"]))
+    if f["indicator"]:
+        qs = qs.filter(indicator=f["indicator"])
+    if f["town"].isdigit():
+        qs = qs.filter(area_code__startswith=f["town"])
+    if f["overdue"]:
+        qs = qs.filter(due_on__lt=today, status__in=(workflow.OPEN, workflow.VERIFIED))
+    if f["mine"]:
+        qs = qs.filter(owner_code=request.user.scope_prefix)
+    page = Paginator(qs.order_by("level", "due_on", "id"), 50).get_page(request.GET.get("page"))
+    names = {i.key: i.name for i in services.indicators_for(request.user.scope_prefix,
+                                                            active_only=False)}
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "doudi/warning_list.html", {
+        "page": page, "f": f, "names": names, "today": today, "levels": LEVELS,
+        "states": workflow.STATES, "towns": _towns(request.user.scope_prefix),
+        "level_class": LEVEL_CLASS, "query": query.urlencode()})
+
+
+def _fen_text(value: object) -> object:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value // 100}.{value % 100:02d}" if value >= 0 else f"-{_fen_text(-value)}"
+    return value
+
+
+def _warning(request: HttpRequest, warning_id: int) -> Warning:
+    w = (_warnings(request).select_related("household", "person", "application", "run")
+         .filter(pk=warning_id).first())
+    if w is None:
+        raise Http404("预警不存在或不在您的管辖范围内")
+    return w
+
+
+def _render_warning(request: HttpRequest, w: Warning, error: str = "") -> HttpResponse:
+    ind = services.indicator(w.indicator, w.area_code)
+    rows = w.evidence.get("rows", []) if isinstance(w.evidence, dict) else []
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    feed = FeedType.objects.filter(key=w.source).first() if w.source else None
+    fields = {f.key: f for f in feed.parsed().fields} if feed else {}
+    labels = {"batch": "批次", "row": "行号"}
+    columns = [labels.get(k) or (fields[k].label if k in fields else k) for k in keys]
+    money = {k for k, f in fields.items() if f.type == "money"}
+    table = [[_fen_text(r.get(k)) if k in money else r.get(k) for k in keys] for r in rows]
+    rules = w.evidence.get("rules", {}) if isinstance(w.evidence, dict) else {}
+    can_handle = (request.user.can(roles.EDIT_REGISTRY)
+                  and workflow.may_handle(set(request.user.role_codes), w.handler_level))
+    return render(request, "doudi/warning_detail.html", {
+        "w": w, "ind": ind, "kind_label": KINDS.get(w.kind, w.kind),
+        "level_label": LEVELS.get(w.level, ""), "level_class": LEVEL_CLASS.get(w.level, ""),
+        "table": table, "columns": columns, "rules": sorted(rules.items()), "feed": feed,
+        "measure": w.evidence.get("measure") if isinstance(w.evidence, dict) else None,
+        "threshold": w.evidence.get("threshold") if isinstance(w.evidence, dict) else None,
+        "events": w.events.select_related("by"), "error": error,
+        "overdue": w.status != workflow.CLOSED and w.due_on < timezone.localdate(),
+        "can_handle": can_handle, "dispositions": list(workflow.DISPOSITIONS.items()),
+        "handler": workflow.LEVEL_LABELS[w.handler_level]})
+
+
+@login_required
+@require_GET
+def warning_detail(request: HttpRequest, warning_id: int) -> HttpResponse:
+    return _render_warning(request, _warning(request, warning_id))
+
+
+@login_required
+@require_POST
+def warning_act(request: HttpRequest, warning_id: int) -> HttpResponse:
+    _need(request, roles.EDIT_REGISTRY)
+    w = _warning(request, warning_id)
+    action = request.POST.get("action", "")
+    try:
+        if action == "verify":
+            services.verify(by=request.user, warning=w,
+                            finding=request.POST.get("finding", ""),
+                            confirmed=request.POST.get("confirmed") != "no")
+            messages.success(request, "已记录核实情况")
+        elif action == "dispose":
+            w = services.dispose(by=request.user, warning=w,
+                                 disposition=request.POST.get("disposition", ""),
+                                 note=request.POST.get("note", ""))
+            if w.application_id:
+                messages.success(request, "已办结，并启动救助申请")
+                return redirect("application_detail", application_id=w.application_id)
+            messages.success(request, "已办结")
+        elif action == "link":
+            number = request.POST.get("household_number", "").strip()
+            household = Household.objects.filter(number=number).first()
+            if household is None:
+                raise services.MonitoringError("未找到该家庭编号")
+            services.link_household(by=request.user, warning=w, household=household)
+            messages.success(request, "已关联家庭档案")
+        else:
+            raise services.MonitoringError("未知操作")
+    except (services.MonitoringError, PermissionDenied) as exc:
+        return _render_warning(request, w, str(exc) or "无权执行此操作")
+    return redirect("warning_detail", warning_id=w.pk)
+
+
+def _render_indicators(request: HttpRequest, error: str = "") -> HttpResponse:
+    area = request.user.scope_prefix
+    active = {i.key for i in services.indicators_for(area)}
+    return render(request, "doudi/indicator_list.html", {
+        "indicators": services.indicators_for(area, active_only=False), "active": active,
+        "kinds": KINDS, "levels": LEVELS, "units": UNITS, "handlers": workflow.LEVEL_LABELS,
+        "can_tune": request.user.can(roles.TUNE_INDICATORS), "error": error})
+
+
+@login_required
+@require_GET
+def indicator_list(request: HttpRequest) -> HttpResponse:
+    _need(request, roles.VIEW_REGISTRY)
+    return _render_indicators(request)
+
+
+@login_required
+@require_POST
+def indicator_tune(request: HttpRequest) -> HttpResponse:
+    """A district administrator's thresholds and on/off for one indicator in their area."""
+    _need(request, roles.TUNE_INDICATORS)
+    key = request.POST.get("key", "")
+    try:
+        ind = services.indicator(key, request.user.scope_prefix)
+        values = {}
+        for name, param in ind.params.items():
+            raw = request.POST.get(f"p_{name}", "").strip()
+            if param.unit == "money":
+                values[name] = yuan_to_fen(raw)
+            elif raw.isdigit():
+                values[name] = int(raw)
+            else:
+                raise services.MonitoringError(f"“{param.label}”应为非负整数")
+        services.tune(by=request.user, key=key, params=values, active="active" in request.POST)
+    except (services.MonitoringError, ValueError) as exc:
+        return _render_indicators(request, str(exc))
+    messages.success(request, f"已保存“{ind.name}”的设置（下次监测运行生效）")
+    return redirect("indicator_list")
+
+
+def _village_choices(user) -> list[Area]:  # noqa: ANN001
+    return list(Area.objects.filter(code__startswith=user.scope_prefix, level=5)
+                .order_by("code")[:2000])
+
+
+@login_required
+def report_discovery(request: HttpRequest) -> HttpResponse:
+    """主动发现: what a village assistant or grid worker found."""
+    return _report(request, "discovery")
+
+
+@login_required
+def report_hotline(request: HttpRequest) -> HttpResponse:
+    """A 12345 ticket taken by phone or passed on by the hotline centre."""
+    return _report(request, "hotline")
+
+
+def _report(request: HttpRequest, channel: str) -> HttpResponse:
+    _need(request, roles.EDIT_REGISTRY)
+    household = None
+    hid = request.GET.get("household") or request.POST.get("household")
+    if hid and hid.isdigit():
+        household = Household.objects.visible_to(request.user).filter(pk=int(hid)).first()
+    form = {k: request.POST.get(k, "") for k in ("summary", "area_code", "ticket_no", "name",
+                                                  "phone", "address")}
+    error = ""
+    if request.method == "POST":
+        try:
+            w = services.report(by=request.user, channel=channel, summary=form["summary"],
+                                household=household, area_code=form["area_code"],
+                                ticket_no=form["ticket_no"], name=form["name"],
+                                phone=form["phone"], address=form["address"])
+            messages.success(request, f"已登记，转{workflow.LEVEL_LABELS[w.handler_level]}核实，"
+                                      f"期限 {w.due_on:%Y-%m-%d}")
+            return redirect("warning_detail", warning_id=w.pk)
+        except (services.MonitoringError, PermissionDenied) as exc:
+            error = str(exc)
+    return render(request, "doudi/warning_report.html", {
+        "channel": channel, "title": "主动发现" if channel == "discovery" else "12345 热线工单",
+        "household": household, "form": form, "error": error,
+        "villages": [] if household else _village_choices(request.user),
+        "today": dt.date.today()})
