@@ -463,3 +463,53 @@ def test_a_month_of_payments_through_the_pages(page, live, world, shipped_parame
     page.get_by_role("link", name="发放失败 1 笔，待核实账户").click()
     expect(page.locator("#failed")).to_contain_text("卡已挂失")
     expect(page.locator("#failed")).to_contain_text(world.village_hh.number)
+
+
+def test_a_warning_from_dashboard_to_village_verification_to_a_case(
+        page, live, world, shipped_parameters, shipped_feed_types) -> None:
+    """人社 reports an unemployment registration; the district runs the monitoring; the village
+    assistant finds the warning from the dashboard, records the home visit and starts a 低保
+    application from it."""
+    from playwright.sync_api import expect
+
+    from doudi.audit import context
+    from doudi.exchange.imports import import_bytes
+    from doudi.exchange.models import FeedType
+    from doudi.monitoring import services as monitoring
+    from doudi.monitoring.models import Warning
+
+    head = _head(world.village_hh)
+    registered = dt.date.today() - dt.timedelta(days=10)
+    csv_text = (f"身份证号,姓名,失业登记日期,失业原因,领取失业保险金,失业保险金月标准\n"
+                f"{head.id_number},{head.name},{registered:%Y-%m-%d},单位裁员,是,1620\n")
+    with context.job("browser test feed"):
+        out = import_bytes(FeedType.objects.get(key="unemployment"), csv_text.encode(),
+                           "失业登记.csv", user=world.users.district_officer, channel="cli")
+        assert out.counts["good"] == 1
+        run = monitoring.start_run(by=world.users.district_officer)
+        monitoring.execute(run)
+    warning = Warning.objects.get(indicator="unemployment")
+    assert warning.handler_level == "village" and warning.person_id == head.pk
+
+    _login(page, live.url, "village_assistant", PASSWORD)
+    page.get_by_role("link", name="监测预警", exact=True).click()
+    expect(page.locator("#by-indicator")).to_contain_text("失业")
+    page.locator("#by-indicator").get_by_role("link", name="失业").click()
+    expect(page.locator("#warnings")).to_contain_text(world.village_hh.number)
+    expect(page.locator("#warnings")).not_to_contain_text(head.name)  # masked
+    page.locator("#warnings").get_by_role("link", name="失业").click()
+    expect(page.locator("#evidence")).to_contain_text("单位裁员")
+    expect(page.locator("#evidence")).to_contain_text("1620.00")
+    expect(page.locator("#evidence")).not_to_contain_text(head.id_number)
+    page.fill("textarea[name=finding]", "入户核实：户主于上月被裁员，家庭无其他收入")
+    page.get_by_role("button", name="记录核实情况").click()
+    expect(page.locator("#warning-state")).to_contain_text("已核实待处置")
+    page.select_option("select[name=disposition]", "case_dibao")
+    page.get_by_role("button", name="办结").click()
+    expect(page.locator("#app-state")).to_have_text("受理（待入户调查）")
+    _screenshot(page, "warning-to-case.png")
+    warning.refresh_from_db()
+    assert warning.status == "closed" and warning.application.channel == "warning"
+    page.goto(f"{live.url}/monitoring/warnings/{warning.pk}/")
+    expect(page.locator("#disposition")).to_contain_text("纳入低保")
+    expect(page.locator("#warning-events")).to_contain_text("核实属实")

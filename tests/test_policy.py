@@ -217,7 +217,8 @@ def test_three_administrators_hold_no_policy_or_rules_capability():
     assert "rules.simulate" in ROLES["district_approver"].capabilities
     assert ROLES["district_admin"].capabilities == {"registry.view", "policy.edit",
                                                     "rules.simulate", "exchange.import",
-                                                    "exchange.manage"}
+                                                    "exchange.manage", "monitoring.run",
+                                                    "monitoring.tune"}
 
 
 # -- rows are never changed once in force; a value not yet in force may be withdrawn ---------
