@@ -44,6 +44,7 @@ ROLE_AREA = {
     "security_admin": DISTRICT,
     "audit_admin": DISTRICT,
     "department": DISTRICT,
+    "hotline": DISTRICT,
 }
 
 _SHIPPED = None

@@ -106,6 +106,8 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "enrollment_id": lambda record: record.enrollment.pk,
     "run_id": lambda record: record.enrollment.lines.get().run_id,
     "warning_id": lambda record: record.warning.pk,
+    # the record's warning is a 12345 ticket whose number carries the household number
+    "ticket_no": lambda record: record.warning.ticket_no,
     "monitoring_run_id": lambda record: record.monitoring_run.pk,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
     # a bank layout: the shipped default for every record (LAYOUT_ROUTES try an out-of-area one)
@@ -156,6 +158,7 @@ DETAIL_CAPABILITY = {
     "household_category_add": roles.EDIT_REGISTRY,
     "household_category_end": roles.EDIT_REGISTRY,
     "warning_act": roles.EDIT_REGISTRY,
+    "api:ticket_status": roles.HOTLINE,
 }
 
 # Listing routes with a known gate: 200 for a holder of any listed capability (or for every
@@ -220,7 +223,7 @@ PUBLIC_ROUTES = {"public_apply", "public_villages"}
 
 # API operations (besides HOUSEHOLD_CREATORS) known to accept POST; Matrix.post_listing
 # builds their bodies. Any other web POST is sent as an empty form.
-API_POST_ROUTES = {"api:issue_token"}
+API_POST_ROUTES = {"api:issue_token", "api:push_ticket"}
 
 # Marker members: a unique name (and so masked name) and a unique ID sequence (so ID tail).
 MARKERS = {
@@ -349,7 +352,8 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
 
 def _warning(household: Household, marker: Person) -> Warning:
     return Warning.objects.create(
-        indicator="discovery", kind="discovery", level=3, channel="discovery",
+        indicator="hotline", kind="hotline", level=2, channel="hotline",
+        ticket_no=f"T{household.number}", reported_name=marker.name,
         household=household, person=marker, summary="矩阵测试", status="open",
         handler_level="town", owner_code=household.area_code[:9],
         area_code=household.area_code, due_on=dt.date(2026, 11, 9),
@@ -782,9 +786,39 @@ class Matrix:
             if response.status_code != 200 or "token" not in response.json():
                 self.fail(where, f"status {response.status_code}, expected a token")
             return
+        if route.name == "api:push_ticket":
+            self.push_tickets(route, path)
+            return
         response = self.request(route, "POST", path)
         self.checked(where, response)
         self.expect_gate(route, where, response)
+
+    def push_tickets(self, route: Route, path: str) -> None:
+        """A 12345 ticket for every out-of-area village is refused and stores nothing; one for
+        the user's own area is taken from the hotline account only (rolled back)."""
+        def body(record: Record) -> dict:
+            return {"ticket_no": f"MATRIX-{record.key}", "area_code": record.area_code,
+                    "name": "矩阵求助", "summary": "矩阵测试"}
+
+        for record in self.outside:
+            where = f"{route} POST {path} (village of out-of-area {record.key})"
+            count = Warning.objects.count()
+            response = self.request(route, "POST", path, body=body(record))
+            self.checked(where, response)
+            if response.status_code not in (403, 404, 422):
+                self.fail(where, f"status {response.status_code}, expected a refusal")
+            if Warning.objects.count() != count:
+                self.fail(where, "a ticket was stored outside the account's area")
+        if not self.inside:
+            return
+        where = f"{route} POST {path} (village of in-area {self.inside[0].key})"
+        want = 201 if self.user.can(roles.HOTLINE) else 403
+        with transaction.atomic():
+            response = self.request(route, "POST", path, body=body(self.inside[0]))
+            transaction.set_rollback(True)
+        self.checked(where, response)
+        if response.status_code != want:
+            self.fail(where, f"status {response.status_code}, expected {want}")
 
     def create_household(self, route: Route, path: str) -> None:
         make_body, created = HOUSEHOLD_CREATORS[route.name]

@@ -25,6 +25,7 @@ VERIFY = "exchange.verify"  # 生成与查看家庭经济状况核对报告
 PUSH_FEEDS = "exchange.push"  # 部门接口：推送本部门数据、读取授权的结果
 RUN_MONITORING = "monitoring.run"  # 发起监测比对运行
 TUNE_INDICATORS = "monitoring.tune"  # 调整本级预警指标的阈值、启停
+HOTLINE = "monitoring.hotline"  # 12345 热线系统：推送工单、读取办理结果
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ ROLES: dict[str, Role] = {
         Role("audit_admin", "审计管理员", frozenset({VIEW_AUDIT}), (1, 2, 3)),
         # 部门接口账号: a department's machine account (医保、残联 …), named by `department`.
         Role("department", "部门数据接口", frozenset({PUSH_FEEDS}), (1, 2, 3)),
+        # the 12345 hotline centre's machine account: pushes tickets, reads their outcome
+        Role("hotline", "12345热线接口", frozenset({HOTLINE}), (1, 2, 3)),
     ]
 }
 

@@ -7,6 +7,7 @@ from ninja import NinjaAPI
 from ninja.errors import ValidationError
 
 from doudi.api.auth import TokenAuth
+from doudi.api.hotline import router as hotline_router
 from doudi.api.households import router as households_router
 from doudi.api.tokens import router as tokens_router
 from doudi.exchange.department_api import router as feeds_router
@@ -22,6 +23,7 @@ api = NinjaAPI(
 api.add_router("/", tokens_router)
 api.add_router("/households", households_router)
 api.add_router("/feeds", feeds_router)
+api.add_router("/hotline", hotline_router)
 
 
 @api.exception_handler(ValidationError)

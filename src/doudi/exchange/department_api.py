@@ -40,8 +40,10 @@ router = Router(tags=["部门数据"])
 
 def issue_department_token(username: str, days: int = 365) -> str:
     user = User.objects.filter(username=username).first()
-    if user is None or "department" not in user.role_codes or not user.department:
-        raise ValueError(f"“{username}”不是部门数据接口账号（需角色“部门数据接口”并填写所属部门）")
+    if user is None or not ({"department", "hotline"} & set(user.role_codes)) \
+            or not user.department:
+        raise ValueError(f"“{username}”不是部门数据接口账号（需角色“部门数据接口”或"
+                         "“12345热线接口”并填写所属部门）")
     token = ApiToken.issue(user, hours=24 * days)
     audit.record(AuditEvent.TOKEN, object_type="accounts.user", object_id=user.pk,
                  object_label=f"部门接口账号 {user.username}（{user.department}）签发令牌",
@@ -157,6 +159,9 @@ class OutcomeOut(Schema):
     feed_type: str
     batch_version: int
     assistance: list[dict]
+    # warnings raised from this department's data about the person's household, and what
+    # became of them (反馈): indicator, status, disposition, closed_on
+    warnings: list[dict] = []
 
 
 @router.get("/outcomes", response=list[OutcomeOut], summary="本部门推送人员的救助结果")
@@ -193,6 +198,15 @@ def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
                 held.setdefault(c.person_id, []).append(item)
             else:
                 by_household.setdefault(c.household_id, []).append(item)
+        from doudi.monitoring.models import Warning
+
+        feedback: dict[int, list[dict]] = {}
+        for w in Warning.objects.filter(source=feed.key,
+                                        household_id__in=set(households.values())):
+            feedback.setdefault(w.household_id, []).append({
+                "indicator": w.indicator, "summary": w.summary, "status": w.status,
+                "disposition": w.get_disposition_display(),
+                "closed_on": w.closed_at.date().isoformat() if w.closed_at else None})
         id_field = spec.id_field
         name_field = spec.name_field
         for r in rows.unique("person_id", keep="first", maintain_order=True).iter_rows(named=True):
@@ -200,5 +214,5 @@ def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
             got = held.get(pid, []) + by_household.get(households.get(pid, -1), [])
             out.append({"id_number": r.get(id_field) or "", "name": mask_name(
                 r.get(name_field) or ""), "feed_type": feed.key, "batch_version": batch.version,
-                "assistance": got})
+                "assistance": got, "warnings": feedback.get(households.get(pid, -1), [])})
     return out

@@ -314,9 +314,10 @@ def report(*, by, channel: str, summary: str, household: Household | None = None
         raise MonitoringError("未知的发现渠道")
     if household is not None:
         area_code = household.area_code
-    if len(area_code) != 12:
+    if len(area_code) != 12 or not area_code.isdigit():
         raise MonitoringError("请选择求助人所在村（社区）")
-    if not in_scope(by, area_code, roles.EDIT_REGISTRY):
+    hotline_system = channel == "hotline" and in_scope(by, area_code, roles.HOTLINE)
+    if not in_scope(by, area_code, roles.EDIT_REGISTRY) and not hotline_system:
         raise PermissionDenied("无权在该区划登记")
     if not summary.strip():
         raise MonitoringError("请填写困难情况")
