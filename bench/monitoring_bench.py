@@ -2,6 +2,7 @@
 indicator and every programme's rules for every household, against the department feeds.
 
     taskset -c 0,1 .venv/bin/python bench/monitoring_bench.py --households 1000000 --history 2
+    taskset -c 0,1 .venv/bin/python bench/monitoring_bench.py --households 200000 --engine spark
 
 Step 1 builds a synthetic district (`doudi.synth.district.build`) and writes its run inputs as
 Parquet into --work (reused on the next run with the same arguments): the registry's frames,
@@ -62,7 +63,7 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
                                                 "persons": data.members.height}))
 
 
-def measure(work: Path) -> None:
+def measure(work: Path, engine: str, buckets: int) -> None:
     """The run itself, in this (fresh) process."""
     import polars as pl
 
@@ -79,13 +80,22 @@ def measure(work: Path) -> None:
                   enrollments=pl.read_parquet(work / "enrollments.parquet"), feeds=feeds,
                   parameters=shipped(), today=dt.date.fromisoformat(meta["today"]))
     read = time.perf_counter()
-    out = run(data, indicators.shipped())
+    if engine == "spark":
+        from doudi.engine.monitoring.spark import run_spark, session
+
+        spark = session()
+        started = time.perf_counter()
+        print(f"spark session            {started - read:8.2f} s")
+        read = started
+        out = run_spark(data, indicators.shipped(), spark=spark, buckets=buckets)
+    else:
+        out = run(data, indicators.shipped())
     done = time.perf_counter()
     table, overall = score(out.warnings, pl.read_parquet(work / "truth.parquet"))
     print(f"households {meta['households']:,}  persons {meta['persons']:,}  "
           f"feed rows {sum(f.height for f in feeds.values()):,}")
     print(f"read inputs              {read - start:8.2f} s")
-    print(f"monitoring run           {done - read:8.2f} s")
+    print(f"monitoring run ({engine:<5})   {done - read:8.2f} s")
     print(f"warnings                 {out.warnings.height:,}")
     for key, n in sorted(out.counts.items()):
         print(f"  {key:<22} {n:>10,}")
@@ -94,7 +104,9 @@ def measure(work: Path) -> None:
     print(f"digest {digest(out.warnings)[:16]}")
     with open("/proc/self/status") as f:
         peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
-    print(f"peak RSS (run process)   {peak / 1024 / 1024:8.2f} GB")
+    print(f"peak RSS (run process)   {peak / 1024 / 1024:8.2f} GB"
+          + ("  (the driver; Spark's JVM and Python workers are other processes)"
+             if engine == "spark" else ""))
     del table
 
 
@@ -107,11 +119,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--history", type=int, default=1,
                         help="deliveries of every feed (older ones a year apart)")
     parser.add_argument("--work", default="/tmp/doudi-monitoring-bench")
+    parser.add_argument("--engine", choices=["local", "spark"], default="local")
+    parser.add_argument("--buckets", type=int, default=8, help="Spark buckets (--engine spark)")
     parser.add_argument("--measure-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     work = Path(args.work) / f"{args.area}-{args.households}-{args.seed}-{args.history}"
     if args.measure_only:
-        measure(work)
+        measure(work, args.engine, args.buckets)
         return
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"{source_state()}  cpus {cpus}  households {args.households:,}  "
@@ -120,7 +134,8 @@ def main(argv: list[str] | None = None) -> None:
         prepare(args, work)
     subprocess.run([sys.executable, __file__, "--measure-only", "--work", args.work,
                     "--area", args.area, "--households", str(args.households), "--seed",
-                    str(args.seed), "--history", str(args.history)], check=True)
+                    str(args.seed), "--history", str(args.history), "--engine", args.engine,
+                    "--buckets", str(args.buckets)], check=True)
 
 
 if __name__ == "__main__":

@@ -170,9 +170,10 @@ def store(run: MonitoringRun, warnings: pl.DataFrame,
     return Stored(len(rows), kept, suppressed)
 
 
-def execute(run: MonitoringRun,
-            progress: Callable[[int, str], None] | None = None) -> MonitoringRun:
-    """Gather the inputs, run the engine, store the warnings; the run row tells how it went."""
+def execute(run: MonitoringRun, progress: Callable[[int, str], None] | None = None,
+            engine: str = "local") -> MonitoringRun:
+    """Gather the inputs, run the engine (Polars here, or the same functions on Spark), store
+    the warnings; the run row tells how it went."""
     from doudi.monitoring.inputs import gather
 
     def step(percent: int, phase: str) -> None:
@@ -184,8 +185,14 @@ def execute(run: MonitoringRun,
     try:
         chosen = indicators_for(run.area_code)
         inputs, summary = gather(run.area_code, run.as_of, step)
-        step(60, "比对与规则测算")
-        out = run_engine(inputs, chosen)
+        summary["engine"] = engine
+        step(60, "比对与规则测算" + ("（Spark）" if engine == "spark" else ""))
+        if engine == "spark":
+            from doudi.engine.monitoring.spark import run_spark
+
+            out = run_spark(inputs, chosen)
+        else:
+            out = run_engine(inputs, chosen)
         step(85, "保存预警")
         stored = store(run, out.warnings, {i.key: i for i in chosen})
     except Exception as exc:
