@@ -139,8 +139,13 @@ def test_pages_take_a_warning_from_the_list_to_a_case(client, world, shipped_par
     assert r.status_code == 302 and r["Location"].endswith(f"/applications/{w.application_id}/")
     household = client.get(f"/households/{world.village_hh.pk}/").content.decode()
     assert f"/monitoring/warnings/{w.pk}/" in household
+    client.login(username="district_officer", password=PASSWORD)
+    tree = client.get("/monitoring/?area=341002102").content.decode()
+    assert "按村（社区）" in tree and "隆阜" in tree  # the town's villages
+    assert "?area=341002102" in client.get("/monitoring/").content.decode()  # towns drill down
     client.login(username="gd_district", password=PASSWORD)
     assert client.get(f"/monitoring/warnings/{w.pk}/").status_code == 404
+    assert "隆阜" not in client.get("/monitoring/?area=341002102").content.decode()
 
 
 def test_only_holders_may_run_or_tune_through_the_pages(client, world) -> None:

@@ -72,32 +72,41 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                      css=LEVEL_CLASS[r["level"]]) for r in counts("level")]
     by_indicator = [dict(r, label=names.get(r["indicator"], r["indicator"]))
                     for r in counts("indicator")]
-    towns = _towns(request.user.scope_prefix)
+    # the area tree: the district's towns, or a town's villages (?area=town code)
+    scope = request.user.scope_prefix
+    area = request.GET.get("area", "")
+    if not (area.isdigit() and area.startswith(scope) and len(area) in (9,)):
+        area = scope
+    width = 9 if len(area) <= 6 else 12
+    names = {code[:width]: name for code, name in Area.objects.filter(
+        code__startswith=area, level=4 if width == 9 else 5).values_list("code", "name")}
     town_rows: dict[str, dict] = defaultdict(lambda: {"open": 0, "overdue": 0, "closed": 0,
                                                       "uncovered": 0})
-    for r in qs.annotate().values("area_code", "kind").annotate(
+    for r in qs.filter(area_code__startswith=area).values("area_code", "kind").annotate(
             open=Count("id", filter=pending), overdue=Count("id", filter=overdue),
             closed=Count("id", filter=closed)):
-        row = town_rows[r["area_code"][:9]]
+        row = town_rows[r["area_code"][:width]]
         for key in ("open", "overdue", "closed"):
             row[key] += r[key]
         if r["kind"] == "uncovered_eligible":
             row["uncovered"] += r["open"]
     covered = defaultdict(int)
-    for r in (Enrollment.objects.visible_to(request.user)
+    for r in (Enrollment.objects.visible_to(request.user).filter(area_code__startswith=area)
               .filter(status__in=("active", "tapering", "suspended"))
               .values("area_code").annotate(n=Count("id"))):
-        covered[r["area_code"][:9]] += r["n"]
+        covered[r["area_code"][:width]] += r["n"]
     by_town = []
     for code in sorted(set(town_rows) | set(covered)):
         row = town_rows[code]
         gap = row["uncovered"]
         rate = covered[code] * 10_000 // (covered[code] + gap) if covered[code] + gap else None
-        by_town.append({"code": code, "name": towns.get(code, code), **row,
-                        "covered": covered[code], "rate_bp": rate})
+        by_town.append({"code": code, "name": names.get(code, code), **row,
+                        "covered": covered[code], "rate_bp": rate, "drill": width == 9})
     total_cov = sum(covered.values())
     total_gap = sum(r["uncovered"] for r in town_rows.values())
     return render(request, "doudi/monitoring_dashboard.html", {
+        "area": area, "area_name": Area.objects.filter(code=area.ljust(12, "0"))
+        .values_list("name", flat=True).first() or area, "width": width,
         "by_level": by_level, "by_indicator": by_indicator, "by_town": by_town,
         "totals": {"open": qs.filter(pending).count(), "overdue": qs.filter(overdue).count(),
                    "closed": qs.filter(closed).count(), "covered": total_cov,

@@ -115,6 +115,10 @@ class Command(BaseCommand):
             from doudi.benefits.services import build_run
 
             roster = build_run(by=district, month=today.replace(day=1), area_code=DEMO_DISTRICT)
+        with context.job("demo monitoring", user=district):
+            from doudi.monitoring import services as monitoring
+
+            watched = monitoring.execute(monitoring.start_run(by=district, trigger="cli"))
         counts = "，".join(f"{LABELS[k]} {v}" for k, v in enrolled.counts.items())
         self.stdout.write(
             f"家庭: {loaded.households} 户，人员: {loaded.persons} 人；在保：{counts}；"
@@ -122,7 +126,7 @@ class Command(BaseCommand):
             f"（已导入 CSV {imported:,} 行，Excel 与 Parquet 留在收件箱供试用）；"
             f"埋点案例 {sum(run.summary['truth'].values()):,} 个 → {out / 'truth.parquet'}；"
             f"办理中的申请 {applications} 件；保障对象 {enrolled.enrollments} 个，"
-            f"本月花名册 {roster.lines} 人次待审核"
+            f"本月花名册 {roster.lines} 人次待审核；监测预警 {watched.created} 条待核实"
             f"（{time.monotonic() - started:.1f} 秒）"
         )
 
