@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -58,6 +59,7 @@ def prepare(args: argparse.Namespace, work: Path) -> None:
         out = pl.concat(copies)
         rows += out.height
         out.write_parquet(work / "feeds" / f"{key}.parquet")
+    (work / "parameters.pickle").write_bytes(pickle.dumps(list(params)))
     (work / "meta.json").write_text(json.dumps({"today": args.today, "feed_rows": rows,
                                                 "households": data.households.height,
                                                 "persons": data.members.height}))
@@ -73,6 +75,9 @@ def measure(work: Path, engine: str, buckets: int) -> None:
     from doudi.rules.shipped import shipped
 
     meta = json.loads((work / "meta.json").read_text())
+    if engine == "spark":
+        measure_spark(work, meta, buckets)
+        return
     start = time.perf_counter()
     feeds = {p.stem: pl.read_parquet(p) for p in sorted((work / "feeds").glob("*.parquet"))}
     data = Inputs(households=pl.read_parquet(work / "households.parquet"),
@@ -80,22 +85,13 @@ def measure(work: Path, engine: str, buckets: int) -> None:
                   enrollments=pl.read_parquet(work / "enrollments.parquet"), feeds=feeds,
                   parameters=shipped(), today=dt.date.fromisoformat(meta["today"]))
     read = time.perf_counter()
-    if engine == "spark":
-        from doudi.engine.monitoring.spark import run_spark, session
-
-        spark = session()
-        started = time.perf_counter()
-        print(f"spark session            {started - read:8.2f} s")
-        read = started
-        out = run_spark(data, indicators.shipped(), spark=spark, buckets=buckets)
-    else:
-        out = run(data, indicators.shipped())
+    out = run(data, indicators.shipped())
     done = time.perf_counter()
     table, overall = score(out.warnings, pl.read_parquet(work / "truth.parquet"))
     print(f"households {meta['households']:,}  persons {meta['persons']:,}  "
           f"feed rows {sum(f.height for f in feeds.values()):,}")
     print(f"read inputs              {read - start:8.2f} s")
-    print(f"monitoring run ({engine:<5})   {done - read:8.2f} s")
+    print(f"monitoring run (local)   {done - read:8.2f} s")
     print(f"warnings                 {out.warnings.height:,}")
     for key, n in sorted(out.counts.items()):
         print(f"  {key:<22} {n:>10,}")
@@ -104,10 +100,35 @@ def measure(work: Path, engine: str, buckets: int) -> None:
     print(f"digest {digest(out.warnings)[:16]}")
     with open("/proc/self/status") as f:
         peak = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
-    print(f"peak RSS (run process)   {peak / 1024 / 1024:8.2f} GB"
-          + ("  (the driver; Spark's JVM and Python workers are other processes)"
-             if engine == "spark" else ""))
+    print(f"peak RSS (run process)   {peak / 1024 / 1024:8.2f} GB")
     del table
+
+
+def measure_spark(work: Path, meta: dict, buckets: int) -> None:
+    """The Spark runner reading the same Parquet with Spark (as on a cluster), local mode."""
+    import polars as pl
+
+    from doudi.engine.monitoring import indicators
+    from doudi.engine.monitoring.run import digest
+    from doudi.engine.monitoring.score import score
+    from doudi.engine.monitoring.spark import run_spark_dir, session
+
+    start = time.perf_counter()
+    spark = session()
+    started = time.perf_counter()
+    out = run_spark_dir(work, indicators.shipped(), spark=spark, buckets=buckets)
+    done = time.perf_counter()
+    _, overall = score(out.warnings, pl.read_parquet(work / "truth.parquet"))
+    print(f"households {meta['households']:,}  persons {meta['persons']:,}  "
+          f"feed rows {meta['feed_rows']:,}  buckets {buckets}  "
+          f"master {spark.sparkContext.master}")
+    print(f"spark session            {started - start:8.2f} s")
+    print(f"monitoring run (spark)   {done - started:8.2f} s")
+    print(f"warnings                 {out.warnings.height:,}")
+    print(f"recall {overall['recall']:.4f} (lowest kind {overall['min_recall']:.4f})  "
+          f"precision {overall['precision']:.4f}")
+    print(f"digest {digest(out.warnings)[:16]}")
+    spark.stop()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -79,7 +79,9 @@ def session(master: str | None = None):  # noqa: ANN201
                .master(master or os.environ.get("SPARK_MASTER", "local[2]"))
                .config("spark.sql.execution.arrow.pyspark.enabled", "true")
                .config("spark.sql.shuffle.partitions", str(DEFAULT_BUCKETS))
-               .config("spark.ui.enabled", "false"))
+               .config("spark.ui.enabled", "false")
+               # the driver holds the warnings and, for in-memory inputs, sends the frames
+               .config("spark.driver.memory", os.environ.get("SPARK_DRIVER_MEMORY", "4g")))
     return builder.getOrCreate()
 
 
@@ -126,45 +128,78 @@ def _warning_ddl() -> str:
     return ", ".join(f"{name} {kinds[t]}" for name, t in WARNING_SCHEMA.items())
 
 
-def run_spark(inputs: Inputs, indicators: list[Indicator], *, spark: Any = None,
-              buckets: int = DEFAULT_BUCKETS) -> Output:
-    """The same warnings as `run(inputs, indicators)`, computed by Spark."""
+def _run_tables(spark: Any, tables: dict[str, Any], schemas: dict[str, dict[str, pl.DataType]],
+                indicators: list[Indicator], rows: list[Parameter], today: dt.date,
+                buckets: int) -> pl.DataFrame:
+    """Spark DataFrames of every input (feeds named feed:<key>) → the warnings, sorted."""
     from pyspark.sql import functions as F
 
-    spark = spark or session()
-    h = inputs.households.with_columns(pl.col("household_id").cast(pl.Int64))
-    m = inputs.members.with_columns(pl.col("household_id", "member_id").cast(pl.Int64))
-    tables: dict[str, pl.DataFrame] = {"households": h, "members": m,
-                                       "enrollments": inputs.enrollments}
-    feeds = {k: f for k, f in inputs.feeds.items() if "id_number" in f.columns}
-    schemas = {name: _schema_of(f) for name, f in tables.items()}
-    schemas.update({f"feed:{k}": _schema_of(f) for k, f in feeds.items()})
-
-    def df(frame: pl.DataFrame):  # noqa: ANN202
-        return spark.createDataFrame(_spark_arrow(frame))
-
-    members = df(m)
-    who = members.select("id_number", "household_id").dropDuplicates()
+    who = tables["members"].select("id_number", "household_id").dropDuplicates()
     packed = None
-    sources = [(name, df(frame)) for name, frame in tables.items()]
-    sources += [(f"feed:{k}", df(f).join(who, on="id_number", how="inner"))
-                for k, f in feeds.items()]
-    for name, sdf in sources:
+    for name, sdf in tables.items():
+        if name.startswith("feed:"):
+            sdf = sdf.join(who, on="id_number", how="inner")  # the feed row's household
         keyed = sdf.withColumn("bucket", F.pmod(F.col("household_id"), F.lit(buckets)))
         if name.startswith("feed:"):
             keyed = keyed.drop("household_id")  # the run finds the household itself
         part = keyed.groupBy("bucket").applyInArrow(_packer(name), PACKED)
         packed = part if packed is None else packed.unionByName(part)
-    runner = _runner(schemas, sorted(feeds), indicators, list(inputs.parameters), inputs.today)
+    feed_names = sorted(n.removeprefix("feed:") for n in tables if n.startswith("feed:"))
+    runner = _runner(schemas, feed_names, indicators, rows, today)
     result = packed.groupBy("bucket").applyInArrow(runner, _warning_ddl())
     warnings = pl.from_arrow(result.toArrow())
-    warnings = warnings.cast(WARNING_SCHEMA).sort(  # type: ignore[arg-type]
+    return warnings.cast(WARNING_SCHEMA).sort(  # type: ignore[arg-type]
         "indicator", "household_id", "member_id", "programme", nulls_last=False)
+
+
+def _output(warnings: pl.DataFrame, indicators: list[Indicator], feeds: set[str]) -> Output:
     out = Output(warnings)
     out.skipped = {i.key: f"没有“{i.source}”数据" for i in indicators
-                   if i.kind == "risk" and i.source not in inputs.feeds}
+                   if i.kind == "risk" and i.source not in feeds}
     out.counts = dict(warnings.group_by("indicator").len().sort("indicator").iter_rows())
     return out
+
+
+def run_spark(inputs: Inputs, indicators: list[Indicator], *, spark: Any = None,
+              buckets: int = DEFAULT_BUCKETS) -> Output:
+    """The same warnings as `run(inputs, indicators)`, computed by Spark from frames in this
+    process (the driver sends them to Spark as Arrow)."""
+    spark = spark or session()
+    frames: dict[str, pl.DataFrame] = {
+        "households": inputs.households.with_columns(pl.col("household_id").cast(pl.Int64)),
+        "members": inputs.members.with_columns(pl.col("household_id", "member_id")
+                                               .cast(pl.Int64)),
+        "enrollments": inputs.enrollments}
+    frames.update({f"feed:{k}": f for k, f in inputs.feeds.items() if "id_number" in f.columns})
+    tables = {name: spark.createDataFrame(_spark_arrow(f)) for name, f in frames.items()}
+    schemas = {name: _schema_of(f) for name, f in frames.items()}
+    warnings = _run_tables(spark, tables, schemas, indicators, list(inputs.parameters),
+                           inputs.today, buckets)
+    return _output(warnings, indicators, set(inputs.feeds))
+
+
+def run_spark_dir(directory: Path | str, indicators: list[Indicator], *, spark: Any = None,
+                  buckets: int = DEFAULT_BUCKETS) -> Output:
+    """The same, reading a `write_inputs` directory with Spark itself (on a cluster: from
+    storage every executor sees), so no table passes through the driver."""
+    spark = spark or session()
+    root = Path(directory)
+    meta = json.loads((root / "meta.json").read_text())
+    paths = {"households": root / "households.parquet", "members": root / "members.parquet",
+             "enrollments": root / "enrollments.parquet"}
+    paths.update({f"feed:{p.stem}": p for p in sorted((root / "feeds").glob("*.parquet"))})
+    schemas = {name: dict(pl.read_parquet_schema(p)) for name, p in paths.items()}
+    paths = {n: p for n, p in paths.items() if not n.startswith("feed:")
+             or "id_number" in schemas[n]}
+    tables = {name: spark.read.parquet(str(p)) for name, p in paths.items()}
+    for name in ("households", "members"):
+        casts = {c: tables[name][c].cast("long") for c in ("household_id", "member_id")
+                 if c in schemas[name]}
+        tables[name] = tables[name].withColumns(casts)
+    rows = pickle.loads((root / "parameters.pickle").read_bytes())
+    warnings = _run_tables(spark, tables, schemas, indicators, rows,
+                           dt.date.fromisoformat(meta["today"]), buckets)
+    return _output(warnings, indicators, {n.removeprefix("feed:") for n in paths})
 
 
 # -- inputs on shared storage, for spark-submit ---------------------------------------------
@@ -211,7 +246,7 @@ def main(argv: list[str] | None = None) -> None:
     tuned = args.inputs / "indicators.yaml"
     chosen = (catalogue.parse_all(yaml.safe_load(tuned.read_text(encoding="utf-8"))
                                   ["indicators"]) if tuned.exists() else catalogue.shipped())
-    out = run_spark(read_inputs(args.inputs), chosen, buckets=args.buckets)
+    out = run_spark_dir(args.inputs, chosen, buckets=args.buckets)
     out.warnings.write_parquet(args.output)
     print(json.dumps(out.counts, ensure_ascii=False))
 
