@@ -167,3 +167,37 @@ def test_tuning_refuses_unknown_or_bad_values() -> None:
         medical.with_params({"excess": "很多"})
     assert medical.with_params({"excess": 1}).value("$excess") == 1
     assert medical.value("$excess") == 300_000  # the shipped one is unchanged
+
+
+def test_overdue_reviews_are_due_actions(params) -> None:
+    from doudi.engine.monitoring.run import REVIEW_SCHEMA
+
+    d = district.build("341002", 800, seed=6, today=TODAY, parameters=params)
+    data = inputs(d, params)
+    first = data.households.row(0, named=True)["household_id"]
+    second = data.households.row(1, named=True)["household_id"]
+    data.reviews = pl.DataFrame({
+        "household_id": [first, second], "member_id": [None, None],
+        "programme": ["dibao", "dibao"],
+        "due_on": [TODAY - dt.timedelta(days=3), TODAY + dt.timedelta(days=3)]},
+        schema=REVIEW_SCHEMA)
+    shipped = ind.shipped()
+    late = run(data, shipped).warnings.filter(pl.col("indicator") == "review_overdue")
+    assert late["household_id"].to_list() == [first]
+    assert late["evidence"].to_list() == [f'{{"review_due":"{TODAY - dt.timedelta(days=3)}"}}']
+    lenient = [i.with_params({"grace_days": 5}) if i.key == "review_overdue" else i
+               for i in shipped]
+    assert run(data, lenient).counts.get("review_overdue", 0) == 0
+
+
+def test_the_order_of_rows_changes_nothing(params) -> None:
+    """What lets Spark split the work: shuffled feeds, registry and enrollments give the same
+    warnings, evidence included."""
+    d = district.build("341002", 2000, seed=13, today=TODAY, parameters=params)
+    data = inputs(d, params)
+    first = run(data, ind.shipped()).warnings
+    data.feeds = {k: f.sample(fraction=1.0, shuffle=True, seed=1) for k, f in data.feeds.items()}
+    data.members = data.members.sample(fraction=1.0, shuffle=True, seed=2)
+    data.households = data.households.sample(fraction=1.0, shuffle=True, seed=3)
+    data.enrollments = data.enrollments.sample(fraction=1.0, shuffle=True, seed=4)
+    assert digest(run(data, ind.shipped()).warnings) == digest(first)

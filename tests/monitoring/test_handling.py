@@ -166,3 +166,20 @@ def test_only_holders_may_run_or_tune_through_the_pages(client, world) -> None:
     assert IndicatorSetting.objects.get().params == {"days": 180, "excess": 500_050}
     run = client.post("/monitoring/run/")
     assert run.status_code == 302 and MonitoringRun.objects.get().area_code == "341002"
+
+
+def test_an_overdue_review_becomes_a_due_action(world, shipped_parameters) -> None:
+    from doudi.benefits import services as benefits
+    from doudi.benefits.models import ReviewTask
+
+    u = world.users
+    e = benefits.enroll(by=u.district_approver, household=world.village_hh, programme="dibao",
+                        amount_fen=50_000, start_date=dt.date(2025, 1, 1))
+    ReviewTask.objects.create(enrollment=e, due_date=dt.date(2026, 10, 31),
+                              area_code=e.area_code)
+    run = services.execute(services.start_run(by=u.district_officer,
+                                              as_of=dt.date(2026, 11, 2)))
+    late = Warning.objects.get(indicator="review_overdue")
+    assert (late.household_id, late.programme, late.owner_code) == (
+        world.village_hh.pk, "dibao", "341002102")
+    assert late.evidence == {"review_due": "2026-10-31"} and run.inputs["reviews"] == 1

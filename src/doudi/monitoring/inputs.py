@@ -11,9 +11,14 @@ from collections.abc import Callable
 import polars as pl
 from django.db.models import Q
 
-from doudi.benefits.models import Enrollment
+from doudi.benefits.models import Enrollment, ReviewTask
 from doudi.engine.feedspec import parse_spec
-from doudi.engine.monitoring.run import COVERED_STATUSES, ENROLLMENT_SCHEMA, Inputs
+from doudi.engine.monitoring.run import (
+    COVERED_STATUSES,
+    ENROLLMENT_SCHEMA,
+    REVIEW_SCHEMA,
+    Inputs,
+)
 from doudi.exchange.current import current_rows
 from doudi.exchange.models import FeedType
 from doudi.policy.services import parameter_set
@@ -82,7 +87,11 @@ def gather(area_code: str, day: dt.date,
         if frame is not None:
             feeds[feed.key] = frame
             used[feed.key] = versions
+    reviews = pl.DataFrame(list(
+        ReviewTask.objects.filter(status=ReviewTask.OPEN, area_code__startswith=area_code)
+        .values_list("enrollment__household_id", "enrollment__person_id",
+                     "enrollment__programme", "due_date")), schema=REVIEW_SCHEMA, orient="row")
     summary = {"households": h.height, "persons": m.height, "enrollments": enrollments.height,
-               "feeds": used}
+               "reviews": reviews.height, "feeds": used}
     return Inputs(households=h, members=m, enrollments=enrollments, feeds=feeds,
-                  parameters=parameter_set(), today=day), summary
+                  parameters=parameter_set(), today=day, reviews=reviews), summary

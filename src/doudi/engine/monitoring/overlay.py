@@ -112,7 +112,7 @@ def overlay(households: pl.DataFrame, members: pl.DataFrame, feeds: dict[str, pl
             pl.col("category").replace_strict(CATEGORIES, default="multiple",
                                               return_dtype=pl.String).alias("_type")
             if "category" in valid.columns else pl.lit("multiple").alias("_type"),
-        ).filter(pl.col("_grade").is_not_null())).sort("_grade").unique(
+        ).filter(pl.col("_grade").is_not_null())).sort("_grade", "_type").unique(
             "member_id", keep="first").select("member_id", "_grade", "_type")
         m = m.join(graded, on="member_id", how="left").with_columns(
             pl.when(pl.col("_grade").is_not_null() & ((pl.col("disability_grade") == 0)

@@ -50,6 +50,10 @@ WARNING_SCHEMA: dict[str, pl.DataType] = {
     "programme": pl.String(), "event_date": pl.Date(), "source": pl.String(),
     "evidence": pl.String(), "fingerprint": pl.String(),
 }
+REVIEW_SCHEMA: dict[str, pl.DataType] = {
+    "household_id": pl.Int64(), "member_id": pl.Int64(), "programme": pl.String(),
+    "due_on": pl.Date(),
+}
 ENROLLMENT_SCHEMA: dict[str, pl.DataType] = {
     "household_id": pl.Int64(), "member_id": pl.Int64(), "programme": pl.String(),
     "status": pl.String(), "amount_fen": pl.Int64(),
@@ -64,6 +68,8 @@ class Inputs:
     feeds: dict[str, pl.DataFrame]  # feed key → typed rows with id_number
     parameters: ParameterSet
     today: dt.date
+    # open periodic reviews (复核) with their due dates: REVIEW_SCHEMA
+    reviews: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=REVIEW_SCHEMA))
 
 
 @dataclass
@@ -116,7 +122,7 @@ def _fingerprint(*parts: pl.Expr) -> pl.Expr:
 
 def risk_warnings(ind: Indicator, feed: pl.DataFrame, members: pl.DataFrame,
                   households: pl.DataFrame, today: dt.date) -> pl.DataFrame:
-    rows = feed.with_row_index("_row")
+    rows = feed
     if ind.window_date:
         days = int(ind.value(ind.window_days))
         rows = rows.filter(pl.col(ind.window_date).is_between(
@@ -135,11 +141,11 @@ def risk_warnings(ind: Indicator, feed: pl.DataFrame, members: pl.DataFrame,
     matched = matched.with_columns(date.cast(pl.Date).alias("_date"))
     subject = ["household_id"] if ind.per == "household" else ["household_id", "member_id"]
     agg = ind.aggregate
-    grouped = matched.sort("_date", "_row").group_by(subject, maintain_order=True).agg(
+    # rows ordered by their date and content, never by their position in the feed: a bucket of
+    # the Spark runner holds the same rows in another order and must give the same evidence
+    grouped = matched.sort("_date", "_json").group_by(subject, maintain_order=True).agg(
         pl.col("_date").max().alias("event_date"),
         pl.col("_json").tail(MAX_EVIDENCE_ROWS).str.join(",").alias("_rows"),
-        pl.col("_row").max().alias("_last"),
-        pl.col("member_id").last().alias("_member"),
         pl.col("area_code").first(),
         *([pl.col(agg["sum"]).sum().alias("_sum"),
            (pl.col(agg["minus"]).first() if agg.get("minus") else pl.lit(0, pl.Int64))
@@ -275,6 +281,23 @@ def eligibility_warnings(inputs: Inputs, indicators: dict[str, Indicator]) -> pl
     return pl.concat(parts, how="vertical_relaxed")
 
 
+def review_warnings(ind: Indicator, reviews: pl.DataFrame, households: pl.DataFrame,
+                    today: dt.date) -> pl.DataFrame:
+    """Due actions: periodic reviews past their date (and the grace the district allows)."""
+    grace = int(ind.value("$grace_days")) if "grace_days" in ind.params else 0
+    late = _ids(reviews, "household_id", "member_id").filter(
+        pl.col("due_on") < today - dt.timedelta(days=grace))
+    late = late.join(households.select("household_id", "area_code"), on="household_id",
+                     how="inner")
+    return late.select(
+        pl.lit(ind.key).alias("indicator"), pl.lit(ind.kind).alias("kind"),
+        pl.lit(ind.level, pl.Int8).alias("level"), "household_id", "member_id", "area_code",
+        "programme", pl.col("due_on").alias("event_date"), pl.lit("reviews").alias("source"),
+        pl.concat_str([pl.lit('{"review_due":"'), pl.col("due_on").cast(pl.String),
+                       pl.lit('"}')]).alias("evidence"),
+        _fingerprint(pl.col("programme"), pl.col("due_on")).alias("fingerprint"))
+
+
 def _supersede(warnings: pl.DataFrame, indicators: list[Indicator]) -> pl.DataFrame:
     """Drop a warning when the same subject has one of an indicator that supersedes it."""
     for ind in indicators:
@@ -305,6 +328,9 @@ def run(inputs: Inputs, indicators: list[Indicator]) -> Output:
             out.skipped[ind.key] = f"“{ind.source}”数据没有身份证号"
             continue
         parts.append(risk_warnings(ind, feed, inputs.members, inputs.households, inputs.today))
+    for ind in indicators:
+        if ind.kind == "review_due":
+            parts.append(review_warnings(ind, inputs.reviews, inputs.households, inputs.today))
     eligibility = {i.key: i for i in indicators if i.kind in ELIGIBILITY_KINDS}
     by_kind = {i.kind: i for i in eligibility.values()}
     if by_kind:

@@ -33,7 +33,7 @@ import polars as pl
 import pyarrow as pa
 
 from doudi.engine.monitoring.indicators import Indicator
-from doudi.engine.monitoring.run import WARNING_SCHEMA, Inputs, Output, run
+from doudi.engine.monitoring.run import REVIEW_SCHEMA, WARNING_SCHEMA, Inputs, Output, run
 from doudi.rules.parameters import Parameter, ParameterSet
 
 PACKED = "bucket long, name string, data binary"
@@ -117,7 +117,7 @@ def _runner(schemas: dict[str, dict[str, pl.DataType]], feed_names: list[str],
         inputs = Inputs(households=frame("households"), members=frame("members"),
                         enrollments=frame("enrollments"),
                         feeds={k: frame(f"feed:{k}") for k in feed_names},
-                        parameters=parameters, today=today)
+                        parameters=parameters, today=today, reviews=frame("reviews"))
         out = run(inputs, indicators).warnings
         return _spark_arrow(out.cast(WARNING_SCHEMA))  # type: ignore[arg-type]
     return run_bucket
@@ -169,7 +169,7 @@ def run_spark(inputs: Inputs, indicators: list[Indicator], *, spark: Any = None,
         "households": inputs.households.with_columns(pl.col("household_id").cast(pl.Int64)),
         "members": inputs.members.with_columns(pl.col("household_id", "member_id")
                                                .cast(pl.Int64)),
-        "enrollments": inputs.enrollments}
+        "enrollments": inputs.enrollments, "reviews": inputs.reviews}
     frames.update({f"feed:{k}": f for k, f in inputs.feeds.items() if "id_number" in f.columns})
     tables = {name: spark.createDataFrame(_spark_arrow(f)) for name, f in frames.items()}
     schemas = {name: _schema_of(f) for name, f in frames.items()}
@@ -187,6 +187,8 @@ def run_spark_dir(directory: Path | str, indicators: list[Indicator], *, spark: 
     meta = json.loads((root / "meta.json").read_text())
     paths = {"households": root / "households.parquet", "members": root / "members.parquet",
              "enrollments": root / "enrollments.parquet"}
+    if (root / "reviews.parquet").exists():
+        paths["reviews"] = root / "reviews.parquet"
     paths.update({f"feed:{p.stem}": p for p in sorted((root / "feeds").glob("*.parquet"))})
     schemas = {name: dict(pl.read_parquet_schema(p)) for name, p in paths.items()}
     paths = {n: p for n, p in paths.items() if not n.startswith("feed:")
@@ -196,6 +198,7 @@ def run_spark_dir(directory: Path | str, indicators: list[Indicator], *, spark: 
         casts = {c: tables[name][c].cast("long") for c in ("household_id", "member_id")
                  if c in schemas[name]}
         tables[name] = tables[name].withColumns(casts)
+    schemas.setdefault("reviews", REVIEW_SCHEMA)  # an export without reviews: none open
     rows = pickle.loads((root / "parameters.pickle").read_bytes())
     warnings = _run_tables(spark, tables, schemas, indicators, rows,
                            dt.date.fromisoformat(meta["today"]), buckets)
@@ -210,6 +213,7 @@ def write_inputs(inputs: Inputs, directory: Path) -> None:
     inputs.households.write_parquet(directory / "households.parquet")
     inputs.members.write_parquet(directory / "members.parquet")
     inputs.enrollments.write_parquet(directory / "enrollments.parquet")
+    inputs.reviews.write_parquet(directory / "reviews.parquet")
     for key, frame in inputs.feeds.items():
         frame.write_parquet(directory / "feeds" / f"{key}.parquet")
     # the district's parameter rows as they are in its database (same code reads them back)
@@ -224,6 +228,7 @@ def read_inputs(directory: Path) -> Inputs:
     return Inputs(households=pl.read_parquet(directory / "households.parquet"),
                   members=pl.read_parquet(directory / "members.parquet"),
                   enrollments=pl.read_parquet(directory / "enrollments.parquet"),
+                  reviews=pl.read_parquet(directory / "reviews.parquet"),
                   feeds={p.stem: pl.read_parquet(p)
                          for p in sorted((directory / "feeds").glob("*.parquet"))},
                   parameters=parameters, today=dt.date.fromisoformat(meta["today"]))
