@@ -103,6 +103,31 @@ def shipped_feed_types(db):
 
 
 @pytest.fixture
+def fresh_rate_limit():
+    """API rate limits count per minute in the cache: each test starts and ends with none."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def kill_when(proc, marker: str) -> str:
+    """Read a child process's output until a line shows `marker`, SIGKILL it there and wait;
+    returns what it printed."""
+    import signal
+
+    seen = []
+    for line in proc.stdout:
+        seen.append(line)
+        if marker in line:
+            proc.send_signal(signal.SIGKILL)
+            break
+    proc.wait(timeout=300)
+    return "".join(seen)
+
+
+@pytest.fixture
 def shipped_bank_layouts(db):
     """The shipped bank file layouts (benefits 0006), loaded again after a flush."""
     from doudi.benefits.bank_layouts import SHIPPED_LAYOUTS, load_shipped

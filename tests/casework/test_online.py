@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 
 from doudi.casework.models import Application, OnlineRequest
 from doudi.core import idnumber
@@ -14,14 +13,8 @@ from doudi.exchange.models import Consent
 from doudi.registry.models import Person
 from tests.conftest import PASSWORD, VILLAGE
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limit():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _form(**over: str) -> dict:

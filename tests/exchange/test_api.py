@@ -8,7 +8,6 @@ from types import SimpleNamespace
 
 import polars as pl
 import pytest
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from doudi.accounts.services import create_user
@@ -23,17 +22,11 @@ from doudi.registry.services import assign_category
 from tests.conftest import DISTRICT, PASSWORD, VILLAGE, make_household
 from tests.exchange.helpers import VEHICLE_HEADER, bad_check_digit, outsider_id
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
 RELAPSE_HEADER = ("户主姓名,户主证件号码,所在村,家庭人口数,监测对象类别,主要风险类型,"
                   "识别纳入时间,风险是否消除")
 
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limit():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 

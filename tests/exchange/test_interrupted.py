@@ -17,6 +17,7 @@ import polars as pl
 import pytest
 
 from doudi.engine.cells import id_check_char
+from tests.conftest import kill_when
 
 ROWS = 200_000
 PHASES = ("读取文件", "逐行校验", "比对人员", "保存批次")
@@ -79,15 +80,8 @@ def test_killed_import_leaves_nothing_and_a_rerun_completes(prepared, tmp_path, 
     (home / "doudi.sqlite3").write_bytes((template / "doudi.sqlite3").read_bytes())
     (home / "secret_key").write_bytes((template / "secret_key").read_bytes())
     proc = _doudi("import", "vehicle", str(csv), home=home)
-    assert proc.stdout is not None
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if phase in line:
-            proc.send_signal(signal.SIGKILL)
-            break
-    rc = proc.wait(timeout=300)
-    assert rc == -signal.SIGKILL, "".join(seen)
+    printed = kill_when(proc, phase)
+    assert proc.returncode == -signal.SIGKILL, printed
     assert _counts(home) == (0, 0)
     exchange = home / "exchange"
     stored = [p for p in exchange.rglob("*") if p.is_file() and p.parent.name != "tmp"]

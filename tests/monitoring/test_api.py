@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core.cache import cache
 
 from doudi.accounts.services import create_user
 from doudi.audit import context
@@ -17,14 +16,8 @@ from doudi.monitoring import services
 from doudi.monitoring.models import Warning
 from tests.conftest import DISTRICT, PASSWORD, VILLAGE
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limit():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _account(username: str, role: str, department: str) -> str:

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import kill_when
 
 PHASES = ("读取家庭档案", "读取部门数据", "比对与规则测算", "保存预警")
 
@@ -56,16 +57,8 @@ def test_a_killed_run_stores_all_or_nothing(template, tmp_path, phase) -> None:
     source, full = template
     home = tmp_path / "home"
     shutil.copytree(source, home)
-    proc = _doudi("monitor", home=home)
-    assert proc.stdout is not None
-    seen = []
-    for line in proc.stdout:
-        seen.append(line)
-        if phase in line:
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait(timeout=300)
-    assert _warnings(home) in (0, full), "".join(seen)
+    printed = kill_when(_doudi("monitor", home=home), phase)
+    assert _warnings(home) in (0, full), printed
     rerun = _doudi("monitor", home=home)
     out, _ = rerun.communicate(timeout=300)
     assert rerun.returncode == 0, out
