@@ -513,3 +513,52 @@ def test_a_warning_from_dashboard_to_village_verification_to_a_case(
     page.goto(f"{live.url}/monitoring/warnings/{warning.pk}/")
     expect(page.locator("#disposition")).to_contain_text("纳入低保")
     expect(page.locator("#warning-events")).to_contain_text("核实属实")
+
+
+def test_a_visit_on_a_phone_raises_a_warning(live, world, shipped_parameters) -> None:
+    """At 375 px, the village assistant opens the visit task of a dispersed 特困 person, records
+    the visit with a photo, and the finding goes to the town as a warning."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from doudi.care import services as care
+    from doudi.monitoring.models import Warning
+    from doudi.registry.services import assign_category
+
+    head = _head(world.village_hh)
+    with context.job("browser test tekun"):
+        assign_category(by=world.users.district_approver, category="tekun",
+                        start_date=dt.date(2026, 1, 1), person=head)
+        care.generate_tasks(dt.date.today())
+    photo = Path(__file__).parent / "data" / "photo.png"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        try:
+            ctx = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 740},
+                                      is_mobile=True, has_touch=True)
+            ctx.set_default_timeout(TIMEOUT_MS)
+            page = ctx.new_page()
+            _login(page, live.url, "village_assistant", PASSWORD)
+            page.goto(f"{live.url}/care/")
+            tasks = page.locator("#visit-tasks")
+            expect(tasks).to_contain_text(head.masked_name)
+            expect(tasks).to_contain_text("分散供养特困人员")
+            tasks.get_by_role("link", name="登记探访").first.click()
+            page.fill("input[name=seen]", "本人及邻居")
+            page.fill("textarea[name=living]", "独居，屋顶漏雨")
+            page.fill("input[name=health]", "腿部摔伤，行动不便")
+            page.select_option("select[name=carer]", "no")
+            page.set_input_files("input[name=photos]", str(photo))
+            page.select_option("select[name=follow_up]", "warning")
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= 375, f"the visit form is {width} px wide on a 375 px screen"
+            _screenshot(page, "visit-phone.png")
+            page.get_by_role("button", name="保存探访记录").click()
+            expect(page.locator("#visit-follow-up")).to_contain_text("转监测预警")
+            expect(page.locator("#visit-facts")).to_contain_text("照片")
+            expect(page.locator("#visit-facts")).to_contain_text("1 张")
+            assert page.evaluate("document.documentElement.scrollWidth") <= 375
+        finally:
+            browser.close()
+            connections.close_all()
+    w = Warning.objects.get(channel="discovery")
+    assert w.person_id == head.pk and "摔伤" in w.summary and w.owner_code == "341002102"

@@ -49,6 +49,7 @@ from doudi.benefits.models import (
     Recalculation,
     ReviewTask,
 )
+from doudi.care.models import Institution, InstitutionResident, Visit
 from doudi.casework.models import Application, ApplicationEvent, HomeVisit, OnlineRequest
 from doudi.core import idnumber
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
@@ -81,6 +82,8 @@ class Record:
     enrollment: Enrollment | None = None  # paid once, in a run owned by the village
     warning: Warning | None = None  # an open 主动发现 about the marker, handled by the town
     monitoring_run: MonitoringRun | None = None  # a run over the village, naming the household
+    visit: Visit | None = None  # a visit to the marker
+    institution: Institution | None = None  # an institution of the area, the marker resident
 
     @property
     def number(self) -> str:
@@ -109,6 +112,8 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     # the record's warning is a 12345 ticket whose number carries the household number
     "ticket_no": lambda record: record.warning.ticket_no,
     "monitoring_run_id": lambda record: record.monitoring_run.pk,
+    "visit_id": lambda record: record.visit.pk,
+    "institution_id": lambda record: record.institution.pk,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
     # a bank layout: the shipped default for every record (LAYOUT_ROUTES try an out-of-area one)
     "layout_id": lambda record: BankLayout.objects.get(code="default").pk,
@@ -158,6 +163,7 @@ DETAIL_CAPABILITY = {
     "household_category_add": roles.EDIT_REGISTRY,
     "household_category_end": roles.EDIT_REGISTRY,
     "warning_act": roles.EDIT_REGISTRY,
+    "visit_new": roles.EDIT_REGISTRY,
     "api:ticket_status": roles.HOTLINE,
 }
 
@@ -191,6 +197,10 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "indicator_list": (roles.VIEW_REGISTRY,),
     "warning_report_discovery": (roles.EDIT_REGISTRY,),
     "warning_report_hotline": (roles.EDIT_REGISTRY,),
+    "care_home": (roles.VIEW_REGISTRY,),
+    "children": (roles.VIEW_REGISTRY,),
+    "institutions": (roles.VIEW_REGISTRY,),
+    "home_care": (roles.VIEW_REGISTRY,),
 }
 
 # Routes that register a household: (request body for a village and an ID number, the status
@@ -343,11 +353,27 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
                                *_exchange_objects(household, i), application=application,
                                enrollment=_enrollment(application),
                                warning=_warning(household, marker),
+                               visit=_visit(household, marker),
+                               institution=_institution(household, marker),
                                monitoring_run=MonitoringRun.objects.create(
                                    area_code=household.area_code, trigger="cli",
                                    as_of=dt.date(2026, 11, 2), status="done",
                                    message=f"矩阵测试 {household.number}"))
     return made
+
+
+def _visit(household: Household, marker: Person) -> Visit:
+    return Visit.objects.create(person=marker, household=household, visited_on=dt.date(2026, 11, 2),
+                                seen="本人", living="矩阵测试", area_code=household.area_code)
+
+
+def _institution(household: Household, marker: Person) -> Institution:
+    home = Institution.objects.create(name=f"矩阵敬老院{household.number}", kind="nursing_home",
+                                      beds=10, nursing_beds=5, area_code=household.area_code)
+    InstitutionResident.objects.create(institution=home, person=marker, care_level="mild",
+                                       admitted_on=dt.date(2026, 11, 2),
+                                       area_code=household.area_code)
+    return home
 
 
 def _warning(household: Household, marker: Person) -> Warning:

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "doudi.casework",
     "doudi.benefits",
     "doudi.monitoring",
+    "doudi.care",
     "doudi.web",
 ]
 

@@ -35,14 +35,11 @@ def storage_path(sha256: str, suffix: str) -> Path:
     return root / f"{sha256}{suffix}"
 
 
-def add(*, by, application: Application, data: bytes, file_name: str,  # noqa: ANN001
-        kind: str) -> Attachment:
-    if not in_scope(by, application.area_code, roles.EDIT_REGISTRY):
-        raise PermissionDenied("无权为该申请上传材料")
-    if kind not in dict(Attachment.KIND_CHOICES):
-        raise CaseworkError("请选择材料类别")
+def store(data: bytes, file_name: str = "") -> tuple[str, str, int]:
+    """Check a file (its bytes decide the type; size-capped) and store it once by SHA-256:
+    (content type, digest, size). Attachments and visit photos share it."""
     if not data:
-        raise CaseworkError("文件为空")
+        raise CaseworkError(f"文件为空：{file_name}" if file_name else "文件为空")
     limit = settings.DOUDI_ATTACHMENT_MAX_BYTES
     if len(data) > limit:
         raise CaseworkError(f"文件过大（上限 {limit // 1024 // 1024} MB）")
@@ -56,9 +53,21 @@ def add(*, by, application: Application, data: bytes, file_name: str,  # noqa: A
         tmp = path.with_suffix(".part")
         tmp.write_bytes(data)
         tmp.replace(path)
+    return content_type, digest, len(data)
+
+
+def add(*, by, application: Application, data: bytes, file_name: str,  # noqa: ANN001
+        kind: str) -> Attachment:
+    if not in_scope(by, application.area_code, roles.EDIT_REGISTRY):
+        raise PermissionDenied("无权为该申请上传材料")
+    if kind not in dict(Attachment.KIND_CHOICES):
+        raise CaseworkError("请选择材料类别")
+    if not data:
+        raise CaseworkError("文件为空")
+    content_type, digest, size = store(data, file_name)
     return Attachment.objects.create(
         application=application, kind=kind, file_name=Path(file_name).name[:200] or "附件",
-        content_type=content_type, size=len(data), sha256=digest, uploaded_by=by,
+        content_type=content_type, size=size, sha256=digest, uploaded_by=by,
         area_code=application.area_code)
 
 

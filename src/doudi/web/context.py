@@ -15,6 +15,7 @@ def navigation(request) -> dict:  # noqa: ANN001
     if user.can(roles.VIEW_REGISTRY):
         items.append(("待办", reverse("work_queue")))
         items.append(("监测预警", reverse("monitoring")))
+        items.append(("探访关爱", reverse("care_home")))
         items.append(("家庭档案", reverse("household_list")))
         items.append(("资金发放", reverse("payments")))
         items.append(("政策参数", reverse("policy_list")))

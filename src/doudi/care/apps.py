@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class CareConfig(AppConfig):
+    name = "doudi.care"
+    label = "care"
+    verbose_name = "探访关爱与养老服务"

@@ -1,0 +1,300 @@
+"""探访关爱 pages, made for a phone first (a village assistant records visits on the spot): the
+visit tasks (mine, overdue by town), the visit form, a visit, a person's care facts, the
+children's registers, elderly institutions with their residents and the nursing-bed ratio, and
+the home-care services bought each month."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from doudi.accounts import roles
+from doudi.areas.models import Area
+from doudi.care import plans, services
+from doudi.care.models import (
+    CareProfile,
+    HomeCareService,
+    Institution,
+    InstitutionResident,
+    Visit,
+    VisitTask,
+)
+from doudi.casework.workflow import PROGRAMMES
+from doudi.registry.models import CategoryAssignment, Person
+from doudi.web.casework_views import yuan_to_fen
+from doudi.web.views import _need
+
+CHILD_GROUPS = ("orphan", "de_facto_unsupported", "child_in_hardship", "left_behind_child")
+
+
+def _tasks(request: HttpRequest):  # noqa: ANN202
+    _need(request, roles.VIEW_REGISTRY)
+    return VisitTask.objects.filter(area_code__startswith=request.user.scope_prefix)
+
+
+@login_required
+@require_GET
+def care_home(request: HttpRequest) -> HttpResponse:
+    """My visit tasks for this period and the overdue ones; for towns and districts, the
+    overdue tasks by town."""
+    today = timezone.localdate()
+    qs = _tasks(request).select_related("person", "household")
+    mine = qs.filter(status=VisitTask.OPEN, owner_code=request.user.scope_prefix)
+    if request.GET.get("all"):
+        mine = qs.filter(status=VisitTask.OPEN)
+    overdue = qs.filter(status=VisitTask.OPEN, due_on__lt=today)
+    towns = {c[:9]: n for c, n in Area.objects.filter(
+        code__startswith=request.user.scope_prefix[:9], level=4).values_list("code", "name")}
+    by_town: dict[str, dict] = defaultdict(lambda: {"open": 0, "overdue": 0, "done": 0})
+    for r in qs.filter(due_on__gte=today.replace(day=1) - dt.timedelta(days=92)).values(
+            "area_code").annotate(
+            open=Count("id", filter=Q(status=VisitTask.OPEN, due_on__gte=today)),
+            overdue=Count("id", filter=Q(status=VisitTask.OPEN, due_on__lt=today)),
+            done=Count("id", filter=Q(status=VisitTask.DONE))):
+        row = by_town[r["area_code"][:9]]
+        for k in ("open", "overdue", "done"):
+            row[k] += r[k]
+    return render(request, "doudi/care_home.html", {
+        "tasks": mine.order_by("due_on", "id")[:200], "today": today,
+        "overdue_count": overdue.count(),
+        "by_town": sorted(({"code": k, "name": towns.get(k, k), **v}
+                           for k, v in by_town.items()), key=lambda r: r["code"]),
+        "recent": Visit.objects.filter(area_code__startswith=request.user.scope_prefix)
+        .select_related("person", "visitor")[:20],
+        "can_visit": bool(set(request.user.role_codes) & services.VISITORS)})
+
+
+def _person(request: HttpRequest, person_id: int) -> Person:
+    _need(request, roles.VIEW_REGISTRY)
+    person = Person.objects.visible_to(request.user).filter(pk=person_id).first()
+    if person is None:
+        raise Http404("人员不存在或不在您的管辖范围内")
+    return person
+
+
+@login_required
+def visit_new(request: HttpRequest, person_id: int) -> HttpResponse:
+    """The visit form (phone-sized)."""
+    person = _person(request, person_id)
+    if not request.user.can(roles.EDIT_REGISTRY):
+        raise PermissionDenied("无权登记探访")
+    form = {k: request.POST.get(k, "") for k in ("visited_on", "seen", "living", "health",
+                                                  "safety", "needs", "carer", "place",
+                                                  "follow_up", "programme")}
+    error = ""
+    if request.method == "POST":
+        try:
+            data = services.VisitInput(
+                visited_on=dt.date.fromisoformat(form["visited_on"]), seen=form["seen"],
+                living=form["living"], health=form["health"], safety=form["safety"],
+                needs=form["needs"], carer=form["carer"] or "na", place=form["place"],
+                follow_up=form["follow_up"] or "none", programme=form["programme"])
+            photos = [(f.read(), f.name) for f in request.FILES.getlist("photos")]
+            visit = services.record_visit(by=request.user, person=person, data=data,
+                                          photos=photos)
+            if visit.warning_id:
+                messages.success(request, "已登记探访，并转镇街核实（主动发现预警）")
+            elif visit.application_id:
+                messages.success(request, "已登记探访，并启动救助申请")
+            else:
+                messages.success(request, "已登记探访")
+            return redirect("visit_detail", visit_id=visit.pk)
+        except ValueError:
+            error = "请填写探访日期"
+        except (services.CareError, PermissionDenied) as exc:
+            error = str(exc)
+    tasks = VisitTask.objects.filter(person=person, status=VisitTask.OPEN)
+    return render(request, "doudi/visit_form.html", {
+        "person": person, "form": form, "error": error, "tasks": tasks,
+        "today": timezone.localdate(), "carers": Visit.CARER_CHOICES,
+        "follow_ups": Visit.FOLLOW_UP, "programmes": PROGRAMMES.items(),
+        "profile": CareProfile.objects.filter(person=person).first()})
+
+
+@login_required
+@require_GET
+def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
+    _need(request, roles.VIEW_REGISTRY)
+    visit = (Visit.objects.filter(area_code__startswith=request.user.scope_prefix)
+             .select_related("person", "household", "visitor", "warning", "application")
+             .filter(pk=visit_id).first())
+    if visit is None:
+        raise Http404("探访记录不存在或不在您的管辖范围内")
+    return render(request, "doudi/visit_detail.html", {"visit": visit})
+
+
+@login_required
+def care_profile(request: HttpRequest, person_id: int) -> HttpResponse:
+    """A person's care facts: risk level, the entrusted carer, guardianship."""
+    person = _person(request, person_id)
+    profile = CareProfile.objects.filter(person=person).first()
+    error = ""
+    fields = ("risk_level", "carer_name", "carer_phone", "carer_relation", "guardian_name",
+              "guardian_relation", "guardian_phone", "guardian_situation", "child_director",
+              "note")
+    if request.method == "POST":
+        try:
+            services.save_profile(by=request.user, person=person,
+                                  **{k: request.POST.get(k, "") for k in fields})
+            messages.success(request, "已保存关爱信息")
+            return redirect("care_profile", person_id=person.pk)
+        except (services.CareError, PermissionDenied) as exc:
+            error = str(exc)
+    return render(request, "doudi/care_profile.html", {
+        "person": person, "profile": profile, "error": error, "risks": plans.RISK_LEVELS,
+        "visits": person.visits.select_related("visitor")[:20],
+        "tasks": person.visit_tasks.order_by("-period_start")[:12],
+        "can_edit": request.user.can(roles.EDIT_REGISTRY)})
+
+
+@login_required
+@require_GET
+def children(request: HttpRequest) -> HttpResponse:
+    """孤儿、事实无人抚养儿童、困境儿童、留守儿童: guardianship and the standard they receive."""
+    _need(request, roles.VIEW_REGISTRY)
+    kind = request.GET.get("kind", "")
+    cats = CategoryAssignment.objects.visible_to(request.user).filter(
+        category__in=CHILD_GROUPS, end_date__isnull=True, person__isnull=False)
+    if kind in CHILD_GROUPS:
+        cats = cats.filter(category=kind)
+    cats = cats.select_related("person").order_by("category", "area_code")[:500]
+    profiles = {p.person_id: p for p in CareProfile.objects.filter(
+        person_id__in=[c.person_id for c in cats])}
+    standards = _child_standards(request.user.scope_prefix)
+    counts = dict(CategoryAssignment.objects.visible_to(request.user).filter(
+        category__in=CHILD_GROUPS, end_date__isnull=True).values_list("category")
+        .annotate(n=Count("id")))
+    return render(request, "doudi/children.html", {
+        "rows": [(c, profiles.get(c.person_id), standards.get(c.category)) for c in cats],
+        "kinds": [(k, plans.GROUPS[k].label, counts.get(k, 0)) for k in CHILD_GROUPS],
+        "kind": kind})
+
+
+def _child_standards(area_code: str) -> dict[str, int]:
+    """The monthly basic-living standard (fen) the rules give each child group in the area
+    (the 散居 standard: a child in an institution is not visited at home)."""
+    from doudi.policy.services import parameter_set
+    from doudi.rules.parameters import engine_value
+
+    day, params, out = timezone.localdate(), parameter_set(), {}
+    code = area_code.ljust(6, "0")
+    # the rules' child programme: 散居 (community) standard; 事实无人抚养 follow the orphans'
+    found = params.find("child.orphan.community", code, day)
+    if found is not None:
+        out["orphan"] = out["de_facto_unsupported"] = int(engine_value(found))
+    return out
+
+
+@login_required
+def institutions(request: HttpRequest) -> HttpResponse:
+    """养老机构: beds, nursing-type beds and staff; the district's nursing-bed ratio against its
+    target; a district officer registers and updates institutions."""
+    _need(request, roles.VIEW_REGISTRY)
+    area = request.user.scope_prefix
+    error = ""
+    if request.method == "POST":
+        pk = request.POST.get("institution")
+        row = Institution.objects.filter(area_code__startswith=area, pk=pk).first() \
+            if pk else Institution()
+        if row is None:
+            raise Http404("养老机构不存在")
+        try:
+            services.save_institution(by=request.user, institution=row, **{
+                k: request.POST.get(k, "") for k in ("name", "kind", "operator", "beds",
+                                                      "nursing_beds", "staff", "nursing_staff",
+                                                      "address", "area_code")})
+            messages.success(request, f"已保存“{row.name}”")
+            return redirect("institutions")
+        except (services.CareError, PermissionDenied) as exc:
+            error = str(exc)
+    rows = Institution.objects.filter(area_code__startswith=area).annotate(
+        residents_now=Count("residents", filter=Q(residents__left_on__isnull=True)))
+    return render(request, "doudi/institutions.html", {
+        "rows": rows, "ratio": services.nursing_bed_ratio(area),
+        "public_ratio": services.nursing_bed_ratio(area, public_only=True), "error": error,
+        "kinds": Institution.KINDS, "operators": Institution.OPERATORS,
+        "towns": Area.objects.filter(code__startswith=area, level__in=(4, 5))
+        .order_by("code")[:500],
+        "can_edit": bool(set(request.user.role_codes) & {"district_officer",
+                                                          "district_approver"})})
+
+
+@login_required
+def institution_detail(request: HttpRequest, institution_id: int) -> HttpResponse:
+    _need(request, roles.VIEW_REGISTRY)
+    row = Institution.objects.filter(area_code__startswith=request.user.scope_prefix,
+                                     pk=institution_id).first()
+    if row is None:
+        raise Http404("养老机构不存在或不在您的管辖范围内")
+    error = ""
+    if request.method == "POST":
+        try:
+            person = Person.objects.visible_to(request.user).filter(
+                id_number=request.POST.get("id_number", "").strip().upper()).first()
+            if person is None:
+                raise services.CareError("未找到该身份证号的人员，请先建档")
+            services.admit(by=request.user, institution=row, person=person,
+                           care_level=request.POST.get("care_level", ""),
+                           admitted_on=dt.date.fromisoformat(request.POST.get("admitted_on",
+                                                                              "")),
+                           concentrated_tekun="concentrated_tekun" in request.POST)
+            messages.success(request, "已登记入住")
+            return redirect("institution_detail", institution_id=row.pk)
+        except ValueError:
+            error = "请填写入住日期"
+        except (services.CareError, PermissionDenied) as exc:
+            error = str(exc)
+    residents = row.residents.select_related("person").filter(left_on__isnull=True)
+    levels = dict(residents.values_list("care_level").annotate(n=Count("id")))
+    return render(request, "doudi/institution_detail.html", {
+        "row": row, "residents": residents, "error": error,
+        "care_levels": [(k, v, levels.get(k, 0)) for k, v in InstitutionResident.CARE_LEVELS],
+        "today": timezone.localdate()})
+
+
+@login_required
+def home_care(request: HttpRequest) -> HttpResponse:
+    """居家养老服务 recorded per month and person."""
+    _need(request, roles.VIEW_REGISTRY)
+    error = ""
+    if request.method == "POST":
+        try:
+            person = Person.objects.visible_to(request.user).filter(
+                id_number=request.POST.get("id_number", "").strip().upper()).first()
+            if person is None:
+                raise services.CareError("未找到该身份证号的人员")
+            services.record_home_care(
+                by=request.user, person=person,
+                month=dt.date.fromisoformat(request.POST.get("month", "") + "-01"),
+                provider=request.POST.get("provider", ""), items=request.POST.get("items", ""),
+                hours=request.POST.get("hours", ""),
+                amount_fen=yuan_to_fen(request.POST.get("amount", "")))
+            messages.success(request, "已登记居家养老服务")
+            return redirect("home_care")
+        except ValueError as exc:
+            error = str(exc) if "金额" in str(exc) else "请填写服务月份"
+        except (services.CareError, PermissionDenied) as exc:
+            error = str(exc)
+    rows = HomeCareService.objects.filter(area_code__startswith=request.user.scope_prefix) \
+        .select_related("person")[:300]
+    return render(request, "doudi/home_care.html", {
+        "rows": rows, "error": error, "month": timezone.localdate().strftime("%Y-%m")})
+
+
+@login_required
+@require_POST
+def generate(request: HttpRequest) -> HttpResponse:
+    """The district generates this month's visit tasks (also `doudi care tasks`)."""
+    _need(request, roles.RUN_MONITORING)
+    out = services.generate_tasks(timezone.localdate(), request.user.scope_prefix)
+    messages.success(request, f"已生成探访任务 {out.created} 条（已有 {out.existing} 条）")
+    return redirect("care_home")
