@@ -557,6 +557,13 @@ def test_a_visit_on_a_phone_raises_a_warning(live, world, shipped_parameters) ->
             expect(page.locator("#visit-facts")).to_contain_text("照片")
             expect(page.locator("#visit-facts")).to_contain_text("1 张")
             assert page.evaluate("document.documentElement.scrollWidth") <= 375
+            # every page of care fits the phone: wide tables scroll inside themselves
+            for path in ("/care/", f"/care/persons/{head.pk}/", "/care/children/",
+                         "/care/institutions/", "/care/home-care/", "/care/cross-province/",
+                         "/monitoring/", "/monitoring/warnings/"):
+                page.goto(f"{live.url}{path}")
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 375, f"{path} is {width} px wide on a 375 px screen"
         finally:
             browser.close()
             connections.close_all()

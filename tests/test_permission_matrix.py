@@ -201,6 +201,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "children": (roles.VIEW_REGISTRY,),
     "institutions": (roles.VIEW_REGISTRY,),
     "home_care": (roles.VIEW_REGISTRY,),
+    "cross_province": (roles.VIEW_REGISTRY,),
 }
 
 # Routes that register a household: (request body for a village and an ID number, the status

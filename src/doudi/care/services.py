@@ -20,6 +20,7 @@ from doudi.audit.models import AuditEvent
 from doudi.care import plans
 from doudi.care.models import (
     CareProfile,
+    CrossProvinceCase,
     HomeCareService,
     Institution,
     InstitutionResident,
@@ -315,3 +316,46 @@ def record_home_care(*, by, person: Person, month: dt.date, provider: str, items
     except IntegrityError as exc:
         raise CareError("该机构本月的服务记录已登记") from exc
 
+
+
+def record_cross_province(*, by, direction: str, province: str, reference: str,  # noqa: ANN001
+                          child_name: str, child_id_number: str, kind: str,
+                          received_on: dt.date, note: str = "") -> CrossProvinceCase:
+    """跨省通办 of 孤儿 / 事实无人抚养儿童 recognition: a case received for another province, or
+    sent to the province of the child's household registration. A case received for a child
+    this district registers starts the application here (channel 跨省通办)."""
+    from doudi.casework.services import CaseworkError, create_application
+    from doudi.core import idnumber
+
+    area = getattr(by, "scope_prefix", "")
+    if not by.can(roles.EDIT_REGISTRY) or len(area) > 9:
+        raise PermissionDenied("跨省通办由县（区）、乡镇（街道）民政部门登记")
+    if direction not in dict(CrossProvinceCase.DIRECTIONS):
+        raise CareError("请选择方向")
+    if kind not in dict(CrossProvinceCase._meta.get_field("kind").choices):
+        raise CareError("请选择认定类别")
+    number = child_id_number.strip().upper()
+    if not idnumber.is_valid(number):
+        raise CareError("儿童身份证号无效（校验位不符或格式错误）")
+    if not province.strip() or not child_name.strip():
+        raise CareError("请填写对方省份和儿童姓名")
+    with transaction.atomic():
+        case = CrossProvinceCase.objects.create(
+            direction=direction, province=province.strip()[:20], reference=reference.strip()[:50],
+            child_name=child_name.strip()[:50], child_id_number=number, kind=kind,
+            received_on=received_on, note=note.strip()[:300], area_code=area)
+        if direction == "in":
+            member = (Membership.objects.select_related("household", "person")
+                      .filter(person__id_number=number, end_date__isnull=True,
+                              household__area_code__startswith=area).first())
+            if member is not None:
+                try:
+                    case.application = create_application(
+                        by=by, household=member.household, programme="child",
+                        channel="cross_province", applicant=member.person,
+                        reason=f"{case.province}跨省通办转来（{case.get_kind_display()}认定）",
+                        reference=case.reference or f"跨省{case.pk}")
+                except CaseworkError as exc:
+                    raise CareError(str(exc)) from exc
+                case.save(update_fields=["application"])
+    return case

@@ -22,6 +22,7 @@ from doudi.areas.models import Area
 from doudi.care import plans, services
 from doudi.care.models import (
     CareProfile,
+    CrossProvinceCase,
     HomeCareService,
     Institution,
     InstitutionResident,
@@ -298,3 +299,33 @@ def generate(request: HttpRequest) -> HttpResponse:
     out = services.generate_tasks(timezone.localdate(), request.user.scope_prefix)
     messages.success(request, f"已生成探访任务 {out.created} 条（已有 {out.existing} 条）")
     return redirect("care_home")
+
+
+@login_required
+def cross_province(request: HttpRequest) -> HttpResponse:
+    """孤儿、事实无人抚养儿童认定 跨省通办: cases received for, or sent to, another province."""
+    _need(request, roles.VIEW_REGISTRY)
+    fields = ("direction", "province", "reference", "child_name", "child_id_number", "kind",
+              "received_on", "note")
+    form = {k: request.POST.get(k, "") for k in fields}
+    error = ""
+    if request.method == "POST":
+        try:
+            case = services.record_cross_province(
+                by=request.user, **{**form, "received_on": dt.date.fromisoformat(
+                    form["received_on"])})
+            messages.success(request, "已登记" + ("，并受理儿童基本生活保障申请"
+                                                 if case.application_id else ""))
+            return redirect("cross_province")
+        except ValueError:
+            error = "请填写受理/转出日期"
+        except (services.CareError, PermissionDenied) as exc:
+            error = str(exc)
+    rows = CrossProvinceCase.objects.filter(area_code__startswith=request.user.scope_prefix) \
+        .select_related("application")[:300]
+    return render(request, "doudi/cross_province.html", {
+        "rows": rows, "form": form, "error": error, "today": timezone.localdate(),
+        "directions": CrossProvinceCase.DIRECTIONS,
+        "kinds": CrossProvinceCase._meta.get_field("kind").choices,
+        "can_edit": request.user.can(roles.EDIT_REGISTRY)
+        and len(request.user.scope_prefix) <= 9})

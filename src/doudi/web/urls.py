@@ -109,6 +109,7 @@ urlpatterns = [
     path("care/institutions/<int:institution_id>/", care_views.institution_detail,
          name="institution_detail"),
     path("care/home-care/", care_views.home_care, name="home_care"),
+    path("care/cross-province/", care_views.cross_province, name="cross_province"),
     path("payments/", benefits_views.payments, name="payments"),
     path("payments/failed/", benefits_views.failed_payments, name="failed_payments"),
     path("payments/recalculations/", benefits_views.recalculations, name="recalculations"),

@@ -119,6 +119,8 @@ class Command(BaseCommand):
             from doudi.monitoring import services as monitoring
 
             watched = monitoring.execute(monitoring.start_run(by=district, trigger="cli"))
+        with context.job("demo care", user=district):
+            visits = _care(district, today)
         counts = "，".join(f"{LABELS[k]} {v}" for k, v in enrolled.counts.items())
         self.stdout.write(
             f"家庭: {loaded.households} 户，人员: {loaded.persons} 人；在保：{counts}；"
@@ -126,7 +128,8 @@ class Command(BaseCommand):
             f"（已导入 CSV {imported:,} 行，Excel 与 Parquet 留在收件箱供试用）；"
             f"埋点案例 {sum(run.summary['truth'].values()):,} 个 → {out / 'truth.parquet'}；"
             f"办理中的申请 {applications} 件；保障对象 {enrolled.enrollments} 个，"
-            f"本月花名册 {roster.lines} 人次待审核；监测预警 {watched.created} 条待核实"
+            f"本月花名册 {roster.lines} 人次待审核；监测预警 {watched.created} 条待核实；"
+            f"本月探访任务 {visits} 条"
             f"（{time.monotonic() - started:.1f} 秒）"
         )
 
@@ -189,6 +192,25 @@ def _applications(truth_file: Path, today: dt.date) -> int:
                                opinion=opinions.get(action, ""))
         made += 1
     return made
+
+
+def _care(district: User, today: dt.date) -> int:
+    """This month's visit tasks, and the district's institutions (beds as a district might
+    report them) so the nursing-bed ratio shows."""
+    from doudi.care import services as care
+    from doudi.care.models import Institution
+
+    for name, town, beds, nursing, operator in (
+            ("屯溪区社会福利院", "341002001000", 180, 110, "public"),
+            ("黎阳镇敬老院", DEMO_TOWN + "000", 60, 24, "public"),
+            ("屯光镇敬老院", "341002100000", 48, 16, "public"),
+            ("康馨养老院", "341002002000", 150, 72, "private")):
+        care.save_institution(by=district, institution=Institution(), name=name,
+                              kind="welfare_home" if "福利院" in name else "nursing_home"
+                              if "敬老院" in name else "elderly_home", operator=operator,
+                              beds=beds, nursing_beds=nursing, staff=beds // 6,
+                              nursing_staff=beds // 10, area_code=town)
+    return care.generate_tasks(today, DEMO_DISTRICT).created
 
 
 def _import_feeds(inbox: Path, user: User) -> int:
