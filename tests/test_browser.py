@@ -556,6 +556,7 @@ def test_a_visit_on_a_phone_raises_a_warning(live, world, shipped_parameters) ->
             expect(page.locator("#visit-follow-up")).to_contain_text("转监测预警")
             expect(page.locator("#visit-facts")).to_contain_text("照片")
             expect(page.locator("#visit-facts")).to_contain_text("1 张")
+            expect(page.get_by_alt_text("探访照片 1")).to_be_visible()
             assert page.evaluate("document.documentElement.scrollWidth") <= 375
             # every page of care fits the phone: wide tables scroll inside themselves
             for path in ("/care/", f"/care/persons/{head.pk}/", "/care/children/",

@@ -49,7 +49,7 @@ from doudi.benefits.models import (
     Recalculation,
     ReviewTask,
 )
-from doudi.care.models import Institution, InstitutionResident, Visit
+from doudi.care.models import Institution, InstitutionResident, Visit, VisitPhoto
 from doudi.casework.models import Application, ApplicationEvent, HomeVisit, OnlineRequest
 from doudi.core import idnumber
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
@@ -113,6 +113,7 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "ticket_no": lambda record: record.warning.ticket_no,
     "monitoring_run_id": lambda record: record.monitoring_run.pk,
     "visit_id": lambda record: record.visit.pk,
+    "photo_id": lambda record: record.visit.photos.get().pk,
     "institution_id": lambda record: record.institution.pk,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
     # a bank layout: the shipped default for every record (LAYOUT_ROUTES try an out-of-area one)
@@ -364,8 +365,22 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
 
 
 def _visit(household: Household, marker: Person) -> Visit:
-    return Visit.objects.create(person=marker, household=household, visited_on=dt.date(2026, 11, 2),
-                                seen="本人", living="矩阵测试", area_code=household.area_code)
+    """A visit to the marker with one photo whose PNG text chunk names the household."""
+    import struct
+    import zlib
+
+    from doudi.casework.attachments import store
+
+    visit = Visit.objects.create(person=marker, household=household,
+                                 visited_on=dt.date(2026, 11, 2), seen="本人", living="矩阵测试",
+                                 area_code=household.area_code)
+    text = b"Comment\x00" + household.number.encode()
+    png = (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(text)) + b"tEXt" + text
+           + struct.pack(">I", zlib.crc32(b"tEXt" + text) & 0xFFFFFFFF))
+    content_type, digest, size = store(png, "matrix.png")
+    VisitPhoto.objects.create(visit=visit, content_type=content_type, size=size, sha256=digest,
+                              area_code=household.area_code)
+    return visit
 
 
 def _institution(household: Household, marker: Person) -> Institution:

@@ -27,6 +27,7 @@ from doudi.care.models import (
     Institution,
     InstitutionResident,
     Visit,
+    VisitPhoto,
     VisitTask,
 )
 from doudi.casework.workflow import PROGRAMMES
@@ -329,3 +330,26 @@ def cross_province(request: HttpRequest) -> HttpResponse:
         "kinds": CrossProvinceCase._meta.get_field("kind").choices,
         "can_edit": request.user.can(roles.EDIT_REGISTRY)
         and len(request.user.scope_prefix) <= 9})
+
+
+@login_required
+@require_GET
+def visit_photo(request: HttpRequest, visit_id: int, photo_id: int) -> HttpResponse:
+    """A visit's photo, for those who may see the visit; each view is audited."""
+    from doudi.audit import services as audit
+    from doudi.audit.models import AuditEvent
+    from doudi.casework.attachments import SIGNATURES, storage_path
+
+    _need(request, roles.VIEW_REGISTRY)
+    photo = (VisitPhoto.objects.filter(visit_id=visit_id, pk=photo_id,
+                                       area_code__startswith=request.user.scope_prefix)
+             .select_related("visit").first())
+    if photo is None:
+        raise Http404("照片不存在或不在您的管辖范围内")
+    audit.record(AuditEvent.VIEW, object_type="care.visitphoto", object_id=photo.pk,
+                 object_label=f"查看探访照片（{photo.visit}）", area_code=photo.area_code)
+    suffix = next(s for _, t, s in SIGNATURES if t == photo.content_type)
+    response = HttpResponse(storage_path(photo.sha256, suffix).read_bytes(),
+                            content_type=photo.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

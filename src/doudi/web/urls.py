@@ -104,6 +104,8 @@ urlpatterns = [
     path("care/persons/<int:person_id>/visit/", care_views.visit_new, name="visit_new"),
     path("care/persons/<int:person_id>/", care_views.care_profile, name="care_profile"),
     path("care/visits/<int:visit_id>/", care_views.visit_detail, name="visit_detail"),
+    path("care/visits/<int:visit_id>/photos/<int:photo_id>/", care_views.visit_photo,
+         name="visit_photo"),
     path("care/children/", care_views.children, name="children"),
     path("care/institutions/", care_views.institutions, name="institutions"),
     path("care/institutions/<int:institution_id>/", care_views.institution_detail,
