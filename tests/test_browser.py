@@ -570,3 +570,29 @@ def test_a_visit_on_a_phone_raises_a_warning(live, world, shipped_parameters) ->
             connections.close_all()
     w = Warning.objects.get(channel="discovery")
     assert w.person_id == head.pk and "摔伤" in w.summary and w.owner_code == "341002102"
+
+
+def test_the_district_dashboard_drills_from_a_chart_to_a_household(
+        page, live, world, shipped_parameters) -> None:
+    """统计分析: the district's bar of a town leads to the town's figures, a figure to its
+    records, a record to the household."""
+    from playwright.sync_api import expect
+
+    from doudi.benefits import services as benefits
+
+    month = dt.date.today().replace(day=1)
+    benefits.enroll(by=world.users.district_approver, household=world.village_hh,
+                    programme="dibao", amount_fen=61_050, start_date=month)
+    _login(page, live.url, "district_officer", PASSWORD)
+    page.get_by_role("link", name="统计分析", exact=True).click()
+    expect(page.locator("#figures")).to_contain_text("在保户数")
+    bar = page.locator("xpath=//*[@id='chart-areas']//*[local-name()='a']"
+                       "[contains(@*[local-name()='href'], 'area=341002102')]")
+    expect(bar).to_have_count(1)
+    bar.click()
+    expect(page.locator("h1")).to_contain_text("黎阳镇")
+    _screenshot(page, "reports-town.png")
+    page.locator("#figures tr", has_text="在保户数").locator("td.num a").first.click()
+    expect(page.locator("#report-rows")).to_contain_text(world.village_hh.number)
+    page.locator("#report-rows").get_by_role("link", name=world.village_hh.number).click()
+    expect(page).to_have_url(f"{live.url}/households/{world.village_hh.pk}/")

@@ -203,6 +203,8 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "institutions": (roles.VIEW_REGISTRY,),
     "home_care": (roles.VIEW_REGISTRY,),
     "cross_province": (roles.VIEW_REGISTRY,),
+    "reports": (roles.VIEW_REGISTRY,),
+    "report_list": (roles.VIEW_REGISTRY,),
 }
 
 # Routes that register a household: (request body for a village and an ID number, the status

@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "doudi.benefits",
     "doudi.monitoring",
     "doudi.care",
+    "doudi.reports",
     "doudi.web",
 ]
 

@@ -16,6 +16,7 @@ def navigation(request) -> dict:  # noqa: ANN001
         items.append(("待办", reverse("work_queue")))
         items.append(("监测预警", reverse("monitoring")))
         items.append(("探访关爱", reverse("care_home")))
+        items.append(("统计分析", reverse("reports")))
         items.append(("家庭档案", reverse("household_list")))
         items.append(("资金发放", reverse("payments")))
         items.append(("政策参数", reverse("policy_list")))

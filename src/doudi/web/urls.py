@@ -8,6 +8,7 @@ from doudi.web import (
     exchange_views,
     monitoring_views,
     policy_views,
+    reports_views,
     rules_views,
     views,
 )
@@ -99,6 +100,8 @@ urlpatterns = [
          name="warning_report_discovery"),
     path("monitoring/report/hotline/", monitoring_views.report_hotline,
          name="warning_report_hotline"),
+    path("reports/", reports_views.dashboard, name="reports"),
+    path("reports/list/", reports_views.figure_list, name="report_list"),
     path("care/", care_views.care_home, name="care_home"),
     path("care/tasks/generate/", care_views.generate, name="care_generate"),
     path("care/persons/<int:person_id>/visit/", care_views.visit_new, name="visit_new"),

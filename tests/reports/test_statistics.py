@@ -1,0 +1,164 @@
+"""Every dashboard figure equals an independent count over the records, at district and town
+level, for two months; and the dashboard's figures link down to the households."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections import defaultdict
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from doudi.audit import context
+from doudi.benefits import bank_files
+from doudi.benefits import services as benefits
+from doudi.benefits.models import Enrollment, PaymentLine
+from doudi.care.models import Visit, VisitTask
+from doudi.casework.models import Application
+from doudi.monitoring.models import Warning
+from doudi.registry.models import CategoryAssignment, Membership
+from doudi.reports import statistics
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+D = dt.date
+MONTHS = (D(2026, 10, 1), D(2026, 11, 1))
+
+
+@pytest.fixture
+def district(users, shipped_parameters, shipped_bank_layouts, tmp_path):
+    call_command("synth", "--area", "341002", "--households", "700", "--seed", "21",
+                 "--into-db", "--out", str(tmp_path), "--today", "2026-09-15",
+                 stdout=StringIO())
+    with context.job("test month"):
+        ended = list(Enrollment.objects.order_by("id")[:7])
+        for n, e in enumerate(ended):  # some leave in October, some in November
+            Enrollment.objects.filter(pk=e.pk).update(
+                end_date=D(2026, 10 + n % 2, 10 + n), status="ended")
+        built = benefits.build_run(by=users.district_officer, month=D(2026, 10, 1),
+                                   area_code="341002")
+        benefits.approve_run(by=users.district_approver, run=built.run)
+        data = bank_files.bank_file(by=users.district_officer, run=built.run)[0]
+        rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+        out = io.StringIO()
+        w = csv.writer(out)
+        w.writerow(["流水号", "结果", "失败原因"])
+        for i, r in enumerate(rows):
+            w.writerow([r["流水号"], "失败" if i % 9 == 0 else "成功", "账户冻结"])
+        bank_files.bank_result(by=users.district_officer, run=built.run,
+                               data=out.getvalue().encode())
+    return users
+
+
+def _naive(area: str, month: dt.date, width: int) -> tuple[dict, dict]:
+    """The figures by a plain walk over every record (no grouping in the database)."""
+    first, last = statistics.month_bounds(month)
+    rows: dict[str, dict[str, set | int]] = defaultdict(lambda: defaultdict(set))
+
+    def add(key: str, code: str, item: object) -> None:
+        if code.startswith(area):
+            rows[code[:width]][key].add(item)
+            rows["*"][key].add(item)
+
+    def in_force(start, end) -> bool:
+        return start <= last and (end is None or end > last)
+
+    for e in Enrollment.objects.all():
+        if in_force(e.start_date, e.end_date):
+            add("covered_households", e.area_code, e.household_id)
+            if e.programme in ("dibao", "single_person"):
+                add("dibao_households", e.area_code, e.household_id)
+            if e.programme == "tekun":
+                add("tekun_persons", e.area_code, e.person_id)
+        if first <= e.start_date <= last:
+            add("new_enrollments", e.area_code, e.pk)
+        if e.end_date and first <= e.end_date <= last:
+            add("exited_enrollments", e.area_code, e.pk)
+    for line in PaymentLine.objects.all():
+        if line.month == first and line.status == "paid":
+            add("paid_lines", line.area_code, line.pk)
+            add("_paid", line.area_code, (line.pk, line.total_fen))
+    for c in CategoryAssignment.objects.filter(category="edge", household__isnull=False):
+        if in_force(c.start_date, c.end_date):
+            add("edge_households", c.area_code, c.pk)
+    for w in Warning.objects.all():
+        made = w.created_at.astimezone().date()
+        if first <= made <= last:
+            add("warnings_raised", w.area_code, w.pk)
+    for v in Visit.objects.all():
+        if first <= v.visited_on <= last:
+            add("visits_done", v.area_code, v.pk)
+    for t in VisitTask.objects.all():
+        if first <= t.due_on <= last:
+            add("visit_tasks_due", t.area_code, t.pk)
+    for a in Application.objects.all():
+        if first <= a.submitted_on <= last:
+            add("applications_submitted", a.area_code, a.pk)
+    totals = {}
+    out = {}
+    for code, figures in rows.items():
+        counted = {k: len(v) for k, v in figures.items() if not k.startswith("_")}
+        counted["paid_fen"] = sum(fen for _, fen in figures.get("_paid", set()))
+        if code == "*":
+            totals = counted
+        else:
+            out[code] = counted
+    return out, totals
+
+
+@pytest.mark.parametrize("month", MONTHS, ids=["2026-10", "2026-11"])
+@pytest.mark.parametrize("area", ["341002", "341002102"], ids=["district", "town"])
+def test_every_figure_equals_an_independent_count(district, area, month) -> None:
+    table = statistics.month_table(area, month)
+    rows, totals = _naive(area, month, table.width)
+    checked = ("covered_households", "dibao_households", "tekun_persons", "new_enrollments",
+               "exited_enrollments", "paid_lines", "paid_fen", "edge_households",
+               "warnings_raised", "visits_done", "visit_tasks_due", "applications_submitted")
+    assert totals.get("covered_households", 0) > 0
+    for key in checked:
+        assert table.total[key] == totals.get(key, 0), key
+        for code, figures in table.rows.items():
+            assert figures[key] == rows.get(code, {}).get(key, 0), (key, code)
+        for code, figures in rows.items():
+            assert table.rows[code][key] == figures.get(key, 0), (key, code)
+
+
+def test_past_months_do_not_change_with_today(district) -> None:
+    before = statistics.month_table("341002", MONTHS[0]).total
+    Enrollment.objects.filter(end_date__isnull=True).update(end_date=D(2026, 11, 20))
+    after = statistics.month_table("341002", MONTHS[0]).total
+    assert before["covered_households"] == after["covered_households"]
+    assert statistics.month_table("341002", MONTHS[1]).total["covered_households"] == 0
+
+
+def test_covered_persons_count_the_members_of_covered_households(district) -> None:
+    last = statistics.month_bounds(MONTHS[1])[1]
+    households = {e.household_id for e in Enrollment.objects.all()
+                  if e.start_date <= last and (e.end_date is None or e.end_date > last)
+                  and (e.person_id is None or e.programme == "dibao")}
+    persons = {e.person_id for e in Enrollment.objects.all()
+               if e.start_date <= last and (e.end_date is None or e.end_date > last)
+               and e.person_id is not None and e.programme != "dibao"}
+    members = {m.person_id for m in Membership.objects.filter(household_id__in=households,
+                                                              co_resident=True)
+               if m.start_date <= last and (m.end_date is None or m.end_date > last)}
+    assert statistics.month_table("341002", MONTHS[1]).total["covered_persons"] == len(
+        members | persons)
+
+
+def test_the_dashboard_drills_down_to_households(client, district) -> None:
+    client.login(username="district_officer", password=PASSWORD)
+    page = client.get("/reports/?month=2026-10").content.decode()
+    assert "在保户数" in page and "<svg" in page and "<script" not in page.split("<svg")[1]
+    assert "/reports/?area=341002102&amp;month=2026-10" in page  # the town's bar and column
+    listing = client.get("/reports/list/?figure=covered_households&area=341002102"
+                         "&month=2026-10")
+    text = listing.content.decode()
+    some = Enrollment.objects.filter(area_code__startswith="341002102").first()
+    assert f"/households/{some.household_id}/" in text
+    assert client.get("/reports/list/?figure=no_such_figure").status_code == 404
+    outside = client.get("/reports/list/?figure=covered_households&area=440103&month=2026-10")
+    assert "440103" not in outside.content.decode().split("<h1>")[1]  # the user's own area
