@@ -57,6 +57,7 @@ from doudi.monitoring.models import MonitoringRun, Warning
 from doudi.policy.models import PolicyParameter
 from doudi.registry import services
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
+from doudi.reports.models import Campaign, CampaignSample
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -84,6 +85,7 @@ class Record:
     monitoring_run: MonitoringRun | None = None  # a run over the village, naming the household
     visit: Visit | None = None  # a visit to the marker
     institution: Institution | None = None  # an institution of the area, the marker resident
+    campaign: Campaign | None = None  # a campaign over the village with the household sampled
 
     @property
     def number(self) -> str:
@@ -115,6 +117,8 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "visit_id": lambda record: record.visit.pk,
     "photo_id": lambda record: record.visit.photos.get().pk,
     "institution_id": lambda record: record.institution.pk,
+    "campaign_id": lambda record: record.campaign.pk,
+    "sample_id": lambda record: record.campaign.samples.get().pk,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
     # a bank layout: the shipped default for every record (LAYOUT_ROUTES try an out-of-area one)
     "layout_id": lambda record: BankLayout.objects.get(code="default").pk,
@@ -205,6 +209,8 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "cross_province": (roles.VIEW_REGISTRY,),
     "reports": (roles.VIEW_REGISTRY,),
     "report_list": (roles.VIEW_REGISTRY,),
+    "performance": (roles.VIEW_REGISTRY,),
+    "campaigns": (roles.VIEW_REGISTRY,),
 }
 
 # Routes that register a household: (request body for a village and an ID number, the status
@@ -359,6 +365,7 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
                                warning=_warning(household, marker),
                                visit=_visit(household, marker),
                                institution=_institution(household, marker),
+                               campaign=_campaign(household),
                                monitoring_run=MonitoringRun.objects.create(
                                    area_code=household.area_code, trigger="cli",
                                    as_of=dt.date(2026, 11, 2), status="done",
@@ -383,6 +390,17 @@ def _visit(household: Household, marker: Person) -> Visit:
     VisitPhoto.objects.create(visit=visit, content_type=content_type, size=size, sha256=digest,
                               area_code=household.area_code)
     return visit
+
+
+def _campaign(household: Household) -> Campaign:
+    campaign = Campaign.objects.create(
+        name=f"矩阵回头看{household.number}", kind="look_back", programmes=["dibao"],
+        rate_bp=1000, seed=1, starts_on=dt.date(2026, 11, 2), due_on=dt.date(2026, 11, 30),
+        area_code=household.area_code)
+    CampaignSample.objects.create(campaign=campaign, household=household,
+                                  town=household.area_code[:9], programme="dibao",
+                                  area_code=household.area_code)
+    return campaign
 
 
 def _institution(household: Household, marker: Person) -> Institution:

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal, InvalidOperation
+from urllib.parse import quote
 
 import pygal
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import mark_safe
@@ -20,7 +24,10 @@ from pygal.style import Style
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
-from doudi.reports import statistics
+from doudi.casework.workflow import PROGRAMMES
+from doudi.policy.models import chain_prefixes
+from doudi.reports import campaigns, performance, statistics
+from doudi.reports.models import CAMPAIGN_KINDS, CHECKLIST, Campaign, CampaignFinding
 from doudi.web.views import _need
 
 STYLE = Style(background="white", plot_background="white", foreground="#1f2933",
@@ -133,3 +140,132 @@ def figure_list(request: HttpRequest) -> HttpResponse:
     return render(request, "doudi/report_list.html", {
         "rows": rows, "figure": figure, "label": statistics.FIGURES[figure], "month": month,
         "area": area, "total": qs.count(), "area_name": _names([area]).get(area, area)})
+
+
+# -- campaigns ------------------------------------------------------------------------------
+
+def _campaign(request: HttpRequest, campaign_id: int) -> Campaign:
+    _need(request, roles.VIEW_REGISTRY)
+    scope = request.user.scope_prefix
+    row = Campaign.objects.filter(pk=campaign_id).filter(
+        Q(area_code__startswith=scope) | Q(area_code__in=chain_prefixes(scope))).first()
+    if row is None:
+        raise Http404("检查活动不存在或不在您的管辖范围内")
+    return row
+
+
+def _town_names(prefix: str) -> dict[str, str]:
+    return {c[:9]: n for c, n in Area.objects.filter(code__startswith=prefix[:6], level=4)
+            .values_list("code", "name")}
+
+
+@login_required
+def campaign_list(request: HttpRequest) -> HttpResponse:
+    """检查活动: those over the user's area; a district starts one with a seeded sample."""
+    _need(request, roles.VIEW_REGISTRY)
+    scope = request.user.scope_prefix
+    error = ""
+    form = {k: request.POST.get(k, "") for k in ("name", "kind", "rate", "seed", "starts_on",
+                                                  "due_on", "correction_days")}
+    if request.method == "POST":
+        try:
+            rate = Decimal(form["rate"] or "0")
+            row = campaigns.start(
+                by=request.user, name=form["name"], kind=form["kind"],
+                programmes=request.POST.getlist("programmes"),
+                rate_bp=int(rate * 100), seed=int(form["seed"] or 0),
+                starts_on=dt.date.fromisoformat(form["starts_on"]),
+                due_on=dt.date.fromisoformat(form["due_on"]),
+                correction_days=int(form["correction_days"] or 30))
+            return redirect("campaign_detail", campaign_id=row.pk)
+        except (ValueError, InvalidOperation):
+            error = "请填写抽样比例（%）、随机种子（整数）和日期"
+        except (campaigns.CampaignError, PermissionDenied) as exc:
+            error = str(exc) or "检查活动由区县民政部门组织"
+    rows = Campaign.objects.filter(Q(area_code__startswith=scope)
+                                   | Q(area_code__in=chain_prefixes(scope)))
+    return render(request, "doudi/campaigns.html", {
+        "rows": rows, "error": error, "form": form, "kinds": CAMPAIGN_KINDS,
+        "programmes": PROGRAMMES.items(), "today": timezone.localdate(),
+        "can_start": bool(set(request.user.role_codes) & campaigns.ORGANISERS)})
+
+
+@login_required
+@require_GET
+def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    row = _campaign(request, campaign_id)
+    names = _town_names(row.area_code)
+    if request.GET.get("format") == "xlsx":
+        response = HttpResponse(campaigns.summary_xlsx(row, names), content_type=(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+        response["Content-Disposition"] = (
+            f"attachment; filename*=UTF-8''{quote(f'{row.name}_汇总.xlsx')}")
+        return response
+    samples = row.samples.filter(area_code__startswith=request.user.scope_prefix) \
+        .select_related("household").order_by("town", "programme", "household_id")
+    town = request.GET.get("town", "")
+    if town.isdigit():
+        samples = samples.filter(town=town)
+    return render(request, "doudi/campaign_detail.html", {
+        "row": row, "summary": campaigns.summary(row), "names": names,
+        "samples": samples[:500], "town": town, "checklist": CHECKLIST})
+
+
+@login_required
+def campaign_sample(request: HttpRequest, campaign_id: int, sample_id: int) -> HttpResponse:
+    """The checklist for one sampled household; problems become corrective tasks."""
+    row = _campaign(request, campaign_id)
+    sample = row.samples.filter(pk=sample_id, area_code__startswith=request.user.scope_prefix) \
+        .select_related("household").first()
+    if sample is None:
+        raise Http404("抽样家庭不存在或不在您的管辖范围内")
+    error = ""
+    if request.method == "POST":
+        try:
+            action = request.POST.get("action", "")
+            if action == "correct":
+                finding = sample.findings.get(pk=int(request.POST.get("finding", "0")))
+                campaigns.correct(by=request.user, finding=finding,
+                                  correction=request.POST.get("correction", ""),
+                                  corrected_on=timezone.localdate())
+            elif action != "check":
+                raise campaigns.CampaignError("未知操作")
+            else:
+                problems = {k: request.POST.get(f"note_{k}", "") for k in CHECKLIST
+                            if f"problem_{k}" in request.POST}
+                campaigns.check(by=request.user, sample=sample, problems=problems,
+                                checked_on=timezone.localdate())
+            return redirect("campaign_sample", campaign_id=row.pk, sample_id=sample.pk)
+        except (campaigns.CampaignError, PermissionDenied, ValueError) as exc:
+            error = str(exc) or "无权登记"
+        except CampaignFinding.DoesNotExist:
+            error = "问题不存在"
+    return render(request, "doudi/campaign_sample.html", {
+        "row": row, "sample": sample, "checklist": CHECKLIST, "error": error,
+        "findings": sample.findings.all(), "today": timezone.localdate()})
+
+
+@login_required
+@require_GET
+def performance_page(request: HttpRequest) -> HttpResponse:
+    """绩效评价 of the towns for a month (or ?year=YYYY), exportable."""
+    _need(request, roles.VIEW_REGISTRY)
+    area = _area(request)
+    year = request.GET.get("year", "")
+    if year.isdigit():
+        first, last = dt.date(int(year), 1, 1), dt.date(int(year), 12, 31)
+        title = f"{year}年"
+    else:
+        first, last = statistics.month_bounds(_month(request))
+        title = f"{first:%Y年%m月}"
+    rows = performance.towns(area, first, last)
+    names = _town_names(area)
+    if request.GET.get("format") == "xlsx":
+        response = HttpResponse(performance.xlsx(rows, names, f"{title}镇街绩效评价"),
+                                content_type="application/vnd.openxmlformats-"
+                                             "officedocument.spreadsheetml.sheet")
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote('绩效评价.xlsx')}"
+        return response
+    return render(request, "doudi/performance.html", {
+        "rows": rows, "names": names, "title": title, "month": first, "year": year,
+        "area": area})

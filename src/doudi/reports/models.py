@@ -1,0 +1,124 @@
+"""Supervision in the database: campaigns (摸底排查, 回头看, 互查, 随机抽查) with their seeded
+samples and findings (each problem a corrective task with a deadline), and the reports a
+district owes upward (a template filled for a period, reviewed, submitted, received)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from doudi.areas.scoping import AreaOwned
+from doudi.audit.audited import Audited
+
+CAMPAIGN_KINDS = [("survey", "摸底排查"), ("look_back", "回头看"), ("mutual", "互查"),
+                  ("spot_check", "随机抽查（明察暗访）")]
+# the checklist each sampled household is checked against (the same for every kind)
+CHECKLIST = {
+    "members": "家庭人口、户籍与共同生活情况属实",
+    "income": "家庭收入核算准确",
+    "assets": "家庭财产符合规定",
+    "amount": "保障金额计算正确",
+    "payment": "保障金按时足额发放到户",
+    "file": "档案材料齐全规范",
+    "favouritism": "不存在优亲厚友、人情保、关系保",
+    "publicity": "按规定公示",
+}
+
+
+class Campaign(Audited, AreaOwned, models.Model):
+    DRAFT, RUNNING, CLOSED = "draft", "running", "closed"
+
+    name = models.CharField("名称", max_length=100)
+    kind = models.CharField("类型", max_length=20, choices=CAMPAIGN_KINDS)
+    programmes = models.JSONField("范围（救助项目）", default=list)
+    rate_bp = models.PositiveIntegerField("抽样比例（万分比）")
+    seed = models.BigIntegerField("随机种子")
+    starts_on = models.DateField("开始日期")
+    due_on = models.DateField("完成期限")
+    correction_days = models.PositiveSmallIntegerField("整改期限（天）", default=30)
+    status = models.CharField("状态", max_length=10, default=RUNNING,
+                              choices=[(DRAFT, "草稿"), (RUNNING, "进行中"), (CLOSED, "已结束")])
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField("创建时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "检查活动"
+        ordering = ["-starts_on", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}：{self.name}"
+
+
+class CampaignSample(AreaOwned, models.Model):
+    """A household drawn for a campaign, in its stratum (town × programme)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="samples")
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT,
+                                  related_name="campaign_samples")
+    town = models.CharField("镇街", max_length=9)
+    programme = models.CharField("项目", max_length=20)
+    checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    checked_on = models.DateField("检查日期", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "抽样家庭"
+        ordering = ["town", "programme", "household_id"]
+        constraints = [models.UniqueConstraint(fields=["campaign", "household", "programme"],
+                                               name="one_sample_per_household_programme")]
+
+    def __str__(self) -> str:
+        return f"抽样 {self.household}（{self.programme}）"
+
+
+class CampaignFinding(Audited, AreaOwned, models.Model):
+    """One checklist item found wanting: a corrective task for the town, with a deadline."""
+
+    sample = models.ForeignKey(CampaignSample, on_delete=models.CASCADE,
+                               related_name="findings")
+    item = models.CharField("检查项", max_length=20, choices=list(CHECKLIST.items()))
+    note = models.CharField("问题描述", max_length=300)
+    due_on = models.DateField("整改期限")
+    corrected_on = models.DateField("整改完成日期", null=True, blank=True)
+    correction = models.CharField("整改情况", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "检查问题"
+        ordering = ["due_on", "id"]
+
+    def __str__(self) -> str:
+        return f"问题：{self.get_item_display()}"
+
+
+class ReportInstance(Audited, AreaOwned, models.Model):
+    """A report an area owes for a period: filled from the statistics, reviewed, submitted
+    upward, received by the upper level."""
+
+    DRAFT, SUBMITTED, RECEIVED = "draft", "submitted", "received"
+
+    template = models.CharField("报表", max_length=40)
+    period = models.CharField("报告期", max_length=10)  # 2026-10, 2026-Q3 or 2026
+    due_on = models.DateField("报送期限")
+    status = models.CharField("状态", max_length=10, default=DRAFT,
+                              choices=[(DRAFT, "待报送"), (SUBMITTED, "已报送"),
+                                       (RECEIVED, "上级已接收")])
+    data = models.JSONField("报表数据", default=dict)
+    note = models.CharField("说明", max_length=300, blank=True)
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    submitted_at = models.DateTimeField("报送时间", null=True, blank=True)
+    received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    received_at = models.DateTimeField("接收时间", null=True, blank=True)
+
+    audit_ignore = ("data",)
+
+    class Meta:
+        verbose_name = "报表"
+        ordering = ["due_on", "template"]
+        constraints = [models.UniqueConstraint(fields=["template", "period", "area_code"],
+                                               name="one_report_per_template_period_area")]
+
+    def __str__(self) -> str:
+        return f"{self.template} {self.period}"

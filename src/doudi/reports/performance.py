@@ -1,0 +1,125 @@
+"""绩效评价: the towns of an area side by side for a period — approvals decided within the
+legal time limit, warnings overdue, visits done on time, and the share of checked households
+where a campaign found a problem. Computed from the records like every statistic."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import xlsxwriter
+from django.db.models import Q
+from django.utils import timezone
+
+from doudi.care.models import VisitTask
+from doudi.casework.models import Application
+from doudi.core.workdays import add_workdays
+from doudi.monitoring.models import Warning
+from doudi.reports.models import CampaignFinding, CampaignSample
+
+APPROVAL_WORKDAYS = 30  # 民发〔2021〕57号: 低保 审核确认 within 30 working days
+
+
+@dataclass
+class TownPerformance:
+    town: str
+    decided: int = 0
+    decided_on_time: int = 0
+    warnings_open: int = 0
+    warnings_overdue: int = 0
+    visits_due: int = 0
+    visits_on_time: int = 0
+    checked: int = 0
+    with_problems: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @staticmethod
+    def _bp(part: int, whole: int) -> int | None:
+        return part * 10_000 // whole if whole else None
+
+    @property
+    def on_time_bp(self) -> int | None:
+        return self._bp(self.decided_on_time, self.decided)
+
+    @property
+    def overdue_bp(self) -> int | None:
+        return self._bp(self.warnings_overdue, self.warnings_open)
+
+    @property
+    def visits_bp(self) -> int | None:
+        return self._bp(self.visits_on_time, self.visits_due)
+
+    @property
+    def error_bp(self) -> int | None:
+        return self._bp(self.with_problems, self.checked)
+
+
+def towns(area: str, first: dt.date, last: dt.date) -> list[TownPerformance]:
+    from doudi.casework.services import calendar
+
+    cal = calendar()
+    rows: dict[str, TownPerformance] = {}
+
+    def row(code: str) -> TownPerformance:
+        return rows.setdefault(code[:9], TownPerformance(code[:9]))
+
+    for code, submitted, decided in Application.objects.filter(
+            area_code__startswith=area, decided_on__range=(first, last)).values_list(
+            "area_code", "submitted_on", "decided_on"):
+        r = row(code)
+        r.decided += 1
+        if decided <= add_workdays(submitted, APPROVAL_WORKDAYS, cal).day:
+            r.decided_on_time += 1
+    end = timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min))
+    for code, due in Warning.objects.filter(area_code__startswith=area, created_at__lt=end) \
+            .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=end)) \
+            .values_list("area_code", "due_on"):
+        r = row(code)
+        r.warnings_open += 1
+        if due < last:
+            r.warnings_overdue += 1
+    for code, due, visited in VisitTask.objects.filter(
+            area_code__startswith=area, due_on__range=(first, last)).values_list(
+            "area_code", "due_on", "visit__visited_on"):
+        r = row(code)
+        r.visits_due += 1
+        if visited is not None and visited <= due:
+            r.visits_on_time += 1
+    checked: dict[str, set[int]] = defaultdict(set)
+    for code, household in CampaignSample.objects.filter(
+            area_code__startswith=area, checked_on__range=(first, last)).values_list(
+            "area_code", "household_id"):
+        checked[code[:9]].add(household)
+    bad: dict[str, set[int]] = defaultdict(set)
+    for code, household in CampaignFinding.objects.filter(
+            area_code__startswith=area, sample__checked_on__range=(first, last)).values_list(
+            "area_code", "sample__household_id"):
+        bad[code[:9]].add(household)
+    for code, households in checked.items():
+        r = row(code)
+        r.checked, r.with_problems = len(households), len(bad[code] & households)
+    return [rows[k] for k in sorted(rows)]
+
+
+def xlsx(rows: list[TownPerformance], names: dict[str, str], title: str) -> bytes:
+    buffer = io.BytesIO()
+    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    sheet = book.add_worksheet("绩效评价")
+    bold = book.add_format({"bold": True})
+    sheet.write(0, 0, title, bold)
+    sheet.write_row(2, 0, ["镇街", "审批办结", "按时办结", "按时率", "未办结预警", "逾期预警",
+                           "逾期率", "应探访", "按期探访", "探访完成率", "抽查户数", "问题户数",
+                           "问题率"], bold)
+
+    def pct(bp: int | None) -> str:
+        return f"{bp / 100:.2f}%" if bp is not None else "—"
+
+    for n, r in enumerate(rows, start=3):
+        sheet.write_row(n, 0, [names.get(r.town, r.town), r.decided, r.decided_on_time,
+                               pct(r.on_time_bp), r.warnings_open, r.warnings_overdue,
+                               pct(r.overdue_bp), r.visits_due, r.visits_on_time,
+                               pct(r.visits_bp), r.checked, r.with_problems, pct(r.error_bp)])
+    book.close()
+    return buffer.getvalue()
