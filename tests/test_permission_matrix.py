@@ -57,7 +57,7 @@ from doudi.monitoring.models import MonitoringRun, Warning
 from doudi.policy.models import PolicyParameter
 from doudi.registry import services
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
-from doudi.reports.models import Campaign, CampaignSample
+from doudi.reports.models import Campaign, CampaignSample, ReportInstance
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -86,6 +86,7 @@ class Record:
     visit: Visit | None = None  # a visit to the marker
     institution: Institution | None = None  # an institution of the area, the marker resident
     campaign: Campaign | None = None  # a campaign over the village with the household sampled
+    filing: ReportInstance | None = None  # a report of the village's area naming the household
 
     @property
     def number(self) -> str:
@@ -119,6 +120,7 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "institution_id": lambda record: record.institution.pk,
     "campaign_id": lambda record: record.campaign.pk,
     "sample_id": lambda record: record.campaign.samples.get().pk,
+    "filing_id": lambda record: record.filing.pk,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
     # a bank layout: the shipped default for every record (LAYOUT_ROUTES try an out-of-area one)
     "layout_id": lambda record: BankLayout.objects.get(code="default").pk,
@@ -211,6 +213,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "report_list": (roles.VIEW_REGISTRY,),
     "performance": (roles.VIEW_REGISTRY,),
     "campaigns": (roles.VIEW_REGISTRY,),
+    "filings": (roles.VIEW_REGISTRY,),
 }
 
 # Routes that register a household: (request body for a village and an ID number, the status
@@ -366,6 +369,11 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
                                visit=_visit(household, marker),
                                institution=_institution(household, marker),
                                campaign=_campaign(household),
+                               filing=ReportInstance.objects.create(
+                                   template="monthly_assistance", period="2026-10",
+                                   due_on=dt.date(2026, 11, 10), area_code=household.area_code,
+                                   data={"month": "2026-10", "columns": [household.number],
+                                         "rows": []}),
                                monitoring_run=MonitoringRun.objects.create(
                                    area_code=household.area_code, trigger="cli",
                                    as_of=dt.date(2026, 11, 2), status="done",

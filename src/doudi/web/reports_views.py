@@ -26,8 +26,14 @@ from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.casework.workflow import PROGRAMMES
 from doudi.policy.models import chain_prefixes
-from doudi.reports import campaigns, performance, statistics
-from doudi.reports.models import CAMPAIGN_KINDS, CHECKLIST, Campaign, CampaignFinding
+from doudi.reports import campaigns, filing, performance, statistics
+from doudi.reports.models import (
+    CAMPAIGN_KINDS,
+    CHECKLIST,
+    Campaign,
+    CampaignFinding,
+    ReportInstance,
+)
 from doudi.web.views import _need
 
 STYLE = Style(background="white", plot_background="white", foreground="#1f2933",
@@ -269,3 +275,86 @@ def performance_page(request: HttpRequest) -> HttpResponse:
     return render(request, "doudi/performance.html", {
         "rows": rows, "names": names, "title": title, "month": first, "year": year,
         "area": area})
+
+
+# -- reports owed upward --------------------------------------------------------------------
+
+@login_required
+def filings(request: HttpRequest) -> HttpResponse:
+    """报表报送: every report due for the district over the last year and the next due date,
+    with its state — 逾期 when past due and not submitted; an upper level sees its districts'."""
+    _need(request, roles.VIEW_REGISTRY)
+    scope = request.user.scope_prefix
+    error = ""
+    if request.method == "POST":
+        try:
+            row = filing.fill(by=request.user, code=request.POST.get("template", ""),
+                              period=request.POST.get("period", ""))
+            return redirect("filing_detail", filing_id=row.pk)
+        except (filing.FilingError, PermissionDenied) as exc:
+            error = str(exc)
+    today = timezone.localdate()
+    stored = {(r.template, r.period, r.area_code): r
+              for r in ReportInstance.objects.filter(area_code__startswith=scope)}
+    districts = ([scope] if len(scope) == 6 else sorted(
+        c[:6] for c in Area.objects.filter(code__startswith=scope, level=3)
+        .values_list("code", flat=True)))
+    names = _names(districts)
+    rows = []
+    for due in filing.periods(today):
+        for district in districts:
+            report = stored.get((due.template.code, due.period, district))
+            late = due.due_on < today and (report is None
+                                           or report.status == ReportInstance.DRAFT)
+            rows.append({"due": due, "district": district, "name": names.get(district,
+                                                                              district),
+                         "report": report, "late": late})
+    return render(request, "doudi/filings.html", {
+        "rows": rows, "error": error, "today": today,
+        "can_fill": len(scope) == 6 and bool(set(request.user.role_codes)
+                                             & filing.SUBMITTERS)})
+
+
+def _report(request: HttpRequest, filing_id: int) -> ReportInstance:
+    _need(request, roles.VIEW_REGISTRY)
+    row = ReportInstance.objects.filter(pk=filing_id,
+                                        area_code__startswith=request.user.scope_prefix).first()
+    if row is None:
+        raise Http404("报表不存在或不在您的管辖范围内")
+    return row
+
+
+@login_required
+def filing_detail(request: HttpRequest, filing_id: int) -> HttpResponse:
+    report = _report(request, filing_id)
+    name = _names([report.area_code]).get(report.area_code, report.area_code)
+    error = ""
+    if request.method == "POST":
+        try:
+            action = request.POST.get("action", "")
+            if action == "submit":
+                filing.submit(by=request.user, report=report)
+            elif action == "receive":
+                filing.receive(by=request.user, report=report)
+            elif action == "refill":
+                report = filing.fill(by=request.user, code=report.template,
+                                     period=report.period)
+            else:
+                raise filing.FilingError("未知操作")
+            return redirect("filing_detail", filing_id=report.pk)
+        except (filing.FilingError, PermissionDenied) as exc:
+            error = str(exc)
+    if request.GET.get("format") == "xlsx":
+        response = HttpResponse(filing.xlsx(report, name), content_type=(
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+        title = f"{filing.templates()[report.template].name}_{report.period}.xlsx"
+        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(title)}"
+        return response
+    template = filing.templates()[report.template]
+    return render(request, "doudi/filing_detail.html", {
+        "report": report, "template": template, "area_name": name, "error": error,
+        "money": statistics.MONEY, "late": report.due_on < timezone.localdate()
+        and report.status == ReportInstance.DRAFT,
+        "can_submit": set(request.user.role_codes) & filing.SUBMITTERS
+        and request.user.scope_prefix == report.area_code,
+        "can_receive": len(request.user.scope_prefix) < len(report.area_code)})
