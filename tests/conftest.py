@@ -45,6 +45,7 @@ ROLE_AREA = {
     "audit_admin": DISTRICT,
     "department": DISTRICT,
     "hotline": DISTRICT,
+    "org_staff": DISTRICT,
 }
 
 _SHIPPED = None
@@ -100,6 +101,34 @@ def shipped_feed_types(db):
     if FeedType.objects.count() < len(shipped_documents()):
         with context.job("test shipped feed types"):
             load_shipped()
+
+
+def set_audit_triggers(enabled: bool) -> None:
+    """The append-only triggers of audit migration 0002, put on or lifted."""
+    import importlib
+
+    from django.db import connection
+
+    triggers = importlib.import_module("doudi.audit.migrations.0002_append_only_triggers")
+    statements = ({"sqlite": triggers.SQLITE, "postgresql": triggers.POSTGRES} if enabled else
+                  {"sqlite": triggers.SQLITE_REVERSE, "postgresql": triggers.POSTGRES_REVERSE})
+    with connection.cursor() as cursor:
+        for sql in statements.get(connection.vendor, []):
+            cursor.execute(sql)
+
+
+@pytest.fixture(scope="module")
+def flushable_audit_log(django_db_setup, django_db_blocker):
+    """Transactional tests (a live server, threads) end with pytest-django emptying the test
+    database (DELETE on SQLite, TRUNCATE on PostgreSQL), which the audit log's append-only
+    triggers refuse: they are lifted while the module runs and put back afterwards, for the
+    rest of the suite. Module scope sets this up before the function-scoped `transactional_db`
+    and tears it down after the last flush."""
+    with django_db_blocker.unblock():
+        set_audit_triggers(False)
+    yield
+    with django_db_blocker.unblock():
+        set_audit_triggers(True)
 
 
 @pytest.fixture

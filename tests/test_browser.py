@@ -8,7 +8,6 @@ Run with `python -m pytest tests/test_browser.py`. The browser is never download
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import os
 import shutil
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
@@ -31,11 +30,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--no-first-run"]
 TIMEOUT_MS = 15_000
 
-_triggers = importlib.import_module("doudi.audit.migrations.0002_append_only_triggers")
-_TRIGGERS_ON = {"sqlite": _triggers.SQLITE, "postgresql": _triggers.POSTGRES}
-_TRIGGERS_OFF = {"sqlite": _triggers.SQLITE_REVERSE, "postgresql": _triggers.POSTGRES_REVERSE}
-
-
 def _chromium() -> str:
     path = shutil.which("chromium")
     if path is None:
@@ -47,25 +41,11 @@ def _chromium() -> str:
     return path
 
 
-def _set_triggers(statements: dict[str, list[str]]) -> None:
-    with connection.cursor() as cursor:
-        for sql in statements.get(connection.vendor, []):
-            cursor.execute(sql)
-
-
 @pytest.fixture(scope="module", autouse=True)
-def flushable_audit_log(django_db_setup, django_db_blocker) -> Iterator[None]:
-    """A live server needs committed data, so pytest-django empties the test database after
-    each test here (TransactionTestCase flush: DELETE on SQLite, TRUNCATE on PostgreSQL). The
-    append-only triggers of audit migration 0002 refuse that, so they are lifted while this
-    module runs and put back afterwards, for the rest of the suite. Module scope makes this run
-    before the function-scoped `transactional_db` that pytest-django's autouse live-server
-    helper requests, and be torn down after its last flush."""
-    with django_db_blocker.unblock():
-        _set_triggers(_TRIGGERS_OFF)
+def _flushable(flushable_audit_log) -> Iterator[None]:
+    """A live server needs committed data, so every test here ends with a flush (see
+    `flushable_audit_log`)."""
     yield
-    with django_db_blocker.unblock():
-        _set_triggers(_TRIGGERS_ON)
 
 
 @pytest.fixture

@@ -57,6 +57,8 @@ INSTALLED_APPS = [
     "doudi.monitoring",
     "doudi.care",
     "doudi.reports",
+    "doudi.community",
+    "doudi.placenames",
     "doudi.web",
 ]
 

@@ -26,6 +26,7 @@ PUSH_FEEDS = "exchange.push"  # 部门接口：推送本部门数据、读取授
 RUN_MONITORING = "monitoring.run"  # 发起监测比对运行
 TUNE_INDICATORS = "monitoring.tune"  # 调整本级预警指标的阈值、启停
 HOTLINE = "monitoring.hotline"  # 12345 热线系统：推送工单、读取办理结果
+SERVE_NEEDS = "community.serve"  # 社会力量：查看发布给本组织的救助需求（脱敏）、认领、反馈
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,8 @@ ROLES: dict[str, Role] = {
         Role("department", "部门数据接口", frozenset({PUSH_FEEDS}), (1, 2, 3)),
         # the 12345 hotline centre's machine account: pushes tickets, reads their outcome
         Role("hotline", "12345热线接口", frozenset({HOTLINE}), (1, 2, 3)),
+        # a social organisation's account: the needs published to it, masked; nothing else
+        Role("org_staff", "社会力量", frozenset({SERVE_NEEDS}), (3, 4)),
     ]
 }
 
