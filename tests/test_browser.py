@@ -576,3 +576,51 @@ def test_the_district_dashboard_drills_from_a_chart_to_a_household(
     expect(page.locator("#report-rows")).to_contain_text(world.village_hh.number)
     page.locator("#report-rows").get_by_role("link", name=world.village_hh.number).click()
     expect(page).to_have_url(f"{live.url}/households/{world.village_hh.pk}/")
+
+
+def test_a_need_goes_from_a_household_to_an_organisation_and_back(page, live, world) -> None:
+    """救助需求统一发布: the village assistant publishes a household's need (with consent) to the
+    town's social-work station; its account sees it without name or number, takes it up and
+    reports the outcome, which shows on the household's page and timeline."""
+    from playwright.sync_api import expect
+
+    from doudi.accounts.services import create_user
+    from doudi.community.models import Organisation, OrganisationMember
+
+    station = Organisation.objects.create(name="黎阳镇社工站", kind="station",
+                                          area_code="341002102")
+    with context.job("browser test org"):
+        staff = create_user(username="shegong", password=PASSWORD, area_code="341002102",
+                            roles=["org_staff"])
+    OrganisationMember.objects.create(user=staff, organisation=station)
+    head = _head(world.village_hh)
+
+    _login(page, live.url, "village_assistant", PASSWORD)
+    page.goto(f"{live.url}/households/{world.village_hh.pk}/")
+    page.get_by_role("link", name="发布救助需求").click()
+    page.select_option("select[name=kind]", "care")
+    page.fill("input[name=summary]", "独居老人术后需要短期上门照护")
+    page.fill("input[name=consent_on]", dt.date.today().isoformat())
+    page.get_by_label("黎阳镇社工站（镇街社工站）").check()
+    page.get_by_role("button", name="发布").click()
+    expect(page.locator("#needs")).to_contain_text("待认领")
+
+    page.context.clear_cookies()
+    _login(page, live.url, "shegong", PASSWORD)
+    page.get_by_role("link", name="救助需求", exact=True).click()
+    queue = page.locator("#need-queue")
+    expect(queue).to_contain_text("独居老人术后需要短期上门照护")
+    expect(queue).to_contain_text("隆阜")  # the village, nothing closer
+    for secret in (head.name, head.id_number, world.village_hh.number):
+        expect(queue).not_to_contain_text(secret)
+    queue.get_by_role("button", name="认领").click()
+    page.fill("input[name=outcome]", "安排社工上门照护两周")
+    page.get_by_role("button", name="反馈结果").click()
+    expect(queue).to_contain_text("结果：安排社工上门照护两周")
+    assert page.goto(f"{live.url}/households/{world.village_hh.pk}/").status == 403
+
+    page.context.clear_cookies()
+    _login(page, live.url, "village_assistant", PASSWORD)
+    page.goto(f"{live.url}/households/{world.village_hh.pk}/")
+    expect(page.locator("#needs")).to_contain_text("安排社工上门照护两周")
+    expect(page.locator("ol.timeline")).to_contain_text("救助需求")

@@ -54,6 +54,7 @@ from doudi.casework.models import Application, ApplicationEvent, HomeVisit, Onli
 from doudi.core import idnumber
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
 from doudi.monitoring.models import MonitoringRun, Warning
+from doudi.placenames.models import NamingApplication
 from doudi.policy.models import PolicyParameter
 from doudi.registry import services
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
@@ -87,6 +88,7 @@ class Record:
     institution: Institution | None = None  # an institution of the area, the marker resident
     campaign: Campaign | None = None  # a campaign over the village with the household sampled
     filing: ReportInstance | None = None  # a report of the village's area naming the household
+    naming: NamingApplication | None = None  # a naming application of the village
 
     @property
     def number(self) -> str:
@@ -121,6 +123,7 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "campaign_id": lambda record: record.campaign.pk,
     "sample_id": lambda record: record.campaign.samples.get().pk,
     "filing_id": lambda record: record.filing.pk,
+    "naming_id": lambda record: record.naming.pk,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
     # a bank layout: the shipped default for every record (LAYOUT_ROUTES try an out-of-area one)
     "layout_id": lambda record: BankLayout.objects.get(code="default").pk,
@@ -171,6 +174,7 @@ DETAIL_CAPABILITY = {
     "household_category_end": roles.EDIT_REGISTRY,
     "warning_act": roles.EDIT_REGISTRY,
     "visit_new": roles.EDIT_REGISTRY,
+    "need_new": roles.EDIT_REGISTRY,
     "api:ticket_status": roles.HOTLINE,
 }
 
@@ -214,6 +218,11 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "performance": (roles.VIEW_REGISTRY,),
     "campaigns": (roles.VIEW_REGISTRY,),
     "filings": (roles.VIEW_REGISTRY,),
+    "organisations": (roles.VIEW_REGISTRY,),
+    "needs": (roles.VIEW_REGISTRY, roles.SERVE_NEEDS),
+    "consultations": (roles.VIEW_REGISTRY,),
+    "points": (roles.VIEW_REGISTRY,),
+    "placenames": (roles.VIEW_REGISTRY,),
 }
 
 # Routes that register a household: (request body for a village and an ID number, the status
@@ -369,6 +378,10 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
                                visit=_visit(household, marker),
                                institution=_institution(household, marker),
                                campaign=_campaign(household),
+                               naming=NamingApplication.objects.create(
+                                   kind="name", proposed_name=f"矩阵{household.number}",
+                                   place_kind="road", reason="矩阵测试", applicant="矩阵",
+                                   area_code=household.area_code),
                                filing=ReportInstance.objects.create(
                                    template="monthly_assistance", period="2026-10",
                                    due_on=dt.date(2026, 11, 10), area_code=household.area_code,

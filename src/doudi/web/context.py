@@ -17,9 +17,12 @@ def navigation(request) -> dict:  # noqa: ANN001
         items.append(("监测预警", reverse("monitoring")))
         items.append(("探访关爱", reverse("care_home")))
         items.append(("统计分析", reverse("reports")))
+        items.append(("社会力量", reverse("organisations")))
         items.append(("家庭档案", reverse("household_list")))
         items.append(("资金发放", reverse("payments")))
         items.append(("政策参数", reverse("policy_list")))
+    if user.can(roles.SERVE_NEEDS):
+        items.append(("救助需求", reverse("needs")))
     if user.can(roles.EDIT_POLICY):
         items.append(("节假日", reverse("holiday_calendar")))
     if user.can(roles.IMPORT_FEEDS):

@@ -229,6 +229,8 @@ def _render_detail(request: HttpRequest, household: Household, **forms: object) 
             object_id__in=[str(pk) for pk in household.enrollments.values_list("pk", flat=True)])
         | Q(object_type="casework.application",
             object_id__in=[str(pk) for pk in household.applications.values_list("pk", flat=True)])
+        | Q(object_type="community.need",
+            object_id__in=[str(pk) for pk in household.needs.values_list("pk", flat=True)])
         | Q(object_type="care.visit",
             object_id__in=[str(pk) for pk in household.visits.values_list("pk", flat=True)])
         | Q(object_type="monitoring.warning",
@@ -251,6 +253,7 @@ def _render_detail(request: HttpRequest, household: Household, **forms: object) 
         "applications": household.applications.order_by("-created_at")[:20],
         "warnings": household.warnings.order_by("-created_at")[:20],
         "visits": household.visits.select_related("person", "visitor")[:20],
+        "needs": household.needs.select_related("taken_by")[:20],
         "enrollments": household.enrollments.order_by("-start_date"),
         "payment_lines": PaymentLine.objects.filter(enrollment__household=household)
         .select_related("enrollment").order_by("-month")[:24],

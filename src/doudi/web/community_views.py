@@ -1,0 +1,193 @@
+"""社会力量 and 基层治理 pages: the register of organisations (with workers, projects, 结对帮扶)
+and what each delivered by town; needs published from a household and an organisation's
+queue (masked: no name, no number, only the village); consultations; points ledgers."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Sum
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+
+from doudi.accounts import roles
+from doudi.areas.models import Area
+from doudi.community import services
+from doudi.community.models import (
+    NEED_KINDS,
+    ORG_KINDS,
+    Consultation,
+    Need,
+    Organisation,
+    PointBalance,
+    PointRule,
+)
+from doudi.registry.models import Household
+from doudi.web.casework_views import yuan_to_fen
+from doudi.web.views import _need
+
+
+def _village_names(codes: set[str]) -> dict[str, str]:
+    return dict(Area.objects.filter(code__in=codes).values_list("code", "name"))
+
+
+@login_required
+def organisations(request: HttpRequest) -> HttpResponse:
+    _need(request, roles.VIEW_REGISTRY)
+    scope = request.user.scope_prefix
+    error = ""
+    if request.method == "POST":
+        try:
+            row = services.save_organisation(by=request.user, organisation=Organisation(), **{
+                k: request.POST.get(k, "") for k in ("name", "kind", "credit_code", "contact",
+                                                      "phone", "services", "area_code")})
+            messages.success(request, f"已登记“{row.name}”")
+            return redirect("organisations")
+        except (services.CommunityError, PermissionDenied) as exc:
+            error = str(exc)
+    rows = services.organisations_for(scope).annotate(
+        workers_n=Count("workers", distinct=True), projects_n=Count("projects", distinct=True),
+        pairings_n=Count("pairings", distinct=True))
+    towns = dict((c[:9], n) for c, n in Area.objects.filter(
+        code__startswith=scope[:6], level=4).values_list("code", "name"))
+    return render(request, "doudi/organisations.html", {
+        "rows": rows, "error": error, "kinds": ORG_KINDS,
+        "delivered": services.delivered_by_town(scope), "towns": towns,
+        "areas": [(code[:6] if level == 3 else code[:9], name) for code, name, level in
+                  Area.objects.filter(code__startswith=scope, level__in=(3, 4))
+                  .order_by("code").values_list("code", "name", "level")],
+        "can_edit": request.user.can(roles.EDIT_REGISTRY) and len(scope) <= 9})
+
+
+@login_required
+def needs(request: HttpRequest) -> HttpResponse:
+    """Needs in the staff's area; for an organisation's account, the needs published to it,
+    masked, with 认领 and 反馈."""
+    if request.user.can(roles.SERVE_NEEDS):
+        error = ""
+        if request.method == "POST":
+            raw_id = request.POST.get("need", "")
+            need = services.queue(request.user).filter(
+                pk=int(raw_id) if raw_id.isdigit() else 0).first()
+            try:
+                if need is None:
+                    raise services.CommunityError("该需求未发布给本组织")
+                if request.POST.get("action") == "take":
+                    services.take(by=request.user, need=need)
+                else:
+                    raw = request.POST.get("delivered", "").strip()
+                    services.complete(by=request.user, need=need,
+                                      outcome=request.POST.get("outcome", ""),
+                                      delivered_fen=yuan_to_fen(raw) if raw else None)
+                return redirect("needs")
+            except (services.CommunityError, PermissionDenied, ValueError) as exc:
+                error = str(exc)
+        rows = list(services.queue(request.user))
+        villages = _village_names({n.area_code for n in rows})
+        return render(request, "doudi/needs_queue.html", {
+            "rows": [(n, villages.get(n.area_code, n.area_code[:9])) for n in rows],
+            "organisation": services.organisation_of(request.user), "error": error})
+    _need(request, roles.VIEW_REGISTRY)
+    rows = Need.objects.visible_to(request.user).select_related("household", "taken_by") \
+        .prefetch_related("organisations")[:300]
+    return render(request, "doudi/needs.html", {"rows": rows})
+
+
+@login_required
+def need_new(request: HttpRequest, household_id: int) -> HttpResponse:
+    """救助需求统一发布 from a household (with the family's consent)."""
+    _need(request, roles.EDIT_REGISTRY)
+    household = Household.objects.visible_to(request.user).filter(pk=household_id).first()
+    if household is None:
+        raise Http404("家庭不存在或不在您的管辖范围内")
+    choices = services.organisations_for(household.area_code)
+    form = {k: request.POST.get(k, "") for k in ("kind", "summary", "amount", "consent_on")}
+    error = ""
+    if request.method == "POST":
+        try:
+            services.publish(
+                by=request.user, household=household, kind=form["kind"],
+                summary=form["summary"],
+                organisations=list(choices.filter(pk__in=request.POST.getlist("orgs"))),
+                consent_on=(dt.date.fromisoformat(form["consent_on"]) if form["consent_on"]
+                            else None),
+                amount_fen=yuan_to_fen(form["amount"]) if form["amount"].strip() else None)
+            messages.success(request, "已发布救助需求")
+            return redirect("household_detail", household_id=household.pk)
+        except (services.CommunityError, PermissionDenied, ValueError) as exc:
+            error = str(exc)
+    return render(request, "doudi/need_form.html", {
+        "household": household, "orgs": choices, "kinds": NEED_KINDS, "form": form,
+        "error": error, "today": timezone.localdate()})
+
+
+@login_required
+def consultations(request: HttpRequest) -> HttpResponse:
+    _need(request, roles.VIEW_REGISTRY)
+    scope = request.user.scope_prefix
+    error = ""
+    if request.method == "POST":
+        try:
+            follow = []
+            for i in range(3):
+                task = request.POST.get(f"task_{i}", "").strip()
+                if task:
+                    follow.append((task, request.POST.get(f"owner_{i}", ""),
+                                   dt.date.fromisoformat(request.POST.get(f"due_{i}", ""))))
+            services.record_consultation(
+                by=request.user, area_code=request.POST.get("area_code", scope),
+                held_on=dt.date.fromisoformat(request.POST.get("held_on", "")),
+                topic=request.POST.get("topic", ""),
+                participants=request.POST.get("participants", ""),
+                outcome=request.POST.get("outcome", ""), follow_ups=follow)
+            messages.success(request, "已登记议事协商")
+            return redirect("consultations")
+        except ValueError:
+            error = "请填写日期（落实事项须填写期限）"
+        except (services.CommunityError, PermissionDenied) as exc:
+            error = str(exc)
+    rows = Consultation.objects.visible_to(request.user).prefetch_related("follow_ups")[:200]
+    return render(request, "doudi/consultations.html", {
+        "rows": rows, "error": error, "today": timezone.localdate(),
+        "villages": Area.objects.filter(code__startswith=scope, level=5).order_by("code")[:500],
+        "counts": Consultation.objects.visible_to(request.user).aggregate(
+            n=Count("id"), tasks=Count("follow_ups"))})
+
+
+@login_required
+def points(request: HttpRequest) -> HttpResponse:
+    """村规民约积分制: the rules of the area and each household's ledger balance."""
+    _need(request, roles.VIEW_REGISTRY)
+    scope = request.user.scope_prefix
+    error = ""
+    if request.method == "POST":
+        try:
+            household = Household.objects.visible_to(request.user).filter(
+                number=request.POST.get("household_number", "").strip()).first()
+            rule = PointRule.objects.filter(pk=request.POST.get("rule")).first()
+            if household is None or rule is None:
+                raise services.CommunityError("请填写本辖区的家庭编号并选择积分事项")
+            services.add_points(by=request.user, household=household, rule=rule,
+                                occurred_on=dt.date.fromisoformat(request.POST.get("day", "")),
+                                note=request.POST.get("note", ""))
+            messages.success(request, "已登记积分")
+            return redirect("points")
+        except ValueError:
+            error = "请填写日期"
+        except (services.CommunityError, PermissionDenied) as exc:
+            error = str(exc)
+    from doudi.policy.models import chain_prefixes
+
+    rules = PointRule.objects.filter(area_code__in=chain_prefixes(scope), active=True) | \
+        PointRule.objects.filter(area_code__startswith=scope, active=True)
+    balances = PointBalance.objects.filter(area_code__startswith=scope) \
+        .select_related("household").order_by("-balance")[:200]
+    return render(request, "doudi/points.html", {
+        "rules": rules.distinct(), "balances": balances, "error": error,
+        "today": timezone.localdate(),
+        "total": PointBalance.objects.filter(area_code__startswith=scope).aggregate(
+            households=Count("id"), points=Sum("balance"))})
