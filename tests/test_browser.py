@@ -49,7 +49,10 @@ def _flushable(flushable_audit_log) -> Iterator[None]:
 
 
 @pytest.fixture
-def live(transactional_db, live_server, monkeypatch):
+def live(transactional_db, live_server, monkeypatch, shipped_parameters, shipped_feed_types,
+         shipped_bank_layouts):
+    """The live server over a database holding what the data migrations ship (an earlier
+    transactional test's flush may have emptied those tables)."""
     # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes
     # between browser steps are still plain synchronous calls.
     monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")

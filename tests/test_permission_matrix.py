@@ -51,6 +51,7 @@ from doudi.benefits.models import (
 )
 from doudi.care.models import Institution, InstitutionResident, Visit, VisitPhoto
 from doudi.casework.models import Application, ApplicationEvent, HomeVisit, OnlineRequest
+from doudi.community.models import Organisation
 from doudi.core import idnumber
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
 from doudi.monitoring.models import MonitoringRun, Warning
@@ -89,6 +90,7 @@ class Record:
     campaign: Campaign | None = None  # a campaign over the village with the household sampled
     filing: ReportInstance | None = None  # a report of the village's area naming the household
     naming: NamingApplication | None = None  # a naming application of the village
+    organisation: Organisation | None = None  # an organisation of the village named after it
 
     @property
     def number(self) -> str:
@@ -124,6 +126,7 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "sample_id": lambda record: record.campaign.samples.get().pk,
     "filing_id": lambda record: record.filing.pk,
     "naming_id": lambda record: record.naming.pk,
+    "organisation_id": lambda record: record.organisation.pk,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
     # a bank layout: the shipped default for every record (LAYOUT_ROUTES try an out-of-area one)
     "layout_id": lambda record: BankLayout.objects.get(code="default").pk,
@@ -378,6 +381,9 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
                                visit=_visit(household, marker),
                                institution=_institution(household, marker),
                                campaign=_campaign(household),
+                               organisation=Organisation.objects.create(
+                                   name=f"矩阵社工站{household.number}", kind="station",
+                                   area_code=household.area_code),
                                naming=NamingApplication.objects.create(
                                    kind="name", proposed_name=f"矩阵{household.number}",
                                    place_kind="road", reason="矩阵测试", applicant="矩阵",

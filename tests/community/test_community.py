@@ -100,3 +100,35 @@ def test_a_renaming_runs_its_review(world) -> None:
     with pytest.raises(names.PlaceNameError, match="重名"):
         names.apply(by=u.town_officer, area_code="341002102006", kind="name",
                     proposed_name="隆阜新村", place_kind="village", reason="x", applicant="y")
+
+
+@pytest.mark.django_db
+def test_registers_workers_projects_pairings_rules_signs_and_excel(client, world, org) -> None:
+    o, _ = org
+    u = world.users
+    community.add_worker(by=u.town_officer, organisation=o, name="李社工", kind="social_worker",
+                         certificate="助理社会工作师", hours="120.5")
+    community.add_project(by=u.town_officer, organisation=o, name="银龄关爱",
+                          budget_fen=5_000_000, starts_on=D(2026, 3, 1))
+    community.add_pairing(by=u.town_officer, organisation=o, county="金寨县",
+                          since=D(2025, 6, 1), content="助学结对")
+    with pytest.raises(PermissionDenied):
+        community.add_worker(by=u.village_assistant, organisation=o, name="x",
+                             kind="volunteer")
+    rule = community.add_rule(by=u.village_assistant, code="clean_yard", name="庭院整洁",
+                              points=5)
+    assert rule.area_code == "341002102002"
+    with pytest.raises(community.CommunityError, match="已存在"):
+        community.add_rule(by=u.village_assistant, code="clean_yard", name="x", points=1)
+    place = PlaceName.objects.create(name="隆阜路", kind="road", area_code="341002102002")
+    sign = names.add_sign(by=u.village_assistant, place=place, location="隆阜路口")
+    names.check_sign(by=u.village_assistant, sign=sign, condition="worn",
+                     checked_on=D(2026, 11, 2))
+    client.login(username="town_officer", password=PASSWORD)
+    page = client.get(f"/community/{o.pk}/").content.decode()
+    assert "李*工" in page and "银龄关爱" in page and "金寨县" in page
+    assert client.get("/community/?format=xlsx")["Content-Type"].startswith(
+        "application/vnd.openxmlformats")
+    places = client.get("/placenames/?format=xlsx")
+    assert places["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert "破损" in client.get("/placenames/").content.decode()

@@ -21,9 +21,12 @@ from doudi.community.models import (
     FollowUp,
     Need,
     Organisation,
+    Pairing,
     PointBalance,
     PointEntry,
     PointRule,
+    Project,
+    Worker,
 )
 from doudi.registry.models import Household
 
@@ -185,3 +188,58 @@ def add_points(*, by, household: Household, rule: PointRule, occurred_on: dt.dat
         PointBalance.objects.filter(household=household).update(
             balance=F("balance") + rule.points, entries=F("entries") + 1)
     return entry
+
+
+def _check_org_editor(by, organisation: Organisation) -> None:  # noqa: ANN001
+    if not in_scope(by, organisation.area_code, roles.EDIT_REGISTRY) or \
+            len(by.scope_prefix) > 9:
+        raise PermissionDenied("由县（区）、乡镇（街道）民政部门登记")
+
+
+def add_worker(*, by, organisation: Organisation, name: str, kind: str,  # noqa: ANN001
+               certificate: str = "", hours: str = "0") -> Worker:
+    from decimal import Decimal, InvalidOperation
+
+    _check_org_editor(by, organisation)
+    if not name.strip() or kind not in dict(Worker.KINDS):
+        raise CommunityError("请填写姓名并选择类别")
+    try:
+        spent = Decimal(hours or "0")
+    except InvalidOperation as exc:
+        raise CommunityError("服务时长应为数字") from exc
+    return Worker.objects.create(organisation=organisation, name=name.strip()[:50], kind=kind,
+                                 certificate=certificate.strip()[:50], hours=spent,
+                                 area_code=organisation.area_code)
+
+
+def add_project(*, by, organisation: Organisation, name: str, budget_fen: int,  # noqa: ANN001
+                starts_on: dt.date, description: str = "") -> Project:
+    _check_org_editor(by, organisation)
+    if not name.strip() or budget_fen < 0:
+        raise CommunityError("请填写项目名称，资金不能为负")
+    return Project.objects.create(organisation=organisation, name=name.strip()[:100],
+                                  budget_fen=budget_fen, starts_on=starts_on,
+                                  description=description.strip()[:300],
+                                  area_code=organisation.area_code)
+
+
+def add_pairing(*, by, organisation: Organisation, county: str, since: dt.date,  # noqa: ANN001
+                content: str) -> Pairing:
+    _check_org_editor(by, organisation)
+    if not county.strip() or not content.strip():
+        raise CommunityError("请填写帮扶县（区）和帮扶内容")
+    return Pairing.objects.create(organisation=organisation, county=county.strip()[:50],
+                                  since=since, content=content.strip()[:300],
+                                  area_code=organisation.area_code)
+
+
+def add_rule(*, by, code: str, name: str, points: int) -> PointRule:  # noqa: ANN001
+    area = by.scope_prefix
+    if not by.can(roles.EDIT_REGISTRY) or len(area) > 12:
+        raise PermissionDenied("无权设定积分规则")
+    if not re.fullmatch(r"[a-z0-9_-]{1,40}", code) or not name.strip() or points == 0:
+        raise CommunityError("规则代码为小写字母、数字，事项必填，分值不能为 0")
+    if PointRule.objects.filter(area_code=area, code=code).exists():
+        raise CommunityError("规则代码已存在")
+    return PointRule.objects.create(code=code, name=name.strip()[:100], points=points,
+                                    area_code=area)

@@ -133,3 +133,14 @@ def resolve_issue(*, by, issue: BoundaryIssue, resolution: str,  # noqa: ANN001
     issue.resolution, issue.resolved_on = resolution.strip()[:300], resolved_on
     issue.save()
     return issue
+
+
+def add_sign(*, by, place: PlaceName, location: str, material: str = "",  # noqa: ANN001
+             installed_on: dt.date | None = None) -> Sign:
+    if not in_scope(by, place.area_code, roles.EDIT_REGISTRY):
+        raise PermissionDenied("无权登记该地名标志")
+    if not location.strip():
+        raise PlaceNameError("请填写设置位置")
+    return Sign.objects.create(place=place, location=location.strip()[:200],
+                               material=material.strip()[:50], installed_on=installed_on,
+                               area_code=place.area_code)

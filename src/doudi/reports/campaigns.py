@@ -6,12 +6,10 @@ the findings."""
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import defaultdict
 from dataclasses import dataclass
 
 import polars as pl
-import xlsxwriter
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
@@ -22,6 +20,7 @@ from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits.models import Enrollment
+from doudi.core.excel import one_sheet
 from doudi.registry.models import Household
 from doudi.reports import sampling
 from doudi.reports.models import CHECKLIST, Campaign, CampaignFinding, CampaignSample
@@ -155,19 +154,15 @@ def summary(campaign: Campaign, today: dt.date | None = None) -> list[TownSummar
 
 def summary_xlsx(campaign: Campaign, names: dict[str, str]) -> bytes:
     """The summary as the bureau's Excel sheet."""
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = book.add_worksheet("检查情况汇总")
-    bold = book.add_format({"bold": True})
-    sheet.write(0, 0, f"{campaign}（{campaign.starts_on}—{campaign.due_on}）", bold)
     header = ["镇街", "抽查户数", "已检查", "发现问题户数", "问题数", "已整改", "逾期未整改",
               "问题户比例", *CHECKLIST.values()]
-    sheet.write_row(2, 0, header, bold)
-    for n, row in enumerate(summary(campaign), start=3):
+
+    def line(row: TownSummary) -> list:
         rate = row.error_rate_bp
-        sheet.write_row(n, 0, [names.get(row.town, row.town), row.sampled, row.checked,
-                               row.with_problems, row.problems, row.corrected, row.overdue,
-                               f"{rate / 100:.2f}%" if rate is not None else "—"]
-                        + [row.by_item.get(k, 0) for k in CHECKLIST])
-    book.close()
-    return buffer.getvalue()
+        return [names.get(row.town, row.town), row.sampled, row.checked, row.with_problems,
+                row.problems, row.corrected, row.overdue,
+                f"{rate / 100:.2f}%" if rate is not None else "—",
+                *(row.by_item.get(k, 0) for k in CHECKLIST)]
+
+    return one_sheet("检查情况汇总", header, (line(r) for r in summary(campaign)),
+                     title=f"{campaign}（{campaign.starts_on}—{campaign.due_on}）")

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import xlsxwriter
 import yaml
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
 from doudi.areas.models import Area
+from doudi.core.excel import new_workbook
 from doudi.reports import statistics
 from doudi.reports.models import ReportInstance
 
@@ -155,7 +155,7 @@ def xlsx(report: ReportInstance, area_name: str) -> bytes:
     """The report in the bureau's layout: title, period, rows of figures, a column per town."""
     t = templates()[report.template]
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    book = new_workbook(buffer)
     sheet = book.add_worksheet(t.name[:31])
     bold = book.add_format({"bold": True})
     money = {f for _, f in t.rows if f in statistics.MONEY}

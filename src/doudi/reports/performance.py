@@ -5,16 +5,15 @@ where a campaign found a problem. Computed from the records like every statistic
 from __future__ import annotations
 
 import datetime as dt
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import xlsxwriter
 from django.db.models import Q
 from django.utils import timezone
 
 from doudi.care.models import VisitTask
 from doudi.casework.models import Application
+from doudi.core.excel import one_sheet
 from doudi.core.workdays import add_workdays
 from doudi.monitoring.models import Warning
 from doudi.reports.models import CampaignFinding, CampaignSample
@@ -104,22 +103,13 @@ def towns(area: str, first: dt.date, last: dt.date) -> list[TownPerformance]:
 
 
 def xlsx(rows: list[TownPerformance], names: dict[str, str], title: str) -> bytes:
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
-    sheet = book.add_worksheet("绩效评价")
-    bold = book.add_format({"bold": True})
-    sheet.write(0, 0, title, bold)
-    sheet.write_row(2, 0, ["镇街", "审批办结", "按时办结", "按时率", "未办结预警", "逾期预警",
-                           "逾期率", "应探访", "按期探访", "探访完成率", "抽查户数", "问题户数",
-                           "问题率"], bold)
-
     def pct(bp: int | None) -> str:
         return f"{bp / 100:.2f}%" if bp is not None else "—"
 
-    for n, r in enumerate(rows, start=3):
-        sheet.write_row(n, 0, [names.get(r.town, r.town), r.decided, r.decided_on_time,
-                               pct(r.on_time_bp), r.warnings_open, r.warnings_overdue,
-                               pct(r.overdue_bp), r.visits_due, r.visits_on_time,
-                               pct(r.visits_bp), r.checked, r.with_problems, pct(r.error_bp)])
-    book.close()
-    return buffer.getvalue()
+    return one_sheet("绩效评价", ["镇街", "审批办结", "按时办结", "按时率", "未办结预警",
+                                 "逾期预警", "逾期率", "应探访", "按期探访", "探访完成率",
+                                 "抽查户数", "问题户数", "问题率"],
+                     ([names.get(r.town, r.town), r.decided, r.decided_on_time,
+                       pct(r.on_time_bp), r.warnings_open, r.warnings_overdue,
+                       pct(r.overdue_bp), r.visits_due, r.visits_on_time, pct(r.visits_bp),
+                       r.checked, r.with_problems, pct(r.error_bp)] for r in rows), title=title)

@@ -25,9 +25,12 @@ from doudi.community.models import (
     Organisation,
     PointBalance,
     PointRule,
+    Worker,
 )
+from doudi.core.excel import one_sheet
 from doudi.registry.models import Household
 from doudi.web.casework_views import yuan_to_fen
+from doudi.web.excel import download
 from doudi.web.views import _need
 
 
@@ -52,6 +55,8 @@ def organisations(request: HttpRequest) -> HttpResponse:
     rows = services.organisations_for(scope).annotate(
         workers_n=Count("workers", distinct=True), projects_n=Count("projects", distinct=True),
         pairings_n=Count("pairings", distinct=True))
+    if request.GET.get("format") == "xlsx":
+        return download(organisations_xlsx(rows), "社会力量.xlsx")
     towns = dict((c[:9], n) for c, n in Area.objects.filter(
         code__startswith=scope[:6], level=4).values_list("code", "name"))
     return render(request, "doudi/organisations.html", {
@@ -164,7 +169,17 @@ def points(request: HttpRequest) -> HttpResponse:
     _need(request, roles.VIEW_REGISTRY)
     scope = request.user.scope_prefix
     error = ""
-    if request.method == "POST":
+    if request.method == "POST" and request.POST.get("action") == "rule":
+        try:
+            services.add_rule(by=request.user, code=request.POST.get("code", ""),
+                              name=request.POST.get("name", ""),
+                              points=int(request.POST.get("points") or 0))
+            return redirect("points")
+        except ValueError:
+            error = "分值应为整数"
+        except (services.CommunityError, PermissionDenied) as exc:
+            error = str(exc)
+    elif request.method == "POST":
         try:
             household = Household.objects.visible_to(request.user).filter(
                 number=request.POST.get("household_number", "").strip()).first()
@@ -191,3 +206,55 @@ def points(request: HttpRequest) -> HttpResponse:
         "today": timezone.localdate(),
         "total": PointBalance.objects.filter(area_code__startswith=scope).aggregate(
             households=Count("id"), points=Sum("balance"))})
+
+
+@login_required
+def organisation_detail(request: HttpRequest, organisation_id: int) -> HttpResponse:
+    """An organisation with its workers (社工, 志愿者), projects and 结对帮扶; towns and
+    districts add to them."""
+    _need(request, roles.VIEW_REGISTRY)
+    row = services.organisations_for(request.user.scope_prefix).filter(
+        pk=organisation_id).first()
+    if row is None:
+        raise Http404("社会力量不存在或不在您的管辖范围内")
+    error = ""
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        try:
+            if action == "worker":
+                services.add_worker(by=request.user, organisation=row,
+                                    name=request.POST.get("name", ""),
+                                    kind=request.POST.get("kind", ""),
+                                    certificate=request.POST.get("certificate", ""),
+                                    hours=request.POST.get("hours", "0"))
+            elif action == "project":
+                services.add_project(
+                    by=request.user, organisation=row, name=request.POST.get("name", ""),
+                    budget_fen=yuan_to_fen(request.POST.get("budget", "") or "0"),
+                    starts_on=dt.date.fromisoformat(request.POST.get("starts_on", "")),
+                    description=request.POST.get("description", ""))
+            elif action == "pairing":
+                services.add_pairing(
+                    by=request.user, organisation=row, county=request.POST.get("county", ""),
+                    since=dt.date.fromisoformat(request.POST.get("since", "")),
+                    content=request.POST.get("content", ""))
+            else:
+                raise services.CommunityError("未知操作")
+            return redirect("organisation_detail", organisation_id=row.pk)
+        except ValueError as exc:
+            error = str(exc) if "金额" in str(exc) else "请填写日期"
+        except (services.CommunityError, PermissionDenied) as exc:
+            error = str(exc)
+    return render(request, "doudi/organisation_detail.html", {
+        "row": row, "workers": row.workers.all(), "projects": row.projects.all(),
+        "pairings": row.pairings.all(), "error": error, "kinds": Worker.KINDS,
+        "today": timezone.localdate(),
+        "can_edit": request.user.can(roles.EDIT_REGISTRY)
+        and len(request.user.scope_prefix) <= 9})
+
+
+def organisations_xlsx(rows) -> bytes:  # noqa: ANN001
+    return one_sheet("社会力量", ["名称", "类型", "区划代码", "统一社会信用代码", "联系人",
+                                 "服务领域", "社工/志愿者", "项目", "结对帮扶"],
+                     ([o.name, o.get_kind_display(), o.area_code, o.credit_code, o.contact,
+                       o.services, o.workers_n, o.projects_n, o.pairings_n] for o in rows))

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
+from doudi.core.excel import one_sheet
 from doudi.placenames import services
 from doudi.placenames.models import (
     PLACE_KINDS,
@@ -24,6 +25,7 @@ from doudi.placenames.models import (
     PlaceName,
     Sign,
 )
+from doudi.web.excel import download
 from doudi.web.views import _need
 
 
@@ -49,6 +51,8 @@ def placenames(request: HttpRequest) -> HttpResponse:
             return redirect("naming_application", naming_id=app.pk)
         except (services.PlaceNameError, PermissionDenied) as exc:
             error = str(exc)
+    if request.GET.get("format") == "xlsx":
+        return _places_xlsx(PlaceName.objects.filter(area_code__startswith=scope))
     return render(request, "doudi/placenames.html", {
         "places": PlaceName.objects.filter(area_code__startswith=scope)[:500],
         "applications": NamingApplication.objects.filter(area_code__startswith=scope)[:200],
@@ -112,3 +116,41 @@ def boundaries(request: HttpRequest) -> HttpResponse:
     if error:
         messages.error(request, error)
     return redirect("placenames")
+
+
+@login_required
+def signs(request: HttpRequest) -> HttpResponse:
+    """地名标志: add a sign for a place, or record a check of its condition."""
+    _need(request, roles.VIEW_REGISTRY)
+    scope = request.user.scope_prefix
+    if request.method == "POST":
+        try:
+            if request.POST.get("sign"):
+                sign = Sign.objects.filter(area_code__startswith=scope,
+                                           pk=request.POST["sign"]).first()
+                if sign is None:
+                    raise services.PlaceNameError("地名标志不存在")
+                services.check_sign(by=request.user, sign=sign,
+                                    condition=request.POST.get("condition", ""),
+                                    checked_on=timezone.localdate())
+            else:
+                place = PlaceName.objects.filter(area_code__startswith=scope,
+                                                 pk=request.POST.get("place") or 0).first()
+                if place is None:
+                    raise services.PlaceNameError("请选择地名")
+                services.add_sign(by=request.user, place=place,
+                                  location=request.POST.get("location", ""),
+                                  material=request.POST.get("material", ""))
+            messages.success(request, "已保存")
+        except (services.PlaceNameError, PermissionDenied) as exc:
+            messages.error(request, str(exc) or "无权操作")
+    return redirect("placenames")
+
+
+def _places_xlsx(rows) -> HttpResponse:  # noqa: ANN001
+    return download(one_sheet("地名", ["标准名称", "汉语拼音", "类别", "区划代码", "含义与由来",
+                                      "曾用名", "批准日期"],
+                              ([p.name, p.pinyin, p.get_kind_display(), p.area_code, p.meaning,
+                                p.former_names,
+                                p.approved_on.isoformat() if p.approved_on else ""]
+                               for p in rows)), "地名.xlsx")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal, InvalidOperation
-from urllib.parse import quote
 
 import pygal
 from django.contrib.auth.decorators import login_required
@@ -34,6 +33,7 @@ from doudi.reports.models import (
     CampaignFinding,
     ReportInstance,
 )
+from doudi.web.excel import download
 from doudi.web.views import _need
 
 STYLE = Style(background="white", plot_background="white", foreground="#1f2933",
@@ -202,11 +202,7 @@ def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
     row = _campaign(request, campaign_id)
     names = _town_names(row.area_code)
     if request.GET.get("format") == "xlsx":
-        response = HttpResponse(campaigns.summary_xlsx(row, names), content_type=(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-        response["Content-Disposition"] = (
-            f"attachment; filename*=UTF-8''{quote(f'{row.name}_汇总.xlsx')}")
-        return response
+        return download(campaigns.summary_xlsx(row, names), f"{row.name}_汇总.xlsx")
     samples = row.samples.filter(area_code__startswith=request.user.scope_prefix) \
         .select_related("household").order_by("town", "programme", "household_id")
     town = request.GET.get("town", "")
@@ -267,11 +263,7 @@ def performance_page(request: HttpRequest) -> HttpResponse:
     rows = performance.towns(area, first, last)
     names = _town_names(area)
     if request.GET.get("format") == "xlsx":
-        response = HttpResponse(performance.xlsx(rows, names, f"{title}镇街绩效评价"),
-                                content_type="application/vnd.openxmlformats-"
-                                             "officedocument.spreadsheetml.sheet")
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote('绩效评价.xlsx')}"
-        return response
+        return download(performance.xlsx(rows, names, f"{title}镇街绩效评价"), "绩效评价.xlsx")
     return render(request, "doudi/performance.html", {
         "rows": rows, "names": names, "title": title, "month": first, "year": year,
         "area": area})
@@ -345,11 +337,8 @@ def filing_detail(request: HttpRequest, filing_id: int) -> HttpResponse:
         except (filing.FilingError, PermissionDenied) as exc:
             error = str(exc)
     if request.GET.get("format") == "xlsx":
-        response = HttpResponse(filing.xlsx(report, name), content_type=(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-        title = f"{filing.templates()[report.template].name}_{report.period}.xlsx"
-        response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(title)}"
-        return response
+        return download(filing.xlsx(report, name),
+                        f"{filing.templates()[report.template].name}_{report.period}.xlsx")
     template = filing.templates()[report.template]
     return render(request, "doudi/filing_detail.html", {
         "report": report, "template": template, "area_name": name, "error": error,
