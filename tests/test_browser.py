@@ -73,8 +73,11 @@ def page(live) -> Iterator:
             pg = ctx.new_page()
             errors: list[str] = []
             pg.on("pageerror", lambda exc: errors.append(str(exc)))
+            # the Content-Security-Policy must never have to refuse anything a page does
+            pg.on("console", lambda msg: errors.append(msg.text)
+                  if "Content Security Policy" in msg.text else None)
             yield pg
-            assert errors == [], f"JavaScript errors in the page: {errors}"
+            assert errors == [], f"JavaScript errors or CSP refusals in the page: {errors}"
         finally:
             browser.close()
             # While Playwright's event loop runs, Django keeps this thread's connections in
