@@ -653,20 +653,9 @@ def breakdown(run) -> None:
                 .order_by("enrollment_id", "effective_date", "id")
                 .values_list("enrollment_id", "kind", "effective_date", "amount_fen"))
     lap("periods: events, ORM values_list IN(ids)")
-    by: dict[int, list[tuple]] = defaultdict(list)
-    for r in rows:
-        by[r[0]].append(r)
-    out: list[tuple] = []
-    for eid, events in by.items():
-        for i, (_, kind, day, amount) in enumerate(events):
-            if kind == "stop":
-                continue
-            following = events[i + 1][2] if i + 1 < len(events) else None
-            out.append((eid, day, following, amount))
-    lap("periods: Python grouping loop")
-    frame = pl.DataFrame(out, schema=roster.PERIOD_SCHEMA, orient="row")
-    lap("periods: DataFrame from tuples")
-    del rows, by, out
+    frame = services.periods_frame(rows)
+    lap("periods: grouping into periods and the frame (services.periods_frame)")
+    del rows
     paid = pl.DataFrame(schema=roster.PAID_SCHEMA)
     lines = roster.roster(frame, paid, run.month, run.month, "none", "full")
     lap("roster engine (one month, nothing paid)")

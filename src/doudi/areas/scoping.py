@@ -44,3 +44,15 @@ def require(user, area_code: str, capability: str) -> None:  # noqa: ANN001
     """Raise PermissionDenied unless the user holds `capability` over `area_code`."""
     if not in_scope(user, area_code, capability):
         raise PermissionDenied("无权在该区划执行此操作")
+
+
+def chain_prefixes(prefix: str) -> list[str]:
+    """Every prefix an area's own rows could be kept at: '', '3', '34', … up to `prefix`."""
+    return [prefix[:n] for n in range(len(prefix) + 1)]
+
+
+def along_chain(prefix: str, field: str = "area_code") -> models.Q:
+    """Rows of the area itself, of the areas above it (a city's campaign, a province's
+    organisation) and of the areas below it."""
+    return models.Q(**{f"{field}__in": chain_prefixes(prefix)}) | models.Q(
+        **{f"{field}__startswith": prefix})

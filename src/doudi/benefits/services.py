@@ -115,6 +115,10 @@ def periods(enrollment_ids) -> pl.DataFrame:  # noqa: ANN001 - a list or an id s
     rows = (EnrollmentEvent.objects.filter(enrollment_id__in=enrollment_ids)
             .order_by("enrollment_id", "effective_date", "id")
             .values_list("enrollment_id", "kind", "effective_date", "amount_fen"))
+    return periods_frame(rows)
+
+
+def periods_frame(rows) -> pl.DataFrame:  # noqa: ANN001 - (enrollment, kind, day, fen) in order
     out: list[tuple] = []
     by: dict[int, list[tuple]] = defaultdict(list)
     for row in rows:

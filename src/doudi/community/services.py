@@ -10,11 +10,11 @@ from collections import defaultdict
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
 from doudi.accounts import roles
-from doudi.areas.scoping import in_scope
+from doudi.areas.scoping import along_chain, in_scope
 from doudi.community.models import (
     NEED_KINDS,
     Consultation,
@@ -45,10 +45,7 @@ def organisation_of(user) -> Organisation | None:  # noqa: ANN001
 
 def organisations_for(area_code: str):  # noqa: ANN201
     """Organisations that serve an area: registered in it or above it."""
-    from doudi.policy.models import chain_prefixes
-
-    return Organisation.objects.filter(active=True).filter(
-        Q(area_code__in=chain_prefixes(area_code)) | Q(area_code__startswith=area_code))
+    return Organisation.objects.filter(active=True).filter(along_chain(area_code))
 
 
 def save_organisation(*, by, organisation: Organisation, **values) -> Organisation:  # noqa: ANN001, ANN003

@@ -14,6 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from doudi.accounts import roles
+from doudi.areas.scoping import along_chain, chain_prefixes  # noqa: F401 (re-exported)
 from doudi.audit.audited import Audited
 from doudi.rules.parameters import UNITS
 
@@ -26,16 +27,12 @@ class RowInForce(ValueError):
     """已生效的参数取值不能修改."""
 
 
-def chain_prefixes(prefix: str) -> list[str]:
-    """Every prefix a row for `prefix`'s area could be defined at: '', '3', '34', … '341002'."""
-    return [prefix[:n] for n in range(len(prefix) + 1)]
 
 
 class PolicyParameterQuerySet(models.QuerySet):
     def along_chain(self, prefix: str) -> PolicyParameterQuerySet:
         """Rows that apply to the area (its ancestors and itself) and rows set below it."""
-        return self.filter(Q(area_code__in=chain_prefixes(prefix))
-                           | Q(area_code__startswith=prefix))
+        return self.filter(along_chain(prefix))
 
     def visible_to(self, user) -> PolicyParameterQuerySet:  # noqa: ANN001
         if user is None or not user.is_authenticated or not user.can(roles.VIEW_REGISTRY):

@@ -49,6 +49,15 @@ MONEY = {"paid_fen", "average_fen"}
 # figures that are averages or otherwise have no list of records behind them
 DERIVED = {"average_fen", "processing_days", "covered_persons", "paid_lines"}
 HOUSEHOLD_PROGRAMMES = {"dibao", "edge", "hardship"}
+# figures that count the records of a model whose date falls in the month
+DATED = {
+    "new_enrollments": (Enrollment, "start_date"),
+    "exited_enrollments": (Enrollment, "end_date"),
+    "visits_done": (Visit, "visited_on"),
+    "visit_tasks_due": (VisitTask, "due_on"),
+    "applications_submitted": (Application, "submitted_on"),
+    "applications_decided": (Application, "decided_on"),
+}
 
 
 def month_bounds(month: dt.date) -> tuple[dt.date, dt.date]:
@@ -75,12 +84,10 @@ def records(figure: str, area: str, month: dt.date) -> QuerySet:
         elif figure == "tekun_persons":
             rows = rows.filter(programme="tekun")
         return rows
-    if figure == "new_enrollments":
-        return Enrollment.objects.filter(area_code__startswith=area,
-                                         start_date__range=(first, last))
-    if figure == "exited_enrollments":
-        return Enrollment.objects.filter(area_code__startswith=area,
-                                         end_date__range=(first, last))
+    if figure in DATED:
+        model, field = DATED[figure]
+        return model.objects.filter(area_code__startswith=area, **{f"{field}__range":
+                                                                   (first, last)})
     if figure == "paid_fen":
         return PaymentLine.objects.filter(area_code__startswith=area, month=first,
                                           status=PaymentLine.PAID)
@@ -101,20 +108,9 @@ def records(figure: str, area: str, month: dt.date) -> QuerySet:
         return Warning.objects.filter(area_code__startswith=area, created_at__lt=end,
                                       due_on__lt=last).filter(
             Q(closed_at__isnull=True) | Q(closed_at__gte=end))
-    if figure == "visits_done":
-        return Visit.objects.filter(area_code__startswith=area,
-                                    visited_on__range=(first, last))
-    if figure == "visit_tasks_due":
-        return VisitTask.objects.filter(area_code__startswith=area, due_on__range=(first, last))
     if figure == "visit_tasks_done":
         return VisitTask.objects.filter(area_code__startswith=area, due_on__range=(first, last),
                                         visit__visited_on__lte=F("due_on"))
-    if figure == "applications_submitted":
-        return Application.objects.filter(area_code__startswith=area,
-                                          submitted_on__range=(first, last))
-    if figure == "applications_decided":
-        return Application.objects.filter(area_code__startswith=area,
-                                          decided_on__range=(first, last))
     raise KeyError(figure)
 
 

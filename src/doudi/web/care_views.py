@@ -158,6 +158,15 @@ def care_profile(request: HttpRequest, person_id: int) -> HttpResponse:
         "can_edit": request.user.can(roles.EDIT_REGISTRY)})
 
 
+def _person_by_id(request: HttpRequest, missing: str) -> Person:
+    """The in-area person whose resident ID the form gives."""
+    person = Person.objects.visible_to(request.user).filter(
+        id_number=request.POST.get("id_number", "").strip().upper()).first()
+    if person is None:
+        raise services.CareError(missing)
+    return person
+
+
 @login_required
 @require_GET
 def children(request: HttpRequest) -> HttpResponse:
@@ -240,10 +249,7 @@ def institution_detail(request: HttpRequest, institution_id: int) -> HttpRespons
     error = ""
     if request.method == "POST":
         try:
-            person = Person.objects.visible_to(request.user).filter(
-                id_number=request.POST.get("id_number", "").strip().upper()).first()
-            if person is None:
-                raise services.CareError("未找到该身份证号的人员，请先建档")
+            person = _person_by_id(request, "未找到该身份证号的人员，请先建档")
             services.admit(by=request.user, institution=row, person=person,
                            care_level=request.POST.get("care_level", ""),
                            admitted_on=dt.date.fromisoformat(request.POST.get("admitted_on",
@@ -270,10 +276,7 @@ def home_care(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            person = Person.objects.visible_to(request.user).filter(
-                id_number=request.POST.get("id_number", "").strip().upper()).first()
-            if person is None:
-                raise services.CareError("未找到该身份证号的人员")
+            person = _person_by_id(request, "未找到该身份证号的人员")
             services.record_home_care(
                 by=request.user, person=person,
                 month=dt.date.fromisoformat(request.POST.get("month", "") + "-01"),

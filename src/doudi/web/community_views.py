@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
+from doudi.areas.scoping import along_chain
 from doudi.community import services
 from doudi.community.models import (
     NEED_KINDS,
@@ -195,14 +196,11 @@ def points(request: HttpRequest) -> HttpResponse:
             error = "请填写日期"
         except (services.CommunityError, PermissionDenied) as exc:
             error = str(exc)
-    from doudi.policy.models import chain_prefixes
-
-    rules = PointRule.objects.filter(area_code__in=chain_prefixes(scope), active=True) | \
-        PointRule.objects.filter(area_code__startswith=scope, active=True)
+    rules = PointRule.objects.filter(along_chain(scope), active=True)
     balances = PointBalance.objects.filter(area_code__startswith=scope) \
         .select_related("household").order_by("-balance")[:200]
     return render(request, "doudi/points.html", {
-        "rules": rules.distinct(), "balances": balances, "error": error,
+        "rules": rules, "balances": balances, "error": error,
         "today": timezone.localdate(),
         "total": PointBalance.objects.filter(area_code__startswith=scope).aggregate(
             households=Count("id"), points=Sum("balance"))})

@@ -19,12 +19,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
+from doudi.areas.scoping import along_chain
 from doudi.benefits.models import Enrollment
 from doudi.engine.monitoring.indicators import KINDS, LEVELS, UNITS
 from doudi.exchange.models import FeedType
 from doudi.monitoring import jobs, services, workflow
 from doudi.monitoring.models import MonitoringRun, Warning
-from doudi.policy.models import chain_prefixes
 from doudi.registry.models import Household
 from doudi.web.casework_views import yuan_to_fen
 from doudi.web.views import _need
@@ -41,9 +41,7 @@ def _warnings(request: HttpRequest):  # noqa: ANN202
 def _runs(request: HttpRequest):  # noqa: ANN202
     """Runs over the user's area: of an area within it, or of one that contains it."""
     prefix = request.user.scope_prefix
-    return MonitoringRun.objects.filter(Q(area_code__startswith=prefix)
-                                        | Q(area_code__in=chain_prefixes(prefix))) \
-        .select_related("created_by")
+    return MonitoringRun.objects.filter(along_chain(prefix)).select_related("created_by")
 
 
 def _towns(prefix: str) -> dict[str, str]:

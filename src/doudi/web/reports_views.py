@@ -12,7 +12,6 @@ from decimal import Decimal, InvalidOperation
 import pygal
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -23,8 +22,8 @@ from pygal.style import Style
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
+from doudi.areas.scoping import along_chain
 from doudi.casework.workflow import PROGRAMMES
-from doudi.policy.models import chain_prefixes
 from doudi.reports import campaigns, filing, performance, statistics
 from doudi.reports.models import (
     CAMPAIGN_KINDS,
@@ -153,8 +152,7 @@ def figure_list(request: HttpRequest) -> HttpResponse:
 def _campaign(request: HttpRequest, campaign_id: int) -> Campaign:
     _need(request, roles.VIEW_REGISTRY)
     scope = request.user.scope_prefix
-    row = Campaign.objects.filter(pk=campaign_id).filter(
-        Q(area_code__startswith=scope) | Q(area_code__in=chain_prefixes(scope))).first()
+    row = Campaign.objects.filter(pk=campaign_id).filter(along_chain(scope)).first()
     if row is None:
         raise Http404("检查活动不存在或不在您的管辖范围内")
     return row
@@ -188,8 +186,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
             error = "请填写抽样比例（%）、随机种子（整数）和日期"
         except (campaigns.CampaignError, PermissionDenied) as exc:
             error = str(exc) or "检查活动由区县民政部门组织"
-    rows = Campaign.objects.filter(Q(area_code__startswith=scope)
-                                   | Q(area_code__in=chain_prefixes(scope)))
+    rows = Campaign.objects.filter(along_chain(scope))
     return render(request, "doudi/campaigns.html", {
         "rows": rows, "error": error, "form": form, "kinds": CAMPAIGN_KINDS,
         "programmes": PROGRAMMES.items(), "today": timezone.localdate(),

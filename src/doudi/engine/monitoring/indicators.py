@@ -32,6 +32,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -231,5 +232,11 @@ def shipped_documents() -> list[dict[str, Any]]:
     return list(yaml.safe_load(SHIPPED_FILE.read_text(encoding="utf-8"))["indicators"])
 
 
+@lru_cache(maxsize=1)
+def _shipped() -> tuple[Indicator, ...]:
+    return tuple(parse_all(shipped_documents()))
+
+
 def shipped() -> list[Indicator]:
-    return parse_all(shipped_documents())
+    """The shipped set, read and checked once per process (every page and run asks for it)."""
+    return list(_shipped())
