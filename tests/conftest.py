@@ -3,7 +3,11 @@ each user's area."""
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
+import os
+import shutil
+import tempfile
 from types import SimpleNamespace
 
 import pytest
@@ -16,6 +20,12 @@ from doudi.core import idnumber
 
 PASSWORD = "test-pass-2026"
 
+# Encrypted columns need a key (docs/key-management.md): the session's own, made on first use,
+# never an operator's; child processes the tests start inherit it.
+_KEY_DIR = tempfile.mkdtemp(prefix="doudi-test-keys-")
+os.environ["DOUDI_KEY_FILE"] = os.path.join(_KEY_DIR, "doudi.keys")
+atexit.register(shutil.rmtree, _KEY_DIR, True)
+
 
 def pytest_configure(config):
     from django.conf import settings
@@ -24,6 +34,8 @@ def pytest_configure(config):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Background jobs (imports) run inside the request, so a test sees their result at once.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
+    # Every test signs in from 127.0.0.1: the per-address login limit is tested on its own.
+    settings.DOUDI_LOGIN_RATE_PER_MINUTE = 100_000
 VILLAGE = "341002102002"  # 隆阜（3）社区居委会, 黎阳镇
 OTHER_VILLAGE_SAME_TOWN = "341002102006"  # 龙山社区居委会, 黎阳镇
 TOWN = "341002102"  # 黎阳镇

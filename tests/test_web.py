@@ -87,7 +87,7 @@ def test_demo_command_builds_users_and_households(capsys, settings, tmp_path, cl
     assert village.area.code.startswith("341002102") and village.area.level == 5
     assert User.objects.get(username="town").area.name == "黎阳镇"
     assert Household.objects.count() == 300
-    assert village.check_password("doudi-demo")
+    assert village.check_password("Doudi-demo-2026")
     # the feeds wait in the import inbox (a user's own file there is left alone); the truth of
     # the planted cases sits beside the synthetic files
     inbox = sorted(p.name for p in (tmp_path / "inbox").iterdir())

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "doudi.audit.middleware.AuditContextMiddleware",
+    "doudi.accounts.middleware.SessionPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "doudi.urls"
@@ -120,11 +121,34 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+# 身份鉴别 (等保 2.0 level 3): the password policy, lockout and session limits are settings a
+# bureau may tighten through the environment; docs/security.md lists them.
+DOUDI_PASSWORD_MIN_LENGTH = _env_int("DOUDI_PASSWORD_MIN_LENGTH", 10)
+DOUDI_PASSWORD_MIN_CLASSES = _env_int("DOUDI_PASSWORD_MIN_CLASSES", 3)  # of 大写/小写/数字/符号
+DOUDI_PASSWORD_HISTORY = _env_int("DOUDI_PASSWORD_HISTORY", 5)  # last N may not be reused
+DOUDI_PASSWORD_MAX_AGE_DAYS = _env_int("DOUDI_PASSWORD_MAX_AGE_DAYS", 90)  # 0: never expires
+DOUDI_LOCKOUT_FAILURES = _env_int("DOUDI_LOCKOUT_FAILURES", 5)
+DOUDI_LOCKOUT_MINUTES = _env_int("DOUDI_LOCKOUT_MINUTES", 30)
+DOUDI_LOGIN_RATE_PER_MINUTE = _env_int("DOUDI_LOGIN_RATE_PER_MINUTE", 20)  # per client address
+DOUDI_SESSION_IDLE_MINUTES = _env_int("DOUDI_SESSION_IDLE_MINUTES", 30)
+# Roles that must use a second factor (TOTP), e.g. "district_approver,sysadmin"; any user may
+# turn it on for themselves.
+DOUDI_TOTP_ROLES = frozenset(r for r in os.environ.get("DOUDI_TOTP_ROLES", "").split(",") if r)
+
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
-     "OPTIONS": {"min_length": 8}},
+    {"NAME": "doudi.accounts.passwords.LengthValidator",
+     "OPTIONS": {"min_length": DOUDI_PASSWORD_MIN_LENGTH}},
+    {"NAME": "doudi.accounts.passwords.CharacterClassesValidator",
+     "OPTIONS": {"min_classes": DOUDI_PASSWORD_MIN_CLASSES}},
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+    {"NAME": "doudi.accounts.passwords.HistoryValidator",
+     "OPTIONS": {"history": DOUDI_PASSWORD_HISTORY}},
 ]
 
 LANGUAGE_CODE = "zh-hans"
@@ -143,7 +167,7 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 8 * 3600
+SESSION_COOKIE_AGE = 8 * 3600  # absolute limit; the idle limit is DOUDI_SESSION_IDLE_MINUTES
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

@@ -15,8 +15,9 @@ from doudi.audit.audited import Audited
 
 
 class User(Audited, AbstractUser):
-    audit_maskers = {"password": lambda _: "******"}
-    audit_ignore = ("last_login",)
+    audit_maskers = {"password": lambda _: "******", "totp_secret": lambda _: "******"}
+    # counters moved on every login attempt; the login itself is its own audit row
+    audit_ignore = ("last_login", "failed_logins", "totp_last_step")
 
     area = models.ForeignKey(
         "areas.Area", verbose_name="所属区划", null=True, on_delete=models.PROTECT,
@@ -25,6 +26,14 @@ class User(Audited, AbstractUser):
     full_name = models.CharField("姓名", max_length=50, blank=True)
     # For department interface accounts: the department whose feeds it may push (e.g. 乡村振兴).
     department = models.CharField("所属部门", max_length=40, blank=True)
+    # 身份鉴别: see accounts.passwords, accounts.lockout and accounts.totp
+    password_changed_at = models.DateTimeField("口令修改时间", null=True, blank=True)
+    must_change_password = models.BooleanField("须修改口令", default=False)
+    failed_logins = models.PositiveIntegerField("连续登录失败次数", default=0)
+    locked_until = models.DateTimeField("锁定至", null=True, blank=True)
+    totp_secret = models.CharField("双因素密钥", max_length=64, blank=True)
+    totp_confirmed_at = models.DateTimeField("双因素启用时间", null=True, blank=True)
+    totp_last_step = models.BigIntegerField("最近使用的动态码时段", null=True, blank=True)
 
     class Meta:
         verbose_name = "用户"
@@ -61,6 +70,21 @@ class User(Audited, AbstractUser):
 
     def role_labels(self) -> str:
         return "、".join(role_table.ROLES[c].label for c in self.role_codes)
+
+
+class PasswordHistory(models.Model):
+    """Hashes of a user's earlier passwords, so recent ones are not reused (口令历史)."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_history")
+    password = models.CharField(max_length=128)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "口令历史"
+        verbose_name_plural = "口令历史"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.created_at:%Y-%m-%d}"
 
 
 class UserRole(Audited, models.Model):

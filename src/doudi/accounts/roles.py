@@ -67,6 +67,23 @@ ROLES: dict[str, Role] = {
 
 ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]
 
+# 三员分立 and machine accounts: a holder of one of these roles holds no other role, so the
+# system, security and audit administrators cannot do each other's work or touch case data,
+# and a department's or organisation's account is never also a person's working account.
+EXCLUSIVE_ROLES = frozenset({"sysadmin", "security_admin", "audit_admin", "department",
+                             "hotline", "org_staff"})
+
+
+def conflict(role_codes: list[str] | set[str]) -> str:
+    """Why these roles may not be held together ("" when they may)."""
+    codes = set(role_codes)
+    alone = codes & EXCLUSIVE_ROLES
+    if alone and len(codes) > 1:
+        first = ROLES[sorted(alone)[0]]
+        others = "、".join(ROLES[c].label for c in sorted(codes - {first.code}))
+        return f"三员分立：{first.label}不能同时担任{others}"
+    return ""
+
 
 def capabilities_of(role_codes: list[str] | set[str]) -> frozenset[str]:
     caps: set[str] = set()

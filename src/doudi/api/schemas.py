@@ -10,9 +10,30 @@ from pydantic import Field, field_validator
 from doudi.core import idnumber
 
 
+class RefusalItem(Schema):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Refusal(Schema):
+    """Every refusal: a Chinese message, or for an invalid request one item per bad field."""
+
+    detail: str | list[RefusalItem]
+
+
+def refusals(*codes: int) -> dict[int, type[Refusal]]:
+    """The error answers an operation declares, e.g. `response={200: X, **refusals(401, 422)}`:
+    400 请求体无法解析, 401 没有或无效的令牌, 403 无权限, 404 不存在或不在辖区, 413 文件过大,
+    422 请求有误, 429 请求过于频繁."""
+    return dict.fromkeys(codes, Refusal)
+
+
 class TokenIn(Schema):
     username: str
     password: str
+    # 动态码: required when the account has a second factor (TOTP)
+    code: str = ""
 
 
 class TokenOut(Schema):

@@ -31,6 +31,7 @@ def navigation(request) -> dict:  # noqa: ANN001
         items.append(("调标测算", reverse("rules_simulate")))
     if user.can(roles.VIEW_AUDIT):
         items.append(("审计日志", reverse("audit_list")))
-    if user.can(roles.MANAGE_USERS) or user.can(roles.MANAGE_SECURITY):
+    if user.can(roles.MANAGE_USERS) or user.can(roles.MANAGE_SECURITY) or user.can(
+            roles.VIEW_AUDIT):
         items.append(("用户管理", reverse("user_list")))
     return {"nav": items}

@@ -2,6 +2,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from doudi.web import (
+    account_views,
     benefits_views,
     care_views,
     casework_views,
@@ -14,12 +15,13 @@ from doudi.web import (
     rules_views,
     views,
 )
-from doudi.web.forms import LoginForm
 
 urlpatterns = [
-    path("login/", auth_views.LoginView.as_view(
-        template_name="doudi/login.html", authentication_form=LoginForm,
-        redirect_authenticated_user=True), name="login"),
+    path("login/", account_views.login_view, name="login"),
+    path("login/code/", account_views.login_otp, name="login_otp"),
+    path("account/", account_views.account, name="account"),
+    path("account/password/", account_views.account_password, name="account_password"),
+    path("account/totp/", account_views.account_totp, name="account_totp"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", views.home, name="home"),
     path("households/", views.household_list, name="household_list"),
@@ -155,5 +157,7 @@ urlpatterns = [
     path("enrollments/<int:enrollment_id>/change/", benefits_views.enrollment_change,
          name="enrollment_change"),
     path("audit/", views.audit_list, name="audit_list"),
-    path("users/", views.user_list, name="user_list"),
+    path("users/", account_views.user_list, name="user_list"),
+    path("users/new/", account_views.user_new, name="user_new"),
+    path("users/<int:user_id>/", account_views.user_detail, name="user_detail"),
 ]

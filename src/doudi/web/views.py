@@ -387,12 +387,3 @@ def audit_list(request: HttpRequest) -> HttpResponse:
         "object_types": sorted(set(AuditEvent.objects.visible_to(request.user)
                                    .values_list("object_type", flat=True).distinct())),
     })
-
-
-@login_required
-def user_list(request: HttpRequest) -> HttpResponse:
-    if not (request.user.can(roles.MANAGE_USERS) or request.user.can(roles.MANAGE_SECURITY)):
-        raise PermissionDenied("没有此项权限")
-    users = (User.objects.filter(area__code__startswith=request.user.area.prefix)
-             .select_related("area").prefetch_related("role_rows").order_by("area_id", "username"))
-    return render(request, "doudi/user_list.html", {"users": users})

@@ -36,7 +36,7 @@ from doudi.synth.loader import load
 from doudi.synth.writer import DIRT_FILE
 
 LABELS = {code: c.label for code, c in CATEGORIES.items()}
-DEMO_PASSWORD = "doudi-demo"
+DEMO_PASSWORD = "Doudi-demo-2026"
 DEMO_DISTRICT = "341002"
 DEMO_TOWN = "341002102"  # 黎阳镇
 DEMO_USERS = [
