@@ -5,8 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable
 
-import xlsxwriter
-
+from doudi.core.excel import new_workbook
 from doudi.registry.categories import CATEGORIES
 from doudi.registry.models import Household
 
@@ -18,8 +17,7 @@ def households_xlsx(households: Iterable[Household]) -> tuple[bytes, int]:
     """家庭名单 as xlsx bytes; the households must carry `with_list_columns` prefetches."""
     buffer = io.BytesIO()
     # text is text: a cell typed as "=…" must never become a live formula or link
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                        "strings_to_urls": False})
+    book = new_workbook(buffer)
     sheet = book.add_worksheet("家庭名单")
     bold = book.add_format({"bold": True, "bg_color": "#E8EEF7", "border": 1})
     sheet.write_row(0, 0, HOUSEHOLD_COLUMNS, bold)

@@ -7,7 +7,6 @@ import datetime as dt
 import io
 from urllib.parse import quote
 
-import xlsxwriter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -33,6 +32,7 @@ from doudi.benefits.models import (
     ReviewTask,
 )
 from doudi.casework.workflow import PROGRAMMES
+from doudi.core.excel import new_workbook
 from doudi.web.casework_views import yuan_to_fen
 from doudi.web.views import _need
 
@@ -281,7 +281,7 @@ def funds(request: HttpRequest) -> HttpResponse:
 
 def _funds_xlsx(request: HttpRequest, result, year: int) -> HttpResponse:  # noqa: ANN001
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True})
+    book = new_workbook(buffer)
     bold = book.add_format({"bold": True})
     money = book.add_format({"num_format": "#,##0.00"})
     names = dict(PROGRAMMES)

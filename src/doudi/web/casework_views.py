@@ -8,7 +8,6 @@ import io
 from decimal import Decimal, InvalidOperation
 from urllib.parse import quote
 
-import xlsxwriter
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -31,6 +30,7 @@ from doudi.casework.models import (
     FundEntry,
     OnlineRequest,
 )
+from doudi.core.excel import new_workbook
 from doudi.core.workdays import LIBRARY_YEARS
 from doudi.registry.services import RegistryError
 from doudi.web.rules_views import rules_context
@@ -156,8 +156,7 @@ def publicity_list(request: HttpRequest) -> HttpResponse:
 
 def _publicity_xlsx(request: HttpRequest, rows: list[Application], month: dt.date) -> HttpResponse:
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
-                                        "strings_to_formulas": False, "strings_to_urls": False})
+    book = new_workbook(buffer)
     sheet = book.add_worksheet("公示名单")
     bold = book.add_format({"bold": True})
     title = f"{request.user.area.name} {month:%Y年%m月} 社会救助公示名单"

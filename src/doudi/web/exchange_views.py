@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 
-import xlsxwriter
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -20,6 +19,7 @@ from doudi.areas.scoping import require
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.core.checksums import sha256_file
+from doudi.core.excel import new_workbook
 from doudi.engine.feedspec import FIELD_TYPE_LABELS, FeedSpecError
 from doudi.exchange import feed_types, jobs
 from doudi.exchange.imports import report_rows
@@ -164,8 +164,7 @@ def exchange_job_errors(request: HttpRequest, job_id: int) -> HttpResponse:
     job = _job(request, job_id)
     report = report_rows(job)
     buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_numbers": False,
-                                        "strings_to_formulas": False, "strings_to_urls": False})
+    book = new_workbook(buffer)
     sheet = book.add_worksheet("错误报告")
     bold = book.add_format({"bold": True})
     sheet.write(0, 0, f"{job.feed_type} · 文件：{job.file_name}", bold)
