@@ -630,3 +630,36 @@ def test_a_need_goes_from_a_household_to_an_organisation_and_back(page, live, wo
     page.goto(f"{live.url}/households/{world.village_hh.pk}/")
     expect(page.locator("#needs")).to_contain_text("安排社工上门照护两周")
     expect(page.locator("ol.timeline")).to_contain_text("救助需求")
+
+
+def test_second_factor_enrolment_and_login(page, live, world) -> None:
+    """An approver turns on the second factor from their account page and signs in with the
+    password and then the code; the security administrator sees it on the account's page."""
+    import time
+
+    import pyotp
+
+    from tests.conftest import PASSWORD as password
+
+    _login(page, live.url, "district_approver", password)
+    page.get_by_role("link", name="district_approver").first.click()
+    page.get_by_role("link", name="启用双因素认证").click()
+    secret = page.locator("#totp-secret").inner_text().strip()
+    _screenshot(page, "account-totp.png")
+    page.fill("input[name=code]", pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="启用").click()
+    page.get_by_text("已启用双因素认证").wait_for()
+    page.get_by_role("button", name="退出").click()
+
+    _login(page, live.url, "district_approver", password)
+    page.get_by_text("请打开手机上的验证器").wait_for()
+    page.fill("input[name=code]", pyotp.TOTP(secret).at(time.time() + 30))
+    page.get_by_role("button", name="确认").click()
+    page.get_by_role("link", name="家庭档案").wait_for()
+    page.get_by_role("button", name="退出").click()
+
+    _login(page, live.url, "security_admin", password)
+    page.get_by_role("link", name="用户管理").click()
+    page.get_by_role("link", name="district_approver").click()
+    page.get_by_text("双因素认证：已启用").wait_for()
+    _screenshot(page, "user-detail-security-admin.png")
