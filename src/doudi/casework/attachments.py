@@ -5,6 +5,8 @@ by its SHA-256 — written before the row that names it, so no row points at a m
 from __future__ import annotations
 
 import hashlib
+import re
+import zlib
 from pathlib import Path
 
 from django.conf import settings
@@ -29,6 +31,40 @@ def sniff(data: bytes) -> tuple[str, str] | None:
     return None
 
 
+# PDF features that run code or carry other files: a citizen's scanned 证明 needs none of them.
+PDF_ACTIVE = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia", b"/XFA",
+              b"/OpenAction", b"/AA", b"/SubmitForm", b"/ImportData")
+_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.DOTALL)
+INFLATE_LIMIT = 64 * 1024 * 1024  # a zip bomb stops here instead of filling memory
+
+
+def _pdf_texts(data: bytes) -> list[bytes]:
+    """The file and its Flate streams inflated (object streams can hide dictionaries)."""
+    texts, budget = [data], INFLATE_LIMIT
+    for match in _STREAM.finditer(data):
+        if budget <= 0:
+            break
+        try:
+            inflated = zlib.decompressobj().decompress(match.group(1), budget)
+        except zlib.error:
+            continue
+        budget -= len(inflated)
+        texts.append(inflated)
+    return texts
+
+
+def pdf_active_content(data: bytes) -> str | None:
+    """The first active feature (script, launch action, embedded file …) in a PDF, or None.
+    Names written with #xx escapes (/J#61vaScript) are unescaped first."""
+    for text in _pdf_texts(data):
+        plain = _NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), text)
+        for name in PDF_ACTIVE:
+            if re.search(re.escape(name) + rb"(?![A-Za-z])", plain):
+                return name.decode()[1:]
+    return None
+
+
 def storage_path(sha256: str, suffix: str) -> Path:
     root = Path(settings.ATTACHMENTS_DIR) / sha256[:2]
     root.mkdir(parents=True, exist_ok=True)
@@ -47,6 +83,11 @@ def store(data: bytes, file_name: str = "") -> tuple[str, str, int]:
     if found is None:
         raise CaseworkError("只能上传 JPG、PNG 图片或 PDF 文件")
     content_type, suffix = found
+    if content_type == "application/pdf":
+        active = pdf_active_content(data)
+        if active is not None:
+            raise CaseworkError(f"PDF 含有脚本、自动动作或嵌入文件（{active}），不能上传；"
+                                "请重新扫描或打印为 PDF 后上传")
     digest = hashlib.sha256(data).hexdigest()
     path = storage_path(digest, suffix)
     if not path.exists():
