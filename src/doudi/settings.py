@@ -121,6 +121,7 @@ def _database() -> dict:
 DATABASES = {"default": _database()}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+
 def _env_int(name: str, default: int) -> int:
     return int(os.environ.get(name, default))
 
