@@ -5,6 +5,7 @@ token API, as staff meet them."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 
 import pyotp
@@ -55,7 +56,7 @@ def test_weak_passwords_are_refused(users, password, reason):
 def test_the_last_passwords_cannot_be_reused(users):
     user = users.village_assistant
     history = [PASSWORD, "Second-Pass-1", "Third-Pass-22"]
-    for old, new in zip(history, history[1:], strict=False):
+    for old, new in itertools.pairwise(history):
         services.change_own_password(user, old=old, new=new)
     for reused in history:  # the current one and the two before it
         with pytest.raises(ValidationError, match="相同"):
