@@ -1,10 +1,14 @@
 """AuditEvent (审计记录): append-only. The application refuses to change or delete a row and
-the database does too (triggers installed by migration 0002)."""
+the database does too (triggers installed by migration 0002). Every row is also a link of a
+hash chain (see chain.py), so a change made behind the application's back is found by
+`doudi audit verify`."""
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import models, router, transaction
 from django.utils import timezone
+
+from doudi.audit import chain
 
 
 class AuditImmutable(Exception):
@@ -17,6 +21,14 @@ class AuditQuerySet(models.QuerySet):
 
     def delete(self):  # noqa: ANN201
         raise AuditImmutable("审计日志不可删除")
+
+    def bulk_create(self, objs, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
+        """Each row must chain onto the one before it: appended one by one, not in bulk."""
+        objs = list(objs)
+        with transaction.atomic(using=self.db, savepoint=False):
+            for obj in objs:
+                obj.save(using=self.db)
+        return objs
 
     def visible_to(self, user) -> AuditQuerySet:  # noqa: ANN001
         from doudi.accounts.roles import VIEW_AUDIT
@@ -53,6 +65,8 @@ class AuditEvent(models.Model):
     request_id = models.CharField("请求ID", max_length=32, blank=True)
     job = models.CharField("任务", max_length=100, blank=True)
     ip = models.CharField("IP", max_length=45, blank=True)
+    prev_hash = models.CharField("上一条哈希", max_length=64, blank=True, editable=False)
+    row_hash = models.CharField("本条哈希", max_length=64, blank=True, editable=False)
 
     objects = AuditQuerySet.as_manager()
 
@@ -67,7 +81,15 @@ class AuditEvent(models.Model):
     def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
         if self.pk is not None:
             raise AuditImmutable("审计日志不可修改")
-        super().save(*args, **kwargs)
+        using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
+        chain.normalise(self)
+        in_transaction = transaction.get_connection(using).in_atomic_block
+        # the head read, the hash and the insert under one lock, in one transaction
+        with transaction.atomic(using=using, savepoint=False):
+            chain.seal(self, using, reuse=in_transaction)
+            super().save(*args, **kwargs)
+            if in_transaction:
+                chain.remember(self, using)
 
     def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
         raise AuditImmutable("审计日志不可删除")
