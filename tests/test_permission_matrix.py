@@ -163,6 +163,7 @@ PARAMETER_ROUTES: dict[str, str] = {
 # Detail routes: the capability that makes an in-area record answer 200 (default: view).
 DETAIL_CAPABILITY = {
     "person_reveal": roles.VIEW_FULL_PII,
+    "personal_access": roles.VIEW_FULL_PII,
     "consent_add": roles.EDIT_REGISTRY,
     "verification_request": roles.VERIFY,
     "verification_report": roles.VERIFY,

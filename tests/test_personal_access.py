@@ -179,3 +179,31 @@ def test_command_refuses_bad_or_unknown_ids(db):
 
     with pytest.raises(CommandError, match="未找到"):
         call_command("audit", "person", valid_id(seq=99))
+
+
+def test_the_page_answers_on_screen_and_in_excel_and_is_audited(client, users, family, world):
+    from django.urls import reverse
+
+    hh, me, spouse = family
+    url = reverse("personal_access", kwargs={"person_id": me.pk})
+    client.force_login(users.village_assistant)
+    views = AuditEvent.objects.filter(object_type="registry.person", object_id=str(me.pk),
+                                      changes__purpose="个人信息查阅")
+    form = client.get(url).content.decode()
+    assert me.masked_name in form and me.id_number not in form and views.count() == 0
+    page = client.post(url, {"format": "html"}).content.decode()
+    assert me.id_number in page and "town_officer" in page  # who looked at it
+    assert spouse.id_number not in page
+    assert views.filter(action=AuditEvent.VIEW_FULL).count() == 1
+    xlsx = client.post(url, {"format": "xlsx"})
+    assert xlsx["Content-Type"].startswith("application/vnd.openxmlformats")
+    with zipfile.ZipFile(io.BytesIO(xlsx.content)) as z:
+        assert "village_assistant" in z.read("xl/worksheets/sheet1.xml").decode()  # watermark
+    assert views.filter(action=AuditEvent.EXPORT).count() == 1
+    # a role without full-data access is refused; a person outside the area is not found
+    client.force_login(users.supervisor)
+    assert client.post(url, {"format": "html"}).status_code == 403
+    far = world.guangdong_hh.head()
+    client.force_login(users.village_assistant)
+    assert client.get(reverse("personal_access",
+                              kwargs={"person_id": far.pk})).status_code == 404
