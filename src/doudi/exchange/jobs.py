@@ -1,6 +1,8 @@
 """Background imports (导入任务): a file uploaded in the UI or pushed through the API is saved
 first (nothing a user submitted is lost), then imported by a django-tasks worker that reports
-progress on the job row; the page polls it."""
+progress on the job row; the page polls it. A worker killed mid-import stores nothing of it
+(an import is all or nothing) and the upload stays, so the next worker start queues the job
+again from the kept file (`resume_abandoned`)."""
 
 from __future__ import annotations
 
@@ -57,6 +59,30 @@ def run_import_job(job_id: int) -> str:
              else context.Actor(user_id=None, username="system", job=f"import job {job.pk}"))
     with context.acting(actor):
         return _run(job)
+
+
+INTERRUPTED = "上次导入被中断（进程被终止），未保存任何数据，已按保留的上传文件重新排队"
+
+
+def resume_abandoned() -> int:
+    """Jobs a killed worker left running: none of their data was stored and their uploads are
+    kept, so they are queued again — once; a job interrupted a second time (a file that brings
+    the worker down?) is failed instead of being retried for ever. Called before a worker
+    starts, while none runs. Returns the number queued again."""
+    resumed = 0
+    for job in ImportJob.objects.filter(status=ImportJob.RUNNING):
+        if job.message == INTERRUPTED:
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=ImportJob.FAILED, progress=100, phase="失败", finished_at=timezone.now(),
+                message="导入两次被中断（进程被终止），未保存任何数据；上传的文件已保留，"
+                        "请联系管理员")
+            continue
+        with transaction.atomic():  # queued and its task row, or neither
+            ImportJob.objects.filter(pk=job.pk).update(
+                status=ImportJob.QUEUED, progress=0, phase="排队中", message=INTERRUPTED)
+            run_import_job.enqueue(job.pk)
+        resumed += 1
+    return resumed
 
 
 def _run(job: ImportJob) -> str:
