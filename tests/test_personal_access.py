@@ -184,7 +184,7 @@ def test_command_refuses_bad_or_unknown_ids(db):
 def test_the_page_answers_on_screen_and_in_excel_and_is_audited(client, users, family, world):
     from django.urls import reverse
 
-    hh, me, spouse = family
+    _, me, spouse = family
     url = reverse("personal_access", kwargs={"person_id": me.pk})
     client.force_login(users.village_assistant)
     views = AuditEvent.objects.filter(object_type="registry.person", object_id=str(me.pk),
