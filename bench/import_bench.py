@@ -239,12 +239,19 @@ def insert_persons(population, chunk: int = 100_000) -> int:
     from django.db import connection, transaction
     from django.utils import timezone
 
+    from doudi.registry.fields import STORE
     from doudi.registry.models import Person
 
     hh = population.households.select("household_id", "area_code",
                                       pl.col("hukou").alias("hukou_type"))
     people = (population.persons.join(hh, on="household_id", how="left")
               .select("id_number", "name", "sex", "birth_date", "hukou_type", "area_code"))
+    # stored encrypted, as the ORM writes them (docs/key-management.md)
+    encrypt = STORE.ring().encrypt
+    people = people.with_columns(
+        pl.col("id_number").map_elements(encrypt, return_dtype=pl.String),
+        pl.col("id_number").str.slice(14).map_elements(encrypt, return_dtype=pl.String)
+        .alias("id_tail"))
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     fixed = {"name_initials": "", "phone": "", "disability_category": "",
              "disability_grade": None, "serious_illness": "", "labour_capacity": "full",
@@ -257,7 +264,7 @@ def insert_persons(population, chunk: int = 100_000) -> int:
     if connection.vendor == "sqlite":
         people = people.with_columns(pl.col("birth_date").dt.strftime("%Y-%m-%d"))
     tail = tuple(fixed.values())
-    # SQLite allows 32,766 parameters per statement (3.32+): 18 columns × 1,000 rows.
+    # SQLite allows 32,766 parameters per statement (3.32+): 19 columns × 1,000 rows.
     per_statement = 1_000
     one = "(" + ", ".join(["%s"] * len(columns)) + ")"
     with transaction.atomic(), connection.cursor() as cursor:

@@ -255,6 +255,7 @@ def populate(args: argparse.Namespace, first_month: dt.date, setup: dict) -> dic
     from doudi.areas.models import Area
     from doudi.benefits.models import Enrollment, EnrollmentEvent
     from doudi.core.areacode import VILLAGE
+    from doudi.registry.fields import STORE
     from doudi.registry.models import Household
 
     t0 = time.perf_counter()
@@ -303,7 +304,10 @@ def populate(args: argparse.Namespace, first_month: dt.date, setup: dict) -> dic
         "end_date": nulls(pl.Date), "exit_reason": "",
         "monitor_until": nulls(pl.Date),
         "application_id": nulls(pl.Int64), "explanation": "{}",
-        "payee_name": names, "payee_account": "6217" + account, "bank": "徽商银行",
+        "payee_name": names, "bank": "徽商银行",
+        # stored encrypted, as the ORM writes it (docs/key-management.md)
+        "payee_account": ("6217" + account).map_elements(STORE.ring().encrypt,
+                                                          return_dtype=pl.String),
         "created_at": now, "updated_at": now, "area_code": area_code})
     rise = dt.date(first_month.year if first_month.month >= 7 else first_month.year - 1, 7, 1)
     starts = pl.DataFrame({"id": ids, "enrollment_id": ids, "kind": "start",

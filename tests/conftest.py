@@ -20,7 +20,7 @@ from doudi.core import idnumber
 
 PASSWORD = "test-pass-2026"
 
-# Encrypted columns need a key (docs/key-management.md): the session's own, made on first use,
+# Encrypted columns need a key (docs/key-management.md): the test run's own, made on first use,
 # never an operator's; child processes the tests start inherit it.
 _KEY_DIR = tempfile.mkdtemp(prefix="doudi-test-keys-")
 os.environ["DOUDI_KEY_FILE"] = os.path.join(_KEY_DIR, "doudi.keys")

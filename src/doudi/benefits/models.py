@@ -9,6 +9,7 @@ from django.db import models
 from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
 from doudi.casework.workflow import PROGRAMMES
+from doudi.registry.fields import EncryptedCharField
 
 
 class Enrollment(Audited, AreaOwned, models.Model):
@@ -30,7 +31,7 @@ class Enrollment(Audited, AreaOwned, models.Model):
                                     on_delete=models.PROTECT, related_name="enrollments")
     explanation = models.JSONField("认定依据", default=dict, blank=True)
     payee_name = models.CharField("收款人", max_length=50, blank=True)
-    payee_account = models.CharField("社保卡/一卡通账号", max_length=32, blank=True)
+    payee_account = EncryptedCharField("社保卡/一卡通账号", max_length=32, blank=True)
     bank = models.CharField("开户行", max_length=40, blank=True)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)

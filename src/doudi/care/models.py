@@ -11,6 +11,7 @@ from django.db.models import Q
 from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
 from doudi.care import plans
+from doudi.registry.fields import EncryptedCharField
 
 LEVEL_CHOICES = [("village", "村（社区）"), ("town", "乡镇（街道）"), ("district", "县（区）")]
 
@@ -23,11 +24,11 @@ class CareProfile(Audited, AreaOwned, models.Model):
     risk_level = models.CharField("风险等级", max_length=10, default="medium",
                                   choices=list(plans.RISK_LEVELS.items()))
     carer_name = models.CharField("委托照料人", max_length=50, blank=True)
-    carer_phone = models.CharField("照料人电话", max_length=30, blank=True)
+    carer_phone = EncryptedCharField("照料人电话", max_length=30, blank=True)
     carer_relation = models.CharField("与本人关系", max_length=30, blank=True)
     guardian_name = models.CharField("监护人", max_length=50, blank=True)
     guardian_relation = models.CharField("监护人关系", max_length=30, blank=True)
-    guardian_phone = models.CharField("监护人电话", max_length=30, blank=True)
+    guardian_phone = EncryptedCharField("监护人电话", max_length=30, blank=True)
     guardian_situation = models.CharField("父母/监护情况", max_length=200, blank=True,
                                           help_text="如：父母双亡、父亲服刑母亲失联、父母在外务工")
     child_director = models.CharField("儿童主任", max_length=50, blank=True)
@@ -139,7 +140,7 @@ class CrossProvinceCase(Audited, AreaOwned, models.Model):
     province = models.CharField("对方省份", max_length=20)
     reference = models.CharField("对方受理编号", max_length=50, blank=True)
     child_name = models.CharField("儿童姓名", max_length=50)
-    child_id_number = models.CharField("儿童身份证号", max_length=18)
+    child_id_number = EncryptedCharField("儿童身份证号", max_length=18)
     kind = models.CharField("认定类别", max_length=30, choices=[
         ("orphan", "孤儿"), ("de_facto_unsupported", "事实无人抚养儿童")])
     received_on = models.DateField("受理/转出日期")

@@ -10,6 +10,7 @@ from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
 from doudi.casework import workflow
 from doudi.core.masking import MaskedIdentity
+from doudi.registry.fields import EncryptedCharField
 
 CHANNEL_CHOICES = [
     ("village", "村协理员代办"), ("town_window", "镇街窗口"), ("online", "网上申请"),
@@ -226,8 +227,8 @@ class OnlineRequest(MaskedIdentity, AreaOwned, models.Model):
     programme = models.CharField("救助项目", max_length=20,
                                  choices=list(workflow.PROGRAMMES.items()))
     name = models.CharField("申请人姓名", max_length=50)
-    id_number = models.CharField("身份证号", max_length=18)
-    phone = models.CharField("联系电话", max_length=20)
+    id_number = EncryptedCharField("身份证号", max_length=18)
+    phone = EncryptedCharField("联系电话", max_length=20)
     address = models.CharField("现住址", max_length=200)
     hukou_type = models.CharField("户籍类型", max_length=10,
                                   choices=[("urban", "城镇"), ("rural", "农村")])

@@ -9,6 +9,8 @@ from django.db import models
 
 from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
+from doudi.core.masking import mask_phone
+from doudi.registry.fields import EncryptedCharField
 
 ORG_KINDS = [("social_org", "社会组织"), ("station", "镇街社工站"),
              ("volunteer_point", "志愿服务站点"), ("charity", "慈善组织")]
@@ -21,9 +23,11 @@ class Organisation(Audited, AreaOwned, models.Model):
     kind = models.CharField("类型", max_length=20, choices=ORG_KINDS)
     credit_code = models.CharField("统一社会信用代码", max_length=18, blank=True)
     contact = models.CharField("联系人", max_length=50, blank=True)
-    phone = models.CharField("联系电话", max_length=30, blank=True)
+    phone = EncryptedCharField("联系电话", max_length=30, blank=True)
     services = models.CharField("服务领域", max_length=200, blank=True)
     active = models.BooleanField("在册", default=True)
+
+    audit_maskers = {"phone": mask_phone}
 
     class Meta:
         verbose_name = "社会力量"

@@ -12,8 +12,10 @@ from django.db import models
 
 from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
+from doudi.core.masking import mask_phone
 from doudi.engine.monitoring.indicators import KINDS, LEVELS
 from doudi.monitoring import workflow
+from doudi.registry.fields import EncryptedCharField
 
 
 class IndicatorSetting(Audited, models.Model):
@@ -98,7 +100,7 @@ class Warning(Audited, AreaOwned, models.Model):
                                  on_delete=models.SET_NULL, related_name="+")
     ticket_no = models.CharField("工单号", max_length=40, blank=True)
     reported_name = models.CharField("求助人姓名", max_length=50, blank=True)
-    reported_phone = models.CharField("联系电话", max_length=30, blank=True)
+    reported_phone = EncryptedCharField("联系电话", max_length=30, blank=True)
     reported_address = models.CharField("地址", max_length=200, blank=True)
     status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES,
                               default=workflow.OPEN, db_index=True)
@@ -126,6 +128,7 @@ class Warning(Audited, AreaOwned, models.Model):
     created_at = models.DateTimeField("预警时间", auto_now_add=True)
 
     audit_ignore = ("updated_at", "evidence")
+    audit_maskers = {"reported_phone": mask_phone}
 
     class Meta:
         verbose_name = "预警"

@@ -18,6 +18,7 @@ from doudi.core import ages
 from doudi.core.masking import MaskedIdentity, mask_id_number, mask_name, mask_phone
 from doudi.registry import choices
 from doudi.registry.categories import CATEGORY_CHOICES
+from doudi.registry.fields import EncryptedCharField, IdTailField
 
 
 class Household(Audited, AreaOwned):
@@ -56,14 +57,17 @@ class Person(MaskedIdentity, Audited, AreaOwned):
     # birth date and initials would give the hidden digits and characters back
     audit_maskers = {"id_number": mask_id_number, "name": mask_name, "phone": mask_phone,
                      "birth_date": lambda v: v[:4] + "-**-**", "name_initials": lambda _: "**"}
+    audit_ignore = ("updated_at", "id_tail")  # the tail is the ID's, already logged masked
 
-    id_number = models.CharField("身份证号", max_length=18, unique=True)
+    # stored encrypted (docs/key-management.md); unique holds on the deterministic ciphertext
+    id_number = EncryptedCharField("身份证号", max_length=18, unique=True)
+    id_tail = IdTailField("身份证号后4位", db_index=True)
     name = models.CharField("姓名", max_length=50)
     name_initials = models.CharField("拼音首字母", max_length=20, db_index=True, blank=True)
     sex = models.CharField("性别", max_length=1, choices=choices.SEX_CHOICES)
     birth_date = models.DateField("出生日期")
     hukou_type = models.CharField("户籍类型", max_length=10, choices=choices.HUKOU_CHOICES)
-    phone = models.CharField("联系电话", max_length=20, blank=True)
+    phone = EncryptedCharField("联系电话", max_length=20, blank=True)
     disability_category = models.CharField(
         "残疾类别", max_length=20, choices=choices.DISABILITY_CATEGORY_CHOICES, blank=True
     )

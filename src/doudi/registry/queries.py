@@ -33,7 +33,8 @@ def search_households(
         elif len(q) == 18:
             match = _with_current_member(Person.objects.filter(id_number=q))
         elif len(q) == 4 and q[:3].isdigit() and (q[3].isdigit() or q[3] == "X"):
-            match = _with_current_member(Person.objects.filter(id_number__endswith=q))
+            # IDs are stored encrypted: the last four are matched on their own column
+            match = _with_current_member(Person.objects.filter(id_tail=q))
         elif q.isdigit():
             match = Q(number=q)
         else:

@@ -1,0 +1,27 @@
+"""Encryption at rest: 求助人联系电话 stored encrypted (docs/key-management.md).
+The columns widen to the ciphertext's length, then existing rows are encrypted in batches;
+backwards, they are decrypted (the key file is needed both ways)."""
+
+from django.db import migrations
+
+import doudi.registry.fields
+from doudi.registry.encryption import migration
+
+encrypt, decrypt = migration(
+    [("monitoring_warning", "reported_phone")])
+
+
+class Migration(migrations.Migration):
+
+    dependencies = [
+        ('monitoring', '0002_review_due_kind'),
+    ]
+
+    operations = [
+        migrations.AlterField(
+            model_name='warning',
+            name='reported_phone',
+            field=doudi.registry.fields.EncryptedCharField(blank=True, max_length=30, verbose_name='联系电话'),
+        ),
+        migrations.RunPython(encrypt, decrypt),
+    ]
