@@ -13,6 +13,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from doudi.accounts import roles
+from doudi.api.schemas import refusals
 from doudi.areas.models import Area
 from doudi.exchange.department_api import _gate
 from doudi.monitoring import services, workflow
@@ -61,7 +62,8 @@ def _hotline_user(request, what: str):  # noqa: ANN001, ANN202
     return _gate(request, what)
 
 
-@router.post("/tickets", response={201: TicketOut}, summary="推送 12345 工单")
+@router.post("/tickets", response={201: TicketOut, **refusals(400, 401, 403, 422, 429)},
+             summary="推送 12345 工单")
 def push_ticket(request, payload: TicketIn):  # noqa: ANN001, ANN201
     user = _hotline_user(request, f"推送12345工单 {payload.ticket_no}")
     if not Area.objects.filter(code=payload.area_code, level=5).exists():
@@ -86,7 +88,9 @@ def push_ticket(request, payload: TicketIn):  # noqa: ANN001, ANN201
     return Status(201, _out(w))
 
 
-@router.get("/tickets/{ticket_no}", response=TicketOut, summary="查询工单办理结果")
+@router.get("/tickets/{ticket_no}",
+            response={200: TicketOut, **refusals(400, 401, 403, 404, 422, 429)},
+            summary="查询工单办理结果")
 def ticket_status(request, ticket_no: str):  # noqa: ANN001, ANN201
     user = _hotline_user(request, f"查询12345工单 {ticket_no}")
     w = Warning.objects.filter(channel="hotline", ticket_no=ticket_no,

@@ -6,9 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
 from ninja import Query, Router, Schema, Status
+from pydantic import Field
 
 from doudi.accounts import roles
-from doudi.api.schemas import HouseholdDetailOut, HouseholdIn, HouseholdPage
+from doudi.api.schemas import HouseholdDetailOut, HouseholdIn, HouseholdPage, refusals
 from doudi.registry import queries, services
 from doudi.registry.categories import CATEGORIES
 from doudi.registry.models import CategoryAssignment, Household
@@ -18,7 +19,8 @@ router = Router(tags=["家庭档案"])
 
 
 class ListParams(Schema):
-    page: int = 1
+    # bounded: the row offset (page × page_size) must fit the database's integer
+    page: int = Field(1, le=10_000_000)
     page_size: int = 50
     q: str = ""
     area: str = ""
@@ -37,7 +39,8 @@ def _summary(hh: Household) -> dict:
     }
 
 
-@router.get("", response=HouseholdPage, summary="家庭列表（本辖区）")
+@router.get("", response={200: HouseholdPage, **refusals(400, 401, 422)},
+            summary="家庭列表（本辖区）")
 def list_households(request, params: Query[ListParams]):  # noqa: ANN001, ANN201
     size = max(1, min(params.page_size, 200))
     page = max(1, params.page)
@@ -51,7 +54,8 @@ def list_households(request, params: Query[ListParams]):  # noqa: ANN001, ANN201
     return {"count": count, "page": page, "page_size": size, "items": [_summary(h) for h in rows]}
 
 
-@router.get("/{household_id}", response=HouseholdDetailOut, summary="家庭详情")
+@router.get("/{household_id}", response={200: HouseholdDetailOut, **refusals(400, 401, 404, 422)},
+            summary="家庭详情")
 def get_household(request, household_id: int):  # noqa: ANN001, ANN201
     hh = get_object_or_404(
         queries.with_list_columns(Household.objects.visible_to(request.user)), pk=household_id
@@ -80,7 +84,8 @@ def get_household(request, household_id: int):  # noqa: ANN001, ANN201
     return data
 
 
-@router.post("", response={201: HouseholdDetailOut}, summary="登记家庭及成员")
+@router.post("", response={201: HouseholdDetailOut, **refusals(400, 401, 403, 422)},
+             summary="登记家庭及成员")
 def create_household(request, payload: HouseholdIn):  # noqa: ANN001, ANN201
     if not request.user.can(roles.EDIT_REGISTRY):
         raise PermissionDenied("没有登记家庭的权限")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from ninja import NinjaAPI
 from ninja.errors import ValidationError
+from ninja.parser import Parser
 
 from doudi.api.auth import TokenAuth
 from doudi.api.hotline import router as hotline_router
@@ -13,7 +14,30 @@ from doudi.api.tokens import router as tokens_router
 from doudi.exchange.department_api import router as feeds_router
 from doudi.registry.services import RegistryError
 
+
+def _holds_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(k) or _holds_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(v) for v in value)
+    return False
+
+
+class BodyParser(Parser):
+    """JSON bodies, refusing a string with a NUL character ("\\u0000"): PostgreSQL cannot
+    store or compare such text. Ninja answers a body it cannot parse with 400."""
+
+    def parse_body(self, request):  # noqa: ANN001, ANN201
+        data = super().parse_body(request)
+        if _holds_nul(data):
+            raise ValueError("NUL in the request body")
+        return data
+
+
 api = NinjaAPI(
+    parser=BodyParser(),
     title="兜底 Doudi API",
     version="1",
     description="社会救助与低收入人口动态监测。个人信息默认脱敏；金额单位为分。",

@@ -60,22 +60,36 @@ class _Row:
     line: int
 
 
+NAME_MAX = Area._meta.get_field("name").max_length
+
+
 def _read(name: str, text: str) -> tuple[list[_Row], list[RowError]]:
     rows: list[_Row] = []
     errors: list[RowError] = []
-    reader = csv.DictReader(io.StringIO(text))
-    if not reader.fieldnames or not {"code", "name"} <= set(reader.fieldnames):
-        header = ",".join(reader.fieldnames or [])
-        return [], [RowError(name, 1, header, "表头须包含 code 和 name 列")]
-    for line, rec in enumerate(reader, start=2):
-        short = (rec.get("code") or "").strip()
-        title = (rec.get("name") or "").strip()
-        if not short.isdigit() or len(short) not in areacode.LEVEL_BY_LENGTH:
-            errors.append(RowError(name, line, short, "区划代码应为2/4/6/9/12位数字"))
-        elif not title:
-            errors.append(RowError(name, line, short, "名称为空"))
-        else:
-            rows.append(_Row(short, title, name, line))
+    # newline="": a line may end in \r\n, \n or a lone \r (mixed line endings)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    line = 1
+    try:
+        if not reader.fieldnames or not {"code", "name"} <= set(reader.fieldnames):
+            header = ",".join(reader.fieldnames or [])
+            return [], [RowError(name, 1, header[:200], "表头须包含 code 和 name 列")]
+        for line, rec in enumerate(reader, start=2):
+            short = str(rec.get("code") or "").strip()
+            title = str(rec.get("name") or "").strip()
+            if not (short.isascii() and short.isdigit()) or \
+                    len(short) not in areacode.LEVEL_BY_LENGTH:
+                errors.append(RowError(name, line, short[:40], "区划代码应为2/4/6/9/12位数字"))
+            elif not title:
+                errors.append(RowError(name, line, short, "名称为空"))
+            elif any(ord(ch) < 32 for ch in title):
+                errors.append(RowError(name, line, short,
+                                       "名称含有换行或控制字符（请检查引号是否配对）"))
+            elif len(title) > NAME_MAX:
+                errors.append(RowError(name, line, short, f"名称超过 {NAME_MAX} 个字"))
+            else:
+                rows.append(_Row(short, title, name, line))
+    except csv.Error:  # a field over the csv module's limit, a NUL in a header …
+        errors.append(RowError(name, line + 1, "", "CSV 格式错误（字段过长或引号不配对）"))
     return rows, errors
 
 
@@ -174,7 +188,28 @@ def _write(rows: dict[str, _Row], parents: dict[str, str | None], source_label: 
 
 
 def load_files(paths: list[Path], prefixes: tuple[str, ...] | None = None) -> ImportReport:
-    sources = [(p.name, p.read_text(encoding="utf-8-sig")) for p in paths]
+    """Files in UTF-8 (with or without BOM) or GBK/GB18030; one that cannot be read or decoded
+    is an error of the whole load, and nothing is written."""
+    sources: list[tuple[str, str]] = []
+    errors: list[RowError] = []
+    for p in paths:
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            errors.append(RowError(p.name, 0, "", f"无法读取文件（{exc.strerror or exc}）"))
+            continue
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            try:
+                text = data.decode("gb18030")
+            except UnicodeDecodeError:
+                errors.append(RowError(p.name, 0, "",
+                                       "无法识别文件编码（应为 UTF-8 或 GBK/GB18030）"))
+                continue
+        sources.append((p.name, text))
+    if errors:
+        return ImportReport(errors=errors)
     label = ", ".join(p.name for p in paths)
     return load(sources, source_label=label, prefixes=prefixes)
 

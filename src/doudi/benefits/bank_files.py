@@ -127,6 +127,11 @@ def bank_result(*, by, run: PaymentRun, data: bytes) -> dict[str, int]:  # noqa:
         else:
             failed[r.reason].append(pk)
     counts["paid"], counts["failed"] = len(paid), sum(len(v) for v in failed.values())
+    if lines and not counts["paid"] and not counts["failed"]:
+        # another run's answer, or a file of something else: settling on it would leave
+        # every line pending with no way to import the right file afterwards
+        raise BenefitsError(f"回盘文件的 {counts['unknown']} 行都不是本批次的流水号，"
+                            "未作任何改动，请确认是否为本批次的回盘文件")
     with transaction.atomic():
         # one UPDATE per outcome and chunk, not one per line
         for start in range(0, len(paid), 50_000):

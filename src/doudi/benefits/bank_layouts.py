@@ -192,9 +192,15 @@ def read_result(layout: Layout, rows: list[dict[str, str]]) -> list[ResultRow]:
 
 def result_rows(data: bytes) -> list[dict[str, str]]:
     """The rows of a bank's result file, CSV (any Chinese encoding) or Excel, as text."""
+    from doudi.exchange.readers import ReadError, check_excel_extent, decode_text
+
     if data[:2] == b"PK" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
         from python_calamine import CalamineWorkbook
 
+        try:
+            check_excel_extent(data)
+        except ReadError as exc:
+            raise LayoutError(str(exc)) from exc
         try:
             book = CalamineWorkbook.from_filelike(io.BytesIO(data))
             table = book.get_sheet_by_index(0).to_python(skip_empty_area=True)
@@ -206,13 +212,17 @@ def result_rows(data: bytes) -> list[dict[str, str]]:
             return []
         header = [_text(c) for c in table[0]]
         return [dict(zip(header, (_text(c) for c in row), strict=False)) for row in table[1:]]
-    from doudi.exchange.readers import ReadError, decode_text
-
     try:
         text, _ = decode_text(data)
-    except ReadError as exc:
-        raise LayoutError(str(exc)) from exc
-    return list(csv.DictReader(io.StringIO(text)))
+    except (ReadError, UnicodeDecodeError) as exc:
+        raise LayoutError(str(exc) if isinstance(exc, ReadError) else
+                          "无法识别回盘文件编码（应为 UTF-8 或 GBK/GB18030）") from exc
+    if "\x00" in text:
+        raise LayoutError("回盘文件含有二进制内容，不是 CSV 文本文件")
+    try:  # newline="": a line may end in \r\n, \n or a lone \r
+        return list(csv.DictReader(io.StringIO(text, newline="")))
+    except csv.Error as exc:  # a field over the csv module's limit, a damaged quote
+        raise LayoutError("回盘文件格式错误（字段过长或引号不配对）") from exc
 
 
 def _text(value: object) -> str:

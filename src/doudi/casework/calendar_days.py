@@ -17,6 +17,7 @@ def parse_lines(text: str) -> list[tuple[dt.date, bool, str]]:
     """Lines of `日期 放假|上班 [名称]`, e.g. "2027-01-01 放假 元旦" or
     "2027-02-06 上班 春节调休"; blank lines and # comments are skipped."""
     out = []
+    seen: set[dt.date] = set()
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -28,7 +29,13 @@ def parse_lines(text: str) -> list[tuple[dt.date, bool, str]]:
             day = dt.date.fromisoformat(parts[0])
         except ValueError as exc:
             raise CalendarError(f"第 {n} 行日期无效：{parts[0]}") from exc
-        out.append((day, parts[1] == "上班", parts[2] if len(parts) > 2 else ""))
+        name = parts[2] if len(parts) > 2 else ""
+        if any(ord(ch) < 32 for ch in name):
+            raise CalendarError(f"第 {n} 行名称含有控制字符")
+        if day in seen:
+            raise CalendarError(f"第 {n} 行日期重复：{day}")
+        seen.add(day)
+        out.append((day, parts[1] == "上班", name))
     return out
 
 
@@ -40,6 +47,8 @@ def enter_year(year: int, text: str, source: str) -> int:
         raise CalendarError(f"日期不在 {year} 年：{wrong[0]}")
     if not source.strip():
         raise CalendarError("请填写依据（如国务院办公厅关于节假日安排的通知文号）")
+    if len(source) > 200 or any(ord(ch) < 32 for ch in source):
+        raise CalendarError("依据应为不超过 200 字的一行文字")
     with transaction.atomic():
         for row in CalendarDay.objects.filter(day__year=year):
             row.delete()  # one by one, so each removal is audited

@@ -26,6 +26,7 @@ from ninja.files import UploadedFile
 
 from doudi.accounts import roles
 from doudi.accounts.models import ApiToken, User
+from doudi.api.schemas import refusals
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.core.masking import mask_name
@@ -102,7 +103,14 @@ def _job_out(job: ImportJob) -> dict:
             "errors_url": f"/api/feeds/jobs/{job.pk}/errors" if job.errors_path else None}
 
 
+def _may_use_feeds(user: User) -> None:
+    """Only accounts that push or import feeds learn which feed types and jobs exist."""
+    if not (user.can(roles.IMPORT_FEEDS) or user.can(roles.PUSH_FEEDS)):
+        raise PermissionDenied("无权使用部门数据接口")
+
+
 def _own_job(user: User, job_id: int) -> ImportJob:
+    _may_use_feeds(user)
     job = get_object_or_404(ImportJob.objects.select_related("feed_type", "batch"), pk=job_id)
     mine = job.created_by_id == user.pk
     staff = user.can(roles.IMPORT_FEEDS) and job.area_code.startswith(user.scope_prefix or "-")
@@ -111,11 +119,22 @@ def _own_job(user: User, job_id: int) -> ImportJob:
     return job
 
 
-@router.post("/{feed_key}/batches", response={202: JobOut}, summary="推送一批部门数据")
+# the file is optional only so that its absence gets a Chinese message (422): the schema says
+# what a caller must send, a binary part named `file`
+FILE_REQUIRED = {"requestBody": {"content": {"multipart/form-data": {"schema": {
+    "required": ["file"],
+    "properties": {"file": {"type": "string", "format": "binary",
+                            "description": "Excel（xlsx/xls）、CSV 或 Parquet 文件"}}}}}}}
+
+
+@router.post("/{feed_key}/batches",
+             response={202: JobOut, **refusals(400, 401, 403, 404, 413, 422, 429)},
+             summary="推送一批部门数据", openapi_extra=FILE_REQUIRED)
 def push_batch(request, feed_key: str,  # noqa: ANN001, ANN201
                file: UploadedFile | None = File(None),  # noqa: B008 - Ninja marker
                period: Form[str] = "", source: Form[str] = ""):
     user = _gate(request, f"推送数据 {feed_key}")
+    _may_use_feeds(user)
     feed = FeedType.objects.filter(key=feed_key, is_active=True).first()
     if feed is None:
         raise HttpError(404, f"没有数据接口类型“{feed_key}”")
@@ -132,7 +151,8 @@ def push_batch(request, feed_key: str,  # noqa: ANN001, ANN201
     return Status(202, _job_out(job))
 
 
-@router.get("/jobs/{job_id}", response=JobOut, summary="导入任务状态")
+@router.get("/jobs/{job_id}", response={200: JobOut, **refusals(400, 401, 403, 404, 422, 429)},
+            summary="导入任务状态")
 def job_status(request, job_id: int):  # noqa: ANN001, ANN201
     user = _gate(request, f"查询导入任务 {job_id}")
     return _job_out(_own_job(user, job_id))
@@ -145,7 +165,9 @@ class ErrorOut(Schema):
     reason: str
 
 
-@router.get("/jobs/{job_id}/errors", response=list[ErrorOut], summary="导入错误报告")
+@router.get("/jobs/{job_id}/errors",
+            response={200: list[ErrorOut], **refusals(400, 401, 403, 404, 422, 429)},
+            summary="导入错误报告")
 def job_errors(request, job_id: int):  # noqa: ANN001, ANN201
     user = _gate(request, f"下载错误报告 {job_id}")
     job = _own_job(user, job_id)
@@ -164,7 +186,8 @@ class OutcomeOut(Schema):
     warnings: list[dict] = []
 
 
-@router.get("/outcomes", response=list[OutcomeOut], summary="本部门推送人员的救助结果")
+@router.get("/outcomes", response={200: list[OutcomeOut], **refusals(400, 401, 403, 422, 429)},
+            summary="本部门推送人员的救助结果")
 def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
     """For each person matched in this department's latest batch of a feed type that grants
     outcomes: the assistance categories they hold on `day` (低保、特困、临时救助 …)."""

@@ -12,9 +12,11 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import re
 import subprocess
 import sys
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +32,9 @@ PARQUET_SUFFIXES = (".parquet",)
 SUFFIXES = EXCEL_SUFFIXES + CSV_SUFFIXES + PARQUET_SUFFIXES
 HEADER_SCAN_ROWS = 10
 MAX_COLUMNS = 500
+# calamine lays a sheet out as one dense block from its first to its last cell: one stray cell
+# at XFD1048576 asks for 17 billion cells, and the failed allocation aborts the whole process.
+MAX_SHEET_CELLS = 50_000_000
 
 
 class ReadError(ValueError):
@@ -100,9 +105,57 @@ def _drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.filter(filled.fill_null(False))
 
 
+_CELL_REF = re.compile(rb'<(?:[\w.-]+:)?c\b[^>]*?\sr="([A-Z]{1,3})([0-9]{1,7})"')
+_ROW_REF = re.compile(rb'<(?:[\w.-]+:)?row\b[^>]*?\sr="([0-9]{1,7})"')
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def check_excel_extent(data: bytes) -> None:
+    """Refuse, before calamine reads it, a workbook whose sheet spans more than MAX_SHEET_CELLS
+    (the cell references of each xlsx worksheet, scanned as it decompresses), and the zip
+    spreadsheets whose extent is not checked here (ODS, xlsb). Legacy .xls is bounded by its
+    format (65,536 × 256); a damaged zip is left to calamine to report."""
+    if data[:2] != b"PK":
+        return
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+        names = book.namelist()
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        return
+    if "content.xml" in names or any(n.startswith("xl/") and n.endswith(".bin") for n in names):
+        raise ReadError("不支持 ODS 或 xlsb 格式的表格，请在 Excel 或 WPS 中另存为 xlsx 后再导入")
+    for name in names:
+        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+            continue
+        rows = columns = 0
+        try:
+            with book.open(name) as fh:
+                tail = b""
+                while chunk := fh.read(1 << 22):
+                    text = tail + chunk
+                    for m in _CELL_REF.finditer(text):
+                        columns = max(columns, _column_number(m[1]))
+                        rows = max(rows, int(m[2]))
+                    for m in _ROW_REF.finditer(text):
+                        rows = max(rows, int(m[1]))
+                    tail = text[-1024:]
+        except Exception:  # a damaged member: what was read is checked, calamine reports the rest
+            pass
+        if rows * max(columns, 1) > MAX_SHEET_CELLS:
+            raise ReadError(f"工作表范围过大（最后一个单元格在第 {rows} 行、第 {columns} 列），"
+                            "请删除多余的行列后再导入")
+
+
 def read_excel(data: bytes, spec: FeedSpec, mapping: dict[str, str] | None = None) -> RawTable:
     from python_calamine import CalamineWorkbook
 
+    check_excel_extent(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = list(book.sheet_names)

@@ -76,6 +76,10 @@ def _validate_member(m: MemberInput, where: str, errors: list[FieldError]) -> No
         errors.append(FieldError(f"{where}.name", "姓名不能为空"))
     elif len(m.name) > 50:
         errors.append(FieldError(f"{where}.name", "姓名过长"))
+    if len(m.phone or "") > 20:
+        errors.append(FieldError(f"{where}.phone", "联系电话过长（至多20位）"))
+    if len(m.serious_illness or "") > 100:
+        errors.append(FieldError(f"{where}.serious_illness", "重病病种过长（至多100字）"))
     _check_choice(errors, f"{where}.relation", m.relation, choices.RELATION_CHOICES, "与户主关系")
     if m.hukou_type:
         _check_choice(errors, f"{where}.hukou_type", m.hukou_type, choices.HUKOU_CHOICES,
@@ -166,6 +170,8 @@ def create_household(
     area = _village(area_code)
     errors: list[FieldError] = []
     _check_choice(errors, "hukou_type", hukou_type, choices.HUKOU_CHOICES, "户籍类型")
+    if len(address.strip()) > 200:
+        errors.append(FieldError("address", "住址过长（至多200字）"))
     if not members:
         errors.append(FieldError("members", "至少登记一名家庭成员"))
     for i, m in enumerate(members):

@@ -34,7 +34,7 @@ def to_members(rows: list[dict]) -> tuple[list[MemberInput], list[FieldError]]:
     members, errors = [], []
     for i, row in enumerate(rows):
         grade = row.get("disability_grade") or ""
-        if grade and not grade.isdigit():
+        if grade and not (grade.isascii() and grade.isdigit()):  # "²".isdigit() is True
             errors.append(FieldError(f"members[{i}].disability_grade", "残疾等级应为1–4级"))
             grade = ""
         adl = row.get("adl_failed") or "0"

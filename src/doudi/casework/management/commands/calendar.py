@@ -39,4 +39,6 @@ class Command(BaseCommand):
                 n = enter_year(o["year"], o["file"].read_text(encoding="utf-8"), o["source"])
             except (CalendarError, OSError) as exc:
                 raise CommandError(str(exc)) from exc
+            except UnicodeDecodeError as exc:
+                raise CommandError("文件应为 UTF-8 编码的文本") from exc
         self.stdout.write(f"已录入 {o['year']} 年节假日安排 {n} 天")

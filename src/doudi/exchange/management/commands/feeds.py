@@ -11,6 +11,7 @@ import datetime as dt
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
 
 from doudi.audit import context
 from doudi.engine.feedspec import FeedSpecError
@@ -47,9 +48,12 @@ class Command(BaseCommand):
             try:
                 docs = feed_types.read_documents(o["file"].read_text(encoding="utf-8"),
                                                  o["file"].name)
-                rows = [feed_types.save(d) for d in docs]
+                with transaction.atomic():  # all the file's types, or none of them
+                    rows = [feed_types.save(d) for d in docs]
             except (FeedSpecError, OSError) as exc:
                 raise CommandError(str(exc)) from exc
+            except UnicodeDecodeError as exc:
+                raise CommandError("文件应为 UTF-8 编码的 YAML/JSON") from exc
             self.stdout.write("已保存：" + "、".join(str(r) for r in rows))
         elif o["action"] == "purge":
             from doudi.exchange.retention import purge_unmatched
