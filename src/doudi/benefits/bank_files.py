@@ -94,9 +94,10 @@ def bank_file(*, by, run: PaymentRun, layout: str = "default") -> tuple[bytes, s
     spec = row.layout()
     data = bank_layouts.render(spec, _payment_rows(run, spec.codes))
     run.status, run.bank_layout = PaymentRun.EXPORTED, row.code
-    run.save(update_fields=["status", "bank_layout"])
-    audit.record(AuditEvent.EXPORT, object_type="benefits.paymentrun", object_id=run.pk,
-                 object_label=f"生成银行文件 {run}（{row.name}）", area_code=run.area_code)
+    with transaction.atomic():  # the status change and its audit row commit together
+        run.save(update_fields=["status", "bank_layout"])
+        audit.record(AuditEvent.EXPORT, object_type="benefits.paymentrun", object_id=run.pk,
+                     object_label=f"生成银行文件 {run}（{row.name}）", area_code=run.area_code)
     return data, spec.file_name(f"银行发放文件_{run.month:%Y%m}_{run.pk}"), spec.content_type
 
 

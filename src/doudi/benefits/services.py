@@ -230,7 +230,11 @@ def totals(run: PaymentRun) -> dict[str, Any]:
             "by_town_programme": by.to_dicts()}
 
 
+@transaction.atomic
 def approve_run(*, by, run: PaymentRun) -> PaymentRun:  # noqa: ANN001
+    # the status change and its audit row commit together; the row lock stops two approvers
+    run.status = PaymentRun.objects.select_for_update().values_list(
+        "status", flat=True).get(pk=run.pk)
     if run.status != PaymentRun.DRAFT:
         raise BenefitsError("只有待审核的发放批次可以审核")
     if not (set(by.role_codes) & CHECKERS) or not in_scope(by, run.area_code,
