@@ -164,6 +164,10 @@ PARAMETER_ROUTES: dict[str, str] = {
 DETAIL_CAPABILITY = {
     "person_reveal": roles.VIEW_FULL_PII,
     "personal_access": roles.VIEW_FULL_PII,
+    "application_act": roles.EDIT_REGISTRY,
+    "application_advance": roles.EDIT_REGISTRY,
+    "application_attach": roles.EDIT_REGISTRY,
+    "enrollment_change": roles.EDIT_REGISTRY,
     "consent_add": roles.EDIT_REGISTRY,
     "verification_request": roles.VERIFY,
     "verification_report": roles.VERIFY,
@@ -235,6 +239,18 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "consultations": (roles.VIEW_REGISTRY,),
     "points": (roles.VIEW_REGISTRY,),
     "placenames": (roles.VIEW_REGISTRY,),
+}
+
+# POST-only listing routes (actions on the user's own area): an empty POST is refused with 403
+# for everyone without a listed capability, and answered (not 403, not 5xx) for a holder.
+POST_GATES: dict[str, tuple[str, ...]] = {
+    "exchange_inbox_import": (roles.IMPORT_FEEDS,),
+    "indicator_tune": (roles.TUNE_INDICATORS,),
+    "monitoring_run_start": (roles.RUN_MONITORING,),
+    "care_generate": (roles.RUN_MONITORING,),
+    "bulk_approve": (roles.VIEW_REGISTRY,),
+    "boundaries": (roles.VIEW_REGISTRY,),  # a GET goes back to the place-name register
+    "signs": (roles.VIEW_REGISTRY,),
 }
 
 # Routes that register a household: (request body for a village and an ID number, the status
@@ -904,6 +920,12 @@ class Matrix:
         response = self.request(route, "POST", path)
         self.checked(where, response)
         self.expect_gate(route, where, response)
+        gate = POST_GATES.get(route.name)
+        if gate is not None:
+            holder = any(self.user.can(c) for c in gate)
+            if holder == (response.status_code == 403):
+                self.fail(where, f"status {response.status_code} for "
+                                 f"{'a holder' if holder else 'a role without'} of {gate}")
 
     def push_tickets(self, route: Route, path: str) -> None:
         """A 12345 ticket for every out-of-area village is refused and stores nothing; one for
@@ -974,6 +996,7 @@ def test_route_discovery_finds_web_and_api_routes():
     routes = discover_routes()
     names = {r.name for r in routes}
     referenced = (set(LISTING_CAPABILITIES) | HOUSEHOLD_LISTINGS | set(DETAIL_CAPABILITY)
+                  | set(POST_GATES)
                   | API_POST_ROUTES | set(HOUSEHOLD_CREATORS) | set(PARAMETER_ROUTES)
                   | {"household_detail", "api:get_household"})
     assert referenced <= names, ("matrix entries for routes that no longer exist: "

@@ -94,6 +94,7 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
 @login_required
 @require_POST
 def application_act(request: HttpRequest, application_id: int) -> HttpResponse:
+    _need(request, roles.EDIT_REGISTRY)  # a viewer has no button for it: a crafted POST
     app = _application(request, application_id)
     action = request.POST.get("action", "")
     data = {k: request.POST.get(k, "") for k in ("members_present", "living_conditions",
@@ -224,6 +225,7 @@ def reserve_fund(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def application_advance(request: HttpRequest, application_id: int) -> HttpResponse:
+    _need(request, roles.EDIT_REGISTRY)  # a viewer has no button for it: a crafted POST
     app = _application(request, application_id)
     try:
         fund.advance(by=request.user, application=app,
@@ -275,6 +277,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def application_attach(request: HttpRequest, application_id: int) -> HttpResponse:
+    _need(request, roles.EDIT_REGISTRY)  # a viewer has no button for it: a crafted POST
     app = _application(request, application_id)
     upload = request.FILES.get("file")
     try:
