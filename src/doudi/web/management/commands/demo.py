@@ -47,6 +47,7 @@ DEMO_USERS = [
     ("village", None, ["village_assistant"], "黎阳镇下属社区 村协理员"),
     ("auditor", DEMO_DISTRICT, ["audit_admin"], "屯溪区 审计管理员"),
     ("sysadmin", DEMO_DISTRICT, ["sysadmin"], "屯溪区 系统管理员"),
+    ("security", DEMO_DISTRICT, ["security_admin"], "屯溪区 安全管理员"),
     ("supervisor", "3410", ["supervisor"], "黄山市 上级监督(只读)"),
 ]
 
