@@ -116,12 +116,11 @@ def shipped_feed_types(db):
 
 
 def set_audit_triggers(enabled: bool) -> None:
-    """The append-only triggers of audit migration 0002, put on or lifted."""
-    import importlib
-
+    """The audit log's append-only triggers (as the latest migration installs them: sealing
+    allowed, every other change refused), put on or lifted."""
     from django.db import connection
 
-    triggers = importlib.import_module("doudi.audit.migrations.0002_append_only_triggers")
+    from doudi.audit import triggers
     statements = ({"sqlite": triggers.SQLITE, "postgresql": triggers.POSTGRES} if enabled else
                   {"sqlite": triggers.SQLITE_REVERSE, "postgresql": triggers.POSTGRES_REVERSE})
     with connection.cursor() as cursor:

@@ -1,11 +1,11 @@
 """AuditEvent (审计记录): append-only. The application refuses to change or delete a row and
-the database does too (triggers installed by migration 0002). Every row is also a link of a
-hash chain (see chain.py), so a change made behind the application's back is found by
-`doudi audit verify`."""
+the database does too (triggers, doudi/audit/triggers.py, which allow only the seal). Every
+row becomes a link of a hash chain shortly after its commit (see chain.py), so a change made
+behind the application's back is found by `doudi audit verify`."""
 
 from __future__ import annotations
 
-from django.db import models, router, transaction
+from django.db import models, router
 from django.utils import timezone
 
 from doudi.audit import chain
@@ -23,12 +23,17 @@ class AuditQuerySet(models.QuerySet):
         raise AuditImmutable("审计日志不可删除")
 
     def bulk_create(self, objs, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN201
-        """Each row must chain onto the one before it: appended one by one, not in bulk."""
+        """In bulk: rows are chained by the seal after the commit, not as they are inserted."""
         objs = list(objs)
-        with transaction.atomic(using=self.db, savepoint=False):
-            for obj in objs:
-                obj.save(using=self.db)
-        return objs
+        for obj in objs:
+            if obj.pk is not None:
+                raise AuditImmutable("审计日志不可修改")
+            chain.normalise(obj)
+            obj.prev_hash = obj.row_hash = ""
+            obj.chain_seq = None
+        created = super().bulk_create(objs, *args, **kwargs)
+        chain.schedule_seal(self.db)
+        return created
 
     def visible_to(self, user) -> AuditQuerySet:  # noqa: ANN001
         from doudi.accounts.roles import VIEW_AUDIT
@@ -65,8 +70,11 @@ class AuditEvent(models.Model):
     request_id = models.CharField("请求ID", max_length=32, blank=True)
     job = models.CharField("任务", max_length=100, blank=True)
     ip = models.CharField("IP", max_length=45, blank=True)
+    # Filled by the seal after commit (chain.py); empty/null until then.
     prev_hash = models.CharField("上一条哈希", max_length=64, blank=True, editable=False)
     row_hash = models.CharField("本条哈希", max_length=64, blank=True, editable=False)
+    chain_seq = models.BigIntegerField("链序号", null=True, blank=True, unique=True,
+                                       editable=False)
 
     objects = AuditQuerySet.as_manager()
 
@@ -83,13 +91,11 @@ class AuditEvent(models.Model):
             raise AuditImmutable("审计日志不可修改")
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
         chain.normalise(self)
-        in_transaction = transaction.get_connection(using).in_atomic_block
-        # the head read, the hash and the insert under one lock, in one transaction
-        with transaction.atomic(using=using, savepoint=False):
-            chain.seal(self, using, reuse=in_transaction)
-            super().save(*args, **kwargs)
-            if in_transaction:
-                chain.remember(self, using)
+        # inserted unsealed and without a lock: the chain is extended after the commit
+        self.prev_hash = self.row_hash = ""
+        self.chain_seq = None
+        super().save(*args, **kwargs)
+        chain.schedule_seal(using)
 
     def delete(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
         raise AuditImmutable("审计日志不可删除")

@@ -1,6 +1,6 @@
 """Writing audit rows. Model writes are recorded by signals (see signals.py); everything else
-(full-data views, exports, imports, logins) calls `record` explicitly. Each row is chained
-onto the one before it as it is saved (AuditEvent.save, chain.py)."""
+(full-data views, exports, imports, logins) calls `record` explicitly. Each row is inserted
+in the caller's transaction and chained after that commits (AuditEvent.save, chain.py)."""
 
 from __future__ import annotations
 

@@ -1,69 +1,51 @@
-"""The audit log becomes a hash chain (see doudi/audit/chain.py): two columns, and the rows
-already there chained in id order.
+"""The audit log becomes a hash chain (see doudi/audit/chain.py): three columns, the rows
+already there sealed in id order, and append-only triggers that allow the one sealing update.
 
 Runs after the data migrations that wrote audit rows through their historical models (policy
-0002, exchange 0002): their rows are chained here. A later data migration that writes audit
-rows must use `doudi.audit.chain.append(AuditEvent, using, ...)`, or `doudi audit verify`
-reports its rows as unchained.
+0002, exchange 0002): their rows are sealed here. A later data migration that writes audit
+rows needs nothing special: its rows are inserted unsealed and the next seal (the next audited
+commit, or `doudi audit seal`) chains them.
 
-The append-only triggers refuse the UPDATE that fills the new columns: lifted for this one
-migration and put back. On SQLite adding a column rebuilds the table, which drops its
-triggers; they are created again here, forwards and backwards.
+The triggers are replaced before the existing rows are sealed, so the sealing update goes
+through the same check as every later one. On SQLite adding or removing a column may rebuild
+the table, which drops its triggers; they are created again here, forwards and backwards.
 """
+
+import importlib
 
 from django.db import migrations, models
 
-from doudi.audit.chain import GENESIS, row_hash
-
-SQLITE_TRIGGERS = [
-    """CREATE TRIGGER audit_event_no_update BEFORE UPDATE ON audit_auditevent
-       BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;""",
-    """CREATE TRIGGER audit_event_no_delete BEFORE DELETE ON audit_auditevent
-       BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;""",
-]
-SQLITE_DROP = [
-    "DROP TRIGGER IF EXISTS audit_event_no_update;",
-    "DROP TRIGGER IF EXISTS audit_event_no_delete;",
-]
-CONTENT = ("at", "actor_id", "actor_name", "action", "object_type", "object_id", "object_label",
-           "area_code", "changes", "request_id", "job", "ip")
-BATCH = 2000
+from doudi.audit import chain, triggers
 
 
-def _sqlite_triggers(apps, schema_editor):
+def _install(apps, schema_editor):
+    """The sealing-aware triggers in place, then every row there sealed in id order."""
+    vendor = schema_editor.connection.vendor
+    if vendor == "sqlite":
+        for sql in triggers.SQLITE_REVERSE + triggers.SQLITE:
+            schema_editor.execute(sql)
+    elif vendor == "postgresql":
+        schema_editor.execute(triggers.POSTGRES_FUNCTION)
+    chain.seal_pending(schema_editor.connection.alias,
+                       model=apps.get_model("audit", "AuditEvent"))
+
+
+def _before_removal(apps, schema_editor):
+    """Backwards: nothing may refer to the columns about to go (SQLite refuses to drop a
+    column a trigger names; PostgreSQL's function would fail at its next call)."""
+    vendor = schema_editor.connection.vendor
+    if vendor == "sqlite":
+        for sql in triggers.SQLITE_REVERSE:
+            schema_editor.execute(sql)
+    elif vendor == "postgresql":
+        schema_editor.execute(triggers.POSTGRES_FUNCTION_0002)
+
+
+def _restore_0002(apps, schema_editor):
+    """Backwards, last: 0002's refuse-everything triggers, as that state had them."""
     if schema_editor.connection.vendor == "sqlite":
-        for sql in SQLITE_DROP + SQLITE_TRIGGERS:
-            schema_editor.execute(sql)
-
-
-def chain_existing(apps, schema_editor):
-    connection = schema_editor.connection
-    vendor = connection.vendor
-    if vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE audit_auditevent DISABLE TRIGGER audit_event_no_change")
-    elif vendor == "sqlite":
-        for sql in SQLITE_DROP:
-            schema_editor.execute(sql)
-    AuditEvent = apps.get_model("audit", "AuditEvent")
-    rows = AuditEvent.objects.using(connection.alias).order_by("id")
-    prev, last_id = GENESIS, 0
-    with connection.cursor() as cursor:
-        while True:
-            batch = list(rows.filter(id__gt=last_id).values("id", *CONTENT)[:BATCH])
-            if not batch:
-                break
-            updates = []
-            for row in batch:
-                digest = row_hash(row, prev)
-                updates.append((prev, digest, row["id"]))
-                prev = digest
-            cursor.executemany(
-                "UPDATE audit_auditevent SET prev_hash = %s, row_hash = %s WHERE id = %s", updates)
-            last_id = batch[-1]["id"]
-    if vendor == "postgresql":
-        schema_editor.execute("ALTER TABLE audit_auditevent ENABLE TRIGGER audit_event_no_change")
-    elif vendor == "sqlite":
-        for sql in SQLITE_TRIGGERS:
+        m0002 = importlib.import_module("doudi.audit.migrations.0002_append_only_triggers")
+        for sql in m0002._SQLITE_REVERSE + m0002._SQLITE:
             schema_editor.execute(sql)
 
 
@@ -76,8 +58,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # backwards this runs last: removing the columns rebuilt the SQLite table
-        migrations.RunPython(migrations.RunPython.noop, _sqlite_triggers),
+        migrations.RunPython(migrations.RunPython.noop, _restore_0002),
         migrations.AddField(
             model_name="auditevent",
             name="prev_hash",
@@ -92,5 +73,11 @@ class Migration(migrations.Migration):
                                    verbose_name="本条哈希"),
             preserve_default=False,
         ),
-        migrations.RunPython(chain_existing, migrations.RunPython.noop),
+        migrations.AddField(
+            model_name="auditevent",
+            name="chain_seq",
+            field=models.BigIntegerField(blank=True, editable=False, null=True, unique=True,
+                                         verbose_name="链序号"),
+        ),
+        migrations.RunPython(_install, _before_removal),
     ]
