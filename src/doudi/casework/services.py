@@ -33,15 +33,15 @@ from doudi.policy.services import parameter_set
 from doudi.registry import services as registry
 from doudi.registry.categories import CATEGORIES
 from doudi.registry.models import Household, Person
-from doudi.rules.parameters import engine_value
+from doudi.rules.parameters import ParameterSet, engine_value
 
 
 class CaseworkError(Exception):
     """A refused action, with a Chinese reason for the page."""
 
 
-def _param(key: str, area_code: str, day: dt.date) -> Any:
-    found = parameter_set().find(key, area_code, day)
+def _param(key: str, area_code: str, day: dt.date, params: ParameterSet | None = None) -> Any:
+    found = (params or parameter_set()).find(key, area_code, day)
     return engine_value(found) if found is not None else None
 
 
@@ -51,10 +51,14 @@ def calendar() -> Calendar:
                                                                                flat=True)))
 
 
-def delegated(application: Application, day: dt.date) -> bool:
-    value = _param(f"casework.{application.programme}.delegated", application.area_code, day)
+def delegated(application: Application, day: dt.date,
+              params: ParameterSet | None = None) -> bool:
+    """`params`: the parameter set, when the caller asks for many applications (each
+    `parameter_set()` call checks the table's version with a query)."""
+    value = _param(f"casework.{application.programme}.delegated", application.area_code, day,
+                   params)
     if value is None:
-        value = _param("casework.approval_delegated", application.area_code, day)
+        value = _param("casework.approval_delegated", application.area_code, day, params)
     return bool(value)
 
 
@@ -299,13 +303,14 @@ def work_queue(user) -> list[Application]:  # noqa: ANN001
     if user.scope_prefix is None:
         return []
     today = timezone.localdate()
+    params = parameter_set()  # once, not once or twice per application
     mine = []
     for application in (Application.objects.visible_to(user)
                         .exclude(state__in=workflow.TERMINAL)
                         .select_related("household", "household__area")
                         .order_by("step_due", "id")):
         possible = workflow.actions_for(application.state, _roles(user),
-                                        delegated=delegated(application, today))
+                                        delegated=delegated(application, today, params))
         if any(t.action not in SIDE_ACTIONS for t in possible):
             mine.append(application)
     return mine
