@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied
+from django.utils import timezone
 from ninja import Router, Schema, Status
 from ninja.errors import HttpError
 from pydantic import Field
@@ -50,7 +51,7 @@ def _out(w: Warning) -> dict:
             "status_label": workflow.STATES[w.status],
             "handler": workflow.LEVEL_LABELS[w.handler_level], "due_on": w.due_on,
             "disposition": w.disposition, "disposition_label": w.get_disposition_display(),
-            "closed_on": w.closed_at.date() if w.closed_at else None}
+            "closed_on": timezone.localdate(w.closed_at) if w.closed_at else None}
 
 
 def _hotline_user(request, what: str):  # noqa: ANN001, ANN202

@@ -229,7 +229,8 @@ def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
             feedback.setdefault(w.household_id, []).append({
                 "indicator": w.indicator, "summary": w.summary, "status": w.status,
                 "disposition": w.get_disposition_display(),
-                "closed_on": w.closed_at.date().isoformat() if w.closed_at else None})
+                "closed_on": (timezone.localdate(w.closed_at).isoformat()
+                              if w.closed_at else None)})
         id_field = spec.id_field
         name_field = spec.name_field
         for r in rows.unique("person_id", keep="first", maintain_order=True).iter_rows(named=True):
