@@ -14,7 +14,6 @@ from doudi.accounts.services import create_user
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
 from doudi.core.masking import mask_id_number
-from doudi.exchange import department_api
 from doudi.exchange.department_api import issue_department_token
 from doudi.exchange.imports import batch_rows
 from doudi.exchange.models import FeedBatch, ImportJob
@@ -196,7 +195,9 @@ def test_every_call_is_audited_as_api(client, setup, django_capture_on_commit_ca
 def test_rate_limit_is_429_and_audited(client, setup, settings, monkeypatch):
     settings.DOUDI_API_RATE_PER_MINUTE = 3
     # One fixed minute, so the test cannot straddle two rate windows.
-    monkeypatch.setattr(department_api, "time", SimpleNamespace(time=lambda: 1_900_000_000.0))
+    from doudi.accounts import lockout
+
+    monkeypatch.setattr(lockout, "time", SimpleNamespace(time=lambda: 1_900_000_000.0))
     for _ in range(3):
         assert client.get("/api/feeds/outcomes", **auth(setup.tok)).status_code == 200
     refused_before = AuditEvent.objects.filter(action=AuditEvent.REFUSED).count()

@@ -47,13 +47,18 @@ def register_success(user) -> None:  # noqa: ANN001
         user.failed_logins, user.locked_until = 0, None
 
 
-def address_allowed(ip: str) -> bool:
-    """At most DOUDI_LOGIN_RATE_PER_MINUTE login attempts per client address per minute."""
-    key = f"doudi:login-rate:{ip}:{int(time.time() // 60)}"
+def count_this_minute(name: str) -> int:
+    """One more call under `name` in the current minute; the count so far (login attempts per
+    address, department API calls per account)."""
+    key = f"doudi:rate:{name}:{int(time.time() // 60)}"
     cache.add(key, 0, timeout=120)
     try:
-        attempts = cache.incr(key)
+        return cache.incr(key)
     except ValueError:  # expired between add and incr
         cache.set(key, 1, timeout=120)
-        attempts = 1
-    return attempts <= settings.DOUDI_LOGIN_RATE_PER_MINUTE
+        return 1
+
+
+def address_allowed(ip: str) -> bool:
+    """At most DOUDI_LOGIN_RATE_PER_MINUTE login attempts per client address per minute."""
+    return count_this_minute(f"login:{ip}") <= settings.DOUDI_LOGIN_RATE_PER_MINUTE

@@ -11,11 +11,9 @@ account (settings.DOUDI_API_RATE_PER_MINUTE).
 from __future__ import annotations
 
 import datetime as dt
-import time
 
 import polars as pl
 from django.conf import settings
-from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
@@ -25,6 +23,7 @@ from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
 from doudi.accounts import roles
+from doudi.accounts.lockout import count_this_minute
 from doudi.accounts.models import ApiToken, User
 from doudi.api.schemas import refusals
 from doudi.audit import services as audit
@@ -55,15 +54,7 @@ def issue_department_token(username: str, days: int = 365) -> str:
 def _gate(request, what: str) -> User:  # noqa: ANN001
     """Rate limit and audit one call; the caller checks the capability."""
     user: User = request.auth
-    window = int(time.time() // 60)
-    key = f"doudi:api-rate:{user.pk}:{window}"
-    calls = cache.get_or_set(key, 0, timeout=120)
-    try:
-        calls = cache.incr(key)
-    except ValueError:
-        cache.set(key, 1, timeout=120)
-        calls = 1
-    if calls > settings.DOUDI_API_RATE_PER_MINUTE:
+    if count_this_minute(f"api:{user.pk}") > settings.DOUDI_API_RATE_PER_MINUTE:
         audit.record(AuditEvent.REFUSED, object_type="api", object_label=f"{what}：超过频率限制",
                      area_code=user.area_code)
         raise HttpError(429, "请求过于频繁，请稍后再试")

@@ -25,6 +25,7 @@ one only logs everyone out); the import inbox (a drop folder of files that are n
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import hashlib
@@ -655,12 +656,12 @@ def _load_postgres(dump: Path) -> None:
              "-f", "-"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=psql_err,
             env=env)
         assert producer.stdout is not None and consumer.stdin is not None
-        try:
+        # a broken pipe means psql stopped at an error: its exit code and message are
+        # reported below, with pg_restore's
+        with contextlib.suppress(BrokenPipeError):
             consumer.stdin.write(_PG_CLEAR.encode())
             shutil.copyfileobj(producer.stdout, consumer.stdin, CHUNK)
             consumer.stdin.close()
-        except BrokenPipeError:
-            pass  # psql stopped at an error; its message follows
         producer.stdout.close()
         produced, consumed = producer.wait(), consumer.wait()
         if produced != 0 or consumed != 0:
