@@ -17,8 +17,8 @@ from doudi.audit.models import AuditEvent
 from doudi.benefits import bank_layouts
 from doudi.benefits.models import BankLayout, PaymentLine, PaymentRun
 from doudi.benefits.services import MAKERS, BenefitsError
-from doudi.casework.workflow import PROGRAMMES
 from doudi.policy.models import chain_prefixes
+from doudi.programmes import catalogue
 
 # who keeps a district's bank layouts: its business administrator
 EDIT_LAYOUTS = roles.EDIT_POLICY
@@ -69,6 +69,9 @@ def _layout_for_run(by, run: PaymentRun, code: str) -> BankLayout:  # noqa: ANN0
 
 
 def _payment_rows(run: PaymentRun, codes: dict[str, str]) -> Iterator[dict[str, str]]:
+    # a programme the layout predates takes the catalogue's code
+    codes = {**bank_layouts.default_codes(), **codes}
+    names = catalogue.labels()
     rows = (run.lines.order_by("id")
             .values_list("pk", "area_code", "enrollment__payee_account",
                          "enrollment__payee_name", "total_fen", "enrollment__programme")
@@ -78,7 +81,7 @@ def _payment_rows(run: PaymentRun, codes: dict[str, str]) -> Iterator[dict[str, 
         yield {"line": str(pk), "area_code": area_code, "account": account, "name": name,
                "amount": f"{total // 100}.{total % 100:02d}", "amount_fen": str(total),
                "code": codes.get(programme, "99"),
-               "programme_name": PROGRAMMES.get(programme, programme), "month": month}
+               "programme_name": names.get(programme, programme), "month": month}
 
 
 def bank_file(*, by, run: PaymentRun, layout: str = "default") -> tuple[bytes, str, str]:  # noqa: ANN001

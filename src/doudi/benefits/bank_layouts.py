@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import xlsxwriter
 
+from doudi.programmes import catalogue
+
 # 字段: what a column may carry → the key `rows()` yields it under
 FIELDS: dict[str, str] = {
     "流水号": "line", "账号": "account", "户名": "name", "金额": "amount",
@@ -23,8 +25,6 @@ FIELDS: dict[str, str] = {
 }
 ENCODINGS = {"utf-8-sig": "UTF-8（带BOM，Excel可直接打开）", "gb18030": "GB18030/GBK"}
 FORMATS = {"csv": "CSV 文本", "xlsx": "Excel（xlsx）"}
-DEFAULT_CODES = {"dibao": "01", "single_person": "01", "tekun": "02", "linshi": "03",
-                 "edge": "04", "hardship": "05", "disability": "06", "child": "07"}
 DEFAULT_SUCCESS = ("成功", "已发放", "1", "S")
 
 # the layouts every district may use; a district adds its own in 资金发放 → 银行文件格式
@@ -45,9 +45,14 @@ SHIPPED_LAYOUTS = [
 ]
 
 
+def default_codes() -> dict[str, str]:
+    """项目代码 by programme: the catalogue's payment codes (a layout may set its own)."""
+    return catalogue.payment_codes()
+
+
 def load_shipped(model) -> None:  # noqa: ANN001 — the model class (a migration's historical one too)
     for row in SHIPPED_LAYOUTS:
-        model.objects.update_or_create(code=row["code"], defaults={**row, "codes": DEFAULT_CODES})
+        model.objects.update_or_create(code=row["code"], defaults={**row, "codes": default_codes()})
 
 
 class LayoutError(ValueError):
@@ -59,7 +64,7 @@ class Layout:
     columns: tuple[tuple[str, str], ...]  # (表头, field key)
     encoding: str = "utf-8-sig"
     file_format: str = "csv"
-    codes: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CODES))
+    codes: dict[str, str] = field(default_factory=lambda: default_codes())
     result_line: str = "流水号"
     result_status: str = "结果"
     result_reason: str = "失败原因"
@@ -107,10 +112,9 @@ def columns_text(columns: Iterable[Iterable[str]]) -> str:
 
 def parse_codes(text: str) -> dict[str, str]:
     """项目代码 overrides, ``项目=代码`` per line; programmes not named keep the default."""
-    from doudi.casework.workflow import PROGRAMMES
-
-    by_label = {label: key for key, label in PROGRAMMES.items()} | {k: k for k in PROGRAMMES}
-    codes = dict(DEFAULT_CODES)
+    names = catalogue.labels()
+    by_label = {label: key for key, label in names.items()} | {k: k for k in names}
+    codes = default_codes()
     for n, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip().replace("＝", "=")
         if not line:
@@ -118,7 +122,7 @@ def parse_codes(text: str) -> dict[str, str]:
         label, eq, code = (part.strip() for part in line.partition("="))
         if not eq or label not in by_label or not code or len(code) > 10:
             raise LayoutError(f"项目代码第 {n} 行“{raw.strip()}”应写成“救助项目=代码”，"
-                              f"项目可选：{'、'.join(PROGRAMMES.values())}")
+                              f"项目可选：{'、'.join(names.values())}")
         codes[by_label[label]] = code
     return codes
 
@@ -144,7 +148,7 @@ def make_layout(*, columns: str | Iterable[Iterable[str]], encoding: str = "utf-
     if not result_line.strip() or not result_status.strip():
         raise LayoutError("请填写回盘文件中“流水号”和“结果”两列的表头")
     return Layout(columns=cols, encoding=encoding, file_format=file_format,
-                  codes=dict(codes or DEFAULT_CODES), result_line=result_line.strip(),
+                  codes=dict(codes or default_codes()), result_line=result_line.strip(),
                   result_status=result_status.strip(), result_reason=result_reason.strip(),
                   success_values=success)
 

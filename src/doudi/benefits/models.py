@@ -8,7 +8,7 @@ from django.db import models
 
 from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
-from doudi.casework.workflow import PROGRAMMES
+from doudi.programmes import catalogue
 from doudi.registry.fields import EncryptedCharField
 
 
@@ -20,7 +20,7 @@ class Enrollment(Audited, AreaOwned, models.Model):
                                   related_name="enrollments")
     person = models.ForeignKey("registry.Person", null=True, blank=True,
                                on_delete=models.PROTECT, related_name="enrollments")
-    programme = models.CharField("救助项目", max_length=20, choices=list(PROGRAMMES.items()))
+    programme = models.CharField("救助项目", max_length=20, choices=catalogue.choices)
     status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=ACTIVE)
     amount_fen = models.BigIntegerField("现月保障金(分)")
     start_date = models.DateField("起始日期")
@@ -139,7 +139,7 @@ class Recalculation(AreaOwned, models.Model):
     PENDING, APPLIED, DISCARDED = "pending", "applied", "discarded"
     STATUS_CHOICES = [(PENDING, "待审核"), (APPLIED, "已执行"), (DISCARDED, "已放弃")]
 
-    programme = models.CharField("救助项目", max_length=20, choices=list(PROGRAMMES.items()))
+    programme = models.CharField("救助项目", max_length=20, choices=catalogue.choices)
     effective_date = models.DateField("生效日期")
     reason = models.CharField("原因", max_length=200)
     status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=PENDING)
@@ -209,7 +209,7 @@ class Budget(Audited, AreaOwned, models.Model):
     """年度预算: a year's budget for a programme in an area (district or town)."""
 
     year = models.PositiveIntegerField("年度")
-    programme = models.CharField("救助项目", max_length=20, choices=list(PROGRAMMES.items()))
+    programme = models.CharField("救助项目", max_length=20, choices=catalogue.choices)
     amount_fen = models.BigIntegerField("预算(分)")
     note = models.CharField("说明", max_length=200, blank=True)
 

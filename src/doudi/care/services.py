@@ -29,6 +29,7 @@ from doudi.care.models import (
     VisitTask,
 )
 from doudi.policy.services import parameter_set
+from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Membership, Person
 from doudi.rules.parameters import engine_value
 
@@ -198,7 +199,7 @@ def record_visit(*, by, person: Person, data: VisitInput,  # noqa: ANN001
         elif data.follow_up == "application":
             try:
                 visit.application = create_application(
-                    by=by, household=household, programme=data.programme or "linshi",
+                    by=by, household=household, programme=data.programme or catalogue.LINSHI,
                     channel="village", applicant=person,
                     reason=f"探访发现（{data.visited_on}）：{finding}"[:500])
             except CaseworkError as exc:
@@ -351,7 +352,7 @@ def record_cross_province(*, by, direction: str, province: str, reference: str, 
             if member is not None:
                 try:
                     case.application = create_application(
-                        by=by, household=member.household, programme="child",
+                        by=by, household=member.household, programme=catalogue.CHILD,
                         channel="cross_province", applicant=member.person,
                         reason=f"{case.province}跨省通办转来（{case.get_kind_display()}认定）",
                         reference=case.reference or f"跨省{case.pk}")

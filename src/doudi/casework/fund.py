@@ -18,6 +18,7 @@ from doudi.areas.scoping import in_scope
 from doudi.casework.models import Application, ApplicationEvent, FundEntry
 from doudi.casework.services import CaseworkError, _param
 from doudi.core.areacode import TOWN, full_code, prefix
+from doudi.programmes import catalogue
 
 ADVANCE_STATES = frozenset({"accepted", "verification", "town_review"})
 
@@ -47,7 +48,7 @@ def advance(*, by, application: Application, amount_fen: int, note: str,  # noqa
             day: dt.date | None = None) -> FundEntry:
     """先行救助: pay an urgent 临时救助 case now, from the town's fund."""
     day = day or timezone.localdate()
-    if application.programme != "linshi" or not application.emergency:
+    if not catalogue.advance_relief(application.programme) or not application.emergency:
         raise CaseworkError("先行救助只用于急难情形的临时救助申请")
     if application.state not in ADVANCE_STATES:
         raise CaseworkError("先行救助应在审批前办理")

@@ -10,6 +10,7 @@ from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
 from doudi.casework import workflow
 from doudi.core.masking import MaskedIdentity
+from doudi.programmes import catalogue
 from doudi.registry.fields import EncryptedCharField
 
 CHANNEL_CHOICES = [
@@ -21,7 +22,7 @@ CHANNEL_CHOICES = [
 class Application(Audited, AreaOwned, models.Model):
     number = models.CharField("申请编号", max_length=24, unique=True)
     programme = models.CharField("救助项目", max_length=20,
-                                 choices=list(workflow.PROGRAMMES.items()))
+                                 choices=catalogue.choices)
     channel = models.CharField("申请渠道", max_length=20, choices=CHANNEL_CHOICES)
     state = models.CharField("当前环节", max_length=20, choices=list(workflow.STATES.items()),
                              default="accepted", db_index=True)
@@ -225,7 +226,7 @@ class OnlineRequest(MaskedIdentity, AreaOwned, models.Model):
     STATUS_CHOICES = [(PENDING, "待受理"), (ACCEPTED, "已受理"), (DECLINED, "不予受理")]
 
     programme = models.CharField("救助项目", max_length=20,
-                                 choices=list(workflow.PROGRAMMES.items()))
+                                 choices=catalogue.choices)
     name = models.CharField("申请人姓名", max_length=50)
     id_number = EncryptedCharField("身份证号", max_length=18)
     phone = EncryptedCharField("联系电话", max_length=20)

@@ -22,10 +22,10 @@ from doudi.audit.models import AuditEvent
 from doudi.casework import services, workflow
 from doudi.casework.models import OnlineRequest
 from doudi.core import idnumber
+from doudi.programmes import catalogue
 from doudi.registry import services as registry
 from doudi.registry.models import Membership, Person
 
-PUBLIC_PROGRAMMES = ("dibao", "linshi", "tekun", "edge", "hardship", "disability", "child")
 PER_ADDRESS_PER_HOUR = 5
 
 
@@ -33,7 +33,7 @@ def submit(*, programme: str, name: str, id_number: str, phone: str, village: st
            address: str, hukou_type: str, reason: str, consent: bool, origin: str = "",
            ip: str = "") -> OnlineRequest:
     errors = []
-    if programme not in PUBLIC_PROGRAMMES:
+    if programme not in {p.code for p in catalogue.public_intake()}:
         errors.append("请选择救助项目")
     if not name.strip():
         errors.append("请填写申请人姓名")

@@ -30,6 +30,7 @@ from doudi.casework.models import (
 )
 from doudi.core.workdays import Calendar, add_workdays
 from doudi.policy.services import parameter_set
+from doudi.programmes import catalogue
 from doudi.registry import services as registry
 from doudi.registry.categories import CATEGORIES
 from doudi.registry.models import Household, Person
@@ -121,7 +122,7 @@ def create_application(*, by, household: Household, programme: str, channel: str
                        reason: str, applicant: Person | None = None, emergency: bool = False,
                        submitted_on: dt.date | None = None, reference: str = "") -> Application:
     """受理: a village assistant on behalf of a family, a town window, … ."""
-    if programme not in workflow.PROGRAMMES:
+    if not catalogue.is_programme(programme):
         raise CaseworkError(f"未知救助项目：{programme}")
     if not in_scope(by, household.area_code, roles.EDIT_REGISTRY) or \
             not (_roles(by) & workflow.INTAKE_ROLES):
@@ -134,7 +135,7 @@ def create_application(*, by, household: Household, programme: str, channel: str
         raise CaseworkError("12345 转办的申请请填写工单号")
     if Application.objects.filter(household=household, programme=programme).exclude(
             state__in=workflow.TERMINAL).exists():
-        raise CaseworkError(f"该家庭已有办理中的{workflow.PROGRAMMES[programme]}申请")
+        raise CaseworkError(f"该家庭已有办理中的{catalogue.label(programme)}申请")
     day = submitted_on or timezone.localdate()
     with transaction.atomic():
         application = Application(
@@ -264,26 +265,21 @@ def _approval_rules(application: Application) -> dict:
     return (event.data or {}).get("rules", {}) if event else {}
 
 
-CATEGORY_OF = {"dibao": "dibao", "tekun": "tekun", "edge": "edge", "hardship": "hardship"}
-
-
 def _enrol(by, application: Application, day: dt.date) -> None:  # noqa: ANN001
     """纳入保障: an enrollment with the decided amount from the decision day (benefits pays it
     monthly), and the programme's registry category."""
     from doudi.benefits.services import enroll
-    from doudi.rules.programmes import PROGRAMMES as RULES
-
-    rules = RULES.get(application.programme)
+    entry = catalogue.get(application.programme)
     if application.amount_fen:
         enroll(by=by, household=application.household, programme=application.programme,
                amount_fen=application.amount_fen, start_date=application.decided_on or day,
-               person=application.applicant if rules and rules.level == "member" else None,
+               person=application.applicant if entry and entry.level == catalogue.MEMBER else None,
                application=application,
                explanation={"decision": application.decision_reason,
                             "amount_fen": application.amount_fen,
                             "decided_on": str(application.decided_on),
                             "rules": _approval_rules(application)})
-    category = CATEGORY_OF.get(application.programme)
+    category = catalogue.category_of(application.programme)
     if category is None:
         return
     spec = CATEGORIES[category]

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from doudi.programmes import catalogue
+
 STATES = {
     "accepted": "受理（待入户调查）",
     "verification": "家庭经济状况核对",
@@ -25,18 +27,6 @@ STATES = {
 }
 TERMINAL = frozenset({"approved", "refused", "withdrawn"})
 
-PROGRAMMES = {
-    "dibao": "最低生活保障（低保）",
-    "single_person": "单人保",
-    "edge": "低保边缘家庭认定",
-    "hardship": "支出型困难家庭认定",
-    "tekun": "特困人员救助供养",
-    "linshi": "临时救助",
-    "disability": "困难残疾人生活补贴和重度残疾人护理补贴（两项补贴）",
-    "child": "孤儿、事实无人抚养儿童基本生活保障",
-}
-# Programmes whose recognition is published (谁救助谁公示): 公示 before the decision.
-PUBLISHED = frozenset({"dibao", "single_person", "tekun"})
 
 VILLAGE_ROLES = frozenset({"village_assistant"})
 TOWN_ROLES = frozenset({"town_officer", "town_approver"})
@@ -91,7 +81,7 @@ def next_after_opinion(programme: str, deliberation_required: bool) -> str:
     """Where the town's first-instance opinion sends an application."""
     if deliberation_required:
         return "deliberation"
-    return "publicity" if programme in PUBLISHED else "decision"
+    return "publicity" if programme in catalogue.published() else "decision"
 
 
 def approver_roles(delegated: bool) -> frozenset[str]:

@@ -22,23 +22,23 @@ from doudi.engine.monitoring.run import (
 from doudi.exchange.current import current_rows
 from doudi.exchange.models import FeedType
 from doudi.policy.services import parameter_set
+from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Household, Membership
 from doudi.registry.rules_input import build_frames
 
-# benefits programme → the programme the run compares eligibility with (临时救助 is one-off)
-COVERS = {"single_person": "dibao", "linshi": None}
-# recognitions kept as registry categories (低保边缘、支出型困难 have no monthly payment)
-CATEGORY_COVERS = ("dibao", "edge", "hardship", "tekun")
-
 
 def _enrollments(area_code: str, day: dt.date) -> pl.DataFrame:
-    rows = (Enrollment.objects.filter(area_code__startswith=area_code,
-                                      status__in=COVERED_STATUSES)
-            .values_list("household_id", "person_id", "programme", "status", "amount_fen"))
-    out = [(h, p, COVERS.get(programme, programme), s, a) for h, p, programme, s, a in rows
-           if COVERS.get(programme, programme)]
+    rows = list(Enrollment.objects.filter(area_code__startswith=area_code,
+                                          status__in=COVERED_STATUSES)
+                .values_list("household_id", "person_id", "programme", "status", "amount_fen"))
+    # each enrollment as the programme the run compares eligibility with (单人保 as 低保; one-off
+    # 临时救助 not at all); recognitions kept as registry categories (低保边缘、支出型困难 have
+    # no monthly payment) count as covered too
+    compared = {code: catalogue.compared_with(code) for code in {r[2] for r in rows}}
+    out = [(h, p, compared[programme], s, a) for h, p, programme, s, a in rows
+           if compared[programme]]
     open_now = Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gt=day))
-    categories = (CategoryAssignment.objects.filter(open_now, category__in=CATEGORY_COVERS,
+    categories = (CategoryAssignment.objects.filter(open_now, category__in=catalogue.categories(),
                                                     area_code__startswith=area_code)
                   .values_list("household_id", "person_id", "category"))
     memberships = dict(Membership.objects.filter(

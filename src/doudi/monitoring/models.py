@@ -79,7 +79,6 @@ class Warning(Audited, AreaOwned, models.Model):
     STATUS_CHOICES = list(workflow.STATES.items())
     LEVEL_CHOICES = [(k, f"{k}级（{v}）") for k, v in LEVELS.items()]
     HANDLER_CHOICES = list(workflow.LEVEL_LABELS.items())
-    DISPOSITION_CHOICES = [(k, v[0]) for k, v in workflow.DISPOSITIONS.items()]
 
     indicator = models.CharField("预警指标", max_length=40, db_index=True)
     kind = models.CharField("类型", max_length=20, choices=list(KINDS.items()))
@@ -118,7 +117,8 @@ class Warning(Audited, AreaOwned, models.Model):
     verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
     verified_at = models.DateTimeField("核实时间", null=True, blank=True)
-    disposition = models.CharField("处置", max_length=20, choices=DISPOSITION_CHOICES, blank=True)
+    disposition = models.CharField("处置", max_length=20, choices=workflow.disposition_choices,
+                                   blank=True)
     disposition_note = models.CharField("处置说明", max_length=300, blank=True)
     application = models.ForeignKey("casework.Application", null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="warnings")

@@ -32,6 +32,7 @@ from doudi.monitoring import workflow
 from doudi.monitoring.models import IndicatorSetting, MonitoringRun, Warning, WarningEvent
 from doudi.policy.models import chain_prefixes
 from doudi.policy.services import parameter_set
+from doudi.programmes import catalogue as programme_catalogue
 from doudi.registry.models import Household, Person
 from doudi.rules.parameters import engine_value
 
@@ -98,11 +99,7 @@ def _param(key: str, area_code: str, day: dt.date, default: int) -> int:
 
 
 def _summary(ind: catalogue.Indicator, programme: str | None) -> str:
-    from doudi.casework.workflow import PROGRAMMES
-
-    names = {**PROGRAMMES, "disability_living": "困难残疾人生活补贴",
-             "disability_care": "重度残疾人护理补贴"}
-    return f"{ind.name}：{names.get(programme, programme)}" if programme else ind.name
+    return f"{ind.name}：{programme_catalogue.label(programme)}" if programme else ind.name
 
 
 @dataclass
@@ -256,9 +253,9 @@ def dispose(*, by, warning: Warning, disposition: str, note: str = "") -> Warnin
     _check_handler(by, warning)
     if warning.status != workflow.VERIFIED:
         raise MonitoringError("请先记录核实情况")
-    if disposition not in workflow.DISPOSITIONS:
+    if disposition not in workflow.dispositions():
         raise MonitoringError("请选择处置方式")
-    label, programme, needs_reason = workflow.DISPOSITIONS[disposition]
+    label, programme, needs_reason = workflow.dispositions()[disposition]
     if needs_reason and not note.strip():
         raise MonitoringError(f"“{label}”须说明理由")
     before = warning.status

@@ -8,6 +8,8 @@ Overdue warnings escalate one level (村 → 镇 → 县) with a new due date.
 
 from __future__ import annotations
 
+from doudi.programmes import catalogue
+
 OPEN, VERIFIED, CLOSED = "open", "verified", "closed"
 STATES = {OPEN: "待核实", VERIFIED: "已核实待处置", CLOSED: "已办结"}
 
@@ -17,14 +19,8 @@ ESCALATION = {"village": "town", "town": "district", "district": "district"}
 LEVEL_LABELS = {"village": "村（社区）", "town": "乡镇（街道）", "district": "县（区）"}
 
 # disposition → (label, programme a case is started for, needs a reason)
-DISPOSITIONS: dict[str, tuple[str, str | None, bool]] = {
-    "case_dibao": ("纳入低保（启动申请）", "dibao", False),
-    "case_tekun": ("纳入特困（启动申请）", "tekun", False),
-    "case_linshi": ("给予临时救助（启动申请）", "linshi", False),
-    "case_edge": ("认定低保边缘家庭（启动申请）", "edge", False),
-    "case_hardship": ("认定支出型困难家庭（启动申请）", "hardship", False),
-    "case_disability": ("两项补贴（启动申请）", "disability", False),
-    "case_child": ("孤儿/事实无人抚养儿童保障（启动申请）", "child", False),
+# (starting a case for a programme: one per catalogue entry with a `case_label`)
+OTHER_DISPOSITIONS: dict[str, tuple[str, str | None, bool]] = {
     "refer_medical": ("转介医疗救助（医保部门）", None, False),
     "refer_education": ("转介教育救助（教育部门）", None, False),
     "refer_housing": ("转介住房救助（住建部门）", None, False),
@@ -33,7 +29,22 @@ DISPOSITIONS: dict[str, tuple[str, str | None, bool]] = {
     "already_covered": ("已在保，无需处置", None, False),
     "not_confirmed": ("核实不符", None, True),
 }
-CASE_DISPOSITIONS = {k: p for k, (_, p, _) in DISPOSITIONS.items() if p}
+
+
+def dispositions() -> dict[str, tuple[str, str | None, bool]]:
+    """Every disposition: starting a case for each programme, then the others."""
+    cases = {code: (label, programme, False)
+             for code, label, programme in catalogue.case_dispositions()}
+    return {**cases, **OTHER_DISPOSITIONS}
+
+
+def case_dispositions() -> dict[str, str]:
+    """disposition → the programme whose case it starts."""
+    return {k: p for k, (_, p, _) in dispositions().items() if p}
+
+
+def disposition_choices() -> list[tuple[str, str]]:
+    return [(k, v[0]) for k, v in dispositions().items()]
 
 # which roles may act on a warning owned at each level (its own level or above)
 HANDLER_ROLES = {

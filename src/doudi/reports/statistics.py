@@ -24,6 +24,7 @@ from doudi.benefits.models import Enrollment, PaymentLine
 from doudi.care.models import Visit, VisitTask
 from doudi.casework.models import Application
 from doudi.monitoring.models import Warning
+from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment
 
 FIGURES: dict[str, str] = {
@@ -50,7 +51,6 @@ FIGURES: dict[str, str] = {
 MONEY = {"paid_fen", "average_fen"}
 # figures that are averages or otherwise have no list of records behind them
 DERIVED = {"average_fen", "processing_days", "covered_persons", "paid_lines"}
-HOUSEHOLD_PROGRAMMES = {"dibao", "edge", "hardship"}
 # figures that count the records of a model whose date falls in the month
 DATED = {
     "new_enrollments": (Enrollment, "start_date"),
@@ -82,9 +82,9 @@ def records(figure: str, area: str, month: dt.date) -> QuerySet:
     if figure in ("covered_households", "dibao_households", "tekun_persons"):
         rows = Enrollment.objects.filter(_in_force(first, last), area_code__startswith=area)
         if figure == "dibao_households":
-            rows = rows.filter(programme__in=("dibao", "single_person"))
+            rows = rows.filter(programme__in=catalogue.counted_as(catalogue.DIBAO))
         elif figure == "tekun_persons":
-            rows = rows.filter(programme="tekun")
+            rows = rows.filter(programme__in=catalogue.counted_as(catalogue.TEKUN))
         return rows
     if figure in DATED:
         model, field = DATED[figure]
@@ -95,8 +95,8 @@ def records(figure: str, area: str, month: dt.date) -> QuerySet:
                                           status=PaymentLine.PAID)
     if figure == "edge_households":
         return CategoryAssignment.objects.filter(
-            _in_force(first, last), area_code__startswith=area, category="edge",
-            household__isnull=False)
+            _in_force(first, last), area_code__startswith=area,
+            category=catalogue.category_of(catalogue.EDGE), household__isnull=False)
     # the bureau's days (settings.TIME_ZONE), not UTC's
     start = timezone.make_aware(dt.datetime.combine(first, dt.time.min))
     end = timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min))
@@ -182,15 +182,16 @@ def _covered_persons(area: str, first: dt.date, last: dt.date, width: int) -> di
     counted once per child area by the database (a district's 100k members never come to
     Python)."""
     in_force = Enrollment.objects.filter(_in_force(first, last), area_code__startswith=area)
+    household_covering = catalogue.household_covering()
     child = Substr("area_code", 1, width)
     members = in_force.filter(
-        Q(person__isnull=True) | Q(programme__in=HOUSEHOLD_PROGRAMMES),
+        Q(person__isnull=True) | Q(programme__in=household_covering),
         Q(household__memberships__end_date__isnull=True)
         | Q(household__memberships__end_date__gt=last),
         household__memberships__start_date__lte=last,
         household__memberships__co_resident=True,
     ).order_by().values(child=child, who=F("household__memberships__person_id"))
-    alone = (in_force.filter(person__isnull=False).exclude(programme__in=HOUSEHOLD_PROGRAMMES)
+    alone = (in_force.filter(person__isnull=False).exclude(programme__in=household_covering)
              .order_by().values(child=child, who=F("person_id")))
     (members_sql, members_params), (alone_sql, alone_params) = (
         members.query.sql_with_params(), alone.query.sql_with_params())

@@ -12,12 +12,9 @@ from django.db import transaction
 
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.programmes import catalogue
 from doudi.registry.categories import CATEGORIES
 from doudi.registry.models import CategoryAssignment, Household, Person
-
-# the programmes the registry records as categories; the others (subsidies, child allowance)
-# are benefits, recorded once the benefits module lands
-REGISTRY_CATEGORIES = ("dibao", "edge", "hardship", "tekun")
 
 
 @dataclass
@@ -30,7 +27,8 @@ def load_enrolments(enrolments: pl.DataFrame, households: pl.DataFrame,
                     persons: pl.DataFrame) -> EnrolReport:
     """Insert a category per covered (programme, household or person) of `enrolments`;
     `households` and `persons` are the synthetic frames the registry was loaded from."""
-    rows = enrolments.filter(pl.col("covered") & pl.col("programme").is_in(REGISTRY_CATEGORIES))
+    setting = catalogue.category_setting()
+    rows = enrolments.filter(pl.col("covered") & pl.col("programme").is_in(list(setting)))
     rows = rows.join(households.select("household_id", "number"), on="household_id",
                      how="left").join(persons.select("person_id", "id_number"), on="person_id",
                                       how="left")
@@ -45,12 +43,13 @@ def load_enrolments(enrolments: pl.DataFrame, households: pl.DataFrame,
     report = EnrolReport()
     made = []
     for r in rows.iter_rows(named=True):
-        person_level = CATEGORIES[r["programme"]].level == "P"
+        category = setting[r["programme"]]
+        person_level = CATEGORIES[category].level == "P"
         made.append(CategoryAssignment(
             household_id=None if person_level else household_pk[r["number"]],
             person_id=person_pk[r["id_number"]] if person_level else None,
-            category=r["programme"], start_date=r["start_date"], area_code=r["area_code"]))
-        report.counts[r["programme"]] = report.counts.get(r["programme"], 0) + 1
+            category=category, start_date=r["start_date"], area_code=r["area_code"]))
+        report.counts[category] = report.counts.get(category, 0) + 1
     with transaction.atomic():
         CategoryAssignment.objects.bulk_create(made, batch_size=2_000)
         audit.record(AuditEvent.IMPORT, object_type="registry.categoryassignment",
@@ -65,10 +64,10 @@ def _enrollments(enrolments: pl.DataFrame, households: pl.DataFrame,
     payee the person (or the household head) and a synthetic 社保卡 number."""
     from doudi.benefits.models import Enrollment, EnrollmentEvent
 
+    parts = {part: code for code, group in catalogue.cover_groups().items() for part in group}
     rows = (enrolments.filter(pl.col("covered") & (pl.col("monthly_amount") > 0))
-            # 两项补贴 (living + care) is one enrollment of the person
-            .with_columns(pl.col("programme").replace({"disability_living": "disability",
-                                                       "disability_care": "disability"}))
+            # a programme paid in parts (两项补贴: living + care) is one enrollment of the person
+            .with_columns(pl.col("programme").replace(parts))
             .group_by("programme", "household_id", "person_id", "area_code",
                       maintain_order=True)
             .agg(pl.col("monthly_amount").sum(), pl.col("start_date").min())

@@ -13,22 +13,10 @@ import datetime as dt
 
 import polars as pl
 
+from doudi.programmes import catalogue
 from doudi.rules.engine import Result
 
 DEFAULT_COVERAGE_BP = 9_000  # 90 % of those who qualify are enrolled
-# programme, level, eligibility column, monthly amount column (None: recognition only)
-PROGRAMMES: tuple[tuple[str, str, str, str | None], ...] = (
-    ("dibao", "household", "dibao.eligible", "dibao.amount"),
-    ("edge", "household", "edge.eligible", None),
-    ("hardship", "household", "hardship.eligible", None),
-    ("tekun", "person", "tekun.eligible", "tekun.amount"),
-    ("child", "person", "child.eligible", "child.amount"),
-    ("disability_living", "person", "disability.living_eligible", "disability.living_amount"),
-    ("disability_care", "person", "disability.care_eligible", "disability.care_amount"),
-)
-LABELS = {"dibao": "低保", "edge": "低保边缘", "hardship": "支出型困难", "tekun": "特困",
-          "child": "孤儿/事实无人抚养儿童基本生活费", "disability_living": "困难残疾人生活补贴",
-          "disability_care": "重度残疾人护理补贴"}
 SCHEMA = {"programme": pl.String(), "household_id": pl.Int64(), "person_id": pl.Int64(),
           "area_code": pl.String(), "monthly_amount": pl.Int64(), "start_date": pl.Date(),
           "covered": pl.Boolean()}
@@ -48,10 +36,12 @@ def eligible(result: Result) -> pl.DataFrame:
     """Everyone the rules find eligible, one row per (programme, household or person)."""
     areas = result.households.select("household_id", "area_code")
     parts = []
-    for programme, level, flag, amount in PROGRAMMES:
-        frame = result.households if level == "household" else result.members
+    # every programme (or part) monitoring compares with the rules; amount None: recognition
+    for unit in catalogue.monitored_units():
+        programme, level, flag, amount = unit.code, unit.level, unit.eligible, unit.amount
+        frame = result.households if level == catalogue.HOUSEHOLD else result.members
         amount_col = pl.col(amount).cast(pl.Int64) if amount else pl.lit(None, pl.Int64)
-        person = (pl.col("member_id").cast(pl.Int64) if level == "person"
+        person = (pl.col("member_id").cast(pl.Int64) if level == catalogue.MEMBER
                   else pl.lit(None, pl.Int64))
         rows = frame.filter(pl.col(flag)).select(
             pl.lit(programme).alias("programme"), pl.col("household_id").cast(pl.Int64),

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import polars as pl
 
+from doudi.programmes import catalogue
 from doudi.rules.engine import Result, evaluate
 from doudi.rules.parameters import ParameterSet
-from doudi.synth.enrolments import PROGRAMMES
 from doudi.synth.feeds import build
 from doudi.synth.feeds.build import Context, as_dates, take
 
@@ -107,7 +107,7 @@ class Planter:
         self.used: set[int] = set()
         self.cases: list[Case] = []
         self.planted = Planted(truth=pl.DataFrame(schema=TRUTH_SCHEMA))
-        dibao = enrolled.filter((pl.col("programme") == "dibao") & pl.col("covered"))
+        dibao = enrolled.filter((pl.col("programme") == catalogue.DIBAO) & pl.col("covered"))
         self.dibao_amount = dict(zip(dibao["household_id"].to_list(),
                                      dibao["monthly_amount"].to_list(), strict=True))
         self.enrolled = enrolled
@@ -176,6 +176,7 @@ class Planter:
         people = self.ctx.people.select("person_id", "household_id", "id_number", "number",
                                         "area_code")
         heads = self.ctx.heads().select("household_id", "number", "area_code")
+        labels = {u.code: u.label for u in catalogue.monitored_units()}
         for programme in gaps["programme"].unique(maintain_order=True).to_list():
             part = gaps.filter(pl.col("programme") == programme).select(
                 "household_id", "person_id")
@@ -183,7 +184,7 @@ class Planter:
             rows = (part.join(people, on=["person_id", "household_id"], how="left")
                     if person_level else part.drop("person_id").join(heads, on="household_id",
                                                                      how="left"))
-            text = f"规则测算符合{_PROGRAMME_LABELS[programme]}条件，未纳入保障"
+            text = f"规则测算符合{labels[programme]}条件，未纳入保障"
             self.add(Case("uncovered_eligible", rows,
                           np.full(rows.height, self.ctx.today_days), "registry",
                           pl.Series([text] * rows.height, dtype=pl.String),
@@ -225,7 +226,7 @@ class Planter:
             self._feed_fact(feed, chosen, event)
             self.add(Case("covered_ineligible", chosen, event, feed,
                           pl.Series([text] * chosen.height, dtype=pl.String),
-                          programme="dibao", change=change, person_level=False))
+                          programme=catalogue.DIBAO, change=change, person_level=False))
         self._wage_rise("covered_ineligible", per_method, (2.6, 3.5))
 
     def taper_due(self) -> None:
@@ -265,7 +266,8 @@ class Planter:
         detail = chosen.select(pl.format("人社：{} 起参保缴费，缴费基数 {} 元/月",
                                          as_dates(event), pl.col("_wage") // 100)).to_series()
         self.add(Case(kind, chosen, event, "contribution", detail,
-                      programme="taper" if kind == "taper_due" else "dibao", change=change))
+                      programme=catalogue.TAPER if kind == "taper_due" else catalogue.DIBAO,
+                      change=change))
 
     def _feed_fact(self, feed: str, heads: pl.DataFrame, event: np.ndarray) -> None:
         if feed == "vehicle":
@@ -516,10 +518,6 @@ class _Only(Context):
         self.people = people
 
 
-_PROGRAMME_LABELS = {"dibao": "低保", "edge": "低保边缘家庭", "hardship": "支出型困难家庭",
-                     "tekun": "特困人员", "child": "孤儿/事实无人抚养儿童",
-                     "disability_living": "困难残疾人生活补贴",
-                     "disability_care": "重度残疾人护理补贴"}
 
 
 def build_income_columns() -> list[str]:
@@ -530,9 +528,11 @@ def build_income_columns() -> list[str]:
 def programmes_by_household(result: Result) -> pl.DataFrame:
     """household_id → sorted list of the programmes someone in it qualifies for."""
     parts = []
-    for programme, level, flag, _ in (*PROGRAMMES, ("taper", "household", "taper.eligible",
-                                                    None)):
-        frame = result.households if level == "household" else result.members
+    units = [(u.code, u.level, u.eligible) for u in catalogue.monitored_units()]
+    taper = catalogue.entry(catalogue.TAPER)
+    units.append((taper.code, taper.level, taper.units[0].eligible))
+    for programme, level, flag in units:
+        frame = result.households if level == catalogue.HOUSEHOLD else result.members
         parts.append(frame.filter(pl.col(flag)).select(
             pl.col("household_id").cast(pl.Int64), pl.lit(programme).alias("programme")))
     ids = result.households.select(pl.col("household_id").cast(pl.Int64))

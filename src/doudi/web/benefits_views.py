@@ -31,8 +31,8 @@ from doudi.benefits.models import (
     Recalculation,
     ReviewTask,
 )
-from doudi.casework.workflow import PROGRAMMES
 from doudi.core.excel import new_workbook
+from doudi.programmes import catalogue
 from doudi.web.casework_views import yuan_to_fen
 from doudi.web.views import _need
 
@@ -80,7 +80,8 @@ def _render_run(request: HttpRequest, run: PaymentRun, error: str = "") -> HttpR
              .select_related("enrollment", "enrollment__household").order_by("id"))
     return render(request, "doudi/payment_run.html", {
         "run": run, "lines": lines, "error": error, "layouts": bank_files.layouts_for(request.user),
-        "programmes": PROGRAMMES, "towns": {code[:9]: name for code, name in Area.objects.filter(
+        "programmes": catalogue.labels(),
+        "towns": {code[:9]: name for code, name in Area.objects.filter(
             code__in={t["town"].ljust(12, "0") for t in run.totals.get("by_town_programme", [])})
             .values_list("code", "name")},
         "can_approve": bool(set(request.user.role_codes) & services.CHECKERS)
@@ -210,7 +211,7 @@ def recalculations(request: HttpRequest) -> HttpResponse:
         "built_by", "applied_by")[:20]
     return render(request, "doudi/recalculations.html", {
         "items": items, "error": error, "today": timezone.localdate(),
-        "programmes": [("dibao", "最低生活保障（低保）")],
+        "programmes": [(p.code, p.label) for p in catalogue.recalculable()],
         "can_build": bool(set(request.user.role_codes) & services.MAKERS),
         "can_apply": bool(set(request.user.role_codes) & services.CHECKERS)})
 
@@ -279,7 +280,7 @@ def funds(request: HttpRequest) -> HttpResponse:
     return render(request, "doudi/funds.html", {
         "year": year, "rows": result.by_programme.to_dicts(),
         "months": result.by_month.to_dicts(), "error": error, "towns": towns,
-        "programmes": list(PROGRAMMES.items()), "names": dict(PROGRAMMES),
+        "programmes": catalogue.choices(), "names": catalogue.labels(),
         "can_budget": bool(set(request.user.role_codes) & services.MAKERS)})
 
 
@@ -288,7 +289,7 @@ def _funds_xlsx(request: HttpRequest, result, year: int) -> HttpResponse:  # noq
     book = new_workbook(buffer)
     bold = book.add_format({"bold": True})
     money = book.add_format({"num_format": "#,##0.00"})
-    names = dict(PROGRAMMES)
+    names = catalogue.labels()
     sheet = book.add_worksheet("按项目和镇街")
     sheet.write_row(0, 0, ["镇街代码", "项目", "已发放（元）", "待回盘（元）", "预算（元）",
                            "执行率"], bold)
@@ -335,13 +336,13 @@ def bank_layout_edit(request: HttpRequest, layout_id: int | None = None) -> Http
     if layout_id is None:
         if not can_edit:
             raise PermissionDenied("无权设置银行文件格式")
-        row = BankLayout(columns=[], codes=dict(bank_layouts.DEFAULT_CODES))
+        row = BankLayout(columns=[], codes=bank_layouts.default_codes())
     else:
         row = bank_files.layouts_for(request.user, active_only=False).filter(pk=layout_id).first()
         if row is None:
             raise Http404("银行文件格式不存在或不在您的管辖范围内")
     editable = can_edit and (row.pk is None or row.area_code == request.user.scope_prefix)
-    names = dict(PROGRAMMES)
+    names = catalogue.labels()
     form = {"code": row.code, "name": row.name, "encoding": row.encoding or "utf-8-sig",
             "file_format": row.file_format or "csv", "columns": bank_layouts.columns_text(
                 row.columns or [["流水号", "line"], ["账号", "account"], ["户名", "name"],

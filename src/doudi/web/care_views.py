@@ -30,7 +30,7 @@ from doudi.care.models import (
     VisitPhoto,
     VisitTask,
 )
-from doudi.casework.workflow import PROGRAMMES
+from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Person
 from doudi.web.casework_views import yuan_to_fen
 from doudi.web.views import _need
@@ -118,7 +118,7 @@ def visit_new(request: HttpRequest, person_id: int) -> HttpResponse:
     return render(request, "doudi/visit_form.html", {
         "person": person, "form": form, "error": error, "tasks": tasks,
         "today": timezone.localdate(), "carers": Visit.CARER_CHOICES,
-        "follow_ups": Visit.FOLLOW_UP, "programmes": PROGRAMMES.items(),
+        "follow_ups": Visit.FOLLOW_UP, "programmes": catalogue.choices(),
         "profile": CareProfile.objects.filter(person=person).first()})
 
 

@@ -32,6 +32,7 @@ from doudi.casework.models import (
 )
 from doudi.core.excel import new_workbook
 from doudi.core.workdays import LIBRARY_YEARS
+from doudi.programmes import catalogue
 from doudi.registry.services import RegistryError
 from doudi.web.rules_views import rules_context
 from doudi.web.views import _need, _render_detail, _visible_household
@@ -73,7 +74,7 @@ def _render(request: HttpRequest, app: Application, error: str = "") -> HttpResp
         "overdue": bool(app.step_due and app.step_due < today and app.open),
         "steps": [(k, v) for k, v in workflow.STATES.items() if k not in workflow.TERMINAL],
         "show_rules": app.state in ("town_review", "decision", "notice"),
-        "can_advance": (app.programme == "linshi" and app.emergency
+        "can_advance": (catalogue.advance_relief(app.programme) and app.emergency
                         and app.state in fund.ADVANCE_STATES
                         and "town_approver" in request.user.role_codes
                         and not app.fund_entries.exists()),
@@ -344,7 +345,7 @@ def public_apply(request: HttpRequest) -> HttpResponse:
             error = str(exc)
     return render(request, "doudi/public_apply.html", {
         "error": error, "done": done, "values": values, "towns": _public_towns(),
-        "programmes": [(p, workflow.PROGRAMMES[p]) for p in online.PUBLIC_PROGRAMMES]})
+        "programmes": [(p.code, p.label) for p in catalogue.public_intake()]})
 
 
 @require_GET

@@ -209,7 +209,7 @@ def _render_warning(request: HttpRequest, w: Warning, error: str = "") -> HttpRe
         "threshold": w.evidence.get("threshold") if isinstance(w.evidence, dict) else None,
         "events": w.events.select_related("by"), "error": error,
         "overdue": w.status != workflow.CLOSED and w.due_on < timezone.localdate(),
-        "can_handle": can_handle, "dispositions": list(workflow.DISPOSITIONS.items()),
+        "can_handle": can_handle, "dispositions": list(workflow.dispositions().items()),
         "handler": workflow.LEVEL_LABELS[w.handler_level]})
 
 

@@ -23,7 +23,7 @@ from pygal.style import Style
 from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.areas.scoping import along_chain
-from doudi.casework.workflow import PROGRAMMES
+from doudi.programmes import catalogue
 from doudi.reports import campaigns, filing, performance, statistics
 from doudi.reports.models import (
     CAMPAIGN_KINDS,
@@ -189,7 +189,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     rows = Campaign.objects.filter(along_chain(scope))
     return render(request, "doudi/campaigns.html", {
         "rows": rows, "error": error, "form": form, "kinds": CAMPAIGN_KINDS,
-        "programmes": PROGRAMMES.items(), "today": timezone.localdate(),
+        "programmes": catalogue.choices(), "today": timezone.localdate(),
         "can_start": bool(set(request.user.role_codes) & campaigns.ORGANISERS)})
 
 

@@ -23,8 +23,9 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits.models import PaymentLine
 from doudi.casework.models import CHANNEL_CHOICES
-from doudi.casework.workflow import INTAKE_ROLES, PROGRAMMES
+from doudi.casework.workflow import INTAKE_ROLES
 from doudi.core import areacode
+from doudi.programmes import catalogue
 from doudi.registry import choices, exports, queries, services
 from doudi.registry.categories import CATEGORY_CHOICES
 from doudi.registry.models import CategoryAssignment, Household, Person
@@ -257,7 +258,7 @@ def _render_detail(request: HttpRequest, household: Household, **forms: object) 
         "enrollments": household.enrollments.order_by("-start_date"),
         "payment_lines": PaymentLine.objects.filter(enrollment__household=household)
         .select_related("enrollment").order_by("-month")[:24],
-        "programmes": PROGRAMMES.items(),
+        "programmes": catalogue.choices(),
         "channels": CHANNEL_CHOICES,
         "can_apply": bool(set(request.user.role_codes) & INTAKE_ROLES),
         "verification_error": forms.get("verification_error", ""),

@@ -21,23 +21,18 @@ import polars as pl
 
 from doudi.engine.monitoring.indicators import ELIGIBILITY_KINDS, Condition, Indicator
 from doudi.engine.monitoring.overlay import overlay
+from doudi.programmes import catalogue
 from doudi.rules.engine import evaluate
 from doudi.rules.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA
 from doudi.rules.parameters import ParameterSet
 
-# programme (as enrollments name it) → (unit, the rules' eligibility column)
-ELIGIBILITY: dict[str, tuple[str, str]] = {
-    "dibao": ("household", "dibao.eligible"),
-    "edge": ("household", "edge.eligible"),
-    "hardship": ("household", "hardship.eligible"),
-    "tekun": ("person", "tekun.eligible"),
-    "child": ("person", "child.eligible"),
-    "disability_living": ("person", "disability.living_eligible"),
-    "disability_care": ("person", "disability.care_eligible"),
-}
-# an enrollment that covers several programmes without saying which (两项补贴 as one
-# enrollment): it covers each; it is 不应保而保 only when none of them applies any more
-COVER_GROUPS = {"disability": ("disability_living", "disability_care")}
+
+def eligibility_columns() -> dict[str, tuple[str, str]]:
+    """programme or part (as enrollments name it) → (level, the rules' eligibility column), for
+    every programme the catalogue has monitoring compare with the rules."""
+    return {u.code: (u.level, u.eligible) for u in catalogue.monitored_units()}
+
+
 COVERED_STATUSES = ("active", "tapering", "suspended")
 PRIVATE_COLUMNS = ("id_number", "name", "owner", "operator", "head_name")  # not in evidence
 MAX_EVIDENCE_ROWS = 5
@@ -64,7 +59,7 @@ ENROLLMENT_SCHEMA: dict[str, pl.DataType] = {
 class Inputs:
     households: pl.DataFrame  # the rules' household columns (+ annual_medical_expense)
     members: pl.DataFrame  # the rules' member columns + id_number (+ wage)
-    enrollments: pl.DataFrame  # ENROLLMENT_SCHEMA; programme as in ELIGIBILITY
+    enrollments: pl.DataFrame  # ENROLLMENT_SCHEMA; programme as in eligibility_columns()
     feeds: dict[str, pl.DataFrame]  # feed key → typed rows with id_number
     parameters: ParameterSet
     today: dt.date
@@ -180,7 +175,7 @@ def _covered(enrollments: pl.DataFrame) -> pl.DataFrame:
 def eligibility_warnings(inputs: Inputs, indicators: dict[str, Indicator]) -> pl.DataFrame:
     enrollments = _ids(inputs.enrollments, "household_id", "member_id")
     covered = _covered(enrollments)
-    dibao = covered.filter(pl.col("programme") == "dibao").group_by("household_id").agg(
+    dibao = covered.filter(pl.col("programme") == catalogue.DIBAO).group_by("household_id").agg(
         pl.col("amount_fen").sum().alias("_amount"),
         (pl.col("status") == "tapering").any().alias("_tapering"))
     h = inputs.households.join(dibao, on="household_id", how="left").with_columns(
@@ -213,10 +208,13 @@ def eligibility_warnings(inputs: Inputs, indicators: dict[str, Indicator]) -> pl
             evidence.alias("evidence"),
             _fingerprint(pl.lit(programme)).alias("fingerprint")))
 
-    for programme, (unit, flag) in ELIGIBILITY.items():
+    # an enrollment that covers several programmes without saying which (两项补贴 as one
+    # enrollment): it covers each; it is 不应保而保 only when none of them applies any more
+    units, cover_groups = eligibility_columns(), catalogue.cover_groups()
+    for programme, (level, flag) in units.items():
         prefix = flag.split(".")[0] + "."
         cov = covered.filter(pl.col("programme") == programme)
-        if unit == "household":
+        if level == catalogue.HOUSEHOLD:
             frame = hh
             cols = [c for c in frame.columns if c.startswith(prefix)
                     and frame.schema[c] != pl.Object]
@@ -228,7 +226,7 @@ def eligibility_warnings(inputs: Inputs, indicators: dict[str, Indicator]) -> pl
             emit(frame.filter(pl.col(flag) & ~pl.col("_cov")), "uncovered_eligible",
                  programme, _wrap("rules", rules_json))
             gone = frame.filter(pl.col("_cov") & ~pl.col(flag))
-            if programme == "dibao":
+            if programme == catalogue.DIBAO:
                 emit(gone.filter(pl.col("taper.eligible") & ~pl.col("_tapering")
                                  .fill_null(False)), "taper_due", programme,
                      _wrap("rules", rules_json))
@@ -241,7 +239,7 @@ def eligibility_warnings(inputs: Inputs, indicators: dict[str, Indicator]) -> pl
         else:
             frame = mm
             cols = [c for c in frame.columns if c.startswith(prefix)]
-            groups = [g for g, members in COVER_GROUPS.items() if programme in members]
+            groups = [g for g, members in cover_groups.items() if programme in members]
             direct = cov.select("member_id").unique().with_columns(pl.lit(True).alias("_cov"))
             grouped = covered.filter(pl.col("programme").is_in(groups)).select(
                 "member_id").unique().with_columns(pl.lit(True).alias("_group"))
@@ -261,8 +259,8 @@ def eligibility_warnings(inputs: Inputs, indicators: dict[str, Indicator]) -> pl
                     .alias("_why"))
                 emit(reason, "covered_ineligible", programme,
                      _wrap("left", pl.concat_str([pl.lit('"'), pl.col("_why"), pl.lit('"')])))
-    for group, members in COVER_GROUPS.items():
-        flags = [ELIGIBILITY[p][1] for p in members]
+    for group, members in cover_groups.items():
+        flags = [units[p][1] for p in members]
         cov = covered.filter(pl.col("programme") == group).select("member_id").unique()
         ended = mm.join(cov, on="member_id", how="semi").filter(
             ~pl.any_horizontal([pl.col(f) for f in flags]))

@@ -28,6 +28,7 @@ from doudi.accounts.services import create_user
 from doudi.areas import importer
 from doudi.audit import context
 from doudi.policy.services import parameter_set
+from doudi.programmes import catalogue
 from doudi.registry.categories import CATEGORIES
 from doudi.synth import cli
 from doudi.synth.enrol import load_enrolments
@@ -166,7 +167,7 @@ def _applications(truth_file: Path, today: dt.date) -> int:
     town = User.objects.get(username="town")
     cases = (pl.read_parquet(truth_file)
              .filter((pl.col("kind") == "uncovered_eligible")
-                     & pl.col("programme").is_in(["dibao", "edge", "hardship", "tekun"])
+                     & pl.col("programme").is_in(list(catalogue.category_setting()))
                      & pl.col("area_code").str.starts_with(DEMO_TOWN))
              .unique("household_number", keep="first", maintain_order=True).head(24))
     opinions = {"town_opinion": "经入户调查和核对，家庭收入低于低保标准，符合条件",
@@ -179,7 +180,7 @@ def _applications(truth_file: Path, today: dt.date) -> int:
         programme = case["programme"]
         app = services.create_application(
             by=town, household=household, programme=programme, channel="warning",
-            reason=f"监测预警：符合{workflow.PROGRAMMES[programme]}条件，尚未纳入",
+            reason=f"监测预警：符合{catalogue.label(programme)}条件，尚未纳入",
             submitted_on=day)
         for i, action in enumerate(steps):
             if app.state not in workflow.BY_ACTION[action].source:
