@@ -17,12 +17,16 @@ import polars as pl
 from django.db.models import Q, QuerySet
 
 from doudi.core.ages import age_on
+from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation
 from doudi.rules.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, STUDENT_LEVELS
 
 ENGINE_HOUSEHOLD_SCHEMA = {**HOUSEHOLD_SCHEMA, "household_id": pl.Int64()}
 ENGINE_MEMBER_SCHEMA = {**MEMBER_SCHEMA, "household_id": pl.Int64()}
 EARNED_ITEMS = {"wage", "business"}
+# the registry categories the rules read: 低保 in force (渐退, 单人保) and 特困 (no supporter)
+DIBAO_CATEGORY = catalogue.category_of(catalogue.DIBAO)
+TEKUN_CATEGORY = catalogue.category_of(catalogue.TEKUN)
 COUNTED_VEHICLES = {"car"}  # 残疾人代步车、燃油摩托车、电动车 are not counted in 广东
 
 
@@ -145,7 +149,7 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
             "non_residential_property": facts["non_residential_property"],
             "business": bool(facts["business"]), "annual_income": None,
             "annual_rigid_expenditure": facts["monthly_expense"] * 12,
-            "dibao_enrolled": "dibao" in categories, "dibao_current_amount": 0,
+            "dibao_enrolled": DIBAO_CATEGORY in categories, "dibao_current_amount": 0,
             "linshi_type": None, "linshi_need": 0, "linshi_received_this_year": 0,
             "annual_medical_expense": facts["monthly_medical"] * 12,
         })
@@ -164,7 +168,7 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
             "student": m["person__student_status"] in STUDENT_LEVELS,
             "labor_capacity": m["person__labour_capacity"] != "none",
             "adl_failed": m["person__adl_failed"],
-            "has_supporter": m["person__has_supporter"] and "tekun" not in cats,
+            "has_supporter": m["person__has_supporter"] and TEKUN_CATEGORY not in cats,
             "orphan": "orphan" in cats, "de_facto_unsupported": "de_facto_unsupported" in cats,
             "co_resident": m["co_resident"], "refused_work": False, "childless": False,
             "institutional": False, "wage": wage.get(pid, 0), "id_number": m["person__id_number"],

@@ -189,7 +189,8 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     rows = Campaign.objects.filter(along_chain(scope))
     return render(request, "doudi/campaigns.html", {
         "rows": rows, "error": error, "form": form, "kinds": CAMPAIGN_KINDS,
-        "programmes": catalogue.choices(), "today": timezone.localdate(),
+        "programmes": catalogue.choices(), "checked_programmes": {catalogue.DIBAO},
+        "today": timezone.localdate(),
         "can_start": bool(set(request.user.role_codes) & campaigns.ORGANISERS)})
 
 

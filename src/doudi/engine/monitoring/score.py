@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from doudi.programmes import catalogue
+
 _SCORED_PROGRAMME = ("uncovered_eligible",)
 LEAVING = ("death", "breadwinner_death", "moved_out")  # planted facts that end a member
 
@@ -52,7 +54,7 @@ def _consequences(w: pl.DataFrame, truth: pl.DataFrame) -> pl.Series:
            & pl.col("_after").list.contains(pl.col("programme")))
           | ((pl.col("kind") == "covered_ineligible")
              & ~pl.col("_after").list.contains(pl.col("programme")))
-          | ((pl.col("kind") == "taper_due") & pl.col("_after").list.contains("taper")))
+          | ((pl.col("kind") == "taper_due") & pl.col("_after").list.contains(catalogue.TAPER)))
     left = truth.filter(pl.col("kind").is_in(LEAVING)).select(
         pl.col("person_id").alias("member_id"))
     ended = w.filter(pl.col("kind") == "covered_ineligible").join(left, on="member_id",
