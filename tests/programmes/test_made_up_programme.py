@@ -1,0 +1,112 @@
+"""A programme added as docs/adding-a-programme.md says — a catalogue entry, a rules module, a
+scenario file and its parameters — is picked up by casework, enrolment, payments, statistics and
+monitoring with no other edit. The made-up 冬季取暖补贴 lives in `tests/programmes/made_up/`."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+
+from doudi.benefits import bank_files
+from doudi.benefits import services as benefits
+from doudi.benefits.models import PaymentLine
+from doudi.casework import services as casework
+from doudi.monitoring import services as monitoring
+from doudi.monitoring import workflow as warning_workflow
+from doudi.monitoring.models import Warning
+from doudi.policy import services as policy
+from doudi.programmes import catalogue
+from doudi.registry.models import Membership, Observation
+from doudi.reports import statistics
+from doudi.rules import scenarios
+from doudi.rules.parameters import ParameterSet
+from doudi.rules.programmes import PROGRAMMES
+from doudi.rules.shipped import load_file, shipped
+
+HERE = Path(__file__).parent / "made_up"
+DAY = dt.date(2026, 11, 2)  # a Monday
+MONTH = dt.date(2026, 12, 1)
+
+# the entry a newcomer adds to SHIPPED in src/doudi/programmes/catalogue.py
+HEATING = catalogue.Programme(
+    "heating", "冬季取暖补贴（测试用虚构项目）", "取暖补贴", catalogue.HOUSEHOLD,
+    "tests.programmes.made_up.heating", 95, public_intake=True, payment_code="09",
+    case_label="发放取暖补贴")
+
+
+@pytest.fixture
+def heating():
+    catalogue.register(HEATING)
+    try:
+        yield HEATING
+    finally:
+        catalogue.unregister(HEATING.code)
+
+
+def test_the_rules_and_the_scenarios_pick_it_up(heating) -> None:
+    assert list(PROGRAMMES)[-1] == "heating"  # evaluated after 低保 and 边缘, which it reads
+    params = ParameterSet([*shipped(), *load_file(HERE / "parameters.yaml")])
+    outcomes = [scenarios.check(case, params)
+                for case in scenarios.load_cases(HERE / "heating.yaml")]
+    assert len(outcomes) == 4
+    assert all(o.passed for o in outcomes), [o for o in outcomes if not o.passed]
+
+
+def test_without_the_entry_the_programme_does_not_exist() -> None:
+    assert "heating" not in PROGRAMMES and not catalogue.is_programme("heating")
+
+
+@pytest.mark.django_db
+def test_casework_payments_statistics_and_monitoring_pick_it_up(
+        heating, world, shipped_parameters, shipped_bank_layouts) -> None:
+    policy.load_shipped(ParameterSet(load_file(HERE / "parameters.yaml")))
+    u = world.users
+    for hh in (world.village_hh, world.same_town_hh):  # no income: 低保 eligible
+        Observation.objects.filter(household=hh).delete()
+        Membership.objects.filter(household=hh).update(start_date=dt.date(2020, 1, 1))
+
+    # casework: applied for, decided by the rules' amount, enrolled
+    app = casework.create_application(by=u.village_assistant, household=world.village_hh,
+                                      programme="heating", channel="village",
+                                      reason="冬季取暖困难", submitted_on=DAY)
+    assert app.get_programme_display() == HEATING.label
+    app = casework.act(by=u.village_assistant, application=app, action="record_visit",
+                       data={"members_present": "户主", "living_conditions": "平房"}, day=DAY)
+    app = casework.act(by=u.town_officer, application=app, action="complete_verification",
+                       day=DAY)
+    app = casework.act(by=u.town_officer, application=app, action="town_opinion",
+                       opinion="符合条件", data={"recommendation": "eligible"}, day=DAY)
+    assert app.state == "decision"  # not published: no 公示
+    approver = u.town_approver if casework.delegated(app, DAY) else u.district_approver
+    app = casework.act(by=approver, application=app, action="approve", opinion="同意", day=DAY)
+    assert app.amount_fen == 15_000
+    app = casework.act(by=u.town_officer, application=app, action="issue_notice", day=DAY)
+    enrollment = app.enrollments.get()
+    assert (enrollment.programme, enrollment.amount_fen, enrollment.person) == \
+        ("heating", 15_000, None)
+
+    # payments: on the roster and in the bank file under the catalogue's code
+    built = benefits.build_run(by=u.district_officer, month=MONTH, area_code="341002")
+    line = PaymentLine.objects.get(run=built.run, enrollment=enrollment)
+    assert line.total_fen == 15_000
+    benefits.approve_run(by=u.district_approver, run=built.run)
+    data = bank_files.bank_file(by=u.district_officer, run=built.run)[0].decode("utf-8-sig")
+    rows = list(csv.DictReader(io.StringIO(data)))
+    assert [(r["项目代码"], r["金额"]) for r in rows] == [("09", "150.00")]
+
+    # statistics: a household programme covers every co-resident member
+    total = statistics.month_table("341002", MONTH).total
+    members = Membership.objects.filter(household=world.village_hh, end_date__isnull=True)
+    assert total["covered_households"] == 1 and total["covered_persons"] == members.count()
+
+    # monitoring: the other qualifying household is 应保未保 for it; the enrolled one is not
+    run = monitoring.start_run(by=None, area_code="341002", trigger="cli", as_of=MONTH)
+    monitoring.execute(run)
+    found = Warning.objects.filter(programme="heating", kind="uncovered_eligible")
+    assert set(found.values_list("household_id", flat=True)) == {world.same_town_hh.pk}
+    assert HEATING.label in found.get().summary
+    assert "case_heating" in warning_workflow.dispositions()
