@@ -243,6 +243,7 @@ def _applications(truth_file: Path, today: dt.date, towns: list) -> int:
 
     from doudi.accounts.models import User
     from doudi.casework import services, workflow
+    from doudi.programmes import catalogue
     from doudi.registry.models import Household
     from doudi.web.management.commands.demo import DEMO_STEPS
 
@@ -267,7 +268,7 @@ def _applications(truth_file: Path, today: dt.date, towns: list) -> int:
             programme = case["programme"]
             app = services.create_application(
                 by=actor, household=household, programme=programme, channel="warning",
-                reason=f"监测预警：符合{workflow.PROGRAMMES[programme]}条件，尚未纳入",
+                reason=f"监测预警：符合{catalogue.label(programme)}条件，尚未纳入",
                 submitted_on=day)
             for i, action in enumerate(steps):
                 if app.state not in workflow.BY_ACTION[action].source:

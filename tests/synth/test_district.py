@@ -22,10 +22,10 @@ import polars as pl
 import pytest
 
 from doudi.core import idnumber
+from doudi.programmes import catalogue
 from doudi.rules.engine import Result, evaluate
 from doudi.rules.shipped import shipped
 from doudi.synth import district, planted, villages, writer
-from doudi.synth.enrolments import PROGRAMMES
 from doudi.synth.feeds.layouts import BY_KEY, LAYOUTS, FeedLayout
 from doudi.synth.population import Population
 from doudi.synth.rules_frames import engine_frames
@@ -35,7 +35,7 @@ HOUSEHOLDS = 3_000
 SEED = 11
 TODAY = dt.date(2026, 11, 23)
 ROW = "_row"  # 1-based data row of a CSV (the header is row 0)
-PROGRAMME_LEVEL = {name: (level, flag) for name, level, flag, _ in PROGRAMMES}
+PROGRAMME_LEVEL = {u.code: (u.level, u.eligible) for u in catalogue.monitored_units()}
 
 
 # ------------------------------------------------------------------------------- reading back
