@@ -13,6 +13,14 @@ the web app imports when it is ready (`autodiscover`, as Django's admin finds `a
   user's area. (An audit object type's Chinese name is its model's verbose name, or for a type
   that is no model the one its app declares: `doudi.audit.labels`.)
 
+The care app's contribution, whole (its template in care/templates/doudi/household/):
+
+    def visits(request, household):
+        return {"visits": household.visits.select_related("person", "visitor")[:20]}
+
+    register_panel(Panel("visits", 80, "探访记录", "doudi/household/visits.html", visits))
+    register_timeline(Visit, lambda household: household.visits.values_list("pk", flat=True))
+
 A POST that fails re-draws the page with what the user typed: the view passes its bound form
 or error message to `doudi.web.access.render_household(request, household, key=value)`, and
 the panel that declared `key` in its `forms` receives it in place of its default.
