@@ -28,7 +28,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from doudi.web import backup
+from doudi.ops import backup
 
 HOUSEHOLDS = 120
 KEY_TABLES = ("registry_household", "registry_person", "benefits_enrollment",
@@ -47,7 +47,7 @@ call_command("migrate", verbosity=0, interactive=False)
 from doudi.areas import importer
 shipped = importer.load_shipped
 importer.load_shipped = lambda which="all": shipped("tunxi")
-from doudi.web.management.commands.demo import Command
+from doudi.ops.management.commands.demo import Command
 Command(stdout=io.StringIO())._build(int(os.environ["DRILL_HOUSEHOLDS"]), 1)
 from doudi.accounts.models import User
 from doudi.audit import context

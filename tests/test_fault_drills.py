@@ -93,7 +93,7 @@ import csv, datetime, io, json, os
 from django.core.management import call_command
 from django.db import transaction
 call_command("migrate", verbosity=0, interactive=False)
-from doudi.web.management.commands.demo import Command as Demo
+from doudi.ops.management.commands.demo import Command as Demo
 Demo()._build({households}, 1)
 from doudi.accounts.models import ApiToken, User
 from doudi.accounts.services import create_user
@@ -677,7 +677,7 @@ def test_recover_fails_dead_tasks_and_queues_an_interrupted_import_once(
     from doudi.exchange import jobs, storage
     from doudi.exchange.models import FeedBatch, FeedType, ImportJob
     from doudi.monitoring.models import MonitoringRun
-    from doudi.web.management.commands.serve import recover
+    from doudi.ops.management.commands.serve import recover
 
     feed = FeedType.objects.get(key="vehicle")
     csv = tmp_path / "车管.csv"

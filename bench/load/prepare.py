@@ -95,11 +95,11 @@ def prepare(households: int, seed: int, out: Path, password: str) -> None:
     from doudi.areas import importer
     from doudi.areas.models import Area
     from doudi.audit import context
+    from doudi.ops.management.commands import demo
     from doudi.policy.services import parameter_set
     from doudi.synth import cli
     from doudi.synth.enrol import load_enrolments
     from doudi.synth.loader import load
-    from doudi.web.management.commands import demo
 
     with Step("migrate"):
         call_command("migrate", verbosity=0, interactive=False)
@@ -243,9 +243,9 @@ def _applications(truth_file: Path, today: dt.date, towns: list) -> int:
 
     from doudi.accounts.models import User
     from doudi.casework import services, workflow
+    from doudi.ops.management.commands.demo import DEMO_STEPS
     from doudi.programmes import catalogue
     from doudi.registry.models import Household
-    from doudi.web.management.commands.demo import DEMO_STEPS
 
     truth = pl.read_parquet(truth_file).filter(
         (pl.col("kind") == "uncovered_eligible")

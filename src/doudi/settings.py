@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "doudi.reports",
     "doudi.community",
     "doudi.placenames",
+    "doudi.ops",
     "doudi.web",
 ]
 

@@ -16,7 +16,7 @@ from pydantic import Field
 from doudi.accounts import roles
 from doudi.api.schemas import refusals
 from doudi.areas.models import Area
-from doudi.exchange.department_api import _gate
+from doudi.exchange.department_api import gate
 from doudi.monitoring import services, workflow
 from doudi.monitoring.models import Warning
 from doudi.registry.models import Membership
@@ -58,9 +58,9 @@ def _hotline_user(request, what: str):  # noqa: ANN001, ANN202
     """The hotline account, rate-limited and audited; any other caller is refused (audited
     without the ticket it named)."""
     if not request.auth.can(roles.HOTLINE):
-        _gate(request, "12345工单接口（无权限）")
+        gate(request, "12345工单接口（无权限）")
         raise PermissionDenied("仅 12345 热线接口账号可以使用工单接口")
-    return _gate(request, what)
+    return gate(request, what)
 
 
 @router.post("/tickets", response={201: TicketOut, **refusals(400, 401, 403, 422, 429)},

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.scoping import require
-from doudi.audit import context, services
+from doudi.audit import context, labels, services
 from doudi.audit.models import AuditEvent
 from doudi.core import excel
 from doudi.core.masking import mask_name
@@ -276,14 +276,11 @@ def events_about(person: Any) -> Iterable[AuditEvent]:
 
 
 def _event_row(event: AuditEvent) -> EventRow:
-    try:
-        kind = str(apps.get_model(event.object_type)._meta.verbose_name)
-    except (LookupError, ValueError):
-        kind = event.object_type
     changes = "；".join(f"{label}：{old} → {new}" for label, old, new in event.change_rows())
     return EventRow(
         at=event.at, actor=event.actor_name, action=event.get_action_display(),
-        object_type=kind, object_label=event.object_label, changes=changes,
+        object_type=labels.label(event.object_type), object_label=event.object_label,
+        changes=changes,
         source=event.job or (f"请求 {event.request_id}" if event.request_id else ""),
         event_id=event.pk)
 

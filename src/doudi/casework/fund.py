@@ -16,7 +16,7 @@ from django.utils import timezone
 from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
 from doudi.casework.models import Application, ApplicationEvent, FundEntry
-from doudi.casework.services import CaseworkError, _param
+from doudi.casework.services import CaseworkError, parameter_value
 from doudi.core.areacode import TOWN, full_code, prefix
 from doudi.programmes import catalogue
 
@@ -55,7 +55,7 @@ def advance(*, by, application: Application, amount_fen: int, note: str,  # noqa
     if "town_approver" not in by.role_codes or \
             not in_scope(by, application.area_code, roles.VIEW_REGISTRY):
         raise PermissionDenied("先行救助由申请人所在镇街审批人员办理")
-    cap = _param("casework.advance.max_per_case", application.area_code, day)
+    cap = parameter_value("casework.advance.max_per_case", application.area_code, day)
     if amount_fen <= 0:
         raise CaseworkError("先行救助金额应大于零")
     if cap is not None and amount_fen > cap:

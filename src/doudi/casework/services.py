@@ -41,7 +41,10 @@ class CaseworkError(Exception):
     """A refused action, with a Chinese reason for the page."""
 
 
-def _param(key: str, area_code: str, day: dt.date, params: ParameterSet | None = None) -> Any:
+def parameter_value(key: str, area_code: str, day: dt.date,
+                    params: ParameterSet | None = None) -> Any:
+    """The policy parameter `key` in force for the area on `day` (None when none is set), as
+    the rules engine reads it; `params` saves the version check when asking many times."""
     found = (params or parameter_set()).find(key, area_code, day)
     return engine_value(found) if found is not None else None
 
@@ -56,15 +59,15 @@ def delegated(application: Application, day: dt.date,
               params: ParameterSet | None = None) -> bool:
     """`params`: the parameter set, when the caller asks for many applications (each
     `parameter_set()` call checks the table's version with a query)."""
-    value = _param(f"casework.{application.programme}.delegated", application.area_code, day,
-                   params)
+    value = parameter_value(f"casework.{application.programme}.delegated",
+                            application.area_code, day, params)
     if value is None:
-        value = _param("casework.approval_delegated", application.area_code, day, params)
+        value = parameter_value("casework.approval_delegated", application.area_code, day, params)
     return bool(value)
 
 
 def deliberation_required(application: Application, day: dt.date) -> bool:
-    return bool(_param("casework.deliberation_required", application.area_code, day))
+    return bool(parameter_value("casework.deliberation_required", application.area_code, day))
 
 
 @dataclass(frozen=True)
@@ -77,12 +80,12 @@ def due_for(application: Application, state: str, start: dt.date) -> Due:
     if state in workflow.TERMINAL:
         return Due(None)
     if state == "publicity":
-        days = _param("casework.publicity_days", application.area_code, start) or 7
+        days = parameter_value("casework.publicity_days", application.area_code, start) or 7
         return Due(start + dt.timedelta(days=int(days)))
-    days = _param(f"casework.{application.programme}.deadline.{state}", application.area_code,
-                  start)
+    days = parameter_value(f"casework.{application.programme}.deadline.{state}",
+                           application.area_code, start)
     if days is None:
-        days = _param(f"casework.deadline.{state}", application.area_code, start)
+        days = parameter_value(f"casework.deadline.{state}", application.area_code, start)
     if days is None:
         return Due(None)
     deadline = add_workdays(start, int(days), calendar())

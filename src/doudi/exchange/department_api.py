@@ -51,8 +51,9 @@ def issue_department_token(username: str, days: int = 365) -> str:
     return token
 
 
-def _gate(request, what: str) -> User:  # noqa: ANN001
-    """Rate limit and audit one call; the caller checks the capability."""
+def gate(request, what: str) -> User:  # noqa: ANN001
+    """Rate limit and audit one call of the department API (`what` says which, for the audit
+    log); the caller checks the capability."""
     user: User = request.auth
     if count_this_minute(f"api:{user.pk}") > settings.DOUDI_API_RATE_PER_MINUTE:
         audit.record(AuditEvent.REFUSED, object_type="api", object_label=f"{what}：超过频率限制",
@@ -124,7 +125,7 @@ FILE_REQUIRED = {"requestBody": {"content": {"multipart/form-data": {"schema": {
 def push_batch(request, feed_key: str,  # noqa: ANN001, ANN201
                file: UploadedFile | None = File(None),  # noqa: B008 - Ninja marker
                period: Form[str] = "", source: Form[str] = ""):
-    user = _gate(request, f"推送数据 {feed_key}")
+    user = gate(request, f"推送数据 {feed_key}")
     _may_use_feeds(user)
     feed = FeedType.objects.filter(key=feed_key, is_active=True).first()
     if feed is None:
@@ -145,7 +146,7 @@ def push_batch(request, feed_key: str,  # noqa: ANN001, ANN201
 @router.get("/jobs/{job_id}", response={200: JobOut, **refusals(400, 401, 403, 404, 422, 429)},
             summary="导入任务状态")
 def job_status(request, job_id: int):  # noqa: ANN001, ANN201
-    user = _gate(request, f"查询导入任务 {job_id}")
+    user = gate(request, f"查询导入任务 {job_id}")
     return _job_out(_own_job(user, job_id))
 
 
@@ -160,7 +161,7 @@ class ErrorOut(Schema):
             response={200: list[ErrorOut], **refusals(400, 401, 403, 404, 422, 429)},
             summary="导入错误报告")
 def job_errors(request, job_id: int):  # noqa: ANN001, ANN201
-    user = _gate(request, f"下载错误报告 {job_id}")
+    user = gate(request, f"下载错误报告 {job_id}")
     job = _own_job(user, job_id)
     return [{"row": r["row"], "column": r["label"], "value": r["value"], "reason": r["reason"]}
             for r in report_rows(job).iter_rows(named=True)]
@@ -182,7 +183,7 @@ class OutcomeOut(Schema):
 def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
     """For each person matched in this department's latest batch of a feed type that grants
     outcomes: the assistance categories they hold on `day` (低保、特困、临时救助 …)."""
-    user = _gate(request, "读取救助结果")
+    user = gate(request, "读取救助结果")
     if not user.can(roles.PUSH_FEEDS) or not user.department:
         raise PermissionDenied("仅部门接口账号可读取本部门的救助结果")
     day = day or timezone.localdate()

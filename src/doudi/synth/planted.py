@@ -306,7 +306,7 @@ class Planter:
     def _deaths(self, kind: str, chosen: pl.DataFrame, died: np.ndarray) -> None:
         cancelled = np.minimum(died + self.rng.integers(3, 21, chosen.height),
                                self.ctx.today_days - 1)
-        rows = build._typed("death_record", chosen.select(
+        rows = build.typed("death_record", chosen.select(
             "id_number", "name", as_dates(died).alias("died_on"),
             as_dates(cancelled).alias("cancelled_on"),
             (pl.col("town_name").str.replace("街道|镇|乡", "") + "派出所").alias("police_station")))
@@ -327,7 +327,7 @@ class Planter:
         serious = (total - oop) * 3 // 1000 * 100
         settled = self.days_ago(5, 80, n)
         admitted = settled - self.rng.integers(7, 40, n)
-        rows = build._typed("medical_settlement", chosen.select(
+        rows = build.typed("medical_settlement", chosen.select(
             build.serial_numbers(f"JS{self.ctx.today.year % 100:02d}", 90_000_001, n)
             .alias("settlement_no"),
             "id_number", "name", pl.lit("城乡居民基本医疗保险").alias("insurance_type"),
@@ -358,7 +358,7 @@ class Planter:
         chosen = chosen.with_columns(category.alias("disability_category"),
                                      pl.Series("disability_grade", grade.astype(np.int8)))
         issued = self.days_ago(5, 60, n)
-        self.planted.add_rows("disability_certificate", build._typed(
+        self.planted.add_rows("disability_certificate", build.typed(
             "disability_certificate", chosen.select(
                 (pl.col("id_number") + pl.col("disability_category")
                  .replace_strict(build.CATEGORY_DIGITS)
@@ -392,7 +392,7 @@ class Planter:
         benefit = self.rng.random(n) < 0.7
         self.planted.add_rows("unemployment", build.unemployment_rows(
             self.ctx, chosen, registered,
-            build._pick(self.rng, ("单位裁员", "合同期满", "单位破产"), n), benefit))
+            build.pick(self.rng, ("单位裁员", "合同期满", "单位破产"), n), benefit))
         self.planted.drop_ids("contribution", chosen["id_number"].to_list())
         self.planted.drop_ids("housing_fund", chosen["id_number"].to_list())
         chosen = chosen.with_columns(pl.Series("_benefit", np.where(benefit, 162_000, 0)))
@@ -409,11 +409,11 @@ class Planter:
         chosen = self.sample(rural if rural.height >= self.count else heads, self.count)
         n = chosen.height
         occurred = self.days_ago(3, 45, n)
-        damage = build._pick(self.rng, ("倒塌", "严重损坏"), n)
+        damage = build.pick(self.rng, ("倒塌", "严重损坏"), n)
         loss = (self.rng.integers(300, 2_000, n) * 10_000).astype(np.int64)
-        self.planted.add_rows("disaster_damage", build._typed("disaster_damage", chosen.select(
+        self.planted.add_rows("disaster_damage", build.typed("disaster_damage", chosen.select(
             pl.col("name").alias("head_name"), "id_number", "address",
-            build._pick(self.rng, ("洪涝", "风雹", "地质灾害", "台风"), n).alias("disaster"),
+            build.pick(self.rng, ("洪涝", "风雹", "地质灾害", "台风"), n).alias("disaster"),
             as_dates(occurred).alias("occurred_on"), damage.alias("house_damage"),
             pl.Series(loss).alias("loss"))))
         detail = pl.DataFrame({"d": as_dates(occurred), "g": damage, "l": loss // 100}).select(
@@ -427,7 +427,7 @@ class Planter:
         chosen = chosen.join(build.household_sizes(self.ctx), on="household_id", how="left")
         n = chosen.height
         entered = self.days_ago(5, 90, n)
-        risk = build._pick(self.rng, ("因病", "因残", "因意外事故", "因务工就业不稳"), n)
+        risk = build.pick(self.rng, ("因病", "因残", "因意外事故", "因务工就业不稳"), n)
         self.planted.add_rows("relapse_watch", build.relapse_watch_rows(
             self.ctx, chosen, chosen["members"].fill_null(1).cast(pl.Int64),
             pl.Series(["突发严重困难户"] * n, dtype=pl.String), risk, entered, removed=False))
@@ -458,9 +458,9 @@ class Planter:
         chosen = self.sample(p, self.count)
         n = chosen.height
         moved = self.days_ago(5, 60, n)
-        to = build._pick(self.rng, ("浙江省杭州市西湖区", "江苏省苏州市工业园区", "上海市浦东新区",
+        to = build.pick(self.rng, ("浙江省杭州市西湖区", "江苏省苏州市工业园区", "上海市浦东新区",
                                     "安徽省合肥市蜀山区", "广东省深圳市宝安区"), n)
-        self.planted.add_rows("hukou_move", build._typed("hukou_move", chosen.select(
+        self.planted.add_rows("hukou_move", build.typed("hukou_move", chosen.select(
             "id_number", "name", pl.lit("迁出").alias("direction"),
             as_dates(moved).alias("moved_on"),
             (pl.col("city_name") + pl.col("county_name") + pl.col("town_name")

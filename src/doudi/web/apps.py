@@ -6,6 +6,7 @@ class WebConfig(AppConfig):
     verbose_name = "界面"
 
     def ready(self) -> None:
-        from doudi.web import signals
+        from doudi.web import household_page, signals
 
         signals.connect()
+        household_page.autodiscover()  # every app's household_panels module registers itself

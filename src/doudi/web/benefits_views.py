@@ -33,8 +33,8 @@ from doudi.benefits.models import (
 )
 from doudi.core.excel import new_workbook
 from doudi.programmes import catalogue
+from doudi.web.access import require_capability
 from doudi.web.casework_views import yuan_to_fen
-from doudi.web.views import _need
 
 
 def _runs(request: HttpRequest):  # noqa: ANN202
@@ -43,7 +43,7 @@ def _runs(request: HttpRequest):  # noqa: ANN202
 
 @login_required
 def payments(request: HttpRequest) -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     error = ""
     if request.method == "POST":
         try:
@@ -65,7 +65,7 @@ def payments(request: HttpRequest) -> HttpResponse:
 
 
 def _run(request: HttpRequest, run_id: int) -> PaymentRun:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     run = _runs(request).filter(pk=run_id).first()
     if run is None:
         raise Http404("发放批次不存在或不在您的管辖范围内")
@@ -128,14 +128,14 @@ def payment_run_act(request: HttpRequest, run_id: int) -> HttpResponse:
 def failed_payments(request: HttpRequest) -> HttpResponse:
     """发放失败 work queue: returned payments whose account needs fixing; they are owed again in
     the next month's roster."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     lines = (PaymentLine.objects.visible_to(request.user).filter(status=PaymentLine.FAILED)
              .select_related("enrollment", "enrollment__household").order_by("-month", "id"))
     return render(request, "doudi/failed_payments.html", {"lines": lines[:500]})
 
 
 def _enrollment(request: HttpRequest, enrollment_id: int) -> Enrollment:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     e = (Enrollment.objects.visible_to(request.user).select_related("household", "person")
          .filter(pk=enrollment_id).first())
     if e is None:
@@ -160,7 +160,7 @@ def enrollment_detail(request: HttpRequest, enrollment_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def enrollment_change(request: HttpRequest, enrollment_id: int) -> HttpResponse:
-    _need(request, roles.EDIT_REGISTRY)  # a viewer has no button for it: a crafted POST
+    require_capability(request, roles.EDIT_REGISTRY)  # a viewer has no button: a crafted POST
     e = _enrollment(request, enrollment_id)
     try:
         kind = request.POST.get("kind", "")
@@ -185,7 +185,7 @@ def enrollment_change(request: HttpRequest, enrollment_id: int) -> HttpResponse:
 @login_required
 def recalculations(request: HttpRequest) -> HttpResponse:
     """调标重算: start one (district officers), review and apply (a second district approver)."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     error = ""
     if request.method == "POST":
         try:
@@ -219,7 +219,7 @@ def recalculations(request: HttpRequest) -> HttpResponse:
 @login_required
 def review_tasks(request: HttpRequest) -> HttpResponse:
     """复核任务: open reviews in the user's area by due date; record the outcome."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     error = ""
     if request.method == "POST":
         task = (ReviewTask.objects.visible_to(request.user, roles.EDIT_REGISTRY)
@@ -250,7 +250,7 @@ def review_tasks(request: HttpRequest) -> HttpResponse:
 @login_required
 def funds(request: HttpRequest) -> HttpResponse:
     """资金使用: spending by programme and town against budget, by month; Excel export."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     try:
         year = int(request.GET.get("year") or request.POST.get("year") or
                    timezone.localdate().year)
@@ -322,7 +322,7 @@ def _funds_xlsx(request: HttpRequest, result, year: int) -> HttpResponse:  # noq
 @login_required
 def bank_layout_list(request: HttpRequest) -> HttpResponse:
     """银行文件格式: the shipped layouts and the district's own."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     return render(request, "doudi/bank_layouts.html", {
         "layouts": bank_files.layouts_for(request.user, active_only=False),
         "can_edit": request.user.can(bank_files.EDIT_LAYOUTS)})
@@ -331,7 +331,7 @@ def bank_layout_list(request: HttpRequest) -> HttpResponse:
 @login_required
 def bank_layout_edit(request: HttpRequest, layout_id: int | None = None) -> HttpResponse:
     """A layout's page; a district administrator adds or changes the district's own."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     can_edit = request.user.can(bank_files.EDIT_LAYOUTS)
     if layout_id is None:
         if not can_edit:

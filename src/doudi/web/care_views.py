@@ -32,14 +32,14 @@ from doudi.care.models import (
 )
 from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Person
+from doudi.web.access import require_capability
 from doudi.web.casework_views import yuan_to_fen
-from doudi.web.views import _need
 
 CHILD_GROUPS = ("orphan", "de_facto_unsupported", "child_in_hardship", "left_behind_child")
 
 
 def _tasks(request: HttpRequest):  # noqa: ANN202
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     return VisitTask.objects.filter(area_code__startswith=request.user.scope_prefix)
 
 
@@ -76,7 +76,7 @@ def care_home(request: HttpRequest) -> HttpResponse:
 
 
 def _person(request: HttpRequest, person_id: int) -> Person:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     person = Person.objects.visible_to(request.user).filter(pk=person_id).first()
     if person is None:
         raise Http404("人员不存在或不在您的管辖范围内")
@@ -125,7 +125,7 @@ def visit_new(request: HttpRequest, person_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     visit = (Visit.objects.filter(area_code__startswith=request.user.scope_prefix)
              .select_related("person", "household", "visitor", "warning", "application")
              .filter(pk=visit_id).first())
@@ -171,7 +171,7 @@ def _person_by_id(request: HttpRequest, missing: str) -> Person:
 @require_GET
 def children(request: HttpRequest) -> HttpResponse:
     """孤儿、事实无人抚养儿童、困境儿童、留守儿童: guardianship and the standard they receive."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     kind = request.GET.get("kind", "")
     cats = CategoryAssignment.objects.visible_to(request.user).filter(
         category__in=CHILD_GROUPS, end_date__isnull=True, person__isnull=False)
@@ -209,7 +209,7 @@ def _child_standards(area_code: str) -> dict[str, int]:
 def institutions(request: HttpRequest) -> HttpResponse:
     """养老机构: beds, nursing-type beds and staff; the district's nursing-bed ratio against its
     target; a district officer registers and updates institutions."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     area = request.user.scope_prefix
     error = ""
     if request.method == "POST":
@@ -241,7 +241,7 @@ def institutions(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def institution_detail(request: HttpRequest, institution_id: int) -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     row = Institution.objects.filter(area_code__startswith=request.user.scope_prefix,
                                      pk=institution_id).first()
     if row is None:
@@ -272,7 +272,7 @@ def institution_detail(request: HttpRequest, institution_id: int) -> HttpRespons
 @login_required
 def home_care(request: HttpRequest) -> HttpResponse:
     """居家养老服务 recorded per month and person."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     error = ""
     if request.method == "POST":
         try:
@@ -299,7 +299,7 @@ def home_care(request: HttpRequest) -> HttpResponse:
 @require_POST
 def generate(request: HttpRequest) -> HttpResponse:
     """The district generates this month's visit tasks (also `doudi care tasks`)."""
-    _need(request, roles.RUN_MONITORING)
+    require_capability(request, roles.RUN_MONITORING)
     out = services.generate_tasks(timezone.localdate(), request.user.scope_prefix)
     messages.success(request, f"已生成探访任务 {out.created} 条（已有 {out.existing} 条）")
     return redirect("care_home")
@@ -308,7 +308,7 @@ def generate(request: HttpRequest) -> HttpResponse:
 @login_required
 def cross_province(request: HttpRequest) -> HttpResponse:
     """孤儿、事实无人抚养儿童认定 跨省通办: cases received for, or sent to, another province."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     fields = ("direction", "province", "reference", "child_name", "child_id_number", "kind",
               "received_on", "note")
     form = {k: request.POST.get(k, "") for k in fields}
@@ -343,7 +343,7 @@ def visit_photo(request: HttpRequest, visit_id: int, photo_id: int) -> HttpRespo
     from doudi.audit.models import AuditEvent
     from doudi.casework.attachments import SIGNATURES, storage_path
 
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     photo = (VisitPhoto.objects.filter(visit_id=visit_id, pk=photo_id,
                                        area_code__startswith=request.user.scope_prefix)
              .select_related("visit").first())

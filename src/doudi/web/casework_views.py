@@ -34,12 +34,12 @@ from doudi.core.excel import new_workbook
 from doudi.core.workdays import LIBRARY_YEARS
 from doudi.programmes import catalogue
 from doudi.registry.services import RegistryError
+from doudi.web.access import render_household, require_capability, visible_household
 from doudi.web.rules_views import rules_context
-from doudi.web.views import _need, _render_detail, _visible_household
 
 
 def _application(request: HttpRequest, application_id: int) -> Application:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     app = (Application.objects.visible_to(request.user)
            .select_related("household", "household__area", "applicant", "created_by")
            .filter(pk=application_id).first())
@@ -51,7 +51,7 @@ def _application(request: HttpRequest, application_id: int) -> Application:
 @login_required
 @require_POST
 def application_new(request: HttpRequest, household_id: int) -> HttpResponse:
-    household = _visible_household(request, household_id)
+    household = visible_household(request, household_id)
     try:
         app = services.create_application(
             by=request.user, household=household, programme=request.POST.get("programme", ""),
@@ -59,7 +59,7 @@ def application_new(request: HttpRequest, household_id: int) -> HttpResponse:
             reason=request.POST.get("reason", ""), emergency=request.POST.get("emergency") == "1",
             reference=request.POST.get("reference", ""))
     except services.CaseworkError as exc:
-        return _render_detail(request, household, application_error=str(exc))
+        return render_household(request, household, application_error=str(exc))
     messages.success(request, f"已受理申请 {app.number}")
     return redirect("application_detail", application_id=app.pk)
 
@@ -95,7 +95,7 @@ def application_detail(request: HttpRequest, application_id: int) -> HttpRespons
 @login_required
 @require_POST
 def application_act(request: HttpRequest, application_id: int) -> HttpResponse:
-    _need(request, roles.EDIT_REGISTRY)  # a viewer has no button for it: a crafted POST
+    require_capability(request, roles.EDIT_REGISTRY)  # a viewer has no button: a crafted POST
     app = _application(request, application_id)
     action = request.POST.get("action", "")
     data = {k: request.POST.get(k, "") for k in ("members_present", "living_conditions",
@@ -118,7 +118,7 @@ def work_queue(request: HttpRequest) -> HttpResponse:
 
 
 def _render_queue(request: HttpRequest, error: str = "") -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     mine = services.work_queue(request.user)
     state = request.GET.get("state", "")
     everything = (Application.objects.visible_to(request.user)
@@ -140,7 +140,7 @@ def _render_queue(request: HttpRequest, error: str = "") -> HttpResponse:
 def publicity_list(request: HttpRequest) -> HttpResponse:
     """公示名单 of a month in the user's area: only the people aided, masked names, the
     programme and the amount; never an ID number or a health detail."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     try:
         month = dt.date.fromisoformat(request.GET.get("month", "") + "-01")
     except ValueError:
@@ -197,7 +197,7 @@ def application_notice(request: HttpRequest, application_id: int) -> HttpRespons
 def reserve_fund(request: HttpRequest) -> HttpResponse:
     """临时救助备用金: the ledger and balance of each town in the user's area; the district
     tops up; a town approver pays 先行救助 from an urgent case's page."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     error = ""
     if request.method == "POST":
         try:
@@ -226,7 +226,7 @@ def reserve_fund(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def application_advance(request: HttpRequest, application_id: int) -> HttpResponse:
-    _need(request, roles.EDIT_REGISTRY)  # a viewer has no button for it: a crafted POST
+    require_capability(request, roles.EDIT_REGISTRY)  # a viewer has no button: a crafted POST
     app = _application(request, application_id)
     try:
         fund.advance(by=request.user, application=app,
@@ -256,7 +256,7 @@ def yuan_to_fen(text: str) -> int:
 def bulk_approve(request: HttpRequest) -> HttpResponse:
     """批量审批: approve the chosen applications waiting for a decision, one opinion for all;
     each goes through the same checks as one at a time, and any refused is named."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     ids = [int(i) for i in request.POST.getlist("application") if i.isdigit()]
     opinion = request.POST.get("opinion", "").strip()
     done, refused = [], []
@@ -278,7 +278,7 @@ def bulk_approve(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_POST
 def application_attach(request: HttpRequest, application_id: int) -> HttpResponse:
-    _need(request, roles.EDIT_REGISTRY)  # a viewer has no button for it: a crafted POST
+    require_capability(request, roles.EDIT_REGISTRY)  # a viewer has no button: a crafted POST
     app = _application(request, application_id)
     upload = request.FILES.get("file")
     try:
@@ -358,7 +358,7 @@ def public_villages(request: HttpRequest) -> HttpResponse:
 
 
 def _online(request: HttpRequest, request_id: int) -> OnlineRequest:
-    _need(request, roles.EDIT_REGISTRY)
+    require_capability(request, roles.EDIT_REGISTRY)
     item = OnlineRequest.objects.visible_to(request.user).filter(pk=request_id).first()
     if item is None:
         raise Http404("网上申请不存在或不在您的管辖范围内")

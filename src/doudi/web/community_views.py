@@ -30,9 +30,9 @@ from doudi.community.models import (
 )
 from doudi.core.excel import one_sheet
 from doudi.registry.models import Household
+from doudi.web.access import require_capability
 from doudi.web.casework_views import yuan_to_fen
 from doudi.web.excel import download
-from doudi.web.views import _need
 
 
 def _village_names(codes: set[str]) -> dict[str, str]:
@@ -41,7 +41,7 @@ def _village_names(codes: set[str]) -> dict[str, str]:
 
 @login_required
 def organisations(request: HttpRequest) -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     scope = request.user.scope_prefix
     error = ""
     if request.method == "POST":
@@ -97,7 +97,7 @@ def needs(request: HttpRequest) -> HttpResponse:
         return render(request, "doudi/needs_queue.html", {
             "rows": [(n, villages.get(n.area_code, n.area_code[:9])) for n in rows],
             "organisation": services.organisation_of(request.user), "error": error})
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     rows = Need.objects.visible_to(request.user).select_related("household", "taken_by") \
         .prefetch_related("organisations")[:300]
     return render(request, "doudi/needs.html", {"rows": rows})
@@ -106,7 +106,7 @@ def needs(request: HttpRequest) -> HttpResponse:
 @login_required
 def need_new(request: HttpRequest, household_id: int) -> HttpResponse:
     """救助需求统一发布 from a household (with the family's consent)."""
-    _need(request, roles.EDIT_REGISTRY)
+    require_capability(request, roles.EDIT_REGISTRY)
     household = Household.objects.visible_to(request.user).filter(pk=household_id).first()
     if household is None:
         raise Http404("家庭不存在或不在您的管辖范围内")
@@ -133,7 +133,7 @@ def need_new(request: HttpRequest, household_id: int) -> HttpResponse:
 
 @login_required
 def consultations(request: HttpRequest) -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     scope = request.user.scope_prefix
     error = ""
     if request.method == "POST":
@@ -167,7 +167,7 @@ def consultations(request: HttpRequest) -> HttpResponse:
 @login_required
 def points(request: HttpRequest) -> HttpResponse:
     """村规民约积分制: the rules of the area and each household's ledger balance."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     scope = request.user.scope_prefix
     error = ""
     if request.method == "POST" and request.POST.get("action") == "rule":
@@ -210,7 +210,7 @@ def points(request: HttpRequest) -> HttpResponse:
 def organisation_detail(request: HttpRequest, organisation_id: int) -> HttpResponse:
     """An organisation with its workers (社工, 志愿者), projects and 结对帮扶; towns and
     districts add to them."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     row = services.organisations_for(request.user.scope_prefix).filter(
         pk=organisation_id).first()
     if row is None:

@@ -26,7 +26,7 @@ from doudi.exchange.imports import report_rows
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
 from doudi.exchange.readers import SUFFIXES
 from doudi.exchange.verification import ConsentRequired, request_report
-from doudi.web.views import _need, _render_detail, _visible_household
+from doudi.web.access import render_household, require_capability, visible_household
 
 
 def _jobs_for(user) -> object:  # noqa: ANN001
@@ -59,7 +59,7 @@ def _guess_feed(name: str) -> FeedType | None:
 @login_required
 @require_GET
 def exchange_home(request: HttpRequest) -> HttpResponse:
-    _need(request, roles.IMPORT_FEEDS)
+    require_capability(request, roles.IMPORT_FEEDS)
     types = []
     for ft in FeedType.objects.filter(is_active=True):
         latest = ft.batches.filter(area_code__startswith=request.user.scope_prefix).first()
@@ -75,7 +75,7 @@ def exchange_home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def exchange_upload(request: HttpRequest, feed_key: str) -> HttpResponse:
-    _need(request, roles.IMPORT_FEEDS)
+    require_capability(request, roles.IMPORT_FEEDS)
     feed = get_object_or_404(FeedType, key=feed_key, is_active=True)
     error = ""
     if request.method == "POST":
@@ -99,7 +99,7 @@ def exchange_upload(request: HttpRequest, feed_key: str) -> HttpResponse:
 @require_POST
 def exchange_inbox_import(request: HttpRequest) -> HttpResponse:
     """Import a file waiting in the inbox (FEEDS_INBOX) as the chosen feed type."""
-    _need(request, roles.IMPORT_FEEDS)
+    require_capability(request, roles.IMPORT_FEEDS)
     name = request.POST.get("name", "")
     feed = get_object_or_404(FeedType, key=request.POST.get("feed", ""), is_active=True)
     if name not in {f["name"] for f in _inbox_files()}:
@@ -111,7 +111,7 @@ def exchange_inbox_import(request: HttpRequest) -> HttpResponse:
 
 
 def _job(request: HttpRequest, job_id: int) -> ImportJob:
-    _need(request, roles.IMPORT_FEEDS)
+    require_capability(request, roles.IMPORT_FEEDS)
     job = _jobs_for(request.user).filter(pk=job_id).first()
     if job is None:
         raise Http404("导入任务不存在或不在您的管辖范围内")
@@ -195,7 +195,7 @@ def _quote(name: str) -> str:
 @login_required
 @require_GET
 def exchange_batch(request: HttpRequest, batch_id: int) -> HttpResponse:
-    _need(request, roles.IMPORT_FEEDS)
+    require_capability(request, roles.IMPORT_FEEDS)
     batch = get_object_or_404(FeedBatch.objects.select_related("feed_type", "imported_by"),
                               pk=batch_id, area_code__startswith=request.user.scope_prefix)
     return render(request, "doudi/exchange_batch.html", {
@@ -204,7 +204,7 @@ def exchange_batch(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @login_required
 def exchange_type_new(request: HttpRequest) -> HttpResponse:
-    _need(request, roles.MANAGE_FEEDS)
+    require_capability(request, roles.MANAGE_FEEDS)
     error, text = "", request.POST.get("spec", "")
     if request.method == "POST":
         try:
@@ -238,15 +238,15 @@ fields:
 @login_required
 @require_POST
 def consent_add(request: HttpRequest, household_id: int) -> HttpResponse:
-    household = _visible_household(request, household_id)
+    household = visible_household(request, household_id)
     require(request.user, household.area_code, roles.EDIT_REGISTRY)
     try:
         signed_on = dt.date.fromisoformat(request.POST.get("signed_on", ""))
     except ValueError:
-        return _render_detail(request, household, consent_error="请填写授权书签署日期")
+        return render_household(request, household, consent_error="请填写授权书签署日期")
     signed_by = request.POST.get("signed_by", "").strip()
     if not signed_by or signed_on > timezone.localdate():
-        return _render_detail(request, household,
+        return render_household(request, household,
                               consent_error="请填写签署人，签署日期不能晚于今天")
     Consent.objects.create(household=household, signed_on=signed_on, signed_by=signed_by[:50],
                            note=request.POST.get("note", "").strip()[:200],
@@ -258,16 +258,17 @@ def consent_add(request: HttpRequest, household_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def verification_request(request: HttpRequest, household_id: int) -> HttpResponse:
-    household = _visible_household(request, household_id)
+    household = visible_household(request, household_id)
     require(request.user, household.area_code, roles.VERIFY)
     try:
         day = dt.date.fromisoformat(request.POST.get("day", ""))
     except ValueError:
-        return _render_detail(request, household, verification_error="请填写核对基准日（年-月-日）")
+        return render_household(request, household,
+                                verification_error="请填写核对基准日（年-月-日）")
     try:
         report = request_report(request.user, household, day)
     except ConsentRequired as exc:
-        return _render_detail(request, household, verification_error=str(exc))
+        return render_household(request, household, verification_error=str(exc))
     return redirect("verification_report", report_id=report.pk)
 
 

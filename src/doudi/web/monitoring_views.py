@@ -26,15 +26,15 @@ from doudi.exchange.models import FeedType
 from doudi.monitoring import jobs, services, workflow
 from doudi.monitoring.models import MonitoringRun, Warning
 from doudi.registry.models import Household
+from doudi.web.access import require_capability
 from doudi.web.casework_views import yuan_to_fen
-from doudi.web.views import _need
 
 LEVEL_CLASS = {1: "level-red", 2: "level-orange", 3: "level-yellow", 4: "level-blue",
                5: "level-green"}
 
 
 def _warnings(request: HttpRequest):  # noqa: ANN202
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     return Warning.objects.filter(services.visible(request.user))
 
 
@@ -130,7 +130,7 @@ def run_start(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def run_detail(request: HttpRequest, monitoring_run_id: int) -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     run = _runs(request).filter(pk=monitoring_run_id).first()
     if run is None:
         raise Http404("监测运行不存在或不在您的管辖范围内")
@@ -222,7 +222,7 @@ def warning_detail(request: HttpRequest, warning_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def warning_act(request: HttpRequest, warning_id: int) -> HttpResponse:
-    _need(request, roles.EDIT_REGISTRY)
+    require_capability(request, roles.EDIT_REGISTRY)
     w = _warning(request, warning_id)
     action = request.POST.get("action", "")
     try:
@@ -265,7 +265,7 @@ def _render_indicators(request: HttpRequest, error: str = "") -> HttpResponse:
 @login_required
 @require_GET
 def indicator_list(request: HttpRequest) -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     return _render_indicators(request)
 
 
@@ -273,7 +273,7 @@ def indicator_list(request: HttpRequest) -> HttpResponse:
 @require_POST
 def indicator_tune(request: HttpRequest) -> HttpResponse:
     """A district administrator's thresholds and on/off for one indicator in their area."""
-    _need(request, roles.TUNE_INDICATORS)
+    require_capability(request, roles.TUNE_INDICATORS)
     key = request.POST.get("key", "")
     try:
         ind = services.indicator(key, request.user.scope_prefix)
@@ -311,7 +311,7 @@ def report_hotline(request: HttpRequest) -> HttpResponse:
 
 
 def _report(request: HttpRequest, channel: str) -> HttpResponse:
-    _need(request, roles.EDIT_REGISTRY)
+    require_capability(request, roles.EDIT_REGISTRY)
     household = None
     hid = request.GET.get("household") or request.POST.get("household")
     if hid and hid.isdigit():

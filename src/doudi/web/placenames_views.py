@@ -25,13 +25,13 @@ from doudi.placenames.models import (
     PlaceName,
     Sign,
 )
+from doudi.web.access import require_capability
 from doudi.web.excel import download
-from doudi.web.views import _need
 
 
 @login_required
 def placenames(request: HttpRequest) -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     scope = request.user.scope_prefix
     error = ""
     if request.method == "POST":
@@ -67,7 +67,7 @@ def placenames(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def naming_application(request: HttpRequest, naming_id: int) -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     app = NamingApplication.objects.filter(area_code__startswith=request.user.scope_prefix,
                                            pk=naming_id).select_related("place").first()
     if app is None:
@@ -88,7 +88,7 @@ def naming_application(request: HttpRequest, naming_id: int) -> HttpResponse:
 @login_required
 def boundaries(request: HttpRequest) -> HttpResponse:
     """界线联合检查: a district records an inspection and resolves its issues."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     error = ""
     if request.method == "POST":
         try:
@@ -121,7 +121,7 @@ def boundaries(request: HttpRequest) -> HttpResponse:
 @login_required
 def signs(request: HttpRequest) -> HttpResponse:
     """地名标志: add a sign for a place, or record a check of its condition."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     scope = request.user.scope_prefix
     if request.method == "POST":
         try:

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -25,14 +24,10 @@ from doudi.policy.services import PolicyError
 from doudi.policy.values import as_text, from_text, to_parameter
 from doudi.rules.parameters import Parameter, ParameterSet, display_value
 from doudi.rules.programmes import PROGRAMMES
+from doudi.web.access import require_capability
 from doudi.web.policy_forms import PolicyValueForm, first_of_next_month, value_hint
 
 OTHER_GROUP = "其他"
-
-
-def _need(request: HttpRequest, capability: str) -> None:
-    if not request.user.can(capability):
-        raise PermissionDenied("没有此项权限")
 
 
 def bare_value(p: Parameter) -> str:
@@ -84,7 +79,7 @@ def _lines(pset: ParameterSet, prefix: str, day: dt.date) -> list[tuple[str, lis
 @require_GET
 def policy_list(request: HttpRequest) -> HttpResponse:
     """政策参数: every key, the value in force here on the day asked (today by default)."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     today = timezone.localdate()
     day = _day(request, today)
     prefix = request.user.scope_prefix
@@ -161,7 +156,7 @@ def _render_detail(request: HttpRequest, key: str,
 @login_required
 @require_GET
 def policy_detail(request: HttpRequest, key: str) -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     return _render_detail(request, key)
 
 
@@ -174,7 +169,7 @@ def _show_errors(form: PolicyValueForm, exc: PolicyError) -> None:
 @require_POST
 def policy_value_add(request: HttpRequest, key: str) -> HttpResponse:
     """设定新的取值; on an error the page comes back with everything as typed."""
-    _need(request, roles.EDIT_POLICY)
+    require_capability(request, roles.EDIT_POLICY)
     latest = _known_key(key).history(key)[0]
     form = PolicyValueForm(request.POST, areas=_editable_areas(request.user), unit=latest.unit,
                            today=timezone.localdate())
@@ -195,7 +190,7 @@ def policy_value_add(request: HttpRequest, key: str) -> HttpResponse:
 @require_POST
 def policy_value_withdraw(request: HttpRequest, key: str) -> HttpResponse:
     """撤销未生效的取值 (a local row whose date has not come)."""
-    _need(request, roles.EDIT_POLICY)
+    require_capability(request, roles.EDIT_POLICY)
     _known_key(key)
     row_id = request.POST.get("row_id", "")
     row = (PolicyParameter.objects.visible_to(request.user).filter(key=key, pk=row_id).first()

@@ -32,8 +32,8 @@ from doudi.reports.models import (
     CampaignFinding,
     ReportInstance,
 )
+from doudi.web.access import require_capability
 from doudi.web.excel import download
-from doudi.web.views import _need
 
 STYLE = Style(background="white", plot_background="white", foreground="#1f2933",
               foreground_strong="#1f2933", foreground_subtle="#6b7785",
@@ -79,7 +79,7 @@ def _months_back(month: dt.date, n: int) -> list[dt.date]:
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     month, area = _month(request), _area(request)
     table = statistics.month_table(area, month)
     names = _names(list(table.rows))
@@ -124,7 +124,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def figure_list(request: HttpRequest) -> HttpResponse:
     """The records behind a figure (?figure=), each linked to its household."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     figure = request.GET.get("figure", "covered_households")
     if figure not in statistics.FIGURES or figure in statistics.DERIVED:
         raise Http404("没有这项统计")
@@ -150,7 +150,7 @@ def figure_list(request: HttpRequest) -> HttpResponse:
 # -- campaigns ------------------------------------------------------------------------------
 
 def _campaign(request: HttpRequest, campaign_id: int) -> Campaign:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     scope = request.user.scope_prefix
     row = Campaign.objects.filter(pk=campaign_id).filter(along_chain(scope)).first()
     if row is None:
@@ -166,7 +166,7 @@ def _town_names(prefix: str) -> dict[str, str]:
 @login_required
 def campaign_list(request: HttpRequest) -> HttpResponse:
     """检查活动: those over the user's area; a district starts one with a seeded sample."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     scope = request.user.scope_prefix
     error = ""
     form = {k: request.POST.get(k, "") for k in ("name", "kind", "rate", "seed", "starts_on",
@@ -249,7 +249,7 @@ def campaign_sample(request: HttpRequest, campaign_id: int, sample_id: int) -> H
 @require_GET
 def performance_page(request: HttpRequest) -> HttpResponse:
     """绩效评价 of the towns for a month (or ?year=YYYY), exportable."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     area = _area(request)
     year = request.GET.get("year", "")
     if year.isdigit():
@@ -273,7 +273,7 @@ def performance_page(request: HttpRequest) -> HttpResponse:
 def filings(request: HttpRequest) -> HttpResponse:
     """报表报送: every report due for the district over the last year and the next due date,
     with its state — 逾期 when past due and not submitted; an upper level sees its districts'."""
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     scope = request.user.scope_prefix
     error = ""
     if request.method == "POST":
@@ -306,7 +306,7 @@ def filings(request: HttpRequest) -> HttpResponse:
 
 
 def _report(request: HttpRequest, filing_id: int) -> ReportInstance:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     row = ReportInstance.objects.filter(pk=filing_id,
                                         area_code__startswith=request.user.scope_prefix).first()
     if row is None:

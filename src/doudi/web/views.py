@@ -8,7 +8,6 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.db.models.functions import Substr
@@ -19,24 +18,16 @@ from django.views.decorators.http import require_POST
 from doudi.accounts import roles
 from doudi.accounts.models import User
 from doudi.areas.models import Area
+from doudi.audit import labels as audit_labels
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.benefits.models import PaymentLine
-from doudi.casework.models import CHANNEL_CHOICES
-from doudi.casework.workflow import INTAKE_ROLES
 from doudi.core import areacode
-from doudi.programmes import catalogue
 from doudi.registry import choices, exports, queries, services
 from doudi.registry.categories import CATEGORY_CHOICES
 from doudi.registry.models import CategoryAssignment, Household, Person
 from doudi.registry.services import RegistryError
 from doudi.web import household_form, registry_forms
-from doudi.web.exchange_panel import household_exchange_context
-
-
-def _need(request: HttpRequest, capability: str) -> None:
-    if not request.user.can(capability):
-        raise PermissionDenied("没有此项权限")
+from doudi.web.access import render_household, require_capability, visible_household
 
 
 def _area_options(user: User) -> list[Area]:
@@ -103,7 +94,7 @@ def _filtered_households(request: HttpRequest):  # noqa: ANN202
 
 @login_required
 def household_list(request: HttpRequest) -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
+    require_capability(request, roles.VIEW_REGISTRY)
     paginator = Paginator(_filtered_households(request).order_by("number"),
                           settings.DOUDI_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
@@ -124,7 +115,7 @@ def household_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def household_export(request: HttpRequest) -> HttpResponse:
-    _need(request, roles.EXPORT_REGISTRY)
+    require_capability(request, roles.EXPORT_REGISTRY)
     households = queries.with_list_columns(_filtered_households(request).order_by("number"))
     content, count = exports.households_xlsx(households)
     audit.record(
@@ -150,7 +141,7 @@ def _villages_for(user: User) -> list[Area]:
 @login_required
 def household_new(request: HttpRequest) -> HttpResponse:
     """登记家庭: household and members in one form; errors keep everything typed."""
-    _need(request, roles.EDIT_REGISTRY)
+    require_capability(request, roles.EDIT_REGISTRY)
     villages = _villages_for(request.user)
     form = {"area_code": villages[0].code if len(villages) == 1 else "",
             "hukou_type": "", "address": ""}
@@ -183,7 +174,7 @@ def household_new(request: HttpRequest) -> HttpResponse:
 @login_required
 def household_member_row(request: HttpRequest) -> HttpResponse:
     """One more empty member row for the 登记家庭 form (htmx)."""
-    _need(request, roles.EDIT_REGISTRY)
+    require_capability(request, roles.EDIT_REGISTRY)
     try:
         index = min(int(request.GET.get("i", "1")), household_form.MAX_MEMBERS - 1)
     except ValueError:
@@ -194,89 +185,16 @@ def household_member_row(request: HttpRequest) -> HttpResponse:
     })
 
 
-def _visible_household(request: HttpRequest, household_id: int) -> Household:
-    household = (Household.objects.visible_to(request.user)
-                 .select_related("area", "area__parent").filter(pk=household_id).first())
-    if household is None:
-        raise Http404("家庭不存在或不在您的管辖范围内")
-    return household
-
-
 @login_required
 def household_detail(request: HttpRequest, household_id: int) -> HttpResponse:
-    _need(request, roles.VIEW_REGISTRY)
-    return _render_detail(request, _visible_household(request, household_id))
-
-
-def _render_detail(request: HttpRequest, household: Household, **forms: object) -> HttpResponse:
-    """The household page; `forms` carries a bound form whose errors must be shown again."""
-    memberships = household.memberships.select_related("person").order_by(
-        "end_date", "start_date", "id")
-    person_ids = [m.person_id for m in memberships]
-    categories = CategoryAssignment.objects.visible_to(request.user).filter(
-        Q(household=household) | Q(person_id__in=person_ids)
-    ).select_related("person")
-    categories = list(categories)
-    observations = list(household.observations.select_related("person")[:50])
-    timeline = AuditEvent.objects.filter(
-        Q(object_type="registry.household", object_id=str(household.pk))
-        | Q(object_type="registry.membership", object_id__in=[str(m.pk) for m in memberships])
-        | Q(object_type="registry.person", object_id__in=[str(pk) for pk in person_ids])
-        | Q(object_type="registry.categoryassignment",
-            object_id__in=[str(c.pk) for c in categories])
-        | Q(object_type="registry.observation",
-            object_id__in=[str(o.pk) for o in observations])
-        | Q(object_type="benefits.enrollment",
-            object_id__in=[str(pk) for pk in household.enrollments.values_list("pk", flat=True)])
-        | Q(object_type="casework.application",
-            object_id__in=[str(pk) for pk in household.applications.values_list("pk", flat=True)])
-        | Q(object_type="community.need",
-            object_id__in=[str(pk) for pk in household.needs.values_list("pk", flat=True)])
-        | Q(object_type="care.visit",
-            object_id__in=[str(pk) for pk in household.visits.values_list("pk", flat=True)])
-        | Q(object_type="monitoring.warning",
-            object_id__in=[str(pk) for pk in household.warnings.values_list("pk", flat=True)])
-        | Q(object_type__in=["exchange.consent", "exchange.verificationreport"],
-            object_id__in=[str(pk) for pk in household.consents.values_list("pk", flat=True)]
-            + [str(pk) for pk in household.verification_reports.values_list("pk", flat=True)])
-    ).filter(area_code__startswith=request.user.scope_prefix).order_by("-at", "-id")[:100]
-    current = [m for m in memberships if m.end_date is None]
-    can_edit = request.user.can(roles.EDIT_REGISTRY)
-    return render(request, "doudi/household_detail.html", {
-        "can_edit": can_edit,
-        "observation_form": forms.get("observation_form") or registry_forms.ObservationForm(
-            initial={"observed_on": dt.date.today().replace(day=1), "source": "declared"}),
-        "category_form": forms.get("category_form") or registry_forms.CategoryForm(
-            members=current, initial={"start_date": dt.date.today()}),
-        "end_form_errors": forms.get("end_form_errors", []),
-        "consent_error": forms.get("consent_error", ""),
-        "application_error": forms.get("application_error", ""),
-        "applications": household.applications.order_by("-created_at")[:20],
-        "warnings": household.warnings.order_by("-created_at")[:20],
-        "visits": household.visits.select_related("person", "visitor")[:20],
-        "needs": household.needs.select_related("taken_by")[:20],
-        "enrollments": household.enrollments.order_by("-start_date"),
-        "payment_lines": PaymentLine.objects.filter(enrollment__household=household)
-        .select_related("enrollment").order_by("-month")[:24],
-        "programmes": catalogue.choices(),
-        "channels": CHANNEL_CHOICES,
-        "can_apply": bool(set(request.user.role_codes) & INTAKE_ROLES),
-        "verification_error": forms.get("verification_error", ""),
-        "household": household,
-        "current": current,
-        "former": [m for m in memberships if m.end_date is not None],
-        "categories": categories,
-        "observations": observations,
-        "timeline": timeline,
-        "can_reveal": request.user.can(roles.VIEW_FULL_PII),
-        "ancestors": household.area.ancestors(),
-        **household_exchange_context(request, household),
-    })
+    """家庭档案: the panels the apps registered (doudi.web.household_page)."""
+    require_capability(request, roles.VIEW_REGISTRY)
+    return render_household(request, visible_household(request, household_id))
 
 
 def _editable_household(request: HttpRequest, household_id: int) -> Household:
-    _need(request, roles.EDIT_REGISTRY)
-    return _visible_household(request, household_id)
+    require_capability(request, roles.EDIT_REGISTRY)
+    return visible_household(request, household_id)
 
 
 def _submit(request: HttpRequest, household: Household, form: object, form_key: str,
@@ -292,7 +210,7 @@ def _submit(request: HttpRequest, household: Household, form: object, form_key: 
         else:
             messages.success(request, done)
             return redirect("household_detail", household_id=household.pk)
-    return _render_detail(request, household, **{form_key: form})
+    return render_household(request, household, **{form_key: form})
 
 
 @login_required
@@ -349,7 +267,7 @@ def household_category_end(request: HttpRequest, household_id: int) -> HttpRespo
                 return redirect("household_detail", household_id=household.pk)
     else:
         errors.append("请填写终止日期")
-    return _render_detail(request, household, end_form_errors=errors)
+    return render_household(request, household, end_form_errors=errors)
 
 
 @login_required
@@ -364,7 +282,7 @@ def person_reveal(request: HttpRequest, person_id: int) -> HttpResponse:
 
 @login_required
 def audit_list(request: HttpRequest) -> HttpResponse:
-    _need(request, roles.VIEW_AUDIT)
+    require_capability(request, roles.VIEW_AUDIT)
     g = request.GET
     events = AuditEvent.objects.visible_to(request.user)
     if g.get("actor"):
@@ -385,6 +303,7 @@ def audit_list(request: HttpRequest) -> HttpResponse:
     return render(request, "doudi/audit_list.html", {
         "page": paginator.get_page(g.get("page")), "g": g, "query": query.urlencode(),
         "actions": AuditEvent.ACTION_CHOICES,
-        "object_types": sorted(set(AuditEvent.objects.visible_to(request.user)
-                                   .values_list("object_type", flat=True).distinct())),
+        "object_types": [(t, audit_labels.label(t)) for t in sorted(set(
+            AuditEvent.objects.visible_to(request.user)
+            .values_list("object_type", flat=True).distinct()))],
     })

@@ -8,7 +8,7 @@ from __future__ import annotations
 import polars as pl
 
 from doudi.rules.programmes.base import Batch, Criterion, Programme
-from doudi.rules.programmes.tekun import _disability_qualifies
+from doudi.rules.programmes.tekun import disability_qualifies
 
 CARE_TABLE = "disability.care_subsidy.grades"
 # living-subsidy groups → the member column that says the member belongs to it
@@ -28,7 +28,7 @@ def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     m = m.with_columns(
         disabled.alias("disability.disabled"),
         in_group.alias("disability.in_group"),
-        _disability_qualifies(CARE_TABLE, b).alias("disability.care_eligible"),
+        disability_qualifies(CARE_TABLE, b).alias("disability.care_eligible"),
     ).with_columns(
         (pl.col("disability.disabled") & pl.col("disability.in_group"))
         .alias("disability.living_eligible"),

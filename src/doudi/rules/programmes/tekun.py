@@ -20,7 +20,7 @@ DISABILITY_TABLE = "tekun.no_capacity.disability"
 TABLE_TYPES = ("intellectual", "mental", "physical", "visual", "hearing", "speech", "multiple")
 
 
-def _disability_qualifies(table: str, b: Batch) -> pl.Expr:
+def disability_qualifies(table: str, b: Batch) -> pl.Expr:
     """grade ≥ 1 and grade ≤ the table's entry for the person's type (or its `any` entry)."""
     grade, kind = pl.col("disability_grade"), pl.col("disability_type")
     result = pl.lit(False)
@@ -39,7 +39,7 @@ def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     )
     no_capacity = (
         (age >= b.param("tekun.elderly_age")) | minor
-        | _disability_qualifies(DISABILITY_TABLE, b) | ~pl.col("labor_capacity")
+        | disability_qualifies(DISABILITY_TABLE, b) | ~pl.col("labor_capacity")
     )
     adl = pl.col("adl_failed")
     level = pl.when(adl >= 4).then(pl.lit("full")).when(adl >= 1).then(pl.lit("partial")) \

@@ -105,11 +105,12 @@ class Context:
 _FEED_NUMBER = {layout.key: i for i, layout in enumerate(LAYOUTS)}
 
 
-def _pick(rng: np.random.Generator, values: tuple[str, ...], n: int) -> pl.Series:
+def pick(rng: np.random.Generator, values: tuple[str, ...], n: int) -> pl.Series:
+    """`n` of `values`, drawn uniformly with replacement."""
     return pl.Series(values, dtype=pl.String).gather(rng.integers(0, len(values), n))
 
 
-def _typed(key: str, frame: pl.DataFrame) -> pl.DataFrame:
+def typed(key: str, frame: pl.DataFrame) -> pl.DataFrame:
     """The layout's columns, in order, with their canonical dtypes."""
     dtypes = {"id_number": pl.String, "text": pl.String, "date": pl.Date, "money": pl.Int64,
               "number": pl.Int64, "decimal1": pl.Int64}
@@ -178,7 +179,7 @@ def medical_settlement(ctx: Context) -> pl.DataFrame:
     ).sort("settled_on", "id_number", maintain_order=True)
     frame = frame.with_columns(
         serial_numbers(f"JS{ctx.today.year % 100:02d}", 1, frame.height).alias("settlement_no"))
-    return _typed("medical_settlement", frame)
+    return typed("medical_settlement", frame)
 
 
 def disability_certificate(ctx: Context) -> pl.DataFrame:
@@ -200,7 +201,7 @@ def disability_certificate(ctx: Context) -> pl.DataFrame:
         as_dates(issued).alias("issued_on"),
         pl.lit("有效").alias("status"),
     )
-    return _typed("disability_certificate", frame)
+    return typed("disability_certificate", frame)
 
 
 def pension(ctx: Context) -> pl.DataFrame:
@@ -213,17 +214,17 @@ def pension(ctx: Context) -> pl.DataFrame:
         pl.lit(month).alias("month"),
         pl.col("income_pension").alias("amount"),
     )
-    return _typed("pension", frame)
+    return typed("pension", frame)
 
 
 def contribution_rows(ctx: Context, people: pl.DataFrame, base: pl.Expr, started: np.ndarray,
                       rng: np.random.Generator) -> pl.DataFrame:
     """人社 缴费 rows for `people` with the given contribution base (fen)."""
     month = (ctx.today.replace(day=1) - dt.timedelta(days=1)).strftime("%Y%m")
-    return _typed("contribution", people.select(
+    return typed("contribution", people.select(
         "id_number", "name",
         (pl.col("county_name").str.slice(0, 2)
-         + _pick(rng, EMPLOYERS, people.height)).alias("employer"),
+         + pick(rng, EMPLOYERS, people.height)).alias("employer"),
         pl.lit(month).alias("month"),
         base.alias("base"),
         as_dates(started).alias("started_on"),
@@ -253,10 +254,10 @@ def housing_fund(ctx: Context) -> pl.DataFrame:
     n = p.height
     deposit = (p["income_wage"].to_numpy() * 24 // 10_000) * 100
     months = rng.integers(6, 180, n)
-    return _typed("housing_fund", p.select(
+    return typed("housing_fund", p.select(
         serial_numbers("GJJ", 1, n, 9).alias("account_no"),
         "name", "id_number",
-        (pl.col("county_name").str.slice(0, 2) + _pick(rng, EMPLOYERS, n)).alias("employer"),
+        (pl.col("county_name").str.slice(0, 2) + pick(rng, EMPLOYERS, n)).alias("employer"),
         pl.col("income_wage").alias("base"),
         pl.Series(deposit, dtype=pl.Int64).alias("monthly_deposit"),
         pl.Series(deposit * months * 6 // 10, dtype=pl.Int64).alias("balance"),
@@ -274,7 +275,7 @@ def property_rows(ctx: Context, owners: pl.DataFrame, use: np.ndarray, registere
     year = (registered.astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970)
     province = owners["area_code"].str.slice(0, 2).replace_strict(PROVINCE_SHORT, default="")
     number = pl.Series(np.arange(start, start + n)).cast(pl.String).str.zfill(7)
-    return _typed("property", owners.select(
+    return typed("property", owners.select(
         (province + "(" + pl.Series(year).cast(pl.String) + ")" + pl.col("county_name")
          + "不动产权第" + number + "号").alias("certificate_no"),
         pl.col("name").alias("owner"), "id_number",
@@ -312,11 +313,11 @@ def plates(area_codes: pl.Series, rng: np.random.Generator) -> pl.Series:
 def vehicle_rows(ctx: Context, owners: pl.DataFrame, registered: np.ndarray,
                  rng: np.random.Generator) -> pl.DataFrame:
     n = owners.height
-    return _typed("vehicle", owners.select(
+    return typed("vehicle", owners.select(
         plates(owners["area_code"], rng).alias("plate"),
         pl.lit("小型普通客车").alias("vehicle_type"),
         pl.col("name").alias("owner"), "id_number",
-        _pick(rng, BRANDS, n).alias("brand"),
+        pick(rng, BRANDS, n).alias("brand"),
         as_dates(registered).alias("registered_on"),
         pl.lit("正常").alias("status"),
     ))
@@ -348,9 +349,9 @@ def credit_codes(county_codes: pl.Series, rng: np.random.Generator) -> pl.Series
 def business_rows(ctx: Context, operators: pl.DataFrame, established: np.ndarray,
                   rng: np.random.Generator) -> pl.DataFrame:
     n = operators.height
-    trade = _pick(rng, ("便利店", "餐馆", "农家乐", "茶叶店", "五金店", "理发店", "小吃店",
+    trade = pick(rng, ("便利店", "餐馆", "农家乐", "茶叶店", "五金店", "理发店", "小吃店",
                         "服装店", "水果店", "装修部"), n)
-    return _typed("business", operators.select(
+    return typed("business", operators.select(
         credit_codes(operators["area_code"].str.slice(0, 6), rng).alias("credit_code"),
         (pl.col("county_name").str.slice(0, 2) + pl.col("place") + trade)
         .alias("entity_name"),
@@ -386,7 +387,7 @@ def school_enrolment(ctx: Context) -> pl.DataFrame:
               .when(stage == "vocational").then(pl.col("city_name").str.slice(0, 2)
                                                  + "职业技术学校")
               .otherwise(pl.lit("安徽大学")))
-    return _typed("school_enrolment", p.select(
+    return typed("school_enrolment", p.select(
         ("G" + pl.col("id_number")).alias("student_no"),
         "name", "id_number",
         school.alias("school"),
@@ -398,7 +399,7 @@ def school_enrolment(ctx: Context) -> pl.DataFrame:
 
 def unemployment_rows(ctx: Context, people: pl.DataFrame, registered: np.ndarray,
                       reasons: pl.Series, benefit: np.ndarray) -> pl.DataFrame:
-    return _typed("unemployment", people.select(
+    return typed("unemployment", people.select(
         "id_number", "name",
         as_dates(registered).alias("registered_on"),
         reasons.alias("reason"),
@@ -418,14 +419,14 @@ def unemployment(ctx: Context) -> pl.DataFrame:
     n = p.height
     return unemployment_rows(
         ctx, p, ctx.today_days - rng.integers(183, 730, n),
-        _pick(rng, ("合同期满", "单位裁员", "个人辞职", "单位破产"), n),
+        pick(rng, ("合同期满", "单位裁员", "个人辞职", "单位破产"), n),
         np.zeros(n, dtype=bool))
 
 
 def relapse_watch_rows(ctx: Context, heads: pl.DataFrame, members: pl.Series,
                        watch_type: pl.Series, risk: pl.Series, entered: np.ndarray,
                        removed: bool) -> pl.DataFrame:
-    return _typed("relapse_watch", heads.select(
+    return typed("relapse_watch", heads.select(
         pl.col("name").alias("head_name"), "id_number",
         (pl.col("town_name") + pl.col("place")).alias("village"),
         members.alias("members"),
@@ -451,8 +452,8 @@ def relapse_watch(ctx: Context) -> pl.DataFrame:
     n = heads.height
     return relapse_watch_rows(
         ctx, heads, heads["members"].fill_null(1).cast(pl.Int64),
-        _pick(rng, ("脱贫不稳定户", "边缘易致贫户"), n),
-        _pick(rng, ("因病", "因残", "因学", "因务工就业不稳", "因自然灾害"), n),
+        pick(rng, ("脱贫不稳定户", "边缘易致贫户"), n),
+        pick(rng, ("因病", "因残", "因学", "因务工就业不稳", "因自然灾害"), n),
         ctx.today_days - rng.integers(365, 1100, n), removed=True)
 
 

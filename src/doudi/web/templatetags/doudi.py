@@ -32,3 +32,12 @@ def mask_name_filter(name: str) -> str:
     from doudi.core.masking import mask_name
 
     return mask_name(name or "")
+
+
+@register.simple_tag(takes_context=True)
+def household_panel(context: template.Context, drawn: object) -> str:
+    """The body of one household panel (`doudi.web.household_page.DrawnPanel`): its template,
+    rendered as `{% include %}` would, with the page's context plus the panel's own."""
+    body = context.template.engine.get_template(drawn.panel.template)
+    with context.push(drawn.context):
+        return body.render(context)

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from doudi.web import backup
+from doudi.ops import backup
 
 
 class Command(BaseCommand):

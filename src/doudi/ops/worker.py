@@ -3,7 +3,7 @@ which also ends as soon as the server that started it is gone, however it ended 
 pipe the server holds, reaches end of file). A worker outliving a killed server would go on
 with a job the restarted server has already recovered and queued again.
 
-    python -m doudi.web.worker   (started by `doudi serve`; not meant to be run by hand)
+    python -m doudi.ops.worker   (started by `doudi serve`; not meant to be run by hand)
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """doudi backup [--out DIR|FILE] [--keep N] — the database, the uploaded files and a manifest
-in one archive named by the time (`doudi.web.backup`); prints its path and size. The
+in one archive named by the time (`doudi.ops.backup`); prints its path and size. The
 encryption key file is never in it: it is backed up separately."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from doudi.web import backup
+from doudi.ops import backup
 
 
 class Command(BaseCommand):

@@ -6,7 +6,7 @@ monitoring runs.
 The server keeps its worker running: before each worker start (and again when a worker died,
 e.g. killed) it recovers what a dead worker left (`recover`) — django-tasks would show its task
 as running for ever — then starts a new one. The worker ends with the server
-(`doudi.web.worker`), so a killed server leaves no worker behind to race the next one.
+(`doudi.ops.worker`), so a killed server leaves no worker behind to race the next one.
 """
 
 from __future__ import annotations
@@ -73,7 +73,7 @@ class Worker:
         with self.lock:
             if not self.stopping.is_set():
                 # stdin is a pipe only this server holds: the worker ends when the server does
-                self.proc = subprocess.Popen([sys.executable, "-m", "doudi.web.worker"],
+                self.proc = subprocess.Popen([sys.executable, "-m", "doudi.ops.worker"],
                                              stdin=subprocess.PIPE)
 
     def _watch(self) -> None:

@@ -1,0 +1,26 @@
+"""The benefits part of the household page (doudi.web.household_page): 保障与发放, the
+household's enrollments and latest payments, and the audit events of its enrollments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from doudi.benefits.models import Enrollment, PaymentLine
+from doudi.registry.models import Household
+from doudi.web.household_page import Panel, register_panel, register_timeline
+
+
+def enrollments(request: HttpRequest, household: Household) -> dict[str, Any]:
+    return {
+        "enrollments": household.enrollments.order_by("-start_date"),
+        "payment_lines": PaymentLine.objects.filter(enrollment__household=household)
+        .select_related("enrollment").order_by("-month")[:24],
+    }
+
+
+register_panel(Panel("enrollments", 50, "保障与发放", "doudi/household/enrollments.html",
+                     enrollments))
+register_timeline(Enrollment, lambda household: household.enrollments.values_list(
+    "pk", flat=True))

@@ -1,0 +1,30 @@
+"""The casework part of the household page (doudi.web.household_page): 救助申请, the
+household's applications and the form that takes a new one in, and the audit events of its
+applications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from doudi.casework.models import CHANNEL_CHOICES, Application
+from doudi.casework.workflow import INTAKE_ROLES
+from doudi.programmes import catalogue
+from doudi.registry.models import Household
+from doudi.web.household_page import Panel, register_panel, register_timeline
+
+
+def applications(request: HttpRequest, household: Household) -> dict[str, Any]:
+    return {
+        "applications": household.applications.order_by("-created_at")[:20],
+        "programmes": catalogue.choices(),
+        "channels": CHANNEL_CHOICES,
+        "can_apply": bool(set(request.user.role_codes) & INTAKE_ROLES),
+    }
+
+
+register_panel(Panel("applications", 60, "救助申请", "doudi/household/applications.html",
+                     applications, forms=("application_error",)))
+register_timeline(Application, lambda household: household.applications.values_list(
+    "pk", flat=True))

@@ -1,0 +1,22 @@
+"""The community part of the household page (doudi.web.household_page): 社会力量帮扶, the
+needs published for the household, and their audit events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from doudi.accounts import roles
+from doudi.community.models import Need
+from doudi.registry.models import Household
+from doudi.web.household_page import Panel, register_panel, register_timeline
+
+
+def needs(request: HttpRequest, household: Household) -> dict[str, Any]:
+    return {"needs": household.needs.select_related("taken_by")[:20],
+            "can_edit": request.user.can(roles.EDIT_REGISTRY)}
+
+
+register_panel(Panel("needs", 70, "社会力量帮扶", "doudi/household/needs.html", needs))
+register_timeline(Need, lambda household: household.needs.values_list("pk", flat=True))
