@@ -70,8 +70,8 @@ def measure(work: Path, engine: str, buckets: int) -> None:
     import polars as pl
 
     from doudi.engine.monitoring import indicators
+    from doudi.engine.monitoring.against_truth import score
     from doudi.engine.monitoring.run import Inputs, digest, run
-    from doudi.engine.monitoring.score import score
     from doudi.rules.shipped import shipped
 
     meta = json.loads((work / "meta.json").read_text())
@@ -109,8 +109,8 @@ def measure_spark(work: Path, meta: dict, buckets: int) -> None:
     import polars as pl
 
     from doudi.engine.monitoring import indicators
+    from doudi.engine.monitoring.against_truth import score
     from doudi.engine.monitoring.run import digest
-    from doudi.engine.monitoring.score import score
     from doudi.engine.monitoring.spark import run_spark_dir, session
 
     start = time.perf_counter()

@@ -7,7 +7,7 @@
 Everything goes through the project's own code, as `doudi demo` does it: 屯溪区's real division
 tree (`areas.importer`), the synthetic district (`doudi.synth.cli.run`: population, the rules'
 enrolments, the twelve department feeds with 2 % dirty rows, the planted cases), the registry
-loader (`doudi.synth.loader.load`, `doudi.synth.enrol.load_enrolments`), the feeds imported
+loader (`doudi.synth.loader.load`, `doudi.synth.load_enrolments`), the feeds imported
 from their CSV files (`exchange.imports.import_file`), applications at every step for the
 应保未保 households of every town (`casework.services`), two past months' payment rosters built,
 approved and settled by a bank result file (`benefits`), one monitoring run
@@ -98,7 +98,7 @@ def prepare(households: int, seed: int, out: Path, password: str) -> None:
     from doudi.ops.management.commands import demo
     from doudi.policy.services import parameter_set
     from doudi.synth import cli
-    from doudi.synth.enrol import load_enrolments
+    from doudi.synth.load_enrolments import load_enrolments
     from doudi.synth.loader import load
 
     with Step("migrate"):
@@ -148,7 +148,7 @@ def prepare(households: int, seed: int, out: Path, password: str) -> None:
         loaded = load(population.households, population.persons, today)
     print(f"  {loaded.households:,} households, {loaded.persons:,} persons, "
           f"{loaded.observations:,} observations, {loaded.categories:,} categories", flush=True)
-    with Step("enrolments (doudi.synth.enrol.load_enrolments)"), \
+    with Step("enrolments (doudi.synth.load_enrolments.load_enrolments)"), \
             context.job("load bench synthetic population", user=district):
         enrolled = load_enrolments(run.district.enrolments, population.households,
                                    population.persons)

@@ -10,9 +10,9 @@ import polars as pl
 import pytest
 
 from doudi.engine.monitoring import indicators as ind
+from doudi.engine.monitoring.against_truth import score
 from doudi.engine.monitoring.overlay import overlay
 from doudi.engine.monitoring.run import digest, run
-from doudi.engine.monitoring.score import score
 from doudi.rules.shipped import shipped as shipped_parameters
 from doudi.synth import district
 from doudi.synth.monitoring_inputs import inputs

@@ -21,7 +21,7 @@ import polars as pl
 from doudi.rules.engine import evaluate
 from doudi.rules.parameters import ParameterSet
 from doudi.rules.shipped import shipped
-from doudi.synth import enrolments as enrol
+from doudi.synth import enrolments
 from doudi.synth import planted as planting
 from doudi.synth.feeds import build as feeds
 from doudi.synth.feeds import dirty, render
@@ -59,7 +59,7 @@ def mix(background: pl.DataFrame, added: list[pl.DataFrame], drop: set[str],
 
 def build(area: str, households: int, seed: int, today: dt.date,
           dirty_share: float = DEFAULT_DIRTY_SHARE, per_10k: int = planting.DEFAULT_PER_10K,
-          coverage_bp: int = enrol.DEFAULT_COVERAGE_BP,
+          coverage_bp: int = enrolments.DEFAULT_COVERAGE_BP,
           parameters: ParameterSet | None = None) -> District:
     if not 0 <= dirty_share < 0.5:
         raise ValueError("脏数据比例应在 0 与 0.5 之间")
@@ -77,7 +77,7 @@ def build(area: str, households: int, seed: int, today: dt.date,
     lap("population")
     h, m = engine_frames(population)
     result = evaluate(h, m, params, today)
-    enrolled = enrol.enrolments(result, seed, coverage_bp)
+    enrolled = enrolments.enrolments(result, seed, coverage_bp)
     lap("rules")
     ctx = feeds.Context(population, seed, today)
     background = feeds.background(ctx)

@@ -21,7 +21,7 @@ from django.utils import timezone
 from doudi.audit import context
 from doudi.engine.monitoring.indicators import shipped
 from doudi.monitoring import services
-from doudi.monitoring.scoring import score_run
+from doudi.monitoring.score_run import score_run
 
 
 def write_indicators(chosen: list, directory: Path) -> None:

@@ -31,8 +31,8 @@ from doudi.policy.services import parameter_set
 from doudi.programmes import catalogue
 from doudi.registry.categories import CATEGORIES
 from doudi.synth import cli
-from doudi.synth.enrol import load_enrolments
 from doudi.synth.feeds.layouts import LAYOUTS
+from doudi.synth.load_enrolments import load_enrolments
 from doudi.synth.loader import load
 from doudi.synth.writer import DIRT_FILE
 

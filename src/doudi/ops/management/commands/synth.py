@@ -63,7 +63,7 @@ class Command(BaseCommand):
                           f"{sum(s['truth'].values()):,} 个；用时 {s['total_seconds']:.1f} 秒；"
                           + (f"已写入 {o['out']}" if o["out"] else "未写出文件"))
         if o["into_db"]:
-            from doudi.synth.enrol import load_enrolments
+            from doudi.synth.load_enrolments import load_enrolments
             from doudi.synth.loader import load
 
             pop = result.district.population

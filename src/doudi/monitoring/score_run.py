@@ -10,7 +10,7 @@ from pathlib import Path
 import polars as pl
 from django.db.models import Q
 
-from doudi.engine.monitoring.score import score
+from doudi.engine.monitoring.against_truth import score
 from doudi.monitoring import workflow
 from doudi.monitoring.models import MonitoringRun, Warning
 from doudi.registry.models import Household, Person
