@@ -23,7 +23,7 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits.models import PaymentLine
 from doudi.casework.models import CHANNEL_CHOICES
-from doudi.casework.workflow import INTAKE_ROLES, PROGRAMMES
+from doudi.casework.workflow import PROGRAMMES
 from doudi.core import areacode
 from doudi.registry import choices, exports, queries, services
 from doudi.registry.categories import CATEGORY_CHOICES
@@ -259,7 +259,7 @@ def _render_detail(request: HttpRequest, household: Household, **forms: object) 
         .select_related("enrollment").order_by("-month")[:24],
         "programmes": PROGRAMMES.items(),
         "channels": CHANNEL_CHOICES,
-        "can_apply": bool(set(request.user.role_codes) & INTAKE_ROLES),
+        "can_apply": request.user.can(roles.INTAKE),
         "verification_error": forms.get("verification_error", ""),
         "household": household,
         "current": current,
