@@ -1,6 +1,11 @@
 """Roles (角色) and what each may do (capabilities). Pure data: the UI, the API and the tests
 read this table, so a new role or capability is one row here.
 
+Code never asks which role a user holds; it asks for a capability (`user.can(CAPABILITY)`,
+`areas.scoping.in_scope(user, area_code, CAPABILITY)`). A capability names one business act
+or a family of acts taken at the same step; a role is a named set of capabilities and the
+area levels it may be held at.
+
 三员分立: the system, security and audit administrators are separate roles and none of them
 sees personal data in the registry.
 """
@@ -9,24 +14,78 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-# Capabilities
-VIEW_REGISTRY = "registry.view"  # 查看低收入人口信息 (masked)
-EDIT_REGISTRY = "registry.edit"  # 新增/修改家庭与人员
-VIEW_FULL_PII = "registry.view_full"  # 查看完整身份证号等 (audited each time)
-EXPORT_REGISTRY = "registry.export"  # 导出名单 (masked)
-VIEW_AUDIT = "audit.view"  # 查看审计日志
-MANAGE_USERS = "accounts.manage"  # 账号管理
-MANAGE_SECURITY = "accounts.security"  # 角色授权、安全策略
-EDIT_POLICY = "policy.edit"  # 设定本级及下级区划的政策参数 (dated, audited)
-SIMULATE_RULES = "rules.simulate"  # 测算政策参数调整的影响
-IMPORT_FEEDS = "exchange.import"  # 导入部门数据、查看批次与错误报告
-MANAGE_FEEDS = "exchange.manage"  # 新增/修改数据接口类型
-VERIFY = "exchange.verify"  # 生成与查看家庭经济状况核对报告
-PUSH_FEEDS = "exchange.push"  # 部门接口：推送本部门数据、读取授权的结果
-RUN_MONITORING = "monitoring.run"  # 发起监测比对运行
-TUNE_INDICATORS = "monitoring.tune"  # 调整本级预警指标的阈值、启停
-HOTLINE = "monitoring.hotline"  # 12345 热线系统：推送工单、读取办理结果
-SERVE_NEEDS = "community.serve"  # 社会力量：查看发布给本组织的救助需求（脱敏）、认领、反馈
+# capability → 中文说明 (the docs and the account pages show it)
+CAPABILITIES: dict[str, str] = {}
+
+
+def _capability(code: str, label: str) -> str:
+    CAPABILITIES[code] = label
+    return code
+
+
+# -- registry, audit, accounts, policy, department data, monitoring runs ----------------------
+VIEW_REGISTRY = _capability("registry.view", "查看低收入人口信息（脱敏）")
+EDIT_REGISTRY = _capability("registry.edit", "新增/修改家庭与人员")
+VIEW_FULL_PII = _capability("registry.view_full", "查看完整身份证号等（每次审计）")
+EXPORT_REGISTRY = _capability("registry.export", "导出名单（脱敏）")
+VIEW_AUDIT = _capability("audit.view", "查看审计日志")
+MANAGE_USERS = _capability("accounts.manage", "账号管理")
+MANAGE_SECURITY = _capability("accounts.security", "角色授权、安全策略")
+EDIT_POLICY = _capability("policy.edit", "设定本级及下级区划的政策参数（留痕）")
+SIMULATE_RULES = _capability("rules.simulate", "测算政策参数调整的影响")
+IMPORT_FEEDS = _capability("exchange.import", "导入部门数据、查看批次与错误报告")
+MANAGE_FEEDS = _capability("exchange.manage", "新增/修改数据接口类型")
+VERIFY = _capability("exchange.verify", "生成与查看家庭经济状况核对报告")
+PUSH_FEEDS = _capability("exchange.push", "部门接口：推送本部门数据、读取授权的结果")
+RUN_MONITORING = _capability("monitoring.run", "发起监测比对运行")
+TUNE_INDICATORS = _capability("monitoring.tune", "调整本级预警指标的阈值、启停")
+HOTLINE = _capability("monitoring.hotline", "12345 热线系统：推送工单、读取办理结果")
+SERVE_NEEDS = _capability("community.serve",
+                          "社会力量：查看发布给本组织的救助需求（脱敏）、认领、反馈")
+
+# -- casework (救助申请): one per step of the workflow table (casework.workflow) -------------
+INTAKE = _capability("casework.intake", "受理救助申请")
+ACCEPT_ONLINE = _capability("casework.accept_online", "受理或不予受理网上申请")
+RECORD_HOME_VISIT = _capability("casework.record_home_visit", "登记入户调查")
+RECORD_DELIBERATION = _capability("casework.record_deliberation", "登记民主评议")
+RECORD_WITHDRAWAL = _capability("casework.record_withdrawal", "登记申请人撤回")
+TOWN_REVIEW = _capability("casework.town_review",
+                          "镇街办理：完成核对、初审意见、公示异议与期满、送达书面通知")
+RETURN_FOR_CORRECTION = _capability("casework.return_for_correction", "退回补正")
+APPROVE = _capability("casework.approve", "审批/确认（未委托镇街时，区县审批）")
+APPROVE_DELEGATED = _capability("casework.approve_delegated",
+                                "受委托审批/确认（区县委托镇街时，镇街审批）")
+TOP_UP_FUND = _capability("casework.top_up_fund", "向镇街拨付临时救助备用金")
+ADVANCE_PAYMENT = _capability("casework.advance_payment", "先行救助（从镇街备用金支付）")
+
+# -- benefits (待遇发放): the maker builds, a second person approves ----------------------------
+CHANGE_ENROLLMENT = _capability("benefits.change_enrollment",
+                                "保障金增发、减发、停发、恢复，复核后调整、渐退、停保")
+BUILD_RUN = _capability("benefits.build_run", "生成发放花名册")
+APPROVE_RUN = _capability("benefits.approve_run", "审核发放批次（双人复核）")
+EXPORT_BANK_FILE = _capability("benefits.export_bank_file", "生成银行发放文件、导入银行回盘")
+RECALCULATE = _capability("benefits.recalculate", "发起调标重算")
+APPLY_RECALCULATION = _capability("benefits.apply_recalculation", "审核执行调标重算（双人复核）")
+SET_BUDGET = _capability("benefits.set_budget", "登记资金预算")
+
+# -- care, community, monitoring handling ----------------------------------------------------
+RECORD_VISIT = _capability("care.record_visit", "登记探访")
+MANAGE_INSTITUTIONS = _capability("care.manage_institutions", "登记养老机构")
+PUBLISH_NEED = _capability("community.publish_need", "向社会力量发布救助需求")
+# a warning is handled at the level that owns it or above (monitoring.workflow.HANDLER)
+HANDLE_VILLAGE_WARNING = _capability("monitoring.handle_warning.village",
+                                     "核实处置村（社区）级预警")
+HANDLE_TOWN_WARNING = _capability("monitoring.handle_warning.town", "核实处置乡镇（街道）级预警")
+HANDLE_DISTRICT_WARNING = _capability("monitoring.handle_warning.district",
+                                      "核实处置县（区）级预警")
+
+# -- reports, place names --------------------------------------------------------------------
+SUBMIT_FILING = _capability("reports.submit_filing", "填报、报送统计报表")
+START_CAMPAIGN = _capability("reports.start_campaign", "组织抽查检查活动")
+CHECK_SAMPLE = _capability("reports.check_sample", "登记抽查户的检查结果")
+REVIEW_NAMING = _capability("placenames.review_naming", "审核地名命名、更名申请（乡镇）")
+APPROVE_NAMING = _capability("placenames.approve_naming", "审批地名命名、更名申请（县区）")
+MANAGE_BOUNDARIES = _capability("placenames.manage_boundaries", "登记界线联检、处理界线问题")
 
 
 @dataclass(frozen=True)
@@ -35,43 +94,56 @@ class Role:
     label: str
     capabilities: frozenset[str]
     levels: tuple[int, ...]  # area levels a holder may belong to (1 省 … 5 村)
+    # 三员分立 and machine accounts: a holder of an exclusive role holds no other role, so the
+    # system, security and audit administrators cannot do each other's work or touch case data,
+    # and a department's or organisation's account is never also a person's working account.
+    exclusive: bool = False
 
 
-_CASEWORK = frozenset({VIEW_REGISTRY, EDIT_REGISTRY, VIEW_FULL_PII, EXPORT_REGISTRY, VERIFY})
+# What the working roles share, village to district: the registry (masked; full values
+# audited) and 核对, intake, 探访, publishing a need, handling a village's warnings.
+_CASEWORK = frozenset({VIEW_REGISTRY, EDIT_REGISTRY, VIEW_FULL_PII, EXPORT_REGISTRY, VERIFY,
+                       INTAKE, RECORD_VISIT, PUBLISH_NEED, HANDLE_VILLAGE_WARNING})
+# the steps a village assistant records and a town records too
+_VILLAGE = frozenset({RECORD_HOME_VISIT, RECORD_DELIBERATION, RECORD_WITHDRAWAL})
+_TOWN = _CASEWORK | _VILLAGE | {ACCEPT_ONLINE, TOWN_REVIEW, RETURN_FOR_CORRECTION,
+                                HANDLE_TOWN_WARNING, CHECK_SAMPLE, REVIEW_NAMING}
+_DISTRICT = _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS, RUN_MONITORING, TOP_UP_FUND,
+                         CHANGE_ENROLLMENT, BUILD_RUN, EXPORT_BANK_FILE, RECALCULATE, SET_BUDGET,
+                         MANAGE_INSTITUTIONS, HANDLE_TOWN_WARNING, HANDLE_DISTRICT_WARNING,
+                         SUBMIT_FILING, START_CAMPAIGN, CHECK_SAMPLE, APPROVE_NAMING,
+                         MANAGE_BOUNDARIES}
 
 ROLES: dict[str, Role] = {
     r.code: r
     for r in [
-        Role("village_assistant", "村协理员", _CASEWORK - {EXPORT_REGISTRY}, (5,)),
-        Role("town_officer", "镇街经办", _CASEWORK, (4,)),
-        Role("town_approver", "镇街审批", _CASEWORK, (4,)),
-        Role("district_officer", "区县经办",
-             _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS, RUN_MONITORING}, (3,)),
+        Role("village_assistant", "村协理员", _CASEWORK - {EXPORT_REGISTRY} | _VILLAGE, (5,)),
+        Role("town_officer", "镇街经办", _TOWN, (4,)),
+        Role("town_approver", "镇街审批",
+             _TOWN | {APPROVE_DELEGATED, ADVANCE_PAYMENT, CHANGE_ENROLLMENT}, (4,)),
+        Role("district_officer", "区县经办", _DISTRICT, (3,)),
         Role("district_approver", "区县审批",
-             _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS, RUN_MONITORING}, (3,)),
+             _DISTRICT | {APPROVE, RETURN_FOR_CORRECTION, APPROVE_RUN, APPLY_RECALCULATION},
+             (3,)),
         Role("district_admin", "区县业务管理员",
              frozenset({VIEW_REGISTRY, EDIT_POLICY, SIMULATE_RULES, IMPORT_FEEDS, MANAGE_FEEDS,
                         RUN_MONITORING, TUNE_INDICATORS}), (1, 2, 3)),
         Role("supervisor", "上级监督", frozenset({VIEW_REGISTRY, EXPORT_REGISTRY}), (1, 2, 3)),
-        Role("sysadmin", "系统管理员", frozenset({MANAGE_USERS}), (1, 2, 3)),
-        Role("security_admin", "安全管理员", frozenset({MANAGE_SECURITY}), (1, 2, 3)),
-        Role("audit_admin", "审计管理员", frozenset({VIEW_AUDIT}), (1, 2, 3)),
+        Role("sysadmin", "系统管理员", frozenset({MANAGE_USERS}), (1, 2, 3), exclusive=True),
+        Role("security_admin", "安全管理员", frozenset({MANAGE_SECURITY}), (1, 2, 3),
+             exclusive=True),
+        Role("audit_admin", "审计管理员", frozenset({VIEW_AUDIT}), (1, 2, 3), exclusive=True),
         # 部门接口账号: a department's machine account (医保、残联 …), named by `department`.
-        Role("department", "部门数据接口", frozenset({PUSH_FEEDS}), (1, 2, 3)),
+        Role("department", "部门数据接口", frozenset({PUSH_FEEDS}), (1, 2, 3), exclusive=True),
         # the 12345 hotline centre's machine account: pushes tickets, reads their outcome
-        Role("hotline", "12345热线接口", frozenset({HOTLINE}), (1, 2, 3)),
+        Role("hotline", "12345热线接口", frozenset({HOTLINE}), (1, 2, 3), exclusive=True),
         # a social organisation's account: the needs published to it, masked; nothing else
-        Role("org_staff", "社会力量", frozenset({SERVE_NEEDS}), (3, 4)),
+        Role("org_staff", "社会力量", frozenset({SERVE_NEEDS}), (3, 4), exclusive=True),
     ]
 }
 
 ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]
-
-# 三员分立 and machine accounts: a holder of one of these roles holds no other role, so the
-# system, security and audit administrators cannot do each other's work or touch case data,
-# and a department's or organisation's account is never also a person's working account.
-EXCLUSIVE_ROLES = frozenset({"sysadmin", "security_admin", "audit_admin", "department",
-                             "hotline", "org_staff"})
+EXCLUSIVE_ROLES = frozenset(r.code for r in ROLES.values() if r.exclusive)
 
 
 def conflict(role_codes: list[str] | set[str]) -> str:
@@ -90,3 +162,4 @@ def capabilities_of(role_codes: list[str] | set[str]) -> frozenset[str]:
     for code in role_codes:
         caps |= ROLES[code].capabilities
     return frozenset(caps)
+

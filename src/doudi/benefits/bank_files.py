@@ -16,7 +16,7 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import bank_layouts
 from doudi.benefits.models import BankLayout, PaymentLine, PaymentRun
-from doudi.benefits.services import MAKERS, BenefitsError
+from doudi.benefits.services import BenefitsError
 from doudi.policy.models import chain_prefixes
 from doudi.programmes import catalogue
 
@@ -90,8 +90,8 @@ def bank_file(*, by, run: PaymentRun, layout: str = "default") -> tuple[bytes, s
     it is audited."""
     if run.status not in (PaymentRun.APPROVED, PaymentRun.EXPORTED):
         raise BenefitsError("发放批次审核锁定后才能生成银行文件")
-    if not (set(by.role_codes) & MAKERS) or not in_scope(by, run.area_code,
-                                                         roles.VIEW_REGISTRY):
+    if not by.can(roles.EXPORT_BANK_FILE) or not in_scope(by, run.area_code,
+                                                          roles.VIEW_REGISTRY):
         raise PermissionDenied("无权生成银行文件")
     row = _layout_for_run(by, run, layout)
     spec = row.layout()
@@ -109,8 +109,8 @@ def bank_result(*, by, run: PaymentRun, data: bytes) -> dict[str, int]:  # noqa:
     named stay pending; a failed line is owed again in the next run."""
     if run.status != PaymentRun.EXPORTED:
         raise BenefitsError("请先生成银行文件")
-    if not (set(by.role_codes) & MAKERS) or not in_scope(by, run.area_code,
-                                                         roles.VIEW_REGISTRY):
+    if not by.can(roles.EXPORT_BANK_FILE) or not in_scope(by, run.area_code,
+                                                          roles.VIEW_REGISTRY):
         raise PermissionDenied("无权导入银行回盘")
     row = BankLayout.objects.filter(code=run.bank_layout or "default").first()
     spec = row.layout() if row else bank_layouts.make_layout(columns=[["流水号", "line"]])

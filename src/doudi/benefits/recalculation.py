@@ -33,7 +33,7 @@ def recalculate(*, by, programme: str, effective_date: dt.date, area_code: str, 
     if rules is None or rules.amount is None or rules.level != "household":
         raise services.BenefitsError("该项目不按家庭计算月保障金，不能批量重算")
     area = Area.objects.filter(code=area_code.ljust(12, "0")).first()
-    if area is None or not (set(by.role_codes) & services.MAKERS) or \
+    if area is None or not by.can(roles.RECALCULATE) or \
             not in_scope(by, area.code, roles.VIEW_REGISTRY):
         raise PermissionDenied("调标重算由区县民政部门发起")
     if not reason.strip():
@@ -79,7 +79,7 @@ def apply(*, by, recalc: Recalculation) -> int:  # noqa: ANN001
     """Apply the differences as events dated the effective date (checker, not the maker)."""
     if recalc.status != Recalculation.PENDING:
         raise services.BenefitsError("该重算已处理")
-    if not (set(by.role_codes) & services.CHECKERS) or \
+    if not by.can(roles.APPLY_RECALCULATION) or \
             not in_scope(by, recalc.area_code, roles.VIEW_REGISTRY):
         raise PermissionDenied("调标重算由区县审批人员审核执行")
     if recalc.built_by_id == by.pk:

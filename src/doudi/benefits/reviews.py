@@ -19,6 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Max
 
+from doudi.accounts import roles
 from doudi.benefits import services
 from doudi.benefits.models import Enrollment, ReviewTask
 from doudi.engine.roster import next_month
@@ -90,7 +91,7 @@ def record(*, by, task: ReviewTask, outcome: str, findings: str,  # noqa: ANN001
         raise services.BenefitsError("请选择复核结论")
     if not findings.strip():
         raise services.BenefitsError("请填写复核情况")
-    if outcome != "continue" and not set(by.role_codes) & services.CHANGERS:
+    if outcome != "continue" and not by.can(roles.CHANGE_ENROLLMENT):
         raise PermissionDenied("调整、渐退、停保由镇街审批或区县民政部门决定")
     e = task.enrollment
     with transaction.atomic():

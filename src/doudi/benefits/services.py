@@ -29,10 +29,7 @@ from doudi.engine import roster
 from doudi.policy.services import parameter_set
 from doudi.rules.parameters import engine_value
 
-MAKERS = frozenset({"district_officer", "district_approver"})
-CHECKERS = frozenset({"district_approver"})
-# who may record 增发/减发/停发/恢复 (the decision-makers; a village assistant may not)
-CHANGERS = frozenset({"town_approver", "district_officer", "district_approver"})
+
 class BenefitsError(Exception):
     """A refused benefits action; the message is Chinese."""
 
@@ -66,7 +63,7 @@ def change(*, by, enrollment: Enrollment, kind: str, effective_date: dt.date,  #
     if not reason.strip():
         raise BenefitsError("请填写变更原因")
     if by is not None and (not in_scope(by, enrollment.area_code, roles.EDIT_REGISTRY)
-                           or not set(by.role_codes) & CHANGERS):
+                           or not by.can(roles.CHANGE_ENROLLMENT)):
         raise PermissionDenied("保障金变更由镇街审批或区县民政部门办理")
     if enrollment.status == Enrollment.ENDED and kind != "resume":
         raise BenefitsError("已停保，不能再变更")
@@ -146,7 +143,7 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
     if area is None:
         raise BenefitsError(f"区划不存在：{area_code}")
     area_code, prefix = area.code, area.prefix
-    if not (set(by.role_codes) & MAKERS) or not in_scope(by, area_code, roles.VIEW_REGISTRY):
+    if not by.can(roles.BUILD_RUN) or not in_scope(by, area_code, roles.VIEW_REGISTRY):
         raise PermissionDenied("发放花名册由区县民政部门生成")
     start_rule = _rule("benefits.start_rule", area_code, month, "none")
     stop_rule = _rule("benefits.stop_rule", area_code, month, "full")
@@ -237,8 +234,7 @@ def approve_run(*, by, run: PaymentRun) -> PaymentRun:  # noqa: ANN001
         "status", flat=True).get(pk=run.pk)
     if run.status != PaymentRun.DRAFT:
         raise BenefitsError("只有待审核的发放批次可以审核")
-    if not (set(by.role_codes) & CHECKERS) or not in_scope(by, run.area_code,
-                                                           roles.VIEW_REGISTRY):
+    if not by.can(roles.APPROVE_RUN) or not in_scope(by, run.area_code, roles.VIEW_REGISTRY):
         raise PermissionDenied("发放批次由区县审批人员审核")
     if run.built_by_id == by.pk:
         raise PermissionDenied("生成花名册的人员不能审核同一批次（双人复核）")

@@ -128,10 +128,6 @@ def escalate_overdue(today: dt.date | None = None, area_code: str = "") -> int:
 
 # -- visits ---------------------------------------------------------------------------------
 
-VISITORS = frozenset({"village_assistant", "town_officer", "town_approver", "district_officer",
-                      "district_approver"})
-
-
 @dataclass
 class VisitInput:
     visited_on: dt.date
@@ -160,7 +156,7 @@ def record_visit(*, by, person: Person, data: VisitInput,  # noqa: ANN001
         raise CareError("该人员不在任何家庭中")
     household = membership.household
     if not in_scope(by, household.area_code, roles.EDIT_REGISTRY) or \
-            not (set(by.role_codes) & VISITORS):
+            not by.can(roles.RECORD_VISIT):
         raise PermissionDenied("无权为该人员登记探访")
     if not data.seen.strip() or not data.living.strip():
         raise CareError("请填写见到的人和居住生活状况")
@@ -232,7 +228,7 @@ def save_profile(*, by, person: Person, **facts: str) -> CareProfile:  # noqa: A
 def save_institution(*, by, institution: Institution, **values) -> Institution:  # noqa: ANN001, ANN003
     area = values.get("area_code") or institution.area_code
     if not area or not in_scope(by, area, roles.EDIT_REGISTRY) or \
-            not set(by.role_codes) & {"district_officer", "district_approver"}:
+            not by.can(roles.MANAGE_INSTITUTIONS):
         raise PermissionDenied("养老机构由区县民政部门登记")
     try:
         beds, nursing = int(values["beds"]), int(values["nursing_beds"])

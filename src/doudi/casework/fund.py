@@ -34,8 +34,7 @@ def balance(town: str) -> int:
 
 def top_up(*, by, town: str, amount_fen: int, note: str) -> FundEntry:  # noqa: ANN001
     """区县拨付: a district approver or officer adds to a town's fund."""
-    if not (set(by.role_codes) & {"district_approver", "district_officer"}) or \
-            not in_scope(by, town, roles.VIEW_REGISTRY):
+    if not by.can(roles.TOP_UP_FUND) or not in_scope(by, town, roles.VIEW_REGISTRY):
         raise PermissionDenied("只有区县民政部门可以拨付本辖区镇街的备用金")
     if amount_fen <= 0:
         raise CaseworkError("拨付金额应大于零")
@@ -52,7 +51,7 @@ def advance(*, by, application: Application, amount_fen: int, note: str,  # noqa
         raise CaseworkError("先行救助只用于急难情形的临时救助申请")
     if application.state not in ADVANCE_STATES:
         raise CaseworkError("先行救助应在审批前办理")
-    if "town_approver" not in by.role_codes or \
+    if not by.can(roles.ADVANCE_PAYMENT) or \
             not in_scope(by, application.area_code, roles.VIEW_REGISTRY):
         raise PermissionDenied("先行救助由申请人所在镇街审批人员办理")
     cap = parameter_value("casework.advance.max_per_case", application.area_code, day)

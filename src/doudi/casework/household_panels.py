@@ -8,8 +8,8 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from doudi.accounts import roles
 from doudi.casework.models import CHANNEL_CHOICES, Application
-from doudi.casework.workflow import INTAKE_ROLES
 from doudi.programmes import catalogue
 from doudi.registry.models import Household
 from doudi.web.household_page import Panel, register_panel, register_timeline
@@ -20,7 +20,7 @@ def applications(request: HttpRequest, household: Household) -> dict[str, Any]:
         "applications": household.applications.order_by("-created_at")[:20],
         "programmes": catalogue.choices(),
         "channels": CHANNEL_CHOICES,
-        "can_apply": bool(set(request.user.role_codes) & INTAKE_ROLES),
+        "can_apply": request.user.can(roles.INTAKE),
     }
 
 

@@ -19,7 +19,7 @@ from doudi.areas.models import Area
 from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.casework import services, workflow
+from doudi.casework import services
 from doudi.casework.models import OnlineRequest
 from doudi.core import idnumber
 from doudi.programmes import catalogue
@@ -74,7 +74,7 @@ def accept(*, by, request: OnlineRequest) -> OnlineRequest:  # noqa: ANN001
     from doudi.exchange.models import Consent
 
     if not in_scope(by, request.area_code, roles.EDIT_REGISTRY) or \
-            not (set(by.role_codes) & workflow.TOWN_ROLES):
+            not by.can(roles.ACCEPT_ONLINE):
         raise PermissionDenied("网上申请由所在镇（街道）受理")
     if request.status != OnlineRequest.PENDING:
         raise services.CaseworkError("该网上申请已处理")
@@ -109,7 +109,7 @@ def accept(*, by, request: OnlineRequest) -> OnlineRequest:  # noqa: ANN001
 
 def decline(*, by, request: OnlineRequest, reason: str) -> OnlineRequest:  # noqa: ANN001
     if not in_scope(by, request.area_code, roles.EDIT_REGISTRY) or \
-            not (set(by.role_codes) & workflow.TOWN_ROLES):
+            not by.can(roles.ACCEPT_ONLINE):
         raise PermissionDenied("网上申请由所在镇（街道）受理")
     if not reason.strip():
         raise services.CaseworkError("请填写不予受理的理由")

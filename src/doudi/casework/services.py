@@ -1,9 +1,9 @@
 """Casework services: intake, every transition of the workflow table, deadlines.
 
 Every write checks the actor's area (the application's village must lie in the user's scope)
-and role (`workflow.allowed`), records an `ApplicationEvent` (who, when, from, to, opinion) and
-is audited through the models. Deadlines are working days from dated, area-inherited policy
-parameters (`casework.deadline.<step>`, a programme may override with
+and capability (`workflow.allowed`), records an `ApplicationEvent` (who, when, from, to,
+opinion) and is audited through the models. Deadlines are working days from dated,
+area-inherited policy parameters (`casework.deadline.<step>`, a programme may override with
 `casework.<programme>.deadline.<step>`); 公示 runs `casework.publicity_days` calendar days.
 """
 
@@ -92,10 +92,6 @@ def due_for(application: Application, state: str, start: dt.date) -> Due:
     return Due(deadline.day, deadline.provisional)
 
 
-def _roles(user) -> set[str]:  # noqa: ANN001
-    return set(user.role_codes)
-
-
 def _number(area_code: str, day: dt.date) -> str:
     prefix = f"SQ{day:%Y}{area_code[:9]}"
     last = (Application.objects.filter(number__startswith=prefix).order_by("-number")
@@ -128,7 +124,7 @@ def create_application(*, by, household: Household, programme: str, channel: str
     if not catalogue.is_programme(programme):
         raise CaseworkError(f"未知救助项目：{programme}")
     if not in_scope(by, household.area_code, roles.EDIT_REGISTRY) or \
-            not (_roles(by) & workflow.INTAKE_ROLES):
+            not by.can(roles.INTAKE):
         raise PermissionDenied("无权在该区划受理申请")
     if not reason.strip():
         raise CaseworkError("请填写申请事由")
@@ -161,7 +157,7 @@ def act(*, by, application: Application, action: str, opinion: str = "",  # noqa
     day = day or timezone.localdate()
     data = dict(data or {})
     try:
-        t = workflow.allowed(action, application.state, _roles(by),
+        t = workflow.allowed(action, application.state, by.capabilities,
                              delegated=delegated(application, day))
     except workflow.TransitionError as exc:
         raise PermissionDenied(str(exc)) from exc
@@ -308,7 +304,7 @@ def work_queue(user) -> list[Application]:  # noqa: ANN001
                         .exclude(state__in=workflow.TERMINAL)
                         .select_related("household", "household__area")
                         .order_by("step_due", "id")):
-        possible = workflow.actions_for(application.state, _roles(user),
+        possible = workflow.actions_for(application.state, user.capabilities,
                                         delegated=delegated(application, today, params))
         if any(t.action not in SIDE_ACTIONS for t in possible):
             mine.append(application)

@@ -1,16 +1,19 @@
 """The application workflow as an explicit table of allowed transitions (pure, no Django).
 
 A state is the step an application waits for; an action moves it on. Each transition names the
-roles that may take it and whether the actor's area must be the village, town or district that
-owns the application — so the same table drives the services' checks, the buttons a page shows
-and the tests. Approval (审批/确认) is taken by the town approver where the district delegated
-it (`casework.<programme>.delegated`, a policy parameter), by the district approver otherwise.
+capability (`accounts.roles`) an actor needs to take it — so the same table drives the
+services' checks, the buttons a page shows and the tests; the services check the actor's area.
+Approval (审批/确认) needs `casework.approve_delegated` (the town approver) where the district
+delegated it (`casework.<programme>.delegated`, a policy parameter), `casework.approve` (the
+district approver) otherwise.
 """
 
 from __future__ import annotations
 
+from collections.abc import Set
 from dataclasses import dataclass
 
+from doudi.accounts import roles
 from doudi.programmes import catalogue
 
 STATES = {
@@ -28,12 +31,6 @@ STATES = {
 TERMINAL = frozenset({"approved", "refused", "withdrawn"})
 
 
-VILLAGE_ROLES = frozenset({"village_assistant"})
-TOWN_ROLES = frozenset({"town_officer", "town_approver"})
-TOWN_APPROVER = frozenset({"town_approver"})
-DISTRICT_APPROVER = frozenset({"district_approver"})
-INTAKE_ROLES = VILLAGE_ROLES | TOWN_ROLES | frozenset({"district_officer", "district_approver"})
-
 
 @dataclass(frozen=True)
 class Transition:
@@ -41,34 +38,37 @@ class Transition:
     label: str
     source: frozenset[str]
     target: str  # "" = decided by the service (e.g. approve → notice with the outcome)
-    roles: frozenset[str]
+    capability: str  # what the actor needs to take it
     opinion_required: bool = False
+    # what the actor needs instead where the district delegated the step to the town
+    delegated_capability: str = ""
 
 
-def _t(action: str, label: str, source: set[str] | str, target: str, roles: frozenset[str],
-       opinion: bool = False) -> Transition:
+def _t(action: str, label: str, source: set[str] | str, target: str, capability: str,
+       opinion: bool = False, delegated: str = "") -> Transition:
     src = frozenset({source} if isinstance(source, str) else source)
-    return Transition(action, label, src, target, roles, opinion)
+    return Transition(action, label, src, target, capability, opinion, delegated)
 
 
 OPEN = frozenset(STATES) - TERMINAL
 TRANSITIONS: tuple[Transition, ...] = (
-    _t("record_visit", "登记入户调查", "accepted", "verification", VILLAGE_ROLES | TOWN_ROLES),
-    _t("complete_verification", "完成经济状况核对", "verification", "town_review", TOWN_ROLES),
-    _t("town_opinion", "提出初审意见", "town_review", "", TOWN_ROLES, opinion=True),
+    _t("record_visit", "登记入户调查", "accepted", "verification", roles.RECORD_HOME_VISIT),
+    _t("complete_verification", "完成经济状况核对", "verification", "town_review",
+       roles.TOWN_REVIEW),
+    _t("town_opinion", "提出初审意见", "town_review", "", roles.TOWN_REVIEW, opinion=True),
     _t("record_deliberation", "登记民主评议", "deliberation", "publicity",
-       VILLAGE_ROLES | TOWN_ROLES, opinion=True),
-    _t("record_objection", "登记公示异议（退回初审）", "publicity", "town_review", TOWN_ROLES,
-       opinion=True),
-    _t("close_publicity", "公示期满无异议", "publicity", "decision", TOWN_ROLES),
-    _t("approve", "批准", "decision", "notice", TOWN_APPROVER | DISTRICT_APPROVER,
-       opinion=True),
-    _t("refuse", "不予批准", "decision", "notice", TOWN_APPROVER | DISTRICT_APPROVER,
-       opinion=True),
-    _t("issue_notice", "送达书面通知", "notice", "", TOWN_ROLES),
+       roles.RECORD_DELIBERATION, opinion=True),
+    _t("record_objection", "登记公示异议（退回初审）", "publicity", "town_review",
+       roles.TOWN_REVIEW, opinion=True),
+    _t("close_publicity", "公示期满无异议", "publicity", "decision", roles.TOWN_REVIEW),
+    _t("approve", "批准", "decision", "notice", roles.APPROVE, opinion=True,
+       delegated=roles.APPROVE_DELEGATED),
+    _t("refuse", "不予批准", "decision", "notice", roles.APPROVE, opinion=True,
+       delegated=roles.APPROVE_DELEGATED),
+    _t("issue_notice", "送达书面通知", "notice", "", roles.TOWN_REVIEW),
     _t("return_for_correction", "退回补正", {"verification", "town_review", "decision"},
-       "accepted", TOWN_ROLES | DISTRICT_APPROVER, opinion=True),
-    _t("withdraw", "申请人撤回", OPEN, "withdrawn", VILLAGE_ROLES | TOWN_ROLES, opinion=True),
+       "accepted", roles.RETURN_FOR_CORRECTION, opinion=True),
+    _t("withdraw", "申请人撤回", OPEN, "withdrawn", roles.RECORD_WITHDRAWAL, opinion=True),
 )
 BY_ACTION = {t.action: t for t in TRANSITIONS}
 
@@ -84,32 +84,32 @@ def next_after_opinion(programme: str, deliberation_required: bool) -> str:
     return "publicity" if programme in catalogue.published() else "decision"
 
 
-def approver_roles(delegated: bool) -> frozenset[str]:
-    return TOWN_APPROVER if delegated else DISTRICT_APPROVER
+def needed(t: Transition, *, delegated: bool) -> str:
+    """The capability taking `t` needs on an application: 审批/确认 is the town approver's
+    where the district delegated it, the district approver's otherwise."""
+    return t.delegated_capability if delegated and t.delegated_capability else t.capability
 
 
-def allowed(action: str, state: str, roles: set[str] | frozenset[str], *,
+def allowed(action: str, state: str, capabilities: Set[str], *,
             delegated: bool) -> Transition:
-    """The transition, or TransitionError saying why not."""
+    """The transition, or TransitionError saying why not. `capabilities`: the actor's
+    (`user.capabilities`)."""
     t = BY_ACTION.get(action)
     if t is None:
         raise TransitionError(f"未知操作：{action}")
     if state not in t.source:
         raise TransitionError(f"当前环节为“{STATES.get(state, state)}”，不能执行“{t.label}”")
-    who = t.roles
-    if action in ("approve", "refuse"):
-        who = approver_roles(delegated)
-    if not (set(roles) & who):
+    if needed(t, delegated=delegated) not in capabilities:
         raise TransitionError(f"您的角色不能执行“{t.label}”")
     return t
 
 
-def actions_for(state: str, roles: set[str] | frozenset[str], *,
+def actions_for(state: str, capabilities: Set[str], *,
                 delegated: bool) -> list[Transition]:
     out = []
     for t in TRANSITIONS:
         try:
-            allowed(t.action, state, roles, delegated=delegated)
+            allowed(t.action, state, capabilities, delegated=delegated)
         except TransitionError:
             continue
         out.append(t)

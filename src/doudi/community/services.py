@@ -30,9 +30,6 @@ from doudi.community.models import (
 )
 from doudi.registry.models import Household
 
-PUBLISHERS = frozenset({"village_assistant", "town_officer", "town_approver",
-                        "district_officer", "district_approver"})
-
 
 class CommunityError(Exception):
     """A refused action; the message is Chinese."""
@@ -75,7 +72,7 @@ def publish(*, by, household: Household, kind: str, summary: str,  # noqa: ANN00
     """救助需求统一发布: only with the family's consent, only to organisations serving the
     household's area, and with a description free of names and numbers."""
     if not in_scope(by, household.area_code, roles.EDIT_REGISTRY) or \
-            not set(by.role_codes) & PUBLISHERS:
+            not by.can(roles.PUBLISH_NEED):
         raise PermissionDenied("无权发布该家庭的救助需求")
     if consent_on is None:
         raise CommunityError("须经家庭同意后才能发布（请填写同意日期）")

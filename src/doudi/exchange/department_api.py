@@ -40,7 +40,7 @@ router = Router(tags=["部门数据"])
 
 def issue_department_token(username: str, days: int = 365) -> str:
     user = User.objects.filter(username=username).first()
-    if user is None or not ({"department", "hotline"} & set(user.role_codes)) \
+    if user is None or not ({roles.PUSH_FEEDS, roles.HOTLINE} & user.capabilities) \
             or not user.department:
         raise ValueError(f"“{username}”不是部门数据接口账号（需角色“部门数据接口”或"
                          "“12345热线接口”并填写所属部门）")

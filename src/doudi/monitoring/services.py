@@ -217,7 +217,7 @@ def visible(user) -> Q:  # noqa: ANN001
 
 def _check_handler(by, warning: Warning) -> None:  # noqa: ANN001
     if not in_scope(by, warning.area_code, roles.EDIT_REGISTRY) or not workflow.may_handle(
-            set(by.role_codes), warning.handler_level):
+            by.capabilities, warning.handler_level):
         level = workflow.LEVEL_LABELS[warning.handler_level]
         raise PermissionDenied(f"该预警由{level}核实处置")
 

@@ -8,6 +8,9 @@ Overdue warnings escalate one level (村 → 镇 → 县) with a new due date.
 
 from __future__ import annotations
 
+from collections.abc import Set
+
+from doudi.accounts import roles
 from doudi.programmes import catalogue
 
 OPEN, VERIFIED, CLOSED = "open", "verified", "closed"
@@ -46,13 +49,12 @@ def case_dispositions() -> dict[str, str]:
 def disposition_choices() -> list[tuple[str, str]]:
     return [(k, v[0]) for k, v in dispositions().items()]
 
-# which roles may act on a warning owned at each level (its own level or above)
-HANDLER_ROLES = {
-    "village": frozenset({"village_assistant", "town_officer", "town_approver",
-                          "district_officer", "district_approver"}),
-    "town": frozenset({"town_officer", "town_approver", "district_officer",
-                       "district_approver"}),
-    "district": frozenset({"district_officer", "district_approver"}),
+# the capability acting on a warning owned at each level needs (the role table grants a
+# level's to its own roles and those above it)
+HANDLER = {
+    "village": roles.HANDLE_VILLAGE_WARNING,
+    "town": roles.HANDLE_TOWN_WARNING,
+    "district": roles.HANDLE_DISTRICT_WARNING,
 }
 
 
@@ -61,5 +63,6 @@ def owner_area(area_code: str, level: str) -> str:
     return area_code[:LEVEL_PREFIX[level]]
 
 
-def may_handle(role_codes: set[str] | frozenset[str], level: str) -> bool:
-    return bool(set(role_codes) & HANDLER_ROLES[level])
+def may_handle(capabilities: Set[str], level: str) -> bool:
+    """`capabilities`: the actor's (`user.capabilities`)."""
+    return HANDLER[level] in capabilities

@@ -22,9 +22,6 @@ from doudi.placenames.models import (
     Sign,
 )
 
-TOWN = frozenset({"town_officer", "town_approver"})
-DISTRICT = frozenset({"district_officer", "district_approver"})
-
 
 class PlaceNameError(Exception):
     """A refused action; the message is Chinese."""
@@ -61,9 +58,8 @@ def decide(*, by, application: NamingApplication, approve: bool,  # noqa: ANN001
     if step is None:
         raise PlaceNameError("该申请已办结")
     _, level, following = step
-    allowed = TOWN if level == "town" else DISTRICT
-    if not set(by.role_codes) & allowed or not in_scope(by, application.area_code,
-                                                        roles.EDIT_REGISTRY):
+    allowed = roles.REVIEW_NAMING if level == "town" else roles.APPROVE_NAMING
+    if not by.can(allowed) or not in_scope(by, application.area_code, roles.EDIT_REGISTRY):
         raise PermissionDenied("该环节由" + ("乡镇（街道）审核" if level == "town"
                                              else "县（区）民政部门审批"))
     if not opinion.strip():
@@ -108,7 +104,7 @@ def check_sign(*, by, sign: Sign, condition: str, checked_on: dt.date) -> Sign: 
 def inspect_boundary(*, by, boundary: str, inspected_on: dt.date, team: str,  # noqa: ANN001
                      markers_checked: int, issues: list[str]) -> BoundaryInspection:
     area = by.scope_prefix
-    if not set(by.role_codes) & DISTRICT or len(area) != 6:
+    if not by.can(roles.MANAGE_BOUNDARIES) or len(area) != 6:
         raise PermissionDenied("界线联合检查由县（区）民政部门登记")
     if not boundary.strip() or not team.strip():
         raise PlaceNameError("请填写界线和联检人员")
@@ -125,8 +121,8 @@ def inspect_boundary(*, by, boundary: str, inspected_on: dt.date, team: str,  # 
 
 def resolve_issue(*, by, issue: BoundaryIssue, resolution: str,  # noqa: ANN001
                   resolved_on: dt.date) -> BoundaryIssue:
-    if not set(by.role_codes) & DISTRICT or not in_scope(by, issue.area_code,
-                                                         roles.EDIT_REGISTRY):
+    if not by.can(roles.MANAGE_BOUNDARIES) or not in_scope(by, issue.area_code,
+                                                          roles.EDIT_REGISTRY):
         raise PermissionDenied("无权处理界线问题")
     if not resolution.strip():
         raise PlaceNameError("请填写处理情况")

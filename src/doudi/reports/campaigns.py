@@ -25,9 +25,6 @@ from doudi.registry.models import Household
 from doudi.reports import sampling
 from doudi.reports.models import CHECKLIST, Campaign, CampaignFinding, CampaignSample
 
-ORGANISERS = frozenset({"district_officer", "district_approver"})
-CHECKERS = frozenset({"town_officer", "town_approver", "district_officer", "district_approver"})
-
 
 class CampaignError(Exception):
     """A refused campaign action; the message is Chinese."""
@@ -47,7 +44,7 @@ def population(area: str, programmes: list[str], day: dt.date) -> pl.DataFrame:
 def start(*, by, name: str, kind: str, programmes: list[str], rate_bp: int, seed: int,  # noqa: ANN001
           starts_on: dt.date, due_on: dt.date, correction_days: int = 30) -> Campaign:
     area = getattr(by, "scope_prefix", "")
-    if not (set(by.role_codes) & ORGANISERS) or not in_scope(by, area, roles.VIEW_REGISTRY):
+    if not by.can(roles.START_CAMPAIGN) or not in_scope(by, area, roles.VIEW_REGISTRY):
         raise PermissionDenied("检查活动由区县民政部门组织")
     if kind not in dict(Campaign._meta.get_field("kind").choices):
         raise CampaignError("请选择检查类型")
@@ -80,8 +77,8 @@ def check(*, by, sample: CampaignSample, problems: dict[str, str],  # noqa: ANN0
           checked_on: dt.date) -> list[CampaignFinding]:
     """The checklist result for a sampled household: each problem (item → description)
     becomes a corrective task due `correction_days` after the check."""
-    if not (set(by.role_codes) & CHECKERS) or not in_scope(by, sample.area_code,
-                                                           roles.VIEW_REGISTRY):
+    if not by.can(roles.CHECK_SAMPLE) or not in_scope(by, sample.area_code,
+                                                      roles.VIEW_REGISTRY):
         raise PermissionDenied("无权登记该户的检查结果")
     if sample.campaign.status == Campaign.CLOSED:
         raise CampaignError("检查活动已结束")

@@ -17,13 +17,13 @@ from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
 
+from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.core.excel import new_workbook
 from doudi.reports import statistics
 from doudi.reports.models import ReportInstance
 
 TEMPLATES_FILE = Path(__file__).with_name("report_templates.yaml")
-SUBMITTERS = frozenset({"district_officer", "district_approver"})
 
 
 class FilingError(Exception):
@@ -100,7 +100,7 @@ def _area_of(by) -> str:  # noqa: ANN001
 
 def fill(*, by, code: str, period: str) -> ReportInstance:  # noqa: ANN001
     """Fill (or refill, while not yet submitted) a report from the statistics."""
-    if not set(by.role_codes) & SUBMITTERS:
+    if not by.can(roles.SUBMIT_FILING):
         raise PermissionDenied("报表由区县经办或审批人员填报")
     area = _area_of(by)
     due = next((d for d in periods(timezone.localdate(), 24)
@@ -127,7 +127,7 @@ def fill(*, by, code: str, period: str) -> ReportInstance:  # noqa: ANN001
 
 
 def submit(*, by, report: ReportInstance) -> ReportInstance:  # noqa: ANN001
-    if not set(by.role_codes) & SUBMITTERS or _area_of(by) != report.area_code:
+    if not by.can(roles.SUBMIT_FILING) or _area_of(by) != report.area_code:
         raise PermissionDenied("报表由本区县审核报送")
     if report.status != ReportInstance.DRAFT:
         raise FilingError("报表已报送")

@@ -59,7 +59,7 @@ def payments(request: HttpRequest) -> HttpResponse:
     return render(request, "doudi/payments.html", {
         "runs": _runs(request)[:36], "error": error,
         "month": timezone.localdate().strftime("%Y-%m"),
-        "can_build": bool(set(request.user.role_codes) & services.MAKERS),
+        "can_build": request.user.can(roles.BUILD_RUN),
         "failed": PaymentLine.objects.visible_to(request.user)
         .filter(status=PaymentLine.FAILED).count()})
 
@@ -84,9 +84,9 @@ def _render_run(request: HttpRequest, run: PaymentRun, error: str = "") -> HttpR
         "towns": {code[:9]: name for code, name in Area.objects.filter(
             code__in={t["town"].ljust(12, "0") for t in run.totals.get("by_town_programme", [])})
             .values_list("code", "name")},
-        "can_approve": bool(set(request.user.role_codes) & services.CHECKERS)
+        "can_approve": request.user.can(roles.APPROVE_RUN)
         and run.built_by_id != request.user.pk,
-        "can_export": bool(set(request.user.role_codes) & services.MAKERS)})
+        "can_export": request.user.can(roles.EXPORT_BANK_FILE)})
 
 
 @login_required
@@ -212,8 +212,8 @@ def recalculations(request: HttpRequest) -> HttpResponse:
     return render(request, "doudi/recalculations.html", {
         "items": items, "error": error, "today": timezone.localdate(),
         "programmes": [(p.code, p.label) for p in catalogue.recalculable()],
-        "can_build": bool(set(request.user.role_codes) & services.MAKERS),
-        "can_apply": bool(set(request.user.role_codes) & services.CHECKERS)})
+        "can_build": request.user.can(roles.RECALCULATE),
+        "can_apply": request.user.can(roles.APPLY_RECALCULATION)})
 
 
 @login_required
@@ -259,7 +259,7 @@ def funds(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         area = request.POST.get("area", "")
-        if not set(request.user.role_codes) & services.MAKERS:
+        if not request.user.can(roles.SET_BUDGET):
             error = "预算由区县民政部门登记"
         elif not area.startswith(request.user.scope_prefix or "-"):
             error = "区划不在您的管辖范围内"
@@ -281,7 +281,7 @@ def funds(request: HttpRequest) -> HttpResponse:
         "year": year, "rows": result.by_programme.to_dicts(),
         "months": result.by_month.to_dicts(), "error": error, "towns": towns,
         "programmes": catalogue.choices(), "names": catalogue.labels(),
-        "can_budget": bool(set(request.user.role_codes) & services.MAKERS)})
+        "can_budget": request.user.can(roles.SET_BUDGET)})
 
 
 def _funds_xlsx(request: HttpRequest, result, year: int) -> HttpResponse:  # noqa: ANN001

@@ -72,7 +72,7 @@ def care_home(request: HttpRequest) -> HttpResponse:
                            for k, v in by_town.items()), key=lambda r: r["code"]),
         "recent": Visit.objects.filter(area_code__startswith=request.user.scope_prefix)
         .select_related("person", "visitor")[:20],
-        "can_visit": bool(set(request.user.role_codes) & services.VISITORS)})
+        "can_visit": request.user.can(roles.RECORD_VISIT)})
 
 
 def _person(request: HttpRequest, person_id: int) -> Person:
@@ -235,8 +235,7 @@ def institutions(request: HttpRequest) -> HttpResponse:
         "kinds": Institution.KINDS, "operators": Institution.OPERATORS,
         "towns": Area.objects.filter(code__startswith=area, level__in=(4, 5))
         .order_by("code")[:500],
-        "can_edit": bool(set(request.user.role_codes) & {"district_officer",
-                                                          "district_approver"})})
+        "can_edit": request.user.can(roles.MANAGE_INSTITUTIONS)})
 
 
 @login_required

@@ -66,7 +66,7 @@ def application_new(request: HttpRequest, household_id: int) -> HttpResponse:
 
 def _render(request: HttpRequest, app: Application, error: str = "") -> HttpResponse:
     today = timezone.localdate()
-    actions = workflow.actions_for(app.state, set(request.user.role_codes),
+    actions = workflow.actions_for(app.state, request.user.capabilities,
                                    delegated=services.delegated(app, today))
     return render(request, "doudi/application_detail.html", {
         "app": app, "actions": actions, "error": error, "today": today,
@@ -76,7 +76,7 @@ def _render(request: HttpRequest, app: Application, error: str = "") -> HttpResp
         "show_rules": app.state in ("town_review", "decision", "notice"),
         "can_advance": (catalogue.advance_relief(app.programme) and app.emergency
                         and app.state in fund.ADVANCE_STATES
-                        and "town_approver" in request.user.role_codes
+                        and request.user.can(roles.ADVANCE_PAYMENT)
                         and not app.fund_entries.exists()),
         "advances": app.fund_entries.all(),
         "attachments": app.attachments.all(),
@@ -130,7 +130,7 @@ def _render_queue(request: HttpRequest, error: str = "") -> HttpResponse:
         "has_decisions": any(a.state == "decision" for a in mine),
         "online": (OnlineRequest.objects.visible_to(request.user, roles.EDIT_REGISTRY)
                    .filter(status=OnlineRequest.PENDING)
-                   if set(request.user.role_codes) & workflow.TOWN_ROLES else []),
+                   if request.user.can(roles.ACCEPT_ONLINE) else []),
         "everything": everything[:100], "states": workflow.STATES.items(), "state": state,
         "error": error})
 
@@ -219,8 +219,7 @@ def reserve_fund(request: HttpRequest) -> HttpResponse:
                .select_related("application", "recorded_by")[:100])
     return render(request, "doudi/reserve_fund.html", {
         "rows": rows, "entries": entries, "error": error,
-        "can_top_up": bool(set(request.user.role_codes)
-                           & {"district_approver", "district_officer"})})
+        "can_top_up": request.user.can(roles.TOP_UP_FUND)})
 
 
 @login_required

@@ -200,7 +200,7 @@ def _render_warning(request: HttpRequest, w: Warning, error: str = "") -> HttpRe
     table = [[_fen_text(r.get(k)) if k in money else r.get(k) for k in keys] for r in rows]
     rules = w.evidence.get("rules", {}) if isinstance(w.evidence, dict) else {}
     can_handle = (request.user.can(roles.EDIT_REGISTRY)
-                  and workflow.may_handle(set(request.user.role_codes), w.handler_level))
+                  and workflow.may_handle(request.user.capabilities, w.handler_level))
     return render(request, "doudi/warning_detail.html", {
         "w": w, "ind": ind, "kind_label": KINDS.get(w.kind, w.kind),
         "level_label": LEVELS.get(w.level, ""), "level_class": LEVEL_CLASS.get(w.level, ""),

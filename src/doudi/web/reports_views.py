@@ -191,7 +191,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
         "rows": rows, "error": error, "form": form, "kinds": CAMPAIGN_KINDS,
         "programmes": catalogue.choices(), "checked_programmes": {catalogue.DIBAO},
         "today": timezone.localdate(),
-        "can_start": bool(set(request.user.role_codes) & campaigns.ORGANISERS)})
+        "can_start": request.user.can(roles.START_CAMPAIGN)})
 
 
 @login_required
@@ -301,8 +301,7 @@ def filings(request: HttpRequest) -> HttpResponse:
                          "report": report, "late": late})
     return render(request, "doudi/filings.html", {
         "rows": rows, "error": error, "today": today,
-        "can_fill": len(scope) == 6 and bool(set(request.user.role_codes)
-                                             & filing.SUBMITTERS)})
+        "can_fill": len(scope) == 6 and request.user.can(roles.SUBMIT_FILING)})
 
 
 def _report(request: HttpRequest, filing_id: int) -> ReportInstance:
@@ -342,6 +341,6 @@ def filing_detail(request: HttpRequest, filing_id: int) -> HttpResponse:
         "report": report, "template": template, "area_name": name, "error": error,
         "money": statistics.MONEY, "late": report.due_on < timezone.localdate()
         and report.status == ReportInstance.DRAFT,
-        "can_submit": set(request.user.role_codes) & filing.SUBMITTERS
+        "can_submit": request.user.can(roles.SUBMIT_FILING)
         and request.user.scope_prefix == report.area_code,
         "can_receive": len(request.user.scope_prefix) < len(report.area_code)})
