@@ -412,8 +412,8 @@ def print_runs(runs: list[tuple[str, dict]]) -> None:
 
 def breakdown(fmt: str, path: Path, spec) -> None:
     """The same steps import_bytes takes, each timed alone (one run)."""
-    from doudi.engine.matching import match
-    from doudi.engine.validate import validate
+    from doudi.engine.feeds.matching import match
+    from doudi.engine.feeds.validate import validate
     from doudi.exchange import imports, readers, storage
 
     data = path.read_bytes()

@@ -154,7 +154,7 @@ def run(args: argparse.Namespace, fresh: bool) -> None:
     from django.db import connection
 
     from doudi.benefits.models import Enrollment, PaymentLine, PaymentRun
-    from doudi.engine.roster import months_between
+    from doudi.engine.payments.roster import months_between
 
     setup: dict[str, float] = {}
     call_command("migrate", verbosity=0)
@@ -465,7 +465,7 @@ class Tracer:
 
         from doudi.benefits import services
         from doudi.benefits.models import PaymentLine, PaymentRun
-        from doudi.engine import roster
+        from doudi.engine.payments import roster
 
         lines, runs = PaymentLine.objects, PaymentRun.objects  # the same instances every time
         patched = [(services, "periods"), (services, "totals"), (roster, "roster")]
@@ -637,7 +637,7 @@ def breakdown(run) -> None:
 
     from doudi.benefits import services
     from doudi.benefits.models import Enrollment, EnrollmentEvent
-    from doudi.engine import roster
+    from doudi.engine.payments import roster
 
     print("\nbreakdown (each step alone, outside the services, for the first month)")
     steps: list[tuple[str, float]] = []

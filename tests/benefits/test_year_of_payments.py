@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 
 from doudi.benefits import bank_files, services
 from doudi.benefits.models import PaymentLine, PaymentRun
-from doudi.engine.roster import months_between
+from doudi.engine.payments.roster import months_between
 
 pytestmark = pytest.mark.django_db
 D = dt.date

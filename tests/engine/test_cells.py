@@ -1,5 +1,5 @@
-"""The vectorised cell parsers (doudi.engine.cells): every parser, its edge cases, and round-trip
-properties over random IDs, amounts and dates (hypothesis)."""
+"""The vectorised cell parsers (doudi.engine.feeds.cells): every parser, its edge cases, and
+round-trip properties over random IDs, amounts and dates (hypothesis)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from doudi.core import idnumber
-from doudi.engine import cells
+from doudi.engine.feeds import cells
 
 FAST = settings(max_examples=60, deadline=None)
 ID_SHAPE = "身份证号应为18位数字（末位可为X）"
@@ -423,7 +423,7 @@ def test_property_any_date_in_every_form_parses_back(dates):
 
 
 def test_parsers_and_dtypes_cover_every_field_type():
-    from doudi.engine.feedspec import FIELD_TYPES
+    from doudi.engine.feeds.feedspec import FIELD_TYPES
 
     assert set(cells.PARSERS) == set(FIELD_TYPES) == set(cells.DTYPES)
     frame = pl.DataFrame({"x": ["1"]})

@@ -10,7 +10,13 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from doudi.engine.roster import PAID_SCHEMA, PERIOD_SCHEMA, due_by_month, months_between, roster
+from doudi.engine.payments.roster import (
+    PAID_SCHEMA,
+    PERIOD_SCHEMA,
+    due_by_month,
+    months_between,
+    roster,
+)
 
 FIRST, LAST = dt.date(2025, 1, 1), dt.date(2026, 12, 1)
 day = st.dates(min_value=dt.date(2025, 1, 1), max_value=dt.date(2026, 12, 31))

@@ -1,5 +1,5 @@
-"""Row validation (doudi.engine.validate), person matching (doudi.engine.matching) and feed
-spec checking (doudi.engine.feedspec.parse_spec)."""
+"""Row validation (doudi.engine.feeds.validate), person matching (doudi.engine.feeds.matching) and
+feed spec checking (doudi.engine.feeds.feedspec.parse_spec)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import polars as pl
 import pytest
 
 from doudi.core import idnumber
-from doudi.engine.feedspec import FeedSpecError, parse_spec
-from doudi.engine.matching import match
-from doudi.engine.validate import DUPLICATE_SCHEMA, ERROR_SCHEMA, REQUIRED_REASON, validate
+from doudi.engine.feeds.feedspec import FeedSpecError, parse_spec
+from doudi.engine.feeds.matching import match
+from doudi.engine.feeds.validate import DUPLICATE_SCHEMA, ERROR_SCHEMA, REQUIRED_REASON, validate
 
 SPEC = {
     "key": "pension",

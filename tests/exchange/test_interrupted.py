@@ -16,7 +16,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from doudi.engine.cells import id_check_char
+from doudi.engine.feeds.cells import id_check_char
 from tests.conftest import kill_when
 
 ROWS = 200_000

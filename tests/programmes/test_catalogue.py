@@ -34,7 +34,7 @@ HOMONYMS: dict[tuple[str, str], str] = {
     ("synth/seed.py", "tekun"): "registry category of a seeded person",
     ("synth/feeds/build.py", "edge"): "synthetic income tier",
     ("care/plans.py", "tekun"): "registry category a care group is drawn from",
-    ("engine/feedspec.py", "disability"): "department feed section 残疾人证",
+    ("engine/feeds/feedspec.py", "disability"): "department feed section 残疾人证",
     ("exchange/verification.py", "disability"): "verification report section 残疾",
     ("benefits/models.py", "taper"): "enrollment event kind / review outcome 渐退",
     ("benefits/reviews.py", "taper"): "review outcome 渐退",

@@ -22,7 +22,7 @@ from django.db.models import Max
 from doudi.accounts import roles
 from doudi.benefits import services
 from doudi.benefits.models import Enrollment, ReviewTask
-from doudi.engine.roster import next_month
+from doudi.engine.payments.roster import next_month
 from doudi.policy.services import parameter_set
 from doudi.registry.models import Membership
 from doudi.rules.parameters import BASIS, engine_value

@@ -1,9 +1,10 @@
 """Enrollments and monthly payments.
 
 `enroll` starts an enrollment (from an approved application); `change` records a dated
-增发 / 减发 / 停发 / 恢复 / 暂停 / 渐退 event; `build_run` makes a month's roster for an area with
-`doudi.engine.roster` from the events and every earlier line (maker); `approve_run` locks it
-(checker, never the maker). The bank's file and its answer are `doudi.benefits.bank_files`.
+增发 / 减发 / 停发 / 恢复 / 暂停 / 渐退 event; `build_run` makes a month's roster for an area
+with `doudi.engine.payments.roster` from the events and every earlier line (maker);
+`approve_run` locks it (checker, never the maker). The bank's file and its answer are
+`doudi.benefits.bank_files`.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits.models import Enrollment, EnrollmentEvent, PaymentLine, PaymentRun
-from doudi.engine import roster
+from doudi.engine.payments import roster
 from doudi.policy.services import parameter_set
 from doudi.rules.parameters import engine_value
 

@@ -1,2 +1,8 @@
-"""Pure batch core (no Django): cleaning and validating department data, matching it to persons,
-and (with the monitoring issue) warning indicators. Takes and returns Polars frames."""
+"""Pure batch core (no Django), in three unrelated parts that take and return Polars frames:
+
+- `feeds`: department data — feed types as data, cleaning cells, finding columns, per-row
+  validation, matching rows to persons;
+- `payments`: the monthly payment roster — amounts owed, pro-rata, arrears and recovery;
+- `monitoring`: warning indicators, the run over registry, enrollments and feeds, and
+  scoring against a synthetic district's truth.
+"""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from doudi.engine.feedspec import parse_spec
+from doudi.engine.feeds.feedspec import parse_spec
 from doudi.exchange import storage
 from doudi.exchange.models import FeedBatch, FeedType
 

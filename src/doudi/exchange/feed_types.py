@@ -1,5 +1,5 @@
 """Feed types in the database: the shipped set (shipped_feed_types.yaml) and those a district
-adds. A spec is validated by `doudi.engine.feedspec.parse_spec` before it is stored."""
+adds. A spec is validated by `doudi.engine.feeds.feedspec.parse_spec` before it is stored."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from django.db import transaction
 
-from doudi.engine.feedspec import FeedSpec, FeedSpecError, parse_spec
+from doudi.engine.feeds.feedspec import FeedSpec, FeedSpecError, parse_spec
 from doudi.exchange.models import FeedType
 
 SHIPPED_FILE = Path(__file__).parent / "shipped_feed_types.yaml"

@@ -24,9 +24,9 @@ from django.utils import timezone
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.core.masking import mask_id_number
-from doudi.engine.feedspec import FeedSpec
-from doudi.engine.matching import match
-from doudi.engine.validate import Validated, validate
+from doudi.engine.feeds.feedspec import FeedSpec
+from doudi.engine.feeds.matching import match
+from doudi.engine.feeds.validate import Validated, validate
 from doudi.exchange import storage
 from doudi.exchange.models import FeedBatch, FeedType, ImportJob
 from doudi.exchange.readers import MissingColumns, ReadError, field_cells, read_table

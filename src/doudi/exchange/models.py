@@ -13,7 +13,7 @@ from django.db import models
 
 from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
-from doudi.engine.feedspec import FeedSpec, parse_spec
+from doudi.engine.feeds.feedspec import FeedSpec, parse_spec
 
 
 class FeedType(Audited, models.Model):

@@ -23,8 +23,8 @@ from pathlib import Path
 import polars as pl
 from polars.exceptions import PanicException
 
-from doudi.engine.feedspec import FeedSpec
-from doudi.engine.headers import HeaderMatch, find_header_row, match_headers
+from doudi.engine.feeds.feedspec import FeedSpec
+from doudi.engine.feeds.headers import HeaderMatch, find_header_row, match_headers
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 CSV_SUFFIXES = (".csv", ".txt")

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.engine.matching import match
+from doudi.engine.feeds.matching import match
 from doudi.exchange import storage
 from doudi.exchange.imports import persons_frame
 from doudi.exchange.models import FeedBatch, ImportJob

@@ -23,7 +23,7 @@ from django.db.models import Q
 from doudi.accounts import roles
 from doudi.areas.scoping import require
 from doudi.core.masking import mask_id_number, mask_name
-from doudi.engine.feedspec import VERIFICATION_SECTIONS, FeedSpec
+from doudi.engine.feeds.feedspec import VERIFICATION_SECTIONS, FeedSpec
 from doudi.exchange.current import current_rows
 from doudi.exchange.models import Consent, FeedBatch, FeedType, VerificationReport
 from doudi.policy.services import parameter_set

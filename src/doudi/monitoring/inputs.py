@@ -12,7 +12,7 @@ import polars as pl
 from django.db.models import Q
 
 from doudi.benefits.models import Enrollment, ReviewTask
-from doudi.engine.feedspec import parse_spec
+from doudi.engine.feeds.feedspec import parse_spec
 from doudi.engine.monitoring.run import (
     COVERED_STATUSES,
     ENROLLMENT_SCHEMA,

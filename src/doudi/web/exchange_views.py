@@ -20,7 +20,7 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.core.checksums import sha256_file
 from doudi.core.excel import new_workbook
-from doudi.engine.feedspec import FIELD_TYPE_LABELS, FeedSpecError
+from doudi.engine.feeds.feedspec import FIELD_TYPE_LABELS, FeedSpecError
 from doudi.exchange import feed_types, jobs
 from doudi.exchange.imports import report_rows
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport

@@ -3,7 +3,7 @@ refresh them with `doudi feeds load-shipped`."""
 
 from django.db import migrations
 
-from doudi.engine.feedspec import parse_spec
+from doudi.engine.feeds.feedspec import parse_spec
 from doudi.exchange.feed_types import shipped_documents
 
 

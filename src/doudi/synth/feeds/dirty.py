@@ -31,7 +31,7 @@ import numpy as np
 import polars as pl
 
 from doudi.core.idnumber import CHECK_CHARS
-from doudi.engine.cells import id_check_char, id_check_index
+from doudi.engine.feeds.cells import id_check_char, id_check_index
 from doudi.synth.feeds.layouts import FeedLayout
 
 DIRT_KINDS = ("bad_check_digit", "unknown_id", "duplicate", "fullwidth_digits",

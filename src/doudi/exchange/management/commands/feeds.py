@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from doudi.audit import context
-from doudi.engine.feedspec import FeedSpecError
+from doudi.engine.feeds.feedspec import FeedSpecError
 from doudi.exchange import feed_types
 from doudi.exchange.models import FeedType
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from doudi.engine.cells import (
+from doudi.engine.feeds.cells import (
     DTYPES,
     MESSAGES,
     PARSERS,
@@ -20,7 +20,7 @@ from doudi.engine.cells import (
     parse_id_number,
     unparsed_reason,
 )
-from doudi.engine.feedspec import FeedSpec
+from doudi.engine.feeds.feedspec import FeedSpec
 
 ERROR_SCHEMA = {"row": pl.Int64, "field": pl.String, "value": pl.String, "reason": pl.String}
 DUPLICATE_SCHEMA = {"row": pl.Int64, "first_row": pl.Int64}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from doudi.engine.cells import birth_date_of_id
-from doudi.engine.feedspec import FeedSpec
+from doudi.engine.feeds.cells import birth_date_of_id
+from doudi.engine.feeds.feedspec import FeedSpec
 
 PERSON_SCHEMA = {"person_id": pl.Int64, "id_number": pl.String, "name": pl.String,
                  "birth_date": pl.Date}

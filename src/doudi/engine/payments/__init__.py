@@ -1,0 +1,1 @@
+"""资金发放 (payments), pure: the monthly roster of amounts owed (`roster`)."""
