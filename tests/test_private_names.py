@@ -98,7 +98,7 @@ def f(self):
     self._own
     build.__name__
 """
-    assert private_uses(source, "doudi.casework.fund") == [
+    assert private_uses(source, "doudi.casework.reserve_fund") == [
         (2, "from doudi.casework.services import _param"),
         (6, "from doudi.casework.services import _local"),
         (10, "doudi.synth.feeds.build._pick"),

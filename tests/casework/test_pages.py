@@ -74,12 +74,12 @@ def test_work_queue_marks_overdue_and_shows_only_actionable(client, world,
 
 
 def test_fund_page_top_up_and_advance_from_the_case(client, world, shipped_parameters) -> None:
-    from doudi.casework import fund
+    from doudi.casework import reserve_fund
 
     client.login(username="district_approver", password=PASSWORD)
     client.post("/applications/fund/", {"town": "341002102000", "amount": "5,000.50",
                                         "note": "2026年备用金"})
-    assert fund.balance("341002102000") == 500_050
+    assert reserve_fund.balance("341002102000") == 500_050
     page = client.get("/applications/fund/").content.decode()
     assert "黎阳镇" in page and "5,000.50" in page
     app = services.create_application(by=world.users.town_officer, household=world.village_hh,
@@ -91,7 +91,7 @@ def test_fund_page_top_up_and_advance_from_the_case(client, world, shipped_param
     assert "单笔上限" in page.content.decode()
     response = client.post(f"/applications/{app.pk}/advance/", {"amount": "1500", "note": "急难"})
     assert response.status_code == 302
-    assert fund.balance("341002102000") == 500_050 - 150_000
+    assert reserve_fund.balance("341002102000") == 500_050 - 150_000
 
 
 def test_bulk_approve_checks_each_application(client, world, shipped_parameters) -> None:

@@ -19,8 +19,7 @@ from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.benefits import bank_files, bank_layouts, recalculation, reviews, services
-from doudi.benefits import funds as fund_report
+from doudi.benefits import bank_files, bank_layouts, recalculation, reviews, services, spending
 from doudi.benefits.models import (
     BankLayout,
     Budget,
@@ -272,7 +271,7 @@ def funds(request: HttpRequest) -> HttpResponse:
                 return redirect(f"{request.path}?year={year}")
             except ValueError as exc:
                 error = str(exc)
-    result = fund_report.spending(request.user.scope_prefix or "-", year)
+    result = spending.spending(request.user.scope_prefix or "-", year)
     if request.GET.get("format") == "xlsx":
         return _funds_xlsx(request, result, year)
     towns = Area.objects.filter(code__startswith=request.user.scope_prefix or "-",

@@ -21,7 +21,8 @@ from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.casework import attachments, calendar_days, fund, online, services, workflow
+from doudi.casework import attachments, calendar_days, online, services, workflow
+from doudi.casework import reserve_fund as fund
 from doudi.casework.models import (
     Application,
     Attachment,

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 from django.core.exceptions import PermissionDenied
 
-from doudi.casework import fund, services
+from doudi.casework import reserve_fund as fund
+from doudi.casework import services
 from doudi.casework.models import ApplicationEvent, FundEntry
 
 pytestmark = pytest.mark.django_db
