@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import xlsxwriter
 
+from doudi.core.errors import ServiceError
+
 # 字段: what a column may carry → the key `rows()` yields it under
 FIELDS: dict[str, str] = {
     "流水号": "line", "账号": "account", "户名": "name", "金额": "amount",
@@ -50,7 +52,7 @@ def load_shipped(model) -> None:  # noqa: ANN001 — the model class (a migratio
         model.objects.update_or_create(code=row["code"], defaults={**row, "codes": DEFAULT_CODES})
 
 
-class LayoutError(ValueError):
+class LayoutError(ServiceError, ValueError):
     """A layout a district typed that cannot be used; the message is Chinese."""
 
 

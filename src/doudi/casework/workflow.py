@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from doudi.core.errors import ServiceError
+
 STATES = {
     "accepted": "受理（待入户调查）",
     "verification": "家庭经济状况核对",
@@ -83,7 +85,7 @@ TRANSITIONS: tuple[Transition, ...] = (
 BY_ACTION = {t.action: t for t in TRANSITIONS}
 
 
-class TransitionError(Exception):
+class TransitionError(ServiceError):
     """An action the table does not allow here; the message is Chinese."""
 
 

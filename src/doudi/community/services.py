@@ -28,13 +28,14 @@ from doudi.community.models import (
     Project,
     Worker,
 )
+from doudi.core.errors import ServiceError
 from doudi.registry.models import Household
 
 PUBLISHERS = frozenset({"village_assistant", "town_officer", "town_approver",
                         "district_officer", "district_approver"})
 
 
-class CommunityError(Exception):
+class CommunityError(ServiceError):
     """A refused action; the message is Chinese."""
 
 

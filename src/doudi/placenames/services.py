@@ -11,6 +11,7 @@ from pypinyin import Style, lazy_pinyin
 
 from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
+from doudi.core.errors import ServiceError
 from doudi.placenames.models import (
     PLACE_KINDS,
     STEPS,
@@ -26,7 +27,7 @@ TOWN = frozenset({"town_officer", "town_approver"})
 DISTRICT = frozenset({"district_officer", "district_approver"})
 
 
-class PlaceNameError(Exception):
+class PlaceNameError(ServiceError):
     """A refused action; the message is Chinese."""
 
 

@@ -20,6 +20,7 @@ from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits.models import Enrollment
+from doudi.core.errors import ServiceError
 from doudi.core.excel import one_sheet
 from doudi.registry.models import Household
 from doudi.reports import sampling
@@ -29,7 +30,7 @@ ORGANISERS = frozenset({"district_officer", "district_approver"})
 CHECKERS = frozenset({"town_officer", "town_approver", "district_officer", "district_approver"})
 
 
-class CampaignError(Exception):
+class CampaignError(ServiceError):
     """A refused campaign action; the message is Chinese."""
 
 

@@ -30,6 +30,7 @@ from doudi.registry.categories import CATEGORY_CHOICES
 from doudi.registry.models import CategoryAssignment, Household, Person
 from doudi.registry.services import RegistryError
 from doudi.web import household_form, registry_forms
+from doudi.web.errors import add_to_form
 from doudi.web.exchange_panel import household_exchange_context
 
 
@@ -286,8 +287,7 @@ def _submit(request: HttpRequest, household: Household, form: object, form_key: 
         try:
             act(form.cleaned_data)
         except RegistryError as exc:
-            for e in exc.errors:
-                form.add_error(None, e.message)
+            add_to_form(form, exc)
         else:
             messages.success(request, done)
             return redirect("household_detail", household_id=household.pk)
