@@ -342,7 +342,7 @@ def household_category_end(request: HttpRequest, household_id: int) -> HttpRespo
                                       end_date=form.cleaned_data["end_date"],
                                       note=form.cleaned_data["note"])
             except RegistryError as exc:
-                errors += [e.message for e in exc.errors]
+                errors += exc.messages
             else:
                 messages.success(request, "已终止类别")
                 return redirect("household_detail", household_id=household.pk)
