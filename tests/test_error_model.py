@@ -95,7 +95,8 @@ def test_one_error_carries_every_reason_of_a_form():
 
 # -- the member input, declared once ----------------------------------------------------------
 
-def test_api_schema_service_and_form_share_the_member_limits(client):
+@pytest.mark.django_db
+def test_api_schema_service_and_form_share_the_member_limits(client, users):
     spec = client.get("/api/openapi.json").json()["components"]["schemas"]
     member = spec["MemberInput"]["properties"]
     assert member["name"]["maxLength"] == inputs.NAME_MAX
@@ -106,6 +107,10 @@ def test_api_schema_service_and_form_share_the_member_limits(client):
     from doudi.web import household_form
 
     assert household_form.MAX_MEMBERS == inputs.MAX_MEMBERS
+    client.force_login(users.village_assistant)
+    form = client.get("/households/new/").content.decode()
+    assert f'name="m-0-name" value="" maxlength="{inputs.NAME_MAX}"' in form
+    assert f'name="m-0-phone" value="" maxlength="{inputs.PHONE_MAX}"' in form
     _, errors = inputs.member_errors(inputs.MemberInput(
         id_number="", name="张" * (inputs.NAME_MAX + 1), relation="head", adl_failed=9))
     said = {e.field: e.message for e in errors}

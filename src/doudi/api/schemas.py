@@ -10,7 +10,7 @@ from typing import Any
 from ninja import Schema
 from pydantic import Field, create_model
 
-from doudi.registry import inputs
+from doudi.registry import choices, inputs
 
 
 class RefusalItem(Schema):
@@ -73,7 +73,7 @@ class MemberOut(Schema):
     labour_capacity: str
     student_status: str
     has_supporter: bool = Field(description="有法定赡养抚养扶养义务人且有履行能力")
-    adl_failed: int = Field(description="生活不能自理项数 (0–6)")
+    adl_failed: int = Field(description=f"生活不能自理项数 (0–{choices.ADL_ITEM_COUNT})")
     start_date: dt.date
 
 

@@ -89,4 +89,7 @@ CHOICES = {
     "supporter_choices": SUPPORTER_CHOICES,
     "adl_failed_choices": ADL_FAILED_CHOICES,
     "hukou_choices": choices.HUKOU_CHOICES,
+    # the inputs' maxlength, from the one declaration the service checks against
+    "limits": {"name": inputs.NAME_MAX, "phone": inputs.PHONE_MAX,
+               "serious_illness": inputs.SERIOUS_ILLNESS_MAX, "address": inputs.ADDRESS_MAX},
 }
