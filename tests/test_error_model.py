@@ -170,6 +170,13 @@ def test_a_refusal_a_view_lets_go_is_a_page_message_back_on_the_form_page(
     back = client.post(url, {"row_id": row.pk}, HTTP_REFERER=f"http://testserver{page}")
     assert back.status_code == 302 and back["Location"] == f"http://testserver{page}"
     assert "已生效的取值不能撤销" in client.get(page).content.decode()
+    htmx = client.post(url, {"row_id": row.pk}, HTTP_REFERER=f"http://testserver{page}",
+                       HTTP_HX_REQUEST="true")
+    assert htmx["HX-Redirect"] == f"http://testserver{page}"  # the page, not a fragment
+    assert "已生效的取值不能撤销" in client.get(page).content.decode()
+    # a page of another site is not "back"
+    elsewhere = client.post(url, {"row_id": row.pk}, HTTP_REFERER="https://evil.example/")
+    assert elsewhere.status_code == 400
     # a request from no page of ours: a 400 page with the reason, never a 500
     alone = client.post(url, {"row_id": row.pk})
     assert alone.status_code == 400 and "已生效的取值不能撤销" in alone.content.decode()

@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.http import url_has_allowed_host_and_scheme
+from django_htmx.http import HttpResponseClientRedirect
 
 from doudi.core.errors import ServiceError
 
@@ -40,6 +41,8 @@ def refused(request: HttpRequest, exc: ServiceError) -> HttpResponse:
     back = _back(request)
     if back is not None and request.method not in ("GET", "HEAD"):
         messages.error(request, exc.message)
+        if getattr(request, "htmx", False):  # the whole page goes back, not a fragment
+            return HttpResponseClientRedirect(back)
         return HttpResponseRedirect(back)
     return render(request, "doudi/refused.html",
                   {"reasons": exc.messages or ["请求有误"], "back": back}, status=400)
