@@ -10,7 +10,7 @@ import time
 
 import pyotp
 import pytest
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.test import Client, override_settings
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +18,7 @@ from django.utils import timezone
 from doudi.accounts import services
 from doudi.accounts.middleware import SEEN
 from doudi.accounts.models import User
+from doudi.accounts.services import AccountError
 from doudi.audit.models import AuditEvent
 from tests.conftest import PASSWORD, ROLE_AREA
 
@@ -46,7 +47,7 @@ def _code(secret: str, offset: int = 0) -> str:
     ("ALLUPPER2026", "至少 3 类"),  # two classes
 ])
 def test_weak_passwords_are_refused(users, password, reason):
-    with pytest.raises(ValidationError) as refused:
+    with pytest.raises(AccountError) as refused:
         services.change_own_password(users.village_assistant, old=PASSWORD, new=password)
     assert any(reason in m for m in refused.value.messages)
     assert _fresh(users.village_assistant).check_password(PASSWORD)
@@ -59,7 +60,7 @@ def test_the_last_passwords_cannot_be_reused(users):
     for old, new in itertools.pairwise(history):
         services.change_own_password(user, old=old, new=new)
     for reused in history:  # the current one and the two before it
-        with pytest.raises(ValidationError, match="相同"):
+        with pytest.raises(AccountError, match="相同"):
             services.change_own_password(user, old=history[-1], new=reused)
     services.change_own_password(user, old=history[-1], new="Fourth-Pass-333")
     # PASSWORD is now four changes back: allowed again; only three hashes are kept
@@ -220,10 +221,10 @@ def test_roles_that_require_a_second_factor_enrol_before_working(client, users):
 # -- 三员分立 ----------------------------------------------------------------------------------
 
 def test_admin_roles_are_held_alone(areas):
-    with pytest.raises(ValidationError, match="三员分立"):
+    with pytest.raises(AccountError, match="三员分立"):
         services.create_user(username="both", password=PASSWORD, area_code=ROLE_AREA["sysadmin"],
                              roles=["sysadmin", "audit_admin"])
-    with pytest.raises(ValidationError, match="三员分立"):
+    with pytest.raises(AccountError, match="三员分立"):
         services.create_user(username="nosy", password=PASSWORD, area_code="341002",
                              roles=["audit_admin", "district_officer"])
 
@@ -245,7 +246,7 @@ def test_the_three_administrators_cannot_do_each_others_work(users):
         services.grant_role(security, "district_officer", by=security)
     other_security = services.create_user(username="security2", password=PASSWORD,
                                           area_code="341002", roles=["security_admin"])
-    with pytest.raises(ValidationError, match="三员分立"):
+    with pytest.raises(AccountError, match="三员分立"):
         services.grant_role(users.audit_admin, "district_officer", by=other_security)
     # none of them sees a household
     for admin in (sysadmin, security, auditor):

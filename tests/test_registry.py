@@ -138,17 +138,15 @@ def test_reveal_is_audited_and_needs_capability(users, new_id):
 
 
 def test_accounts_respect_role_levels_and_password_rules(areas):
-    from django.core.exceptions import ValidationError
+    from doudi.accounts.services import AccountError, create_user
 
-    from doudi.accounts.services import create_user
-
-    with pytest.raises(ValidationError, match="不能设在"):
+    with pytest.raises(AccountError, match="不能设在"):
         create_user(username="a", password="long-enough-1", area_code="341002",
                     roles=["village_assistant"])
-    with pytest.raises(ValidationError):
+    with pytest.raises(AccountError):
         create_user(username="b", password="123", area_code="341002102002",
                     roles=["village_assistant"])
-    with pytest.raises(ValidationError, match="未知角色"):
+    with pytest.raises(AccountError, match="未知角色"):
         create_user(username="c", password="long-enough-1", area_code="341002",
                     roles=["superuser"])
 

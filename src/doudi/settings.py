@@ -76,6 +76,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "doudi.audit.middleware.AuditContextMiddleware",
     "doudi.accounts.middleware.SessionPolicyMiddleware",
+    "doudi.web.errors.ServiceErrorMiddleware",
 ]
 
 ROOT_URLCONF = "doudi.urls"

@@ -10,6 +10,7 @@ audited through the models.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import string
 
@@ -20,22 +21,37 @@ from django.db import transaction
 from django.utils import timezone
 
 from doudi.accounts import roles as role_table
-from doudi.accounts.models import PasswordHistory, User, UserRole
+from doudi.accounts.models import ApiToken, PasswordHistory, User, UserRole
 from doudi.accounts.roles import ROLES
 from doudi.areas.models import Area
+from doudi.audit import context
+from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.core.errors import FieldError, ServiceError
+
+
+class AccountError(ServiceError):
+    """A refused account action; the message is Chinese."""
+
+
+def _check_password(password: str, user: User, field: str = "password") -> None:
+    """The password policy's validators (Django's), their reasons as this error model's."""
+    try:
+        validate_password(password, user)
+    except ValidationError as exc:
+        raise AccountError([FieldError(field, m) for m in exc.messages]) from None
 
 
 def _check_roles(area: Area, codes: list[str]) -> None:
     for code in codes:
         role = ROLES.get(code)
         if role is None:
-            raise ValidationError(f"未知角色 {code}；可选: {', '.join(ROLES)}")
+            raise AccountError(f"未知角色 {code}；可选: {', '.join(ROLES)}")
         if area.level not in role.levels:
-            raise ValidationError(f"角色 {role.label} 不能设在{area.level_label}级区划")
+            raise AccountError(f"角色 {role.label} 不能设在{area.level_label}级区划")
     why = role_table.conflict(codes)
     if why:
-        raise ValidationError(why)
+        raise AccountError(why)
 
 
 @transaction.atomic
@@ -46,23 +62,23 @@ def create_user(*, username: str, password: str, area_code: str, roles: list[str
     administrator grants, and the first login must set a new password."""
     area = Area.objects.filter(code=area_code.ljust(12, "0")).first()
     if area is None:
-        raise ValidationError(f"区划 {area_code} 不存在")
+        raise AccountError(f"区划 {area_code} 不存在", field="area_code")
     if by is not None:
         _may_manage(by, role_table.MANAGE_USERS, area_code=area.code)
         if roles:
-            raise ValidationError("三员分立：角色由安全管理员授予")
+            raise AccountError("三员分立：角色由安全管理员授予")
     else:
         if not roles:
-            raise ValidationError("至少指定一个角色")
+            raise AccountError("至少指定一个角色")
         _check_roles(area, roles)
     username = username.strip()
     if not username:
-        raise ValidationError("用户名不能为空")
+        raise AccountError("用户名不能为空", field="username")
     if User.objects.filter(username=username).exists():
-        raise ValidationError(f"用户名 {username} 已存在")
+        raise AccountError(f"用户名 {username} 已存在", field="username")
     user = User(username=username, area=area, full_name=full_name,
                 must_change_password=by is not None)
-    validate_password(password, user)
+    _check_password(password, user)
     user.set_password(password)
     user.password_changed_at = timezone.now()
     user.save()
@@ -97,8 +113,8 @@ def _keep_history(user: User) -> None:
 @transaction.atomic
 def change_own_password(user: User, *, old: str, new: str) -> None:
     if not user.check_password(old):
-        raise ValidationError("原口令不正确")
-    validate_password(new, user)
+        raise AccountError("原口令不正确", field="old")
+    _check_password(new, user, "new")
     _keep_history(user)
     user.set_password(new)
     user.password_changed_at = timezone.now()
@@ -153,7 +169,7 @@ def grant_role(target: User, code: str, *, by: User) -> UserRole:
     _may_manage(by, role_table.MANAGE_SECURITY, target=target)
     _check_roles(target.area, [*target.role_codes, code])
     if code in target.role_codes:
-        raise ValidationError(f"已是{ROLES[code].label}")
+        raise AccountError(f"已是{ROLES[code].label}")
     row = UserRole.objects.create(user=target, role=code)
     target._role_codes = None
     return row
@@ -164,7 +180,7 @@ def revoke_role(target: User, code: str, *, by: User) -> None:
     _may_manage(by, role_table.MANAGE_SECURITY, target=target)
     row = UserRole.objects.filter(user=target, role=code).first()
     if row is None:
-        raise ValidationError("该账号没有此角色")
+        raise AccountError("该账号没有此角色")
     row.delete()
     target._role_codes = None
     target.api_tokens.all().delete()
@@ -188,6 +204,44 @@ def enrol_totp(user: User, *, secret: str, code: str) -> bool:
     user.totp_secret, user.totp_confirmed_at = secret, timezone.now()
     user.save()
     return True
+
+
+@transaction.atomic
+def disable_totp(user: User, *, code: str) -> None:
+    """The user turns the second factor off, confirming with a current code; refused when
+    one of the user's roles requires it."""
+    from doudi.accounts import totp
+
+    if totp.required(user):
+        raise AccountError("您的角色必须使用双因素认证，不能关闭")
+    if not totp.accept(user, code):
+        raise AccountError("动态码错误", field="code")
+    user.totp_secret, user.totp_confirmed_at = "", None
+    user.save()
+
+
+def issue_api_token(user: User, *, actor: context.Actor) -> tuple[str, dt.datetime]:
+    """签发接口令牌 to a user who has just proved who they are (audited): the token, shown
+    this once, and when it expires."""
+    token = ApiToken.issue(user)
+    row = ApiToken.objects.get(digest=ApiToken.hash(token))
+    audit.record(AuditEvent.TOKEN, object_type="accounts.user", object_id=user.pk,
+                 object_label=f"用户 {user.username} 签发接口令牌", area_code=user.area_id,
+                 actor=actor)
+    return token, row.expires_at
+
+
+def token_owner(token: str) -> User | None:
+    """The active user a bearer token belongs to, or None. When it was last used is noted at
+    most once a minute, so a busy token does not write on every call."""
+    row = (ApiToken.objects.select_related("user", "user__area")
+           .filter(digest=ApiToken.hash(token)).first())
+    now = timezone.now()
+    if row is None or row.expires_at <= now or not row.user.is_active:
+        return None
+    if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
+        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    return row.user
 
 
 LOGIN_ACTIONS = (AuditEvent.LOGIN, AuditEvent.LOGIN_FAILED, AuditEvent.LOGOUT)

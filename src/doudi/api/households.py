@@ -13,7 +13,6 @@ from doudi.api.schemas import HouseholdDetailOut, HouseholdIn, HouseholdPage, re
 from doudi.registry import queries, services
 from doudi.registry.categories import CATEGORIES
 from doudi.registry.models import CategoryAssignment, Household
-from doudi.registry.services import MemberInput
 
 router = Router(tags=["家庭档案"])
 
@@ -91,7 +90,6 @@ def create_household(request, payload: HouseholdIn):  # noqa: ANN001, ANN201
         raise PermissionDenied("没有登记家庭的权限")
     household = services.create_household(
         by=request.user, area_code=payload.area_code, hukou_type=payload.hukou_type,
-        address=payload.address,
-        members=[MemberInput(**m.model_dump()) for m in payload.members],
+        address=payload.address, members=payload.members,
     )
     return Status(201, get_household(request, household.pk))

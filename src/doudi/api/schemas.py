@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import typing
+from typing import Any
 
 from ninja import Schema
-from pydantic import Field, field_validator
+from pydantic import Field, create_model
 
-from doudi.core import idnumber
+from doudi.registry import choices, inputs
 
 
 class RefusalItem(Schema):
@@ -41,42 +44,18 @@ class TokenOut(Schema):
     expires_at: dt.datetime
 
 
-class MemberIn(Schema):
-    id_number: str = Field(description="18位居民身份证号 (GB 11643 校验)")
-    name: str = Field(min_length=1, max_length=50)
-    relation: str = Field(description="与户主关系: head, spouse, child, parent …")
-    hukou_type: str = ""
-    co_resident: bool = True
-    phone: str = ""
-    disability_category: str = ""
-    disability_grade: int | None = None
-    serious_illness: str = ""
-    labour_capacity: str = "full"
-    student_status: str = ""
-    has_supporter: bool = Field(
-        default=True,
-        description="有法定赡养、抚养、扶养义务人且其有履行能力；无义务人或义务人无履行义务能力为"
-                    " false（特困人员认定条件之一）",
-    )
-    adl_failed: int = Field(
-        default=0, ge=0, le=6,
-        description="生活不能自理项数：吃饭、穿衣、上下床、如厕、室内行走、洗澡六项中不能自理的项数",
-    )
-
-    @field_validator("id_number")
-    @classmethod
-    def valid_id(cls, value: str) -> str:
-        try:
-            return idnumber.parse(value).id_number
-        except idnumber.InvalidIdNumber as exc:
-            raise ValueError(str(exc)) from None
+def schema_of(declared: type, name: str) -> type[Schema]:
+    """The API schema of an input declared once elsewhere (a dataclass whose fields carry
+    their labels and limits): the same fields, limits, code lists and descriptions."""
+    hints = typing.get_type_hints(declared, include_extras=True)
+    fields: dict[str, Any] = {
+        f.name: (hints[f.name], ... if f.default is dataclasses.MISSING else f.default)
+        for f in dataclasses.fields(declared)}
+    return create_model(name, __base__=Schema, __doc__=declared.__doc__, **fields)
 
 
-class HouseholdIn(Schema):
-    area_code: str = Field(description="所在村(社区)的12位区划代码")
-    hukou_type: str = Field(description="urban 城镇 / rural 农村")
-    address: str = ""
-    members: list[MemberIn] = Field(min_length=1)
+# 登记家庭: the household and its members as `registry.inputs` declares them
+HouseholdIn = schema_of(inputs.HouseholdInput, "HouseholdIn")
 
 
 class MemberOut(Schema):
@@ -94,7 +73,7 @@ class MemberOut(Schema):
     labour_capacity: str
     student_status: str
     has_supporter: bool = Field(description="有法定赡养抚养扶养义务人且有履行能力")
-    adl_failed: int = Field(description="生活不能自理项数 (0–6)")
+    adl_failed: int = Field(description=f"生活不能自理项数 (0–{choices.ADL_ITEM_COUNT})")
     start_date: dt.date
 
 

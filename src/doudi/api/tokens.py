@@ -10,10 +10,10 @@ from ninja import Router
 from ninja.errors import HttpError
 
 from doudi.accounts import lockout, passwords, totp
-from doudi.accounts.models import ApiToken, User
+from doudi.accounts.models import User
+from doudi.accounts.services import issue_api_token
 from doudi.api.schemas import TokenIn, TokenOut, refusals
-from doudi.audit import context, services
-from doudi.audit.models import AuditEvent
+from doudi.audit import context
 
 router = Router(tags=["认证"])
 
@@ -36,10 +36,7 @@ def issue_token(request, payload: TokenIn):  # noqa: ANN001, ANN201
     if passwords.must_change(user):
         raise HttpError(403, "口令须先在网页上修改")
     lockout.register_success(user)
-    token = ApiToken.issue(user)
-    row = ApiToken.objects.get(digest=ApiToken.hash(token))
-    services.record(AuditEvent.TOKEN, object_type="accounts.user", object_id=user.pk,
-                    object_label=f"用户 {user.username} 签发接口令牌", area_code=user.area_id,
-                    actor=context.as_user(user, request_id=getattr(request, "request_id", ""),
-                                          ip=request.META.get("REMOTE_ADDR", "")))
-    return {"token": token, "expires_at": row.expires_at}
+    token, expires_at = issue_api_token(user, actor=context.as_user(
+        user, request_id=getattr(request, "request_id", ""),
+        ip=request.META.get("REMOTE_ADDR", "")))
+    return {"token": token, "expires_at": expires_at}

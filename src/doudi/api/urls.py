@@ -11,8 +11,9 @@ from doudi.api.auth import TokenAuth
 from doudi.api.hotline import router as hotline_router
 from doudi.api.households import router as households_router
 from doudi.api.tokens import router as tokens_router
+from doudi.core.errors import ServiceError
 from doudi.exchange.department_api import router as feeds_router
-from doudi.registry.services import RegistryError
+from doudi.registry import inputs
 
 
 def _holds_nul(value: object) -> bool:
@@ -52,19 +53,27 @@ api.add_router("/hotline", hotline_router)
 
 @api.exception_handler(ValidationError)
 def validation_error(request, exc: ValidationError):  # noqa: ANN001, ANN201
-    """Pydantic's messages, without its English "Value error, " prefix on our own reasons."""
+    """An invalid request: one item per bad field, the reason in Chinese."""
     detail = [{"loc": list(e.get("loc", [])), "type": e.get("type", "value_error"),
-               "msg": str(e.get("msg", "")).removeprefix("Value error, ")} for e in exc.errors]
+               "msg": inputs.reason(e)} for e in exc.errors]
     return api.create_response(request, {"detail": detail}, status=422)
 
 
-@api.exception_handler(RegistryError)
-def registry_error(request, exc: RegistryError):  # noqa: ANN001, ANN201
-    detail = [{"loc": ["body", "payload",
-                       *e.field.replace("[", ".").replace("]", "").split(".")],
-               "msg": e.message, "type": "value_error"} for e in exc.errors]
-    for item in detail:  # members.0.id_number → ["members", 0, "id_number"]
-        item["loc"] = [int(p) if isinstance(p, str) and p.isdigit() else p for p in item["loc"]]
+def _loc(field: str) -> list[str | int]:
+    """"members[1].id_number" → ["body", "payload", "members", 1, "id_number"] (every body
+    of this API is the operation's `payload`)."""
+    parts = field.replace("[", ".").replace("]", "").split(".")
+    return ["body", "payload", *(int(p) if p.isdigit() else p for p in parts if p)]
+
+
+@api.exception_handler(ServiceError)
+def service_error(request, exc: ServiceError):  # noqa: ANN001, ANN201
+    """A refused act (422): per field like a validation error when the reasons name fields,
+    else the reason as the detail."""
+    if not exc.field_errors():
+        return api.create_response(request, {"detail": exc.message or "请求有误"}, status=422)
+    detail = [{"loc": _loc(e.field) if e.field else [], "msg": e.message, "type": "value_error"}
+              for e in exc.errors]
     return api.create_response(request, {"detail": detail}, status=422)
 
 

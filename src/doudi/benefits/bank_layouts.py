@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import xlsxwriter
 
+from doudi.core.errors import ServiceError
 from doudi.programmes import catalogue
 
 # 字段: what a column may carry → the key `rows()` yields it under
@@ -55,7 +56,7 @@ def load_shipped(model) -> None:  # noqa: ANN001 — the model class (a migratio
         model.objects.update_or_create(code=row["code"], defaults={**row, "codes": default_codes()})
 
 
-class LayoutError(ValueError):
+class LayoutError(ServiceError, ValueError):
     """A layout a district typed that cannot be used; the message is Chinese."""
 
 

@@ -25,13 +25,15 @@ from doudi.areas.models import Area
 from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.benefits.models import Enrollment, EnrollmentEvent, PaymentLine, PaymentRun
+from doudi.benefits.models import Budget, Enrollment, EnrollmentEvent, PaymentLine, PaymentRun
+from doudi.core.errors import ServiceError
 from doudi.engine.payments import roster
 from doudi.policy.services import parameter_set
+from doudi.programmes import catalogue
 from doudi.rules.parameters import engine_value
 
 
-class BenefitsError(Exception):
+class BenefitsError(ServiceError):
     """A refused benefits action; the message is Chinese."""
 
 
@@ -244,3 +246,24 @@ def approve_run(*, by, run: PaymentRun) -> PaymentRun:  # noqa: ANN001
     audit.record(AuditEvent.UPDATE, object_type="benefits.paymentrun", object_id=run.pk,
                  object_label=f"审核锁定{run}", area_code=run.area_code)
     return run
+
+
+@transaction.atomic
+def set_budget(*, by, year: int, area_code: str, programme: str,  # noqa: ANN001
+               amount_fen: int, note: str = "") -> Budget:
+    """年度预算: a programme's budget for a year in a county or town (the district's makers);
+    setting it again replaces the amount (audited through the model)."""
+    if not by.can(roles.SET_BUDGET):
+        raise BenefitsError("预算由区县民政部门登记")
+    if not area_code.startswith(by.scope_prefix or "-"):
+        raise BenefitsError("区划不在您的管辖范围内", field="area_code")
+    if not Area.objects.filter(code=area_code, level__in=(3, 4)).exists():
+        raise BenefitsError("请选择区县或镇街", field="area_code")
+    if not catalogue.is_programme(programme):
+        raise BenefitsError("请选择救助项目", field="programme")
+    if amount_fen < 0:
+        raise BenefitsError("预算金额不能为负数", field="amount_fen")
+    row, _ = Budget.objects.update_or_create(
+        year=year, area_code=area_code, programme=programme,
+        defaults={"amount_fen": amount_fen, "note": note.strip()[:200]})
+    return row

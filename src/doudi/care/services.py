@@ -28,6 +28,7 @@ from doudi.care.models import (
     VisitPhoto,
     VisitTask,
 )
+from doudi.core.errors import ServiceError
 from doudi.policy.services import parameter_set
 from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Membership, Person
@@ -36,7 +37,7 @@ from doudi.rules.parameters import engine_value
 DEFAULT_NURSING_TARGET_BP = 5_500  # 国发〔2021〕35号：2025年养老机构护理型床位占比达到55%
 
 
-class CareError(Exception):
+class CareError(ServiceError):
     """A refused care action; the message is Chinese."""
 
 

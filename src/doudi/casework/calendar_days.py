@@ -7,10 +7,11 @@ import datetime as dt
 from django.db import transaction
 
 from doudi.casework.models import CalendarDay, CalendarYear
+from doudi.core.errors import ServiceError
 
 
-class CalendarError(ValueError):
-    pass
+class CalendarError(ServiceError, ValueError):
+    """A holiday line that cannot be read; the message is Chinese and names the line."""
 
 
 def parse_lines(text: str) -> list[tuple[dt.date, bool, str]]:

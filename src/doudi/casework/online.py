@@ -23,6 +23,7 @@ from doudi.casework import services
 from doudi.casework.models import OnlineRequest
 from doudi.core import idnumber
 from doudi.programmes import catalogue
+from doudi.registry import choices, inputs
 from doudi.registry import services as registry
 from doudi.registry.models import Membership, Person
 
@@ -37,16 +38,18 @@ def submit(*, programme: str, name: str, id_number: str, phone: str, village: st
         errors.append("请选择救助项目")
     if not name.strip():
         errors.append("请填写申请人姓名")
+    elif len(name.strip()) > inputs.NAME_MAX:  # the applicant becomes a registered member
+        errors.append(f"申请人姓名过长（至多{inputs.NAME_MAX}字）")
     try:
         id_number = idnumber.parse(id_number).id_number
     except idnumber.InvalidIdNumber as exc:
         errors.append(f"身份证号：{exc}")
-    if not phone.strip().isdigit() or not 7 <= len(phone.strip()) <= 20:
+    if not phone.strip().isdigit() or not 7 <= len(phone.strip()) <= inputs.PHONE_MAX:
         errors.append("请填写有效的联系电话")
     area = Area.objects.filter(code=village, level=5).first()
     if area is None:
         errors.append("请选择所在村（社区）")
-    if hukou_type not in ("urban", "rural"):
+    if hukou_type not in dict(choices.HUKOU_CHOICES):
         errors.append("请选择户籍类型")
     if not reason.strip():
         errors.append("请填写申请事由")
@@ -59,8 +62,8 @@ def submit(*, programme: str, name: str, id_number: str, phone: str, village: st
         raise services.CaseworkError("提交过于频繁，请稍后再试或到镇（街道）窗口申请")
     cache.incr(key)
     request = OnlineRequest.objects.create(
-        programme=programme, name=name.strip()[:50], id_number=id_number,
-        phone=phone.strip()[:20], address=address.strip()[:200], hukou_type=hukou_type,
+        programme=programme, name=name.strip(), id_number=id_number,
+        phone=phone.strip(), address=address.strip()[:inputs.ADDRESS_MAX], hukou_type=hukou_type,
         reason=reason.strip()[:300], origin=origin.strip()[:100], consent=True, ip=ip[:45],
         area_code=area.code)
     audit.record(AuditEvent.CREATE, object_type="casework.onlinerequest", object_id=request.pk,

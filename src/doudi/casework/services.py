@@ -28,6 +28,7 @@ from doudi.casework.models import (
     CalendarYear,
     HomeVisit,
 )
+from doudi.core.errors import ServiceError
 from doudi.core.workdays import Calendar, add_workdays
 from doudi.policy.services import parameter_set
 from doudi.programmes import catalogue
@@ -37,7 +38,7 @@ from doudi.registry.models import Household, Person
 from doudi.rules.parameters import ParameterSet, engine_value
 
 
-class CaseworkError(Exception):
+class CaseworkError(ServiceError):
     """A refused action, with a Chinese reason for the page."""
 
 

@@ -14,6 +14,7 @@ from collections.abc import Set
 from dataclasses import dataclass
 
 from doudi.accounts import roles
+from doudi.core.errors import ServiceError
 from doudi.programmes import catalogue
 
 STATES = {
@@ -73,7 +74,7 @@ TRANSITIONS: tuple[Transition, ...] = (
 BY_ACTION = {t.action: t for t in TRANSITIONS}
 
 
-class TransitionError(Exception):
+class TransitionError(ServiceError):
     """An action the table does not allow here; the message is Chinese."""
 
 

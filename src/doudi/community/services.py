@@ -28,10 +28,11 @@ from doudi.community.models import (
     Project,
     Worker,
 )
+from doudi.core.errors import ServiceError
 from doudi.registry.models import Household
 
 
-class CommunityError(Exception):
+class CommunityError(ServiceError):
     """A refused action; the message is Chinese."""
 
 

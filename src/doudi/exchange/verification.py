@@ -19,9 +19,11 @@ from typing import Any
 import polars as pl
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.scoping import require
+from doudi.core.errors import ServiceError
 from doudi.core.masking import mask_id_number, mask_name
 from doudi.engine.feeds.feedspec import VERIFICATION_SECTIONS, FeedSpec
 from doudi.exchange.current import current_rows
@@ -37,8 +39,25 @@ GRADES = {"一级": 1, "二级": 2, "三级": 3, "四级": 4}
 RESIDENTIAL_USES = ("住宅",)
 
 
-class ConsentRequired(Exception):
+class ConsentRequired(ServiceError):
     """The area requires a signed 授权书 before a report is produced."""
+
+
+class ConsentError(ServiceError):
+    """A 授权书 that cannot be recorded; the message is Chinese."""
+
+
+def record_consent(*, by, household: Household, signed_on: dt.date,  # noqa: ANN001
+                   signed_by: str, note: str = "") -> Consent:
+    """登记授权书: the household's signed consent to have its economic status checked
+    (audited through the model)."""
+    require(by, household.area_code, roles.EDIT_REGISTRY)
+    signed_by = signed_by.strip()
+    if not signed_by or signed_on > timezone.localdate():
+        raise ConsentError("请填写签署人，签署日期不能晚于今天")
+    return Consent.objects.create(household=household, signed_on=signed_on,
+                                  signed_by=signed_by[:50], note=note.strip()[:200],
+                                  recorded_by=by, area_code=household.area_code)
 
 
 @dataclass

@@ -24,6 +24,7 @@ from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.core.errors import ServiceError
 from doudi.core.workdays import add_workdays
 from doudi.engine.monitoring import indicators as catalogue
 from doudi.engine.monitoring.run import digest
@@ -39,7 +40,7 @@ from doudi.rules.parameters import engine_value
 DEFAULT_RERAISE_DAYS = 180
 
 
-class MonitoringError(Exception):
+class MonitoringError(ServiceError):
     """A refused monitoring action; the message is Chinese."""
 
 
@@ -319,16 +320,16 @@ def report(*, by, channel: str, summary: str, household: Household | None = None
     if household is not None:
         area_code = household.area_code
     if len(area_code) != 12 or not area_code.isdigit():
-        raise MonitoringError("请选择求助人所在村（社区）")
+        raise MonitoringError("请选择求助人所在村（社区）", field="area_code")
     hotline_system = channel == "hotline" and in_scope(by, area_code, roles.HOTLINE)
     if not in_scope(by, area_code, roles.EDIT_REGISTRY) and not hotline_system:
         raise PermissionDenied("无权在该区划登记")
     if not summary.strip():
-        raise MonitoringError("请填写困难情况")
+        raise MonitoringError("请填写困难情况", field="summary")
     if channel == "hotline" and not ticket_no.strip():
-        raise MonitoringError("请填写 12345 工单号")
+        raise MonitoringError("请填写 12345 工单号", field="ticket_no")
     if household is None and not name.strip():
-        raise MonitoringError("请填写求助人姓名")
+        raise MonitoringError("请填写求助人姓名", field="name")
     ind = indicator(channel, area_code)
     day = as_of or timezone.localdate()
     deadline = add_workdays(day, ind.verify_days, calendar())

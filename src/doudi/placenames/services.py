@@ -11,6 +11,7 @@ from pypinyin import Style, lazy_pinyin
 
 from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
+from doudi.core.errors import ServiceError
 from doudi.placenames.models import (
     PLACE_KINDS,
     STEPS,
@@ -23,7 +24,7 @@ from doudi.placenames.models import (
 )
 
 
-class PlaceNameError(Exception):
+class PlaceNameError(ServiceError):
     """A refused action; the message is Chinese."""
 
 

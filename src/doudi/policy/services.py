@@ -22,9 +22,9 @@ from doudi.areas.models import Area
 from doudi.areas.scoping import require
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.core.errors import FieldError, ServiceError
 from doudi.policy.models import LOCAL, SHIPPED, PolicyParameter
 from doudi.policy.values import Ident, parameter_fields, to_json, to_parameter
-from doudi.registry.services import FieldError
 from doudi.rules.parameters import ParameterError, ParameterSet, normalise_value
 from doudi.rules.shipped import shipped
 
@@ -36,12 +36,8 @@ _TEXT_LIMITS = {"reference": ("依据", 300), "note": ("备注", 300),
                 "retroactive_reason": ("追溯生效理由", 300), "url": ("原文链接", 500)}
 
 
-class PolicyError(ValueError):
+class PolicyError(ServiceError, ValueError):
     """Bad input; `errors` names each field and the reason in Chinese. Nothing was written."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        self.errors = errors
-        super().__init__("；".join(f"{e.field}: {e.message}" for e in errors))
 
 
 # -- reading ----------------------------------------------------------------------------------

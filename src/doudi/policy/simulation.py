@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
+from doudi.core.errors import ServiceError
 from doudi.registry.models import Household
 from doudi.registry.rules_input import build_frames
 from doudi.rules.engine import evaluate
@@ -19,8 +20,8 @@ from doudi.rules.parameters import ParameterError, ParameterSet
 from doudi.rules.whatif import compare
 
 
-class SimulationError(ValueError):
-    pass
+class SimulationError(ServiceError, ValueError):
+    """A 调标测算 that cannot be run; the message is Chinese."""
 
 
 @dataclass

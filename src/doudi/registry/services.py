@@ -7,7 +7,6 @@ Views, API handlers, CLI commands and jobs all call these; none writes registry 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -19,41 +18,15 @@ from doudi.areas.scoping import in_scope, require
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.core import areacode, idnumber
+from doudi.core.errors import FieldError, ServiceError
 from doudi.registry import choices
 from doudi.registry.categories import CATEGORIES
+from doudi.registry.inputs import HouseholdInput, MemberInput, household_errors, member_errors
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
 
 
-@dataclass
-class FieldError:
-    field: str
-    message: str
-
-
-class RegistryError(ValueError):
+class RegistryError(ServiceError, ValueError):
     """Bad input; `errors` names each field and the reason in Chinese. Nothing was written."""
-
-    def __init__(self, errors: list[FieldError]) -> None:
-        self.errors = errors
-        super().__init__("；".join(f"{e.field}: {e.message}" for e in errors))
-
-
-@dataclass
-class MemberInput:
-    id_number: str
-    name: str
-    relation: str
-    hukou_type: str = ""
-    co_resident: bool = True
-    phone: str = ""
-    disability_category: str = ""
-    disability_grade: int | None = None
-    serious_illness: str = ""
-    labour_capacity: str = "full"
-    student_status: str = ""
-    has_supporter: bool = True
-    adl_failed: int = 0
-    extra: dict = field(default_factory=dict)
 
 
 def name_initials(name: str) -> str:
@@ -64,45 +37,6 @@ def name_initials(name: str) -> str:
 def _check_choice(errors: list[FieldError], where: str, value, options, label: str) -> None:  # noqa: ANN001
     if value not in {code for code, _ in options}:
         errors.append(FieldError(where, f"{label}取值无效: {value!r}"))
-
-
-def _validate_member(m: MemberInput, where: str, errors: list[FieldError]) -> None:
-    try:
-        m.id_number = idnumber.parse(m.id_number).id_number
-    except idnumber.InvalidIdNumber as exc:
-        errors.append(FieldError(f"{where}.id_number", str(exc)))
-    m.name = (m.name or "").strip()
-    if not m.name:
-        errors.append(FieldError(f"{where}.name", "姓名不能为空"))
-    elif len(m.name) > 50:
-        errors.append(FieldError(f"{where}.name", "姓名过长"))
-    if len(m.phone or "") > 20:
-        errors.append(FieldError(f"{where}.phone", "联系电话过长（至多20位）"))
-    if len(m.serious_illness or "") > 100:
-        errors.append(FieldError(f"{where}.serious_illness", "重病病种过长（至多100字）"))
-    _check_choice(errors, f"{where}.relation", m.relation, choices.RELATION_CHOICES, "与户主关系")
-    if m.hukou_type:
-        _check_choice(errors, f"{where}.hukou_type", m.hukou_type, choices.HUKOU_CHOICES,
-                      "户籍类型")
-    if m.disability_category:
-        _check_choice(errors, f"{where}.disability_category", m.disability_category,
-                      choices.DISABILITY_CATEGORY_CHOICES, "残疾类别")
-    if m.disability_grade is not None:
-        if m.disability_grade not in (1, 2, 3, 4):
-            errors.append(FieldError(f"{where}.disability_grade", "残疾等级应为1–4级"))
-        elif not m.disability_category:
-            errors.append(FieldError(f"{where}.disability_category",
-                                     "填写残疾等级时须填写残疾类别"))
-    _check_choice(errors, f"{where}.labour_capacity", m.labour_capacity,
-                  choices.LABOUR_CAPACITY_CHOICES, "劳动能力")
-    _check_choice(errors, f"{where}.student_status", m.student_status,
-                  choices.STUDENT_CHOICES, "在校情况")
-    if not isinstance(m.has_supporter, bool):
-        errors.append(FieldError(f"{where}.has_supporter", "应为“是”或“否”"))
-    if (not isinstance(m.adl_failed, int) or isinstance(m.adl_failed, bool)
-            or not 0 <= m.adl_failed <= choices.ADL_ITEM_COUNT):
-        errors.append(FieldError(f"{where}.adl_failed",
-                                 f"生活不能自理项数应为0–{choices.ADL_ITEM_COUNT}项"))
 
 
 def _duplicate_message(person: Person, by) -> str:  # noqa: ANN001
@@ -168,30 +102,26 @@ def create_household(
     """登记家庭: a household with its members; exactly one 户主. All or nothing."""
     require(by, area_code, roles.EDIT_REGISTRY)
     area = _village(area_code)
-    errors: list[FieldError] = []
-    _check_choice(errors, "hukou_type", hukou_type, choices.HUKOU_CHOICES, "户籍类型")
-    if len(address.strip()) > 200:
-        errors.append(FieldError("address", "住址过长（至多200字）"))
-    if not members:
-        errors.append(FieldError("members", "至少登记一名家庭成员"))
-    for i, m in enumerate(members):
-        _validate_member(m, f"members[{i}]", errors)
+    form, errors = household_errors(HouseholdInput(
+        area_code=area_code, hukou_type=hukou_type, members=members, address=address))
+    # the checks across members run on what was typed, so every reason is shown at once
+    ids = [_normalised_id(m.id_number) for m in members]
     heads = [m for m in members if m.relation == "head"]
     if members and len(heads) != 1:
         errors.append(FieldError("members", f"应有且仅有一名户主，实际为{len(heads)}名"))
     seen: dict[str, int] = {}
-    for i, m in enumerate(members):
-        if m.id_number in seen:
+    for i, id_number in enumerate(ids):
+        if id_number in seen:
             errors.append(FieldError(f"members[{i}].id_number",
-                                     f"与第{seen[m.id_number] + 1}名成员身份证号重复"))
-        seen.setdefault(m.id_number, i)
+                                     f"与第{seen[id_number] + 1}名成员身份证号重复"))
+        seen.setdefault(id_number, i)
     if not errors:
         existing = {p.id_number: p for p in Person.objects.filter(id_number__in=list(seen))}
-        for i, m in enumerate(members):
-            if m.id_number in existing:
+        for i, id_number in enumerate(ids):
+            if id_number in existing:
                 errors.append(FieldError(f"members[{i}].id_number",
-                                         _refuse_duplicate(existing[m.id_number], by)))
-    if errors:
+                                         _refuse_duplicate(existing[id_number], by)))
+    if errors or form is None:
         raise RegistryError(errors)
     start = start_date or timezone.localdate()
     for attempt in range(5):
@@ -199,10 +129,10 @@ def create_household(
             with transaction.atomic():
                 household = Household.objects.create(
                     number=_new_household_number(area.code), area=area, area_code=area.code,
-                    address=address.strip(), hukou_type=hukou_type,
+                    address=form.address, hukou_type=form.hukou_type,
                 )
-                for m in members:
-                    person = _create_person(m, area.code, hukou_type)
+                for m in form.members:
+                    person = _create_person(m, area.code, form.hukou_type)
                     Membership.objects.create(
                         household=household, person=person, relation=m.relation,
                         co_resident=m.co_resident, start_date=start, area_code=area.code,
@@ -219,25 +149,31 @@ def create_household(
     raise AssertionError("unreachable")
 
 
+def _normalised_id(raw: str) -> str:
+    try:
+        return idnumber.parse(raw).id_number
+    except (idnumber.InvalidIdNumber, TypeError, AttributeError):
+        return raw
+
+
 @transaction.atomic
 def add_member(*, by, household: Household, member: MemberInput,  # noqa: ANN001
                start_date: dt.date | None = None) -> Membership:
     """增加家庭成员 (a new person: birth, marriage, registration)."""
     require(by, household.area_code, roles.EDIT_REGISTRY)
-    errors: list[FieldError] = []
-    _validate_member(member, "member", errors)
-    if not errors and member.relation == "head" and household.head() is not None:
+    clean, errors = member_errors(member, "member")
+    if clean is not None and clean.relation == "head" and household.head() is not None:
         errors.append(FieldError("member.relation", "该家庭已有户主"))
-    if not errors:
-        existing = Person.objects.filter(id_number=member.id_number).first()
+    if clean is not None and not errors:
+        existing = Person.objects.filter(id_number=clean.id_number).first()
         if existing is not None:
             errors.append(FieldError("member.id_number", _refuse_duplicate(existing, by)))
-    if errors:
+    if errors or clean is None:
         raise RegistryError(errors)
-    person = _create_person(member, household.area_code, household.hukou_type)
+    person = _create_person(clean, household.area_code, household.hukou_type)
     return Membership.objects.create(
-        household=household, person=person, relation=member.relation,
-        co_resident=member.co_resident, start_date=start_date or timezone.localdate(),
+        household=household, person=person, relation=clean.relation,
+        co_resident=clean.co_resident, start_date=start_date or timezone.localdate(),
         area_code=household.area_code,
     )
 

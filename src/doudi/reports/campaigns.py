@@ -20,13 +20,14 @@ from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits.models import Enrollment
+from doudi.core.errors import ServiceError
 from doudi.core.excel import one_sheet
 from doudi.registry.models import Household
 from doudi.reports import sampling
 from doudi.reports.models import CHECKLIST, Campaign, CampaignFinding, CampaignSample
 
 
-class CampaignError(Exception):
+class CampaignError(ServiceError):
     """A refused campaign action; the message is Chinese."""
 
 

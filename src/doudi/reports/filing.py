@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
+from doudi.core.errors import ServiceError
 from doudi.core.excel import new_workbook
 from doudi.reports import statistics
 from doudi.reports.models import ReportInstance
@@ -26,7 +27,7 @@ from doudi.reports.models import ReportInstance
 TEMPLATES_FILE = Path(__file__).with_name("report_templates.yaml")
 
 
-class FilingError(Exception):
+class FilingError(ServiceError):
     """A refused report action; the message is Chinese."""
 
 

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -112,7 +112,7 @@ def account_password(request: HttpRequest) -> HttpResponse:
             try:
                 services.change_own_password(request.user, old=request.POST.get("old", ""),
                                              new=new)
-            except ValidationError as e:
+            except services.AccountError as e:
                 errors.extend(e.messages)
             else:
                 # keep this session signed in: its hash changed with the password
@@ -135,13 +135,11 @@ def account_totp(request: HttpRequest) -> HttpResponse:
     user = request.user
     error = ""
     if request.method == "POST" and request.POST.get("action") == "disable":
-        if totp.required(user):
-            error = "您的角色必须使用双因素认证，不能关闭"
-        elif not totp.accept(user, request.POST.get("code", "")):
-            error = "动态码错误"
+        try:
+            services.disable_totp(user, code=request.POST.get("code", ""))
+        except services.AccountError as exc:
+            error = exc.message
         else:
-            user.totp_secret, user.totp_confirmed_at = "", None
-            user.save()
             messages.success(request, "已关闭双因素认证")
             return redirect("account")
     elif request.method == "POST" and not totp.enrolled(user):
@@ -191,8 +189,10 @@ def user_new(request: HttpRequest) -> HttpResponse:
                 username=request.POST.get("username", ""), password=password,
                 area_code=request.POST.get("area_code", "").strip(), roles=[],
                 full_name=request.POST.get("full_name", "").strip()[:50], by=request.user)
-        except (ValidationError, PermissionDenied) as e:
-            errors.extend(e.messages if isinstance(e, ValidationError) else [str(e)])
+        except services.AccountError as e:
+            errors.extend(e.messages)
+        except PermissionDenied as e:
+            errors.append(str(e))
         else:
             messages.success(request, f"已新建账号 {made.username}，临时口令 {password}"
                                       "（仅显示这一次，首次登录须修改）；请安全管理员授予角色")
@@ -223,7 +223,7 @@ def _act(request: HttpRequest, target: User) -> str:
     if action == "reset_totp":
         services.reset_totp(target, by=by)
         return "已重置双因素认证，用户下次登录后重新绑定"
-    raise ValidationError("请选择要办理的事项")
+    raise services.AccountError("请选择要办理的事项", field="action")
 
 
 @login_required
@@ -236,7 +236,7 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
     if request.method == "POST":
         try:
             done = _act(request, target)
-        except ValidationError as e:
+        except services.AccountError as e:
             errors.extend(e.messages)
         except PermissionDenied as e:
             errors.append(str(e) or "没有此项权限")

@@ -22,7 +22,6 @@ from doudi.audit.models import AuditEvent
 from doudi.benefits import bank_files, bank_layouts, recalculation, reviews, services, spending
 from doudi.benefits.models import (
     BankLayout,
-    Budget,
     Enrollment,
     EnrollmentEvent,
     PaymentLine,
@@ -257,20 +256,15 @@ def funds(request: HttpRequest) -> HttpResponse:
         year = timezone.localdate().year
     error = ""
     if request.method == "POST":
-        area = request.POST.get("area", "")
-        if not request.user.can(roles.SET_BUDGET):
-            error = "预算由区县民政部门登记"
-        elif not area.startswith(request.user.scope_prefix or "-"):
-            error = "区划不在您的管辖范围内"
-        else:
-            try:
-                Budget.objects.update_or_create(
-                    year=year, area_code=area, programme=request.POST.get("programme", ""),
-                    defaults={"amount_fen": yuan_to_fen(request.POST.get("amount", "")),
-                              "note": request.POST.get("note", "")[:200]})
-                return redirect(f"{request.path}?year={year}")
-            except ValueError as exc:
-                error = str(exc)
+        try:
+            services.set_budget(
+                by=request.user, year=year, area_code=request.POST.get("area", ""),
+                programme=request.POST.get("programme", ""),
+                amount_fen=yuan_to_fen(request.POST.get("amount", "")),
+                note=request.POST.get("note", ""))
+            return redirect(f"{request.path}?year={year}")
+        except (ValueError, services.BenefitsError) as exc:
+            error = str(exc)
     result = spending.spending(request.user.scope_prefix or "-", year)
     if request.GET.get("format") == "xlsx":
         return _funds_xlsx(request, result, year)

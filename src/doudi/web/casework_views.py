@@ -31,10 +31,10 @@ from doudi.casework.models import (
     FundEntry,
     OnlineRequest,
 )
+from doudi.core.errors import ServiceError
 from doudi.core.excel import new_workbook
 from doudi.core.workdays import LIBRARY_YEARS
 from doudi.programmes import catalogue
-from doudi.registry.services import RegistryError
 from doudi.web.access import render_household, require_capability, visible_household
 from doudi.web.rules_views import rules_context
 
@@ -371,10 +371,8 @@ def online_accept(request: HttpRequest, request_id: int) -> HttpResponse:
     item = _online(request, request_id)
     try:
         item = online.accept(by=request.user, request=item)
-    except (PermissionDenied, services.CaseworkError) as exc:
+    except (PermissionDenied, ServiceError) as exc:  # a case or a registry refusal
         return _render_queue(request, str(exc) or "无权受理")
-    except RegistryError as exc:
-        return _render_queue(request, "；".join(e.message for e in exc.errors))
     return redirect("application_detail", application_id=item.application_id)
 
 

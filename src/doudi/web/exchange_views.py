@@ -23,9 +23,14 @@ from doudi.core.excel import new_workbook
 from doudi.engine.feeds.feedspec import FIELD_TYPE_LABELS, FeedSpecError
 from doudi.exchange import feed_types, jobs
 from doudi.exchange.imports import report_rows
-from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
+from doudi.exchange.models import FeedBatch, FeedType, ImportJob, VerificationReport
 from doudi.exchange.readers import SUFFIXES
-from doudi.exchange.verification import ConsentRequired, request_report
+from doudi.exchange.verification import (
+    ConsentError,
+    ConsentRequired,
+    record_consent,
+    request_report,
+)
 from doudi.web.access import render_household, require_capability, visible_household
 
 
@@ -244,13 +249,12 @@ def consent_add(request: HttpRequest, household_id: int) -> HttpResponse:
         signed_on = dt.date.fromisoformat(request.POST.get("signed_on", ""))
     except ValueError:
         return render_household(request, household, consent_error="请填写授权书签署日期")
-    signed_by = request.POST.get("signed_by", "").strip()
-    if not signed_by or signed_on > timezone.localdate():
-        return render_household(request, household,
-                              consent_error="请填写签署人，签署日期不能晚于今天")
-    Consent.objects.create(household=household, signed_on=signed_on, signed_by=signed_by[:50],
-                           note=request.POST.get("note", "").strip()[:200],
-                           recorded_by=request.user, area_code=household.area_code)
+    try:
+        record_consent(by=request.user, household=household, signed_on=signed_on,
+                       signed_by=request.POST.get("signed_by", ""),
+                       note=request.POST.get("note", ""))
+    except ConsentError as exc:
+        return render_household(request, household, consent_error=exc.message)
     messages.success(request, "已登记授权书")
     return redirect("household_detail", household_id=household.pk)
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from doudi.registry import choices
-from doudi.registry.services import FieldError, MemberInput
+from doudi.core.errors import FieldError
+from doudi.registry import choices, inputs
+from doudi.registry.inputs import MemberInput
 
 MEMBER_FIELDS = ["name", "id_number", "relation", "phone", "disability_category",
                  "disability_grade", "serious_illness", "labour_capacity", "student_status",
@@ -16,7 +17,7 @@ MEMBER_FIELDS = ["name", "id_number", "relation", "phone", "disability_category"
 # 有法定义务人且有履行能力: "yes" / "no"; a row posted without the field keeps the default (yes)
 SUPPORTER_CHOICES = [("yes", "有"), ("no", "无或无履行能力")]
 ADL_FAILED_CHOICES = [(str(n), f"{n}项") for n in range(choices.ADL_ITEM_COUNT + 1)]
-MAX_MEMBERS = 20
+MAX_MEMBERS = inputs.MAX_MEMBERS
 
 
 def member_rows(request: HttpRequest) -> list[dict[str, str]]:
@@ -35,12 +36,13 @@ def to_members(rows: list[dict]) -> tuple[list[MemberInput], list[FieldError]]:
     for i, row in enumerate(rows):
         grade = row.get("disability_grade") or ""
         if grade and not (grade.isascii() and grade.isdigit()):  # "²".isdigit() is True
-            errors.append(FieldError(f"members[{i}].disability_grade", "残疾等级应为1–4级"))
+            errors.append(FieldError(f"members[{i}].disability_grade",
+                                     inputs.range_reason("disability_grade")))
             grade = ""
         adl = row.get("adl_failed") or "0"
         if not (adl.isascii() and adl.isdigit()):
             errors.append(FieldError(f"members[{i}].adl_failed",
-                                     f"生活不能自理项数应为0–{choices.ADL_ITEM_COUNT}项"))
+                                     inputs.range_reason("adl_failed")))
             adl = "0"
         supporter = row.get("has_supporter") or "yes"
         if supporter not in {code for code, _ in SUPPORTER_CHOICES}:
@@ -68,16 +70,11 @@ def errors_by_row(errors: list[FieldError]) -> tuple[list[str], dict[int, list[s
     """Split service errors into household-level messages and messages per member row."""
     general: list[str] = []
     per_row: dict[int, list[str]] = {}
-    labels = {"id_number": "身份证号", "name": "姓名", "relation": "与户主关系",
-              "disability_grade": "残疾等级", "disability_category": "残疾类别",
-              "hukou_type": "户籍类型", "labour_capacity": "劳动能力",
-              "student_status": "在校情况", "has_supporter": "法定义务人",
-              "adl_failed": "生活不能自理项数"}
     for e in errors:
-        if e.field.startswith("members[") and "]." in e.field:
+        if e.field and e.field.startswith("members[") and "]." in e.field:
             index = int(e.field[len("members["):e.field.index("]")])
             name = e.field.split("].", 1)[1]
-            per_row.setdefault(index, []).append(f"{labels.get(name, name)}：{e.message}")
+            per_row.setdefault(index, []).append(f"{inputs.LABELS.get(name, name)}：{e.message}")
         else:
             general.append(e.message)
     return general, per_row
@@ -92,4 +89,7 @@ CHOICES = {
     "supporter_choices": SUPPORTER_CHOICES,
     "adl_failed_choices": ADL_FAILED_CHOICES,
     "hukou_choices": choices.HUKOU_CHOICES,
+    # the inputs' maxlength, from the one declaration the service checks against
+    "limits": {"name": inputs.NAME_MAX, "phone": inputs.PHONE_MAX,
+               "serious_illness": inputs.SERIOUS_ILLNESS_MAX, "address": inputs.ADDRESS_MAX},
 }

@@ -25,6 +25,7 @@ from doudi.policy.values import as_text, from_text, to_parameter
 from doudi.rules.parameters import Parameter, ParameterSet, display_value
 from doudi.rules.programmes import PROGRAMMES
 from doudi.web.access import require_capability
+from doudi.web.errors import add_to_form
 from doudi.web.policy_forms import PolicyValueForm, first_of_next_month, value_hint
 
 OTHER_GROUP = "其他"
@@ -160,11 +161,6 @@ def policy_detail(request: HttpRequest, key: str) -> HttpResponse:
     return _render_detail(request, key)
 
 
-def _show_errors(form: PolicyValueForm, exc: PolicyError) -> None:
-    for e in exc.errors:
-        form.add_error(e.field if e.field in form.fields else None, e.message)
-
-
 @login_required
 @require_POST
 def policy_value_add(request: HttpRequest, key: str) -> HttpResponse:
@@ -179,7 +175,7 @@ def policy_value_add(request: HttpRequest, key: str) -> HttpResponse:
                 request.user, key, value=from_text(latest.unit, form.cleaned_data["value"]),
                 **form.service_kwargs())
         except PolicyError as exc:
-            _show_errors(form, exc)
+            add_to_form(form, exc)
         else:
             messages.success(request, f"已设定 {key} 自 {row.effective_from} 起的取值")
             return redirect("policy_detail", key=key)
@@ -198,10 +194,6 @@ def policy_value_withdraw(request: HttpRequest, key: str) -> HttpResponse:
     if row is None:
         messages.error(request, "该取值不存在或不在您的管辖范围内")
     else:
-        try:
-            services.delete_future_value(request.user, row)
-        except PolicyError as exc:
-            messages.error(request, "；".join(e.message for e in exc.errors))
-        else:
-            messages.success(request, f"已撤销 {key} 自 {row.effective_from} 起的取值")
+        services.delete_future_value(request.user, row)  # a refusal goes back to the page
+        messages.success(request, f"已撤销 {key} 自 {row.effective_from} 起的取值")
     return redirect("policy_detail", key=key)

@@ -28,6 +28,7 @@ from doudi.registry.models import CategoryAssignment, Household, Person
 from doudi.registry.services import RegistryError
 from doudi.web import household_form, registry_forms
 from doudi.web.access import render_household, require_capability, visible_household
+from doudi.web.errors import add_to_form
 
 
 def _area_options(user: User) -> list[Area]:
@@ -205,8 +206,7 @@ def _submit(request: HttpRequest, household: Household, form: object, form_key: 
         try:
             act(form.cleaned_data)
         except RegistryError as exc:
-            for e in exc.errors:
-                form.add_error(None, e.message)
+            add_to_form(form, exc)
         else:
             messages.success(request, done)
             return redirect("household_detail", household_id=household.pk)
@@ -261,7 +261,7 @@ def household_category_end(request: HttpRequest, household_id: int) -> HttpRespo
                                       end_date=form.cleaned_data["end_date"],
                                       note=form.cleaned_data["note"])
             except RegistryError as exc:
-                errors += [e.message for e in exc.errors]
+                errors += exc.messages
             else:
                 messages.success(request, "已终止类别")
                 return redirect("household_detail", household_id=household.pk)

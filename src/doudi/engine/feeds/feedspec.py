@@ -28,6 +28,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from doudi.core.errors import ServiceError
+
 FIELD_TYPES = ("text", "id_number", "date", "money", "number", "decimal1")
 FIELD_TYPE_LABELS = {"text": "文本", "id_number": "身份证号", "date": "日期", "money": "金额(元)",
                      "number": "整数", "decimal1": "数值(一位小数)"}
@@ -53,7 +55,7 @@ _KEY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 RESERVED_KEYS = ("row", "person_id", "match")
 
 
-class FeedSpecError(ValueError):
+class FeedSpecError(ServiceError, ValueError):
     """A spec that cannot be used; the message is Chinese and names the place."""
 
 

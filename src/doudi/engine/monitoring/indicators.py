@@ -36,6 +36,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from doudi.core.errors import ServiceError
+
 KINDS = {"risk": "风险事件", "uncovered_eligible": "应保未保", "covered_ineligible": "不应保而保",
          "taper_due": "渐退到期", "review_due": "复核逾期", "discovery": "主动发现",
          "hotline": "12345热线"}
@@ -51,7 +53,7 @@ PER = ("person", "household")
 _KEY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
 
-class IndicatorError(ValueError):
+class IndicatorError(ServiceError, ValueError):
     """An indicator that cannot be used; the message is Chinese and names the indicator."""
 
 

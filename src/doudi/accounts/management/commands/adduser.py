@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import getpass
 
-from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from doudi.accounts import services
@@ -29,6 +28,6 @@ class Command(BaseCommand):
                 user = services.create_user(username=o["username"], password=password,
                                             area_code=o["area"], roles=o["role"],
                                             full_name=o["full_name"])
-        except ValidationError as exc:
+        except services.AccountError as exc:
             raise CommandError("; ".join(exc.messages)) from exc
         self.stdout.write(f"已创建用户 {user.username}（{user.role_labels()}，{user.area.name}）")
