@@ -24,6 +24,7 @@ from doudi.benefits import services
 from doudi.benefits.models import Enrollment, ReviewTask
 from doudi.engine.payments.roster import next_month
 from doudi.policy.services import parameter_set
+from doudi.programmes import catalogue
 from doudi.registry.models import Membership
 from doudi.rules.parameters import BASIS, engine_value
 
@@ -36,7 +37,7 @@ def _months(key: str, area_code: str, day: dt.date) -> int | None:
 
 
 def interval(enrollment: Enrollment, day: dt.date) -> int:
-    own = _months(f"benefits.review_months.{enrollment.programme}", enrollment.area_code, day)
+    own = _months(catalogue.review_schedule(enrollment.programme), enrollment.area_code, day)
     if own is not None:
         return own
     able = Membership.objects.filter(household_id=enrollment.household_id,

@@ -45,8 +45,9 @@ class Programme:
       (单人保 is 低保 for one member); `monitored`: false for one-off aid (临时救助);
     - `advance_relief`: may be paid first from the town's reserve fund (先行救助);
     - `case_label`: the warning disposition that starts an application for it (纳入低保);
-    - `review_schedule`: the policy key of its periodic review interval, when it has its own;
-    - `visit_schedule`: the policy key of the visits its beneficiaries are owed.
+    - `review_schedule`: the policy key of its own periodic review interval (复核, months),
+      `benefits.review_months.<code>` unless declared; where no value is set for it, reviews
+      fall back to the household's (stable or other).
     """
 
     code: str
@@ -65,12 +66,13 @@ class Programme:
     monitored: bool = True
     advance_relief: bool = False
     case_label: str | None = None
-    review_schedule: str | None = None
-    visit_schedule: str | None = None
+    review_schedule: str = ""
 
     def __post_init__(self) -> None:
         if self.level not in (HOUSEHOLD, MEMBER):
             raise ValueError(f"{self.code}: level must be household or member")
+        if not self.review_schedule:
+            object.__setattr__(self, "review_schedule", f"benefits.review_months.{self.code}")
 
     def rules_programme(self) -> Any:
         """What the rules module declares (`PROGRAMME`: its eligibility and amount columns,
@@ -107,16 +109,13 @@ SHIPPED: tuple[Programme, ...] = (
               case_label="认定支出型困难家庭"),
     Programme("tekun", "特困人员救助供养", "特困", MEMBER, RULES + "tekun", 70,
               category="tekun", published=True, public_intake=True, payment_code="02",
-              case_label="纳入特困",
-              review_schedule="benefits.review_months.tekun",
-              visit_schedule="care.visit.dispersed_tekun"),
+              case_label="纳入特困"),
     Programme("linshi", "临时救助", "临时救助", HOUSEHOLD, RULES + "linshi", 60,
               public_intake=True, payment_code="03", monitored=False, advance_relief=True,
               case_label="给予临时救助"),
     Programme("child", "孤儿、事实无人抚养儿童基本生活保障", "孤儿/事实无人抚养儿童", MEMBER,
               RULES + "child", 90, public_intake=True, payment_code="07",
-              case_label="孤儿/事实无人抚养儿童保障",
-              visit_schedule="care.visit.orphan"),
+              case_label="孤儿/事实无人抚养儿童保障"),
     Programme("disability", "困难残疾人生活补贴和重度残疾人护理补贴（两项补贴）", "两项补贴",
               MEMBER, RULES + "disability", 80, public_intake=True, payment_code="06",
               case_label="两项补贴",
@@ -298,6 +297,12 @@ def case_dispositions() -> Iterator[tuple[str, str, str]]:
     for p in programmes():
         if p.case_label:
             yield f"case_{p.code}", f"{p.case_label}（启动申请）", p.code
+
+
+def review_schedule(code: str) -> str:
+    """The policy key of a programme's own review interval (a part's: its programme's)."""
+    found = get(code)
+    return found.review_schedule if found else f"benefits.review_months.{code}"
 
 
 def advance_relief(code: str) -> bool:
