@@ -74,7 +74,7 @@ def submit(*, programme: str, name: str, id_number: str, phone: str, village: st
 
 def accept(*, by, request: OnlineRequest) -> OnlineRequest:  # noqa: ANN001
     """受理: register the applicant if needed, open the case, record the consent."""
-    from doudi.exchange.models import Consent
+    from doudi.exchange.verification import record_consent
 
     if not in_scope(by, request.area_code, roles.EDIT_REGISTRY) or \
             not by.can(roles.ACCEPT_ONLINE):
@@ -102,9 +102,8 @@ def accept(*, by, request: OnlineRequest) -> OnlineRequest:  # noqa: ANN001
             by=by, household=household, programme=request.programme, channel=channel,
             reason=reason, applicant=person,
             submitted_on=timezone.localtime(request.submitted_at).date())
-        Consent.objects.create(household=household, signed_on=app.submitted_on,
-                               signed_by=request.name, note="网上申请时勾选授权书",
-                               recorded_by=by, area_code=household.area_code)
+        record_consent(by=by, household=household, signed_on=app.submitted_on,
+                       signed_by=request.name, note="网上申请时勾选授权书")
         request.status, request.application = OnlineRequest.ACCEPTED, app
         request.save(update_fields=["status", "application"])
     return request

@@ -345,7 +345,9 @@ def public_apply(request: HttpRequest) -> HttpResponse:
             error = str(exc)
     return render(request, "doudi/public_apply.html", {
         "error": error, "done": done, "values": values, "towns": _public_towns(),
-        "programmes": [(p.code, p.label) for p in catalogue.public_intake()]})
+        "programmes": [(p.code, p.label) for p in catalogue.public_intake()],
+        "limits": {name: OnlineRequest._meta.get_field(name).max_length
+                   for name in ("name", "id_number", "phone", "address", "origin", "reason")}})
 
 
 @require_GET
