@@ -220,7 +220,10 @@ def _apply(by, application: Application, t: workflow.Transition, opinion: str,  
         application.amount_fen = None
     elif t.action == "issue_notice":
         if application.decision == "approved":
+            from doudi.monitoring.services import close_by_decision
+
             _enrol(by, application, day)
+            close_by_decision(by=by, application=application)
             return "approved"
         return "refused"
     return t.target

@@ -280,6 +280,39 @@ def dispose(*, by, warning: Warning, disposition: str, note: str = "") -> Warnin
     return warning
 
 
+def close_by_decision(*, by, application) -> int:  # noqa: ANN001
+    """An approved case closes the open 应保未保 warnings it answers — the household's (or, for a
+    programme of one member, the applicant's) for its programme, its parts, or the programme it
+    counts as — with the decision as the disposition. Returns how many it closed."""
+    entry = programme_catalogue.get(application.programme)
+    if entry is None:
+        return 0
+    codes = {entry.code, *(u.code for u in entry.parts)}
+    if entry.compared_with:
+        codes.add(entry.compared_with)
+    found = Warning.objects.select_for_update().filter(
+        kind="uncovered_eligible", household=application.household, programme__in=codes,
+        status__in=(workflow.OPEN, workflow.VERIFIED))
+    if entry.level == programme_catalogue.MEMBER:
+        found = found.filter(person=application.applicant)
+    disposition = f"case_{entry.code}"
+    if disposition not in workflow.dispositions():
+        disposition = "already_covered"
+    label = workflow.dispositions()[disposition][0]
+    note = f"申请 {application.number} 已批准（{application.decided_on}）"
+    closed = 0
+    for warning in found:
+        before = warning.status
+        warning.status, warning.disposition = workflow.CLOSED, disposition
+        warning.disposition_note = note
+        warning.application = warning.application or application
+        warning.closed_by, warning.closed_at, warning.open_key = by, timezone.now(), None
+        warning.save()
+        _event(warning, by, "dispose", label, before, note)
+        closed += 1
+    return closed
+
+
 def escalate_overdue(today: dt.date | None = None, area_code: str = "") -> int:
     """Overdue open warnings move up one level (村 → 镇 → 县) with a new time limit."""
     from doudi.casework.services import calendar

@@ -15,11 +15,11 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 from django.utils import timezone
 
+from doudi.benefits import coverage
 from doudi.benefits.models import Enrollment, PaymentLine
 from doudi.care.models import Visit, VisitTask
 from doudi.casework.models import Application
@@ -28,10 +28,7 @@ from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment
 
 FIGURES: dict[str, str] = {
-    "covered_households": "在保户数",
-    "covered_persons": "在保人数",
-    "dibao_households": "低保户数",
-    "tekun_persons": "特困人数",
+    **coverage.FIGURES,
     "new_enrollments": "新增保障对象",
     "exited_enrollments": "退出保障对象",
     "paid_fen": "当月发放金额（元）",
@@ -73,19 +70,15 @@ def child_width(area: str) -> int:
 
 
 def _in_force(first: dt.date, last: dt.date) -> Q:
+    """Registry categories in force at the month's end (as enrollments are: `coverage`)."""
     return Q(start_date__lte=last) & (Q(end_date__isnull=True) | Q(end_date__gt=last))
 
 
 def records(figure: str, area: str, month: dt.date) -> QuerySet:
     """The records a figure counts (for the drill-down list)."""
     first, last = month_bounds(month)
-    if figure in ("covered_households", "dibao_households", "tekun_persons"):
-        rows = Enrollment.objects.filter(_in_force(first, last), area_code__startswith=area)
-        if figure == "dibao_households":
-            rows = rows.filter(programme__in=catalogue.counted_as(catalogue.DIBAO))
-        elif figure == "tekun_persons":
-            rows = rows.filter(programme__in=catalogue.counted_as(catalogue.TEKUN))
-        return rows
+    if figure in coverage.FIGURES:  # 在保: on the month's last day, as every page counts it
+        return coverage.records(figure, area, last)
     if figure in DATED:
         model, field = DATED[figure]
         return model.objects.filter(area_code__startswith=area, **{f"{field}__range":
@@ -142,13 +135,7 @@ def month_table(area: str, month: dt.date) -> Table:
     first, last = month_bounds(month)
     width = child_width(area)
     table = Table(area, first, width)
-    per: dict[str, dict[str, int]] = {}
-    per["covered_households"] = _count(records("covered_households", area, month), width,
-                                       "household_id")
-    per["dibao_households"] = _count(records("dibao_households", area, month), width,
-                                     "household_id")
-    per["tekun_persons"] = _count(records("tekun_persons", area, month), width, "person_id")
-    per["covered_persons"] = _covered_persons(area, first, last, width)
+    per: dict[str, dict[str, int]] = dict(coverage.by_child(area, last, width))
     for key in ("new_enrollments", "exited_enrollments", "edge_households", "warnings_raised",
                 "warnings_closed", "warnings_overdue", "visits_done", "visit_tasks_due",
                 "visit_tasks_done", "applications_submitted", "applications_decided"):
@@ -177,40 +164,16 @@ def month_table(area: str, month: dt.date) -> Table:
     return table
 
 
-def _covered_persons(area: str, first: dt.date, last: dt.date, width: int) -> dict[str, int]:
-    """Members of covered households (on the month's last day) and persons covered alone,
-    counted once per child area by the database (a district's 100k members never come to
-    Python)."""
-    in_force = Enrollment.objects.filter(_in_force(first, last), area_code__startswith=area)
-    household_covering = catalogue.household_covering()
-    child = Substr("area_code", 1, width)
-    members = in_force.filter(
-        Q(person__isnull=True) | Q(programme__in=household_covering),
-        Q(household__memberships__end_date__isnull=True)
-        | Q(household__memberships__end_date__gt=last),
-        household__memberships__start_date__lte=last,
-        household__memberships__co_resident=True,
-    ).order_by().values(child=child, who=F("household__memberships__person_id"))
-    alone = (in_force.filter(person__isnull=False).exclude(programme__in=household_covering)
-             .order_by().values(child=child, who=F("person_id")))
-    (members_sql, members_params), (alone_sql, alone_params) = (
-        members.query.sql_with_params(), alone.query.sql_with_params())
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT child, COUNT(DISTINCT who) FROM ({members_sql} UNION ALL "
-                       f"{alone_sql}) covered GROUP BY child",
-                       (*members_params, *alone_params))
-        return dict(cursor.fetchall())
-
-
 def trend(area: str, months: list[dt.date]) -> list[tuple[dt.date, int, int]]:
     """(month, covered households, paid fen) for each month: the dashboard's trend line."""
     # one scan of the enrollments and one of the lines for all the months (the same records
-    # as `records("covered_households" / "paid_fen")`), not two queries per month
+    # as `coverage.records("covered_households")` and `records("paid_fen")`), not two queries
+    # per month
     if not months:
         return []
     bounds = [month_bounds(m) for m in months]
     covered = Enrollment.objects.filter(area_code__startswith=area).aggregate(**{
-        f"m{i}": Count("household_id", distinct=True, filter=_in_force(first, last))
+        f"m{i}": Count("household_id", distinct=True, filter=coverage.in_force(last))
         for i, (first, last) in enumerate(bounds)})
     paid = dict(PaymentLine.objects.filter(
         area_code__startswith=area, month__in=[first for first, _ in bounds],

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.areas.scoping import along_chain
-from doudi.benefits.models import Enrollment
+from doudi.benefits import coverage
 from doudi.engine.monitoring.indicators import KINDS, LEVELS, UNITS
 from doudi.exchange.models import FeedType
 from doudi.monitoring import jobs, services, workflow
@@ -88,11 +88,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             row[key] += r[key]
         if r["kind"] == "uncovered_eligible":
             row["uncovered"] += r["open"]
-    covered = defaultdict(int)
-    for r in (Enrollment.objects.visible_to(request.user).filter(area_code__startswith=area)
-              .filter(status__in=("active", "tapering", "suspended"))
-              .values("area_code").annotate(n=Count("id"))):
-        covered[r["area_code"][:width]] += r["n"]
+    # 在保户数 today, as every page counts it (`area` lies within the user's scope)
+    covered = defaultdict(int, coverage.by_child(area, today, width)["covered_households"])
     by_town = []
     for code in sorted(set(town_rows) | set(covered)):
         row = town_rows[code]

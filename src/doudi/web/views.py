@@ -13,6 +13,7 @@ from django.db.models import Count, Q
 from django.db.models.functions import Substr
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from doudi.accounts import roles
@@ -21,7 +22,9 @@ from doudi.areas.models import Area
 from doudi.audit import labels as audit_labels
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.benefits import coverage
 from doudi.core import areacode
+from doudi.programmes import catalogue
 from doudi.registry import choices, exports, queries, services
 from doudi.registry.categories import CATEGORY_CHOICES
 from doudi.registry.models import CategoryAssignment, Household, Person
@@ -45,19 +48,22 @@ def _area_options(user: User) -> list[Area]:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
-    context: dict = {"today": dt.date.today()}
+    context: dict = {"today": timezone.localdate()}
     if user.can(roles.VIEW_REGISTRY):
         households = Household.objects.visible_to(user)
         persons = Person.objects.visible_to(user)
         context["household_count"] = households.count()
         context["person_count"] = persons.count()
-        context["category_counts"] = (
-            CategoryAssignment.objects.visible_to(user).filter(end_date__isnull=True)
-            .values("category").annotate(n=Count("id")).order_by("-n")
-        )
+        # 在保 as every page counts it; 低保 and 特困 are those figures, not category counts
+        context["coverage"] = [(coverage.FIGURES[k], n, k) for k, n in coverage.totals(
+            user.scope_prefix, context["today"]).items()]
+        counted = {catalogue.category_of(catalogue.DIBAO), catalogue.category_of(catalogue.TEKUN)}
         labels = dict(CATEGORY_CHOICES)
-        context["category_counts"] = [(labels[r["category"]], r["n"], r["category"])
-                                      for r in context["category_counts"]]
+        context["category_counts"] = [
+            (labels[r["category"]], r["n"], r["category"]) for r in
+            CategoryAssignment.objects.visible_to(user).filter(end_date__isnull=True)
+            .exclude(category__in=counted).values("category").annotate(n=Count("id"))
+            .order_by("-n")]
         context["by_child"] = _count_by_child_area(user, households)
         from doudi.casework.services import overdue, work_queue
 

@@ -1,0 +1,94 @@
+"""在保 (who is covered): the one definition of 在保户数, 在保人数, 低保户数 and 特困人数 on a day,
+read by every page, report and API that shows them (the home page, 统计分析 and the reports
+owed upward, the monitoring dashboard's 应保尽保 rate).
+
+An enrollment is in force on a day when it started on or before it and has not ended by it
+(`end_date` after the day); a suspended one (暂停) still counts — the family is in the system
+and its payment resumes. A household is covered when one of its enrollments is in force; the
+persons covered are the co-resident members of a household whose programme covers the whole
+household (catalogue `household_covering`: 低保, 边缘, 支出型) and each person enrolled alone
+(特困, 孤儿, 两项补贴 …), each counted once. 低保户数 counts 单人保 households with 低保
+(catalogue `counted_as`). Everything is counted by the database, per child area.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import connection
+from django.db.models import Count, F, Q, QuerySet
+from django.db.models.functions import Substr
+
+from doudi.benefits.models import Enrollment
+from doudi.programmes import catalogue
+
+FIGURES = {
+    "covered_households": "在保户数",
+    "covered_persons": "在保人数",
+    "dibao_households": "低保户数",
+    "tekun_persons": "特困人数",
+}
+
+
+def in_force(day: dt.date) -> Q:
+    """Enrollments in force on `day`."""
+    return Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gt=day))
+
+
+def records(figure: str, area: str, day: dt.date) -> QuerySet[Enrollment]:
+    """The enrollments a figure counts (the drill-down list); `area` is a code prefix."""
+    rows = Enrollment.objects.filter(in_force(day), area_code__startswith=area)
+    if figure == "dibao_households":
+        return rows.filter(programme__in=catalogue.counted_as(catalogue.DIBAO))
+    if figure == "tekun_persons":
+        return rows.filter(programme__in=catalogue.counted_as(catalogue.TEKUN))
+    if figure in ("covered_households", "covered_persons"):
+        return rows
+    raise KeyError(figure)
+
+
+def _per_child(qs: QuerySet, width: int, distinct: str) -> dict[str, int]:
+    return {r["_child"]: r["n"] for r in qs.order_by().annotate(
+        _child=Substr("area_code", 1, width)).values("_child").annotate(
+        n=Count(distinct, distinct=True))}
+
+
+def _persons(area: str, day: dt.date, width: int) -> dict[str, int]:
+    """Members of covered households and persons covered alone, once each, per child area."""
+    force = records("covered_persons", area, day)
+    whole = catalogue.household_covering()
+    child = Substr("area_code", 1, width)
+    members = force.filter(
+        Q(person__isnull=True) | Q(programme__in=whole),
+        Q(household__memberships__end_date__isnull=True)
+        | Q(household__memberships__end_date__gt=day),
+        household__memberships__start_date__lte=day,
+        household__memberships__co_resident=True,
+    ).order_by().values(child=child, who=F("household__memberships__person_id"))
+    alone = (force.filter(person__isnull=False).exclude(programme__in=whole)
+             .order_by().values(child=child, who=F("person_id")))
+    (members_sql, members_params), (alone_sql, alone_params) = (
+        members.query.sql_with_params(), alone.query.sql_with_params())
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT child, COUNT(DISTINCT who) FROM ({members_sql} UNION ALL "
+                       f"{alone_sql}) covered GROUP BY child",
+                       (*members_params, *alone_params))
+        return dict(cursor.fetchall())
+
+
+def by_child(area: str, day: dt.date, width: int) -> dict[str, dict[str, int]]:
+    """figure → {child area prefix (the first `width` digits) → count} on `day`."""
+    return {
+        "covered_households": _per_child(records("covered_households", area, day), width,
+                                         "household_id"),
+        "covered_persons": _persons(area, day, width),
+        "dibao_households": _per_child(records("dibao_households", area, day), width,
+                                       "household_id"),
+        "tekun_persons": _per_child(records("tekun_persons", area, day), width, "person_id"),
+    }
+
+
+def totals(area: str, day: dt.date) -> dict[str, int]:
+    """Every figure for the whole of `area` on `day`."""
+    return {figure: sum(counts.values())
+            for figure, counts in by_child(area, day, len(area) or 2).items()}

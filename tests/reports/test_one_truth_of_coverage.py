@@ -1,0 +1,143 @@
+"""在保户数 / 在保人数 / 低保户数 / 特困人数 are one figure wherever they are shown: the home page,
+the monitoring dashboard's 应保尽保, 统计分析 and the report owed upward all equal a count made
+here from the enrollments and memberships themselves, on a synthetic district (any seed:
+`DOUDI_TEST_SEED`), with enrollments that ended, start later or cover only one member. And an
+approved case closes the 应保未保 warning it answers."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import os
+import re
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.utils import timezone
+
+from doudi.benefits import coverage
+from doudi.benefits.models import Enrollment
+from doudi.casework import services as casework
+from doudi.monitoring.models import Warning
+from doudi.registry.models import Membership, Observation
+from doudi.reports import statistics
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.django_db
+SEED = int(os.environ.get("DOUDI_TEST_SEED", "23"))
+WHOLE_HOUSEHOLD = {"dibao", "edge", "hardship"}  # written out: an independent count
+
+
+def _independent(day: dt.date) -> dict[str, int]:
+    live = [e for e in Enrollment.objects.all()
+            if e.start_date <= day and (e.end_date is None or e.end_date > day)]
+    persons: set[int] = set()
+    for e in live:
+        if e.person_id is None or e.programme in WHOLE_HOUSEHOLD:
+            persons |= {m.person_id for m in Membership.objects.filter(
+                household_id=e.household_id, co_resident=True, start_date__lte=day)
+                if m.end_date is None or m.end_date > day}
+        else:
+            persons.add(e.person_id)
+    return {
+        "covered_households": len({e.household_id for e in live}),
+        "covered_persons": len(persons),
+        "dibao_households": len({e.household_id for e in live
+                                 if e.programme in ("dibao", "single_person")}),
+        "tekun_persons": len({e.person_id for e in live if e.programme == "tekun"}),
+    }
+
+
+@pytest.fixture
+def district(users, tmp_path, shipped_parameters):
+    call_command("synth", "--area", "341002", "--households", "300", "--seed", str(SEED),
+                 "--out", str(tmp_path / "synth"), "--into-db", stdout=StringIO())
+    today = timezone.localdate()
+    rows = list(Enrollment.objects.order_by("id"))
+    # household programmes and programmes of one member, or the count proves little
+    assert any(e.person_id is None for e in rows) and any(e.person_id for e in rows)
+    # some ended last month, some start next month: the day counted matters
+    for e in rows[::7]:
+        e.end_date = today.replace(day=1) - dt.timedelta(days=3)
+        e.save(update_fields=["end_date"])
+    for e in rows[3::11]:
+        e.start_date = today + dt.timedelta(days=40)
+        e.save(update_fields=["start_date"])
+    return users
+
+
+def _number(html: str, element_id: str) -> int:
+    found = re.search(rf'id="{element_id}"[^>]*>(?:<b>)?(\d+)<', html)
+    assert found, f"#{element_id} not on the page"
+    return int(found.group(1))
+
+
+def test_every_page_shows_the_same_coverage(district) -> None:
+    today = timezone.localdate()
+    truth = _independent(today)
+    assert truth["covered_households"] > 10 and truth["covered_persons"] > \
+        truth["covered_households"]
+    assert coverage.totals("341002", today) == truth
+    client = Client()
+    client.login(username="district_approver", password=PASSWORD)
+    home = client.get("/").content.decode()
+    for figure, n in truth.items():
+        assert _number(home, f"home-{figure}") == n, figure
+    dashboard = client.get("/monitoring/").content.decode()
+    assert _number(dashboard, "covered-households") == truth["covered_households"]
+    # 统计分析 (and the reports owed upward, which fill from it): at a past month's end
+    month = (today.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
+    last = month.replace(day=calendar.monthrange(month.year, month.month)[1])
+    table = statistics.month_table("341002", month)
+    past = _independent(last)
+    assert {k: table.total[k] for k in past} == past
+    assert sum(row["covered_households"] for row in table.rows.values()) == \
+        past["covered_households"]
+    page = client.get(f"/reports/?month={month:%Y-%m}").content.decode()
+    assert f">{past['covered_persons']}<" in page
+    # a town officer sees the same definition over the town only
+    town = Client()
+    town.login(username="town_officer", password=PASSWORD)
+    scope = district.town_officer.scope_prefix
+    assert _number(town.get("/").content.decode(), "home-covered_households") == \
+        coverage.totals(scope, today)["covered_households"]
+
+
+def test_an_approved_case_closes_its_uncovered_warning(world, shipped_parameters) -> None:
+    u, hh, day = world.users, world.village_hh, dt.date(2026, 11, 2)
+    Observation.objects.filter(household=hh).delete()
+    Membership.objects.filter(household=hh).update(start_date=dt.date(2020, 1, 1))
+    warning = Warning.objects.create(
+        indicator="uncovered_eligible", kind="uncovered_eligible", level=2, channel="monitoring",
+        household=hh, programme="dibao", area_code=hh.area_code, due_on=day,
+        handler_level="village", summary="应保未保：最低生活保障", open_key="test")
+    other = Warning.objects.create(  # another programme's warning stays open
+        indicator="uncovered_eligible", kind="uncovered_eligible", level=2, channel="monitoring",
+        household=hh, programme="edge", area_code=hh.area_code, due_on=day,
+        handler_level="village", summary="应保未保：低保边缘", open_key="test-edge")
+    app = casework.create_application(by=u.village_assistant, household=hh, programme="dibao",
+                                      channel="village", reason="无收入", submitted_on=day)
+    app = casework.act(by=u.village_assistant, application=app, action="record_visit",
+                       data={"members_present": "户主", "living_conditions": "平房"}, day=day)
+    app = casework.act(by=u.town_officer, application=app, action="complete_verification",
+                       day=day)
+    app = casework.act(by=u.town_officer, application=app, action="town_opinion",
+                       opinion="符合", data={"recommendation": "eligible"}, day=day)
+    app = casework.act(by=u.town_officer, application=app, action="close_publicity",
+                       day=app.publicity_ends_on)
+    approver = u.town_approver if casework.delegated(app, day) else u.district_approver
+    app = casework.act(by=approver, application=app, action="approve", opinion="同意",
+                       day=app.publicity_ends_on)
+    warning.refresh_from_db()
+    assert warning.status == "open"  # the decision takes effect with its notice
+    casework.act(by=u.town_officer, application=app, action="issue_notice",
+                 day=app.publicity_ends_on)
+    warning.refresh_from_db()
+    other.refresh_from_db()
+    assert (warning.status, warning.disposition, warning.application_id) == \
+        ("closed", "case_dibao", app.pk)
+    assert app.number in warning.disposition_note and warning.open_key is None
+    assert warning.events.filter(action="dispose").count() == 1
+    assert other.status == "open"
