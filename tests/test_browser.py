@@ -513,7 +513,7 @@ def test_a_visit_on_a_phone_raises_a_warning(live, world, shipped_parameters) ->
     head = _head(world.village_hh)
     with context.job("browser test tekun"):
         assign_category(by=world.users.district_approver, category="tekun",
-                        start_date=dt.date(2026, 1, 1), person=head)
+                        start_date=dt.date(2026, 1, 1), person=head, decided_by="测试数据")
         care.generate_tasks(dt.date.today())
     photo = Path(__file__).parent / "data" / "photo.png"
     with sync_playwright() as p:

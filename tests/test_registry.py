@@ -113,17 +113,38 @@ def test_categories_with_dates(users, new_id):
     hh = make_household(users.village_assistant, VILLAGE, new_id)
     person = hh.head()
     row = services.assign_category(by=users.town_officer, category="dibao", household=hh,
-                                   start_date=dt.date(2025, 1, 1))
+                                   start_date=dt.date(2025, 1, 1), decided_by="申请 SQ1")
     with pytest.raises(RegistryError, match="未终止"):
         services.assign_category(by=users.town_officer, category="dibao", household=hh,
-                                 start_date=dt.date(2025, 2, 1))
+                                 start_date=dt.date(2025, 2, 1), decided_by="申请 SQ2")
     with pytest.raises(RegistryError, match="人员"):
         services.assign_category(by=users.town_officer, category="tekun", household=hh,
-                                 start_date=dt.date(2025, 1, 1))
+                                 start_date=dt.date(2025, 1, 1), decided_by="申请 SQ3")
     services.assign_category(by=users.town_officer, category="left_behind_elderly",
                              person=person, start_date=dt.date(2025, 1, 1))
-    services.end_category(by=users.town_officer, assignment=row, end_date=dt.date(2026, 1, 31))
+    services.end_category(by=users.town_officer, assignment=row, end_date=dt.date(2026, 1, 31),
+                          decided_by="停发 2026-01")
     assert CategoryAssignment.objects.filter(end_date__isnull=True).count() == 1
+
+
+@pytest.mark.parametrize("category", ["dibao", "edge", "hardship", "tekun"])
+def test_a_programme_status_needs_a_decision(users, new_id, category):
+    """低保, 特困, 边缘, 支出型 are set and ended only by casework, whoever asks the registry."""
+    hh = make_household(users.village_assistant, VILLAGE, new_id)
+    owner = {"person": hh.head()} if category == "tekun" else {"household": hh}
+    for user in (users.village_assistant, users.district_approver):
+        with pytest.raises(RegistryError, match="只能经申请审批"):
+            services.assign_category(by=user, category=category,
+                                     start_date=dt.date(2025, 1, 1), **owner)
+    assert not CategoryAssignment.objects.exists()
+    row = services.assign_category(by=users.town_officer, category=category,
+                                   start_date=dt.date(2025, 1, 1), decided_by="申请 SQ9",
+                                   **owner)
+    with pytest.raises(RegistryError, match="只能经申请审批"):
+        services.end_category(by=users.village_assistant, assignment=row,
+                              end_date=dt.date(2026, 1, 31))
+    row.refresh_from_db()
+    assert row.end_date is None
 
 
 def test_reveal_is_audited_and_needs_capability(users, new_id):

@@ -133,7 +133,7 @@ def test_open_tekun_category_counts_as_no_supporter(users, new_id):
     head = hh.head()
     assert head.has_supporter is True
     services.assign_category(by=users.district_approver, category="tekun", person=head,
-                             start_date=DAY - dt.timedelta(days=1))
+                             start_date=DAY - dt.timedelta(days=1), decided_by="测试数据")
     assert _member_rows(hh)[head.pk]["has_supporter"] is False
 
 

@@ -204,9 +204,17 @@ def test_record_observation_and_categories_from_the_household_page(client, world
     assert client.post(f"{url}categories/", {"category": "left_behind_elderly",
                                              "person_id": head.pk,
                                              "start_date": "2026-01-01"}).status_code == 302
-    refused = client.post(f"{url}categories/", {"category": "tekun", "person_id": "",
+    refused = client.post(f"{url}categories/", {"category": "severe_disability",
+                                                "person_id": "", "start_date": "2026-01-01"})
+    assert refused.status_code == 200 and "重度残疾应认定到人员" in refused.content.decode()
+    # a programme status is not offered, and typed in anyway it is refused
+    page = client.get(url).content.decode()
+    offered = page.split('name="category"', 1)[1].split("</select>", 1)[0]
+    assert 'value="left_behind_elderly"' in offered and 'value="dibao"' not in offered
+    sneaked = client.post(f"{url}categories/", {"category": "dibao", "person_id": "",
                                                 "start_date": "2026-01-01"})
-    assert refused.status_code == 200 and "特困应认定到人员" in refused.content.decode()
+    assert sneaked.status_code == 200
+    assert not CategoryAssignment.objects.filter(household=hh, category="dibao").exists()
     row = CategoryAssignment.objects.get(person=head)
     assert client.post(f"{url}categories/end/", {"category_id": row.pk,
                                                  "end_date": "2026-06-30"}).status_code == 302

@@ -63,7 +63,7 @@ def tekun_person(world):
     head = world.village_hh.head()
     with context.job("test tekun"):
         assign_category(by=world.users.district_approver, category="tekun",
-                        start_date=D(2026, 1, 1), person=head)
+                        start_date=D(2026, 1, 1), person=head, decided_by="测试数据")
     return head
 
 

@@ -220,7 +220,7 @@ def test_outcomes_for_the_department_entitled_to_them(
     with context.job("test outcomes"):
         dibao_hh = setup.hh
         assign_category(by=users.district_approver, category="dibao",
-                        start_date=dt.date(2025, 1, 1), household=dibao_hh)
+                        start_date=dt.date(2025, 1, 1), household=dibao_hh, decided_by="测试数据")
         plain_hh = make_household(users.district_approver, VILLAGE, new_id, members=1)
     spouse = dibao_hh.memberships.exclude(person=setup.head).get().person
     plain = plain_hh.head()

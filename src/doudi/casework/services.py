@@ -289,7 +289,8 @@ def _enrol(by, application: Application, day: dt.date) -> None:  # noqa: ANN001
     kwargs = ({"household": application.household} if spec.level == "H"
               else {"person": application.applicant})
     registry.assign_category(by=by, category=category, start_date=application.decided_on or day,
-                             note=f"申请 {application.number} 批准", **kwargs)
+                             note=f"申请 {application.number} 批准",
+                             decided_by=f"申请 {application.number}", **kwargs)
 
 
 # Actions anyone on the case may take at any step; they do not make the step one's task.

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from doudi.programmes import catalogue
+
 
 @dataclass(frozen=True)
 class Category:
@@ -34,3 +36,14 @@ CATEGORIES: dict[str, Category] = {
     ]
 }
 CATEGORY_CHOICES = [(c.code, c.label) for c in CATEGORIES.values()]
+
+
+def by_decision(code: str) -> bool:
+    """A programme status (低保, 特困, 低保边缘, 支出型 …: the catalogue's categories): set and
+    ended only by a casework decision, never typed on the registry page."""
+    return code in catalogue.categories()
+
+
+def fact_choices() -> list[tuple[str, str]]:
+    """The categories that are facts a clerk records (留守, 重度残疾, 重病 …)."""
+    return [(c.code, c.label) for c in CATEGORIES.values() if not by_decision(c.code)]

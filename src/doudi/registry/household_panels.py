@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.http import HttpRequest
 
 from doudi.accounts import roles
+from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
 from doudi.web import registry_forms
 from doudi.web.household_page import Panel, register_panel, register_timeline
@@ -42,6 +43,8 @@ def categories(request: HttpRequest, household: Household) -> dict[str, Any]:
         "category_form": registry_forms.CategoryForm(
             members=current, initial={"start_date": dt.date.today()}),
         "end_form_errors": [],
+        # programme statuses are ended by casework (停发, review), not from this page
+        "decided": set(catalogue.categories()),
     }
 
 

@@ -20,7 +20,7 @@ from doudi.audit.models import AuditEvent
 from doudi.core import areacode, idnumber
 from doudi.core.errors import FieldError, ServiceError
 from doudi.registry import choices
-from doudi.registry.categories import CATEGORIES
+from doudi.registry.categories import CATEGORIES, by_decision
 from doudi.registry.inputs import HouseholdInput, MemberInput, household_errors, member_errors
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
 
@@ -243,12 +243,14 @@ def record_observation(
 
 def assign_category(
     *, by, category: str, start_date: dt.date, household: Household | None = None,  # noqa: ANN001
-    person: Person | None = None, note: str = "",
+    person: Person | None = None, note: str = "", decided_by: str = "",
 ) -> CategoryAssignment:
-    """认定类别 (household- or person-level, as the category says)."""
+    """认定类别 (household- or person-level, as the category says). A programme status needs
+    `decided_by`, the decision that sets it (an application's approval)."""
     spec = CATEGORIES.get(category)
     if spec is None:
         raise RegistryError([FieldError("category", f"未知类别: {category}")])
+    _check_decision(category, decided_by)
     owner = household if spec.level == "H" else person
     if owner is None:
         which = "家庭" if spec.level == "H" else "人员"
@@ -272,9 +274,18 @@ def assign_category(
         raise duplicate from None
 
 
+def _check_decision(category: str, decided_by: str) -> None:
+    if by_decision(category) and not decided_by.strip():
+        raise RegistryError([FieldError("category", (
+            f"{CATEGORIES[category].label}是救助认定结果，只能经申请审批确定或终止："
+            "请在“救助申请”中受理，或在保障对象页办理停发"))])
+
+
 def end_category(*, by, assignment: CategoryAssignment, end_date: dt.date,  # noqa: ANN001
-                 note: str = "") -> CategoryAssignment:
+                 note: str = "", decided_by: str = "") -> CategoryAssignment:
+    """终止类别; a programme status only by the decision that ends it (`decided_by`)."""
     require(by, assignment.area_code, roles.EDIT_REGISTRY)
+    _check_decision(assignment.category, decided_by)
     if assignment.end_date is not None:
         raise RegistryError([FieldError("end_date", "该类别已终止")])
     if end_date < assignment.start_date:

@@ -18,6 +18,9 @@ from doudi.registry import services
 from doudi.registry.services import MemberInput
 from doudi.synth.names import person_name
 
+# the decision a seeded programme status stands for (the demo has no casework history)
+SEEDED = "演示数据（合成）"
+
 
 @dataclass
 class SeedReport:
@@ -140,13 +143,15 @@ def _facts(rng, by, household, members, today) -> None:  # noqa: ANN001
     since = today - dt.timedelta(days=rng.randint(60, 1500))
     if poor:
         category = rng.choices(["dibao", "edge", "hardship"], weights=[6, 3, 1])[0]
-        services.assign_category(by=by, category=category, household=household, start_date=since)
+        services.assign_category(by=by, category=category, household=household, start_date=since,
+                                 decided_by=SEEDED)
     persons = {p.id_number: p for p in (m.person for m in household.current_memberships())}
     for m in members:
         person = persons[m.id_number]
         age = today.year - person.birth_date.year
         if poor and len(members) == 1 and age >= 60 and m.labour_capacity == "none":
-            services.assign_category(by=by, category="tekun", person=person, start_date=since)
+            services.assign_category(by=by, category="tekun", person=person, start_date=since,
+                                     decided_by=SEEDED)
         if m.disability_grade in (1, 2):
             services.assign_category(by=by, category="severe_disability", person=person,
                                      start_date=since)

@@ -8,7 +8,7 @@ from decimal import Decimal
 from django import forms
 
 from doudi.registry import choices
-from doudi.registry.categories import CATEGORY_CHOICES
+from doudi.registry.categories import fact_choices
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
@@ -40,7 +40,8 @@ class ObservationForm(forms.Form):
 
 
 class CategoryForm(forms.Form):
-    category = forms.ChoiceField(label="类别", choices=CATEGORY_CHOICES)
+    # only facts: programme statuses (低保, 特困 …) come from casework decisions
+    category = forms.ChoiceField(label="类别", choices=fact_choices)
     person_id = forms.TypedChoiceField(label="对象", coerce=int, required=False,
                                        empty_value=None)
     start_date = forms.DateField(label="起始日期", widget=DATE)
