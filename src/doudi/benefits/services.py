@@ -92,7 +92,32 @@ def change(*, by, enrollment: Enrollment, kind: str, effective_date: dt.date,  #
         elif kind == "resume":
             enrollment.status, enrollment.end_date = Enrollment.ACTIVE, None
         enrollment.save()
+        if kind in ("stop", "resume"):
+            _follow_category(enrollment, kind, effective_date, reason.strip())
     return event
+
+
+def _follow_category(enrollment: Enrollment, kind: str, day: dt.date, reason: str) -> None:
+    """The programme status in the registry (低保, 特困 …) follows the decision that stops or
+    resumes the enrollment: this is one of the doors through which it changes."""
+    from doudi.registry.models import CategoryAssignment
+
+    category = catalogue.category_of(enrollment.programme)
+    if category is None:
+        return
+    owner = ({"person_id": enrollment.person_id} if enrollment.person_id
+             and catalogue.get(enrollment.programme).level == catalogue.MEMBER
+             else {"household_id": enrollment.household_id})
+    open_rows = CategoryAssignment.objects.filter(category=category, end_date__isnull=True,
+                                                  **owner)
+    note = f"{'停发' if kind == 'stop' else '恢复'}：{reason}"[:200]
+    if kind == "stop":
+        for row in open_rows:
+            row.end_date, row.note = max(day, row.start_date), note
+            row.save()
+    elif not open_rows.exists():
+        CategoryAssignment.objects.create(category=category, start_date=day, note=note,
+                                          area_code=enrollment.area_code, **owner)
 
 
 def set_payee(*, by, enrollment: Enrollment, name: str, account: str,  # noqa: ANN001
