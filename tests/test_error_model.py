@@ -43,6 +43,7 @@ SERVICE_ERRORS = [
     ("doudi.casework.services", "CaseworkError"),
     ("doudi.casework.workflow", "TransitionError"),
     ("doudi.community.services", "CommunityError"),
+    ("doudi.core.money", "AmountError"),
     ("doudi.engine.feeds.feedspec", "FeedSpecError"),
     ("doudi.engine.monitoring.indicators", "IndicatorError"),
     ("doudi.exchange.verification", "ConsentError"),

@@ -181,7 +181,7 @@ def test_unknown_key_and_bad_values_are_refused_in_chinese(users, shipped_parame
     with pytest.raises(PolicyError) as exc:
         add(users.district_admin, key="dibao.no_such_thing")
     assert "未定义" in field_errors(exc)["key"]
-    for value, says in [("八百", "应为数值"), ("-5", "非负金额"), ("800.123", "最多两位小数")]:
+    for value, says in [("八百", "应为数值"), ("-5", "不能为负数"), ("800.123", "最多两位小数")]:
         with pytest.raises(PolicyError) as exc:
             add(users.district_admin, value)
         assert says in field_errors(exc)["value"], value

@@ -173,7 +173,7 @@ def test_normalise_value_accepts(unit, raw, expected):
     ("unit", "raw", "message"),
     [
         ("yuan_month", "12.345", "最多两位小数"),  # more than two decimals
-        ("yuan_month", -1, "非负金额"),
+        ("yuan_month", -1, "不能为负数"),
         ("yuan_month", "abc", "应为数值"),
         ("yuan_month", True, "应为数值"),
         ("yuan_month", "Infinity", "有限数值"),

@@ -5,11 +5,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import typing
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
-from pydantic import Field, create_model
+from pydantic import BeforeValidator, Field, ValidationInfo, WithJsonSchema, create_model
 
+from doudi.core.money import MAX_FEN, parse_yuan
 from doudi.registry import choices, inputs
 
 
@@ -30,6 +31,27 @@ def refusals(*codes: int) -> dict[int, type[Refusal]]:
     400 请求体无法解析, 401 没有或无效的令牌, 403 无权限, 404 不存在或不在辖区, 413 文件过大,
     422 请求有误, 429 请求过于频繁."""
     return dict.fromkeys(codes, Refusal)
+
+
+def yuan_amount(label: str = "金额", *, allow_negative: bool = False,
+                max_fen: int = MAX_FEN) -> Any:
+    """The type of an amount an API caller sends in yuan ("1234.50" or 1234.5): checked by the
+    one parser of typed amounts (`doudi.core.money.parse_yuan`) and handed on as integer
+    fen; exponents, Infinity/NaN, a third decimal, a negative amount (unless allowed) or one
+    above `max_fen` answer 422 with the field and the Chinese reason."""
+
+    def to_fen(value: Any, info: ValidationInfo) -> int:
+        if isinstance(value, bool) or not isinstance(value, str | int | float):
+            raise ValueError(f"{label}应为以元为单位的数字，如 \"1234.50\"")
+        # repr keeps what a float says: 1e+30, inf and nan are refused as such
+        text = repr(value) if isinstance(value, float) else str(value)
+        return parse_yuan(text, field=info.field_name or "amount", label=label,
+                          allow_negative=allow_negative, max_fen=max_fen)
+
+    return Annotated[int, BeforeValidator(to_fen), WithJsonSchema({
+        "anyOf": [{"type": "string"}, {"type": "number"}], "title": label,
+        "description": f"{label}（元），最多两位小数，如 \"1234.50\"；"
+                       f"不超过 {max_fen // 100} 元" + ("" if allow_negative else "，不能为负数")})]
 
 
 class TokenIn(Schema):

@@ -13,11 +13,14 @@ in basis points (万分之一), so the engine never multiplies money by a float.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
+
+from doudi.core.money import AmountError, parse_yuan
 
 #: unit → (中文, kind). kind decides how a value is checked and scaled for the engine.
 UNITS: dict[str, tuple[str, str]] = {
@@ -89,16 +92,29 @@ def _decimal(key: str, value: Any) -> Decimal:
     return number
 
 
+def _money(key: str, value: Any) -> Decimal:
+    """A non-negative amount in yuan through the one parser of typed amounts (no exponents,
+    infinities or third decimals; at most `MAX_FEN`), kept as the Decimal it was written."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
+        raise ParameterError(f"参数 {key} 的金额应为数值，收到 {value!r}")
+    # a Decimal or int is written out in full ("8E+2" is 800, not an exponent typed by hand)
+    text = f"{value:f}" if isinstance(value, Decimal) and value.is_finite() else str(value)
+    try:
+        parse_yuan(text, field="value", label=f"参数 {key} 的金额")
+    except AmountError as exc:
+        raise ParameterError(exc.message) from None
+    if isinstance(value, Decimal):
+        return value
+    return Decimal(unicodedata.normalize("NFKC", text).replace(",", "").strip())
+
+
 def normalise_value(key: str, unit: str, value: Any) -> Any:
     """Check a value against its unit and return it in canonical form (Decimal for numbers)."""
     if unit not in UNITS:
         raise ParameterError(f"参数 {key} 的单位 {unit!r} 未知")
     kind = UNITS[unit][1]
     if kind == "money":
-        number = _decimal(key, value)
-        if number < 0 or number != number.quantize(Decimal("0.01")):
-            raise ParameterError(f"参数 {key} 应为非负金额，最多两位小数，收到 {value!r}")
-        return number
+        return _money(key, value)
     if kind == "ratio":
         text = str(value).strip()
         # "20%" as policy staff write it

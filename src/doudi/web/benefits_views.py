@@ -30,9 +30,9 @@ from doudi.benefits.models import (
     ReviewTask,
 )
 from doudi.core.excel import new_workbook
+from doudi.core.money import BUDGET_MAX_FEN, MONTHLY_MAX_FEN, parse_optional_yuan, parse_yuan
 from doudi.programmes import catalogue
 from doudi.web.access import require_capability
-from doudi.web.casework_views import yuan_to_fen
 
 
 def _runs(request: HttpRequest):  # noqa: ANN202
@@ -171,7 +171,9 @@ def enrollment_change(request: HttpRequest, enrollment_id: int) -> HttpResponse:
             amount = request.POST.get("amount", "").strip()
             services.change(by=request.user, enrollment=e, kind=kind,
                             effective_date=dt.date.fromisoformat(request.POST.get("day", "")),
-                            amount_fen=yuan_to_fen(amount) if amount else None,
+                            amount_fen=parse_optional_yuan(
+                                amount, field="amount", label="变更后月保障金",
+                                max_fen=MONTHLY_MAX_FEN),
                             reason=request.POST.get("reason", ""))
     except ValueError as exc:
         return _render_enrollment(request, e, str(exc) or "请填写生效日期")
@@ -229,7 +231,9 @@ def review_tasks(request: HttpRequest) -> HttpResponse:
             reviews.record(by=request.user, task=task, outcome=request.POST.get("outcome", ""),
                            findings=request.POST.get("findings", ""),
                            day=timezone.localdate(),
-                           amount_fen=yuan_to_fen(amount) if amount else None)
+                           amount_fen=parse_optional_yuan(
+                               amount, field="amount", label="调整后月保障金",
+                               max_fen=MONTHLY_MAX_FEN))
             messages.success(request, "已登记复核结论")
             return redirect("review_tasks")
         except ValueError as exc:
@@ -260,7 +264,8 @@ def funds(request: HttpRequest) -> HttpResponse:
             services.set_budget(
                 by=request.user, year=year, area_code=request.POST.get("area", ""),
                 programme=request.POST.get("programme", ""),
-                amount_fen=yuan_to_fen(request.POST.get("amount", "")),
+                amount_fen=parse_yuan(request.POST.get("amount"), field="amount",
+                                      label="年度预算", max_fen=BUDGET_MAX_FEN),
                 note=request.POST.get("note", ""))
             return redirect(f"{request.path}?year={year}")
         except (ValueError, services.BenefitsError) as exc:

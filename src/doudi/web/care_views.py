@@ -30,10 +30,10 @@ from doudi.care.models import (
     VisitPhoto,
     VisitTask,
 )
+from doudi.core.money import AmountError, parse_yuan
 from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Person
 from doudi.web.access import require_capability
-from doudi.web.casework_views import yuan_to_fen
 
 CHILD_GROUPS = ("orphan", "de_facto_unsupported", "child_in_hardship", "left_behind_child")
 
@@ -281,11 +281,12 @@ def home_care(request: HttpRequest) -> HttpResponse:
                 month=dt.date.fromisoformat(request.POST.get("month", "") + "-01"),
                 provider=request.POST.get("provider", ""), items=request.POST.get("items", ""),
                 hours=request.POST.get("hours", ""),
-                amount_fen=yuan_to_fen(request.POST.get("amount", "")))
+                amount_fen=parse_yuan(request.POST.get("amount"), field="amount",
+                                      label="购买服务金额"))
             messages.success(request, "已登记居家养老服务")
             return redirect("home_care")
         except ValueError as exc:
-            error = str(exc) if "金额" in str(exc) else "请填写服务月份"
+            error = str(exc) if isinstance(exc, AmountError) else "请填写服务月份"
         except (services.CareError, PermissionDenied) as exc:
             error = str(exc)
     rows = HomeCareService.objects.filter(area_code__startswith=request.user.scope_prefix) \

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from decimal import Decimal, InvalidOperation
 from urllib.parse import quote
 
 from django.conf import settings
@@ -33,6 +32,7 @@ from doudi.casework.models import (
 )
 from doudi.core.errors import ServiceError
 from doudi.core.excel import new_workbook
+from doudi.core.money import parse_yuan
 from doudi.core.workdays import LIBRARY_YEARS
 from doudi.programmes import catalogue
 from doudi.web.access import render_household, require_capability, visible_household
@@ -202,7 +202,7 @@ def reserve_fund(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            amount = yuan_to_fen(request.POST.get("amount", ""))
+            amount = parse_yuan(request.POST.get("amount"), field="amount", label="拨付金额")
             fund.top_up(by=request.user, town=request.POST.get("town", ""), amount_fen=amount,
                         note=request.POST.get("note", ""))
             messages.success(request, "已登记拨付")
@@ -230,7 +230,8 @@ def application_advance(request: HttpRequest, application_id: int) -> HttpRespon
     app = _application(request, application_id)
     try:
         fund.advance(by=request.user, application=app,
-                     amount_fen=yuan_to_fen(request.POST.get("amount", "")),
+                     amount_fen=parse_yuan(request.POST.get("amount"), field="amount",
+                                           label="先行救助金额"),
                      note=request.POST.get("note", ""))
     except PermissionDenied as exc:
         return _render(request, app, error=str(exc) or "无权执行此操作")
@@ -238,17 +239,6 @@ def application_advance(request: HttpRequest, application_id: int) -> HttpRespon
         return _render(request, app, error=str(exc))
     messages.success(request, "已先行救助")
     return redirect("application_detail", application_id=app.pk)
-
-
-def yuan_to_fen(text: str) -> int:
-    """'1234.5' yuan → 123450 fen, exactly; a clear error otherwise."""
-    try:
-        value = Decimal(text.strip().replace(",", ""))
-    except InvalidOperation as exc:
-        raise ValueError("金额格式无效，请填写以元为单位的数字") from exc
-    if value != value.quantize(Decimal("0.01")):
-        raise ValueError("金额最多两位小数")
-    return int(value * 100)
 
 
 @login_required

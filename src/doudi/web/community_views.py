@@ -29,9 +29,9 @@ from doudi.community.models import (
     Worker,
 )
 from doudi.core.excel import one_sheet
+from doudi.core.money import AmountError, parse_optional_yuan
 from doudi.registry.models import Household
 from doudi.web.access import require_capability
-from doudi.web.casework_views import yuan_to_fen
 from doudi.web.excel import download
 
 
@@ -88,7 +88,8 @@ def needs(request: HttpRequest) -> HttpResponse:
                     raw = request.POST.get("delivered", "").strip()
                     services.complete(by=request.user, need=need,
                                       outcome=request.POST.get("outcome", ""),
-                                      delivered_fen=yuan_to_fen(raw) if raw else None)
+                                      delivered_fen=parse_optional_yuan(
+                                          raw, field="delivered", label="帮扶金额"))
                 return redirect("needs")
             except (services.CommunityError, PermissionDenied, ValueError) as exc:
                 error = str(exc)
@@ -121,7 +122,8 @@ def need_new(request: HttpRequest, household_id: int) -> HttpResponse:
                 organisations=list(choices.filter(pk__in=request.POST.getlist("orgs"))),
                 consent_on=(dt.date.fromisoformat(form["consent_on"]) if form["consent_on"]
                             else None),
-                amount_fen=yuan_to_fen(form["amount"]) if form["amount"].strip() else None)
+                amount_fen=parse_optional_yuan(form["amount"], field="amount",
+                                               label="所需金额"))
             messages.success(request, "已发布救助需求")
             return redirect("household_detail", household_id=household.pk)
         except (services.CommunityError, PermissionDenied, ValueError) as exc:
@@ -228,7 +230,8 @@ def organisation_detail(request: HttpRequest, organisation_id: int) -> HttpRespo
             elif action == "project":
                 services.add_project(
                     by=request.user, organisation=row, name=request.POST.get("name", ""),
-                    budget_fen=yuan_to_fen(request.POST.get("budget", "") or "0"),
+                    budget_fen=parse_optional_yuan(request.POST.get("budget"),
+                                                   field="budget", label="项目资金") or 0,
                     starts_on=dt.date.fromisoformat(request.POST.get("starts_on", "")),
                     description=request.POST.get("description", ""))
             elif action == "pairing":
@@ -240,7 +243,7 @@ def organisation_detail(request: HttpRequest, organisation_id: int) -> HttpRespo
                 raise services.CommunityError("未知操作")
             return redirect("organisation_detail", organisation_id=row.pk)
         except ValueError as exc:
-            error = str(exc) if "金额" in str(exc) else "请填写日期"
+            error = str(exc) if isinstance(exc, AmountError) else "请填写日期"
         except (services.CommunityError, PermissionDenied) as exc:
             error = str(exc)
     return render(request, "doudi/organisation_detail.html", {

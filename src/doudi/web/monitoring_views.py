@@ -21,13 +21,13 @@ from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.areas.scoping import along_chain
 from doudi.benefits import coverage
+from doudi.core.money import parse_yuan
 from doudi.engine.monitoring.indicators import KINDS, LEVELS, UNITS
 from doudi.exchange.models import FeedType
 from doudi.monitoring import jobs, services, workflow
 from doudi.monitoring.models import MonitoringRun, Warning
 from doudi.registry.models import Household
 from doudi.web.access import require_capability
-from doudi.web.casework_views import yuan_to_fen
 
 LEVEL_CLASS = {1: "level-red", 2: "level-orange", 3: "level-yellow", 4: "level-blue",
                5: "level-green"}
@@ -278,7 +278,7 @@ def indicator_tune(request: HttpRequest) -> HttpResponse:
         for name, param in ind.params.items():
             raw = request.POST.get(f"p_{name}", "").strip()
             if param.unit == "money":
-                values[name] = yuan_to_fen(raw)
+                values[name] = parse_yuan(raw, field=f"p_{name}", label=f"“{param.label}”")
             elif raw.isdigit():
                 values[name] = int(raw)
             else:

@@ -1,12 +1,11 @@
 """Forms on the household page: 记录经济状况, 认定类别, 终止类别. Amounts are typed in yuan
-and stored as integer fen, converted exactly through Decimal."""
+and stored as integer fen, converted exactly by the one parser of typed amounts."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django import forms
 
+from doudi.core.money import AmountError, parse_optional_yuan
 from doudi.registry import choices
 from doudi.registry.categories import fact_choices
 
@@ -20,21 +19,27 @@ KIND_ITEM_CHOICES = [
 
 class ObservationForm(forms.Form):
     kind_item = forms.ChoiceField(label="项目", choices=KIND_ITEM_CHOICES)
-    amount_yuan = forms.DecimalField(label="金额（元）", required=False, min_value=Decimal(0),
-                                     max_digits=14, decimal_places=2)
+    amount_yuan = forms.CharField(label="金额（元）", required=False,
+                                  widget=forms.TextInput(attrs={"inputmode": "decimal"}))
     quantity = forms.IntegerField(label="数量", required=False, min_value=0)
     observed_on = forms.DateField(label="所属日期", widget=DATE)
     source = forms.ChoiceField(label="来源", choices=choices.OBSERVATION_SOURCE_CHOICES)
     description = forms.CharField(label="说明", required=False, max_length=200)
 
+    def clean_amount_yuan(self) -> int | None:
+        """The amount in fen (None when left blank)."""
+        try:
+            return parse_optional_yuan(self.cleaned_data["amount_yuan"], field="amount_yuan")
+        except AmountError as exc:
+            raise forms.ValidationError(exc.message) from None
+
     def service_kwargs(self) -> dict:
         data = self.cleaned_data
         kind, item = data["kind_item"].split(":", 1)
-        amount = data["amount_yuan"]
         return {
             "kind": kind, "item": item, "observed_on": data["observed_on"],
             "source": data["source"], "description": data["description"],
-            "amount_fen": int(amount * 100) if amount is not None else None,
+            "amount_fen": data["amount_yuan"],
             "quantity": data["quantity"],
         }
 
