@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
@@ -29,6 +28,7 @@ from doudi.care.models import (
     VisitTask,
 )
 from doudi.core.errors import ServiceError
+from doudi.core.money import AmountError, parse_tenths
 from doudi.policy.services import parameter_set
 from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Membership, Person
@@ -300,10 +300,10 @@ def record_home_care(*, by, person: Person, month: dt.date, provider: str, items
     if not in_scope(by, area, roles.EDIT_REGISTRY):
         raise PermissionDenied("无权登记该人员的居家养老服务")
     try:
-        spent = Decimal(str(hours))
-    except InvalidOperation as exc:
-        raise CareError("服务时长应为数字") from exc
-    if spent < 0 or amount_fen < 0 or not provider.strip() or not items.strip():
+        spent = parse_tenths(hours, field="hours", label="服务时长", maximum=99_999)
+    except AmountError as exc:
+        raise CareError(exc.message, field="hours") from exc
+    if amount_fen < 0 or not provider.strip() or not items.strip():
         raise CareError("请填写服务机构、服务内容，时长和金额不能为负")
     try:
         with transaction.atomic():

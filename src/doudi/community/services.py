@@ -29,6 +29,7 @@ from doudi.community.models import (
     Worker,
 )
 from doudi.core.errors import ServiceError
+from doudi.core.money import AmountError, parse_tenths
 from doudi.registry.models import Household
 
 
@@ -193,15 +194,13 @@ def _check_org_editor(by, organisation: Organisation) -> None:  # noqa: ANN001
 
 def add_worker(*, by, organisation: Organisation, name: str, kind: str,  # noqa: ANN001
                certificate: str = "", hours: str = "0") -> Worker:
-    from decimal import Decimal, InvalidOperation
-
     _check_org_editor(by, organisation)
     if not name.strip() or kind not in dict(Worker.KINDS):
         raise CommunityError("请填写姓名并选择类别")
     try:
-        spent = Decimal(hours or "0")
-    except InvalidOperation as exc:
-        raise CommunityError("服务时长应为数字") from exc
+        spent = parse_tenths(hours or "0", field="hours", label="服务时长", maximum=9_999_999)
+    except AmountError as exc:
+        raise CommunityError(exc.message, field="hours") from exc
     return Worker.objects.create(organisation=organisation, name=name.strip()[:50], kind=kind,
                                  certificate=certificate.strip()[:50], hours=spent,
                                  area_code=organisation.area_code)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from decimal import Decimal
 
 from doudi.core.errors import ServiceError
 
@@ -94,3 +95,12 @@ def parse_optional_yuan(text: str | None, *, field: str, label: str = "金额",
         return None
     return parse_yuan(text, field=field, label=label, allow_negative=allow_negative,
                       max_fen=max_fen)
+
+
+def parse_tenths(text: str | None, *, field: str, label: str, maximum: int) -> Decimal:
+    """A typed non-negative quantity with at most one decimal (服务时长 in hours), read with the
+    same rules and reasons as an amount; at most `maximum` (whole units)."""
+    hundredths = parse_yuan(text, field=field, label=label, max_fen=maximum * 100)
+    if hundredths % 10:
+        raise AmountError(f"{label}最多一位小数", field=field)
+    return Decimal(hundredths) / 100
