@@ -167,8 +167,10 @@ def is_formula_like(value: str) -> bool:
 def neutralise(value: str) -> str:
     """A CSV cell that a spreadsheet opening the file shows as the text it is: a leading
     apostrophe before a cell that would otherwise be read as a formula (``=HYPERLINK(…)``,
-    ``+1``, ``@SUM(…)``)."""
-    return "'" + value if is_formula_like(value) else value
+    ``+1``, ``@SUM(…)``), and no line break inside it (the csv module leaves a lone CR
+    unquoted, which splits the row and could start the next one with a formula)."""
+    value = "'" + value if is_formula_like(value) else value
+    return value.replace("\r", " ").replace("\n", " ")
 
 
 def render(layout: Layout, rows: Iterator[dict[str, str]]) -> bytes:
