@@ -89,7 +89,11 @@ def test_casework_payments_statistics_and_monitoring_pick_it_up(
     assert (enrollment.programme, enrollment.amount_fen, enrollment.person) == \
         ("heating", 15_000, None)
 
-    # payments: on the roster and in the bank file under the catalogue's code
+    # payments: on the roster and in the bank file under the catalogue's code (a line without
+    # a payee account would be held back, so the account is registered first)
+    benefits.set_payee(by=u.district_approver, enrollment=enrollment,
+                       name=enrollment.payee_name or "收款人", account="6217000000000009",
+                       bank="徽商银行")
     built = benefits.build_run(by=u.district_officer, month=MONTH, area_code="341002")
     line = PaymentLine.objects.get(run=built.run, enrollment=enrollment)
     assert line.total_fen == 15_000

@@ -1,5 +1,7 @@
 """The bank's payment file for an approved run and the bank's answer (回盘), in the layouts a
-district keeps (`BankLayout`). A failed line is owed again in the next month's roster."""
+district keeps (`BankLayout`). The file is written from the payee each line took when the run
+was approved, never the enrollment's current one; lines held back as 待补账号 are not in it. A
+failed or held line is owed again in the next month's roster."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import bank_layouts
 from doudi.benefits.models import BankLayout, PaymentLine, PaymentRun
-from doudi.benefits.services import BenefitsError
+from doudi.benefits.services import BenefitsError, hold, payee_is_usable, totals
 from doudi.policy.models import chain_prefixes
 from doudi.programmes import catalogue
 
@@ -68,16 +70,23 @@ def _layout_for_run(by, run: PaymentRun, code: str) -> BankLayout:  # noqa: ANN0
     return row
 
 
-def _payment_rows(run: PaymentRun, codes: dict[str, str]) -> Iterator[dict[str, str]]:
+def _payment_rows(run: PaymentRun, codes: dict[str, str],
+                  unpayable: list[int]) -> Iterator[dict[str, str]]:
+    """The file's rows from the lines' frozen payees. A line whose payee cannot be paid (only
+    in a run approved before payees were checked at approval) is left out and its id put in
+    `unpayable`, for the caller to hold back."""
     # a programme the layout predates takes the catalogue's code
     codes = {**bank_layouts.default_codes(), **codes}
     names = catalogue.labels()
-    rows = (run.lines.order_by("id")
-            .values_list("pk", "area_code", "enrollment__payee_account",
-                         "enrollment__payee_name", "total_fen", "enrollment__programme")
+    rows = (run.lines.exclude(status=PaymentLine.AWAITING_ACCOUNT).order_by("id")
+            .values_list("pk", "area_code", "payee_account", "payee_name", "total_fen",
+                         "enrollment__programme")
             .iterator(chunk_size=20_000))  # plain tuples: no model objects for a million lines
     month = f"{run.month:%Y%m}"
     for pk, area_code, account, name, total, programme in rows:
+        if not payee_is_usable(name, account):
+            unpayable.append(pk)
+            continue
         yield {"line": str(pk), "area_code": area_code, "account": account, "name": name,
                "amount": f"{total // 100}.{total % 100:02d}", "amount_fen": str(total),
                "code": codes.get(programme, "99"),
@@ -95,9 +104,14 @@ def bank_file(*, by, run: PaymentRun, layout: str = "default") -> tuple[bytes, s
         raise PermissionDenied("无权生成银行文件")
     row = _layout_for_run(by, run, layout)
     spec = row.layout()
-    data = bank_layouts.render(spec, _payment_rows(run, spec.codes))
-    run.status, run.bank_layout = PaymentRun.EXPORTED, row.code
     with transaction.atomic():  # the status change and its audit row commit together
+        unpayable: list[int] = []
+        data = bank_layouts.render(spec, _payment_rows(run, spec.codes, unpayable))
+        if unpayable:
+            hold(unpayable)
+            run.totals = totals(run)
+            run.save(update_fields=["totals"])
+        run.status, run.bank_layout = PaymentRun.EXPORTED, row.code
         run.save(update_fields=["status", "bank_layout"])
         audit.record(AuditEvent.EXPORT, object_type="benefits.paymentrun", object_id=run.pk,
                      object_label=f"生成银行文件 {run}（{row.name}）", area_code=run.area_code)
@@ -119,7 +133,9 @@ def bank_result(*, by, run: PaymentRun, data: bytes) -> dict[str, int]:  # noqa:
     except bank_layouts.LayoutError as exc:
         raise BenefitsError(str(exc)) from exc
     counts = {"paid": 0, "failed": 0, "unknown": 0}
-    lines = {str(pk): pk for pk in run.lines.values_list("pk", flat=True)}
+    # only the lines the file carried: a held line's number in an answer is 无法对应
+    lines = {str(pk): pk for pk in run.lines.exclude(status=PaymentLine.AWAITING_ACCOUNT)
+             .values_list("pk", flat=True)}
     paid: list[int] = []
     failed: dict[str, list[int]] = defaultdict(list)  # reason → lines
     for r in results:

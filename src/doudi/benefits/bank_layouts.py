@@ -154,24 +154,53 @@ def make_layout(*, columns: str | Iterable[Iterable[str]], encoding: str = "utf-
                   success_values=success)
 
 
+# a cell a spreadsheet would take for a formula (or, with a tab or CR, shift to one)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# amounts are written as the layout says (never negative in a payment file): not touched
+AMOUNT_KEYS = frozenset({"amount", "amount_fen"})
+
+
+def is_formula_like(value: str) -> bool:
+    return value.startswith(FORMULA_STARTS)
+
+
+def neutralise(value: str) -> str:
+    """A CSV cell that a spreadsheet opening the file shows as the text it is: a leading
+    apostrophe before a cell that would otherwise be read as a formula (``=HYPERLINK(…)``,
+    ``+1``, ``@SUM(…)``), and no line break inside it (the csv module leaves a lone CR
+    unquoted, which splits the row and could start the next one with a formula)."""
+    value = "'" + value if is_formula_like(value) else value
+    return value.replace("\r", " ").replace("\n", " ")
+
+
 def render(layout: Layout, rows: Iterator[dict[str, str]]) -> bytes:
-    """The payment file: a header row, then one row per payment line."""
+    """The payment file: a header row, then one row per payment line. No text cell can become
+    a formula: xlsx cells are written as strings (those that look like a formula also marked
+    quote-prefixed, so editing the cell keeps it text); in CSV such a cell gets a leading
+    apostrophe. Header texts come from the district's layout, so they are treated alike."""
     header = [h for h, _ in layout.columns]
+    text_keys = [key not in AMOUNT_KEYS for _, key in layout.columns]
     if layout.file_format == "xlsx":
         buffer = io.BytesIO()
-        book = xlsxwriter.Workbook(buffer, {"constant_memory": True})
+        book = xlsxwriter.Workbook(buffer, {"constant_memory": True,
+                                            "strings_to_formulas": False})
         sheet = book.add_worksheet("发放明细")
         text = book.add_format({"num_format": "@"})  # accounts keep their leading zeros
-        sheet.write_row(0, 0, header)
+        quoted = book.add_format({"num_format": "@", "quote_prefix": True})
+        for c, h in enumerate(header):
+            sheet.write_string(0, c, h, quoted if is_formula_like(h) else None)
         for n, row in enumerate(rows, start=1):
             for c, (_, key) in enumerate(layout.columns):
-                sheet.write_string(n, c, row[key], text)
+                value = row[key]
+                sheet.write_string(n, c, value, quoted if text_keys[c] and is_formula_like(
+                    value) else text)
         book.close()
         return buffer.getvalue()
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([row[key] for _, key in layout.columns] for row in rows)
+    writer.writerow([neutralise(h) for h in header])
+    writer.writerows([neutralise(row[key]) if text_keys[c] else row[key]
+                      for c, (_, key) in enumerate(layout.columns)] for row in rows)
     return out.getvalue().encode(layout.encoding)
 
 

@@ -51,8 +51,12 @@ class Enrollment(Audited, AreaOwned, models.Model):
 
     @property
     def masked_account(self) -> str:
-        v = self.payee_account
-        return v[:4] + "*" * (len(v) - 8) + v[-4:] if len(v) > 8 else "*" * len(v)
+        return mask_account(self.payee_account)
+
+
+def mask_account(v: str) -> str:
+    """An account as pages show it: the first and last four digits."""
+    return v[:4] + "*" * (len(v) - 8) + v[-4:] if len(v) > 8 else "*" * len(v)
 
 
 class EnrollmentEvent(AreaOwned, models.Model):
@@ -109,8 +113,18 @@ class PaymentRun(AreaOwned, models.Model):
 
 
 class PaymentLine(AreaOwned, models.Model):
+    """A line of a month's roster. When its run is approved it keeps the payee as approved
+    (收款人, 账号, 开户行): the bank file is written from that snapshot, so a later change of
+    the enrollment's payee applies from the next run. A line with no usable account at
+    approval is held back (待补账号): never in a bank file, not paid, so its amount is owed
+    again in the next month's roster."""
+
     PENDING, PAID, FAILED = "pending", "paid", "failed"
-    STATUS_CHOICES = [(PENDING, "待发放"), (PAID, "已发放"), (FAILED, "发放失败")]
+    AWAITING_ACCOUNT = "awaiting_account"
+    STATUS_CHOICES = [(PENDING, "待发放"), (PAID, "已发放"), (FAILED, "发放失败"),
+                      (AWAITING_ACCOUNT, "待补账号")]
+    # lines that moved no money: what they were due is owed again in the next roster
+    UNPAID = (FAILED, AWAITING_ACCOUNT)
 
     run = models.ForeignKey(PaymentRun, on_delete=models.PROTECT, related_name="lines")
     enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="lines")
@@ -119,8 +133,11 @@ class PaymentLine(AreaOwned, models.Model):
     arrears_fen = models.BigIntegerField("补发(分)")
     recovery_fen = models.BigIntegerField("追回(分)")
     total_fen = models.BigIntegerField("实发(分)")
-    status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=PENDING)
+    status = models.CharField("状态", max_length=20, choices=STATUS_CHOICES, default=PENDING)
     failure = models.CharField("失败原因", max_length=100, blank=True)
+    payee_name = models.CharField("收款人（审核时）", max_length=50, blank=True, default="")
+    payee_account = EncryptedCharField("账号（审核时）", max_length=32, blank=True, default="")
+    bank = models.CharField("开户行（审核时）", max_length=40, blank=True, default="")
 
     class Meta:
         verbose_name = "花名册明细"
@@ -130,6 +147,10 @@ class PaymentLine(AreaOwned, models.Model):
 
     def __str__(self) -> str:
         return f"{self.enrollment} {self.month:%Y-%m}"
+
+    @property
+    def masked_account(self) -> str:
+        return mask_account(self.payee_account)
 
 
 class Recalculation(AreaOwned, models.Model):

@@ -3,7 +3,8 @@
 `enroll` starts an enrollment (from an approved application); `change` records a dated
 增发 / 减发 / 停发 / 恢复 / 暂停 / 渐退 event; `build_run` makes a month's roster for an area
 with `doudi.engine.payments.roster` from the events and every earlier line (maker);
-`approve_run` locks it (checker, never the maker). The bank's file and its answer are
+`approve_run` locks it (checker, never the maker) and freezes each line's payee as approved;
+a line without a usable account is held back as 待补账号. The bank's file and its answer are
 `doudi.benefits.bank_files`.
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 import polars as pl
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Min
+from django.db.models import Count, Min, OuterRef, Subquery, Sum
 from django.utils import timezone
 
 from doudi.accounts import roles
@@ -120,13 +121,26 @@ def _follow_category(enrollment: Enrollment, kind: str, day: dt.date, reason: st
                                           area_code=enrollment.area_code, **owner)
 
 
+def account_is_valid(account: str) -> bool:
+    """A 社保卡/一卡通 account the bank can pay into: 8–32 digits (spaces already removed)."""
+    return account.isdigit() and 8 <= len(account) <= 32
+
+
+def payee_is_usable(name: str, account: str) -> bool:
+    """Whether a payment may be written to a bank file for this payee; otherwise the line is
+    held back as 待补账号 until the payee is fixed."""
+    return bool(name.strip()) and account_is_valid(account)
+
+
 def set_payee(*, by, enrollment: Enrollment, name: str, account: str,  # noqa: ANN001
               bank: str) -> Enrollment:
-    """收款账户 (社保卡/一卡通): fixed here after a returned payment."""
+    """收款账户 (社保卡/一卡通): fixed here after a returned payment or for a line held back as
+    待补账号. A run already approved keeps the payee it was approved with; this one pays from
+    the next run built."""
     if not in_scope(by, enrollment.area_code, roles.EDIT_REGISTRY):
         raise PermissionDenied("该保障对象不在您的管辖范围内")
     account = account.replace(" ", "")
-    if not name.strip() or not account.isdigit() or not 8 <= len(account) <= 32:
+    if not name.strip() or not account_is_valid(account):
         raise BenefitsError("请填写收款人和 8–32 位数字账号")
     enrollment.payee_name, enrollment.payee_account = name.strip()[:50], account
     enrollment.bank = bank.strip()[:40]
@@ -189,9 +203,10 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
         scope = Enrollment.objects.filter(area_code__startswith=prefix).exclude(
             end_date__lt=first)
         ids = scope.values("id")
+        # a line returned by the bank or held back for want of an account paid nothing
         paid = pl.DataFrame(
             list(PaymentLine.objects.filter(enrollment_id__in=ids, month__gte=first)
-                 .exclude(status=PaymentLine.FAILED)
+                 .exclude(status__in=PaymentLine.UNPAID)
                  .values_list("enrollment_id", "total_fen")),
             schema=roster.PAID_SCHEMA, orient="row")
         lines = roster.roster(periods(ids), paid, month, first, start_rule, stop_rule)
@@ -216,7 +231,8 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
 
 
 LINE_COLUMNS = ("run_id", "enrollment_id", "month", "regular_fen", "arrears_fen",
-                "recovery_fen", "total_fen", "status", "failure", "area_code")
+                "recovery_fen", "total_fen", "status", "failure", "area_code", "payee_name",
+                "payee_account", "bank")
 
 
 def _write_lines(run: PaymentRun, lines: pl.DataFrame) -> None:
@@ -226,10 +242,13 @@ def _write_lines(run: PaymentRun, lines: pl.DataFrame) -> None:
         pl.lit(run.pk, pl.Int64).alias("run_id"), "enrollment_id",
         pl.lit(run.month, pl.Date).alias("month"), "regular_fen", "arrears_fen",
         "recovery_fen", "total_fen", pl.lit(PaymentLine.PENDING).alias("status"),
-        pl.lit("").alias("failure"), "area_code")
+        pl.lit("").alias("failure"), "area_code",
+        # the payee is taken when the run is approved (`approve_run`), not while it is a draft
+        pl.lit("").alias("payee_name"), pl.lit("").alias("payee_account"),
+        pl.lit("").alias("bank"))
     if connection.vendor == "postgresql":
         sql = (f"COPY {PaymentLine._meta.db_table} ({', '.join(LINE_COLUMNS)}) FROM STDIN "
-               "(FORMAT csv, FORCE_NOT_NULL (failure))")
+               "(FORMAT csv, FORCE_NOT_NULL (failure, payee_name, payee_account, bank))")
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             for start in range(0, frame.height, 200_000):
                 copy.write(frame.slice(start, 200_000).write_csv(include_header=False))
@@ -239,10 +258,13 @@ def _write_lines(run: PaymentRun, lines: pl.DataFrame) -> None:
 
 
 def totals(run: PaymentRun) -> dict[str, Any]:
-    """Totals by town and programme, summed from the lines (so they always agree)."""
+    """Totals by town and programme, summed from the lines (so they always agree). Lines held
+    back as 待补账号 are not in them: they are counted apart under "awaiting_account"."""
+    held = run.lines.filter(status=PaymentLine.AWAITING_ACCOUNT).aggregate(
+        lines=Count("id"), total_fen=Sum("total_fen"))
     rows = pl.DataFrame(
-        list(run.lines.values_list("area_code", "enrollment__programme", "total_fen",
-                                   "arrears_fen", "recovery_fen")),
+        list(run.lines.exclude(status=PaymentLine.AWAITING_ACCOUNT).values_list(
+            "area_code", "enrollment__programme", "total_fen", "arrears_fen", "recovery_fen")),
         schema={"area": pl.String, "programme": pl.String, "total": pl.Int64,
                 "arrears": pl.Int64, "recovery": pl.Int64}, orient="row")
     by = (rows.with_columns(pl.col("area").str.slice(0, 9).alias("town"))
@@ -252,7 +274,36 @@ def totals(run: PaymentRun) -> dict[str, Any]:
     return {"lines": rows.height, "total_fen": int(rows["total"].sum() or 0),
             "arrears_fen": int(rows["arrears"].sum() or 0),
             "recovery_fen": int(rows["recovery"].sum() or 0),
-            "by_town_programme": by.to_dicts()}
+            "by_town_programme": by.to_dicts(),
+            "awaiting_account": {"lines": held["lines"], "total_fen": held["total_fen"] or 0}}
+
+
+def freeze_payees(run: PaymentRun) -> None:
+    """Each line of `run` takes its enrollment's payee as it is now (the account's ciphertext is
+    copied as stored: one UPDATE, nothing decrypted). Inside the approval's transaction."""
+    enrollment = Enrollment.objects.filter(pk=OuterRef("enrollment_id"))
+    run.lines.update(**{f: Subquery(enrollment.values(f)[:1])
+                        for f in ("payee_name", "payee_account", "bank")})
+
+
+def hold(line_ids: list[int]) -> None:
+    """These lines become 待补账号: kept with their amount, never sent, owed again next month."""
+    for start in range(0, len(line_ids), 50_000):
+        PaymentLine.objects.filter(pk__in=line_ids[start:start + 50_000]).update(
+            status=PaymentLine.AWAITING_ACCOUNT)
+
+
+def hold_unpayable(run: PaymentRun) -> int:
+    """Lines of `run` still to be sent whose frozen payee cannot be paid are held back. Returns
+    how many; the run's totals are recomputed."""
+    held = [pk for pk, name, account in run.lines.filter(status=PaymentLine.PENDING)
+            .values_list("pk", "payee_name", "payee_account").iterator(chunk_size=20_000)
+            if not payee_is_usable(name, account)]
+    hold(held)
+    if held:
+        run.totals = totals(run)
+        run.save(update_fields=["totals"])
+    return len(held)
 
 
 @transaction.atomic
@@ -268,8 +319,11 @@ def approve_run(*, by, run: PaymentRun) -> PaymentRun:  # noqa: ANN001
         raise PermissionDenied("生成花名册的人员不能审核同一批次（双人复核）")
     run.status, run.approved_by, run.approved_at = PaymentRun.APPROVED, by, timezone.now()
     run.save(update_fields=["status", "approved_by", "approved_at"])
+    freeze_payees(run)
+    held = hold_unpayable(run)
     audit.record(AuditEvent.UPDATE, object_type="benefits.paymentrun", object_id=run.pk,
-                 object_label=f"审核锁定{run}", area_code=run.area_code)
+                 object_label=f"审核锁定{run}" + (f"（待补账号 {held} 人次）" if held else ""),
+                 area_code=run.area_code, changes={"awaiting_account": held} if held else None)
     return run
 
 

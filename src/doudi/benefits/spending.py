@@ -19,7 +19,7 @@ class Spending:
 
 def spending(prefix: str, year: int) -> Spending:
     rows = list(PaymentLine.objects.filter(area_code__startswith=prefix, month__year=year)
-                .exclude(status=PaymentLine.FAILED)
+                .exclude(status__in=PaymentLine.UNPAID)
                 .values_list("month", "enrollment__programme", "area_code", "status",
                              "total_fen"))
     frame = pl.DataFrame(rows, schema={"month": pl.Date, "programme": pl.String,

@@ -76,8 +76,11 @@ def _render_run(request: HttpRequest, run: PaymentRun, error: str = "") -> HttpR
     first = list(run.lines.order_by("id").values_list("id", flat=True)[:200])
     lines = (PaymentLine.objects.filter(pk__in=first)
              .select_related("enrollment", "enrollment__household").order_by("id"))
+    held = (run.lines.filter(status=PaymentLine.AWAITING_ACCOUNT)
+            .select_related("enrollment", "enrollment__household").order_by("id"))
     return render(request, "doudi/payment_run.html", {
         "run": run, "lines": lines, "error": error, "layouts": bank_files.layouts_for(request.user),
+        "held": held[:200],
         "programmes": catalogue.labels(),
         "towns": {code[:9]: name for code, name in Area.objects.filter(
             code__in={t["town"].ljust(12, "0") for t in run.totals.get("by_town_programme", [])})
