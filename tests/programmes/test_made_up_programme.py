@@ -26,6 +26,7 @@ from doudi.rules import scenarios
 from doudi.rules.parameters import ParameterSet
 from doudi.rules.programmes import PROGRAMMES
 from doudi.rules.shipped import load_file, shipped
+from tests.casework.flow import approve_through
 
 HERE = Path(__file__).parent / "made_up"
 DAY = dt.date(2026, 11, 2)  # a Monday
@@ -74,17 +75,9 @@ def test_casework_payments_statistics_and_monitoring_pick_it_up(
                                       programme="heating", channel="village",
                                       reason="冬季取暖困难", submitted_on=DAY)
     assert app.get_programme_display() == HEATING.label
-    app = casework.act(by=u.village_assistant, application=app, action="record_visit",
-                       data={"members_present": "户主", "living_conditions": "平房"}, day=DAY)
-    app = casework.act(by=u.town_officer, application=app, action="complete_verification",
-                       day=DAY)
-    app = casework.act(by=u.town_officer, application=app, action="town_opinion",
-                       opinion="符合条件", data={"recommendation": "eligible"}, day=DAY)
-    assert app.state == "decision"  # not published: no 公示
-    approver = u.town_approver if casework.delegated(app, DAY) else u.district_approver
-    app = casework.act(by=approver, application=app, action="approve", opinion="同意", day=DAY)
-    assert app.amount_fen == 15_000
-    app = casework.act(by=u.town_officer, application=app, action="issue_notice", day=DAY)
+    app = approve_through(u, app, DAY)
+    assert app.publicity_ends_on is None  # not published: no 公示
+    assert (app.state, app.amount_fen) == ("approved", 15_000)
     enrollment = app.enrollments.get()
     assert (enrollment.programme, enrollment.amount_fen, enrollment.person) == \
         ("heating", 15_000, None)
