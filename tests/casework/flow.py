@@ -1,5 +1,5 @@
-"""Take an application through every step to its approval notice, each by the role the
-workflow table names (a helper for tests whose subject comes after the decision)."""
+"""Take an application through the workflow's steps, each by the role the table names (a
+helper for tests whose subject comes at or after the decision)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from doudi.casework import services
 from doudi.casework.models import Application
 
 
-def approve_through(users, app: Application, day: dt.date) -> Application:
-    """入户调查 → 核对 → 初审 → (公示) → 审批 → 书面通知, the approver as delegated."""
+def to_decision(users, app: Application, day: dt.date) -> Application:
+    """入户调查 → 核对 → 初审 → (公示): the application waits for 审批, on `app.decision_day`."""
     app = services.act(by=users.village_assistant, application=app, action="record_visit",
                        data={"members_present": "户主", "living_conditions": "平房"}, day=day)
     app = services.act(by=users.town_officer, application=app, action="complete_verification",
@@ -21,6 +21,19 @@ def approve_through(users, app: Application, day: dt.date) -> Application:
         day = app.publicity_ends_on
         app = services.act(by=users.town_officer, application=app, action="close_publicity",
                            day=day)
+    app.decision_day = day
+    return app
+
+
+def approve(users, app: Application) -> Application:
+    """审批 by the town approver where delegated, the district approver otherwise."""
+    day = app.decision_day
     approver = users.town_approver if services.delegated(app, day) else users.district_approver
-    app = services.act(by=approver, application=app, action="approve", opinion="同意", day=day)
-    return services.act(by=users.town_officer, application=app, action="issue_notice", day=day)
+    return services.act(by=approver, application=app, action="approve", opinion="同意", day=day)
+
+
+def approve_through(users, app: Application, day: dt.date) -> Application:
+    """The whole way to the 书面通知 of an approval."""
+    app = approve(users, to_decision(users, app, day))
+    return services.act(by=users.town_officer, application=app, action="issue_notice",
+                        day=app.decided_on)

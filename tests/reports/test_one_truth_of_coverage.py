@@ -23,6 +23,7 @@ from doudi.casework import services as casework
 from doudi.monitoring.models import Warning
 from doudi.registry.models import Membership, Observation
 from doudi.reports import statistics
+from tests.casework.flow import approve, to_decision
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -119,21 +120,10 @@ def test_an_approved_case_closes_its_uncovered_warning(world, shipped_parameters
         handler_level="village", summary="应保未保：低保边缘", open_key="test-edge")
     app = casework.create_application(by=u.village_assistant, household=hh, programme="dibao",
                                       channel="village", reason="无收入", submitted_on=day)
-    app = casework.act(by=u.village_assistant, application=app, action="record_visit",
-                       data={"members_present": "户主", "living_conditions": "平房"}, day=day)
-    app = casework.act(by=u.town_officer, application=app, action="complete_verification",
-                       day=day)
-    app = casework.act(by=u.town_officer, application=app, action="town_opinion",
-                       opinion="符合", data={"recommendation": "eligible"}, day=day)
-    app = casework.act(by=u.town_officer, application=app, action="close_publicity",
-                       day=app.publicity_ends_on)
-    approver = u.town_approver if casework.delegated(app, day) else u.district_approver
-    app = casework.act(by=approver, application=app, action="approve", opinion="同意",
-                       day=app.publicity_ends_on)
+    app = approve(u, to_decision(u, app, day))
     warning.refresh_from_db()
     assert warning.status == "open"  # the decision takes effect with its notice
-    casework.act(by=u.town_officer, application=app, action="issue_notice",
-                 day=app.publicity_ends_on)
+    casework.act(by=u.town_officer, application=app, action="issue_notice", day=app.decided_on)
     warning.refresh_from_db()
     other.refresh_from_db()
     assert (warning.status, warning.disposition, warning.application_id) == \
