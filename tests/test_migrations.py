@@ -98,14 +98,14 @@ def test_status_migration_maps_categories_onto_enrollments(
     Category = old.get_model("registry", "CategoryAssignment")
 
     def enrol(n: int, programme: str, start: dt.date, end: dt.date | None = None,
-              person=None):  # noqa: ANN001
+              person=None):
         return Enrollment.objects.create(
             household_id=hh[n].pk, person_id=person.pk if person else None,
             programme=programme, status="ended" if end and end <= today else "active",
             amount_fen=40_000, start_date=start, end_date=end, area_code=hh[n].area_code)
 
     def category(code: str, start: dt.date, end: dt.date | None = None, n: int | None = None,
-                 person=None) -> int:  # noqa: ANN001
+                 person=None) -> int:
         owner = {"person_id": person.pk} if person else {"household_id": hh[n].pk}
         return Category.objects.create(category=code, start_date=start, end_date=end,
                                        note="手工录入", area_code=(person or hh[n]).area_code,

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.benefits import status_rules
+from doudi.benefits import coverage, status_rules
 from doudi.benefits.models import Enrollment
 from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Household, Person
@@ -39,12 +39,9 @@ Report = status_rules.Plan
 def programmes() -> list[status_rules.StatusProgramme]:
     """The catalogue's programmes whose category mirrors a monthly-paid enrollment."""
     return [status_rules.StatusProgramme(
-        category=p.category, label=p.short_label,
+        category=p.category or "", label=p.short_label,
         level=status_rules.MEMBER if p.level == catalogue.MEMBER else status_rules.HOUSEHOLD,
-        programmes=catalogue.counted_as(p.code))
-        for p in catalogue.programmes()
-        if p.category and p.monitored and not p.compared_with
-        and any(u.amount for u in p.units)]
+        programmes=catalogue.counted_as(p.code)) for p in coverage.paid_statuses()]
 
 
 def reconcile(*, apply: bool = False, day: dt.date | None = None) -> Report:

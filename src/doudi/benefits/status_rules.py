@@ -20,8 +20,8 @@ enrollment of such a programme without a person owns no category and is left alo
 Callers pass the programmes as `StatusProgramme` rows: the command derives them from the
 catalogue, the migration keeps its own frozen copy. Migration 0014 calls `decide`; a change
 to these rules that would be wrong for the data that migration meets must first freeze a copy
-of this module into the migration (its test, tests/benefits/test_status_migration.py, pins
-the behaviour).
+of this module into the migration (its test in tests/test_migrations.py pins the
+behaviour).
 """
 
 from __future__ import annotations
