@@ -8,7 +8,7 @@ record):
 - an open category whose owner's enrollments of that programme have all ended is ended on the
   day the last one ended (补正：随停发终止);
 - an enrollment in force whose owner has no open category gets one from the enrollment's start
-  (补正：随在保记录认定);
+  (or from the day an earlier category of the owner ended, if later) (补正：随在保记录认定);
 - an open category with no enrollment of the programme at all cannot be settled from the data
   — it may be a decision never recorded, or a category typed by hand — and is only reported,
   for a clerk to take up (补办申请, or end it through a decision).
