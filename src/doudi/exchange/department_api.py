@@ -182,7 +182,7 @@ class OutcomeOut(Schema):
 
 
 @router.get("/outcomes", response={200: list[OutcomeOut], **refusals(400, 401, 403, 422, 429)},
-             summary="本部门推送人员的救助结果")
+            summary="本部门推送人员的救助结果")
 def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
     """For each person matched in this department's latest batch of a feed type that grants
     outcomes: the assistance they receive on `day` — each enrollment in force covering them,
@@ -193,7 +193,9 @@ def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
     if not user.can(roles.PUSH_FEEDS) or not user.department:
         raise PermissionDenied("仅部门接口账号可读取本部门的救助结果")
     day = day or timezone.localdate()
-    area = user.scope_prefix or ""
+    area = user.scope_prefix
+    if area is None:
+        raise PermissionDenied("账号未设置所属区划")
     # followed from the enrollments, never read as a status of their own
     paid = {p.category for p in coverage.paid_statuses()}
     out = []
