@@ -10,6 +10,8 @@ from django.db import IntegrityError, transaction
 
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
+from doudi.benefits import services as benefits
+from doudi.benefits.models import Enrollment
 from doudi.registry import services
 from doudi.registry.models import Household, Person
 from doudi.registry.rules_input import build_frames
@@ -128,13 +130,39 @@ def test_rules_input_passes_supporter_and_adl_through(users, new_id):
     assert rows[spouse.pk]["has_supporter"] is True and rows[spouse.pk]["adl_failed"] == 0
 
 
-def test_open_tekun_category_counts_as_no_supporter(users, new_id):
+def test_tekun_in_force_counts_as_no_supporter(users, new_id):
+    """The recognition established it: a person enrolled in 特困 on the day has no supporter,
+    whatever the fact says; a 特困 category alone (typed, no enrollment) is no recognition."""
     hh = make_household(users.village_assistant, VILLAGE, new_id)
     head = hh.head()
-    assert head.has_supporter is True
-    services.assign_category(by=users.district_approver, category="tekun", person=head,
+    spouse = hh.current_memberships().get(relation="spouse").person
+    assert head.has_supporter is True and spouse.has_supporter is True
+    services.assign_category(by=users.district_approver, category="tekun", person=spouse,
                              start_date=DAY - dt.timedelta(days=1), decided_by="测试数据")
-    assert _member_rows(hh)[head.pk]["has_supporter"] is False
+    assert _member_rows(hh)[spouse.pk]["has_supporter"] is True
+    enrolled = benefits.enroll(by=users.district_approver, household=hh, programme="tekun",
+                               amount_fen=80_000, start_date=DAY - dt.timedelta(days=1),
+                               person=head)
+    rows = _member_rows(hh)
+    assert rows[head.pk]["has_supporter"] is False and rows[spouse.pk]["has_supporter"] is True
+    Enrollment.objects.filter(pk=enrolled.pk).update(end_date=DAY, status="ended")
+    assert _member_rows(hh)[head.pk]["has_supporter"] is True
+
+
+def test_dibao_enrolled_is_read_from_the_enrollment(users, new_id):
+    """渐退 asks whether the household is in 低保: an enrollment in force says so, a 低保
+    category alone does not."""
+    typed, paid = (make_household(users.village_assistant, VILLAGE, new_id) for _ in range(2))
+    services.assign_category(by=users.district_approver, category="dibao", household=typed,
+                             start_date=DAY - dt.timedelta(days=30), decided_by="测试数据")
+    benefits.enroll(by=users.district_approver, household=paid, programme="dibao",
+                    amount_fen=50_000, start_date=DAY - dt.timedelta(days=30))
+    h, _ = build_frames(Household.objects.filter(pk__in=[typed.pk, paid.pk]), DAY)
+    enrolled = dict(zip(h["household_id"].to_list(), h["dibao_enrolled"].to_list(),
+                        strict=True))
+    assert enrolled == {typed.pk: False, paid.pk: True}
+    before, _ = build_frames(Household.objects.filter(pk=paid.pk), DAY - dt.timedelta(days=31))
+    assert before["dibao_enrolled"].to_list() == [False]
 
 
 # --- the synthetic loader --------------------------------------------------------------------

@@ -13,6 +13,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from doudi.accounts.services import create_user
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
+from doudi.benefits.models import Enrollment
+from doudi.benefits.services import enroll
 from doudi.core.masking import mask_id_number
 from doudi.exchange.department_api import issue_department_token
 from doudi.exchange.imports import batch_rows
@@ -216,20 +218,51 @@ def test_rate_limit_is_429_and_audited(client, setup, settings, monkeypatch):
 
 def test_outcomes_for_the_department_entitled_to_them(
         client, setup, new_id, django_capture_on_commit_callbacks):
+    """What a person receives is read from the enrollments in force, as 在保 is counted
+    everywhere; a 低保 or 特困 category alone is not assistance; a recognition (低保边缘) and
+    a fact (留守老人) the registry records are passed on as they are."""
     users = setup.users
+    approver = users.district_approver
     with context.job("test outcomes"):
         dibao_hh = setup.hh
-        assign_category(by=users.district_approver, category="dibao",
-                        start_date=dt.date(2025, 1, 1), household=dibao_hh, decided_by="测试数据")
-        plain_hh = make_household(users.district_approver, VILLAGE, new_id, members=1)
+        enroll(by=approver, household=dibao_hh, programme="dibao", amount_fen=50_000,
+               start_date=dt.date(2025, 1, 1))
+        assign_category(by=approver, category="dibao", start_date=dt.date(2025, 1, 1),
+                        household=dibao_hh, decided_by="测试数据")
+        plain_hh = make_household(approver, VILLAGE, new_id, members=1)
+        # a 低保 category with no enrollment behind it (typed before the one door) and an
+        # enrollment that has ended: neither is assistance today
+        typed_hh = make_household(approver, VILLAGE, new_id, members=2)
+        assign_category(by=approver, category="dibao", start_date=dt.date(2025, 2, 1),
+                        household=typed_hh, decided_by="测试数据")
+        old = enroll(by=approver, household=typed_hh, programme="single_person",
+                     amount_fen=20_000, start_date=dt.date(2024, 1, 1), person=typed_hh.head())
+        Enrollment.objects.filter(pk=old.pk).update(end_date=dt.date(2024, 12, 1),
+                                                    status="ended")
+        # 特困 of one member covers that member only; 单人保 counts as 低保
+        tekun_hh = make_household(approver, VILLAGE, new_id, members=2)
+        enroll(by=approver, household=tekun_hh, programme="tekun", amount_fen=90_000,
+               start_date=dt.date(2025, 3, 1), person=tekun_hh.head())
+        single_hh = make_household(approver, VILLAGE, new_id, members=2)
+        enroll(by=approver, household=single_hh, programme="single_person",
+               amount_fen=30_000, start_date=dt.date(2025, 4, 1), person=single_hh.head())
+        assign_category(by=approver, category="edge", start_date=dt.date(2025, 4, 1),
+                        household=single_hh, decided_by="测试数据")
+        assign_category(by=approver, category="left_behind_elderly",
+                        start_date=dt.date(2025, 5, 1), person=plain_hh.head())
     spouse = dibao_hh.memberships.exclude(person=setup.head).get().person
     plain = plain_hh.head()
+    people = {"head": setup.head, "spouse": spouse, "plain": plain,
+              "typed": typed_hh.head(), "tekun": tekun_hh.head(),
+              "tekun_spouse": tekun_hh.memberships.exclude(person=tekun_hh.head()).get().person,
+              "single": single_hh.head(),
+              "single_spouse": single_hh.memberships.exclude(person=single_hh.head())
+              .get().person}
     department_account("xiangcun", "乡村振兴")
     tok = issue_department_token("xiangcun")
     data = (RELAPSE_HEADER + "\n"
-            + f"张三丰,{setup.head.id_number},隆阜村,2,脱贫不稳定户,因病,2024-05-01,否\n"
-            + f"{spouse.name},{spouse.id_number},隆阜村,2,脱贫不稳定户,因病,2024-05-01,否\n"
-            + f"张三丰,{plain.id_number},隆阜村,1,边缘易致贫户,因学,2024-06-01,否\n"
+            + "".join(f"{p.name},{p.id_number},隆阜村,2,脱贫不稳定户,因病,2024-05-01,否\n"
+                      for p in people.values())
             + f"周八,{outsider_id(4)},隆阜村,3,突发严重困难户,因灾,2024-07-01,否\n").encode()
     pushed = push(client, django_capture_on_commit_callbacks, tok, "relapse_watch", data)
     assert pushed.status_code == 202
@@ -238,15 +271,29 @@ def test_outcomes_for_the_department_entitled_to_them(
     got = client.get("/api/feeds/outcomes", **auth(tok))
     assert got.status_code == 200, got.content
     by_id = {o["id_number"]: o for o in got.json()}
-    assert set(by_id) == {setup.head.id_number, spouse.id_number, plain.id_number}
+    assert set(by_id) == {p.id_number for p in people.values()}
     head = by_id[setup.head.id_number]
     assert head["name"] == "张*丰" and head["feed_type"] == "relapse_watch"
     assert head["batch_version"] == 1
-    assert [(a["category"], a["label"]) for a in head["assistance"]] == [("dibao", "低保")]
-    assert head["assistance"][0]["since"] == "2025-01-01"
-    # a household category covers every member
-    assert [a["label"] for a in by_id[spouse.id_number]["assistance"]] == ["低保"]
-    assert by_id[plain.id_number]["assistance"] == []
+    assert head["assistance"] == [{"programme": "dibao", "category": "dibao", "label": "低保",
+                                   "since": "2025-01-01"}]
+
+    def held(who: str) -> list[tuple[str, str, str]]:
+        return [(a["programme"], a["category"], a["label"])
+                for a in by_id[people[who].id_number]["assistance"]]
+
+    # a household programme covers every member
+    assert held("spouse") == [("dibao", "dibao", "低保")]
+    assert held("plain") == [("", "left_behind_elderly", "留守老人")]
+    assert held("typed") == []
+    assert held("tekun") == [("tekun", "tekun", "特困")] and held("tekun_spouse") == []
+    assert held("single") == [("single_person", "dibao", "单人保"),
+                              ("", "edge", "低保边缘")]
+    assert held("single_spouse") == [("", "edge", "低保边缘")]
+    # on a day before: what was in force then
+    then = client.get("/api/feeds/outcomes?day=2024-06-01", **auth(tok)).json()
+    assert [a["programme"] for o in then for a in o["assistance"]] == ["single_person"]
+    assert next(o for o in then if o["assistance"])["id_number"] == people["typed"].id_number
 
     # 车管 pushed the same person, but its feed grants no outcomes
     car = vehicle_csv([("皖B12345", "张三丰", setup.head.id_number)])

@@ -9,6 +9,12 @@ persons covered are the co-resident members of a household whose programme cover
 household (catalogue `household_covering`: 低保, 边缘, 支出型) and each person enrolled alone
 (特困, 孤儿, 两项补贴 …), each counted once. 低保户数 counts 单人保 households with 低保
 (catalogue `counted_as`). Everything is counted by the database, per child area.
+
+`persons` answers the same question for given persons (the department outcomes API): which
+enrollments cover each of them on a day, by the rule 在保人数 counts with. A registry category
+of a programme that pays monthly (低保, 特困: `paid_statuses`) never makes anyone covered: it
+follows the enrollment (the decision that enrols also sets it; `reconcile-status` settles old
+data). 低保边缘 and 支出型 pay nothing monthly: their category is their recognition.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from django.db.models.functions import Substr
 
 from doudi.benefits.models import Enrollment
 from doudi.programmes import catalogue
+from doudi.registry.models import Membership
 
 FIGURES = {
     "covered_households": "在保户数",
@@ -28,6 +35,14 @@ FIGURES = {
     "dibao_households": "低保户数",
     "tekun_persons": "特困人数",
 }
+
+
+def paid_statuses() -> list[catalogue.Programme]:
+    """Programmes that pay monthly and set a registry category (低保, 特困): who holds that
+    status is who is enrolled in force; the category only follows the enrollment."""
+    return [p for p in catalogue.programmes()
+            if p.category and p.monitored and not p.compared_with
+            and any(u.amount for u in p.units)]
 
 
 def in_force(day: dt.date) -> Q:
@@ -92,3 +107,33 @@ def totals(area: str, day: dt.date) -> dict[str, int]:
     """Every figure for the whole of `area` on `day`."""
     return {figure: sum(counts.values())
             for figure, counts in by_child(area, day, len(area) or 2).items()}
+
+
+def persons(person_ids: list[int], area: str, day: dt.date) -> dict[int, list[Enrollment]]:
+    """person → the enrollments in force covering them on `day`, counted as `covered_persons`
+    counts: a programme covering the whole household (or enrolled without a person) covers
+    each co-resident member on the day; any other covers its own person. Only persons
+    covered appear; `area` is a code prefix."""
+    whole = catalogue.household_covering()
+    households: dict[int, list[int]] = {}
+    for start in range(0, len(person_ids), 5_000):
+        for person_id, household_id in Membership.objects.filter(
+                Q(end_date__isnull=True) | Q(end_date__gt=day),
+                person_id__in=person_ids[start:start + 5_000], start_date__lte=day,
+                co_resident=True).values_list("person_id", "household_id"):
+            households.setdefault(household_id, []).append(person_id)
+    force = records("covered_persons", area, day).order_by("start_date", "id")
+    out: dict[int, list[Enrollment]] = {}
+    ids = list(households)
+    for start in range(0, len(ids), 5_000):
+        for e in force.filter(Q(person__isnull=True) | Q(programme__in=whole),
+                              household_id__in=ids[start:start + 5_000]):
+            for person_id in households[e.household_id]:
+                out.setdefault(person_id, []).append(e)
+    for start in range(0, len(person_ids), 5_000):
+        for e in force.filter(person_id__in=person_ids[start:start + 5_000]).exclude(
+                programme__in=whole):
+            out.setdefault(e.person_id, []).append(e)
+    for got in out.values():
+        got.sort(key=lambda e: (e.start_date, e.pk))
+    return out

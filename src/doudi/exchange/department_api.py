@@ -28,10 +28,13 @@ from doudi.accounts.models import ApiToken, User
 from doudi.api.schemas import refusals
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.benefits import coverage
+from doudi.benefits.models import Enrollment
 from doudi.core.masking import mask_name
 from doudi.exchange import jobs
 from doudi.exchange.imports import batch_rows, report_rows
 from doudi.exchange.models import FeedBatch, FeedType, ImportJob
+from doudi.programmes import catalogue
 from doudi.registry.categories import CATEGORIES
 from doudi.registry.models import CategoryAssignment, Membership
 
@@ -182,11 +185,19 @@ class OutcomeOut(Schema):
             summary="本部门推送人员的救助结果")
 def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
     """For each person matched in this department's latest batch of a feed type that grants
-    outcomes: the assistance categories they hold on `day` (低保、特困、临时救助 …)."""
+    outcomes: the assistance they receive on `day` — each enrollment in force covering them,
+    as 在保人数 counts (`benefits.coverage`: 低保、特困、单人保 …), and the categories the
+    registry records for them that are not a paid programme's status (低保边缘、支出型困难
+    recognitions, 防返贫监测对象, 留守 …). A 低保 or 特困 category alone never reads as covered."""
     user = gate(request, "读取救助结果")
     if not user.can(roles.PUSH_FEEDS) or not user.department:
         raise PermissionDenied("仅部门接口账号可读取本部门的救助结果")
     day = day or timezone.localdate()
+    area = user.scope_prefix
+    if area is None:
+        raise PermissionDenied("账号未设置所属区划")
+    # followed from the enrollments, never read as a status of their own
+    paid = {p.category for p in coverage.paid_statuses()}
     out = []
     for feed in FeedType.objects.filter(department=user.department, is_active=True):
         spec = feed.parsed()
@@ -201,14 +212,17 @@ def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
             person_id__in=ids, start_date__lte=day).filter(
             Q(end_date__isnull=True) | Q(end_date__gt=day)).values_list("person_id",
                                                                         "household_id"))
+        covered = {pid: [_enrolled(e) for e in got]
+                   for pid, got in coverage.persons(ids, area, day).items()}
         held: dict[int, list[dict]] = {}
         cats = CategoryAssignment.objects.filter(
             Q(person_id__in=ids) | Q(household_id__in=set(households.values())),
-            start_date__lte=day).filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+            start_date__lte=day, area_code__startswith=area).filter(
+            Q(end_date__isnull=True) | Q(end_date__gt=day)).exclude(category__in=paid)
         by_household: dict[int, list[dict]] = {}
-        for c in cats:
-            item = {"category": c.category, "label": CATEGORIES[c.category].label,
-                    "since": c.start_date.isoformat()}
+        for c in cats.order_by("start_date", "id"):
+            item = {"programme": "", "category": c.category,
+                    "label": CATEGORIES[c.category].label, "since": c.start_date.isoformat()}
             if c.person_id:
                 held.setdefault(c.person_id, []).append(item)
             else:
@@ -227,8 +241,22 @@ def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
         name_field = spec.name_field
         for r in rows.unique("person_id", keep="first", maintain_order=True).iter_rows(named=True):
             pid = r["person_id"]
-            got = held.get(pid, []) + by_household.get(households.get(pid, -1), [])
+            got = covered.get(pid, [])
+            recorded = {a["category"] for a in got}
+            got += [c for c in held.get(pid, []) + by_household.get(households.get(pid, -1), [])
+                    if c["category"] not in recorded]
             out.append({"id_number": r.get(id_field) or "", "name": mask_name(
                 r.get(name_field) or ""), "feed_type": feed.key, "batch_version": batch.version,
                 "assistance": got, "warnings": feedback.get(households.get(pid, -1), [])})
     return out
+
+
+def _enrolled(enrollment: Enrollment) -> dict:
+    """An enrollment as an outcome: its programme, the registry category it counts as (单人保
+    as 低保), and since when."""
+    code = enrollment.programme
+    entry = catalogue.get(code)
+    return {"programme": code,
+            "category": catalogue.category_of(catalogue.compared_with(code) or code) or "",
+            "label": entry.short_label if entry else catalogue.label(code),
+            "since": enrollment.start_date.isoformat()}

@@ -11,6 +11,7 @@ from collections.abc import Callable
 import polars as pl
 from django.db.models import Q
 
+from doudi.benefits import coverage
 from doudi.benefits.models import Enrollment, ReviewTask
 from doudi.engine.feeds.feedspec import parse_spec
 from doudi.engine.monitoring.run import (
@@ -33,12 +34,15 @@ def _enrollments(area_code: str, day: dt.date) -> pl.DataFrame:
                 .values_list("household_id", "person_id", "programme", "status", "amount_fen"))
     # each enrollment as the programme the run compares eligibility with (单人保 as 低保; one-off
     # 临时救助 not at all); recognitions kept as registry categories (低保边缘、支出型困难 have
-    # no monthly payment) count as covered too
+    # no monthly payment) count as covered too. A paid programme's category (低保, 特困) does
+    # not: it follows the enrollment, and alone it is no coverage (`coverage.paid_statuses`).
     compared = {code: catalogue.compared_with(code) for code in {r[2] for r in rows}}
     out = [(h, p, compared[programme], s, a) for h, p, programme, s, a in rows
            if compared[programme]]
     open_now = Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gt=day))
-    categories = (CategoryAssignment.objects.filter(open_now, category__in=catalogue.categories(),
+    paid = {p.category for p in coverage.paid_statuses()}
+    recognitions = [c for c in catalogue.categories() if c not in paid]
+    categories = (CategoryAssignment.objects.filter(open_now, category__in=recognitions,
                                                     area_code__startswith=area_code)
                   .values_list("household_id", "person_id", "category"))
     memberships = dict(Membership.objects.filter(

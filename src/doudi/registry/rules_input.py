@@ -1,6 +1,6 @@
 """The registry as the rules engine reads it (规则测算输入): household and member frames as of a
-day, built from current memberships, person facts, open categories and the latest economic
-observation of each item.
+day, built from current memberships, person facts, open categories, the enrollments in force
+and the latest economic observation of each item.
 
 Income and expenses are monthly observations; for each (household, person, kind, item) the
 latest row observed on or before the day counts. Household-level income (no person) is counted
@@ -24,9 +24,6 @@ from doudi.rules.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, STUDENT_LEVELS
 ENGINE_HOUSEHOLD_SCHEMA = {**HOUSEHOLD_SCHEMA, "household_id": pl.Int64()}
 ENGINE_MEMBER_SCHEMA = {**MEMBER_SCHEMA, "household_id": pl.Int64()}
 EARNED_ITEMS = {"wage", "business"}
-# the registry categories the rules read: 低保 in force (渐退, 单人保) and 特困 (no supporter)
-DIBAO_CATEGORY = catalogue.category_of(catalogue.DIBAO)
-TEKUN_CATEGORY = catalogue.category_of(catalogue.TEKUN)
 COUNTED_VEHICLES = {"car"}  # 残疾人代步车、燃油摩托车、电动车 are not counted in 广东
 
 
@@ -45,19 +42,29 @@ def _latest_observations(household_ids: list[int], day: dt.date) -> list[dict]:
     return latest
 
 
-def _open_categories(household_ids: list[int], person_ids: list[int], day: dt.date) -> tuple[
-    dict[int, set[str]], dict[int, set[str]]
-]:
+def _person_categories(person_ids: list[int], day: dt.date) -> dict[int, set[str]]:
+    """The facts the rules read from persons' categories in force (孤儿, 事实无人抚养, 重病)."""
     current = Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gt=day))
-    by_household: dict[int, set[str]] = defaultdict(set)
     by_person: dict[int, set[str]] = defaultdict(set)
-    for row in CategoryAssignment.objects.filter(current, household_id__in=household_ids) \
-            .values("household_id", "category"):
-        by_household[row["household_id"]].add(row["category"])
     for row in CategoryAssignment.objects.filter(current, person_id__in=person_ids) \
             .values("person_id", "category"):
         by_person[row["person_id"]].add(row["category"])
-    return by_household, by_person
+    return by_person
+
+
+def _enrolled(household_ids: list[int], person_ids: list[int], day: dt.date) -> tuple[
+    set[int], set[int]
+]:
+    """Households in 低保 (渐退, 单人保) and persons in 特困 (no supporter) on the day: whoever
+    is enrolled in force, as `benefits.coverage` counts 在保 — never a category alone."""
+    from doudi.benefits import coverage
+
+    force = coverage.records("covered_households", "", day)
+    dibao = set(force.filter(programme=catalogue.DIBAO, household_id__in=household_ids)
+                .values_list("household_id", flat=True))
+    tekun = set(force.filter(programme=catalogue.TEKUN, person_id__in=person_ids)
+                .values_list("person_id", flat=True))
+    return dibao, tekun
 
 
 def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
@@ -70,8 +77,8 @@ def build_frames(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Frames for `households` as of `day`: household ids are the registry's, member ids are
     person ids as text. `has_supporter` (有法定义务人且有履行能力) and `adl_failed` (生活不能自理
-    项数) are the person's registry facts; a person holding an open 特困 category counts as
-    having no supporter whatever the fact says, since the recognition established it.
+    项数) are the person's registry facts; a person enrolled in 特困 counts as having no
+    supporter whatever the fact says, since the recognition established it.
     `extras` adds what the monitoring run reads too: declared medical spending per year, and
     each member's wage and resident ID."""
     hh_rows, member_rows = [], []
@@ -101,7 +108,8 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
                 "person__has_supporter", "person__adl_failed", "person__id_number")
     )
     person_ids = [m["person_id"] for m in memberships]
-    hh_categories, person_categories = _open_categories(ids, person_ids, day)
+    person_categories = _person_categories(person_ids, day)
+    in_dibao, in_tekun = _enrolled(ids, person_ids, day)
     # household-level income is counted with the head (or the first member when there is none)
     heads: dict[int, int] = {}
     for m in memberships:
@@ -141,7 +149,6 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
     hh_rows = []
     for hh in households:
         facts = household_facts[hh["id"]]
-        categories = hh_categories.get(hh["id"], set())
         hh_rows.append({
             "household_id": hh["id"], "area_code": hh["area_code"], "hukou": hh["hukou_type"],
             "financial_assets": facts["financial_assets"], "vehicles": facts["vehicles"],
@@ -149,7 +156,7 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
             "non_residential_property": facts["non_residential_property"],
             "business": bool(facts["business"]), "annual_income": None,
             "annual_rigid_expenditure": facts["monthly_expense"] * 12,
-            "dibao_enrolled": DIBAO_CATEGORY in categories, "dibao_current_amount": 0,
+            "dibao_enrolled": hh["id"] in in_dibao, "dibao_current_amount": 0,
             "linshi_type": None, "linshi_need": 0, "linshi_received_this_year": 0,
             "annual_medical_expense": facts["monthly_medical"] * 12,
         })
@@ -168,7 +175,7 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
             "student": m["person__student_status"] in STUDENT_LEVELS,
             "labor_capacity": m["person__labour_capacity"] != "none",
             "adl_failed": m["person__adl_failed"],
-            "has_supporter": m["person__has_supporter"] and TEKUN_CATEGORY not in cats,
+            "has_supporter": m["person__has_supporter"] and pid not in in_tekun,
             "orphan": "orphan" in cats, "de_facto_unsupported": "de_facto_unsupported" in cats,
             "co_resident": m["co_resident"], "refused_work": False, "childless": False,
             "institutional": False, "wage": wage.get(pid, 0), "id_number": m["person__id_number"],

@@ -24,7 +24,6 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import coverage
 from doudi.core import areacode
-from doudi.programmes import catalogue
 from doudi.registry import choices, exports, queries, services
 from doudi.registry.categories import CATEGORY_CHOICES
 from doudi.registry.models import CategoryAssignment, Household, Person
@@ -57,7 +56,8 @@ def home(request: HttpRequest) -> HttpResponse:
         # 在保 as every page counts it; 低保 and 特困 are those figures, not category counts
         context["coverage"] = [(coverage.FIGURES[k], n, k) for k, n in coverage.totals(
             user.scope_prefix, context["today"]).items()]
-        counted = {catalogue.category_of(catalogue.DIBAO), catalogue.category_of(catalogue.TEKUN)}
+        # a paid programme's category follows its enrollment: counted above, not again here
+        counted = {p.category for p in coverage.paid_statuses()}
         labels = dict(CATEGORY_CHOICES)
         context["category_counts"] = [
             (labels[r["category"]], r["n"], r["category"]) for r in
