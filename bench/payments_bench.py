@@ -304,7 +304,9 @@ def populate(args: argparse.Namespace, first_month: dt.date, setup: dict) -> dic
         "end_date": nulls(pl.Date), "exit_reason": "",
         "monitor_until": nulls(pl.Date),
         "application_id": nulls(pl.Int64), "explanation": "{}",
-        "payee_name": names, "bank": "徽商银行",
+        "payee_name": names, "bank": "徽商银行", "account_kind": "passbook",  # 一卡通: no Luhn
+        "payee_person_id": nulls(pl.Int64), "payee_agent_reason": "",
+        "payee_agent_id_number": STORE.ring().encrypt(""),  # no agent (deterministic token)
         # stored encrypted, as the ORM writes it (docs/key-management.md)
         "payee_account": ("6217" + account).map_elements(STORE.ring().encrypt,
                                                           return_dtype=pl.String),

@@ -22,6 +22,7 @@ from doudi.audit.models import AuditEvent
 from doudi.registry.models import Membership
 from doudi.registry.services import MemberInput, create_household
 from tests.conftest import PASSWORD, VILLAGE
+from tests.payees import AGENT_ID, card, give_payee
 
 pytestmark = pytest.mark.browser
 
@@ -29,6 +30,7 @@ ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--no-first-run"]
 TIMEOUT_MS = 15_000
+ACCOUNT = card("621700123456789")
 
 def _chromium() -> str:
     path = shutil.which("chromium")
@@ -396,8 +398,7 @@ def test_a_month_of_payments_through_the_pages(page, live, world, shipped_parame
     month = dt.date.today().replace(day=1)
     e = benefits.enroll(by=u.district_approver, household=world.village_hh, programme="dibao",
                         amount_fen=61_050, start_date=month)
-    benefits.set_payee(by=u.district_officer, enrollment=e, name="张三丰",
-                       account="6217001234567890", bank="农商银行")
+    give_payee(u, e, ACCOUNT, bank="农商银行")
 
     _login(page, live.url, "district_admin", PASSWORD)
     page.goto(f"{live.url}/payments/bank-layouts/")
@@ -418,7 +419,7 @@ def test_a_month_of_payments_through_the_pages(page, live, world, shipped_parame
     page.fill("input[name=month]", f"{month:%Y-%m}")
     page.get_by_role("button", name="生成发放花名册").click()
     expect(page.locator("#run-total")).to_contain_text("610.50")
-    expect(page.locator("#lines")).not_to_contain_text("6217001234567890")  # masked
+    expect(page.locator("#lines")).not_to_contain_text(ACCOUNT)  # masked
     run_url = page.url
 
     page.context.clear_cookies()
@@ -437,7 +438,7 @@ def test_a_month_of_payments_through_the_pages(page, live, world, shipped_parame
     download.value.save_as(saved)
     text = saved.read_bytes().decode("gb18030")
     line = PaymentLine.objects.get()
-    assert text.splitlines() == ["序号,卡号,金额", f"{line.pk},6217001234567890,610.50"]
+    assert text.splitlines() == ["序号,卡号,金额", f"{line.pk},{ACCOUNT},610.50"]
     answer = tmp_path / "回盘.csv"
     answer.write_bytes(f"序号,状态,失败原因\n{line.pk},E1,卡已挂失\n".encode("gb18030"))
     page.goto(run_url)
@@ -449,6 +450,162 @@ def test_a_month_of_payments_through_the_pages(page, live, world, shipped_parame
     page.get_by_role("link", name="发放失败 1 笔，待核实账户").click()
     expect(page.locator("#failed")).to_contain_text("卡已挂失")
     expect(page.locator("#failed")).to_contain_text(world.village_hh.number)
+
+
+def _months_back(n: int) -> dt.date:
+    month = dt.date.today().replace(day=1)
+    for _ in range(n):
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+    return month
+
+
+def test_a_payee_is_changed_by_request_and_approval(page, live, world, shipped_parameters,
+                                                     shipped_bank_layouts, tmp_path) -> None:
+    """Enrolled without an account, the line waits as 待补账号 and is absent from the bank
+    file; the village assistant asks for the account, nothing changes until a town approver
+    approves; after a run is approved, a further change leaves that run's bank file as it was
+    and pays from the next run."""
+    from playwright.sync_api import expect
+
+    from doudi.benefits import services as benefits
+    from doudi.benefits.models import Enrollment, PaymentRun
+
+    u = world.users
+    first, second, third = _months_back(2), _months_back(1), _months_back(0)
+    waiting = benefits.enroll(by=u.district_approver, household=world.village_hh,
+                              programme="dibao", amount_fen=61_050, start_date=first)
+    paid = benefits.enroll(by=u.district_approver, household=world.same_town_hh,
+                           programme="dibao", amount_fen=40_000, start_date=first)
+    give_payee(u, paid, ACCOUNT)
+    new_account = card("622848009999468")
+    later_account = card("621700246813579")
+
+    def as_user(username: str) -> None:
+        page.context.clear_cookies()
+        _login(page, live.url, username, PASSWORD)
+
+    def build_and_approve(month: dt.date) -> str:
+        as_user("district_officer")
+        page.goto(f"{live.url}/payments/")
+        page.fill("input[name=month]", f"{month:%Y-%m}")
+        page.get_by_role("button", name="生成发放花名册").click()
+        expect(page.locator("h1")).to_contain_text("待审核")
+        url = page.url
+        as_user("district_approver")
+        page.goto(url)
+        page.get_by_role("button", name="审核并锁定").click()
+        expect(page.locator("h1")).to_contain_text("已审核锁定")
+        return url
+
+    def bank_file(url: str, name: str) -> list[str]:
+        as_user("district_officer")
+        page.goto(url)
+        with page.expect_download() as download:
+            page.get_by_role("button", name="下载银行发放文件").click()
+        saved = tmp_path / name
+        download.value.save_as(saved)
+        return saved.read_bytes().decode("utf-8-sig").splitlines()[1:]
+
+    # 1. no account: the first month's line waits and is not in the bank file
+    first_url = build_and_approve(first)
+    expect(page.locator("#awaiting-account")).to_contain_text(world.village_hh.number)
+    expect(page.locator("#run-awaiting")).to_contain_text("610.50")
+    first_file = bank_file(first_url, "first.csv")
+    assert len(first_file) == 1 and ACCOUNT in first_file[0]
+    assert world.village_hh.number not in "".join(first_file)
+
+    # 2. the village assistant asks for the account; a typo is refused on its field
+    as_user("village_assistant")
+    page.goto(f"{live.url}/households/{world.village_hh.pk}/")
+    expect(page.locator("#household-enrollments")).to_contain_text("未登记账号")
+    page.locator("#household-enrollments").get_by_role("link", name="最低生活保障").click()
+    expect(page.locator("#payee-account")).to_contain_text("未登记账号")
+    _screenshot(page, "payee-form.png")
+    form = page.locator("#payee-form")
+    form.locator("select[name=person]").select_option(str(waiting.payee_person_id))
+    form.locator("select[name=bank]").select_option("中国农业银行")
+    form.locator("select[name=account_kind]").select_option("card")
+    typo = new_account[:-2] + new_account[-1] + new_account[-2]  # two digits swapped
+    assert typo != new_account
+    form.locator("input[name=account]").fill(typo)
+    form.locator("input[name=reason]").fill("补登社保卡账号")
+    form.get_by_role("button", name="提交变更申请").click()
+    expect(page.locator("#payee-account-error")).to_have_text(
+        "账号校验位不符，请核对是否抄错一位或相邻两位颠倒")
+    form = page.locator("#payee-form")
+    # typed as printed on the card, in groups of four
+    form.locator("input[name=account]").fill(
+        " ".join(new_account[i:i + 4] for i in range(0, len(new_account), 4)))
+    form.get_by_role("button", name="提交变更申请").click()
+    expect(page.locator("#payee-pending")).to_contain_text("补登社保卡账号")
+    expect(page.locator("#payee-account")).to_contain_text("未登记账号")  # still in force
+    expect(page.locator("#payee-pending")).not_to_contain_text(new_account)
+    expect(page.get_by_role("button", name="批准变更")).to_have_count(0)
+    assert Enrollment.objects.get(pk=waiting.pk).payee_account == ""
+    _screenshot(page, "payee-requested.png")
+
+    # a run approved now still holds the line: nothing changed before approval
+    second_url = build_and_approve(second)
+    expect(page.locator("#awaiting-account")).to_contain_text(world.village_hh.number)
+    assert ACCOUNT in "".join(bank_file(second_url, "second.csv"))
+    assert new_account not in "".join(bank_file(second_url, "second-again.csv"))
+
+    # 3. the town approver approves it from the queue
+    as_user("town_approver")
+    page.goto(f"{live.url}/payments/")
+    page.get_by_role("link", name="收款人变更审批（1）").click()
+    expect(page.locator("#payee-queue")).to_contain_text(world.village_hh.number)
+    expect(page.locator("#payee-queue")).to_contain_text(new_account[-4:])
+    expect(page.locator("#payee-queue")).not_to_contain_text(new_account)
+    _screenshot(page, "payee-queue.png")
+    page.locator("#payee-queue").get_by_role("button", name="批准").click()
+    expect(page.locator("#payee-queue")).to_contain_text("暂无待审批的收款人变更")
+    waiting.refresh_from_db()
+    assert (waiting.payee_account, waiting.bank) == (new_account, "中国农业银行")
+
+    # 4. the third run pays the three months to the approved account
+    third_url = build_and_approve(third)
+    third_file = bank_file(third_url, "third.csv")
+    line = [row for row in third_file if new_account in row]
+    assert len(line) == 1 and ",1831.50," in line[0]
+
+    # 5. another change after approval: the approved run's file stays as approved
+    as_user("village_assistant")
+    page.goto(f"{live.url}/enrollments/{waiting.pk}/")
+    form = page.locator("#payee-form")
+    form.locator("input[name=holder][value=agent]").check()
+    form.locator("input[name=agent_name]").fill("王代领")
+    form.locator("input[name=agent_id_number]").fill(AGENT_ID)
+    form.locator("input[name=agent_reason]").fill("长期住院")
+    form.locator("select[name=bank]").select_option("徽商银行")
+    form.locator("input[name=account]").fill(later_account)
+    form.locator("input[name=reason]").fill("本人住院，改由代领人领取")
+    form.get_by_role("button", name="提交变更申请").click()
+    expect(page.locator("#payee-pending")).to_contain_text("本人住院，改由代领人领取")
+    as_user("town_approver")
+    page.goto(f"{live.url}/enrollments/{waiting.pk}/")
+    page.locator("#payee-decide input[name=note]").fill("已核对代领人身份证")
+    page.get_by_role("button", name="批准变更").click()
+    expect(page.locator("#payee-in-force")).to_contain_text("代领人")
+    expect(page.locator("#payee-account")).to_contain_text(later_account[-4:])
+    assert bank_file(third_url, "third-again.csv") == third_file
+    assert PaymentRun.objects.get(month=third).status == "exported"
+
+    # 6. the household's timeline shows the requests and approvals, masked
+    as_user("village_assistant")
+    page.goto(f"{live.url}/households/{world.village_hh.pk}/")
+    timeline = page.locator("#timeline")
+    expect(timeline).to_contain_text("收款人变更")
+    expect(timeline).to_contain_text("已批准")
+    expect(timeline).to_contain_text("代领：长期住院")
+    html = page.content()
+    assert new_account not in html and later_account not in html
+    _screenshot(page, "payee-timeline.png")
+    # a phone: the enrollment page fits 375 px
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.goto(f"{live.url}/enrollments/{waiting.pk}/")
+    _screenshot(page, "payee-enrollment-375.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
 
 def test_a_warning_from_dashboard_to_village_verification_to_a_case(

@@ -18,11 +18,15 @@ from doudi.audit import context
 from doudi.audit.models import AuditEvent
 from doudi.benefits import services as benefits
 from doudi.core import crypto
+from doudi.core.masking import mask_id_number
 from doudi.registry import encryption
 from doudi.registry.fields import STORE
 from doudi.registry.models import Household, Membership, Person
 from doudi.registry.queries import search_households
 from tests.conftest import VILLAGE, make_household
+from tests.payees import AGENT_ID, card, give_payee
+
+ACCOUNT = card("621700001111222233")
 
 PHONE = "13812345678"  # make_household gives the head this phone
 
@@ -66,7 +70,11 @@ def test_the_encrypted_columns():
         ("casework_onlinerequest", "phone"), ("care_careprofile", "carer_phone"),
         ("care_careprofile", "guardian_phone"), ("care_crossprovincecase", "child_id_number"),
         ("community_organisation", "phone"), ("monitoring_warning", "reported_phone"),
-        ("benefits_enrollment", "payee_account"), ("benefits_paymentline", "payee_account")}
+        ("benefits_enrollment", "payee_account"), ("benefits_paymentline", "payee_account"),
+        ("benefits_enrollment", "payee_agent_id_number"),
+        ("benefits_payeechange", "account"), ("benefits_payeechange", "old_account"),
+        ("benefits_payeechange", "agent_id_number"),
+        ("benefits_payeechange", "old_agent_id_number")}
 
 
 def test_database_holds_no_plaintext(households):
@@ -133,17 +141,21 @@ def test_other_columns_are_encrypted(households, users):
         enrollment = benefits.enroll(by=users.district_approver, household=households[0],
                                      programme="dibao", amount_fen=50_000,
                                      start_date=dt.date(2026, 1, 1))
-        benefits.set_payee(by=users.district_approver, enrollment=enrollment, name="张三丰",
-                           account="6217000011112222333", bank="徽商银行")
+        give_payee(users, enrollment, ACCOUNT, agent="张三丰")
     stored = raw("SELECT payee_account FROM benefits_enrollment WHERE id = %s",
                  [enrollment.pk])[0][0]
     assert stored.startswith("k1:") and "6217" not in stored
     enrollment.refresh_from_db()
-    assert enrollment.payee_account == "6217000011112222333"
-    assert enrollment.masked_account == "6217***********2333"
+    assert enrollment.payee_account == ACCOUNT
+    assert enrollment.masked_account == f"6217***********{ACCOUNT[-4:]}"
     update = AuditEvent.objects.filter(object_type="benefits.enrollment",
                                        action=AuditEvent.UPDATE).latest("id")
-    assert update.changes["payee_account"][1] == "6217****2333"
+    assert update.changes["payee_account"][1] == f"6217****{ACCOUNT[-4:]}"
+    assert update.changes["payee_agent_id_number"][1] == mask_id_number(AGENT_ID)
+    # the change request keeps the account and the agent's ID encrypted too
+    stored = raw("SELECT account, agent_id_number FROM benefits_payeechange")[0]
+    assert all(v.startswith("k1:") for v in stored)
+    assert ACCOUNT not in "".join(stored) and AGENT_ID not in "".join(stored)
 
 
 def test_status_and_rotation(households, own_keys):

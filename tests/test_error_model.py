@@ -37,6 +37,7 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "doudi"
 SERVICE_ERRORS = [
     ("doudi.accounts.services", "AccountError"),
     ("doudi.benefits.bank_layouts", "LayoutError"),
+    ("doudi.benefits.banks", "BankAccountError"),
     ("doudi.benefits.services", "BenefitsError"),
     ("doudi.care.services", "CareError"),
     ("doudi.casework.calendar_days", "CalendarError"),

@@ -34,6 +34,7 @@ from doudi.audit import context
 from doudi.core import idnumber
 from tests.conftest import PASSWORD, VILLAGE
 from tests.data.fuzz.make_corpus import build
+from tests.payees import card, give_payee
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
@@ -289,8 +290,7 @@ def exported_run(world, shipped_parameters, shipped_bank_layouts):
     with context.job("fuzz payment run"):
         e = services.enroll(by=u.district_approver, household=world.village_hh,
                             programme="dibao", amount_fen=61_050, start_date=dt.date(2026, 1, 1))
-        services.set_payee(by=u.district_officer, enrollment=e, name="张三丰",
-                           account="6217001234567890", bank="徽商银行")
+        give_payee(u, e, card("621700123456789"))
         run = services.build_run(by=u.district_officer, month=dt.date(2026, 3, 1),
                                  area_code="341002").run
         services.approve_run(by=u.district_approver, run=run)

@@ -14,6 +14,9 @@ from python_calamine import CalamineWorkbook
 from doudi.benefits import bank_files, bank_layouts, services
 from doudi.benefits.models import BankLayout, PaymentLine, PaymentRun
 from tests.conftest import PASSWORD
+from tests.payees import card, give_payee
+
+ACCOUNT = card("621700123456789")
 
 L = bank_layouts
 
@@ -99,8 +102,7 @@ def test_a_district_layout_writes_excel_and_reads_its_own_answer(world,
     _district_layout(world)
     e = services.enroll(by=u.district_approver, household=world.village_hh, programme="dibao",
                         amount_fen=61_050, start_date=dt.date(2026, 1, 1))
-    services.set_payee(by=u.district_officer, enrollment=e, name="张三丰",
-                       account="6217001234567890", bank="徽商银行")
+    give_payee(u, e, ACCOUNT)
     run = services.build_run(by=u.district_officer, month=dt.date(2026, 3, 1),
                              area_code=u.district_officer.area_code).run
     services.approve_run(by=u.district_approver, run=run)
@@ -111,7 +113,7 @@ def test_a_district_layout_writes_excel_and_reads_its_own_answer(world,
     header, *rows = sheet.to_python()
     assert header == ["序号", "卡号", "姓名", "金额分", "项目"]
     line = PaymentLine.objects.get()
-    assert rows == [[str(line.pk), "6217001234567890", "张三丰", "61050", "DB"]]
+    assert rows == [[str(line.pk), ACCOUNT, "张三丰", "61050", "DB"]]
     run.refresh_from_db()
     assert run.bank_layout == "huishang"
     # the bank answers in Excel with its own column names

@@ -19,20 +19,25 @@ from python_calamine import CalamineWorkbook
 from doudi.benefits import bank_files, bank_layouts, services, spending
 from doudi.benefits.models import Enrollment, PaymentLine, PaymentRun
 from tests.conftest import PASSWORD
+from tests.payees import card, give_payee
 
 D = dt.date
 DISTRICT = "341002000000"
-FIRST, OLD, NEW = "6217000011112222", "6217000011110001", "6228480099990002"
+FIRST, OLD, NEW = card("621700001111222"), card("621700001111357"), card("622848009999468")
+OTHER = card("622848009999000813")
 
 
 def _enroll(world, household, amount: int = 50_000, payee: tuple[str, str] | None = None):
     u = world.users
     e = services.enroll(by=u.district_approver, household=household, programme="dibao",
                         amount_fen=amount, start_date=D(2026, 1, 1))
-    if payee:
-        services.set_payee(by=u.district_officer, enrollment=e, name=payee[0],
-                           account=payee[1], bank="徽商银行")
+    if payee:  # an agent of that name collects, through an approved payee change
+        give_payee(u, e, payee[1], agent=payee[0])
     return e
+
+
+def _pay_to(world, e, name: str, account: str, bank: str = "徽商银行") -> None:
+    give_payee(world.users, e, account, bank=bank, agent=name, reason="换卡")
 
 
 def _csv(world, run: PaymentRun, layout: str = "default") -> list[dict[str, str]]:
@@ -56,11 +61,9 @@ def test_a_payee_change_after_approval_pays_from_the_next_run(client, world,
     e = _enroll(world, world.village_hh, payee=("张三", FIRST))
     january = _run(world, D(2026, 1, 1))
     # a change while the run is still a draft counts: the payee is taken at approval
-    services.set_payee(by=u.district_officer, enrollment=e, name="张三", account=OLD,
-                       bank="徽商银行")
+    _pay_to(world, e, "张三", OLD)
     services.approve_run(by=u.district_approver, run=january)
-    services.set_payee(by=u.district_officer, enrollment=e, name="李四", account=NEW,
-                       bank="农业银行")
+    _pay_to(world, e, "李四", NEW, bank="农业银行")
     rows = _csv(world, january)
     assert [(r["账号"], r["户名"]) for r in rows] == [(OLD, "张三")]
     line = PaymentLine.objects.get(run=january)
@@ -75,8 +78,7 @@ def test_a_payee_change_after_approval_pays_from_the_next_run(client, world,
     page = client.get(f"/payments/{january.pk}/").content.decode()
     assert OLD[-4:] in page and NEW[-4:] not in page
     # downloading the file again, after one more change, still gives the approved payee
-    services.set_payee(by=u.district_officer, enrollment=e, name="王五", account=NEW[::-1],
-                       bank="农业银行")
+    _pay_to(world, e, "王五", OTHER, bank="农业银行")
     assert _csv(world, january) == rows
     counts = bank_files.bank_result(by=u.district_officer, run=january,
                                     data=_answer([r["流水号"] for r in rows]))
@@ -84,7 +86,7 @@ def test_a_payee_change_after_approval_pays_from_the_next_run(client, world,
     # the next run pays the payee now in force
     february = _run(world, D(2026, 2, 1))
     services.approve_run(by=u.district_approver, run=february)
-    assert [(r["账号"], r["户名"]) for r in _csv(world, february)] == [(NEW[::-1], "王五")]
+    assert [(r["账号"], r["户名"]) for r in _csv(world, february)] == [(OTHER, "王五")]
 
 
 @pytest.mark.django_db
@@ -133,8 +135,7 @@ def test_a_line_without_an_account_waits_and_is_paid_once_it_has_one(client, wor
     bank_files.bank_result(by=u.district_officer, run=february, data=_answer(
         [r["流水号"] for r in _csv(world, february)]))
     # the account is registered: March pays the three months at once, to it
-    services.set_payee(by=u.district_officer, enrollment=waiting, name="王五", account=NEW,
-                       bank="农业银行")
+    _pay_to(world, waiting, "王五", NEW, bank="农业银行")
     march = _run(world, D(2026, 3, 1))
     services.approve_run(by=u.district_approver, run=march)
     owed = PaymentLine.objects.get(run=march, enrollment=waiting)
@@ -152,7 +153,7 @@ def test_an_invalid_account_or_a_missing_name_is_held_too(world, shipped_paramet
     bad = _enroll(world, world.village_hh)
     nameless = _enroll(world, world.same_town_hh)
     good = _enroll(world, world.other_town_hh, payee=("赵六", FIRST))
-    # written past `set_payee` (an old import, an edit in the database)
+    # written past a payee change (an old import, an edit in the database)
     Enrollment.objects.filter(pk=bad.pk).update(payee_account="6217-12AB")
     Enrollment.objects.filter(pk=nameless.pk).update(payee_name=" ", payee_account=OLD)
     run = _run(world, D(2026, 1, 1))

@@ -13,6 +13,9 @@ from python_calamine import CalamineWorkbook
 from doudi.benefits import services
 from doudi.benefits.models import Enrollment, PaymentLine, PaymentRun
 from tests.conftest import PASSWORD
+from tests.payees import card
+
+ACCOUNT = card("621700123456789")
 
 pytestmark = pytest.mark.django_db
 
@@ -21,15 +24,24 @@ def test_a_month_through_the_pages(client, world, shipped_parameters) -> None:
     e = services.enroll(by=world.users.district_approver, household=world.village_hh,
                         programme="dibao", amount_fen=61_050, start_date=dt.date(2026, 1, 1))
     client.login(username="district_officer", password=PASSWORD)
-    page = client.post(f"/enrollments/{e.pk}/change/", {
-        "kind": "payee", "payee_name": "张三丰", "payee_account": "6217 0012 3456 7890",
-        "bank": "徽商银行"})
+    spaced = " ".join(ACCOUNT[i:i + 4] for i in range(0, 16, 4))  # as printed on the card
+    page = client.post(f"/enrollments/{e.pk}/payee/", {
+        "action": "request", "holder": "member", "person": str(e.payee_person_id),
+        "bank": "徽商银行", "account_kind": "card", "account": spaced, "reason": "补登账号"})
     assert page.status_code == 302
+    change = e.payee_changes.get()
+    client.login(username="district_approver", password=PASSWORD)
+    page = client.post(f"/enrollments/{e.pk}/payee/", {"action": "approve",
+                                                       "change": str(change.pk)})
+    assert page.status_code == 302
+    e.refresh_from_db()
+    assert e.payee_account == ACCOUNT
+    client.login(username="district_officer", password=PASSWORD)
     response = client.post("/payments/", {"month": "2026-03"})
     run = PaymentRun.objects.get()
     assert response["Location"].endswith(f"/payments/{run.pk}/")
     page = client.get(f"/payments/{run.pk}/").content.decode()
-    assert "610.50" in page and "6217001234567890" not in page  # account masked
+    assert "610.50" in page and ACCOUNT not in page  # account masked
     page = client.post(f"/payments/{run.pk}/act/", {"action": "approve"}).content.decode()
     assert "待另一名区县审批人员审核" in page or "双人复核" in page  # the maker cannot approve
     client.login(username="district_approver", password=PASSWORD)
@@ -37,7 +49,7 @@ def test_a_month_through_the_pages(client, world, shipped_parameters) -> None:
     client.login(username="district_officer", password=PASSWORD)
     bank = client.post(f"/payments/{run.pk}/act/", {"action": "bank_file", "layout": "default"})
     text = bank.content.decode("utf-8-sig")
-    assert "6217001234567890" in text and "610.50" in text
+    assert ACCOUNT in text and "610.50" in text
     line = PaymentLine.objects.get()
     result = f"流水号,结果,失败原因\n{line.pk},失败,账户已冻结\n".encode("gb18030")
     client.post(f"/payments/{run.pk}/act/", {"action": "bank_result",

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from doudi.benefits import bank_files, services
 from doudi.benefits.models import PaymentLine, PaymentRun
 from doudi.engine.payments.roster import months_between
+from tests.payees import card, give_payee
 
 pytestmark = pytest.mark.django_db
 D = dt.date
@@ -46,8 +47,7 @@ def test_a_year_of_payments(world, shipped_parameters) -> None:
     c = services.enroll(by=u.district_approver, household=world.other_town_hh,
                         programme="dibao", amount_fen=60_000, start_date=D(2026, 1, 1))
     for n, e in enumerate((a, b, c)):  # a line without a payee account would be held back
-        services.set_payee(by=u.district_approver, enrollment=e, name=f"收款人{n}",
-                           account=f"621700000000000{n}", bank="徽商银行")
+        give_payee(u, e, card(f"62170000000000{n}"), agent=f"收款人{n}")
     services.change(by=u.district_approver, enrollment=a, kind="increase",
                     effective_date=D(2026, 7, 1), amount_fen=55_000, reason="低保标准提高")
     services.change(by=u.district_approver, enrollment=b, kind="stop",

@@ -27,6 +27,7 @@ from doudi.rules.parameters import ParameterSet
 from doudi.rules.programmes import PROGRAMMES
 from doudi.rules.shipped import load_file, shipped
 from tests.casework.flow import approve_through
+from tests.payees import card, give_payee
 
 HERE = Path(__file__).parent / "made_up"
 DAY = dt.date(2026, 11, 2)  # a Monday
@@ -84,9 +85,7 @@ def test_casework_payments_statistics_and_monitoring_pick_it_up(
 
     # payments: on the roster and in the bank file under the catalogue's code (a line without
     # a payee account would be held back, so the account is registered first)
-    benefits.set_payee(by=u.district_approver, enrollment=enrollment,
-                       name=enrollment.payee_name or "收款人", account="6217000000000009",
-                       bank="徽商银行")
+    give_payee(u, enrollment, card("621700000000000"))
     built = benefits.build_run(by=u.district_officer, month=MONTH, area_code="341002")
     line = PaymentLine.objects.get(run=built.run, enrollment=enrollment)
     assert line.total_fen == 15_000

@@ -67,6 +67,11 @@ EXPORT_BANK_FILE = _capability("benefits.export_bank_file", "生成银行发放�
 RECALCULATE = _capability("benefits.recalculate", "发起调标重算")
 APPLY_RECALCULATION = _capability("benefits.apply_recalculation", "审核执行调标重算（双人复核）")
 SET_BUDGET = _capability("benefits.set_budget", "登记资金预算")
+# 收款人 changes money's destination: one person asks, a second approves (never their own)
+REQUEST_PAYEE_CHANGE = _capability("benefits.request_payee_change",
+                                   "申请变更收款人或收款账户（含补登账号）")
+APPROVE_PAYEE_CHANGE = _capability("benefits.approve_payee_change",
+                                   "审批收款人变更（双人复核，不能审批本人的申请）")
 
 # -- care, community, monitoring handling ----------------------------------------------------
 RECORD_VISIT = _capability("care.record_visit", "登记探访")
@@ -103,7 +108,8 @@ class Role:
 # What the working roles share, village to district: the registry (masked; full values
 # audited) and 核对, intake, 探访, publishing a need, handling a village's warnings.
 _CASEWORK = frozenset({VIEW_REGISTRY, EDIT_REGISTRY, VIEW_FULL_PII, EXPORT_REGISTRY, VERIFY,
-                       INTAKE, RECORD_VISIT, PUBLISH_NEED, HANDLE_VILLAGE_WARNING})
+                       INTAKE, RECORD_VISIT, PUBLISH_NEED, HANDLE_VILLAGE_WARNING,
+                       REQUEST_PAYEE_CHANGE})
 # the steps a village assistant records and a town records too
 _VILLAGE = frozenset({RECORD_HOME_VISIT, RECORD_DELIBERATION, RECORD_WITHDRAWAL})
 _TOWN = _CASEWORK | _VILLAGE | {ACCEPT_ONLINE, TOWN_REVIEW, RETURN_FOR_CORRECTION,
@@ -120,10 +126,12 @@ ROLES: dict[str, Role] = {
         Role("village_assistant", "村协理员", _CASEWORK - {EXPORT_REGISTRY} | _VILLAGE, (5,)),
         Role("town_officer", "镇街经办", _TOWN, (4,)),
         Role("town_approver", "镇街审批",
-             _TOWN | {APPROVE_DELEGATED, ADVANCE_PAYMENT, CHANGE_ENROLLMENT}, (4,)),
+             _TOWN | {APPROVE_DELEGATED, ADVANCE_PAYMENT, CHANGE_ENROLLMENT,
+                      APPROVE_PAYEE_CHANGE}, (4,)),
         Role("district_officer", "区县经办", _DISTRICT, (3,)),
         Role("district_approver", "区县审批",
-             _DISTRICT | {APPROVE, RETURN_FOR_CORRECTION, APPROVE_RUN, APPLY_RECALCULATION},
+             _DISTRICT | {APPROVE, RETURN_FOR_CORRECTION, APPROVE_RUN, APPLY_RECALCULATION,
+                          APPROVE_PAYEE_CHANGE},
              (3,)),
         Role("district_admin", "区县业务管理员",
              frozenset({VIEW_REGISTRY, EDIT_POLICY, SIMULATE_RULES, IMPORT_FEEDS, MANAGE_FEEDS,

@@ -79,12 +79,12 @@ def _payment_rows(run: PaymentRun, codes: dict[str, str],
     codes = {**bank_layouts.default_codes(), **codes}
     names = catalogue.labels()
     rows = (run.lines.exclude(status=PaymentLine.AWAITING_ACCOUNT).order_by("id")
-            .values_list("pk", "area_code", "payee_account", "payee_name", "total_fen",
-                         "enrollment__programme")
+            .values_list("pk", "area_code", "payee_account", "payee_name", "bank",
+                         "account_kind", "total_fen", "enrollment__programme")
             .iterator(chunk_size=20_000))  # plain tuples: no model objects for a million lines
     month = f"{run.month:%Y%m}"
-    for pk, area_code, account, name, total, programme in rows:
-        if not payee_is_usable(name, account):
+    for pk, area_code, account, name, bank, kind, total, programme in rows:
+        if not payee_is_usable(name, account, bank, kind):
             unpayable.append(pk)
             continue
         yield {"line": str(pk), "area_code": area_code, "account": account, "name": name,

@@ -8,6 +8,8 @@ from django.db import models
 
 from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
+from doudi.benefits import banks
+from doudi.core.masking import mask_id_number, mask_name
 from doudi.programmes import catalogue
 from doudi.registry.fields import EncryptedCharField
 
@@ -30,13 +32,27 @@ class Enrollment(Audited, AreaOwned, models.Model):
     application = models.ForeignKey("casework.Application", null=True, blank=True,
                                     on_delete=models.PROTECT, related_name="enrollments")
     explanation = models.JSONField("认定依据", default=dict, blank=True)
+    # 收款人 in force. The holder is a member of the household (`payee_person`) or a named
+    # agent 代领人 (`payee_agent_id_number` and `payee_agent_reason` set, `payee_person` empty).
+    # Set when enrolled (the member concerned or the head, no account yet) and afterwards only
+    # by an approved `PayeeChange` (`doudi.benefits.payees`).
     payee_name = models.CharField("收款人", max_length=50, blank=True)
+    payee_person = models.ForeignKey("registry.Person", null=True, blank=True,
+                                     on_delete=models.PROTECT, related_name="+",
+                                     verbose_name="收款人（本户成员）")
+    payee_agent_id_number = EncryptedCharField("代领人身份证号", max_length=18, blank=True,
+                                               default="")
+    payee_agent_reason = models.CharField("代领原因", max_length=100, blank=True, default="")
     payee_account = EncryptedCharField("社保卡/一卡通账号", max_length=32, blank=True)
     bank = models.CharField("开户行", max_length=40, blank=True)
+    # "" for an account registered before accounts had a kind (`banks.payable` reads it)
+    account_kind = models.CharField("账户类型", max_length=10, blank=True, default="",
+                                    choices=banks.KIND_CHOICES)
     created_at = models.DateTimeField("创建时间", auto_now_add=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 
-    audit_maskers = {"payee_account": lambda v: v[:4] + "****" + v[-4:] if len(v) > 8 else "****"}
+    audit_maskers = {"payee_account": lambda v: log_account(v), "payee_name": mask_name,
+                     "payee_agent_id_number": mask_id_number}
 
     class Meta:
         verbose_name = "保障对象"
@@ -53,10 +69,30 @@ class Enrollment(Audited, AreaOwned, models.Model):
     def masked_account(self) -> str:
         return mask_account(self.payee_account)
 
+    @property
+    def payee_is_agent(self) -> bool:
+        return bool(self.payee_agent_id_number)
+
+    @property
+    def masked_agent_id(self) -> str:
+        return mask_id_number(self.payee_agent_id_number)
+
+    def payee(self) -> dict[str, object]:
+        """The payee in force, as a `PayeeChange` records it (its `old_*` fields)."""
+        return {"person_id": self.payee_person_id, "name": self.payee_name,
+                "agent_id_number": self.payee_agent_id_number,
+                "agent_reason": self.payee_agent_reason, "bank": self.bank,
+                "account_kind": self.account_kind, "account": self.payee_account}
+
 
 def mask_account(v: str) -> str:
     """An account as pages show it: the first and last four digits."""
     return v[:4] + "*" * (len(v) - 8) + v[-4:] if len(v) > 8 else "*" * len(v)
+
+
+def log_account(v: str) -> str:
+    """An account as the audit log writes it (its length not given away either)."""
+    return v[:4] + "****" + v[-4:] if len(v) > 8 else "****"
 
 
 class EnrollmentEvent(AreaOwned, models.Model):
@@ -138,6 +174,7 @@ class PaymentLine(AreaOwned, models.Model):
     payee_name = models.CharField("收款人（审核时）", max_length=50, blank=True, default="")
     payee_account = EncryptedCharField("账号（审核时）", max_length=32, blank=True, default="")
     bank = models.CharField("开户行（审核时）", max_length=40, blank=True, default="")
+    account_kind = models.CharField("账户类型（审核时）", max_length=10, blank=True, default="")
 
     class Meta:
         verbose_name = "花名册明细"
@@ -151,6 +188,99 @@ class PaymentLine(AreaOwned, models.Model):
     @property
     def masked_account(self) -> str:
         return mask_account(self.payee_account)
+
+
+class PayeeChange(Audited, AreaOwned, models.Model):
+    """收款人变更申请: a change of who receives an enrollment's money (holder, bank, account),
+    including filling in an account that was never registered. Requested by staff who may
+    edit the registry in the area, approved or rejected by a different person with the
+    approval capability (`doudi.benefits.payees`). Until approved the payee in force stays;
+    an approved change applies to runs approved afterwards (an approved run keeps its
+    snapshot). Records the payee in force when requested (`old_*`) and the one requested."""
+
+    PENDING, APPROVED, REJECTED, WITHDRAWN = "pending", "approved", "rejected", "withdrawn"
+    STATUS_CHOICES = [(PENDING, "待审批"), (APPROVED, "已批准"), (REJECTED, "已驳回"),
+                      (WITHDRAWN, "已撤回")]
+    MEMBER, AGENT = "member", "agent"
+    HOLDER_CHOICES = [(MEMBER, "本户成员"), (AGENT, "代领人")]
+
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT,
+                                   related_name="payee_changes")
+    status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=PENDING)
+    # the payee requested
+    holder = models.CharField("收款人身份", max_length=10, choices=HOLDER_CHOICES)
+    person = models.ForeignKey("registry.Person", null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="+",
+                               verbose_name="收款人（本户成员）")
+    name = models.CharField("收款人", max_length=50)
+    agent_id_number = EncryptedCharField("代领人身份证号", max_length=18, blank=True, default="")
+    agent_reason = models.CharField("代领原因", max_length=100, blank=True, default="")
+    bank = models.CharField("开户行", max_length=40)
+    account_kind = models.CharField("账户类型", max_length=10, choices=banks.KIND_CHOICES)
+    account = EncryptedCharField("账号", max_length=32)
+    # the payee in force when requested
+    old_person = models.ForeignKey("registry.Person", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+",
+                                   verbose_name="原收款人（本户成员）")
+    old_name = models.CharField("原收款人", max_length=50, blank=True, default="")
+    old_agent_id_number = EncryptedCharField("原代领人身份证号", max_length=18, blank=True,
+                                             default="")
+    old_agent_reason = models.CharField("原代领原因", max_length=100, blank=True, default="")
+    old_bank = models.CharField("原开户行", max_length=40, blank=True, default="")
+    old_account_kind = models.CharField("原账户类型", max_length=10, blank=True, default="")
+    old_account = EncryptedCharField("原账号", max_length=32, blank=True, default="")
+
+    reason = models.CharField("申请原因", max_length=200)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name="申请人")
+    requested_at = models.DateTimeField("申请时间", auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+",
+                                   verbose_name="审批人")
+    decided_at = models.DateTimeField("审批时间", null=True, blank=True)
+    decision_note = models.CharField("审批意见", max_length=200, blank=True, default="")
+
+    audit_maskers = {"account": lambda v: log_account(v), "old_account": lambda v: log_account(v),
+                     "agent_id_number": mask_id_number, "old_agent_id_number": mask_id_number,
+                     "name": mask_name, "old_name": mask_name}
+
+    class Meta:
+        verbose_name = "收款人变更"
+        ordering = ["-requested_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["enrollment"],
+                                               condition=models.Q(status="pending"),
+                                               name="one_pending_payee_change_per_enrollment")]
+
+    def __str__(self) -> str:
+        return f"收款人变更 {self.enrollment}"
+
+    def audit_label(self) -> str:
+        """What the household's timeline shows: masked, old → new, and the outcome."""
+        old = (f"{mask_name(self.old_name) or '未登记'} "
+               f"{mask_account(self.old_account) or '未登记账号'}")
+        new = f"{mask_name(self.name)} {self.bank} {mask_account(self.account)}"
+        if self.holder == self.AGENT:
+            new += f"（代领：{self.agent_reason}）"
+        outcome = self.get_status_display()
+        if self.decision_note:
+            outcome += f"：{self.decision_note}"
+        return f"{self} {old} → {new}（{outcome}）"
+
+    @property
+    def masked_account(self) -> str:
+        return mask_account(self.account)
+
+    @property
+    def masked_old_account(self) -> str:
+        return mask_account(self.old_account)
+
+    @property
+    def masked_agent_id(self) -> str:
+        return mask_id_number(self.agent_id_number)
+
+    @property
+    def account_kind_label(self) -> str:
+        return banks.KINDS.get(self.account_kind, "")
 
 
 class Recalculation(AreaOwned, models.Model):

@@ -4,7 +4,8 @@
 增发 / 减发 / 停发 / 恢复 / 暂停 / 渐退 event; `build_run` makes a month's roster for an area
 with `doudi.engine.payments.roster` from the events and every earlier line (maker);
 `approve_run` locks it (checker, never the maker) and freezes each line's payee as approved;
-a line without a usable account is held back as 待补账号. The bank's file and its answer are
+a line without a usable account is held back as 待补账号. The payee itself changes only by a
+request a second person approves (`doudi.benefits.payees`). The bank's file and its answer are
 `doudi.benefits.bank_files`.
 """
 
@@ -26,6 +27,7 @@ from doudi.areas.models import Area
 from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.benefits import banks
 from doudi.benefits.models import Budget, Enrollment, EnrollmentEvent, PaymentLine, PaymentRun
 from doudi.core.errors import ServiceError
 from doudi.engine.payments import roster
@@ -46,12 +48,14 @@ def _rule(key: str, area_code: str, day: dt.date, default: str) -> str:
 def enroll(*, by, household, programme: str, amount_fen: int, start_date: dt.date,  # noqa: ANN001
            person=None, application=None, explanation: dict | None = None,  # noqa: ANN001
            reason: str = "审批纳入") -> Enrollment:
-    head = household.head()
+    # the payee is the member concerned or the head; the account is registered afterwards
+    # through a payee change (two people), and until then the lines wait as 待补账号
+    holder = person or household.head()
     with transaction.atomic():
         enrollment = Enrollment.objects.create(
             household=household, person=person, programme=programme, amount_fen=amount_fen,
             start_date=start_date, application=application, explanation=explanation or {},
-            payee_name=(person or head).name if (person or head) else "",
+            payee_name=holder.name if holder else "", payee_person=holder,
             area_code=household.area_code)
         EnrollmentEvent.objects.create(enrollment=enrollment, kind="start",
                                        effective_date=start_date, amount_fen=amount_fen,
@@ -121,31 +125,11 @@ def _follow_category(enrollment: Enrollment, kind: str, day: dt.date, reason: st
                                           area_code=enrollment.area_code, **owner)
 
 
-def account_is_valid(account: str) -> bool:
-    """A 社保卡/一卡通 account the bank can pay into: 8–32 digits (spaces already removed)."""
-    return account.isdigit() and 8 <= len(account) <= 32
-
-
-def payee_is_usable(name: str, account: str) -> bool:
-    """Whether a payment may be written to a bank file for this payee; otherwise the line is
-    held back as 待补账号 until the payee is fixed."""
-    return bool(name.strip()) and account_is_valid(account)
-
-
-def set_payee(*, by, enrollment: Enrollment, name: str, account: str,  # noqa: ANN001
-              bank: str) -> Enrollment:
-    """收款账户 (社保卡/一卡通): fixed here after a returned payment or for a line held back as
-    待补账号. A run already approved keeps the payee it was approved with; this one pays from
-    the next run built."""
-    if not in_scope(by, enrollment.area_code, roles.EDIT_REGISTRY):
-        raise PermissionDenied("该保障对象不在您的管辖范围内")
-    account = account.replace(" ", "")
-    if not name.strip() or not account_is_valid(account):
-        raise BenefitsError("请填写收款人和 8–32 位数字账号")
-    enrollment.payee_name, enrollment.payee_account = name.strip()[:50], account
-    enrollment.bank = bank.strip()[:40]
-    enrollment.save()
-    return enrollment
+def payee_is_usable(name: str, account: str, bank: str, account_kind: str) -> bool:
+    """Whether a payment may be written to a bank file for this payee (a name, and an account
+    its bank's numbers can be: `doudi.benefits.banks`); otherwise the line is held back as
+    待补账号 until an approved payee change gives it one (`doudi.benefits.payees`)."""
+    return bool(name.strip()) and banks.payable(account, bank, account_kind)
 
 
 def periods(enrollment_ids) -> pl.DataFrame:  # noqa: ANN001 - a list or an id subquery
@@ -232,7 +216,7 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
 
 LINE_COLUMNS = ("run_id", "enrollment_id", "month", "regular_fen", "arrears_fen",
                 "recovery_fen", "total_fen", "status", "failure", "area_code", "payee_name",
-                "payee_account", "bank")
+                "payee_account", "bank", "account_kind")
 
 
 def _write_lines(run: PaymentRun, lines: pl.DataFrame) -> None:
@@ -245,10 +229,11 @@ def _write_lines(run: PaymentRun, lines: pl.DataFrame) -> None:
         pl.lit("").alias("failure"), "area_code",
         # the payee is taken when the run is approved (`approve_run`), not while it is a draft
         pl.lit("").alias("payee_name"), pl.lit("").alias("payee_account"),
-        pl.lit("").alias("bank"))
+        pl.lit("").alias("bank"), pl.lit("").alias("account_kind"))
     if connection.vendor == "postgresql":
         sql = (f"COPY {PaymentLine._meta.db_table} ({', '.join(LINE_COLUMNS)}) FROM STDIN "
-               "(FORMAT csv, FORCE_NOT_NULL (failure, payee_name, payee_account, bank))")
+               "(FORMAT csv, FORCE_NOT_NULL (failure, payee_name, payee_account, bank, "
+               "account_kind))")
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             for start in range(0, frame.height, 200_000):
                 copy.write(frame.slice(start, 200_000).write_csv(include_header=False))
@@ -278,12 +263,16 @@ def totals(run: PaymentRun) -> dict[str, Any]:
             "awaiting_account": {"lines": held["lines"], "total_fen": held["total_fen"] or 0}}
 
 
+# what a line keeps of its enrollment's payee when its run is approved
+PAYEE_SNAPSHOT = ("payee_name", "payee_account", "bank", "account_kind")
+
+
 def freeze_payees(run: PaymentRun) -> None:
     """Each line of `run` takes its enrollment's payee as it is now (the account's ciphertext is
     copied as stored: one UPDATE, nothing decrypted). Inside the approval's transaction."""
     enrollment = Enrollment.objects.filter(pk=OuterRef("enrollment_id"))
-    run.lines.update(**{f: Subquery(enrollment.values(f)[:1])
-                        for f in ("payee_name", "payee_account", "bank")})
+    run.lines.update(**{f: Subquery(enrollment.values(f)[:1]) for f in PAYEE_SNAPSHOT})
+
 
 
 def hold(line_ids: list[int]) -> None:
@@ -296,9 +285,9 @@ def hold(line_ids: list[int]) -> None:
 def hold_unpayable(run: PaymentRun) -> int:
     """Lines of `run` still to be sent whose frozen payee cannot be paid are held back. Returns
     how many; the run's totals are recomputed."""
-    held = [pk for pk, name, account in run.lines.filter(status=PaymentLine.PENDING)
-            .values_list("pk", "payee_name", "payee_account").iterator(chunk_size=20_000)
-            if not payee_is_usable(name, account)]
+    held = [pk for pk, *payee in run.lines.filter(status=PaymentLine.PENDING)
+            .values_list("pk", *PAYEE_SNAPSHOT).iterator(chunk_size=20_000)
+            if not payee_is_usable(*payee)]
     hold(held)
     if held:
         run.totals = totals(run)

@@ -61,7 +61,9 @@ def load_enrolments(enrolments: pl.DataFrame, households: pl.DataFrame,
 def _enrollments(enrolments: pl.DataFrame, households: pl.DataFrame,
                  persons: pl.DataFrame) -> int:
     """Every covered programme with an amount as a benefits enrollment with its start event,
-    payee the person (or the household head) and a synthetic 社保卡 number."""
+    payee the person (or the household head) and a synthetic 一卡通 account, set directly as
+    data loading (`payees.loaded_payee`), not through a change request."""
+    from doudi.benefits import banks, payees
     from doudi.benefits.models import Enrollment, EnrollmentEvent
 
     parts = {part: code for code, group in catalogue.cover_groups().items() for part in group}
@@ -75,11 +77,11 @@ def _enrollments(enrolments: pl.DataFrame, households: pl.DataFrame,
             .join(persons.select("person_id", "id_number", pl.col("name").alias("own_name")),
                   on="person_id", how="left")
             .join(persons.filter(pl.col("relation") == "head").select(
-                "household_id", pl.col("name").alias("head_name")), on="household_id",
-                  how="left"))
+                "household_id", pl.col("name").alias("head_name"),
+                pl.col("id_number").alias("head_id")), on="household_id", how="left"))
     numbers = rows["number"].unique().to_list()
     household_pk = dict(Household.objects.filter(number__in=numbers).values_list("number", "id"))
-    ids = rows["id_number"].drop_nulls().unique().to_list()
+    ids = pl.concat([rows["id_number"], rows["head_id"]]).drop_nulls().unique().to_list()
     person_pk: dict[str, int] = {}
     for start in range(0, len(ids), 5_000):
         person_pk.update(Person.objects.filter(id_number__in=ids[start:start + 5_000])
@@ -87,13 +89,17 @@ def _enrollments(enrolments: pl.DataFrame, households: pl.DataFrame,
     made = []
     for r in rows.iter_rows(named=True):
         seed = (r["household_id"] * 7919 + (r["person_id"] or 0) * 104729) % 10**15
+        holder = r["id_number"] if r["own_name"] else r["head_id"]
+        # a synthetic 一卡通 account (a passbook account: no Luhn digit), loaded as approved
+        payee = payees.loaded_payee(
+            name=r["own_name"] or r["head_name"] or "", account=f"6217{seed:015d}",
+            bank="徽商银行", account_kind=banks.PASSBOOK, person_id=person_pk.get(holder))
         made.append(Enrollment(
             household_id=household_pk[r["number"]],
             person_id=person_pk.get(r["id_number"]) if r["id_number"] else None,
             programme=r["programme"],
             amount_fen=r["monthly_amount"], start_date=r["start_date"],
-            payee_name=r["own_name"] or r["head_name"] or "",
-            payee_account=f"6217{seed:015d}", bank="徽商银行", area_code=r["area_code"]))
+            area_code=r["area_code"], **payee))
     with transaction.atomic():
         Enrollment.objects.bulk_create(made, batch_size=2_000)
         created = Enrollment.objects.filter(household_id__in=list(household_pk.values()))

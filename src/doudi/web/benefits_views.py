@@ -12,6 +12,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -19,11 +20,21 @@ from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.benefits import bank_files, bank_layouts, recalculation, reviews, services, spending
+from doudi.benefits import (
+    bank_files,
+    bank_layouts,
+    banks,
+    payees,
+    recalculation,
+    reviews,
+    services,
+    spending,
+)
 from doudi.benefits.models import (
     BankLayout,
     Enrollment,
     EnrollmentEvent,
+    PayeeChange,
     PaymentLine,
     PaymentRun,
     Recalculation,
@@ -59,7 +70,9 @@ def payments(request: HttpRequest) -> HttpResponse:
         "month": timezone.localdate().strftime("%Y-%m"),
         "can_build": request.user.can(roles.BUILD_RUN),
         "failed": PaymentLine.objects.visible_to(request.user)
-        .filter(status=PaymentLine.FAILED).count()})
+        .filter(status=PaymentLine.FAILED).count(),
+        "payee_pending": PayeeChange.objects.visible_to(request.user)
+        .filter(status=PayeeChange.PENDING).count()})
 
 
 def _run(request: HttpRequest, run_id: int) -> PaymentRun:
@@ -144,12 +157,30 @@ def _enrollment(request: HttpRequest, enrollment_id: int) -> Enrollment:
     return e
 
 
-def _render_enrollment(request: HttpRequest, e: Enrollment, error: str = "") -> HttpResponse:
+PAYEE_FIELDS = ("holder", "person", "agent_name", "agent_id_number", "agent_reason", "bank",
+                "account_kind", "account", "reason")
+
+
+def _render_enrollment(request: HttpRequest, e: Enrollment, error: str = "",
+                       payee_form: dict[str, str] | None = None,
+                       payee_errors: dict[str, str] | None = None) -> HttpResponse:
+    changes = list(e.payee_changes.select_related("requested_by", "decided_by")[:20])
+    pending = next((c for c in changes if c.status == PayeeChange.PENDING), None)
     return render(request, "doudi/enrollment_detail.html", {
         "e": e, "events": e.events.select_related("actor"), "error": error,
         "lines": e.lines.select_related("run").order_by("-month")[:36],
         "kinds": [k for k in EnrollmentEvent.KIND_CHOICES if k[0] != "start"],
-        "can_edit": request.user.can(roles.EDIT_REGISTRY), "today": timezone.localdate()})
+        "can_edit": request.user.can(roles.EDIT_REGISTRY), "today": timezone.localdate(),
+        # 收款人: the payee in force, the request waiting for a second person, the history
+        "payee_changes": changes, "payee_pending": pending,
+        "may_decide": pending is not None and payees.may_decide(request.user, pending),
+        "can_request_payee": pending is None and request.user.can(roles.REQUEST_PAYEE_CHANGE),
+        "members": payees.members(e), "banks": banks.BANKS, "account_kinds": banks.KIND_CHOICES,
+        "agent_reasons": payees.AGENT_REASONS,
+        "payee_form": payee_form or {"holder": PayeeChange.MEMBER,
+                                     "person": str(e.payee_person_id or ""),
+                                     "bank": e.bank, "account_kind": e.account_kind},
+        "payee_errors": payee_errors or {}})
 
 
 @login_required
@@ -164,25 +195,87 @@ def enrollment_change(request: HttpRequest, enrollment_id: int) -> HttpResponse:
     require_capability(request, roles.EDIT_REGISTRY)  # a viewer has no button: a crafted POST
     e = _enrollment(request, enrollment_id)
     try:
-        kind = request.POST.get("kind", "")
-        if kind == "payee":
-            services.set_payee(by=request.user, enrollment=e,
-                               name=request.POST.get("payee_name", ""),
-                               account=request.POST.get("payee_account", ""),
-                               bank=request.POST.get("bank", ""))
-        else:
-            amount = request.POST.get("amount", "").strip()
-            services.change(by=request.user, enrollment=e, kind=kind,
-                            effective_date=dt.date.fromisoformat(request.POST.get("day", "")),
-                            amount_fen=parse_optional_yuan(
-                                amount, field="amount", label="变更后月保障金",
-                                max_fen=MONTHLY_MAX_FEN),
-                            reason=request.POST.get("reason", ""))
+        amount = request.POST.get("amount", "").strip()
+        services.change(by=request.user, enrollment=e, kind=request.POST.get("kind", ""),
+                        effective_date=dt.date.fromisoformat(request.POST.get("day", "")),
+                        amount_fen=parse_optional_yuan(
+                            amount, field="amount", label="变更后月保障金",
+                            max_fen=MONTHLY_MAX_FEN),
+                        reason=request.POST.get("reason", ""))
     except ValueError as exc:
         return _render_enrollment(request, e, str(exc) or "请填写生效日期")
     except (PermissionDenied, services.BenefitsError) as exc:
         return _render_enrollment(request, e, str(exc) or "无权执行此操作")
     return redirect("enrollment_detail", enrollment_id=e.pk)
+
+
+@login_required
+@require_POST
+def enrollment_payee(request: HttpRequest, enrollment_id: int) -> HttpResponse:
+    """收款人: request a change (action=request), or decide one (approve / reject), or take
+    one's own request back (withdraw). The services check who may."""
+    if not (request.user.can(roles.REQUEST_PAYEE_CHANGE)
+            or request.user.can(roles.APPROVE_PAYEE_CHANGE)):
+        raise PermissionDenied("无权申请或审批收款人变更")
+    e = _enrollment(request, enrollment_id)
+    action = request.POST.get("action", "")
+    form = {k: request.POST.get(k, "").strip() for k in PAYEE_FIELDS}
+    try:
+        if action == "request":
+            payees.request_change(
+                by=request.user, enrollment=e, holder=form["holder"], person_id=form["person"],
+                agent_name=form["agent_name"], agent_id_number=form["agent_id_number"],
+                agent_reason=form["agent_reason"], bank=form["bank"],
+                account_kind=form["account_kind"], account=request.POST.get("account", ""),
+                reason=form["reason"])
+            messages.success(request, "已提交收款人变更申请，经另一名审批人员批准后生效")
+        elif action in ("approve", "reject", "withdraw"):
+            change = e.payee_changes.filter(pk=request.POST.get("change") or 0).first()
+            if change is None:
+                raise services.BenefitsError("收款人变更申请不存在")
+            if action == "approve":
+                payees.approve_change(by=request.user, change=change,
+                                      note=request.POST.get("note", ""))
+                messages.success(request, "已批准收款人变更：此后审核的发放批次按新收款人发放")
+            elif action == "reject":
+                payees.reject_change(by=request.user, change=change,
+                                     note=request.POST.get("note", ""))
+                messages.success(request, "已驳回收款人变更，原收款人不变")
+            else:
+                payees.withdraw_change(by=request.user, change=change)
+                messages.success(request, "已撤回收款人变更申请")
+        else:
+            raise services.BenefitsError("未知操作")
+    except (PermissionDenied, services.BenefitsError) as exc:
+        if action != "request" and request.POST.get("back") == "queue":
+            messages.error(request, str(exc) or "无权执行此操作")
+            return redirect("payee_changes")
+        if isinstance(exc, PermissionDenied):
+            return _render_enrollment(request, e, str(exc) or "无权执行此操作",
+                                      payee_form=form)
+        return _render_enrollment(
+            request, e, "；".join(x.message for x in exc.general_errors()), payee_form=form,
+            payee_errors={x.field: x.message for x in exc.field_errors()})
+    if request.POST.get("back") == "queue":
+        return redirect("payee_changes")
+    return redirect(f"{reverse('enrollment_detail', args=[e.pk])}#payee")
+
+
+@login_required
+@require_GET
+def payee_changes(request: HttpRequest) -> HttpResponse:
+    """收款人变更审批: requests waiting in the user's area, oldest first; an approver decides
+    here (never their own), anyone else sees what waits."""
+    require_capability(request, roles.VIEW_REGISTRY)
+    pending = (PayeeChange.objects.visible_to(request.user).filter(status=PayeeChange.PENDING)
+               .select_related("enrollment", "enrollment__household", "requested_by")
+               .order_by("requested_at", "id"))
+    decided = (PayeeChange.objects.visible_to(request.user).exclude(status=PayeeChange.PENDING)
+               .select_related("enrollment", "enrollment__household", "requested_by",
+                               "decided_by").order_by("-decided_at", "-id"))
+    return render(request, "doudi/payee_changes.html", {
+        "pending": [(c, payees.may_decide(request.user, c)) for c in pending[:200]],
+        "decided": decided[:50]})
 
 
 @login_required
