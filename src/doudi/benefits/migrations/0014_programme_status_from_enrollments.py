@@ -132,7 +132,7 @@ def forwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("benefits", "0009_frozen_payee"),
+        ("benefits", "0010_payee_requests"),
         ("registry", "0005_person_name_index"),
         ("audit", "0005_hash_chain"),
     ]
