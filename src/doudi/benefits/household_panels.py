@@ -1,5 +1,6 @@
 """The benefits part of the household page (doudi.web.household_page): 保障与发放, the
-household's enrollments and latest payments, and the audit events of its enrollments."""
+household's enrollments, latest payments and one-off aid (临时救助), and the audit events of
+its enrollments and one-off payments."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from doudi.benefits.models import Enrollment, PaymentLine
+from doudi.benefits.models import Enrollment, OneOffPayment, PaymentLine
 from doudi.registry.models import Household
 from doudi.web.household_page import Panel, register_panel, register_timeline
 
@@ -17,10 +18,13 @@ def enrollments(request: HttpRequest, household: Household) -> dict[str, Any]:
         "enrollments": household.enrollments.order_by("-start_date"),
         "payment_lines": PaymentLine.objects.filter(enrollment__household=household)
         .select_related("enrollment").order_by("-month")[:24],
+        "one_off_payments": household.one_off_payments.order_by("-granted_on", "-id")[:20],
     }
 
 
 register_panel(Panel("enrollments", 50, "保障与发放", "doudi/household/enrollments.html",
                      enrollments))
 register_timeline(Enrollment, lambda household: household.enrollments.values_list(
+    "pk", flat=True))
+register_timeline(OneOffPayment, lambda household: household.one_off_payments.values_list(
     "pk", flat=True))
