@@ -225,6 +225,7 @@ def test_a_bank_one_off_needs_a_second_person_then_a_bank_file(world, family,
     one_off.approve_bank(by=u.district_approver, payment=payments[0])
     data, name, _, count = one_off.bank_file(by=u.district_officer, area_code="341002")
     text = data.decode("utf-8-sig")
+    assert name.endswith(".csv")
     assert count == 1 and f"YC{payments[0].pk}" in text and "6217000012345678" in text
     assert "6228480012345678901" not in text  # not approved: not in the file
     assert f"{apps[0].amount_fen // 100}.{apps[0].amount_fen % 100:02d}" in text

@@ -37,8 +37,10 @@ def test_the_intake_form_takes_type_and_need(client, world, hh) -> None:
     page = client.get(f"/households/{hh.pk}/").content.decode()
     assert "救助类型" in page and "急难型" in page and "支出型" in page and 'name="need"' in page
     before = _writes()
-    for body, says in (({"aid_type": ""}, "请选择临时救助类型"), ({"need": ""}, "请填写救助需求金额"),
-                       ({"need": "0"}, "救助需求金额应大于零"), ({"need": "1.005"}, "最多两位小数")):
+    for body, says in (({"aid_type": ""}, "请选择临时救助类型"),
+                       ({"need": ""}, "请填写救助需求金额"),
+                       ({"need": "0"}, "救助需求金额应大于零"),
+                       ({"need": "1.005"}, "最多两位小数")):
         form = {"programme": "linshi", "channel": "village", "reason": "房屋失火",
                 "aid_type": "emergency", "need": "3000", **body}
         response = client.post(f"/households/{hh.pk}/applications/", form)

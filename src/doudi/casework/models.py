@@ -259,6 +259,9 @@ class OnlineRequest(MaskedIdentity, AreaOwned, models.Model):
     hukou_type = models.CharField("户籍类型", max_length=10,
                                   choices=[("urban", "城镇"), ("rural", "农村")])
     reason = models.CharField("申请事由", max_length=300)
+    # one-off aid (临时救助): the type and need the resident states, carried into the case
+    aid_type = models.CharField("救助类型", max_length=20, blank=True)
+    need_fen = models.BigIntegerField("救助需求金额(分)", null=True, blank=True)
     origin = models.CharField("户籍所在地（跨省通办）", max_length=100, blank=True)
     consent = models.BooleanField("已签署授权书")
     status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=PENDING)

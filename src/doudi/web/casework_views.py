@@ -166,7 +166,7 @@ def application_pay(request: HttpRequest, application_id: int) -> HttpResponse:
     app = _application(request, application_id)
     payment = OneOffPayment.objects.filter(application=app).first()
     if payment is None:
-        raise Http404("该申请没有一次性救助发放记录")
+        return _render(request, app, error="该申请尚无一次性救助发放记录（批准并送达通知后生成）")
     try:
         if request.POST.get("action") == "approve":
             one_off.approve_bank(by=request.user, payment=payment)
@@ -395,6 +395,15 @@ def application_print(request: HttpRequest, application_id: int) -> HttpResponse
     return render(request, "doudi/application_print.html", context)
 
 
+def _one_off_kinds() -> list[tuple[str, str]]:
+    """The types one may state for the one-off programmes (临时救助: 急难型, 支出型)."""
+    kinds: dict[str, str] = {}
+    for p in catalogue.one_off_programmes():
+        request = catalogue.request_of(p.code)
+        kinds.update(request.kinds if request else {})
+    return list(kinds.items())
+
+
 def _public_towns() -> list[Area]:
     return list(Area.objects.filter(code__startswith=settings.DOUDI_PUBLIC_AREA, level=4)
                 .order_by("code"))
@@ -406,15 +415,22 @@ def public_apply(request: HttpRequest) -> HttpResponse:
     values = {k: request.POST.get(k, "") for k in (
         "programme", "name", "id_number", "phone", "village", "address", "hukou_type", "reason",
         "origin")}
+    values["aid_type"], values["need"] = (request.POST.get("aid_type", ""),
+                                          request.POST.get("need", ""))
     if request.method == "POST":
         try:
-            done = online.submit(**values, consent=request.POST.get("consent") == "1",
+            one_off = catalogue.request_of(values["programme"]) is not None
+            need = (parse_optional_yuan(values["need"], field="need", label="救助需求金额")
+                    if one_off else None)
+            done = online.submit(**{k: v for k, v in values.items() if k != "need"},
+                                 need_fen=need, consent=request.POST.get("consent") == "1",
                                  ip=request.META.get("REMOTE_ADDR", ""))
-        except services.CaseworkError as exc:
+        except ServiceError as exc:
             error = str(exc)
     return render(request, "doudi/public_apply.html", {
         "error": error, "done": done, "values": values, "towns": _public_towns(),
         "programmes": [(p.code, p.label) for p in catalogue.public_intake()],
+        "one_off_kinds": _one_off_kinds(),
         "limits": {name: OnlineRequest._meta.get_field(name).max_length
                    for name in ("name", "id_number", "phone", "address", "origin", "reason")}})
 

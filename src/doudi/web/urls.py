@@ -150,6 +150,7 @@ urlpatterns = [
     path("care/cross-province/", care_views.cross_province, name="cross_province"),
     path("payments/", benefits_views.payments, name="payments"),
     path("payments/failed/", benefits_views.failed_payments, name="failed_payments"),
+    path("payments/one-off/", benefits_views.one_off_payments, name="one_off_payments"),
     path("payments/recalculations/", benefits_views.recalculations, name="recalculations"),
     path("payments/reviews/", benefits_views.review_tasks, name="review_tasks"),
     path("payments/funds/", benefits_views.funds, name="funds"),
