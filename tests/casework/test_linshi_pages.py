@@ -92,3 +92,31 @@ def test_the_short_path_button_shows_only_for_a_small_urgent_case(client, world,
     services.record_request(by=world.users.town_officer, application=small,
                             aid_type="expenditure", need_fen=50_000)
     assert "急难小额先行审批" not in client.get(f"/applications/{small.pk}/").content.decode()
+
+
+def test_the_one_off_page_writes_approved_bank_payments_to_a_file(client, world, hh,
+                                                                  shipped_bank_layouts) -> None:
+    from doudi.benefits import one_off
+
+    u = world.users
+    app = services.create_application(
+        by=u.village_assistant, household=hh, programme="linshi", channel="village",
+        reason="交通事故", aid_type="emergency", need_fen=98_765,
+        submitted_on=timezone.localdate())
+    app = flow.approve_through(u, app, timezone.localdate())
+    payment = one_off.pay(by=u.town_officer, payment=app.one_off_payment, method="bank",
+                          payee_name="张三丰", account="6217 0000 1234 5678", bank="农业银行")
+    client.login(username="district_officer", password=PASSWORD)
+    page = client.post("/payments/one-off/", {"action": "bank_file", "layout": "default"})
+    assert "没有已复核待发放" in page.content.decode()  # not yet approved by a second person
+    client.login(username="district_approver", password=PASSWORD)
+    assert client.post(f"/applications/{app.pk}/pay/", {"action": "approve"}).status_code == 302
+    client.login(username="district_officer", password=PASSWORD)
+    listing = client.get("/payments/one-off/").content.decode()
+    assert app.number in listing and "待银行发放" in listing and "6217000012345678" not in listing
+    response = client.post("/payments/one-off/", {"action": "bank_file", "layout": "default"})
+    assert response.status_code == 200 and "attachment" in response["Content-Disposition"]
+    text = response.content.decode("utf-8-sig")
+    assert f"YC{payment.pk}" in text and "987.65" in text and "6217000012345678" in text
+    payment.refresh_from_db()
+    assert payment.status == OneOffPayment.EXPORTED
