@@ -66,7 +66,8 @@ def test_the_encrypted_columns():
         ("casework_onlinerequest", "phone"), ("care_careprofile", "carer_phone"),
         ("care_careprofile", "guardian_phone"), ("care_crossprovincecase", "child_id_number"),
         ("community_organisation", "phone"), ("monitoring_warning", "reported_phone"),
-        ("benefits_enrollment", "payee_account"), ("benefits_paymentline", "payee_account")}
+        ("benefits_enrollment", "payee_account"), ("benefits_paymentline", "payee_account"),
+        ("benefits_oneoffpayment", "payee_account")}
 
 
 def test_database_holds_no_plaintext(households):
