@@ -186,6 +186,17 @@ def _observation(world) -> Input:
                  lambda: Observation.objects.get().amount_fen)
 
 
+def _linshi_need(world) -> Input:
+    from doudi.casework.models import Application
+
+    return Input(world.users.village_assistant,
+                 f"/households/{world.village_hh.pk}/applications/",
+                 lambda a: {"programme": "linshi", "channel": "village", "reason": "房屋失火",
+                            "aid_type": "emergency", "need": a},
+                 Application.objects.count, "1,234.56",
+                 lambda: Application.objects.get().need_fen)
+
+
 def _policy_value(world) -> Input:
     from django.utils import timezone
 
@@ -204,6 +215,7 @@ INPUTS = {
     "帮扶金额": _need_delivered, "需求所需金额": _need_new, "项目资金": _project_budget,
     "保障金变更": _enrollment_change, "复核调整金额": _review, "年度预算": _budget,
     "预警阈值": _indicator, "经济状况金额": _observation, "政策参数金额": _policy_value,
+    "临时救助需求金额": _linshi_need,
 }
 
 

@@ -74,7 +74,8 @@ def test_the_encrypted_columns():
         ("benefits_enrollment", "payee_agent_id_number"),
         ("benefits_payeechange", "account"), ("benefits_payeechange", "old_account"),
         ("benefits_payeechange", "agent_id_number"),
-        ("benefits_payeechange", "old_agent_id_number")}
+        ("benefits_payeechange", "old_agent_id_number"),
+        ("benefits_oneoffpayment", "payee_account")}
 
 
 def test_database_holds_no_plaintext(households):

@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")
 def _form(**over: str) -> dict:
     data = {"programme": "linshi", "name": "王小明", "phone": "13912345678", "village": VILLAGE,
             "address": "隆阜路8号", "hukou_type": "urban", "reason": "突发疾病，医疗费用高",
-            "consent": "1", "origin": "",
+            "consent": "1", "origin": "", "aid_type": "expenditure", "need": "8,000.50",
             "id_number": idnumber.make("341002", dt.date(1975, 3, 4), 41, "M")}
     return {**data, **over}
 
@@ -39,6 +39,8 @@ def test_new_resident_applies_and_the_town_accepts(client, world, shipped_parame
     assert response.status_code == 302 and response["Location"].endswith(f"/{app.pk}/")
     assert (app.channel, app.programme, app.applicant.id_number) == (
         "online", "linshi", request.id_number)
+    # the one-off statement the resident gave is the case's
+    assert (app.aid_type, app.need_fen) == ("expenditure", 800_050)
     assert Consent.objects.filter(household=app.household, signed_by="王小明").exists()
     request.refresh_from_db()
     assert request.status == "accepted" and request.application == app
@@ -53,6 +55,16 @@ def test_cross_province_and_existing_household(client, world, shipped_parameters
     app = Application.objects.get()
     assert app.household == world.village_hh and app.channel == "cross_province"
     assert "四川省广安市" in app.reason
+
+
+@pytest.mark.parametrize(("over", "says"), [
+    ({"aid_type": ""}, "请选择临时救助类型"), ({"need": ""}, "请填写救助需求金额"),
+    ({"need": "1e30"}, "科学计数法"), ({"need": "Infinity"}, "有限数值"),
+    ({"need": "12.345"}, "最多两位小数"), ({"need": "-80"}, "不能为负数")])
+def test_one_off_aid_online_states_type_and_need(client, world, over, says) -> None:
+    page = client.post("/apply/", _form(**over)).content.decode()
+    assert says in page and 'id="submitted"' not in page
+    assert not OnlineRequest.objects.exists()
 
 
 def test_bad_input_consent_and_rate_limit(client, world) -> None:

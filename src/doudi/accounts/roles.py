@@ -72,6 +72,8 @@ REQUEST_PAYEE_CHANGE = _capability("benefits.request_payee_change",
                                    "申请变更收款人或收款账户（含补登账号）")
 APPROVE_PAYEE_CHANGE = _capability("benefits.approve_payee_change",
                                    "审批收款人变更（双人复核，不能审批本人的申请）")
+PAY_ONE_OFF = _capability("benefits.pay_one_off",
+                          "登记一次性救助（临时救助）发放：现金、实物，或银行账户（待第二人复核）")
 
 # -- care, community, monitoring handling ----------------------------------------------------
 RECORD_VISIT = _capability("care.record_visit", "登记探访")
@@ -113,9 +115,10 @@ _CASEWORK = frozenset({VIEW_REGISTRY, EDIT_REGISTRY, VIEW_FULL_PII, EXPORT_REGIS
 # the steps a village assistant records and a town records too
 _VILLAGE = frozenset({RECORD_HOME_VISIT, RECORD_DELIBERATION, RECORD_WITHDRAWAL})
 _TOWN = _CASEWORK | _VILLAGE | {ACCEPT_ONLINE, TOWN_REVIEW, RETURN_FOR_CORRECTION,
-                                HANDLE_TOWN_WARNING, CHECK_SAMPLE, REVIEW_NAMING}
+                                HANDLE_TOWN_WARNING, CHECK_SAMPLE, REVIEW_NAMING, PAY_ONE_OFF}
 _DISTRICT = _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS, RUN_MONITORING, TOP_UP_FUND,
                          CHANGE_ENROLLMENT, BUILD_RUN, EXPORT_BANK_FILE, RECALCULATE, SET_BUDGET,
+                         PAY_ONE_OFF,
                          MANAGE_INSTITUTIONS, HANDLE_TOWN_WARNING, HANDLE_DISTRICT_WARNING,
                          SUBMIT_FILING, START_CAMPAIGN, CHECK_SAMPLE, APPROVE_NAMING,
                          MANAGE_BOUNDARIES}

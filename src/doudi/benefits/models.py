@@ -412,3 +412,77 @@ class BankLayout(Audited, models.Model):
                            result_line=self.result_line, result_status=self.result_status,
                            result_reason=self.result_reason,
                            success_values=self.success_values)
+
+
+class OneOffPayment(Audited, AreaOwned, models.Model):
+    """一次性救助发放 (临时救助): what an approved one-off case pays, once. The case's
+    approved amount (`granted_fen`) less the 先行救助 already paid from the town's reserve fund
+    for it (`advance_fen`) is paid (`amount_fen`, never negative); an advance above the
+    approved amount leaves the difference to recover (`recover_fen`) and nothing to pay.
+
+    Paid in cash or in kind (实物, with what was given), recorded as paid by the town; or
+    through the bank: the account recorded by one person, approved by a second, then written
+    to a bank file and settled by the bank's answer. One row per application: the same case
+    is never paid twice. `granted_on` (the decision day) puts the grant in its calendar year
+    for the family's yearly cap."""
+
+    DUE, AWAITING_APPROVAL, APPROVED, EXPORTED = "due", "awaiting_approval", "approved", "exported"
+    PAID, FAILED, COVERED = "paid", "failed", "covered"
+    STATUS_CHOICES = [(DUE, "待发放"), (AWAITING_APPROVAL, "待复核（银行账户）"),
+                      (APPROVED, "待银行发放"), (EXPORTED, "已生成银行文件"), (PAID, "已发放"),
+                      (FAILED, "银行退回"), (COVERED, "先行救助已抵扣，无需发放")]
+    # statuses in which money is on its way or gone (spending counts these)
+    PENDING = (AWAITING_APPROVAL, APPROVED, EXPORTED)
+    CASH, BANK, IN_KIND = "cash", "bank", "in_kind"
+    METHOD_CHOICES = [(CASH, "现金"), (BANK, "银行（社保卡/一卡通）"), (IN_KIND, "实物")]
+
+    application = models.OneToOneField("casework.Application", on_delete=models.PROTECT,
+                                       related_name="one_off_payment")
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT,
+                                  related_name="one_off_payments")
+    programme = models.CharField("救助项目", max_length=20, choices=catalogue.choices)
+    aid_type = models.CharField("救助类型", max_length=20, blank=True)
+    granted_on = models.DateField("审批日期")
+    granted_fen = models.BigIntegerField("核定救助金额(分)")
+    advance_fen = models.BigIntegerField("已先行救助(分)", default=0)
+    amount_fen = models.BigIntegerField("本次应发(分)")
+    recover_fen = models.BigIntegerField("应追回先行救助(分)", default=0)
+    status = models.CharField("状态", max_length=20, choices=STATUS_CHOICES, default=DUE)
+    method = models.CharField("发放方式", max_length=10, choices=METHOD_CHOICES, blank=True)
+    goods = models.CharField("实物内容", max_length=200, blank=True)
+    payee_name = models.CharField("领款人/收款人", max_length=50, blank=True)
+    payee_account = EncryptedCharField("社保卡/一卡通账号", max_length=32, blank=True)
+    bank = models.CharField("开户行", max_length=40, blank=True)
+    account_kind = models.CharField("账户类型", max_length=10, blank=True, default="",
+                                    choices=banks.KIND_CHOICES)
+    paid_on = models.DateField("发放日期", null=True, blank=True)
+    note = models.CharField("说明/凭证号", max_length=200, blank=True)
+    failure = models.CharField("退回原因", max_length=100, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField("生成时间", auto_now_add=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    audit_maskers = {"payee_account": lambda v: v[:4] + "****" + v[-4:] if len(v) > 8 else "****"}
+
+    class Meta:
+        verbose_name = "一次性救助发放"
+        ordering = ["-granted_on", "-id"]
+        indexes = [models.Index(fields=["household", "granted_on"]),
+                   models.Index(fields=["area_code", "status"])]
+        constraints = [models.CheckConstraint(
+            condition=models.Q(amount_fen__gte=0, recover_fen__gte=0, advance_fen__gte=0,
+                               granted_fen__gt=0),
+            name="one_off_amounts_not_negative")]
+
+    def __str__(self) -> str:
+        return f"{self.get_programme_display()} {self.amount_fen / 100:.2f} 元"
+
+    def audit_label(self) -> str:
+        return f"一次性救助发放 {self.application.number}"
+
+    @property
+    def masked_account(self) -> str:
+        return mask_account(self.payee_account)

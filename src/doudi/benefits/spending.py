@@ -1,14 +1,20 @@
 """资金使用: monthly spending by programme and town against the year's budget, from the payment
 lines themselves (paid, and what is still pending at the bank), so the figures a district
-reports upward always equal the rosters."""
+reports upward always equal the rosters.
+
+One-off aid (临时救助) is summed from its own records: the one-off payments (paid in the month
+they were paid; owed or on its way to the bank in the month it was granted) and the 先行救助
+the towns paid from their reserve funds for a case (less what came back), so a case's money
+is counted once whichever way it went."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import polars as pl
+from django.utils import timezone
 
-from doudi.benefits.models import Budget, PaymentLine
+from doudi.benefits.models import Budget, OneOffPayment, PaymentLine
 
 
 @dataclass
@@ -22,6 +28,7 @@ def spending(prefix: str, year: int) -> Spending:
                 .exclude(status__in=PaymentLine.UNPAID)
                 .values_list("month", "enrollment__programme", "area_code", "status",
                              "total_fen"))
+    rows += one_off_rows(prefix, year)
     frame = pl.DataFrame(rows, schema={"month": pl.Date, "programme": pl.String,
                                        "area": pl.String, "status": pl.String,
                                        "total": pl.Int64}, orient="row")
@@ -47,3 +54,29 @@ def spending(prefix: str, year: int) -> Spending:
                             // pl.col("budget_fen")).alias("share_bp"))
         .sort("town", "programme"))
     return Spending(by_month, by_programme)
+
+
+def one_off_rows(prefix: str, year: int) -> list[tuple]:
+    """(month, programme, area, paid | pending, fen) of one-off aid in `year`: the payments
+    and the reserve-fund advances of the cases."""
+    from doudi.casework.models import FundEntry
+
+    rows: list[tuple] = [
+        (paid_on.replace(day=1), programme, area, "paid", fen)
+        for paid_on, programme, area, fen in OneOffPayment.objects.filter(
+            area_code__startswith=prefix, status=OneOffPayment.PAID, paid_on__year=year)
+        .values_list("paid_on", "programme", "area_code", "amount_fen")]
+    rows += [
+        (granted_on.replace(day=1), programme, area, "pending", fen)
+        for granted_on, programme, area, fen in OneOffPayment.objects.filter(
+            area_code__startswith=prefix, granted_on__year=year,
+            status__in=(OneOffPayment.DUE, *OneOffPayment.PENDING))
+        .values_list("granted_on", "programme", "area_code", "amount_fen")]
+    # a fund's entries carry the town's code; the case's programme is the application's
+    advances = FundEntry.objects.filter(
+        area_code__startswith=prefix[:9], application__area_code__startswith=prefix,
+        kind__in=(FundEntry.PAYOUT, FundEntry.RETURN), recorded_at__year=year,
+    ).values_list("recorded_at", "application__programme", "area_code", "amount_fen")
+    rows += [(timezone.localtime(at).date().replace(day=1), programme, area, "paid", -fen)
+             for at, programme, area, fen in advances]
+    return rows

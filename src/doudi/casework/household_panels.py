@@ -16,7 +16,13 @@ from doudi.web.household_page import Panel, register_panel, register_timeline
 
 
 def applications(request: HttpRequest, household: Household) -> dict[str, Any]:
+    one_off = [p for p in catalogue.one_off_programmes() if catalogue.request_of(p.code)]
+    kinds: dict[str, str] = {}
+    for p in one_off:
+        kinds.update(catalogue.request_of(p.code).kinds)
     return {
+        "one_off_kinds": list(kinds.items()),
+        "one_off_labels": "、".join(p.short_label for p in one_off),
         "applications": household.applications.order_by("-created_at")[:20],
         "programmes": catalogue.choices(),
         "channels": CHANNEL_CHOICES,

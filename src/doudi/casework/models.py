@@ -44,7 +44,17 @@ class Application(Audited, AreaOwned, models.Model):
     publicity_ends_on = models.DateField("公示截止", null=True, blank=True)
     decision = models.CharField("审批结果", max_length=12, blank=True,
                                 choices=[("approved", "批准"), ("refused", "不予批准")])
-    amount_fen = models.BigIntegerField("月保障金额(分)", null=True, blank=True)
+    amount_fen = models.BigIntegerField("月保障金额(分)", null=True, blank=True,
+                                     help_text="一次性救助（临时救助）为核定的救助金额")
+    # one-off aid (临时救助): what the application states and the rules read
+    aid_type = models.CharField("救助类型", max_length=20, blank=True,
+                                help_text="临时救助：急难型或支出型")
+    need_fen = models.BigIntegerField("救助需求金额(分)", null=True, blank=True)
+    proposed_fen = models.BigIntegerField(
+        "拟救助金额(分)", null=True, blank=True,
+        help_text="初审时按规则测算，审批时重算；超过镇街审批权限的由区县审批")
+    shortened = models.BooleanField("急难小额先行审批", default=False,
+                                    help_text="先审批发放，入户调查与审核事后补办")
     decision_reason = models.TextField("审批理由", blank=True)
     decided_on = models.DateField("审批日期", null=True, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
@@ -66,6 +76,21 @@ class Application(Audited, AreaOwned, models.Model):
     @property
     def open(self) -> bool:
         return self.state not in workflow.TERMINAL
+
+    @property
+    def one_off(self) -> bool:
+        """Aid paid once (临时救助), not enrolled."""
+        return catalogue.one_off(self.programme)
+
+    @property
+    def aid_type_label(self) -> str:
+        request = catalogue.request_of(self.programme)
+        return request.kinds.get(self.aid_type, self.aid_type) if request else ""
+
+
+# what an application's log records besides the workflow's transitions
+OTHER_EVENTS = {"create": "受理申请", "advance_payment": "先行救助",
+                "record_request": "登记救助类型与需求金额"}
 
 
 class ApplicationEvent(AreaOwned, models.Model):
@@ -93,7 +118,7 @@ class ApplicationEvent(AreaOwned, models.Model):
     @property
     def label(self) -> str:
         t = workflow.BY_ACTION.get(self.action)
-        return t.label if t else {"create": "受理申请"}.get(self.action, self.action)
+        return t.label if t else OTHER_EVENTS.get(self.action, self.action)
 
 
 class HomeVisit(Audited, AreaOwned, models.Model):
@@ -234,6 +259,9 @@ class OnlineRequest(MaskedIdentity, AreaOwned, models.Model):
     hukou_type = models.CharField("户籍类型", max_length=10,
                                   choices=[("urban", "城镇"), ("rural", "农村")])
     reason = models.CharField("申请事由", max_length=300)
+    # one-off aid (临时救助): the type and need the resident states, carried into the case
+    aid_type = models.CharField("救助类型", max_length=20, blank=True)
+    need_fen = models.BigIntegerField("救助需求金额(分)", null=True, blank=True)
     origin = models.CharField("户籍所在地（跨省通办）", max_length=100, blank=True)
     consent = models.BooleanField("已签署授权书")
     status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=PENDING)

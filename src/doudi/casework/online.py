@@ -1,7 +1,8 @@
 """网上申请: the public form and the town's 受理 of what residents send.
 
 The form asks for the applicant, the village, the programme, the reason and the signed 授权书
-(a required box; 跨省通办 applicants give where their 户籍 is). Nothing reaches the registry
+(a required box; 跨省通办 applicants give where their 户籍 is); for one-off aid (临时救助) the
+type and the amount needed, which the case carries. Nothing reaches the registry
 until a town officer accepts the request: the applicant's registered household is used, or a
 one-person household is registered, the application is created on channel 网上申请 (跨省通办
 when an origin is given) and the consent recorded. Submissions are rate-limited per address.
@@ -32,8 +33,9 @@ PER_ADDRESS_PER_HOUR = 5
 
 def submit(*, programme: str, name: str, id_number: str, phone: str, village: str,
            address: str, hukou_type: str, reason: str, consent: bool, origin: str = "",
-           ip: str = "") -> OnlineRequest:
-    errors = []
+           ip: str = "", aid_type: str = "", need_fen: int | None = None) -> OnlineRequest:
+    """A resident's request; for a one-off programme (临时救助) with its type and need."""
+    errors = [e.message for e in services.check_request(programme, aid_type, need_fen)]
     if programme not in {p.code for p in catalogue.public_intake()}:
         errors.append("请选择救助项目")
     if not name.strip():
@@ -65,6 +67,8 @@ def submit(*, programme: str, name: str, id_number: str, phone: str, village: st
         programme=programme, name=name.strip(), id_number=id_number,
         phone=phone.strip(), address=address.strip()[:inputs.ADDRESS_MAX], hukou_type=hukou_type,
         reason=reason.strip()[:300], origin=origin.strip()[:100], consent=True, ip=ip[:45],
+        aid_type=aid_type if catalogue.request_of(programme) else "",
+        need_fen=need_fen if catalogue.request_of(programme) else None,
         area_code=area.code)
     audit.record(AuditEvent.CREATE, object_type="casework.onlinerequest", object_id=request.pk,
                  object_label=f"网上申请（{request.get_programme_display()}）",
@@ -101,7 +105,9 @@ def accept(*, by, request: OnlineRequest) -> OnlineRequest:  # noqa: ANN001
         app = services.create_application(
             by=by, household=household, programme=request.programme, channel=channel,
             reason=reason, applicant=person,
-            submitted_on=timezone.localtime(request.submitted_at).date())
+            submitted_on=timezone.localtime(request.submitted_at).date(),
+            **({"aid_type": request.aid_type, "need_fen": request.need_fen}
+               if request.aid_type or request.need_fen is not None else {}))
         record_consent(by=by, household=household, signed_on=app.submitted_on,
                        signed_by=request.name, note="网上申请时勾选授权书")
         request.status, request.application = OnlineRequest.ACCEPTED, app

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+import polars as pl
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -28,7 +29,8 @@ from doudi.casework.models import (
     CalendarYear,
     HomeVisit,
 )
-from doudi.core.errors import ServiceError
+from doudi.core.errors import FieldError, ServiceError
+from doudi.core.money import yuan_text
 from doudi.core.workdays import Calendar, add_workdays
 from doudi.policy.services import parameter_set
 from doudi.programmes import catalogue
@@ -58,13 +60,46 @@ def calendar() -> Calendar:
 
 def delegated(application: Application, day: dt.date,
               params: ParameterSet | None = None) -> bool:
-    """`params`: the parameter set, when the caller asks for many applications (each
-    `parameter_set()` call checks the table's version with a query)."""
+    """Whether the town decides (审批/确认 delegated by the district). Where the programme
+    sets the town's power as an amount (`casework.<programme>.town_limit`, yuan: 临时救助), a
+    case above it is the district's: the amount is the rules' proposal (初审, recomputed at
+    审批), or the need stated before there is one. `params`: the parameter set, when the
+    caller asks for many applications (each `parameter_set()` call checks the table's version
+    with a query)."""
     value = parameter_value(f"casework.{application.programme}.delegated",
                             application.area_code, day, params)
     if value is None:
         value = parameter_value("casework.approval_delegated", application.area_code, day, params)
-    return bool(value)
+    if not value:
+        return False
+    limit = town_limit(application, day, params)
+    amount = (application.proposed_fen if application.proposed_fen is not None
+              else application.need_fen)
+    return limit is None or amount is None or amount <= limit
+
+
+def town_limit(application: Application, day: dt.date,
+               params: ParameterSet | None = None) -> int | None:
+    """The most the town may approve for one case of the programme (fen), None: no limit."""
+    value = parameter_value(f"casework.{application.programme}.town_limit",
+                            application.area_code, day, params)
+    return None if value is None else int(value)
+
+
+def conditions(application: Application, day: dt.date,
+               params: ParameterSet | None = None) -> frozenset[str]:
+    """The workflow conditions (`workflow.CONDITIONS`) the application meets on `day`: the
+    急难小额 short path is for an urgent one-off case whose stated need is
+    within `casework.<programme>.small_urgent_limit`."""
+    request = catalogue.request_of(application.programme)
+    if (request is None or not request.urgent or application.aid_type != request.urgent
+            or application.need_fen is None):
+        return frozenset()
+    limit = parameter_value(f"casework.{application.programme}.small_urgent_limit",
+                            application.area_code, day, params)
+    if limit is None or application.need_fen > int(limit):
+        return frozenset()
+    return frozenset({workflow.SMALL_URGENT})
 
 
 def deliberation_required(application: Application, day: dt.date) -> bool:
@@ -118,10 +153,32 @@ def _enter(application: Application, state: str, day: dt.date) -> None:
         application.publicity_ends_on = due.day
 
 
+def check_request(programme: str, aid_type: str | None,
+                  need_fen: int | None) -> list[FieldError]:
+    """What is wrong with a one-off application's statement (类型, 救助需求金额), per field."""
+    request = catalogue.request_of(programme)
+    if request is None:
+        return []
+    errors = []
+    if aid_type not in request.kinds:
+        errors.append(FieldError("aid_type", f"请选择{catalogue.label(programme)}类型（"
+                                             f"{'或'.join(request.kinds.values())}）"))
+    if need_fen is None:
+        errors.append(FieldError("need", "请填写救助需求金额"))
+    elif need_fen <= 0:
+        errors.append(FieldError("need", "救助需求金额应大于零"))
+    return errors
+
+
 def create_application(*, by, household: Household, programme: str, channel: str,  # noqa: ANN001
                        reason: str, applicant: Person | None = None, emergency: bool = False,
-                       submitted_on: dt.date | None = None, reference: str = "") -> Application:
-    """受理: a village assistant on behalf of a family, a town window, … ."""
+                       submitted_on: dt.date | None = None, reference: str = "",
+                       aid_type: str | None = None,
+                       need_fen: int | None = None) -> Application:
+    """受理: a village assistant on behalf of a family, a town window, … . For a one-off
+    programme (临时救助) the intake form states the type and the need (`aid_type`,
+    `need_fen`, both checked when either is given); a case opened from a warning, a hotline
+    ticket or a visit states them later (`record_request`), before the town's opinion."""
     if not catalogue.is_programme(programme):
         raise CaseworkError(f"未知救助项目：{programme}")
     if not in_scope(by, household.area_code, roles.EDIT_REGISTRY) or \
@@ -133,6 +190,13 @@ def create_application(*, by, household: Household, programme: str, channel: str
         raise CaseworkError("请选择申请渠道")
     if channel == "hotline" and not reference.strip():
         raise CaseworkError("12345 转办的申请请填写工单号")
+    request = catalogue.request_of(programme)
+    stated = request is not None and (aid_type is not None or need_fen is not None)
+    if stated:
+        errors = check_request(programme, aid_type, need_fen)
+        if errors:
+            raise CaseworkError(errors)
+        emergency = emergency or aid_type == request.urgent
     if Application.objects.filter(household=household, programme=programme).exclude(
             state__in=workflow.TERMINAL).exists():
         raise CaseworkError(f"该家庭已有办理中的{catalogue.label(programme)}申请")
@@ -143,10 +207,38 @@ def create_application(*, by, household: Household, programme: str, channel: str
             household=household, applicant=applicant or household.head(), reason=reason.strip(),
             emergency=emergency, submitted_on=day, step_started_on=day, created_by=by,
             reference=reference.strip()[:40],
+            aid_type=aid_type or "" if stated else "", need_fen=need_fen if stated else None,
             area_code=household.area_code)
         _enter(application, "accepted", day)
         application.save()
-        _event(application, by, "create", "", reason.strip())
+        _event(application, by, "create", "", reason.strip(),
+               {"aid_type": aid_type, "need_fen": need_fen} if stated else None)
+    return application
+
+
+def record_request(*, by, application: Application, aid_type: str,  # noqa: ANN001
+                   need_fen: int | None) -> Application:
+    """登记救助类型与需求金额 of a one-off case opened without them (from a warning, a hotline
+    ticket, a visit, the online form) or corrected before the decision."""
+    request = catalogue.request_of(application.programme)
+    if request is None:
+        raise CaseworkError(f"{catalogue.label(application.programme)}不登记救助类型与需求金额")
+    if not in_scope(by, application.area_code, roles.EDIT_REGISTRY) or \
+            not by.can(roles.INTAKE):
+        raise PermissionDenied("无权登记该申请的救助类型与需求")
+    errors = check_request(application.programme, aid_type, need_fen)
+    if errors:
+        raise CaseworkError(errors)
+    with transaction.atomic():
+        application = Application.objects.select_for_update().get(pk=application.pk)
+        if application.decision or not application.open:
+            raise CaseworkError("已作出审批决定，不能再修改救助类型与需求金额")
+        application.aid_type, application.need_fen = aid_type, need_fen
+        application.emergency = application.emergency or aid_type == request.urgent
+        application.proposed_fen = None  # the town's opinion computes it again
+        application.save()
+        _event(application, by, "record_request", application.state,
+               data={"aid_type": aid_type, "need_fen": need_fen})
     return application
 
 
@@ -159,7 +251,8 @@ def act(*, by, application: Application, action: str, opinion: str = "",  # noqa
     data = dict(data or {})
     try:
         t = workflow.allowed(action, application.state, by.capabilities,
-                             delegated=delegated(application, day))
+                             delegated=delegated(application, day),
+                             conditions=conditions(application, day))
     except workflow.TransitionError as exc:
         raise PermissionDenied(str(exc)) from exc
     opinion = opinion.strip()
@@ -181,17 +274,7 @@ def _apply(by, application: Application, t: workflow.Transition, opinion: str,  
            data: dict, day: dt.date) -> str:
     """Action-specific records; returns the state the application moves to."""
     if t.action == "record_visit":
-        for key, label in (("members_present", "在场成员"),
-                           ("living_conditions", "居住与生活状况")):
-            if not str(data.get(key, "")).strip():
-                raise CaseworkError(f"入户调查需填写{label}")
-        visited = data.get("visited_on") or day.isoformat()
-        HomeVisit.objects.create(
-            application=application, visited_on=dt.date.fromisoformat(str(visited)),
-            members_present=str(data["members_present"])[:200],
-            living_conditions=str(data["living_conditions"]), findings=opinion,
-            visitor=by, area_code=application.area_code)
-        data["visited_on"] = str(visited)
+        _record_visit(by, application, opinion, data, day)
     elif t.action == "complete_verification":
         report = application.household.verification_reports.order_by("-requested_at").first()
         if report is not None:
@@ -202,6 +285,12 @@ def _apply(by, application: Application, t: workflow.Transition, opinion: str,  
         if recommendation not in ("eligible", "ineligible"):
             raise CaseworkError("请选择初审意见：符合条件或不符合条件")
         application.recommendation = recommendation
+        stated = not check_request(application.programme, application.aid_type,
+                                   application.need_fen)
+        if application.one_off and (recommendation == "eligible" or stated):
+            # the rules' amount now decides who approves (镇街 within its power, 区县 above)
+            application.proposed_fen, _ = _one_off_amount(application, day)
+            data["proposed_fen"] = application.proposed_fen
         if recommendation == "ineligible":
             return "decision"  # nothing to publish: the approver decides the refusal
         return workflow.next_after_opinion(application.programme,
@@ -209,10 +298,21 @@ def _apply(by, application: Application, t: workflow.Transition, opinion: str,  
     elif t.action == "close_publicity":
         if application.publicity_ends_on and day < application.publicity_ends_on:
             raise CaseworkError(f"公示期至 {application.publicity_ends_on} 截止，期满后方可办理")
-    elif t.action == "approve":
+    elif t.action in ("approve", "approve_urgent"):
         application.decision, application.decided_on = "approved", day
         application.decision_reason = opinion
-        application.amount_fen, explanation = rules_decision(application, day)
+        if application.one_off:
+            amount, explanation = _one_off_amount(application, day)
+            if not amount:
+                raise CaseworkError(
+                    f"按规则核定的{catalogue.label(application.programme)}金额为 0 元"
+                    "（不符合条件或本年度额度已用完），请作不予批准决定")
+            application.proposed_fen = amount
+            _check_power(by, application, t, day)
+            application.shortened = t.action == "approve_urgent"
+            application.amount_fen = amount
+        else:
+            application.amount_fen, explanation = rules_decision(application, day)
         data["rules"] = explanation
     elif t.action == "refuse":
         application.decision, application.decided_on = "refused", day
@@ -222,11 +322,70 @@ def _apply(by, application: Application, t: workflow.Transition, opinion: str,  
         if application.decision == "approved":
             from doudi.monitoring.services import close_by_decision
 
-            _enrol(by, application, day)
+            if application.one_off:
+                _grant_one_off(by, application, day)
+            else:
+                _enrol(by, application, day)
             close_by_decision(by=by, application=application)
-            return "approved"
+            # 急难小额: paid first, the visit and the town's review follow within the limit
+            return "post_review" if application.shortened else "approved"
         return "refused"
+    elif t.action == "complete_post_review":
+        _record_visit(by, application, opinion, data, day)
     return t.target
+
+
+def _record_visit(by, application: Application, opinion: str, data: dict,  # noqa: ANN001
+                  day: dt.date) -> None:
+    """入户调查 as the visitor wrote it down (members present, living conditions)."""
+    for key, label in (("members_present", "在场成员"), ("living_conditions", "居住与生活状况")):
+        if not str(data.get(key, "")).strip():
+            raise CaseworkError(f"入户调查需填写{label}", field=key)
+    visited = data.get("visited_on") or day.isoformat()
+    try:
+        visited_on = dt.date.fromisoformat(str(visited))
+    except ValueError as exc:
+        raise CaseworkError("调查日期应为日期（年-月-日）", field="visited_on") from exc
+    HomeVisit.objects.create(
+        application=application, visited_on=visited_on,
+        members_present=str(data["members_present"])[:200],
+        living_conditions=str(data["living_conditions"]), findings=opinion,
+        visitor=by, area_code=application.area_code)
+    data["visited_on"] = visited_on.isoformat()
+
+
+def _check_power(by, application: Application, t: workflow.Transition,  # noqa: ANN001
+                 day: dt.date) -> None:
+    """The amount just computed may have moved the case above the town's power (or back):
+    the approver must hold what the table asks for at that amount."""
+    try:
+        workflow.allowed(t.action, application.state, by.capabilities,
+                         delegated=delegated(application, day),
+                         conditions=conditions(application, day))
+    except workflow.TransitionError as exc:
+        limit = town_limit(application, day)
+        if limit is not None and (application.proposed_fen or 0) > limit:
+            raise PermissionDenied(
+                f"核定金额 {yuan_text(application.proposed_fen or 0)} 元超过镇街审批权限"
+                f"（{yuan_text(limit)} 元），应报区县民政部门审批") from exc
+        raise PermissionDenied(str(exc)) from exc
+
+
+def _one_off_amount(application: Application, day: dt.date) -> tuple[int, dict]:
+    """The rules' amount of a one-off case on `day`: the need stated, within the type's months
+    of the standard × members and what is left of the family's yearly cap after what it was
+    granted this calendar year (`benefits.one_off.granted_this_year`)."""
+    if check_request(application.programme, application.aid_type, application.need_fen):
+        raise CaseworkError(f"请先登记{catalogue.label(application.programme)}类型和救助需求金额")
+    amount, explanation = rules_decision(application, day)
+    return int(amount or 0), explanation
+
+
+def _grant_one_off(by, application: Application, day: dt.date) -> None:  # noqa: ANN001
+    """给予一次性救助: the payment to make, the town's 先行救助 advance settled against it."""
+    from doudi.benefits.one_off import grant
+
+    grant(by=by, application=application, day=day)
 
 
 def rules_decision(application: Application, day: dt.date) -> tuple[int | None, dict]:
@@ -241,6 +400,15 @@ def rules_decision(application: Application, day: dt.date) -> tuple[int | None, 
     if programme is None or programme.amount is None:
         return None, {}
     h, m = build_frames(Household.objects.filter(pk=application.household_id), day)
+    request = catalogue.request_of(application.programme)
+    if request is not None:  # what the application states, and what was granted this year
+        from doudi.benefits.one_off import granted_this_year
+
+        h = h.with_columns(
+            pl.lit(application.aid_type or None, pl.String).alias(request.kind),
+            pl.lit(application.need_fen or 0, pl.Int64).alias(request.need),
+            pl.lit(granted_this_year(application.household_id, application.programme, day),
+                   pl.Int64).alias(request.received))
     result = evaluate(h, m, parameter_set(), day)
     if programme.level == "household":
         rows = result.households.filter(
@@ -310,7 +478,8 @@ def work_queue(user) -> list[Application]:  # noqa: ANN001
                         .select_related("household", "household__area")
                         .order_by("step_due", "id")):
         possible = workflow.actions_for(application.state, user.capabilities,
-                                        delegated=delegated(application, today, params))
+                                        delegated=delegated(application, today, params),
+                                        conditions=conditions(application, today, params))
         if any(t.action not in SIDE_ACTIONS for t in possible):
             mine.append(application)
     return mine

@@ -6,6 +6,13 @@ services' checks, the buttons a page shows and the tests; the services check the
 Approval (审批/确认) needs `casework.approve_delegated` (the town approver) where the district
 delegated it (`casework.<programme>.delegated`, a policy parameter), `casework.approve` (the
 district approver) otherwise.
+
+A transition may also require a named condition of the application (`requires`), which the
+services work out from the application and the parameters: the 急难小额 short path
+(`SMALL_URGENT`) is open only to a one-off urgent case whose stated need is within
+`casework.<programme>.small_urgent_limit`. It approves first (审批 before 入户调查); after the
+notice the case waits in `post_review` (事后补查) for the visit and the town's review, within
+`casework.<programme>.deadline.post_review` working days, overdue like any other step.
 """
 
 from __future__ import annotations
@@ -25,12 +32,14 @@ STATES = {
     "publicity": "公示",
     "decision": "审批/确认",
     "notice": "书面通知",
+    "post_review": "事后补查（急难小额）",
     "approved": "已批准（纳入保障）",
     "refused": "不予批准",
     "withdrawn": "已撤回",
 }
 TERMINAL = frozenset({"approved", "refused", "withdrawn"})
-
+SMALL_URGENT = "small_urgent"  # the condition of the 急难小额 short path
+CONDITIONS = {SMALL_URGENT: "急难型小额临时救助"}
 
 
 @dataclass(frozen=True)
@@ -43,12 +52,13 @@ class Transition:
     opinion_required: bool = False
     # what the actor needs instead where the district delegated the step to the town
     delegated_capability: str = ""
+    requires: str = ""  # a condition (CONDITIONS) the application must meet
 
 
 def _t(action: str, label: str, source: set[str] | str, target: str, capability: str,
-       opinion: bool = False, delegated: str = "") -> Transition:
+       opinion: bool = False, delegated: str = "", requires: str = "") -> Transition:
     src = frozenset({source} if isinstance(source, str) else source)
-    return Transition(action, label, src, target, capability, opinion, delegated)
+    return Transition(action, label, src, target, capability, opinion, delegated, requires)
 
 
 OPEN = frozenset(STATES) - TERMINAL
@@ -66,7 +76,12 @@ TRANSITIONS: tuple[Transition, ...] = (
        delegated=roles.APPROVE_DELEGATED),
     _t("refuse", "不予批准", "decision", "notice", roles.APPROVE, opinion=True,
        delegated=roles.APPROVE_DELEGATED),
+    _t("approve_urgent", "急难小额先行审批（事后补查）",
+       {"accepted", "verification", "town_review"}, "notice", roles.APPROVE, opinion=True,
+       delegated=roles.APPROVE_DELEGATED, requires=SMALL_URGENT),
     _t("issue_notice", "送达书面通知", "notice", "", roles.TOWN_REVIEW),
+    _t("complete_post_review", "事后补查（补录入户调查、审核）", "post_review", "approved",
+       roles.TOWN_REVIEW, opinion=True),
     _t("return_for_correction", "退回补正", {"verification", "town_review", "decision"},
        "accepted", roles.RETURN_FOR_CORRECTION, opinion=True),
     _t("withdraw", "申请人撤回", OPEN, "withdrawn", roles.RECORD_WITHDRAWAL, opinion=True),
@@ -92,25 +107,27 @@ def needed(t: Transition, *, delegated: bool) -> str:
 
 
 def allowed(action: str, state: str, capabilities: Set[str], *,
-            delegated: bool) -> Transition:
+            delegated: bool, conditions: Set[str] = frozenset()) -> Transition:
     """The transition, or TransitionError saying why not. `capabilities`: the actor's
-    (`user.capabilities`)."""
+    (`user.capabilities`); `conditions`: those the application meets (CONDITIONS)."""
     t = BY_ACTION.get(action)
     if t is None:
         raise TransitionError(f"未知操作：{action}")
     if state not in t.source:
         raise TransitionError(f"当前环节为“{STATES.get(state, state)}”，不能执行“{t.label}”")
+    if t.requires and t.requires not in conditions:
+        raise TransitionError(f"“{t.label}”只适用于{CONDITIONS[t.requires]}")
     if needed(t, delegated=delegated) not in capabilities:
         raise TransitionError(f"您的角色不能执行“{t.label}”")
     return t
 
 
 def actions_for(state: str, capabilities: Set[str], *,
-                delegated: bool) -> list[Transition]:
+                delegated: bool, conditions: Set[str] = frozenset()) -> list[Transition]:
     out = []
     for t in TRANSITIONS:
         try:
-            allowed(t.action, state, capabilities, delegated=delegated)
+            allowed(t.action, state, capabilities, delegated=delegated, conditions=conditions)
         except TransitionError:
             continue
         out.append(t)

@@ -44,6 +44,9 @@ class Programme:
     - `compared_with`: monitoring compares its enrollments with that programme's eligibility
       (单人保 is 低保 for one member); `monitored`: false for one-off aid (临时救助);
     - `advance_relief`: may be paid first from the town's reserve fund (先行救助);
+    - `one_off`: paid once per approved case (临时救助): an approval makes a one-off payment
+      (`benefits.OneOffPayment`), never an enrollment paid monthly, and sets no category; the
+      application states what the rules module's `request` names (type, need);
     - `case_label`: the warning disposition that starts an application for it (纳入低保);
     - `review_schedule`: the policy key of its own periodic review interval (复核, months),
       `benefits.review_months.<code>` unless declared; where no value is set for it, reviews
@@ -65,6 +68,7 @@ class Programme:
     compared_with: str | None = None
     monitored: bool = True
     advance_relief: bool = False
+    one_off: bool = False
     case_label: str | None = None
     review_schedule: str = ""
 
@@ -112,7 +116,7 @@ SHIPPED: tuple[Programme, ...] = (
               case_label="纳入特困"),
     Programme("linshi", "临时救助", "临时救助", HOUSEHOLD, RULES + "linshi", 60,
               public_intake=True, payment_code="03", monitored=False, advance_relief=True,
-              case_label="给予临时救助"),
+              one_off=True, case_label="给予临时救助"),
     Programme("child", "孤儿、事实无人抚养儿童基本生活保障", "孤儿/事实无人抚养儿童", MEMBER,
               RULES + "child", 90, public_intake=True, payment_code="07",
               case_label="孤儿/事实无人抚养儿童保障"),
@@ -308,6 +312,26 @@ def review_schedule(code: str) -> str:
 def advance_relief(code: str) -> bool:
     found = get(code)
     return bool(found and found.advance_relief)
+
+
+def one_off(code: str) -> bool:
+    """Paid once per approved case, not enrolled (临时救助)."""
+    found = get(code)
+    return bool(found and found.one_off)
+
+
+def one_off_programmes() -> list[Programme]:
+    return [p for p in programmes() if p.one_off]
+
+
+def request_of(code: str) -> Any:
+    """What an application for a one-off programme states, as its rules module declares it
+    (`OneOffRequest`: the type and need columns and the types one may apply for); None for
+    the others."""
+    found = get(code)
+    if found is None or not found.one_off:
+        return None
+    return getattr(found.rules_programme(), "request", None)
 
 
 def rules_modules() -> list[str]:

@@ -24,6 +24,7 @@ from doudi.benefits import (
     bank_files,
     bank_layouts,
     banks,
+    one_off,
     payees,
     recalculation,
     reviews,
@@ -34,6 +35,7 @@ from doudi.benefits.models import (
     BankLayout,
     Enrollment,
     EnrollmentEvent,
+    OneOffPayment,
     PayeeChange,
     PaymentLine,
     PaymentRun,
@@ -135,6 +137,47 @@ def payment_run_act(request: HttpRequest, run_id: int) -> HttpResponse:
     except (PermissionDenied, services.BenefitsError) as exc:
         return _render_run(request, run, str(exc) or "无权执行此操作")
     return redirect("payment_run", run_id=run.pk)
+
+
+@login_required
+def one_off_payments(request: HttpRequest) -> HttpResponse:
+    """一次性救助发放 (临时救助): the one-off payments in the user's area by status; the bank
+    ones a second person approved are written to a bank file here and settled with the bank's
+    answer (cash and 实物 are recorded as paid on the case's page)."""
+    require_capability(request, roles.VIEW_REGISTRY)
+    error = ""
+    if request.method == "POST":
+        layout = request.POST.get("layout", "default")
+        area = request.user.scope_prefix or "-"
+        try:
+            if request.POST.get("action") == "bank_file":
+                data, name, content_type, _ = one_off.bank_file(by=request.user, area_code=area,
+                                                                layout=layout)
+                response = HttpResponse(data, content_type=content_type)
+                response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
+                return response
+            upload = request.FILES.get("file")
+            if upload is None:
+                raise services.BenefitsError("请选择银行回盘文件")
+            counts = one_off.bank_result(by=request.user, area_code=area, data=upload.read(),
+                                         layout=layout)
+            messages.success(request, f"回盘：成功 {counts['paid']}，失败 {counts['failed']}，"
+                                      f"无法对应 {counts['unknown']}")
+            return redirect("one_off_payments")
+        except (PermissionDenied, services.BenefitsError) as exc:
+            error = str(exc) or "无权执行此操作"
+    status = request.GET.get("status", "")
+    rows = (OneOffPayment.objects.visible_to(request.user)
+            .select_related("application", "household"))
+    if status in dict(OneOffPayment.STATUS_CHOICES):
+        rows = rows.filter(status=status)
+    return render(request, "doudi/one_off_payments.html", {
+        "rows": rows[:200], "error": error, "status": status,
+        "statuses": OneOffPayment.STATUS_CHOICES,
+        "can_export": request.user.can(roles.EXPORT_BANK_FILE),
+        "layouts": bank_files.layouts_for(request.user),
+        "approved": OneOffPayment.objects.visible_to(request.user)
+        .filter(status=OneOffPayment.APPROVED).count()})
 
 
 @login_required

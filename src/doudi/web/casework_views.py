@@ -20,6 +20,8 @@ from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.benefits import banks, one_off
+from doudi.benefits.models import OneOffPayment
 from doudi.casework import attachments, calendar_days, online, services, workflow
 from doudi.casework import reserve_fund as fund
 from doudi.casework.models import (
@@ -32,7 +34,7 @@ from doudi.casework.models import (
 )
 from doudi.core.errors import ServiceError
 from doudi.core.excel import new_workbook
-from doudi.core.money import parse_yuan
+from doudi.core.money import parse_optional_yuan, parse_yuan
 from doudi.core.workdays import LIBRARY_YEARS
 from doudi.programmes import catalogue
 from doudi.web.access import render_household, require_capability, visible_household
@@ -53,13 +55,20 @@ def _application(request: HttpRequest, application_id: int) -> Application:
 @require_POST
 def application_new(request: HttpRequest, household_id: int) -> HttpResponse:
     household = visible_household(request, household_id)
+    programme = request.POST.get("programme", "")
+    # a one-off programme (临时救助) states its type and need on the intake form
+    one_off = catalogue.request_of(programme) is not None
     try:
+        need = (parse_optional_yuan(request.POST.get("need"), field="need", label="救助需求金额")
+                if one_off else None)
         app = services.create_application(
-            by=request.user, household=household, programme=request.POST.get("programme", ""),
+            by=request.user, household=household, programme=programme,
             channel=request.POST.get("channel", "village"),
             reason=request.POST.get("reason", ""), emergency=request.POST.get("emergency") == "1",
-            reference=request.POST.get("reference", ""))
-    except services.CaseworkError as exc:
+            reference=request.POST.get("reference", ""),
+            aid_type=request.POST.get("aid_type", "") if one_off else None,
+            need_fen=need)
+    except ServiceError as exc:
         return render_household(request, household, application_error=str(exc))
     messages.success(request, f"已受理申请 {app.number}")
     return redirect("application_detail", application_id=app.pk)
@@ -68,12 +77,30 @@ def application_new(request: HttpRequest, household_id: int) -> HttpResponse:
 def _render(request: HttpRequest, app: Application, error: str = "") -> HttpResponse:
     today = timezone.localdate()
     actions = workflow.actions_for(app.state, request.user.capabilities,
-                                   delegated=services.delegated(app, today))
+                                   delegated=services.delegated(app, today),
+                                   conditions=services.conditions(app, today))
+    request_kinds = catalogue.request_of(app.programme)
+    payment = OneOffPayment.objects.filter(application=app).first()
     return render(request, "doudi/application_detail.html", {
         "app": app, "actions": actions, "error": error, "today": today,
         "events": app.events.select_related("actor"), "visits": app.visits.all(),
         "overdue": bool(app.step_due and app.step_due < today and app.open),
-        "steps": [(k, v) for k, v in workflow.STATES.items() if k not in workflow.TERMINAL],
+        # 事后补查 is a step only of the cases that took the 急难小额 short path
+        "steps": [(k, v) for k, v in workflow.STATES.items() if k not in workflow.TERMINAL
+                  and (k != "post_review" or app.shortened)],
+        "request_kinds": request_kinds.kinds.items() if request_kinds else (),
+        "can_state_request": (request_kinds is not None and app.open and not app.decision
+                              and request.user.can(roles.INTAKE)),
+        "town_limit": services.town_limit(app, today) if app.one_off else None,
+        "payment": payment,
+        "can_pay": (payment is not None and request.user.can(roles.PAY_ONE_OFF)
+                    and payment.status in (OneOffPayment.DUE, OneOffPayment.FAILED)),
+        "can_approve_payment": (payment is not None
+                                and payment.status == OneOffPayment.AWAITING_APPROVAL
+                                and request.user.can(roles.APPROVE_RUN)
+                                and payment.recorded_by_id != request.user.pk),
+        "pay_methods": OneOffPayment.METHOD_CHOICES,
+        "banks": banks.names(), "account_kinds": banks.KIND_CHOICES,
         "show_rules": app.state in ("town_review", "decision", "notice"),
         "can_advance": (catalogue.advance_relief(app.programme) and app.emergency
                         and app.state in fund.ADVANCE_STATES
@@ -108,6 +135,60 @@ def application_act(request: HttpRequest, application_id: int) -> HttpResponse:
     except PermissionDenied as exc:
         return _render(request, app, error=str(exc) or "无权执行此操作")
     except (services.CaseworkError, ValueError) as exc:
+        return _render(request, app, error=str(exc))
+    return redirect("application_detail", application_id=app.pk)
+
+
+@login_required
+@require_POST
+def application_request(request: HttpRequest, application_id: int) -> HttpResponse:
+    """登记救助类型与需求金额 of a one-off case (one opened from a warning, a hotline ticket,
+    a visit or the online form, or corrected before the decision)."""
+    require_capability(request, roles.EDIT_REGISTRY)  # a viewer has no button: a crafted POST
+    app = _application(request, application_id)
+    try:
+        services.record_request(
+            by=request.user, application=app, aid_type=request.POST.get("aid_type", ""),
+            need_fen=parse_optional_yuan(request.POST.get("need"), field="need",
+                                         label="救助需求金额"))
+    except PermissionDenied as exc:
+        return _render(request, app, error=str(exc) or "无权执行此操作")
+    except ServiceError as exc:
+        return _render(request, app, error=str(exc))
+    messages.success(request, "已登记救助类型与需求金额")
+    return redirect("application_detail", application_id=app.pk)
+
+
+@login_required
+@require_POST
+def application_pay(request: HttpRequest, application_id: int) -> HttpResponse:
+    """登记一次性救助的发放 (现金、实物、银行账户), or 复核 a bank account recorded by another."""
+    require_capability(request, roles.EDIT_REGISTRY)  # a viewer has no button: a crafted POST
+    app = _application(request, application_id)
+    payment = OneOffPayment.objects.filter(application=app).first()
+    if payment is None:
+        return _render(request, app, error="该申请尚无一次性救助发放记录（批准并送达通知后生成）")
+    try:
+        if request.POST.get("action") == "approve":
+            one_off.approve_bank(by=request.user, payment=payment)
+            messages.success(request, "已复核收款账户，待生成银行文件")
+        else:
+            paid_on = request.POST.get("paid_on", "").strip()
+            try:
+                day = dt.date.fromisoformat(paid_on) if paid_on else None
+            except ValueError as exc:
+                raise ServiceError("发放日期应为日期（年-月-日）", field="paid_on") from exc
+            one_off.pay(by=request.user, payment=payment, method=request.POST.get("method", ""),
+                        paid_on=day, payee_name=request.POST.get("payee_name", ""),
+                        goods=request.POST.get("goods", ""),
+                        account=request.POST.get("account", ""),
+                        bank=request.POST.get("bank", ""),
+                        account_kind=request.POST.get("account_kind", banks.CARD),
+                        note=request.POST.get("note", ""))
+            messages.success(request, "已登记发放")
+    except PermissionDenied as exc:
+        return _render(request, app, error=str(exc) or "无权执行此操作")
+    except ServiceError as exc:
         return _render(request, app, error=str(exc))
     return redirect("application_detail", application_id=app.pk)
 
@@ -189,7 +270,8 @@ def application_notice(request: HttpRequest, application_id: int) -> HttpRespons
     app = _application(request, application_id)
     if not app.decision:
         raise Http404("尚未作出审批决定")
-    return render(request, "doudi/application_notice.html", {"app": app})
+    return render(request, "doudi/application_notice.html", {
+        "app": app, "payment": OneOffPayment.objects.filter(application=app).first()})
 
 
 
@@ -316,6 +398,15 @@ def application_print(request: HttpRequest, application_id: int) -> HttpResponse
     return render(request, "doudi/application_print.html", context)
 
 
+def _one_off_kinds() -> list[tuple[str, str]]:
+    """The types one may state for the one-off programmes (临时救助: 急难型, 支出型)."""
+    kinds: dict[str, str] = {}
+    for p in catalogue.one_off_programmes():
+        request = catalogue.request_of(p.code)
+        kinds.update(request.kinds if request else {})
+    return list(kinds.items())
+
+
 def _public_towns() -> list[Area]:
     return list(Area.objects.filter(code__startswith=settings.DOUDI_PUBLIC_AREA, level=4)
                 .order_by("code"))
@@ -327,15 +418,22 @@ def public_apply(request: HttpRequest) -> HttpResponse:
     values = {k: request.POST.get(k, "") for k in (
         "programme", "name", "id_number", "phone", "village", "address", "hukou_type", "reason",
         "origin")}
+    values["aid_type"], values["need"] = (request.POST.get("aid_type", ""),
+                                          request.POST.get("need", ""))
     if request.method == "POST":
         try:
-            done = online.submit(**values, consent=request.POST.get("consent") == "1",
+            one_off = catalogue.request_of(values["programme"]) is not None
+            need = (parse_optional_yuan(values["need"], field="need", label="救助需求金额")
+                    if one_off else None)
+            done = online.submit(**{k: v for k, v in values.items() if k != "need"},
+                                 need_fen=need, consent=request.POST.get("consent") == "1",
                                  ip=request.META.get("REMOTE_ADDR", ""))
-        except services.CaseworkError as exc:
+        except ServiceError as exc:
             error = str(exc)
     return render(request, "doudi/public_apply.html", {
         "error": error, "done": done, "values": values, "towns": _public_towns(),
         "programmes": [(p.code, p.label) for p in catalogue.public_intake()],
+        "one_off_kinds": _one_off_kinds(),
         "limits": {name: OnlineRequest._meta.get_field(name).max_length
                    for name in ("name", "id_number", "phone", "address", "origin", "reason")}})
 

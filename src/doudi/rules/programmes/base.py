@@ -83,6 +83,19 @@ class Step:
 
 
 @dataclass(frozen=True)
+class OneOffRequest:
+    """What an application for a one-off programme states and the rules read from it (临时救助:
+    the type of need and the amount asked for), and the column with what the family was
+    already granted this year (computed from the recorded one-off payments, never typed)."""
+
+    kind: str  # input column: the type of the request
+    need: str  # input column: the amount asked for, fen
+    received: str  # input column: granted to the family this calendar year, fen
+    kinds: Mapping[str, str]  # the types an application may state → Chinese label
+    urgent: str = ""  # the type that is 急难: may be advanced (先行救助) or take the short path
+
+
+@dataclass(frozen=True)
 class Programme:
     name: str
     label: str
@@ -101,3 +114,4 @@ class Programme:
     steps: tuple[Step, ...] = ()
     # scenario output name → (column, kind) with kind in yuan | bool | int | text | ids | yuan_list
     outputs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    request: OneOffRequest | None = None  # one-off programmes: what an application states

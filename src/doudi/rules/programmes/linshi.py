@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import polars as pl
 
-from doudi.rules.programmes.base import STANDARD, Batch, Criterion, Programme
+from doudi.rules.programmes.base import STANDARD, Batch, Criterion, OneOffRequest, Programme
 
 TYPES = {"emergency": "急难型", "advance": "先行救助", "expenditure": "支出型"}
+# what an application states: 急难型 or 支出型; 先行救助 is the town's reserve-fund advance on an
+# urgent case (casework.reserve_fund), settled against the amount approved here
+APPLIED_TYPES = {k: TYPES[k] for k in ("emergency", "expenditure")}
 
 
 def household_results(h: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
@@ -62,6 +65,9 @@ PROGRAMME = Programme(
                   ("linshi.cap_months.emergency", "linshi.cap_months.advance",
                    "linshi.cap_months.expenditure", "linshi.family_annual_cap")),
     ),
+    request=OneOffRequest(kind="linshi_type", need="linshi_need",
+                          received="linshi_received_this_year", kinds=APPLIED_TYPES,
+                          urgent="emergency"),
     outputs={
         "linshi.eligible": ("linshi.eligible", "bool"),
         "linshi.cap": ("linshi.cap", "yuan"),
