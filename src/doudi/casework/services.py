@@ -10,6 +10,7 @@ area-inherited policy parameters (`casework.deadline.<step>`, a programme may ov
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,12 +119,27 @@ def _enter(application: Application, state: str, day: dt.date) -> None:
         application.publicity_ends_on = due.day
 
 
+def _asked_parts(programme: str, parts: Iterable[str]) -> list[str]:
+    """The parts an application asks for, in catalogue order; [] asks for every part."""
+    asked = {p for p in parts if p}
+    known = [u.code for u in catalogue.parts(programme)]
+    if asked - set(known):
+        if not known:
+            raise CaseworkError(f"{catalogue.label(programme)}不分组成部分", field="parts")
+        raise CaseworkError(f"请选择{catalogue.label(programme)}的组成部分："
+                            f"{'、'.join(catalogue.label(c) for c in known)}", field="parts")
+    return [] if asked == set(known) else [c for c in known if c in asked]
+
+
 def create_application(*, by, household: Household, programme: str, channel: str,  # noqa: ANN001
                        reason: str, applicant: Person | None = None, emergency: bool = False,
-                       submitted_on: dt.date | None = None, reference: str = "") -> Application:
-    """受理: a village assistant on behalf of a family, a town window, … ."""
+                       submitted_on: dt.date | None = None, reference: str = "",
+                       parts: Iterable[str] = ()) -> Application:
+    """受理: a village assistant on behalf of a family, a town window, … . For a programme paid
+    in parts (两项补贴) `parts` names those applied for (none: every part)."""
     if not catalogue.is_programme(programme):
         raise CaseworkError(f"未知救助项目：{programme}")
+    asked = _asked_parts(programme, parts)
     if not in_scope(by, household.area_code, roles.EDIT_REGISTRY) or \
             not by.can(roles.INTAKE):
         raise PermissionDenied("无权在该区划受理申请")
@@ -139,7 +155,8 @@ def create_application(*, by, household: Household, programme: str, channel: str
     day = submitted_on or timezone.localdate()
     with transaction.atomic():
         application = Application(
-            number=_number(household.area_code, day), programme=programme, channel=channel,
+            number=_number(household.area_code, day), programme=programme, parts=asked,
+            channel=channel,
             household=household, applicant=applicant or household.head(), reason=reason.strip(),
             emergency=emergency, submitted_on=day, step_started_on=day, created_by=by,
             reference=reference.strip()[:40],
@@ -255,11 +272,34 @@ def rules_decision(application: Application, day: dt.date) -> tuple[int | None, 
     amount = int(rows.get_column(programme.amount)[0] or 0)
     found = [e for e in explain(result, application.household_id, everything=True)
              if e.name == application.programme and (subject is None or e.subject == subject)]
-    explanation = {"day": day.isoformat(), "lines": [
+    explanation: dict[str, Any] = {"day": day.isoformat(), "lines": [
         {"label": ln.label, "detail": ln.detail, "outcome": ln.outcome,
          "references": [c.reference for c in ln.citations]}
         for e in found for ln in e.lines]}
+    asked = application.asked_parts
+    if asked:  # each part asked for, with its own amount where the rules find it applies
+        receiving = _receiving(application)
+        explanation["parts"] = [
+            {"part": u.code, "label": u.label, "eligible": bool(rows.get_column(u.eligible)[0]),
+             "amount_fen": int(rows.get_column(u.amount)[0] or 0) if u.amount else 0,
+             "receiving": u.code in receiving}
+            for u in asked]
+        amount = sum(p["amount_fen"] for p in explanation["parts"]
+                     if p["eligible"] and not p["receiving"])
     return amount, explanation
+
+
+def _receiving(application: Application) -> set[str]:
+    """The parts of the application's programme its subject already receives (not ended); an
+    enrollment that does not say its part (one not split, see benefits 0012) pays them all."""
+    from doudi.benefits.models import Enrollment
+
+    entry = catalogue.get(application.programme)
+    person = application.applicant if entry and entry.level == catalogue.MEMBER else None
+    parts = set(Enrollment.objects.filter(
+        household=application.household, person=person, programme=application.programme)
+        .exclude(status=Enrollment.ENDED).values_list("part", flat=True))
+    return {u.code for u in catalogue.parts(application.programme)} if "" in parts else parts
 
 
 def _approval_rules(application: Application) -> dict:
@@ -270,18 +310,31 @@ def _approval_rules(application: Application) -> dict:
 
 def _enrol(by, application: Application, day: dt.date) -> None:  # noqa: ANN001
     """纳入保障: an enrollment with the decided amount from the decision day (benefits pays it
-    monthly), and the programme's registry category."""
+    monthly), and the programme's registry category. A programme paid in parts (两项补贴) is
+    enrolled part by part: each part asked for that the rules found applying, with its own
+    amount, so each is changed, stopped and reviewed on its own; a part the person already
+    receives is not enrolled twice."""
     from doudi.benefits.services import enroll
     entry = catalogue.get(application.programme)
-    if application.amount_fen:
+    person = application.applicant if entry and entry.level == catalogue.MEMBER else None
+    rules = _approval_rules(application)
+    decided = {"decision": application.decision_reason,
+               "decided_on": str(application.decided_on), "rules": rules}
+    start = application.decided_on or day
+    if entry is not None and entry.parts:
+        receiving = _receiving(application)  # again: one may have started since the approval
+        for part in rules.get("parts", []):
+            if part["eligible"] and part["amount_fen"] > 0 and part["part"] not in receiving:
+                enroll(by=by, household=application.household, programme=entry.code,
+                       part=part["part"], amount_fen=part["amount_fen"], start_date=start,
+                       person=person, application=application,
+                       explanation={**decided, "amount_fen": part["amount_fen"],
+                                    "part": part["part"]})
+    elif application.amount_fen:
         enroll(by=by, household=application.household, programme=application.programme,
-               amount_fen=application.amount_fen, start_date=application.decided_on or day,
-               person=application.applicant if entry and entry.level == catalogue.MEMBER else None,
+               amount_fen=application.amount_fen, start_date=start, person=person,
                application=application,
-               explanation={"decision": application.decision_reason,
-                            "amount_fen": application.amount_fen,
-                            "decided_on": str(application.decided_on),
-                            "rules": _approval_rules(application)})
+               explanation={**decided, "amount_fen": application.amount_fen})
     category = catalogue.category_of(application.programme)
     if category is None:
         return

@@ -53,12 +53,14 @@ def _application(request: HttpRequest, application_id: int) -> Application:
 @require_POST
 def application_new(request: HttpRequest, household_id: int) -> HttpResponse:
     household = visible_household(request, household_id)
+    programme = request.POST.get("programme", "")
     try:
         app = services.create_application(
-            by=request.user, household=household, programme=request.POST.get("programme", ""),
+            by=request.user, household=household, programme=programme,
             channel=request.POST.get("channel", "village"),
             reason=request.POST.get("reason", ""), emergency=request.POST.get("emergency") == "1",
-            reference=request.POST.get("reference", ""))
+            reference=request.POST.get("reference", ""),
+            parts=request.POST.getlist(f"parts_{programme}"))
     except services.CaseworkError as exc:
         return render_household(request, household, application_error=str(exc))
     messages.success(request, f"已受理申请 {app.number}")
