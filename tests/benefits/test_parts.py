@@ -282,3 +282,30 @@ def test_the_intake_form_asks_which_parts(people, client: Client) -> None:
     assert (app.programme, app.parts) == (PROGRAMME.code, [CARE.code])
     detail = client.get(f"/applications/{app.pk}/").content.decode()
     assert f'id="asked-parts">{CARE.label}<' in detail
+
+
+@pytest.mark.parametrize("approved_fen", [LIVING_FEN + CARE_FEN, 20_000])
+def test_an_application_approved_before_parts_takes_them_from_its_decision_day(
+        people, approved_fen: int) -> None:
+    """Approved before an upgrade, noticed after: its approval recorded no parts. The rules on
+    its decision day split it when they add up to the amount approved; otherwise it is enrolled
+    whole, as before, and marked — never split by a guess."""
+    from doudi.casework.models import ApplicationEvent
+    from tests.casework.flow import approve, to_decision
+
+    u = people.users
+    app = casework.create_application(
+        by=u.village_assistant, household=people.poor, programme=PROGRAMME.code,
+        channel="village", reason="持证残疾人申请补贴", applicant=people.both, submitted_on=DAY)
+    app = approve(u, to_decision(u, app, DAY))
+    event = app.events.get(action="approve")
+    rules = {k: v for k, v in event.data["rules"].items() if k != "parts"}
+    ApplicationEvent.objects.filter(pk=event.pk).update(data={**event.data, "rules": rules})
+    type(app).objects.filter(pk=app.pk).update(amount_fen=approved_fen)
+    app.refresh_from_db()
+    casework.act(by=u.town_officer, application=app, action="issue_notice", day=app.decided_on)
+    made = {e.part: (e.amount_fen, e.part_unknown) for e in app.enrollments.all()}
+    if approved_fen == LIVING_FEN + CARE_FEN:
+        assert made == {LIVING.code: (LIVING_FEN, False), CARE.code: (CARE_FEN, False)}
+    else:
+        assert made == {"": (approved_fen, True)}

@@ -45,11 +45,15 @@ def _rule(key: str, area_code: str, day: dt.date, default: str) -> str:
 
 def enroll(*, by, household, programme: str, amount_fen: int, start_date: dt.date,  # noqa: ANN001
            person=None, application=None, explanation: dict | None = None,  # noqa: ANN001
-           reason: str = "审批纳入", part: str = "") -> Enrollment:
+           reason: str = "审批纳入", part: str = "", part_unknown: str = "") -> Enrollment:
     """纳入保障 from `start_date`. A programme paid in parts (两项补贴) is enrolled part by part:
-    `part` names it, and a part the person (or household) already receives is refused."""
+    `part` names it, and a part the person (or household) already receives is refused. Only a
+    decision that cannot tell its parts apart (`part_unknown`: why) enrols the programme whole,
+    marked for staff to settle."""
     parts = {u.code: u for u in catalogue.parts(programme)}
-    if parts and part not in parts:
+    if part_unknown and parts and not part:
+        explanation = {**(explanation or {}), "part_unknown": part_unknown}
+    elif parts and part not in parts:
         raise BenefitsError(f"{catalogue.label(programme)}须按组成部分分别纳入："
                             f"{'、'.join(u.label for u in parts.values())}")
     if part and not parts:

@@ -322,8 +322,14 @@ def _enrol(by, application: Application, day: dt.date) -> None:  # noqa: ANN001
                "decided_on": str(application.decided_on), "rules": rules}
     start = application.decided_on or day
     if entry is not None and entry.parts:
+        parts, unknown = _decided_parts(application, rules, start)
+        if unknown and application.amount_fen:  # kept whole, as before parts: staff settle it
+            enroll(by=by, household=application.household, programme=entry.code,
+                   amount_fen=application.amount_fen, start_date=start, person=person,
+                   application=application, part_unknown=unknown,
+                   explanation={**decided, "amount_fen": application.amount_fen})
         receiving = _receiving(application)  # again: one may have started since the approval
-        for part in rules.get("parts", []):
+        for part in parts:
             if part["eligible"] and part["amount_fen"] > 0 and part["part"] not in receiving:
                 enroll(by=by, household=application.household, programme=entry.code,
                        part=part["part"], amount_fen=part["amount_fen"], start_date=start,
@@ -344,6 +350,24 @@ def _enrol(by, application: Application, day: dt.date) -> None:  # noqa: ANN001
     registry.assign_category(by=by, category=category, start_date=application.decided_on or day,
                              note=f"申请 {application.number} 批准",
                              decided_by=f"申请 {application.number}", **kwargs)
+
+
+def _decided_parts(application: Application, rules: dict,
+                   day: dt.date) -> tuple[list[dict], str]:
+    """The parts the approval decided, and "" — or, for an application approved before parts
+    were told apart (its approval recorded no parts), the parts the rules give on the decision
+    day when they add up to the amount approved; otherwise none and the reason they cannot be
+    told apart (the amount approved is then enrolled whole, never split by a guess)."""
+    if "parts" in rules:
+        return rules["parts"], ""
+    _, again = rules_decision(application, day)
+    parts = again.get("parts", [])
+    if parts and sum(p["amount_fen"] for p in parts if p["eligible"]) == application.amount_fen:
+        return parts, ""
+    if _receiving(application):  # enrolled whole it would pay a part twice
+        raise CaseworkError("该申请审批时未区分各项补贴，申请人已在享受其中一项，无法确定"
+                            "应纳入的补贴：请撤回后按各项补贴重新申请")
+    return [], "审批时未区分各项补贴，按审批日重新测算的各项金额与审批金额不符"
 
 
 # Actions anyone on the case may take at any step; they do not make the step one's task.
