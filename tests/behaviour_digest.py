@@ -184,11 +184,12 @@ def _natural_line_key(number: str, id_number: str | None, programme: str) -> int
     return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
 
 
-def _line_keys(run: PaymentRun) -> dict[str, tuple[str, str | None, str]]:
-    """Payment line id (the bank file's 流水号) → (户编号, 身份证号, 项目)."""
-    return {str(pk): (number, id_number, programme) for pk, number, id_number, programme in
-            run.lines.values_list("pk", "enrollment__household__number",
-                                  "enrollment__person__id_number", "enrollment__programme")}
+def _line_keys(run: PaymentRun) -> dict[str, tuple[str, str | None, str, str]]:
+    """Payment line id (the bank file's 流水号) → (户编号, 身份证号, 项目, 组成部分)."""
+    return {str(pk): (number, id_number, programme, part)
+            for pk, number, id_number, programme, part in run.lines.values_list(
+                "pk", "enrollment__household__number", "enrollment__person__id_number",
+                "enrollment__programme", "enrollment__part")}
 
 
 def pay_first_month(maker: User, checker: User) -> tuple[PaymentRun, list[dict[str, str]]]:
@@ -207,36 +208,47 @@ def pay_first_month(maker: User, checker: User) -> tuple[PaymentRun, list[dict[s
     writer.writerow(["流水号", "结果", "失败原因"])
     shown = []
     for r in rows:
-        number, id_number, programme = keys[r["流水号"]]
+        number, id_number, programme, part = keys[r["流水号"]]
+        # the parts of one person's programme share their fate: a frozen account fails both
         failed = _natural_line_key(number, id_number, programme) % FAIL_ONE_IN == 0
         writer.writerow([r["流水号"], "失败" if failed else "成功", "账户冻结" if failed else ""])
         shown.append({**{k: v for k, v in r.items() if k != "流水号"}, "household": number,
-                      "person": id_number, "programme": programme})
+                      "person": id_number, "programme": programme, "part": part})
     bank_files.bank_result(by=maker, run=built.run, data=answer.getvalue().encode("utf-8"))
     return built.run, shown
 
 
 def change_enrollments() -> list[dict[str, Any]]:
-    """Dated changes after October was paid, on enrollments chosen by natural key: backdated
-    rises and cuts (arrears and recoveries in November) and a stop."""
+    """Dated changes after October was paid, on the subjects (household or person) chosen by
+    natural key: backdated rises and cuts (arrears and recoveries in November) and a stop. A
+    rise or cut changes a subject's first part (两项补贴's living subsidy where it has one); a
+    stop ends every part, as a death or a move away does."""
     from doudi.benefits import services as benefits
     from doudi.benefits.models import Enrollment
+    from doudi.programmes import catalogue
+
+    order = {u.code: n for p in catalogue.programmes() for n, u in enumerate(p.parts)}
+
+    def subject(e: Enrollment) -> tuple[str, str, str]:
+        return (e.programme, e.household.number, e.person.id_number if e.person else "")
 
     paid = sorted(Enrollment.objects.filter(amount_fen__gt=0, start_date__lt=FIRST_MONTH)
                   .select_related("household", "person"),
-                  key=lambda e: (e.programme, e.household.number,
-                                 e.person.id_number if e.person else ""))
+                  key=lambda e: (*subject(e), order.get(e.part, 0)))
     plan = [("increase", FIRST_MONTH, 5_000), ("decrease", FIRST_MONTH, -3_000),
             ("stop", dt.date(2026, 11, 15), 0)]
     done = []
-    # one change of each kind in each programme that pays, the first enrollments by key
+    # one change of each kind in each programme that pays, the first subjects by key
     for programme, group in itertools.groupby(paid, key=lambda e: e.programme):
-        for e, (kind, day, delta) in zip(group, plan, strict=False):
-            amount = max(e.amount_fen + delta, 100) if kind != "stop" else None
-            benefits.change(by=None, enrollment=e, kind=kind, effective_date=day,
-                            amount_fen=amount, reason="行为摘要场景")
-            done.append({"programme": programme, "household": e.household.number, "kind": kind,
-                         "person": e.person.id_number if e.person else None})
+        subjects = [list(parts) for _, parts in itertools.groupby(group, key=subject)]
+        for parts, (kind, day, delta) in zip(subjects, plan, strict=False):
+            for e in parts if kind == "stop" else parts[:1]:
+                amount = max(e.amount_fen + delta, 100) if kind != "stop" else None
+                benefits.change(by=None, enrollment=e, kind=kind, effective_date=day,
+                                amount_fen=amount, reason="行为摘要场景")
+                done.append({"programme": programme, "household": e.household.number,
+                             "kind": kind, "person": e.person.id_number if e.person else None,
+                             "part": e.part})
     return done
 
 
@@ -314,17 +326,17 @@ def roster_section(month: dt.date) -> Section:
 
     lines = PaymentLine.objects.filter(month=month).values_list(
         "enrollment__household__number", "enrollment__person__id_number",
-        "enrollment__programme", "enrollment__payee_name", "enrollment__bank", "area_code",
-        "regular_fen", "arrears_fen", "recovery_fen", "total_fen", "status", "failure",
-        "run__status", "enrollment__id")
+        "enrollment__programme", "enrollment__part", "enrollment__payee_name",
+        "enrollment__bank", "area_code", "regular_fen", "arrears_fen", "recovery_fen",
+        "total_fen", "status", "failure", "run__status", "enrollment__id")
     accounts = _accounts()
     return Section.of(
-        {"household": number, "person": id_number, "programme": programme, "payee": payee,
-         "bank": bank, "account": accounts[eid], "area_code": area, "regular_fen": regular,
-         "arrears_fen": arrears, "recovery_fen": recovery, "total_fen": total,
-         "status": status, "failure": failure, "run_status": run_status}
-        for number, id_number, programme, payee, bank, area, regular, arrears, recovery, total,
-        status, failure, run_status, eid in lines)
+        {"household": number, "person": id_number, "programme": programme, "part": part,
+         "payee": payee, "bank": bank, "account": accounts[eid], "area_code": area,
+         "regular_fen": regular, "arrears_fen": arrears, "recovery_fen": recovery,
+         "total_fen": total, "status": status, "failure": failure, "run_status": run_status}
+        for number, id_number, programme, part, payee, bank, area, regular, arrears, recovery,
+        total, status, failure, run_status, eid in lines)
 
 
 def _accounts() -> dict[int, str]:
@@ -354,10 +366,10 @@ def enrolment_sections(out: Path) -> dict[str, Section]:
         "area_code")
     accounts = _accounts()
     enrollments = Enrollment.objects.values_list(
-        "id", "programme", "household__number", "person__id_number", "status", "amount_fen",
-        "start_date", "end_date", "payee_name", "bank", "area_code")
+        "id", "programme", "part", "household__number", "person__id_number", "status",
+        "amount_fen", "start_date", "end_date", "payee_name", "bank", "area_code")
     events = EnrollmentEvent.objects.values_list(
-        "enrollment__programme", "enrollment__household__number",
+        "enrollment__programme", "enrollment__part", "enrollment__household__number",
         "enrollment__person__id_number", "kind", "effective_date", "amount_fen",
         "previous_fen")
     return {
@@ -366,14 +378,14 @@ def enrolment_sections(out: Path) -> dict[str, Section]:
             {"category": c, "household": h, "person": p, "start_date": s, "end_date": e,
              "area_code": a} for c, h, p, s, e, a in categories),
         "registry_enrollments": Section.of(
-            {"programme": prog, "household": h, "person": p, "status": st, "amount_fen": amt,
-             "start_date": s, "end_date": e, "payee": payee, "bank": bank,
+            {"programme": prog, "part": part, "household": h, "person": p, "status": st,
+             "amount_fen": amt, "start_date": s, "end_date": e, "payee": payee, "bank": bank,
              "account": accounts[eid], "area_code": a}
-            for eid, prog, h, p, st, amt, s, e, payee, bank, a in enrollments),
+            for eid, prog, part, h, p, st, amt, s, e, payee, bank, a in enrollments),
         "registry_enrollment_events": Section.of(
-            {"programme": prog, "household": h, "person": p, "kind": k, "effective_date": d,
-             "amount_fen": amt, "previous_fen": prev}
-            for prog, h, p, k, d, amt, prev in events),
+            {"programme": prog, "part": part, "household": h, "person": p, "kind": k,
+             "effective_date": d, "amount_fen": amt, "previous_fen": prev}
+            for prog, part, h, p, k, d, amt, prev in events),
     }
 
 
@@ -381,10 +393,10 @@ def review_section() -> Section:
     from doudi.benefits.models import ReviewTask
 
     return Section.of(
-        {"programme": prog, "household": h, "person": p, "due_date": due, "status": st,
-         "area_code": a}
-        for prog, h, p, due, st, a in ReviewTask.objects.values_list(
-            "enrollment__programme", "enrollment__household__number",
+        {"programme": prog, "part": part, "household": h, "person": p, "due_date": due,
+         "status": st, "area_code": a}
+        for prog, part, h, p, due, st, a in ReviewTask.objects.values_list(
+            "enrollment__programme", "enrollment__part", "enrollment__household__number",
             "enrollment__person__id_number", "due_date", "status", "area_code"))
 
 

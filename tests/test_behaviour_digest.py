@@ -34,6 +34,9 @@ def _not_vacuous(d: bd.Digests) -> None:
     for month in ("roster_2026_10", "roster_2026_11"):
         paid = {r["programme"] for r in _rows(s[month])}
         assert paid >= {"dibao", "tekun", "child", "disability"}, (month, paid)
+        # 两项补贴 paid part by part: each subsidy its own line
+        parts = {r["part"] for r in _rows(s[month]) if r["programme"] == "disability"}
+        assert parts == {"disability_living", "disability_care"}, (month, parts)
     assert d.facts["failed_lines"] > 0 and d.facts["arrears_lines"] > 0
     assert d.facts["recovery_lines"] > 0
     assert {c["kind"] for c in d.facts["changes"]} == {"increase", "decrease", "stop"}

@@ -1,10 +1,12 @@
 """A programme added as docs/adding-a-programme.md says — a catalogue entry, a rules module, a
 scenario file and its parameters — is picked up by casework, enrolment, payments, statistics and
-monitoring with no other edit. The made-up 冬季取暖补贴 lives in `tests/programmes/made_up/`."""
+monitoring with no other edit, and so is one declared in parts (each part enrolled, paid, coded
+and monitored on its own). The made-up 冬季取暖补贴 lives in `tests/programmes/made_up/`."""
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 from pathlib import Path
@@ -54,7 +56,7 @@ def test_the_rules_and_the_scenarios_pick_it_up(heating) -> None:
     params = ParameterSet([*shipped(), *load_file(HERE / "parameters.yaml")])
     outcomes = [scenarios.check(case, params)
                 for case in scenarios.load_cases(HERE / "heating.yaml")]
-    assert len(outcomes) == 4
+    assert len(outcomes) == 5
     assert all(o.passed for o in outcomes), [o for o in outcomes if not o.passed]
 
 
@@ -106,3 +108,61 @@ def test_casework_payments_statistics_and_monitoring_pick_it_up(
     assert set(found.values_list("household_id", flat=True)) == {world.same_town_hh.pk}
     assert HEATING.label in found.get().summary
     assert "case_heating" in warning_workflow.dispositions()
+
+
+# the same programme declared in two parts: the allowance and the supplement for two or more
+# elders, enrolled, paid, coded and monitored each on its own, with no other edit
+HEATING_IN_PARTS = dataclasses.replace(HEATING, parts=(
+    catalogue.Part("heating_base", "取暖补贴（基本）", "heating.eligible", "heating.amount"),
+    catalogue.Part("heating_extra", "取暖补贴（多老人加发）", "heating.extra_eligible",
+                   "heating.extra_amount", payment_code="091")))
+
+
+@pytest.fixture
+def heating_in_parts():
+    catalogue.register(HEATING_IN_PARTS)
+    try:
+        yield HEATING_IN_PARTS
+    finally:
+        catalogue.unregister(HEATING_IN_PARTS.code)
+
+
+@pytest.mark.django_db
+def test_a_programme_in_parts_is_picked_up_part_by_part(
+        heating_in_parts, world, shipped_parameters, shipped_bank_layouts) -> None:
+    policy.load_shipped(ParameterSet(load_file(HERE / "parameters.yaml")))
+    u = world.users
+    base, extra = HEATING_IN_PARTS.parts
+    for hh in (world.village_hh, world.same_town_hh):  # no income, two adults: both parts
+        Observation.objects.filter(household=hh).delete()
+        Membership.objects.filter(household=hh).update(start_date=dt.date(2020, 1, 1))
+    app = casework.create_application(by=u.village_assistant, household=world.village_hh,
+                                      programme="heating", channel="village",
+                                      reason="冬季取暖困难", submitted_on=DAY)
+    app = approve_through(u, app, DAY)
+    assert app.amount_fen == 20_000
+    assert {(e.part, e.amount_fen, e.person) for e in app.enrollments.all()} == {
+        (base.code, 15_000, None), (extra.code, 5_000, None)}
+    for e in app.enrollments.all():
+        give_payee(u, e, card(f"62170000000{e.pk:04d}"))
+    built = benefits.build_run(by=u.district_officer, month=MONTH, area_code="341002")
+    benefits.approve_run(by=u.district_approver, run=built.run)
+    data = bank_files.bank_file(by=u.district_officer, run=built.run)[0].decode("utf-8-sig")
+    assert sorted((r["项目代码"], r["金额"]) for r in csv.DictReader(io.StringIO(data))) == [
+        ("09", "150.00"), ("091", "50.00")]  # the supplement under its own code
+    # the supplement stops (one elder moved away); the allowance is still paid
+    stopped = app.enrollments.get(part=extra.code)
+    benefits.change(by=u.district_approver, enrollment=stopped, kind="stop",
+                    effective_date=dt.date(2027, 1, 1), reason="一名老人迁出")
+    january = benefits.build_run(by=u.district_officer, month=dt.date(2027, 1, 1),
+                                 area_code="341002").run
+    assert [line.enrollment.part for line in PaymentLine.objects.filter(run=january)] == \
+        [base.code]
+    # monitoring: the household that stopped the supplement but still qualifies lacks it; the
+    # other household lacks both parts
+    run = monitoring.start_run(by=None, area_code="341002", trigger="cli", as_of=MONTH)
+    monitoring.execute(run)
+    found = {(w.household_id, w.programme) for w in Warning.objects.filter(
+        kind="uncovered_eligible", programme__in=[base.code, extra.code])}
+    assert found == {(world.village_hh.pk, extra.code), (world.same_town_hh.pk, base.code),
+                     (world.same_town_hh.pk, extra.code)}

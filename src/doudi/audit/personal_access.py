@@ -148,7 +148,7 @@ def _enrollments(person: Any) -> list[dict[str, str]]:
         paid = lines.aggregate(total=models.Sum("total_fen"), n=models.Count("id"),
                                last=models.Max("month"))
         rows.append({
-            "救助项目": e.get_programme_display(),
+            "救助项目": e.programme_label,
             "状态": e.get_status_display(),
             "现月保障金（元）": _yuan(e.amount_fen),
             "起始日期": str(e.start_date),

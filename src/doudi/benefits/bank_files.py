@@ -75,22 +75,25 @@ def _payment_rows(run: PaymentRun, codes: dict[str, str],
     """The file's rows from the lines' frozen payees. A line whose payee cannot be paid (only
     in a run approved before payees were checked at approval) is left out and its id put in
     `unpayable`, for the caller to hold back."""
-    # a programme the layout predates takes the catalogue's code
+    # a programme (or a part with a code of its own) the layout predates takes the catalogue's
     codes = {**bank_layouts.default_codes(), **codes}
-    names = catalogue.labels()
+    names: dict[tuple[str, str], str] = {}
     rows = (run.lines.exclude(status=PaymentLine.AWAITING_ACCOUNT).order_by("id")
             .values_list("pk", "area_code", "payee_account", "payee_name", "bank",
-                         "account_kind", "total_fen", "enrollment__programme")
+                         "account_kind", "total_fen", "enrollment__programme",
+                         "enrollment__part")
             .iterator(chunk_size=20_000))  # plain tuples: no model objects for a million lines
     month = f"{run.month:%Y%m}"
-    for pk, area_code, account, name, bank, kind, total, programme in rows:
+    for pk, area_code, account, name, bank, kind, total, programme, part in rows:
         if not payee_is_usable(name, account, bank, kind):
             unpayable.append(pk)
             continue
+        if (programme, part) not in names:
+            names[programme, part] = catalogue.enrolled_label(programme, part)
         yield {"line": str(pk), "area_code": area_code, "account": account, "name": name,
                "amount": f"{total // 100}.{total % 100:02d}", "amount_fen": str(total),
-               "code": codes.get(programme, "99"),
-               "programme_name": names.get(programme, programme), "month": month}
+               "code": catalogue.payment_code(codes, programme, part) or "99",
+               "programme_name": names[programme, part], "month": month}
 
 
 def bank_file(*, by, run: PaymentRun, layout: str = "default") -> tuple[bytes, str, str]:  # noqa: ANN001

@@ -112,8 +112,10 @@ def columns_text(columns: Iterable[Iterable[str]]) -> str:
 
 
 def parse_codes(text: str) -> dict[str, str]:
-    """项目代码 overrides, ``项目=代码`` per line; programmes not named keep the default."""
-    names = catalogue.labels()
+    """项目代码 overrides, ``项目=代码`` per line; programmes not named keep the default. A part
+    of a programme (困难残疾人生活补贴) may be given its own; one not given is paid under its
+    programme's."""
+    names = catalogue.labels() | dict(catalogue.part_choices())
     by_label = {label: key for key, label in names.items()} | {k: k for k in names}
     codes = default_codes()
     for n, raw in enumerate(text.splitlines(), start=1):

@@ -23,6 +23,9 @@ class Enrollment(Audited, AreaOwned, models.Model):
     person = models.ForeignKey("registry.Person", null=True, blank=True,
                                on_delete=models.PROTECT, related_name="enrollments")
     programme = models.CharField("救助项目", max_length=20, choices=catalogue.choices)
+    # the part it pays (两项补贴: 生活补贴 or 护理补贴); blank for a programme of one part
+    part = models.CharField("组成部分", max_length=30, blank=True, default="",
+                            choices=catalogue.part_choices)
     status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=ACTIVE)
     amount_fen = models.BigIntegerField("现月保障金(分)")
     start_date = models.DateField("起始日期")
@@ -60,10 +63,21 @@ class Enrollment(Audited, AreaOwned, models.Model):
         indexes = [models.Index(fields=["area_code", "status"])]
 
     def __str__(self) -> str:
-        return f"{self.get_programme_display()} {self.household.number}"
+        return f"{self.programme_label} {self.household.number}"
 
     def audit_label(self) -> str:
         return f"保障对象 {self}"
+
+    @property
+    def programme_label(self) -> str:
+        """What it pays: 低保, or 两项补贴·重度残疾人护理补贴 for a part."""
+        return catalogue.enrolled_label(self.programme, self.part)
+
+    @property
+    def part_unknown(self) -> bool:
+        """A programme paid in parts whose enrollment does not say which (one enrolled before
+        parts were told apart, whose records did not allow the split): staff settle it."""
+        return not self.part and bool(catalogue.parts(self.programme))
 
     @property
     def masked_account(self) -> str:

@@ -21,6 +21,7 @@ from doudi.audit.models import AuditEvent
 from doudi.benefits import services
 from doudi.benefits.models import Enrollment, Recalculation, RecalculationLine
 from doudi.policy.services import parameter_set
+from doudi.programmes import catalogue
 from doudi.registry.models import Household
 from doudi.registry.rules_input import build_frames
 from doudi.rules.engine import evaluate
@@ -45,8 +46,11 @@ def recalculate(*, by, programme: str, effective_date: dt.date, area_code: str, 
     households = Household.objects.filter(pk__in={e.household_id for e in enrollments})
     h, m = build_frames(households, effective_date)
     result = evaluate(h, m, parameter_set(), effective_date)
-    amounts = dict(zip(result.households["household_id"].cast(str).to_list(),
-                       result.households[rules.amount].to_list(), strict=True))
+    ids = result.households["household_id"].cast(str).to_list()
+    # an enrollment of a part is recomputed with its part's amount column
+    column = {u.code: u.amount for u in catalogue.parts(programme) if u.amount}
+    amounts = {part: dict(zip(ids, result.households[name].to_list(), strict=True))
+               for part, name in {**column, "": rules.amount}.items()}
     summary: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "changed": 0,
                                                               "old_fen": 0, "new_fen": 0})
     with transaction.atomic():
@@ -55,7 +59,7 @@ def recalculate(*, by, programme: str, effective_date: dt.date, area_code: str, 
             built_by=by, area_code=area.code)
         lines = []
         for e in enrollments:
-            new = int(amounts.get(str(e.household_id)) or 0)
+            new = int(amounts.get(e.part, amounts[""]).get(str(e.household_id)) or 0)
             town = e.area_code[:9]
             s = summary[town]
             s["count"] += 1

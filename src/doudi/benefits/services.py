@@ -47,14 +47,31 @@ def _rule(key: str, area_code: str, day: dt.date, default: str) -> str:
 
 def enroll(*, by, household, programme: str, amount_fen: int, start_date: dt.date,  # noqa: ANN001
            person=None, application=None, explanation: dict | None = None,  # noqa: ANN001
-           reason: str = "审批纳入") -> Enrollment:
-    # the payee is the member concerned or the head; the account is registered afterwards
-    # through a payee change (two people), and until then the lines wait as 待补账号
+           reason: str = "审批纳入", part: str = "", part_unknown: str = "") -> Enrollment:
+    """纳入保障 from `start_date`. A programme paid in parts (两项补贴) is enrolled part by part:
+    `part` names it, and a part the person (or household) already receives is refused. Only a
+    decision that cannot tell its parts apart (`part_unknown`: why) enrols the programme whole,
+    marked for staff to settle. The payee is the member concerned or the head; the account is
+    registered afterwards through a payee change (two people), and until then the lines wait
+    as 待补账号."""
+    parts = {u.code: u for u in catalogue.parts(programme)}
+    if part_unknown and parts and not part:
+        explanation = {**(explanation or {}), "part_unknown": part_unknown}
+    elif parts and part not in parts:
+        raise BenefitsError(f"{catalogue.label(programme)}须按组成部分分别纳入："
+                            f"{'、'.join(u.label for u in parts.values())}")
+    if part and not parts:
+        raise BenefitsError(f"{catalogue.label(programme)}没有组成部分“{part}”")
     holder = person or household.head()
     with transaction.atomic():
+        if part and Enrollment.objects.filter(
+                household=household, person=person, programme=programme, part=part).exclude(
+                status=Enrollment.ENDED).exists():
+            raise BenefitsError(f"已在享受{parts[part].label}，不能重复纳入")
         enrollment = Enrollment.objects.create(
-            household=household, person=person, programme=programme, amount_fen=amount_fen,
-            start_date=start_date, application=application, explanation=explanation or {},
+            household=household, person=person, programme=programme, part=part,
+            amount_fen=amount_fen, start_date=start_date, application=application,
+            explanation=explanation or {},
             payee_name=holder.name if holder else "", payee_person=holder,
             area_code=household.area_code)
         EnrollmentEvent.objects.create(enrollment=enrollment, kind="start",
@@ -116,6 +133,10 @@ def _follow_category(enrollment: Enrollment, kind: str, day: dt.date, reason: st
     open_rows = CategoryAssignment.objects.filter(category=category, end_date__isnull=True,
                                                   **owner)
     note = f"{'停发' if kind == 'stop' else '恢复'}：{reason}"[:200]
+    if kind == "stop" and catalogue.parts(enrollment.programme) and Enrollment.objects.filter(
+            programme=enrollment.programme, **owner).exclude(pk=enrollment.pk).exclude(
+            status=Enrollment.ENDED).exists():
+        return  # another part of the programme still pays: the status stays
     if kind == "stop":
         for row in open_rows:
             row.end_date, row.note = max(day, row.start_date), note

@@ -25,6 +25,9 @@ def applications(request: HttpRequest, household: Household) -> dict[str, Any]:
         "one_off_labels": "、".join(p.short_label for p in one_off),
         "applications": household.applications.order_by("-created_at")[:20],
         "programmes": catalogue.choices(),
+        # programmes applied for part by part (两项补贴): the parts to tick, none ticked: all
+        "part_groups": [(p.code, p.short_label, [(u.code, u.label) for u in p.parts])
+                        for p in catalogue.programmes() if p.parts],
         "channels": CHANNEL_CHOICES,
         "can_apply": request.user.can(roles.INTAKE),
     }

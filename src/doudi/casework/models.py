@@ -31,6 +31,8 @@ class Application(Audited, AreaOwned, models.Model):
     applicant = models.ForeignKey("registry.Person", on_delete=models.PROTECT, null=True,
                                   blank=True, related_name="applications")
     reason = models.CharField("申请事由", max_length=300)
+    # the parts asked for of a programme paid in parts (两项补贴); empty: every part
+    parts = models.JSONField("申请的组成部分", default=list, blank=True)
     emergency = models.BooleanField("急难情形", default=False)
     reference = models.CharField("来源单号", max_length=40, blank=True,
                                  help_text="12345 工单号、预警编号或跨省通办流水号")
@@ -86,6 +88,24 @@ class Application(Audited, AreaOwned, models.Model):
     def aid_type_label(self) -> str:
         request = catalogue.request_of(self.programme)
         return request.kinds.get(self.aid_type, self.aid_type) if request else ""
+
+    @property
+    def asked_parts(self) -> tuple[catalogue.Part, ...]:
+        """The parts applied for, in catalogue order (all of them when none was named)."""
+        parts = catalogue.parts(self.programme)
+        return tuple(u for u in parts if u.code in self.parts) if self.parts else parts
+
+    @property
+    def decided_parts(self) -> list[dict]:
+        """Each part asked for as the approval found it: label, whether it applies, its monthly
+        amount, whether the person already receives it (none before an approval)."""
+        event = self.events.filter(action="approve").order_by("-at", "-id").first()
+        return list(((event.data or {}).get("rules") or {}).get("parts", [])) if event else []
+
+    @property
+    def parts_label(self) -> str:
+        """申请的组成部分 as pages show it ("" for a programme of one part)."""
+        return "、".join(u.label for u in self.asked_parts)
 
 
 # what an application's log records besides the workflow's transitions

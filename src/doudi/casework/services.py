@@ -10,6 +10,7 @@ area-inherited policy parameters (`casework.deadline.<step>`, a programme may ov
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -168,19 +169,31 @@ def check_request(programme: str, aid_type: str | None,
     elif need_fen <= 0:
         errors.append(FieldError("need", "救助需求金额应大于零"))
     return errors
+def _asked_parts(programme: str, parts: Iterable[str]) -> list[str]:
+    """The parts an application asks for, in catalogue order; [] asks for every part."""
+    asked = {p for p in parts if p}
+    known = [u.code for u in catalogue.parts(programme)]
+    if asked - set(known):
+        if not known:
+            raise CaseworkError(f"{catalogue.label(programme)}不分组成部分", field="parts")
+        raise CaseworkError(f"请选择{catalogue.label(programme)}的组成部分："
+                            f"{'、'.join(catalogue.label(c) for c in known)}", field="parts")
+    return [] if asked == set(known) else [c for c in known if c in asked]
 
 
 def create_application(*, by, household: Household, programme: str, channel: str,  # noqa: ANN001
                        reason: str, applicant: Person | None = None, emergency: bool = False,
                        submitted_on: dt.date | None = None, reference: str = "",
-                       aid_type: str | None = None,
-                       need_fen: int | None = None) -> Application:
+                       aid_type: str | None = None, need_fen: int | None = None,
+                       parts: Iterable[str] = ()) -> Application:
     """受理: a village assistant on behalf of a family, a town window, … . For a one-off
     programme (临时救助) the intake form states the type and the need (`aid_type`,
     `need_fen`, both checked when either is given); a case opened from a warning, a hotline
-    ticket or a visit states them later (`record_request`), before the town's opinion."""
+    ticket or a visit states them later (`record_request`), before the town's opinion. For a
+    programme paid in parts (两项补贴) `parts` names those applied for (none: every part)."""
     if not catalogue.is_programme(programme):
         raise CaseworkError(f"未知救助项目：{programme}")
+    asked = _asked_parts(programme, parts)
     if not in_scope(by, household.area_code, roles.EDIT_REGISTRY) or \
             not by.can(roles.INTAKE):
         raise PermissionDenied("无权在该区划受理申请")
@@ -203,7 +216,8 @@ def create_application(*, by, household: Household, programme: str, channel: str
     day = submitted_on or timezone.localdate()
     with transaction.atomic():
         application = Application(
-            number=_number(household.area_code, day), programme=programme, channel=channel,
+            number=_number(household.area_code, day), programme=programme, parts=asked,
+            channel=channel,
             household=household, applicant=applicant or household.head(), reason=reason.strip(),
             emergency=emergency, submitted_on=day, step_started_on=day, created_by=by,
             reference=reference.strip()[:40],
@@ -423,11 +437,34 @@ def rules_decision(application: Application, day: dt.date) -> tuple[int | None, 
     amount = int(rows.get_column(programme.amount)[0] or 0)
     found = [e for e in explain(result, application.household_id, everything=True)
              if e.name == application.programme and (subject is None or e.subject == subject)]
-    explanation = {"day": day.isoformat(), "lines": [
+    explanation: dict[str, Any] = {"day": day.isoformat(), "lines": [
         {"label": ln.label, "detail": ln.detail, "outcome": ln.outcome,
          "references": [c.reference for c in ln.citations]}
         for e in found for ln in e.lines]}
+    asked = application.asked_parts
+    if asked:  # each part asked for, with its own amount where the rules find it applies
+        receiving = _receiving(application)
+        explanation["parts"] = [
+            {"part": u.code, "label": u.label, "eligible": bool(rows.get_column(u.eligible)[0]),
+             "amount_fen": int(rows.get_column(u.amount)[0] or 0) if u.amount else 0,
+             "receiving": u.code in receiving}
+            for u in asked]
+        amount = sum(p["amount_fen"] for p in explanation["parts"]
+                     if p["eligible"] and not p["receiving"])
     return amount, explanation
+
+
+def _receiving(application: Application) -> set[str]:
+    """The parts of the application's programme its subject already receives (not ended); an
+    enrollment that does not say its part (one not split, see benefits 0012) pays them all."""
+    from doudi.benefits.models import Enrollment
+
+    entry = catalogue.get(application.programme)
+    person = application.applicant if entry and entry.level == catalogue.MEMBER else None
+    parts = set(Enrollment.objects.filter(
+        household=application.household, person=person, programme=application.programme)
+        .exclude(status=Enrollment.ENDED).values_list("part", flat=True))
+    return {u.code for u in catalogue.parts(application.programme)} if "" in parts else parts
 
 
 def _approval_rules(application: Application) -> dict:
@@ -438,18 +475,37 @@ def _approval_rules(application: Application) -> dict:
 
 def _enrol(by, application: Application, day: dt.date) -> None:  # noqa: ANN001
     """纳入保障: an enrollment with the decided amount from the decision day (benefits pays it
-    monthly), and the programme's registry category."""
+    monthly), and the programme's registry category. A programme paid in parts (两项补贴) is
+    enrolled part by part: each part asked for that the rules found applying, with its own
+    amount, so each is changed, stopped and reviewed on its own; a part the person already
+    receives is not enrolled twice."""
     from doudi.benefits.services import enroll
     entry = catalogue.get(application.programme)
-    if application.amount_fen:
+    person = application.applicant if entry and entry.level == catalogue.MEMBER else None
+    rules = _approval_rules(application)
+    decided = {"decision": application.decision_reason,
+               "decided_on": str(application.decided_on), "rules": rules}
+    start = application.decided_on or day
+    if entry is not None and entry.parts:
+        parts, unknown = _decided_parts(application, rules, start)
+        if unknown and application.amount_fen:  # kept whole, as before parts: staff settle it
+            enroll(by=by, household=application.household, programme=entry.code,
+                   amount_fen=application.amount_fen, start_date=start, person=person,
+                   application=application, part_unknown=unknown,
+                   explanation={**decided, "amount_fen": application.amount_fen})
+        receiving = _receiving(application)  # again: one may have started since the approval
+        for part in parts:
+            if part["eligible"] and part["amount_fen"] > 0 and part["part"] not in receiving:
+                enroll(by=by, household=application.household, programme=entry.code,
+                       part=part["part"], amount_fen=part["amount_fen"], start_date=start,
+                       person=person, application=application,
+                       explanation={**decided, "amount_fen": part["amount_fen"],
+                                    "part": part["part"]})
+    elif application.amount_fen:
         enroll(by=by, household=application.household, programme=application.programme,
-               amount_fen=application.amount_fen, start_date=application.decided_on or day,
-               person=application.applicant if entry and entry.level == catalogue.MEMBER else None,
+               amount_fen=application.amount_fen, start_date=start, person=person,
                application=application,
-               explanation={"decision": application.decision_reason,
-                            "amount_fen": application.amount_fen,
-                            "decided_on": str(application.decided_on),
-                            "rules": _approval_rules(application)})
+               explanation={**decided, "amount_fen": application.amount_fen})
     category = catalogue.category_of(application.programme)
     if category is None:
         return
@@ -459,6 +515,24 @@ def _enrol(by, application: Application, day: dt.date) -> None:  # noqa: ANN001
     registry.assign_category(by=by, category=category, start_date=application.decided_on or day,
                              note=f"申请 {application.number} 批准",
                              decided_by=f"申请 {application.number}", **kwargs)
+
+
+def _decided_parts(application: Application, rules: dict,
+                   day: dt.date) -> tuple[list[dict], str]:
+    """The parts the approval decided, and "" — or, for an application approved before parts
+    were told apart (its approval recorded no parts), the parts the rules give on the decision
+    day when they add up to the amount approved; otherwise none and the reason they cannot be
+    told apart (the amount approved is then enrolled whole, never split by a guess)."""
+    if "parts" in rules:
+        return rules["parts"], ""
+    _, again = rules_decision(application, day)
+    parts = again.get("parts", [])
+    if parts and sum(p["amount_fen"] for p in parts if p["eligible"]) == application.amount_fen:
+        return parts, ""
+    if _receiving(application):  # enrolled whole it would pay a part twice
+        raise CaseworkError("该申请审批时未区分各项补贴，申请人已在享受其中一项，无法确定"
+                            "应纳入的补贴：请撤回后按各项补贴重新申请")
+    return [], "审批时未区分各项补贴，按审批日重新测算的各项金额与审批金额不符"
 
 
 # Actions anyone on the case may take at any step; they do not make the step one's task.

@@ -31,13 +31,15 @@ from doudi.registry.rules_input import build_frames
 def _enrollments(area_code: str, day: dt.date) -> pl.DataFrame:
     rows = list(Enrollment.objects.filter(area_code__startswith=area_code,
                                           status__in=COVERED_STATUSES)
-                .values_list("household_id", "person_id", "programme", "status", "amount_fen"))
+                .values_list("household_id", "person_id", "programme", "part", "status",
+                             "amount_fen"))
     # each enrollment as the programme the run compares eligibility with (单人保 as 低保; one-off
-    # 临时救助 not at all); recognitions kept as registry categories (低保边缘、支出型困难 have
-    # no monthly payment) count as covered too. A paid programme's category (低保, 特困) does
-    # not: it follows the enrollment, and alone it is no coverage (`coverage.paid_statuses`).
+    # 临时救助 not at all), a part as its part (两项补贴's subsidies are compared one by one);
+    # recognitions kept as registry categories (低保边缘、支出型困难 have no monthly payment)
+    # count as covered too. A paid programme's category (低保, 特困) does not: it follows the
+    # enrollment, and alone it is no coverage (`coverage.paid_statuses`).
     compared = {code: catalogue.compared_with(code) for code in {r[2] for r in rows}}
-    out = [(h, p, compared[programme], s, a) for h, p, programme, s, a in rows
+    out = [(h, p, part or compared[programme], s, a) for h, p, programme, part, s, a in rows
            if compared[programme]]
     open_now = Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gt=day))
     paid = {p.category for p in coverage.paid_statuses()}
@@ -91,10 +93,13 @@ def gather(area_code: str, day: dt.date,
         if frame is not None:
             feeds[feed.key] = frame
             used[feed.key] = versions
-    reviews = pl.DataFrame(list(
+    # a review of a part is that part's (each part of a person is reviewed on its own)
+    reviews = pl.DataFrame([
+        (h, p, part or programme, due) for h, p, programme, part, due in
         ReviewTask.objects.filter(status=ReviewTask.OPEN, area_code__startswith=area_code)
         .values_list("enrollment__household_id", "enrollment__person_id",
-                     "enrollment__programme", "due_date")), schema=REVIEW_SCHEMA, orient="row")
+                     "enrollment__programme", "enrollment__part", "due_date")],
+        schema=REVIEW_SCHEMA, orient="row")
     summary = {"households": h.height, "persons": m.height, "enrollments": enrollments.height,
                "reviews": reviews.height, "feeds": used}
     return Inputs(households=h, members=m, enrollments=enrollments, feeds=feeds,

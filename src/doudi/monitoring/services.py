@@ -260,6 +260,9 @@ def dispose(*, by, warning: Warning, disposition: str, note: str = "") -> Warnin
     if needs_reason and not note.strip():
         raise MonitoringError(f"“{label}”须说明理由")
     before = warning.status
+    # a warning about one part (应保未保 of 重度残疾人护理补贴) starts a case for that part
+    part = programme_catalogue.part_of(warning.programme) if programme else None
+    asked = [warning.programme] if part and part[0].code == programme else []
     with transaction.atomic():
         if programme:
             if warning.household is None:
@@ -269,7 +272,7 @@ def dispose(*, by, warning: Warning, disposition: str, note: str = "") -> Warnin
                     by=by, household=warning.household, programme=programme,
                     channel="warning", applicant=warning.person,
                     reason=f"监测预警 #{warning.pk}（{warning.summary}）：{warning.verification}"
-                    [:500], reference=f"预警{warning.pk}")
+                    [:500], reference=f"预警{warning.pk}", parts=asked)
             except CaseworkError as exc:
                 raise MonitoringError(str(exc)) from exc
         warning.status, warning.disposition = workflow.CLOSED, disposition
@@ -282,12 +285,14 @@ def dispose(*, by, warning: Warning, disposition: str, note: str = "") -> Warnin
 
 def close_by_decision(*, by, application) -> int:  # noqa: ANN001
     """An approved case closes the open 应保未保 warnings it answers — the household's (or, for a
-    programme of one member, the applicant's) for its programme, its parts, or the programme it
-    counts as — with the decision as the disposition. Returns how many it closed."""
+    programme of one member, the applicant's) for its programme, the parts it enrolled (a part
+    found not to apply keeps its warning), or the programme it counts as — with the decision
+    as the disposition. Returns how many it closed."""
     entry = programme_catalogue.get(application.programme)
     if entry is None:
         return 0
-    codes = {entry.code, *(u.code for u in entry.parts)}
+    codes = {entry.code, *application.enrollments.exclude(part="").values_list(
+        "part", flat=True)}
     if entry.compared_with:
         codes.add(entry.compared_with)
     found = Warning.objects.select_for_update().filter(

@@ -20,12 +20,15 @@ HOUSEHOLD, MEMBER = "household", "member"
 
 @dataclass(frozen=True)
 class Part:
-    """A part a programme pays or tests separately (两项补贴: 生活补贴 and 护理补贴)."""
+    """A part a programme enrols, pays, reviews and ends separately (两项补贴: 生活补贴 and 护理
+    补贴): each is an enrollment of its own naming the part, so monitoring sees "receives one,
+    now eligible for the other"."""
 
     code: str
     label: str
     eligible: str  # the rules' column saying the part applies
     amount: str | None = None  # the rules' column with its monthly amount in fen
+    payment_code: str | None = None  # its own 项目代码 in the bank file; None: the programme's
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,8 @@ class Programme:
     - `published`: recognition is publicised (公示) before the decision (谁救助谁公示);
     - `public_intake`: residents may apply online (网上申请, 跨省通办);
     - `payment_code`: the default 项目代码 of the bank file (a bank layout may override it);
-    - `parts`: parts paid or tested separately; none means the programme is one part;
+    - `parts`: parts enrolled, paid, reviewed and ended separately (an enrollment names its
+      part); none means the programme is one part;
     - `rules`: the dotted path of its rules module; `evaluation`: its place in the evaluation
       order (a programme reads the results of those before it);
     - `casework`: applied for and decided (false: a rule only, such as 低保渐退);
@@ -236,13 +240,45 @@ def category_setting() -> dict[str, str]:
 
 
 def payment_codes() -> dict[str, str]:
-    return {p.code: p.payment_code for p in programmes() if p.payment_code}
+    """项目代码 by programme, and by part for the parts that declare their own (a part without
+    one is paid under its programme's: `payment_code`)."""
+    return ({p.code: p.payment_code for p in programmes() if p.payment_code}
+            | {u.code: u.payment_code for p in programmes() for u in p.parts if u.payment_code})
+
+
+def payment_code(codes: dict[str, str], programme: str, part: str = "") -> str | None:
+    """The 项目代码 of an enrollment in `codes` (a bank layout's): its part's when the layout
+    or the catalogue gives the part one, else its programme's."""
+    return codes.get(part) if part and part in codes else codes.get(programme)
 
 
 def household_covering() -> frozenset[str]:
     """Programmes whose enrollment covers every co-resident member (statistics' 在保人数)."""
     return frozenset(p.code for p in programmes()
                      if p.level == HOUSEHOLD and p.monitored and p.compared_with is None)
+
+
+def parts(code: str) -> tuple[Part, ...]:
+    """The parts of a programme (none for a programme of one part or an unknown code)."""
+    found = get(code)
+    return found.parts if found else ()
+
+
+def part_choices() -> list[tuple[str, str]]:
+    """(part code, label) of every part, for an enrollment's 组成部分."""
+    return [(u.code, u.label) for p in programmes() for u in p.parts]
+
+
+def enrolled_label(programme: str, part: str = "") -> str:
+    """What an enrollment pays, as pages list it: the programme's name, or for a part its
+    programme's short name and the part's (两项补贴·重度残疾人护理补贴)."""
+    found = get(programme)
+    if found is None:
+        return programme
+    for u in found.parts:
+        if u.code == part:
+            return f"{found.short_label}·{u.label}"
+    return found.label
 
 
 def part_of(code: str) -> tuple[Programme, Part] | None:
@@ -291,7 +327,9 @@ def counted_as(code: str) -> tuple[str, ...]:
 
 
 def cover_groups() -> dict[str, tuple[str, ...]]:
-    """Programmes enrolled as one but monitored by part (两项补贴): code → part codes."""
+    """Programmes monitored by part (两项补贴): code → part codes. An enrollment names its part;
+    one that does not (enrolled before parts were told apart and not split since, see
+    benefits migration 0012) covers every part of its programme."""
     return {p.code: tuple(u.code for u in p.parts) for p in programmes()
             if p.parts and p.monitored}
 

@@ -62,17 +62,17 @@ def _enrollments(enrolments: pl.DataFrame, households: pl.DataFrame,
                  persons: pl.DataFrame) -> int:
     """Every covered programme with an amount as a benefits enrollment with its start event,
     payee the person (or the household head) and a synthetic 一卡通 account, set directly as
-    data loading (`payees.loaded_payee`), not through a change request."""
+    data loading (`payees.loaded_payee`), not through a change request. A programme paid in
+    parts (两项补贴) is enrolled part by part, each with its own amount."""
     from doudi.benefits import banks, payees
     from doudi.benefits.models import Enrollment, EnrollmentEvent
 
+    # the frame names a part by its code (as monitoring does): the enrollment by programme+part
     parts = {part: code for code, group in catalogue.cover_groups().items() for part in group}
     rows = (enrolments.filter(pl.col("covered") & (pl.col("monthly_amount") > 0))
-            # a programme paid in parts (两项补贴: living + care) is one enrollment of the person
-            .with_columns(pl.col("programme").replace(parts))
-            .group_by("programme", "household_id", "person_id", "area_code",
-                      maintain_order=True)
-            .agg(pl.col("monthly_amount").sum(), pl.col("start_date").min())
+            .with_columns(pl.when(pl.col("programme").is_in(list(parts)))
+                          .then(pl.col("programme")).otherwise(pl.lit("")).alias("part"),
+                          pl.col("programme").replace(parts))
             .join(households.select("household_id", "number"), on="household_id", how="left")
             .join(persons.select("person_id", "id_number", pl.col("name").alias("own_name")),
                   on="person_id", how="left")
@@ -97,7 +97,7 @@ def _enrollments(enrolments: pl.DataFrame, households: pl.DataFrame,
         made.append(Enrollment(
             household_id=household_pk[r["number"]],
             person_id=person_pk.get(r["id_number"]) if r["id_number"] else None,
-            programme=r["programme"],
+            programme=r["programme"], part=r["part"],
             amount_fen=r["monthly_amount"], start_date=r["start_date"],
             area_code=r["area_code"], **payee))
     with transaction.atomic():

@@ -479,7 +479,7 @@ def bank_layout_edit(request: HttpRequest, layout_id: int | None = None) -> Http
         if row is None:
             raise Http404("银行文件格式不存在或不在您的管辖范围内")
     editable = can_edit and (row.pk is None or row.area_code == request.user.scope_prefix)
-    names = catalogue.labels()
+    names = catalogue.labels() | dict(catalogue.part_choices())
     form = {"code": row.code, "name": row.name, "encoding": row.encoding or "utf-8-sig",
             "file_format": row.file_format or "csv", "columns": bank_layouts.columns_text(
                 row.columns or [["流水号", "line"], ["账号", "account"], ["户名", "name"],

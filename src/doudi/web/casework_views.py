@@ -67,7 +67,7 @@ def application_new(request: HttpRequest, household_id: int) -> HttpResponse:
             reason=request.POST.get("reason", ""), emergency=request.POST.get("emergency") == "1",
             reference=request.POST.get("reference", ""),
             aid_type=request.POST.get("aid_type", "") if one_off else None,
-            need_fen=need)
+            need_fen=need, parts=request.POST.getlist(f"parts_{programme}"))
     except ServiceError as exc:
         return render_household(request, household, application_error=str(exc))
     messages.success(request, f"已受理申请 {app.number}")

@@ -132,7 +132,7 @@ def forwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("benefits", "0011_one_off_payment"),
+        ("benefits", "0012_enrollment_part"),
         ("registry", "0005_person_name_index"),
         ("audit", "0005_hash_chain"),
     ]

@@ -208,23 +208,30 @@ def eligibility_warnings(inputs: Inputs, indicators: dict[str, Indicator]) -> pl
             evidence.alias("evidence"),
             _fingerprint(pl.lit(programme)).alias("fingerprint")))
 
-    # an enrollment that covers several programmes without saying which (两项补贴 as one
-    # enrollment): it covers each; it is 不应保而保 only when none of them applies any more
+    # each part of a programme paid in parts (两项补贴) is compared on its own: enrolled in one
+    # and eligible for the other is 应保未保 of the other, a part that no longer applies is
+    # 不应保而保 of that part. An enrollment that does not say its part (enrolled before parts
+    # were told apart and not split since) covers each part; it is 不应保而保 only when none
+    # of them applies any more
     units, cover_groups = eligibility_columns(), catalogue.cover_groups()
     for programme, (level, flag) in units.items():
         prefix = flag.split(".")[0] + "."
         cov = covered.filter(pl.col("programme") == programme)
+        groups = [g for g, members in cover_groups.items() if programme in members]
         if level == catalogue.HOUSEHOLD:
             frame = hh
             cols = [c for c in frame.columns if c.startswith(prefix)
                     and frame.schema[c] != pl.Object]
             key_cov = cov.select("household_id").unique().with_columns(
                 pl.lit(True).alias("_cov"))
-            frame = frame.join(key_cov, on="household_id", how="left").with_columns(
-                pl.col("_cov").fill_null(False))
+            grouped = covered.filter(pl.col("programme").is_in(groups)).select(
+                "household_id").unique().with_columns(pl.lit(True).alias("_group"))
+            frame = frame.join(key_cov, on="household_id", how="left").join(
+                grouped, on="household_id", how="left").with_columns(
+                pl.col("_cov").fill_null(False), pl.col("_group").fill_null(False))
             rules_json = pl.struct(cols).struct.json_encode()
-            emit(frame.filter(pl.col(flag) & ~pl.col("_cov")), "uncovered_eligible",
-                 programme, _wrap("rules", rules_json))
+            emit(frame.filter(pl.col(flag) & ~pl.col("_cov") & ~pl.col("_group")),
+                 "uncovered_eligible", programme, _wrap("rules", rules_json))
             gone = frame.filter(pl.col("_cov") & ~pl.col(flag))
             if programme == catalogue.DIBAO:
                 emit(gone.filter(pl.col("taper.eligible") & ~pl.col("_tapering")
@@ -239,7 +246,6 @@ def eligibility_warnings(inputs: Inputs, indicators: dict[str, Indicator]) -> pl
         else:
             frame = mm
             cols = [c for c in frame.columns if c.startswith(prefix)]
-            groups = [g for g, members in cover_groups.items() if programme in members]
             direct = cov.select("member_id").unique().with_columns(pl.lit(True).alias("_cov"))
             grouped = covered.filter(pl.col("programme").is_in(groups)).select(
                 "member_id").unique().with_columns(pl.lit(True).alias("_group"))
@@ -261,13 +267,18 @@ def eligibility_warnings(inputs: Inputs, indicators: dict[str, Indicator]) -> pl
                      _wrap("left", pl.concat_str([pl.lit('"'), pl.col("_why"), pl.lit('"')])))
     for group, members in cover_groups.items():
         flags = [units[p][1] for p in members]
-        cov = covered.filter(pl.col("programme") == group).select("member_id").unique()
-        ended = mm.join(cov, on="member_id", how="semi").filter(
+        key = "household_id" if units[members[0]][0] == catalogue.HOUSEHOLD else "member_id"
+        frame = hh if key == "household_id" else mm
+        cov = covered.filter(pl.col("programme") == group).select(key).unique()
+        ended = frame.join(cov, on=key, how="semi").filter(
             ~pl.any_horizontal([pl.col(f) for f in flags]))
         prefix = flags[0].split(".")[0] + "."
-        cols = [c for c in mm.columns if c.startswith(prefix)]
+        cols = [c for c in frame.columns if c.startswith(prefix)
+                and frame.schema[c] != pl.Object]
         emit(ended, "covered_ineligible", group,
              _wrap("rules", pl.struct(cols).struct.json_encode()))
+        if key == "household_id":
+            continue  # a household nobody is left in: as its parts (above)
         gone = cov.filter(pl.col("member_id").is_in(list(facts.left))).join(
             covered.select("member_id", "household_id").unique(), on="member_id")
         if gone.height:
