@@ -126,7 +126,8 @@ def check_excel_extent(data: bytes) -> None:
     try:
         book = zipfile.ZipFile(io.BytesIO(data))
         names = book.namelist()
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+    # NotImplementedError: a central directory naming a zip version Python cannot read
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
         return
     if "content.xml" in names or any(n.startswith("xl/") and n.endswith(".bin") for n in names):
         raise ReadError("不支持 ODS 或 xlsb 格式的表格，请在 Excel 或 WPS 中另存为 xlsx 后再导入")
