@@ -66,16 +66,36 @@ def _naive(area: str, month: dt.date, width: int) -> tuple[dict, dict]:
     def in_force(start, end) -> bool:
         return start <= last and (end is None or end > last)
 
-    for e in Enrollment.objects.all():
+    everything = list(Enrollment.objects.all())
+    owners: dict[tuple, list[Enrollment]] = defaultdict(list)
+    for e in everything:
+        owners[e.household_id, e.person_id, e.programme].append(e)
+
+    def first_of_owner(e: Enrollment, day: dt.date, entering: bool) -> bool:
+        """No other enrollment of the owner's programme covers the day before it starts (or
+        the day it ends), and no sibling starting (ending) the same day comes before it."""
+        for f in owners[e.household_id, e.person_id, e.programme]:
+            if f.pk == e.pk:
+                continue
+            if (f.start_date if entering else f.end_date) == day and f.pk < e.pk:
+                return False
+            covers = (f.start_date < day and (f.end_date is None or f.end_date >= day)) \
+                if entering else (f.start_date <= day and (f.end_date is None
+                                                           or f.end_date > day))
+            if covers:
+                return False
+        return True
+
+    for e in everything:
         if in_force(e.start_date, e.end_date):
             add("covered_households", e.area_code, e.household_id)
             if e.programme in ("dibao", "single_person"):
                 add("dibao_households", e.area_code, e.household_id)
             if e.programme == "tekun":
                 add("tekun_persons", e.area_code, e.person_id)
-        if first <= e.start_date <= last:
+        if first <= e.start_date <= last and first_of_owner(e, e.start_date, True):
             add("new_enrollments", e.area_code, e.pk)
-        if e.end_date and first <= e.end_date <= last:
+        if e.end_date and first <= e.end_date <= last and first_of_owner(e, e.end_date, False):
             add("exited_enrollments", e.area_code, e.pk)
     for line in PaymentLine.objects.all():
         if line.month == first and line.status == "paid":
@@ -162,3 +182,46 @@ def test_the_dashboard_drills_down_to_households(client, district) -> None:
     assert client.get("/reports/list/?figure=no_such_figure").status_code == 404
     outside = client.get("/reports/list/?figure=covered_households&area=440103&month=2026-10")
     assert "440103" not in outside.content.decode().split("<h1>")[1]  # the user's own area
+
+
+def test_new_and_exited_beneficiaries_count_owners_not_enrollments(users, new_id) -> None:
+    """两项补贴 pays a person two enrollments, and an old one may be split into its parts:
+    neither makes a second new beneficiary nor an exit."""
+    from doudi.programmes import catalogue
+    from tests.conftest import VILLAGE, make_household
+
+    living, care = (u.code for u in catalogue.parts(catalogue.get("disability").code))
+    by = users.district_approver
+    with context.job("test beneficiaries"):
+        split_hh, added_hh, both_hh, dibao_hh = (make_household(by, VILLAGE, new_id)
+                                                 for _ in range(4))
+
+        def enrol(hh, start, part="", programme="disability", person=True):
+            return benefits.enroll(by=by, household=hh, programme=programme, part=part,
+                                   amount_fen=10_000, start_date=start,
+                                   person=hh.head() if person else None,
+                                   part_unknown="" if part or programme != "disability"
+                                   else "测试")
+
+        def stop(e, day):
+            benefits.change(by=by, enrollment=e, kind="stop", effective_date=day, reason="测试")
+
+        old = enrol(split_hh, D(2026, 1, 5))  # whole, split into its parts on 1 October
+        stop(old, D(2026, 10, 1))
+        enrol(split_hh, D(2026, 10, 1), living)
+        enrol(split_hh, D(2026, 10, 1), care)
+        enrol(added_hh, D(2026, 3, 1), living)  # care added in October: no new beneficiary
+        added_care = enrol(added_hh, D(2026, 10, 20), care)
+        stop(added_care, D(2026, 11, 3))  # and stopped in November: no exit, living goes on
+        pair = [enrol(both_hh, D(2026, 10, 8), part) for part in (living, care)]  # one new
+        for e in pair:  # both stopped the same day in November: one exit
+            stop(e, D(2026, 11, 20))
+        stop(enrol(dibao_hh, D(2026, 10, 2), programme="dibao", person=False), D(2026, 11, 9))
+    october, november = (statistics.month_table("341002", m) for m in MONTHS)
+    assert october.total["new_enrollments"] == 2  # both_hh's person and dibao_hh
+    assert october.total["exited_enrollments"] == 0
+    assert november.total["new_enrollments"] == 0
+    assert november.total["exited_enrollments"] == 2  # both_hh's person and dibao_hh
+    listed = set(statistics.records("new_enrollments", "341002", MONTHS[0]).values_list(
+        "household_id", flat=True))
+    assert listed == {both_hh.pk, dibao_hh.pk}

@@ -22,8 +22,8 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet
-from django.db.models.functions import Substr
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Substr
 
 from doudi.benefits.models import Enrollment
 from doudi.programmes import catalogue
@@ -137,3 +137,36 @@ def persons(person_ids: list[int], area: str, day: dt.date) -> dict[int, list[En
     for got in out.values():
         got.sort(key=lambda e: (e.start_date, e.pk))
     return out
+
+
+def _same_owner() -> QuerySet[Enrollment]:
+    """The other enrollments of an enrollment's owner (household, person or none) and
+    programme, for `Exists` against the outer row's `owner`."""
+    return (Enrollment.objects.annotate(owner=Coalesce("person_id", Value(0)))
+            .filter(household_id=OuterRef("household_id"), owner=OuterRef("owner"),
+                    programme=OuterRef("programme")).exclude(pk=OuterRef("pk")))
+
+
+def entered(area: str, first: dt.date, last: dt.date) -> QuerySet[Enrollment]:
+    """新增保障对象 between `first` and `last`: enrollments starting then whose owner was not
+    already enrolled in the programme the day before — an enrollment split into its parts
+    (两项补贴), or a part added to one already paid, is no new beneficiary — and of parts
+    starting together, one."""
+    rows = Enrollment.objects.annotate(owner=Coalesce("person_id", Value(0))).filter(
+        area_code__startswith=area, start_date__range=(first, last))
+    before = _same_owner().filter(start_date__lt=OuterRef("start_date")).filter(
+        Q(end_date__isnull=True) | Q(end_date__gte=OuterRef("start_date")))
+    twin = _same_owner().filter(start_date=OuterRef("start_date"), pk__lt=OuterRef("pk"))
+    return rows.exclude(Exists(before)).exclude(Exists(twin))
+
+
+def left(area: str, first: dt.date, last: dt.date) -> QuerySet[Enrollment]:
+    """退出保障对象 between `first` and `last`: enrollments ending then whose owner has no other
+    enrollment of the programme in force on the day it ended (a split into parts is no exit),
+    and of parts ending together, one."""
+    rows = Enrollment.objects.annotate(owner=Coalesce("person_id", Value(0))).filter(
+        area_code__startswith=area, end_date__range=(first, last))
+    after = _same_owner().filter(start_date__lte=OuterRef("end_date")).filter(
+        Q(end_date__isnull=True) | Q(end_date__gt=OuterRef("end_date")))
+    twin = _same_owner().filter(end_date=OuterRef("end_date"), pk__lt=OuterRef("pk"))
+    return rows.exclude(Exists(after)).exclude(Exists(twin))

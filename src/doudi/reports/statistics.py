@@ -50,8 +50,6 @@ MONEY = {"paid_fen", "average_fen"}
 DERIVED = {"average_fen", "processing_days", "covered_persons", "paid_lines"}
 # figures that count the records of a model whose date falls in the month
 DATED = {
-    "new_enrollments": (Enrollment, "start_date"),
-    "exited_enrollments": (Enrollment, "end_date"),
     "visits_done": (Visit, "visited_on"),
     "visit_tasks_due": (VisitTask, "due_on"),
     "applications_submitted": (Application, "submitted_on"),
@@ -79,6 +77,10 @@ def records(figure: str, area: str, month: dt.date) -> QuerySet:
     first, last = month_bounds(month)
     if figure in coverage.FIGURES:  # 在保: on the month's last day, as every page counts it
         return coverage.records(figure, area, last)
+    if figure == "new_enrollments":  # beneficiaries, not enrollments (两项补贴 has two)
+        return coverage.entered(area, first, last)
+    if figure == "exited_enrollments":
+        return coverage.left(area, first, last)
     if figure in DATED:
         model, field = DATED[figure]
         return model.objects.filter(area_code__startswith=area, **{f"{field}__range":
