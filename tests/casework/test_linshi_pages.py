@@ -69,6 +69,7 @@ def test_the_notice_says_one_off_aid_and_the_payment_is_recorded_once(client, wo
     assert "纳入保障" not in notice and "月保障金" not in notice
     page = client.get(f"/applications/{app.pk}/").content.decode()
     assert "一次性救助发放" in page and "登记发放" in page and "月保障金" not in page
+    assert "已批准（一次性救助）" in page and "纳入保障" not in page
     response = client.post(f"/applications/{app.pk}/pay/", {
         "method": "cash", "payee_name": "张三丰", "paid_on": timezone.localdate().isoformat(),
         "note": "领款凭证 0012"})

@@ -85,6 +85,13 @@ class Application(Audited, AreaOwned, models.Model):
         return catalogue.one_off(self.programme)
 
     @property
+    def state_label(self) -> str:
+        """当前环节 as pages show it: an approved one-off case is granted, not enrolled."""
+        if self.state == "approved" and self.one_off:
+            return "已批准（一次性救助）"
+        return self.get_state_display()
+
+    @property
     def aid_type_label(self) -> str:
         request = catalogue.request_of(self.programme)
         return request.kinds.get(self.aid_type, self.aid_type) if request else ""
