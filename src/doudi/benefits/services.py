@@ -220,7 +220,7 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
         lines, balances = roster.roster_with_balances(
             amounts, paid, month, first, start_rule, stop_rule, opening,
             settle_through=roster.month_start(month - dt.timedelta(days=1)))
-        settlement.store(ids, balances, first, start_rule, stop_rule)
+        settlement.store(balances, first, start_rule, stop_rule)
         # one line per enrollment and month, whatever became of it: what a returned line
         # still owes is paid in the next month's roster
         done = pl.Series(list(PaymentLine.objects.filter(month=month, enrollment_id__in=ids)

@@ -136,30 +136,50 @@ def read_frame(rows: QuerySet, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     return pl.read_csv(out.getvalue(), has_header=False, schema=schema)
 
 
-def store(ids, balances: pl.DataFrame, first: dt.date, start_rule: str,  # noqa: ANN001
-          stop_rule: str) -> None:
-    """The balances of the enrollments `ids` (a subquery) become `balances` (BALANCE_SCHEMA),
-    made with `first` and the rules. Inside the caller's transaction: one DELETE and a COPY
-    on PostgreSQL (then ANALYZE, so the next roster's read of them is planned as the
-    million rows it is), bulk inserts elsewhere."""
-    _clear(SettledBalance.objects.filter(enrollment_id__in=ids))
-    rows = balances.select("enrollment_id", pl.col("settled_month").alias("month"),
-                           "balance_fen", pl.lit(first, pl.Date).alias("first_month"),
-                           pl.lit(start_rule).alias("start_rule"),
-                           pl.lit(stop_rule).alias("stop_rule"))
-    if not rows.height:
+def store(balances: pl.DataFrame, first: dt.date, start_rule: str, stop_rule: str) -> None:
+    """Write (or replace) the balances (BALANCE_SCHEMA) made with `first` and the rules.
+    Inside the caller's transaction. On PostgreSQL: COPY into a temporary table, one UPDATE
+    of the rows there are (the table keeps half of each page free — migration 0013 — so a
+    row's new version goes on its own page without touching the index: a month's rewrite
+    costs about what the first month's insert does) and one INSERT of the new ones; bulk
+    upserts elsewhere."""
+    if not balances.height:
         return
-    if connection.vendor == "postgresql":
-        table = SettledBalance._meta.db_table
-        with connection.cursor() as cursor:
-            with cursor.cursor.copy(f"COPY {table} ({', '.join(rows.columns)}) FROM STDIN "
-                                    "(FORMAT csv)") as copy:
-                for start in range(0, rows.height, 200_000):
-                    copy.write(rows.slice(start, 200_000).write_csv(include_header=False))
+    if connection.vendor != "postgresql":
+        SettledBalance.objects.bulk_create(
+            (SettledBalance(enrollment_id=eid, month=month, balance_fen=balance,
+                            first_month=first, start_rule=start_rule, stop_rule=stop_rule)
+             for eid, month, balance in balances.iter_rows()),
+            batch_size=5000, update_conflicts=True, unique_fields=["enrollment"],
+            update_fields=["month", "balance_fen", "first_month", "start_rule", "stop_rule"])
+        return
+    table = SettledBalance._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TEMP TABLE IF NOT EXISTS doudi_settled_new (enrollment_id "
+                       "bigint PRIMARY KEY, month date, balance_fen bigint) "
+                       "ON COMMIT DELETE ROWS")
+        with cursor.cursor.copy("COPY doudi_settled_new FROM STDIN (FORMAT csv)") as copy:
+            for start in range(0, balances.height, 200_000):
+                copy.write(balances.slice(start, 200_000).write_csv(include_header=False))
+        cursor.execute("ANALYZE doudi_settled_new")
+        basis = [first, start_rule, stop_rule]
+        cursor.execute(
+            f"UPDATE {table} t SET month = n.month, balance_fen = n.balance_fen, "
+            "first_month = %s, start_rule = %s, stop_rule = %s FROM doudi_settled_new n "
+            "WHERE t.enrollment_id = n.enrollment_id", basis)
+        updated = cursor.rowcount
+        if updated < balances.height:
+            # the rows not updated; not `NOT EXISTS` on the table being filled, which an
+            # empty table's statistics turn into a scan of it for every row
+            cursor.execute(
+                f"INSERT INTO {table} (enrollment_id, month, balance_fen, first_month, "
+                "start_rule, stop_rule) SELECT n.enrollment_id, n.month, n.balance_fen, %s, "
+                "%s, %s FROM doudi_settled_new n"
+                + (" ON CONFLICT (enrollment_id) DO NOTHING" if updated else ""), basis)
+            # many new rows: statistics, so the next roster's read of them is planned as
+            # the million rows it is
             cursor.execute(f"ANALYZE {table}")
-        return
-    SettledBalance.objects.bulk_create(
-        (SettledBalance(**row) for row in rows.iter_rows(named=True)), batch_size=5000)
+        cursor.execute("DELETE FROM doudi_settled_new")
 
 
 def _clear(rows: QuerySet[SettledBalance]) -> int:
