@@ -186,9 +186,10 @@ def _months_of_payments(world, data) -> None:
             kind = ("resume" if e.status == Enrollment.ENDED else
                     draw(st.sampled_from(["increase", "decrease", "stop", "suspend",
                                           "resume"])))
-            # on or after the enrollment's start; often a 1st, where the month rules turn
+            # on or after the enrollment's start and the first run (an enrollment stopped
+            # before that is in no roster); often a 1st, where the month rules turn
             around = months_between(month - dt.timedelta(days=75), month + dt.timedelta(days=45))
-            day = max(e.start_date, draw(st.one_of(
+            day = max(e.start_date, FIRST, draw(st.one_of(
                 st.dates(month - dt.timedelta(days=75), month + dt.timedelta(days=45)),
                 st.sampled_from(around))))
             amount = {"increase": e.amount_fen + draw(amounts),
