@@ -5,6 +5,7 @@ million enrollments: `doudi.benefits.services.build_run`, `approve_run`, and
     taskset -c 0,1 .venv/bin/python bench/payments_bench.py                        # 1M, one month
     taskset -c 0,1 .venv/bin/python bench/payments_bench.py --enrollments 20000    # to debug
     taskset -c 0,1 .venv/bin/python bench/payments_bench.py --months 2             # + next month
+    taskset -c 0,1 .venv/bin/python bench/payments_bench.py --months 24 --bank-result  # 2 years
     taskset -c 0,1 .venv/bin/python bench/payments_bench.py --enrollments 100000 --bank-result
     taskset -c 0,1 .venv/bin/python bench/payments_bench.py --keep       # keep the database …
     taskset -c 0,1 .venv/bin/python bench/payments_bench.py --reuse      # … and skip the setup
@@ -29,8 +30,12 @@ spread from 2019-01-01 to the end of the first built month, 40 % on a 1st, a pay
 of the month's year get a second "increase" event (+5 %) dated that 1 July (a 15 July for one in
 ten of them), as a standard rise does. No stops: every enrollment is owed something.
 
-Figures, per built month (--months K builds K consecutive months from --month; the k-th month
-reads the lines of the k−1 before it, so it shows what existing lines cost): seconds of
+Figures, per built month (--months K builds K consecutive months from --month, each approved,
+its bank file written and, with --bank-result, answered, so the months are settled as a
+district's are; the k-th month has the k−1 before it behind it, so comparing the first and the
+last shows whether the roster's cost grows with history — with carried balances (结转余额,
+`doudi.benefits.settlement`) it should not. With more than two months the table shows the
+first and the last side by side, and each month gets one progress line): seconds of
 `build_run`, `approve_run` and `bank_file` (default layout), lines, total yuan, lines per second,
 the bank file's size, the peak RSS during each step (VmHWM, reset before it through
 /proc/self/clear_refs) and CPU seconds during each step: this process's, its PostgreSQL
@@ -40,7 +45,9 @@ the bank's answer (all 成功 but --fail-share 失败) is read back by `bank_res
 the lines it fails are owed again in the next month.
 
 Inside each call, unchanged code is timed by wrapping what it calls for the duration of the
-call: `services.periods`, `roster.roster`, `PaymentRun.objects.create`,
+call: `services.periods`, `settlement.openings` (the carried balances read),
+`settlement.paid_lines` (the lines since them), `roster.roster_with_balances` (the engine),
+`settlement.store` (the balances written), `PaymentRun.objects.create`,
 `PaymentLine.objects.bulk_create`, `services.totals`, and every SQL statement (a Django
 execute_wrapper: the time of cursor.execute, i.e. psycopg's client-side binding, the server and
 the transfer of the result; compiling the query in Django and turning rows into Python objects
@@ -181,7 +188,8 @@ def run(args: argparse.Namespace, fresh: bool) -> None:
     if reuse:
         t0 = time.perf_counter()
         with connection.cursor() as cursor:  # forget the runs a previous run built
-            cursor.execute("TRUNCATE benefits_paymentline, benefits_paymentrun")
+            cursor.execute("TRUNCATE benefits_paymentline, benefits_paymentrun, "
+                           "benefits_settledbalance")
         officer, approver = users(args.area, create=False)
         counts = {"households": -1, "enrollments": Enrollment.objects.count(), "events": -1}
         setup["reuse: delete old runs"] = time.perf_counter() - t0
@@ -213,11 +221,20 @@ def run(args: argparse.Namespace, fresh: bool) -> None:
     for k, month in enumerate(months):
         result = one_month(args, month, officer, approver, profile_dir if k == 0 else None)
         results.append(result)
-        print(f"  {month:%Y-%m}: build {result['build']['s']:.2f} s, approve "
-              f"{result['approve']['s']:.2f} s, bank file {result['bank']['s']:.2f} s", flush=True)
+        print(f"  {month:%Y-%m}: build {result['build']['s']:.2f} s ({result['carried']:,} "
+              f"carried), approve {result['approve']['s']:.2f} s, bank file "
+              f"{result['bank']['s']:.2f} s"
+              + (f", bank result {result['result']['s']:.2f} s" if args.bank_result else ""),
+              flush=True)
         if k == 0 and not args.no_breakdown:
             breakdown(result["run"])
-    print_results(results, args.bank_result)
+    # side by side: the first month and the last (every month when there are two)
+    print_results([results[0], results[-1]] if len(results) > 2 else results,
+                  args.bank_result)
+    if len(results) > 1:
+        first, last = results[0]["build"]["s"], results[-1]["build"]["s"]
+        print(f"{'build_run, last month / first':<34} {last / first:9.3f}  "
+              f"({(last - first) / first:+.1%})")
     print(f"{'lines in the database':<34} {PaymentLine.objects.count():>12,}")
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'process peak RSS':<34} {peak:9.0f} MB")
@@ -237,9 +254,9 @@ def users(area: str, *, create: bool):
     if not create:
         return (User.objects.get(username="bench_officer"),
                 User.objects.get(username="bench_approver"))
-    officer = create_user(username="bench_officer", password="bench-officer-pw-1",
+    officer = create_user(username="bench_officer", password="Qz7-roster-maker-4821",
                           area_code=area, roles=["district_officer"])
-    approver = create_user(username="bench_approver", password="bench-approver-pw-1",
+    approver = create_user(username="bench_approver", password="Qz7-roster-checker-9613",
                            area_code=area, roles=["district_approver"])
     return officer, approver
 
@@ -424,6 +441,7 @@ def one_month(args: argparse.Namespace, month: dt.date, officer, approver,
             trace=True, profile=profile_dir and profile_dir / "build_run.prof")
     out["run"] = built.run
     out["lines"], out["total_fen"] = built.lines, built.total_fen
+    out["carried"] = built.carried
     with context.acting(context.as_user(approver, job="payments_bench")):
         _, out["approve"] = measured(lambda: services.approve_run(by=approver, run=built.run))
     with context.acting(context.as_user(officer, job="payments_bench")):
@@ -465,12 +483,14 @@ class Tracer:
     def active(self):
         from django.db import connection
 
-        from doudi.benefits import services
+        from doudi.benefits import services, settlement
         from doudi.benefits.models import PaymentLine, PaymentRun
         from doudi.engine.payments import roster
 
         lines, runs = PaymentLine.objects, PaymentRun.objects  # the same instances every time
-        patched = [(services, "periods"), (services, "totals"), (roster, "roster")]
+        patched = [(services, "periods"), (services, "totals"), (settlement, "openings"),
+                   (settlement, "paid_lines"), (roster, "roster_with_balances"),
+                   (settlement, "store")]
         saved = [(obj, name, getattr(obj, name)) for obj, name in patched]
         for obj, name, fn in saved:
             setattr(obj, name, self.wrap(name, fn))
@@ -571,11 +591,14 @@ def phases(m: dict, steps: list[tuple[str, str]], tail: str) -> list[tuple[str, 
     return out
 
 
-BUILD_STEPS = [("  rules, old run, enrollments, paid (ORM)", "periods"),
-               ("  (periods() → roster())", "roster"),
+BUILD_STEPS = [("  rules, old run, first month (ORM)", "periods"),
+               ("  (periods() → openings())", "openings"),
+               ("  (openings() → paid_lines())", "paid_lines"),
+               ("  (paid_lines() → engine)", "roster_with_balances"),
+               ("  (engine → store())", "store"),
                ("  done query, its filter", "run create"),
                ("  PaymentLine objects (iter_rows, __init__)", "bulk_create"),
-               ("  (freeing the objects)", "totals")]
+               ("  lines written (COPY; SQLite: objects freed)", "totals")]
 BUILD_TAIL = "  save totals, audit, commit (deferred FKs)"
 
 

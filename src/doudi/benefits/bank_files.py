@@ -16,7 +16,7 @@ from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.benefits import bank_layouts
+from doudi.benefits import bank_layouts, settlement
 from doudi.benefits.models import BankLayout, PaymentLine, PaymentRun
 from doudi.benefits.services import BenefitsError, hold, payee_is_usable, totals
 from doudi.policy.models import chain_prefixes
@@ -162,8 +162,9 @@ def bank_result(*, by, run: PaymentRun, data: bytes) -> dict[str, int]:  # noqa:
                 status=PaymentLine.PAID, failure="")
         for reason, pks in failed.items():
             for start in range(0, len(pks), 50_000):
-                PaymentLine.objects.filter(pk__in=pks[start:start + 50_000]).update(
-                    status=PaymentLine.FAILED, failure=reason)
+                chunk = PaymentLine.objects.filter(pk__in=pks[start:start + 50_000])
+                settlement.forget_lines(chunk)  # a balance that counted them paid is untrue
+                chunk.update(status=PaymentLine.FAILED, failure=reason)
         run.status = PaymentRun.SETTLED
         run.save(update_fields=["status"])
         audit.record(AuditEvent.IMPORT, object_type="benefits.paymentrun", object_id=run.pk,

@@ -134,6 +134,15 @@ class EnrollmentEvent(AreaOwned, models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.effective_date}"
 
+    def save(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003
+        adding = self._state.adding
+        super().save(*args, **kwargs)
+        # an event may change what was owed for months already settled: every path that
+        # records one (services, imports, the admin) clears the balances it makes untrue
+        from doudi.benefits import settlement
+
+        settlement.forget_for_event(self, edited=not adding)
+
 
 class PaymentRun(AreaOwned, models.Model):
     DRAFT, APPROVED, EXPORTED, SETTLED = "draft", "approved", "exported", "settled"
@@ -167,7 +176,9 @@ class PaymentLine(AreaOwned, models.Model):
     (收款人, 账号, 开户行): the bank file is written from that snapshot, so a later change of
     the enrollment's payee applies from the next run. A line with no usable account at
     approval is held back (待补账号): never in a bank file, not paid, so its amount is owed
-    again in the next month's roster."""
+    again in the next month's roster. A change of whether a line moved money (returned,
+    held, released) or its deletion goes through `settlement.forget_lines`, which clears the
+    carried balances (`SettledBalance`) that counted it."""
 
     PENDING, PAID, FAILED = "pending", "paid", "failed"
     AWAITING_ACCOUNT = "awaiting_account"
@@ -295,6 +306,33 @@ class PayeeChange(Audited, AreaOwned, models.Model):
     @property
     def account_kind_label(self) -> str:
         return banks.KINDS.get(self.account_kind, "")
+
+
+class SettledBalance(models.Model):
+    """结转余额: what an enrollment was owed for every month up to and including `month` —
+    Σ due of those months since `first_month` − Σ its lines of those months not failed or
+    held (negative: an overpayment still to be recovered) — so that the next roster sums
+    only the months after it. Derived data, like a run's totals: written by `build_run`
+    (audited with the run) and cleared by the acts that make it untrue; the rules below
+    are in `doudi.benefits.settlement`. It holds only for the first month and the start and
+    stop rules it was computed with; with others the roster sums the whole history again."""
+
+    # no database constraint: a million rows are rewritten each month and their
+    # enrollments were read in the same transaction (a deferred check would cost seconds);
+    # enrollments are never deleted (their events and lines protect them)
+    enrollment = models.OneToOneField(Enrollment, primary_key=True, on_delete=models.CASCADE,
+                                      db_constraint=False, related_name="settled_balance")
+    month = models.DateField("结算至月份")
+    balance_fen = models.BigIntegerField("结转余额(分)")
+    first_month = models.DateField("起算月份")
+    start_rule = models.CharField("新纳入当月规则", max_length=10)
+    stop_rule = models.CharField("停保当月规则", max_length=10)
+
+    class Meta:
+        verbose_name = "结转余额"
+
+    def __str__(self) -> str:
+        return f"{self.enrollment_id} 至 {self.month:%Y-%m}：{self.balance_fen}"
 
 
 class Recalculation(AreaOwned, models.Model):

@@ -2,17 +2,17 @@
 
 `enroll` starts an enrollment (from an approved application); `change` records a dated
 增发 / 减发 / 停发 / 恢复 / 暂停 / 渐退 event; `build_run` makes a month's roster for an area
-with `doudi.engine.payments.roster` from the events and every earlier line (maker);
-`approve_run` locks it (checker, never the maker) and freezes each line's payee as approved;
-a line without a usable account is held back as 待补账号. The payee itself changes only by a
-request a second person approves (`doudi.benefits.payees`). The bank's file and its answer are
+with `doudi.engine.payments.roster` from the events and the earlier lines — only those since
+each enrollment's carried balance, `doudi.benefits.settlement` (maker); `approve_run` locks
+it (checker, never the maker) and freezes each line's payee as approved; a line without a
+usable account is held back as 待补账号. The payee itself changes only by a request a second
+person approves (`doudi.benefits.payees`). The bank's file and its answer are
 `doudi.benefits.bank_files`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from doudi.areas.models import Area
 from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.benefits import banks
+from doudi.benefits import banks, settlement
 from doudi.benefits.models import Budget, Enrollment, EnrollmentEvent, PaymentLine, PaymentRun
 from doudi.core.errors import ServiceError
 from doudi.engine.payments import roster
@@ -153,27 +153,31 @@ def payee_is_usable(name: str, account: str, bank: str, account_kind: str) -> bo
     return bool(name.strip()) and banks.payable(account, bank, account_kind)
 
 
+EVENT_SCHEMA = {"enrollment_id": pl.Int64, "kind": pl.String, "effective_date": pl.Date,
+                "amount_fen": pl.Int64}
+
+
 def periods(enrollment_ids) -> pl.DataFrame:  # noqa: ANN001 - a list or an id subquery
     """Amount periods from the events: each event's amount holds until the next event; a stop
     closes the enrollment at its date."""
     rows = (EnrollmentEvent.objects.filter(enrollment_id__in=enrollment_ids)
             .order_by("enrollment_id", "effective_date", "id")
             .values_list("enrollment_id", "kind", "effective_date", "amount_fen"))
-    return periods_frame(rows)
+    return periods_of(settlement.read_frame(rows, EVENT_SCHEMA))
 
 
 def periods_frame(rows) -> pl.DataFrame:  # noqa: ANN001 - (enrollment, kind, day, fen) in order
-    out: list[tuple] = []
-    by: dict[int, list[tuple]] = defaultdict(list)
-    for row in rows:
-        by[row[0]].append(row)
-    for eid, events in by.items():
-        for i, (_, kind, day, amount) in enumerate(events):
-            if kind == "stop":
-                continue
-            following = events[i + 1][2] if i + 1 < len(events) else None
-            out.append((eid, day, following, amount))
-    return pl.DataFrame(out, schema=roster.PERIOD_SCHEMA, orient="row")
+    return periods_of(pl.DataFrame(list(rows), schema=EVENT_SCHEMA, orient="row"))
+
+
+def periods_of(events: pl.DataFrame) -> pl.DataFrame:
+    """PERIOD_SCHEMA from events (EVENT_SCHEMA) ordered by enrollment, date and id: each
+    event but a stop opens a period that lasts until the enrollment's next event."""
+    return (events.with_columns(pl.col("effective_date").shift(-1).over("enrollment_id")
+                                .alias("valid_to"))
+            .filter(pl.col("kind") != "stop")
+            .select("enrollment_id", pl.col("effective_date").alias("valid_from"), "valid_to",
+                    "amount_fen"))
 
 
 @dataclass
@@ -181,6 +185,7 @@ class Built:
     run: PaymentRun
     lines: int
     total_fen: int
+    carried: int = 0  # enrollments summed from a carried balance (结转), not their history
 
 
 def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
@@ -198,6 +203,7 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
         old = PaymentRun.objects.filter(area_code=area_code, month=month,
                                         status=PaymentRun.DRAFT).first()
         if old is not None:  # rebuilding a draft replaces it
+            settlement.forget_lines(old.lines.all())
             old.lines.all().delete()
             old.delete()
         first = (PaymentRun.objects.filter(area_code__startswith=prefix[:6])
@@ -208,13 +214,17 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
         scope = Enrollment.objects.filter(area_code__startswith=prefix).exclude(
             end_date__lt=first)
         ids = scope.values("id")
-        # a line returned by the bank or held back for want of an account paid nothing
-        paid = pl.DataFrame(
-            list(PaymentLine.objects.filter(enrollment_id__in=ids, month__gte=first)
-                 .exclude(status__in=PaymentLine.UNPAID)
-                 .values_list("enrollment_id", "total_fen")),
-            schema=roster.PAID_SCHEMA, orient="row")
-        lines = roster.roster(periods(ids), paid, month, first, start_rule, stop_rule)
+        amounts = periods(ids)
+        # 结转: from each enrollment's balance carried to a settled month, the months since
+        # (`doudi.benefits.settlement`); a line returned by the bank or held back for want
+        # of an account paid nothing
+        opening, paid = settlement.paid_lines(
+            ids, settlement.openings(ids, month, first, start_rule, stop_rule),
+            amounts["enrollment_id"].unique(), first)
+        lines, balances = roster.roster_with_balances(
+            amounts, paid, month, first, start_rule, stop_rule, opening,
+            settle_through=roster.month_start(month - dt.timedelta(days=1)))
+        settlement.store(balances, first, start_rule, stop_rule)
         # one line per enrollment and month, whatever became of it: what a returned line
         # still owes is paid in the next month's roster
         done = pl.Series(list(PaymentLine.objects.filter(month=month, enrollment_id__in=ids)
@@ -232,7 +242,7 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
         audit.record(AuditEvent.CREATE, object_type="benefits.paymentrun", object_id=run.pk,
                      object_label=f"生成{run}（{run.totals['lines']} 人次）",
                      area_code=area_code, changes={"total_fen": run.totals["total_fen"]})
-    return Built(run, run.totals["lines"], run.totals["total_fen"])
+    return Built(run, run.totals["lines"], run.totals["total_fen"], opening.height)
 
 
 LINE_COLUMNS = ("run_id", "enrollment_id", "month", "regular_fen", "arrears_fen",
@@ -297,10 +307,12 @@ def freeze_payees(run: PaymentRun) -> None:
 
 
 def hold(line_ids: list[int]) -> None:
-    """These lines become 待补账号: kept with their amount, never sent, owed again next month."""
+    """These lines become 待补账号: kept with their amount, never sent, owed again next month
+    (so a balance that counted them as paid is cleared)."""
     for start in range(0, len(line_ids), 50_000):
-        PaymentLine.objects.filter(pk__in=line_ids[start:start + 50_000]).update(
-            status=PaymentLine.AWAITING_ACCOUNT)
+        chunk = PaymentLine.objects.filter(pk__in=line_ids[start:start + 50_000])
+        settlement.forget_lines(chunk)
+        chunk.update(status=PaymentLine.AWAITING_ACCOUNT)
 
 
 def hold_unpayable(run: PaymentRun) -> int:

@@ -132,7 +132,7 @@ def forwards(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("benefits", "0012_enrollment_part"),
+        ("benefits", "0013_settled_balance"),
         ("registry", "0005_person_name_index"),
         ("audit", "0005_hash_chain"),
     ]
