@@ -317,7 +317,8 @@ def populate(args: argparse.Namespace, first_month: dt.date, setup: dict) -> dic
     area_code = hh_village.gather(household)
     enrollments = pl.DataFrame({
         "id": ids, "household_id": household + 1, "person_id": nulls(pl.Int64),
-        "programme": programme, "status": "active", "amount_fen": amount, "start_date": start,
+        "programme": programme, "part": "", "status": "active", "amount_fen": amount,
+        "start_date": start,
         "end_date": nulls(pl.Date), "exit_reason": "",
         "monitor_until": nulls(pl.Date),
         "application_id": nulls(pl.Int64), "explanation": "{}",
@@ -443,7 +444,8 @@ def one_month(args: argparse.Namespace, month: dt.date, officer, approver,
     out["lines"], out["total_fen"] = built.lines, built.total_fen
     out["carried"] = built.carried
     with context.acting(context.as_user(approver, job="payments_bench")):
-        _, out["approve"] = measured(lambda: services.approve_run(by=approver, run=built.run))
+        _, out["approve"] = measured(lambda: services.approve_run(by=approver, run=built.run),
+                                     trace=True)
     with context.acting(context.as_user(officer, job="payments_bench")):
         (data, _, _), out["bank"] = measured(
             lambda: bank_files.bank_file(by=officer, run=built.run, layout=args.layout),
@@ -490,7 +492,8 @@ class Tracer:
         lines, runs = PaymentLine.objects, PaymentRun.objects  # the same instances every time
         patched = [(services, "periods"), (services, "totals"), (settlement, "openings"),
                    (settlement, "paid_lines"), (roster, "roster_with_balances"),
-                   (settlement, "store")]
+                   (settlement, "store"), (services, "freeze_payees"),
+                   (services, "hold_unpayable")]
         saved = [(obj, name, getattr(obj, name)) for obj, name in patched]
         for obj, name, fn in saved:
             setattr(obj, name, self.wrap(name, fn))
@@ -600,6 +603,8 @@ BUILD_STEPS = [("  rules, old run, first month (ORM)", "periods"),
                ("  PaymentLine objects (iter_rows, __init__)", "bulk_create"),
                ("  lines written (COPY; SQLite: objects freed)", "totals")]
 BUILD_TAIL = "  save totals, audit, commit (deferred FKs)"
+APPROVE_STEPS = [("  lock, checks, status", "freeze_payees"), ("  (gap)", "hold_unpayable")]
+APPROVE_TAIL = "  audit, commit"
 
 
 def print_results(results: list[dict], bank_result: bool) -> None:
@@ -620,6 +625,10 @@ def print_results(results: list[dict], bank_result: bool) -> None:
                                                                    else "")
         row(shown, [f"{s.get(label, float('nan')):.2f}" for s in split])
     row("approve_run s", [f"{r['approve']['s']:.2f}" for r in results])
+    split = [dict(phases(r["approve"], APPROVE_STEPS, APPROVE_TAIL)) for r in results]
+    for label in [x for step in APPROVE_STEPS for x in step] + [APPROVE_TAIL]:
+        shown = label if label.startswith(" ") else f"  {label}()"
+        row(shown, [f"{s.get(label, float('nan')):.2f}" for s in split])
     row("bank_file s", [f"{r['bank']['s']:.2f}" for r in results])
     row("bank file MB", [f"{r['bank_bytes'] / 1e6:.1f}" for r in results])
     row("bank file rows", [f"{r['bank_rows']:,}" for r in results])
@@ -641,7 +650,8 @@ def print_results(results: list[dict], bank_result: bool) -> None:
         row("    its PostgreSQL backend", [f"{r[key]['backend']:.1f}" for r in results])
         row("    other postgres processes", [f"{r[key]['server']:.1f}" for r in results])
         row("    every other process", [f"{r[key]['others']:.1f}" for r in results])
-    for key, title in (("build", "build_run"), ("bank", "bank_file")) + (
+    for key, title in (("build", "build_run"), ("approve", "approve_run"),
+                       ("bank", "bank_file")) + (
             (("result", "bank_result"),) if bank_result else ()):
         labels = sorted({lbl for r in results for lbl in r[key]["sql"]},
                         key=lambda lbl: -max(r[key]["sql"].get(lbl, [0, 0.0])[1] for r in results))

@@ -78,7 +78,7 @@ def _payment_rows(run: PaymentRun, codes: dict[str, str],
     # a programme (or a part with a code of its own) the layout predates takes the catalogue's
     codes = {**bank_layouts.default_codes(), **codes}
     names: dict[tuple[str, str], str] = {}
-    rows = (run.lines.exclude(status=PaymentLine.AWAITING_ACCOUNT).order_by("id")
+    rows = (run.month_lines().exclude(status=PaymentLine.AWAITING_ACCOUNT).order_by("id")
             .values_list("pk", "area_code", "payee_account", "payee_name", "bank",
                          "account_kind", "total_fen", "enrollment__programme",
                          "enrollment__part")
@@ -111,7 +111,7 @@ def bank_file(*, by, run: PaymentRun, layout: str = "default") -> tuple[bytes, s
         unpayable: list[int] = []
         data = bank_layouts.render(spec, _payment_rows(run, spec.codes, unpayable))
         if unpayable:
-            hold(unpayable)
+            hold(run, unpayable)
             run.totals = totals(run)
             run.save(update_fields=["totals"])
         run.status, run.bank_layout = PaymentRun.EXPORTED, row.code
@@ -137,8 +137,8 @@ def bank_result(*, by, run: PaymentRun, data: bytes) -> dict[str, int]:  # noqa:
         raise BenefitsError(str(exc)) from exc
     counts = {"paid": 0, "failed": 0, "unknown": 0}
     # only the lines the file carried: a held line's number in an answer is 无法对应
-    lines = {str(pk): pk for pk in run.lines.exclude(status=PaymentLine.AWAITING_ACCOUNT)
-             .values_list("pk", flat=True)}
+    lines = {str(pk): pk for pk in run.month_lines()
+             .exclude(status=PaymentLine.AWAITING_ACCOUNT).values_list("pk", flat=True)}
     paid: list[int] = []
     failed: dict[str, list[int]] = defaultdict(list)  # reason → lines
     for r in results:
@@ -158,11 +158,11 @@ def bank_result(*, by, run: PaymentRun, data: bytes) -> dict[str, int]:  # noqa:
     with transaction.atomic():
         # one UPDATE per outcome and chunk, not one per line
         for start in range(0, len(paid), 50_000):
-            PaymentLine.objects.filter(pk__in=paid[start:start + 50_000]).update(
+            run.month_lines().filter(pk__in=paid[start:start + 50_000]).update(
                 status=PaymentLine.PAID, failure="")
         for reason, pks in failed.items():
             for start in range(0, len(pks), 50_000):
-                chunk = PaymentLine.objects.filter(pk__in=pks[start:start + 50_000])
+                chunk = run.month_lines().filter(pk__in=pks[start:start + 50_000])
                 settlement.forget_lines(chunk)  # a balance that counted them paid is untrue
                 chunk.update(status=PaymentLine.FAILED, failure=reason)
         run.status = PaymentRun.SETTLED

@@ -170,6 +170,11 @@ class PaymentRun(AreaOwned, models.Model):
     def __str__(self) -> str:
         return f"{self.month:%Y年%m月} 发放批次"
 
+    def month_lines(self) -> models.QuerySet[PaymentLine]:
+        """This run's lines, looked for in its month only: on PostgreSQL each month is a
+        partition of its own, and a query that names the month reads that one alone."""
+        return PaymentLine.objects.filter(month=self.month, run=self)
+
 
 class PaymentLine(AreaOwned, models.Model):
     """A line of a month's roster. When its run is approved it keeps the payee as approved
@@ -178,7 +183,11 @@ class PaymentLine(AreaOwned, models.Model):
     approval is held back (待补账号): never in a bank file, not paid, so its amount is owed
     again in the next month's roster. A change of whether a line moved money (returned,
     held, released) or its deletion goes through `settlement.forget_lines`, which clears the
-    carried balances (`SettledBalance`) that counted it."""
+    carried balances (`SettledBalance`) that counted it.
+
+    On PostgreSQL the table is partitioned by month (migration 0015, `partitions`): a month's
+    lines and their indexes are their own, so writing and updating a month costs the same
+    after years of history as in the first month."""
 
     PENDING, PAID, FAILED = "pending", "paid", "failed"
     AWAITING_ACCOUNT = "awaiting_account"
@@ -188,7 +197,10 @@ class PaymentLine(AreaOwned, models.Model):
     UNPAID = (FAILED, AWAITING_ACCOUNT)
 
     run = models.ForeignKey(PaymentRun, on_delete=models.PROTECT, related_name="lines")
-    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="lines")
+    # found by the (enrollment, month) unique key's index: a second index on the enrollment
+    # alone would be one more B-tree every month's million lines land all over
+    enrollment = models.ForeignKey(Enrollment, on_delete=models.PROTECT, related_name="lines",
+                                   db_index=False)
     month = models.DateField("发放月份")
     regular_fen = models.BigIntegerField("当月应发(分)")
     arrears_fen = models.BigIntegerField("补发(分)")

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count, Min, OuterRef, Subquery, Sum
+from django.db.models import Count, Min, Sum
 from django.utils import timezone
 
 from doudi.accounts import roles
@@ -27,7 +27,7 @@ from doudi.areas.models import Area
 from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.benefits import banks, settlement
+from doudi.benefits import banks, partitions, settlement
 from doudi.benefits.models import Budget, Enrollment, EnrollmentEvent, PaymentLine, PaymentRun
 from doudi.core.errors import ServiceError
 from doudi.engine.payments import roster
@@ -199,12 +199,13 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
         raise PermissionDenied("发放花名册由区县民政部门生成")
     start_rule = _rule("benefits.start_rule", area_code, month, "none")
     stop_rule = _rule("benefits.stop_rule", area_code, month, "full")
+    partitions.ensure_month(month)  # before the long transaction: it locks the table briefly
     with transaction.atomic():
         old = PaymentRun.objects.filter(area_code=area_code, month=month,
                                         status=PaymentRun.DRAFT).first()
         if old is not None:  # rebuilding a draft replaces it
-            settlement.forget_lines(old.lines.all())
-            old.lines.all().delete()
+            settlement.forget_lines(old.month_lines())
+            old.month_lines().delete()
             old.delete()
         first = (PaymentRun.objects.filter(area_code__startswith=prefix[:6])
                  .aggregate(m=Min("month"))["m"] or month)
@@ -276,10 +277,10 @@ def _write_lines(run: PaymentRun, lines: pl.DataFrame) -> None:
 def totals(run: PaymentRun) -> dict[str, Any]:
     """Totals by town and programme, summed from the lines (so they always agree). Lines held
     back as 待补账号 are not in them: they are counted apart under "awaiting_account"."""
-    held = run.lines.filter(status=PaymentLine.AWAITING_ACCOUNT).aggregate(
+    held = run.month_lines().filter(status=PaymentLine.AWAITING_ACCOUNT).aggregate(
         lines=Count("id"), total_fen=Sum("total_fen"))
     rows = pl.DataFrame(
-        list(run.lines.exclude(status=PaymentLine.AWAITING_ACCOUNT).values_list(
+        list(run.month_lines().exclude(status=PaymentLine.AWAITING_ACCOUNT).values_list(
             "area_code", "enrollment__programme", "total_fen", "arrears_fen", "recovery_fen")),
         schema={"area": pl.String, "programme": pl.String, "total": pl.Int64,
                 "arrears": pl.Int64, "recovery": pl.Int64}, orient="row")
@@ -300,17 +301,22 @@ PAYEE_SNAPSHOT = ("payee_name", "payee_account", "bank", "account_kind")
 
 def freeze_payees(run: PaymentRun) -> None:
     """Each line of `run` takes its enrollment's payee as it is now (the account's ciphertext is
-    copied as stored: one UPDATE, nothing decrypted). Inside the approval's transaction."""
-    enrollment = Enrollment.objects.filter(pk=OuterRef("enrollment_id"))
-    run.lines.update(**{f: Subquery(enrollment.values(f)[:1]) for f in PAYEE_SNAPSHOT})
+    copied as stored: one UPDATE joined to the enrollments, nothing decrypted). Inside the
+    approval's transaction."""
+    lines, enrollments = PaymentLine._meta.db_table, Enrollment._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {lines} SET "
+            + ", ".join(f"{f} = e.{f}" for f in PAYEE_SNAPSHOT)
+            + f" FROM {enrollments} e WHERE e.id = {lines}.enrollment_id "
+            f"AND {lines}.month = %s AND {lines}.run_id = %s", [run.month, run.pk])
 
 
-
-def hold(line_ids: list[int]) -> None:
-    """These lines become 待补账号: kept with their amount, never sent, owed again next month
-    (so a balance that counted them as paid is cleared)."""
+def hold(run: PaymentRun, line_ids: list[int]) -> None:
+    """These lines of `run` become 待补账号: kept with their amount, never sent, owed again
+    next month (so a balance that counted them as paid is cleared)."""
     for start in range(0, len(line_ids), 50_000):
-        chunk = PaymentLine.objects.filter(pk__in=line_ids[start:start + 50_000])
+        chunk = run.month_lines().filter(pk__in=line_ids[start:start + 50_000])
         settlement.forget_lines(chunk)
         chunk.update(status=PaymentLine.AWAITING_ACCOUNT)
 
@@ -318,10 +324,10 @@ def hold(line_ids: list[int]) -> None:
 def hold_unpayable(run: PaymentRun) -> int:
     """Lines of `run` still to be sent whose frozen payee cannot be paid are held back. Returns
     how many; the run's totals are recomputed."""
-    held = [pk for pk, *payee in run.lines.filter(status=PaymentLine.PENDING)
+    held = [pk for pk, *payee in run.month_lines().filter(status=PaymentLine.PENDING)
             .values_list("pk", *PAYEE_SNAPSHOT).iterator(chunk_size=20_000)
             if not payee_is_usable(*payee)]
-    hold(held)
+    hold(run, held)
     if held:
         run.totals = totals(run)
         run.save(update_fields=["totals"])
