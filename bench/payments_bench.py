@@ -123,7 +123,11 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--months, --enrollments and --per-household must be at least 1")
 
     url = os.environ.get("DATABASE_URL") or DEFAULT_URL
-    home = Path(tempfile.mkdtemp(prefix="doudi-pb-"))
+    keep = args.keep or args.reuse
+    # a kept database keeps its key file: its accounts are encrypted with it
+    home = (Path(tempfile.gettempdir()) / "doudi-payments-bench" if keep
+            else Path(tempfile.mkdtemp(prefix="doudi-pb-")))
+    home.mkdir(exist_ok=True)
     os.environ["DOUDI_HOME"] = str(home)
     for name in ("DOUDI_SQLITE", "DOUDI_EXCHANGE_DIR"):
         os.environ.pop(name, None)
@@ -137,7 +141,6 @@ def main(argv: list[str] | None = None) -> None:
     else:
         os.environ.pop("DATABASE_URL", None)
         fresh = True
-    keep = args.keep or args.reuse
     try:
         run(args, fresh)
     finally:
@@ -146,9 +149,10 @@ def main(argv: list[str] | None = None) -> None:
         connections.close_all()
         if postgres and not keep:
             drop_postgres_database(url)
-        import shutil
+        if not keep:
+            import shutil
 
-        shutil.rmtree(home, ignore_errors=True)
+            shutil.rmtree(home, ignore_errors=True)
 
 
 def run(args: argparse.Namespace, fresh: bool) -> None:

@@ -18,7 +18,7 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import bank_layouts, settlement
 from doudi.benefits.models import BankLayout, PaymentLine, PaymentRun
-from doudi.benefits.services import BenefitsError, hold, payee_is_usable, totals
+from doudi.benefits.services import BenefitsError, hold, payee_is_usable, settle_run, totals
 from doudi.policy.models import chain_prefixes
 from doudi.programmes import catalogue
 
@@ -167,6 +167,8 @@ def bank_result(*, by, run: PaymentRun, data: bytes) -> dict[str, int]:  # noqa:
                 chunk.update(status=PaymentLine.FAILED, failure=reason)
         run.status = PaymentRun.SETTLED
         run.save(update_fields=["status"])
+        # the month is settled: balances carried through it (the next roster sums one month)
+        settle_run(run)
         audit.record(AuditEvent.IMPORT, object_type="benefits.paymentrun", object_id=run.pk,
                      object_label=f"导入银行回盘 {run}：成功 {counts['paid']}，失败 "
                                   f"{counts['failed']}", area_code=run.area_code,

@@ -188,17 +188,64 @@ class Built:
     carried: int = 0  # enrollments summed from a carried balance (结转), not their history
 
 
-def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
-    """发放花名册 of `month` for the enrollments under `area_code` (maker)."""
-    month = month.replace(day=1)
+@dataclass
+class Owed:
+    """What the rosters of an area owe in a month, from the events, the carried balances and
+    the lines since them (`doudi.benefits.settlement`)."""
+
+    scope: Any  # the enrollments' queryset
+    lines: pl.DataFrame  # LINE_SCHEMA
+    balances: pl.DataFrame  # BALANCE_SCHEMA: only those new or changed
+    first: dt.date
+    rules: tuple[str, str]
+    carried: int  # enrollments summed from a balance rather than their history
+
+
+def _owed(area: Area, month: dt.date, settle_through: dt.date) -> Owed:
+    """The lines of `month` for the enrollments under `area`, and their balances carried to
+    `settle_through` (those that differ from the balance they started from)."""
+    prefix = area.prefix
+    start_rule = _rule("benefits.start_rule", area.code, month, "none")
+    stop_rule = _rule("benefits.stop_rule", area.code, month, "full")
+    first = (PaymentRun.objects.filter(area_code__startswith=prefix[:6])
+             .aggregate(m=Min("month"))["m"] or month)
+    first = min(first, month)
+    # the enrollments as a subquery: a list of a million ids would cost seconds to send and
+    # would pass SQLite's limit on bound variables
+    scope = Enrollment.objects.filter(area_code__startswith=prefix).exclude(end_date__lt=first)
+    ids = scope.values("id")
+    amounts = periods(ids)
+    # 结转: from each enrollment's balance carried to a settled month, the months since; a
+    # line returned by the bank or held back for want of an account paid nothing
+    opening, paid = settlement.paid_lines(
+        ids, settlement.openings(ids, month, first, start_rule, stop_rule),
+        amounts["enrollment_id"].unique(), first)
+    lines, balances = roster.roster_with_balances(
+        amounts, paid, month, first, start_rule, stop_rule, opening,
+        settle_through=settle_through)
+    # a balance that did not move (its opening already reached `settle_through`) stays as
+    # it is stored: rewriting a million unchanged rows would cost seconds
+    unchanged = opening.select("enrollment_id",
+                               pl.col("from_month").dt.offset_by("-1mo").alias("settled_month"),
+                               "balance_fen")
+    balances = balances.join(unchanged, on=list(unchanged.columns), how="anti")
+    return Owed(scope, lines, balances, first, (start_rule, stop_rule), opening.height)
+
+
+def _area(area_code: str) -> Area:
     area = Area.objects.filter(code=area_code.ljust(12, "0")).first()
     if area is None:
         raise BenefitsError(f"区划不存在：{area_code}")
-    area_code, prefix = area.code, area.prefix
+    return area
+
+
+def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
+    """发放花名册 of `month` for the enrollments under `area_code` (maker)."""
+    month = month.replace(day=1)
+    area = _area(area_code)
+    area_code = area.code
     if not by.can(roles.BUILD_RUN) or not in_scope(by, area_code, roles.VIEW_REGISTRY):
         raise PermissionDenied("发放花名册由区县民政部门生成")
-    start_rule = _rule("benefits.start_rule", area_code, month, "none")
-    stop_rule = _rule("benefits.stop_rule", area_code, month, "full")
     partitions.ensure_month(month)  # before the long transaction: it locks the table briefly
     with transaction.atomic():
         old = PaymentRun.objects.filter(area_code=area_code, month=month,
@@ -207,34 +254,20 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
             settlement.forget_lines(old.month_lines())
             old.month_lines().delete()
             old.delete()
-        first = (PaymentRun.objects.filter(area_code__startswith=prefix[:6])
-                 .aggregate(m=Min("month"))["m"] or month)
-        first = min(first, month)
-        # the enrollments as a subquery: a list of a million ids would cost seconds to send
-        # and would pass SQLite's limit on bound variables
-        scope = Enrollment.objects.filter(area_code__startswith=prefix).exclude(
-            end_date__lt=first)
-        ids = scope.values("id")
-        amounts = periods(ids)
-        # 结转: from each enrollment's balance carried to a settled month, the months since
-        # (`doudi.benefits.settlement`); a line returned by the bank or held back for want
-        # of an account paid nothing
-        opening, paid = settlement.paid_lines(
-            ids, settlement.openings(ids, month, first, start_rule, stop_rule),
-            amounts["enrollment_id"].unique(), first)
-        lines, balances = roster.roster_with_balances(
-            amounts, paid, month, first, start_rule, stop_rule, opening,
-            settle_through=roster.month_start(month - dt.timedelta(days=1)))
-        settlement.store(balances, first, start_rule, stop_rule)
+        # balances through the month before: usually the bank's answer for it settled them
+        # already (`settle_run`) and nothing moves; without an answer they are carried here
+        owed = _owed(area, month, roster.month_start(month - dt.timedelta(days=1)))
+        settlement.store(owed.balances, owed.first, *owed.rules)
         # one line per enrollment and month, whatever became of it: what a returned line
         # still owes is paid in the next month's roster
+        ids = owed.scope.values("id")
         done = pl.Series(list(PaymentLine.objects.filter(month=month, enrollment_id__in=ids)
                               .values_list("enrollment_id", flat=True)), dtype=pl.Int64)
-        areas = pl.DataFrame(list(scope.values_list("id", "area_code")),
+        areas = pl.DataFrame(list(owed.scope.values_list("id", "area_code")),
                              schema={"enrollment_id": pl.Int64, "area_code": pl.String},
                              orient="row")
-        lines = (lines.filter(~pl.col("enrollment_id").is_in(done.implode())
-                              & (pl.col("total_fen") > 0))
+        lines = (owed.lines.filter(~pl.col("enrollment_id").is_in(done.implode())
+                                   & (pl.col("total_fen") > 0))
                  .join(areas, on="enrollment_id", how="left"))
         run = PaymentRun.objects.create(month=month, built_by=by, area_code=area_code)
         _write_lines(run, lines)
@@ -243,7 +276,21 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
         audit.record(AuditEvent.CREATE, object_type="benefits.paymentrun", object_id=run.pk,
                      object_label=f"生成{run}（{run.totals['lines']} 人次）",
                      area_code=area_code, changes={"total_fen": run.totals["total_fen"]})
-    return Built(run, run.totals["lines"], run.totals["total_fen"], opening.height)
+    return Built(run, run.totals["lines"], run.totals["total_fen"], owed.carried)
+
+
+def settle_run(run: PaymentRun) -> int:
+    """结算: once the bank has answered `run`, carry the balances of its area's enrollments
+    through its month, so that the next month's roster starts from them and sums that one
+    month only. Not when a later month's run exists (its roster carried them already).
+    Inside the caller's transaction; returns how many balances moved."""
+    area = _area(run.area_code)
+    later = PaymentRun.objects.filter(area_code__startswith=area.prefix, month__gt=run.month)
+    if later.exists():
+        return 0
+    owed = _owed(area, roster.next_month(run.month), run.month)
+    settlement.store(owed.balances, owed.first, *owed.rules)
+    return owed.balances.height
 
 
 LINE_COLUMNS = ("run_id", "enrollment_id", "month", "regular_fen", "arrears_fen",

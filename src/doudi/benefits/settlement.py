@@ -9,10 +9,15 @@ amount the whole history gives (`doudi.engine.payments.roster`), as long as B st
 its definition. A balance is used only for the first month and the rules it was made with
 (`usable`); otherwise the roster sums the whole history and writes a new one.
 
-When it advances. `build_run` of month M writes, for every enrollment it computes, the
-balance through M − 1, in the same transaction as the lines (`store`). The line of M stays
+When it advances. When the bank's answer for a run of month M is read (`bank_result`),
+`services.settle_run` carries the balances of the run's area through M (unless a later
+month's run exists), so month M + 1's roster starts from them and sums that month alone:
+its cost is month 1's, however long the district has been paying. Without an answer (a
+district that does not read them back, or builds M + 1 first) `build_run` of month M + 1
+carries them through M itself, in the same transaction as its lines. Either way only the
+balances that moved are written (`store`). The line of the month being built stays
 outside: the run is a draft that may be rebuilt, held back at approval or returned by the
-bank; the lines up to M − 1 can only change by the paths below.
+bank; the lines of settled months can only change by the paths below.
 
 What clears it (simple and exact rather than clever: a cleared enrollment's next roster sums
 its whole history once and settles it again):
