@@ -12,6 +12,7 @@ DOUDI_ALLOWED_HOSTS  comma-separated host names
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -183,6 +184,16 @@ if os.environ.get("DOUDI_HTTPS") == "1":
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
+# The reverse proxies (comma-separated addresses or networks, e.g. "10.0.0.5,10.1.0.0/24")
+# whose X-Forwarded-For names the client: rate limits, the login history and the audit log
+# take the client's address from it only when the request comes from one of them
+# (doudi.core.client_address). Empty: REMOTE_ADDR is the client.
+DOUDI_TRUSTED_PROXIES = os.environ.get("DOUDI_TRUSTED_PROXIES", "")
+
+
+for _proxy in DOUDI_TRUSTED_PROXIES.split(","):  # a mistyped address stops the start
+    if _proxy.strip():
+        ipaddress.ip_network(_proxy.strip(), strict=False)
 
 LOGGING = {
     "version": 1,

@@ -21,6 +21,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from doudi.accounts import roles as role_table
+from doudi.accounts import signin
 from doudi.accounts.models import ApiToken, PasswordHistory, User, UserRole
 from doudi.accounts.roles import ROLES
 from doudi.areas.models import Area
@@ -151,9 +152,7 @@ def reset_password(target: User, *, by: User) -> str:
 def set_active(target: User, active: bool, *, by: User) -> None:
     _may_manage(by, role_table.MANAGE_USERS, target=target)
     target.is_active = active
-    target.save()
-    if not active:
-        target.api_tokens.all().delete()
+    target.save()  # disabling revokes the account's tokens (accounts.revocation)
 
 
 @transaction.atomic
@@ -181,9 +180,8 @@ def revoke_role(target: User, code: str, *, by: User) -> None:
     row = UserRole.objects.filter(user=target, role=code).first()
     if row is None:
         raise AccountError("该账号没有此角色")
-    row.delete()
+    row.delete()  # revokes the account's tokens, as a grant does (accounts.revocation)
     target._role_codes = None
-    target.api_tokens.all().delete()
 
 
 @transaction.atomic
@@ -237,7 +235,7 @@ def token_owner(token: str) -> User | None:
     row = (ApiToken.objects.select_related("user", "user__area")
            .filter(digest=ApiToken.hash(token)).first())
     now = timezone.now()
-    if row is None or row.expires_at <= now or not row.user.is_active:
+    if row is None or row.expires_at <= now or not signin.token_usable(row.user):
         return None
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)

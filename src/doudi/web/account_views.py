@@ -22,6 +22,7 @@ from doudi.accounts.models import User
 from doudi.audit import context
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.core.client_address import client_address
 from doudi.web.forms import LoginForm
 
 PENDING = "doudi_pending_login"  # the user who passed the password step, awaiting the code
@@ -85,7 +86,7 @@ def login_otp(request: HttpRequest) -> HttpResponse:
             audit.record(AuditEvent.LOGIN_FAILED, object_type="accounts.user",
                          object_id=user.pk, object_label=f"用户 {user.username}（动态码错误）",
                          area_code=user.area_id or "",
-                         actor=context.as_user(user, ip=request.META.get("REMOTE_ADDR", "")))
+                         actor=context.as_user(user, ip=client_address(request)))
             error = "动态码错误或已使用，请输入验证器上最新的 6 位数字"
     return render(request, "doudi/login_otp.html", {"error": error})
 

@@ -32,6 +32,7 @@ from doudi.casework.models import (
     FundEntry,
     OnlineRequest,
 )
+from doudi.core.client_address import client_address
 from doudi.core.errors import ServiceError
 from doudi.core.excel import new_workbook
 from doudi.core.money import parse_optional_yuan, parse_yuan
@@ -427,7 +428,7 @@ def public_apply(request: HttpRequest) -> HttpResponse:
                     if one_off else None)
             done = online.submit(**{k: v for k, v in values.items() if k != "need"},
                                  need_fen=need, consent=request.POST.get("consent") == "1",
-                                 ip=request.META.get("REMOTE_ADDR", ""))
+                                 ip=client_address(request))
         except ServiceError as exc:
             error = str(exc)
     return render(request, "doudi/public_apply.html", {

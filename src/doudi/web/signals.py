@@ -6,10 +6,11 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 
 from doudi.audit import context, services
 from doudi.audit.models import AuditEvent
+from doudi.core.client_address import client_address
 
 
 def _ip(request) -> str:  # noqa: ANN001
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    return client_address(request)
 
 
 def _logged_in(sender, request, user, **kwargs) -> None:  # noqa: ANN001, ANN003
