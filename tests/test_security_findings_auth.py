@@ -31,13 +31,13 @@ from django.urls import resolve, reverse
 from django.utils import timezone
 
 from doudi.accounts import roles, services
+from doudi.accounts.client_address import client_address
 from doudi.accounts.models import ApiToken, CredentialReset, User
 from doudi.accounts.roles import ROLES
 from doudi.accounts.services import AccountError
 from doudi.audit.models import AuditEvent
 from doudi.casework import workflow
 from doudi.core import idnumber
-from doudi.core.client_address import client_address
 from doudi.reports import filing
 from doudi.reports.models import ReportInstance
 from tests.conftest import PASSWORD, ROLE_AREA, VILLAGE

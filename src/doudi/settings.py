@@ -205,7 +205,7 @@ DOUDI_API_DOCS = _api_docs_default()
 # The reverse proxies (comma-separated addresses or networks, e.g. "10.0.0.5,10.1.0.0/24")
 # whose X-Forwarded-For names the client: rate limits, the login history and the audit log
 # take the client's address from it only when the request comes from one of them
-# (doudi.core.client_address). Empty: REMOTE_ADDR is the client.
+# (doudi.accounts.client_address). Empty: REMOTE_ADDR is the client.
 DOUDI_TRUSTED_PROXIES = os.environ.get("DOUDI_TRUSTED_PROXIES", "")
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ninja.security import HttpBearer
 
+from doudi.accounts.client_address import client_address
 from doudi.accounts.services import token_owner
 from doudi.audit import context
-from doudi.core.client_address import client_address
 
 
 class TokenAuth(HttpBearer):

@@ -11,13 +11,13 @@ from ninja import Router
 from ninja.errors import HttpError
 
 from doudi.accounts import lockout, signin, totp
+from doudi.accounts.client_address import client_address
 from doudi.accounts.models import User
 from doudi.accounts.services import issue_api_token
 from doudi.api.schemas import TokenIn, TokenOut, refusals
 from doudi.audit import context
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.core.client_address import client_address
 
 router = Router(tags=["认证"])
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 
+from doudi.accounts.client_address import client_address
 from doudi.audit import context
-from doudi.core.client_address import client_address
 
 
 class AuditContextMiddleware:

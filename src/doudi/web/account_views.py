@@ -18,11 +18,11 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from doudi.accounts import lockout, passwords, roles, services, totp
+from doudi.accounts.client_address import client_address
 from doudi.accounts.models import CredentialReset, User
 from doudi.audit import context
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.core.client_address import client_address
 from doudi.web.forms import LoginForm
 
 PENDING = "doudi_pending_login"  # the user who passed the password step, awaiting the code

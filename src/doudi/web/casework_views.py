@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
+from doudi.accounts.client_address import client_address
 from doudi.areas.models import Area
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
@@ -32,7 +33,6 @@ from doudi.casework.models import (
     FundEntry,
     OnlineRequest,
 )
-from doudi.core.client_address import client_address
 from doudi.core.errors import ServiceError
 from doudi.core.excel import new_workbook
 from doudi.core.money import parse_optional_yuan, parse_yuan

@@ -2,11 +2,11 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ValidationError
 
 from doudi.accounts import lockout
+from doudi.accounts.client_address import client_address
 from doudi.accounts.models import User
 from doudi.audit import context
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.core.client_address import client_address
 
 
 class LoginForm(AuthenticationForm):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
+from doudi.accounts.client_address import client_address
 from doudi.audit import context, services
 from doudi.audit.models import AuditEvent
-from doudi.core.client_address import client_address
 
 
 def _ip(request) -> str:  # noqa: ANN001
