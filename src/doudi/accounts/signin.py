@@ -34,10 +34,9 @@ def token_refusal(user) -> str:  # noqa: ANN001
 
 def token_usable(user) -> bool:  # noqa: ANN001
     """Whether a token of `user` still opens the API on this call: an active account with an
-    area, not locked, no administrator-forced password change pending, and the second factor
-    its roles require set up. (An expired password stops new tokens; a person's token lives
-    12 hours, a department's long-lived one belongs to a machine account that signs in with
-    no password.)"""
+    area, not locked, and the second factor its roles require set up. (A change of password,
+    second factor, roles or a forced change revokes the tokens outright: accounts.revocation.
+    An expired password stops new tokens; a person's token lives 12 hours, and a department's
+    long-lived one belongs to a machine account that signs in with no password.)"""
     return (user.is_active and user.area_id is not None
-            and lockout.locked_until(user) is None and not user.must_change_password
-            and not second_factor_missing(user))
+            and lockout.locked_until(user) is None and not second_factor_missing(user))
