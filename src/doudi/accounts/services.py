@@ -4,8 +4,10 @@
 resets passwords, enables, disables and unlocks them; the security administrator (安全管理员)
 grants and revokes roles and resets second factors; the audit administrator (审计管理员)
 reads the audit log and login histories. Each works only inside their own area, never on
-their own account, and none of them holds a case role (see roles.conflict). Every write is
-audited through the models.
+their own account, and none of them holds a case role (see roles.conflict). An
+administrator's password or second factor is reset only on a request that another
+administrator, of a different role, approves (两人规则: request_reset, approve_reset). Every
+write is audited through the models, every refused administrator action as a refusal.
 """
 
 from __future__ import annotations
@@ -244,11 +246,19 @@ def _may_decide(request: CredentialReset, by: User) -> None:
         _refuse(by, request.target, why)
 
 
+def _still_pending(request: CredentialReset) -> None:
+    """Under a row lock: of two administrators deciding at once, the second finds it done."""
+    if CredentialReset.objects.select_for_update().get(pk=request.pk).status \
+            != CredentialReset.PENDING:
+        raise AccountError("该申请已复核")
+
+
 def approve_reset(request: CredentialReset, *, by: User) -> str:
     """复核同意: the reset is carried out now. For a password, the temporary password —
     shown to the approver once, to hand to the account's holder; "" for a second factor."""
     _may_decide(request, by)
     with transaction.atomic():
+        _still_pending(request)
         target = User.objects.select_for_update().get(pk=request.target_id)
         password = (_reset_password(target) if request.kind == CredentialReset.PASSWORD
                     else _reset_totp(target) or "")
@@ -262,6 +272,7 @@ def refuse_reset(request: CredentialReset, *, by: User) -> None:
     """复核驳回: nothing changes on the account."""
     _may_decide(request, by)
     with transaction.atomic():
+        _still_pending(request)
         request.status, request.decided_by, request.decided_at = (
             CredentialReset.REFUSED, by, timezone.now())
         request.save()
