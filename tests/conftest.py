@@ -36,6 +36,9 @@ def pytest_configure(config):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     # Every test signs in from 127.0.0.1: the per-address login limit is tested on its own.
     settings.DOUDI_LOGIN_RATE_PER_MINUTE = 100_000
+    # The API schema is served, as in the demo: the schemathesis test reads it (production
+    # hides it by default; tests/test_security_findings_auth.py checks both)
+    settings.DOUDI_API_DOCS = True
 VILLAGE = "341002102002"  # 隆阜（3）社区居委会, 黎阳镇
 OTHER_VILLAGE_SAME_TOWN = "341002102006"  # 龙山社区居委会, 黎阳镇
 TOWN = "341002102"  # 黎阳镇
@@ -52,6 +55,7 @@ ROLE_AREA = {
     "district_approver": DISTRICT,
     "district_admin": DISTRICT,
     "supervisor": CITY,
+    "upper_officer": CITY,
     "sysadmin": DISTRICT,
     "security_admin": DISTRICT,
     "audit_admin": DISTRICT,

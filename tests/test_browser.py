@@ -221,8 +221,12 @@ def test_login_search_open_and_reveal(page, live, world, new_id) -> None:
 def test_wrong_password_is_refused_and_audited(page, live, users) -> None:
     from playwright.sync_api import expect
 
+    from doudi.accounts.lockout import refused_message
+
     _login(page, live.url, "town_approver", "not-the-password")
-    expect(page.locator(".error")).to_have_text("用户名或密码错误")
+    # the one answer to every refused sign-in: it names neither the account nor its state
+    expect(page.locator(".error")).to_have_text(refused_message())
+    assert refused_message().startswith("用户名或密码错误")
     expect(page.locator("h1")).to_have_text("登录")
     assert page.url.startswith(f"{live.url}/login/")
     expect(page.locator("input[name=username]")).to_have_value("town_approver")

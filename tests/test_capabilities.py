@@ -33,6 +33,7 @@ ROLE_CODE_FILES = frozenset({
     "accounts/roles.py",
     "accounts/models.py",
     "accounts/services.py",
+    "accounts/revocation.py",
     "accounts/totp.py",
     "accounts/management/commands/adduser.py",
     "web/account_views.py",

@@ -93,18 +93,21 @@ def test_five_failures_lock_the_account_until_unlocked(client, users):
         assert "用户名或密码错误" in _login(client, user.username, "wrong").content.decode()
     locked = _fresh(user)
     assert locked.failed_logins == 5 and locked.locked_until > timezone.now()
-    # the right password no longer opens it
+    # the right password no longer opens it, and the answer is a wrong password's
     refused = _login(client, user.username)
-    assert refused.status_code == 200 and "已锁定" in refused.content.decode()
+    assert refused.status_code == 200 and "_auth_user_id" not in client.session
+    assert refused.context["form"].non_field_errors() == \
+        _login(Client(), "no_such_user", "wrong").context["form"].non_field_errors()
     assert AuditEvent.objects.filter(object_type="accounts.user", object_id=str(user.pk),
                                      changes__has_key="locked_until").exists()
+    # five wrong passwords, then the right one refused while locked
     assert AuditEvent.objects.filter(action=AuditEvent.LOGIN_FAILED,
-                                     object_id=str(user.pk)).count() == 5
+                                     object_id=str(user.pk)).count() == 6
     # the token API honours the same lock
     api = client.post(reverse("api:issue_token"),
                       {"username": user.username, "password": PASSWORD},
                       content_type="application/json")
-    assert api.status_code == 403
+    assert api.status_code == 401
     services.unlock(locked, by=users.sysadmin)
     assert _login(client, user.username).status_code == 302
     assert _fresh(user).failed_logins == 0

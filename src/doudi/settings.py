@@ -7,11 +7,15 @@ DOUDI_TASKS    "immediate" runs background jobs inside the request (tests); othe
 DOUDI_FEEDS_INBOX  where department files wait to be imported (DOUDI_HOME/inbox); the demo puts
                the synthetic district's feeds there
 DOUDI_DEBUG    "1" for development pages
+DOUDI_API_DOCS "1" serves the API's schema and documentation page without login (the default
+               only with DOUDI_DEBUG=1 and no DOUDI_HTTPS; the demo turns it on)
+DOUDI_TRUSTED_PROXIES  the reverse proxies whose X-Forwarded-For names the client
 DOUDI_ALLOWED_HOSTS  comma-separated host names
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -183,6 +187,31 @@ if os.environ.get("DOUDI_HTTPS") == "1":
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
+
+
+def _api_docs_default() -> bool:
+    """The API's schema (/api/openapi.json) and documentation page (/api/docs) answer without
+    login, so they describe the whole API to anyone who can reach the server: shown by default
+    only on a development machine (DOUDI_DEBUG=1 without DOUDI_HTTPS=1); a production server
+    (DEBUG off, or behind TLS) hides them unless DOUDI_API_DOCS=1. The demo turns them on."""
+    explicit = os.environ.get("DOUDI_API_DOCS")
+    if explicit is not None:
+        return explicit == "1"
+    return os.environ.get("DOUDI_DEBUG") == "1" and os.environ.get("DOUDI_HTTPS") != "1"
+
+
+DOUDI_API_DOCS = _api_docs_default()
+
+# The reverse proxies (comma-separated addresses or networks, e.g. "10.0.0.5,10.1.0.0/24")
+# whose X-Forwarded-For names the client: rate limits, the login history and the audit log
+# take the client's address from it only when the request comes from one of them
+# (doudi.accounts.client_address). Empty: REMOTE_ADDR is the client.
+DOUDI_TRUSTED_PROXIES = os.environ.get("DOUDI_TRUSTED_PROXIES", "")
+
+
+for _proxy in DOUDI_TRUSTED_PROXIES.split(","):  # a mistyped address stops the start
+    if _proxy.strip():
+        ipaddress.ip_network(_proxy.strip(), strict=False)
 
 LOGGING = {
     "version": 1,

@@ -46,7 +46,10 @@ def test_fill_submit_receive(world, users) -> None:
     filing.submit(by=users.district_approver, report=report)
     with pytest.raises(filing.FilingError, match="不能重新填报"):
         filing.fill(by=users.district_officer, code="monthly_assistance", period="2026-10")
-    filing.receive(by=users.supervisor, report=report)
+    with pytest.raises(PermissionDenied):  # the read-only supervisor reads, never receives
+        filing.receive(by=users.supervisor, report=report)
+    assert report.status == ReportInstance.SUBMITTED
+    filing.receive(by=users.upper_officer, report=report)  # 上级经办 (reports.receive_filing)
     assert report.status == ReportInstance.RECEIVED
     sheet = CalamineWorkbook.from_filelike(io.BytesIO(filing.xlsx(report, "屯溪区"))) \
         .get_sheet_by_index(0).to_python()

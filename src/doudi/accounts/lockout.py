@@ -15,6 +15,14 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 
 
+def refused_message(*, code: bool = False) -> str:
+    """The one answer to a refused sign-in — a wrong password or code, an unknown or disabled
+    user name, a locked account — so that it tells nobody which names exist or are locked."""
+    what = "用户名、密码或动态码错误" if code else "用户名或密码错误"
+    return (f"{what}。连续失败 {settings.DOUDI_LOCKOUT_FAILURES} 次账号将锁定 "
+            f"{settings.DOUDI_LOCKOUT_MINUTES} 分钟，锁定期间请稍后再试或联系系统管理员解锁")
+
+
 def locked_until(user) -> dt.datetime | None:  # noqa: ANN001
     until = user.locked_until
     return until if until is not None and until > timezone.now() else None
@@ -37,6 +45,9 @@ def register_failure(user) -> None:  # noqa: ANN001
                      object_label=f"用户 {user.username}", area_code=user.area_id or "",
                      changes={"locked_until": [None, f"{timezone.localtime(until):%Y-%m-%d %H:%M}"],
                               "原因": [None, f"连续 {failures} 次登录失败"]})
+        from doudi.accounts.revocation import revoke_tokens
+
+        revoke_tokens(user, "账号锁定")  # the bulk update above sends no save signal
 
 
 def register_success(user) -> None:  # noqa: ANN001

@@ -135,3 +135,46 @@ class ApiToken(models.Model):
             expires_at=timezone.now() + dt.timedelta(hours=hours),
         )
         return token
+
+
+class CredentialReset(Audited, models.Model):
+    """重置管理员凭据的申请: a reset of an administrator's password or second factor, asked by
+    one administrator and carried out only when another administrator, of a different role
+    from the one who asked, approves it (两人规则). The temporary password goes to the approver,
+    so the administrator who asked never holds it."""
+
+    PASSWORD, TOTP = "password", "totp"
+    KINDS = [(PASSWORD, "重置口令"), (TOTP, "重置双因素认证")]
+    PENDING, DONE, REFUSED = "pending", "done", "refused"
+    STATUSES = [(PENDING, "待复核"), (DONE, "已复核办理"), (REFUSED, "已驳回")]
+
+    target = models.ForeignKey(User, verbose_name="账号", on_delete=models.CASCADE,
+                               related_name="credential_resets")
+    kind = models.CharField("事项", max_length=10, choices=KINDS)
+    status = models.CharField("状态", max_length=10, choices=STATUSES, default=PENDING)
+    requested_by = models.ForeignKey(User, verbose_name="申请人", on_delete=models.PROTECT,
+                                     related_name="+")
+    # the role the asker held: the approver must hold another (roles may change meanwhile)
+    requested_as = models.CharField("申请人角色", max_length=30,
+                                    choices=role_table.ROLE_CHOICES)
+    requested_at = models.DateTimeField("申请时间", default=timezone.now)
+    decided_by = models.ForeignKey(User, verbose_name="复核人", null=True, blank=True,
+                                   on_delete=models.PROTECT, related_name="+")
+    decided_at = models.DateTimeField("复核时间", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "管理员凭据重置申请"
+        verbose_name_plural = "管理员凭据重置申请"
+        constraints = [models.UniqueConstraint(
+            fields=["target", "kind"], condition=models.Q(status="pending"),
+            name="one_pending_reset_per_kind")]
+
+    def __str__(self) -> str:
+        return self.audit_label()
+
+    @property
+    def area_code(self) -> str:
+        return self.target.area_id or ""
+
+    def audit_label(self) -> str:
+        return f"用户 {self.target.username} {self.get_kind_display()}申请"

@@ -88,6 +88,8 @@ HANDLE_DISTRICT_WARNING = _capability("monitoring.handle_warning.district",
 
 # -- reports, place names --------------------------------------------------------------------
 SUBMIT_FILING = _capability("reports.submit_filing", "填报、报送统计报表")
+# receipt is the level above's act, granted explicitly: reading the reports does not imply it
+RECEIVE_FILING = _capability("reports.receive_filing", "接收下级报送的统计报表（市、省）")
 START_CAMPAIGN = _capability("reports.start_campaign", "组织抽查检查活动")
 CHECK_SAMPLE = _capability("reports.check_sample", "登记抽查户的检查结果")
 REVIEW_NAMING = _capability("placenames.review_naming", "审核地名命名、更名申请（乡镇）")
@@ -105,6 +107,10 @@ class Role:
     # system, security and audit administrators cannot do each other's work or touch case data,
     # and a department's or organisation's account is never also a person's working account.
     exclusive: bool = False
+    # 三员 (the system, security and audit administrators): no administrator resets another
+    # administrator's password or second factor alone — another administrator, of a different
+    # role from the one who asked, approves it (accounts.services.request_reset).
+    administrator: bool = False
 
 
 # What the working roles share, village to district: the registry (masked; full values
@@ -139,11 +145,16 @@ ROLES: dict[str, Role] = {
         Role("district_admin", "区县业务管理员",
              frozenset({VIEW_REGISTRY, EDIT_POLICY, SIMULATE_RULES, IMPORT_FEEDS, MANAGE_FEEDS,
                         RUN_MONITORING, TUNE_INDICATORS}), (1, 2, 3)),
+        # read-only: watches figures and reports above the district, writes nothing
         Role("supervisor", "上级监督", frozenset({VIEW_REGISTRY, EXPORT_REGISTRY}), (1, 2, 3)),
-        Role("sysadmin", "系统管理员", frozenset({MANAGE_USERS}), (1, 2, 3), exclusive=True),
+        # the city's or province's officer who receives the districts' statistical reports
+        Role("upper_officer", "上级经办", frozenset({VIEW_REGISTRY, RECEIVE_FILING}), (1, 2)),
+        Role("sysadmin", "系统管理员", frozenset({MANAGE_USERS}), (1, 2, 3), exclusive=True,
+             administrator=True),
         Role("security_admin", "安全管理员", frozenset({MANAGE_SECURITY}), (1, 2, 3),
-             exclusive=True),
-        Role("audit_admin", "审计管理员", frozenset({VIEW_AUDIT}), (1, 2, 3), exclusive=True),
+             exclusive=True, administrator=True),
+        Role("audit_admin", "审计管理员", frozenset({VIEW_AUDIT}), (1, 2, 3), exclusive=True,
+             administrator=True),
         # 部门接口账号: a department's machine account (医保、残联 …), named by `department`.
         Role("department", "部门数据接口", frozenset({PUSH_FEEDS}), (1, 2, 3), exclusive=True),
         # the 12345 hotline centre's machine account: pushes tickets, reads their outcome
@@ -155,6 +166,13 @@ ROLES: dict[str, Role] = {
 
 ROLE_CHOICES = [(r.code, r.label) for r in ROLES.values()]
 EXCLUSIVE_ROLES = frozenset(r.code for r in ROLES.values() if r.exclusive)
+ADMINISTRATOR_ROLES = frozenset(r.code for r in ROLES.values() if r.administrator)
+# Capabilities that only read (each full view or export is audited; nothing else is written).
+# A role holding only these, and not an administrator, is read-only: it writes nothing, which
+# tests/test_security_findings_auth.py checks by walking every write route as each such role.
+READ_CAPABILITIES = frozenset({VIEW_REGISTRY, EXPORT_REGISTRY, VIEW_AUDIT})
+READ_ONLY_ROLES = frozenset(r.code for r in ROLES.values()
+                            if r.capabilities <= READ_CAPABILITIES and not r.administrator)
 
 
 def conflict(role_codes: list[str] | set[str]) -> str:

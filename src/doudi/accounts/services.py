@@ -4,8 +4,10 @@
 resets passwords, enables, disables and unlocks them; the security administrator (安全管理员)
 grants and revokes roles and resets second factors; the audit administrator (审计管理员)
 reads the audit log and login histories. Each works only inside their own area, never on
-their own account, and none of them holds a case role (see roles.conflict). Every write is
-audited through the models.
+their own account, and none of them holds a case role (see roles.conflict). An
+administrator's password or second factor is reset only on a request that another
+administrator, of a different role, approves (两人规则: request_reset, approve_reset). Every
+write is audited through the models, every refused administrator action as a refusal.
 """
 
 from __future__ import annotations
@@ -21,7 +23,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from doudi.accounts import roles as role_table
-from doudi.accounts.models import ApiToken, PasswordHistory, User, UserRole
+from doudi.accounts import signin
+from doudi.accounts.models import ApiToken, CredentialReset, PasswordHistory, User, UserRole
 from doudi.accounts.roles import ROLES
 from doudi.areas.models import Area
 from doudi.audit import context
@@ -133,27 +136,163 @@ def temporary_password() -> str:
             return candidate
 
 
-@transaction.atomic
-def reset_password(target: User, *, by: User) -> str:
-    """系统管理员重置口令: a temporary password the user must replace at the next login."""
-    _may_manage(by, role_table.MANAGE_USERS, target=target)
+def is_administrator(user: User) -> bool:
+    """Holds one of the three administrators' roles (三员)."""
+    return bool(role_table.ADMINISTRATOR_ROLES.intersection(user.role_codes))
+
+
+# who may ask for (or, for an ordinary account, do) each credential reset
+RESET_CAPABILITY = {CredentialReset.PASSWORD: role_table.MANAGE_USERS,
+                    CredentialReset.TOTP: role_table.MANAGE_SECURITY}
+
+
+def _refuse(by: User, target: User, why: str, error: type[Exception] = PermissionDenied) -> None:
+    """Audit a refused administrator action (outside the refused transaction, so the row
+    stays) and raise it."""
+    audit.record(AuditEvent.REFUSED, object_type="accounts.user", object_id=target.pk,
+                 object_label=f"用户 {target.username}：{why}"[:200],
+                 area_code=target.area_id or "", actor=context.current())
+    raise error(why)
+
+
+def _may_reset(by: User, kind: str, target: User) -> None:
+    """The authority to reset (or ask to reset) `target`'s credential; a refusal is audited."""
+    try:
+        _may_manage(by, RESET_CAPABILITY[kind], target=target)
+    except PermissionDenied as exc:
+        _refuse(by, target, f"{dict(CredentialReset.KINDS)[kind]}被拒绝：{exc}")
+
+
+def _second_person_required(target: User, by: User, kind: str) -> None:
+    """An administrator's credentials are reset only through an approved request."""
+    if is_administrator(target):
+        label = dict(CredentialReset.KINDS)[kind]
+        _refuse(by, target, f"三员分立：{label}须提交申请，由另一类管理员复核后办理",
+                AccountError)
+
+
+def _reset_password(target: User) -> str:
     password = temporary_password()
     _keep_history(target)
     target.set_password(password)
     target.password_changed_at = timezone.now()
     target.must_change_password = True
     target.failed_logins, target.locked_until = 0, None
-    target.save()
+    target.save()  # revokes the account's tokens (accounts.revocation)
     return password
+
+
+def _reset_totp(target: User) -> None:
+    target.totp_secret, target.totp_confirmed_at, target.totp_last_step = "", None, None
+    target.save()  # revokes the account's tokens (accounts.revocation)
+
+
+def reset_password(target: User, *, by: User) -> str:
+    """系统管理员重置口令: a temporary password the user must replace at the next login. An
+    administrator's password is reset only through `request_reset` (两人规则)."""
+    _may_reset(by, CredentialReset.PASSWORD, target)
+    _second_person_required(target, by, CredentialReset.PASSWORD)
+    with transaction.atomic():
+        return _reset_password(target)
+
+
+def reset_totp(target: User, *, by: User) -> None:
+    """安全管理员重置双因素 (a lost phone): the user enrols again at the next login. An
+    administrator's second factor is reset only through `request_reset` (两人规则)."""
+    _may_reset(by, CredentialReset.TOTP, target)
+    _second_person_required(target, by, CredentialReset.TOTP)
+    with transaction.atomic():
+        _reset_totp(target)
+
+
+def request_reset(target: User, kind: str, *, by: User) -> CredentialReset:
+    """申请重置管理员凭据: the administrator whose duty the reset is (the system administrator
+    for a password, the security administrator for a second factor) asks; nothing changes
+    until another administrator of a different role approves (`approve_reset`)."""
+    if kind not in RESET_CAPABILITY:
+        raise AccountError("请选择要重置的凭据", field="kind")
+    _may_reset(by, kind, target)
+    if not is_administrator(target):
+        raise AccountError("普通账号由管理员直接重置，无需申请")
+    if CredentialReset.objects.filter(target=target, kind=kind,
+                                      status=CredentialReset.PENDING).exists():
+        raise AccountError("该账号已有待复核的同类申请")
+    asked_as = sorted(role_table.ADMINISTRATOR_ROLES.intersection(by.role_codes))[0]
+    with transaction.atomic():
+        return CredentialReset.objects.create(target=target, kind=kind, requested_by=by,
+                                              requested_as=asked_as)
+
+
+def decide_refusal(request: CredentialReset, by: User) -> str:
+    """Why `by` may not approve or refuse `request` ("" when they may): another administrator,
+    of a different role from the asker's, neither the asker nor the account's holder, over
+    the account's area."""
+    if not is_administrator(by):
+        return "重置申请须由管理员复核"
+    if by.pk in (request.requested_by_id, request.target_id):
+        return "两人规则：不能复核本人提出的或针对本人账号的重置申请"
+    if request.requested_as in by.role_codes:
+        return f"两人规则：须由{ROLES[request.requested_as].label}以外的另一类管理员复核"
+    if not (request.target.area_id or "").startswith(by.scope_prefix or "\0"):
+        return "该账号不在您的管辖范围内"
+    return ""
+
+
+def _may_decide(request: CredentialReset, by: User) -> None:
+    if request.status != CredentialReset.PENDING:
+        raise AccountError("该申请已复核")
+    why = decide_refusal(request, by)
+    if why:
+        _refuse(by, request.target, why)
+
+
+def _still_pending(request: CredentialReset) -> None:
+    """Under a row lock: of two administrators deciding at once, the second finds it done."""
+    if CredentialReset.objects.select_for_update().get(pk=request.pk).status \
+            != CredentialReset.PENDING:
+        raise AccountError("该申请已复核")
+
+
+def approve_reset(request: CredentialReset, *, by: User) -> str:
+    """复核同意: the reset is carried out now. For a password, the temporary password —
+    shown to the approver once, to hand to the account's holder; "" for a second factor."""
+    _may_decide(request, by)
+    with transaction.atomic():
+        _still_pending(request)
+        target = User.objects.select_for_update().get(pk=request.target_id)
+        password = (_reset_password(target) if request.kind == CredentialReset.PASSWORD
+                    else _reset_totp(target) or "")
+        request.status, request.decided_by, request.decided_at = (
+            CredentialReset.DONE, by, timezone.now())
+        request.save()
+    return password
+
+
+def refuse_reset(request: CredentialReset, *, by: User) -> None:
+    """复核驳回: nothing changes on the account."""
+    _may_decide(request, by)
+    with transaction.atomic():
+        _still_pending(request)
+        request.status, request.decided_by, request.decided_at = (
+            CredentialReset.REFUSED, by, timezone.now())
+        request.save()
+
+
+def pending_resets(viewer: User) -> list[CredentialReset]:
+    """The reset requests waiting in the viewer's area (for administrators)."""
+    if not is_administrator(viewer) or viewer.scope_prefix is None:
+        return []
+    return list(CredentialReset.objects.select_related("target", "requested_by")
+                .filter(status=CredentialReset.PENDING,
+                        target__area__code__startswith=viewer.scope_prefix)
+                .order_by("requested_at"))
 
 
 @transaction.atomic
 def set_active(target: User, active: bool, *, by: User) -> None:
     _may_manage(by, role_table.MANAGE_USERS, target=target)
     target.is_active = active
-    target.save()
-    if not active:
-        target.api_tokens.all().delete()
+    target.save()  # disabling revokes the account's tokens (accounts.revocation)
 
 
 @transaction.atomic
@@ -181,17 +320,8 @@ def revoke_role(target: User, code: str, *, by: User) -> None:
     row = UserRole.objects.filter(user=target, role=code).first()
     if row is None:
         raise AccountError("该账号没有此角色")
-    row.delete()
+    row.delete()  # revokes the account's tokens, as a grant does (accounts.revocation)
     target._role_codes = None
-    target.api_tokens.all().delete()
-
-
-@transaction.atomic
-def reset_totp(target: User, *, by: User) -> None:
-    """安全管理员重置双因素 (a lost phone): the user enrols again at the next login."""
-    _may_manage(by, role_table.MANAGE_SECURITY, target=target)
-    target.totp_secret, target.totp_confirmed_at, target.totp_last_step = "", None, None
-    target.save()
 
 
 @transaction.atomic
@@ -237,7 +367,7 @@ def token_owner(token: str) -> User | None:
     row = (ApiToken.objects.select_related("user", "user__area")
            .filter(digest=ApiToken.hash(token)).first())
     now = timezone.now()
-    if row is None or row.expires_at <= now or not row.user.is_active:
+    if row is None or row.expires_at <= now or not signin.token_usable(row.user):
         return None
     if row.last_used_at is None or (now - row.last_used_at).total_seconds() > 60:
         ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ninja.security import HttpBearer
 
+from doudi.accounts.client_address import client_address
 from doudi.accounts.services import token_owner
 from doudi.audit import context
 
@@ -17,5 +18,5 @@ class TokenAuth(HttpBearer):
             return None
         request.user = user
         context.bind(context.as_user(user, request_id=getattr(request, "request_id", ""),
-                                     ip=request.META.get("REMOTE_ADDR", "")))
+                                     ip=client_address(request)))
         return user

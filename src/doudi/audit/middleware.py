@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from doudi.accounts.client_address import client_address
 from doudi.audit import context
 
 
@@ -18,7 +19,7 @@ class AuditContextMiddleware:
             user_id=user.pk if user is not None and user.is_authenticated else None,
             username=user.username if user is not None and user.is_authenticated else "anonymous",
             request_id=request.request_id,
-            ip=request.META.get("REMOTE_ADDR", ""),
+            ip=client_address(request),
         )
         with context.acting(actor):
             response = self.get_response(request)

@@ -22,7 +22,7 @@ from ninja import File, Form, Router, Schema, Status
 from ninja.errors import HttpError
 from ninja.files import UploadedFile
 
-from doudi.accounts import roles
+from doudi.accounts import roles, signin
 from doudi.accounts.lockout import count_this_minute
 from doudi.accounts.models import ApiToken, User
 from doudi.api.schemas import refusals
@@ -47,6 +47,8 @@ def issue_department_token(username: str, days: int = 365) -> str:
             or not user.department:
         raise ValueError(f"“{username}”不是部门数据接口账号（需角色“部门数据接口”或"
                          "“12345热线接口”并填写所属部门）")
+    if signin.second_factor_missing(user):  # the same sign-in policy as every way in
+        raise ValueError(signin.ENROL_FIRST)
     token = ApiToken.issue(user, hours=24 * days)
     audit.record(AuditEvent.TOKEN, object_type="accounts.user", object_id=user.pk,
                  object_label=f"部门接口账号 {user.username}（{user.department}）签发令牌",

@@ -139,11 +139,13 @@ def submit(*, by, report: ReportInstance) -> ReportInstance:  # noqa: ANN001
 
 
 def receive(*, by, report: ReportInstance) -> ReportInstance:  # noqa: ANN001
-    """The upper level (a city or province above the district) acknowledges receipt."""
+    """The upper level (a city or province above the district) acknowledges receipt: an
+    officer holding `reports.receive_filing` (上级经办), not whoever can read the report."""
     scope = getattr(by, "scope_prefix", None)
-    if scope is None or len(scope) >= len(report.area_code) or \
+    if not by.can(roles.RECEIVE_FILING) or scope is None or \
+            len(scope) >= len(report.area_code) or \
             not report.area_code.startswith(scope):
-        raise PermissionDenied("由上级民政部门接收")
+        raise PermissionDenied("报表由市、省的上级经办人员接收")
     if report.status != ReportInstance.SUBMITTED:
         raise FilingError("报表尚未报送")
     report.status, report.received_by, report.received_at = (

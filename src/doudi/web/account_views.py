@@ -18,7 +18,8 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from doudi.accounts import lockout, passwords, roles, services, totp
-from doudi.accounts.models import User
+from doudi.accounts.client_address import client_address
+from doudi.accounts.models import CredentialReset, User
 from doudi.audit import context
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
@@ -85,7 +86,7 @@ def login_otp(request: HttpRequest) -> HttpResponse:
             audit.record(AuditEvent.LOGIN_FAILED, object_type="accounts.user",
                          object_id=user.pk, object_label=f"用户 {user.username}（动态码错误）",
                          area_code=user.area_id or "",
-                         actor=context.as_user(user, ip=request.META.get("REMOTE_ADDR", "")))
+                         actor=context.as_user(user, ip=client_address(request)))
             error = "动态码错误或已使用，请输入验证器上最新的 6 位数字"
     return render(request, "doudi/login_otp.html", {"error": error})
 
@@ -172,6 +173,7 @@ def user_list(request: HttpRequest) -> HttpResponse:
              .select_related("area").prefetch_related("role_rows").order_by("area_id", "username"))
     return render(request, "doudi/user_list.html", {
         "users": users, "may_create": request.user.can(roles.MANAGE_USERS),
+        "pending": services.pending_resets(request.user),
         "now": timezone.now(),
     })
 
@@ -223,6 +225,22 @@ def _act(request: HttpRequest, target: User) -> str:
     if action == "reset_totp":
         services.reset_totp(target, by=by)
         return "已重置双因素认证，用户下次登录后重新绑定"
+    if action in ("request_reset_password", "request_reset_totp"):
+        made = services.request_reset(target, action.removeprefix("request_reset_"), by=by)
+        return (f"已提交{made.get_kind_display()}申请，须由{roles.ROLES[made.requested_as].label}"
+                "以外的另一类管理员复核后办理")
+    if action in ("approve_reset", "refuse_reset"):
+        posted = request.POST.get("reset_id", "")
+        request_row = get_object_or_404(CredentialReset, target=target,
+                                        pk=int(posted) if posted.isdigit() else 0)
+        if action == "refuse_reset":
+            services.refuse_reset(request_row, by=by)
+            return f"已驳回{request_row.get_kind_display()}申请"
+        password = services.approve_reset(request_row, by=by)
+        if password:
+            return (f"已复核同意并重置口令，临时口令 {password}（仅显示这一次，请交给账号本人，"
+                    "登录后须修改）")
+        return "已复核同意并重置双因素认证，用户下次登录后重新绑定"
     raise services.AccountError("请选择要办理的事项", field="action")
 
 
@@ -254,6 +272,10 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         "locked": lockout.locked_until(target), "expires": passwords.expires_on(target),
         "totp_enrolled": totp.enrolled(target),
         "may_manage": viewer.can(roles.MANAGE_USERS) and viewer.pk != target.pk,
+        # 两人规则: an administrator's credentials are reset by an approved request
+        "target_is_admin": services.is_administrator(target),
+        "pending": [(r, not services.decide_refusal(r, viewer))
+                    for r in services.pending_resets(viewer) if r.target_id == target.pk],
         "may_grant": viewer.can(roles.MANAGE_SECURITY) and viewer.pk != target.pk,
         # 登录历史 is the auditor's to read (and the user's own, on the account page)
         "history": services.login_history(target) if viewer.can(roles.VIEW_AUDIT) else None,

@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
+from doudi.accounts.client_address import client_address
 from doudi.areas.models import Area
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
@@ -427,7 +428,7 @@ def public_apply(request: HttpRequest) -> HttpResponse:
                     if one_off else None)
             done = online.submit(**{k: v for k, v in values.items() if k != "need"},
                                  need_fen=need, consent=request.POST.get("consent") == "1",
-                                 ip=request.META.get("REMOTE_ADDR", ""))
+                                 ip=client_address(request))
         except ServiceError as exc:
             error = str(exc)
     return render(request, "doudi/public_apply.html", {

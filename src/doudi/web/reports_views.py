@@ -343,4 +343,5 @@ def filing_detail(request: HttpRequest, filing_id: int) -> HttpResponse:
         and report.status == ReportInstance.DRAFT,
         "can_submit": request.user.can(roles.SUBMIT_FILING)
         and request.user.scope_prefix == report.area_code,
-        "can_receive": len(request.user.scope_prefix) < len(report.area_code)})
+        "can_receive": request.user.can(roles.RECEIVE_FILING)
+        and len(request.user.scope_prefix) < len(report.area_code)})

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 
+from doudi.accounts.client_address import client_address
 from doudi.audit import context, services
 from doudi.audit.models import AuditEvent
 
 
 def _ip(request) -> str:  # noqa: ANN001
-    return request.META.get("REMOTE_ADDR", "") if request is not None else ""
+    return client_address(request)
 
 
 def _logged_in(sender, request, user, **kwargs) -> None:  # noqa: ANN001, ANN003

@@ -50,6 +50,7 @@ DEMO_USERS = [
     ("sysadmin", DEMO_DISTRICT, ["sysadmin"], "屯溪区 系统管理员"),
     ("security", DEMO_DISTRICT, ["security_admin"], "屯溪区 安全管理员"),
     ("supervisor", "3410", ["supervisor"], "黄山市 上级监督(只读)"),
+    ("city", "3410", ["upper_officer"], "黄山市 上级经办(接收区县报表)"),
 ]
 
 
@@ -83,6 +84,10 @@ class Command(BaseCommand):
             self._build(o["households"], o["seed"])
         self._print_users()
         if not o["no_serve"]:
+            # the demo shows the API's schema and documentation page (/api/docs), unless
+            # DOUDI_API_DOCS=0 says otherwise; a production server hides them by default
+            if os.environ.get("DOUDI_API_DOCS") != "0":
+                settings.DOUDI_API_DOCS = True
             call_command("serve", host=o["host"], port=o["port"])
 
     def _build(self, households: int, seed: int) -> None:
