@@ -10,9 +10,11 @@ when an origin is given) and the consent recorded. Submissions are rate-limited 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from doudi.accounts import roles
@@ -29,6 +31,27 @@ from doudi.registry import services as registry
 from doudi.registry.models import Membership, Person
 
 PER_ADDRESS_PER_HOUR = 5
+
+
+def served_prefixes() -> tuple[str, ...]:
+    """The area-code prefixes the deployment serves (`DOUDI_PUBLIC_AREA`, comma-separated)."""
+    raw = str(settings.DOUDI_PUBLIC_AREA or "")
+    return tuple(p for p in (part.strip() for part in raw.split(",")) if p.isdigit())
+
+
+def serves(code: str) -> bool:
+    return any(code.startswith(prefix) for prefix in served_prefixes())
+
+
+def served_areas(level: int):  # noqa: ANN201
+    """The served areas of a level (4 towns, 5 villages); none when nothing is configured."""
+    prefixes = served_prefixes()
+    if not prefixes:
+        return Area.objects.none()
+    match = Q()
+    for prefix in prefixes:
+        match |= Q(code__startswith=prefix)
+    return Area.objects.filter(match, level=level)
 
 
 def submit(*, programme: str, name: str, id_number: str, phone: str, village: str,
@@ -48,9 +71,11 @@ def submit(*, programme: str, name: str, id_number: str, phone: str, village: st
         errors.append(f"身份证号：{exc}")
     if not phone.strip().isdigit() or not 7 <= len(phone.strip()) <= inputs.PHONE_MAX:
         errors.append("请填写有效的联系电话")
-    area = Area.objects.filter(code=village, level=5).first()
+    # only a village the deployment serves: any other in the division tree (another province)
+    # would reach no town office here
+    area = served_areas(5).filter(code=village).first() if village.isdigit() else None
     if area is None:
-        errors.append("请选择所在村（社区）")
+        errors.append("请选择本地区的村（社区）")
     if hukou_type not in dict(choices.HUKOU_CHOICES):
         errors.append("请选择户籍类型")
     if not reason.strip():

@@ -408,8 +408,7 @@ def _one_off_kinds() -> list[tuple[str, str]]:
 
 
 def _public_towns() -> list[Area]:
-    return list(Area.objects.filter(code__startswith=settings.DOUDI_PUBLIC_AREA, level=4)
-                .order_by("code"))
+    return list(online.served_areas(4).order_by("code"))
 
 
 def public_apply(request: HttpRequest) -> HttpResponse:
@@ -442,7 +441,7 @@ def public_apply(request: HttpRequest) -> HttpResponse:
 def public_villages(request: HttpRequest) -> HttpResponse:
     town = request.GET.get("town", "")
     villages = (Area.objects.filter(code__startswith=town[:9], level=5).order_by("code")
-                if len(town) >= 9 and town.startswith(settings.DOUDI_PUBLIC_AREA)
+                if len(town) >= 9 and town[:9].isdigit() and online.serves(town[:9])
                 else Area.objects.none())
     return render(request, "doudi/_village_options.html", {"villages": villages})
 
