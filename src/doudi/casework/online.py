@@ -150,5 +150,5 @@ def decline(*, by, request: OnlineRequest, reason: str) -> OnlineRequest:  # noq
     request.save(update_fields=["status", "decline_reason"])
     audit.record(AuditEvent.UPDATE, object_type="casework.onlinerequest", object_id=request.pk,
                  object_label=f"不予受理网上申请：{request.decline_reason}",
-                 area_code=request.area_code)
+                 area_code=request.area_code, instance=request)
     return request

@@ -376,7 +376,7 @@ def attachment_file(request: HttpRequest, application_id: int, attachment_id: in
         raise Http404("附件不存在")
     audit.record(AuditEvent.VIEW, object_type="casework.attachment", object_id=item.pk,
                  object_label=f"查看附件 {item.file_name}（申请 {app.number}）",
-                 area_code=app.area_code)
+                 area_code=app.area_code, instance=item)
     response = HttpResponse(attachments.read(item), content_type=item.content_type)
     response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(item.file_name)}"
     response["X-Content-Type-Options"] = "nosniff"
