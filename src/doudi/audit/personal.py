@@ -47,7 +47,8 @@ PUBLIC: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "casework.calendaryear": {"source"},
     "casework.attachment": {"content_type", "sha256"},
     "benefits.enrollment": {"bank"},
-    "benefits.payeechange": {"bank", "old_bank", "old_account_kind"},
+    # the approver's note (documents missing, unclear) is what the household's timeline shows
+    "benefits.payeechange": {"bank", "old_bank", "old_account_kind", "decision_note"},
     "benefits.banklayout": {"code", "name", "encoding", "file_format", "columns", "codes",
                             "result_line", "result_status", "result_reason", "success_values"},
     "benefits.oneoffpayment": {"aid_type", "bank"},
