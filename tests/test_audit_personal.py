@@ -51,7 +51,9 @@ def _value(model: type[models.Model], field: models.Field) -> object:
     if field.name in personal.EVERYWHERE:
         return "341002001001"
     if field.name in personal.PUBLIC.get(label, ()):  # reviewed as non-personal
-        return {"k": 1} if isinstance(field, models.JSONField) else "公开值"[: field.max_length or 3]
+        if isinstance(field, models.JSONField):
+            return {"k": 1}
+        return "公开值"[: field.max_length or 3]
     if field.choices:
         return next(iter(dict(field.flatchoices)))
     if isinstance(field, models.BooleanField):
@@ -169,8 +171,8 @@ def test_a_hotline_ticket_and_a_consent_are_logged_masked(users, world) -> None:
            address=ADDRESS)
     head = world.village_hh.head()
     record_consent(by=users.village_assistant, household=world.village_hh,
-                   signed_on=timezone.localdate(), signed_by=head.name,
-                   signer=head, evidence="in_person")
+                   signed_on=timezone.localdate(), signer=head, evidence="in_person",
+                   attested=True)
     events = list(AuditEvent.objects.order_by("id")[first:])
     text = json.dumps([[e.object_label, e.changes] for e in events], ensure_ascii=False)
     for secret in (NAME, PHONE, ADDRESS, head.name):

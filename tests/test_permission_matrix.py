@@ -182,6 +182,7 @@ DETAIL_CAPABILITY = {
     "api:job_errors": roles.IMPORT_FEEDS,
     "online_accept": roles.EDIT_REGISTRY,
     "online_decline": roles.EDIT_REGISTRY,
+    "online_verify": roles.EDIT_REGISTRY,
     "household_observation_add": roles.EDIT_REGISTRY,
     "household_category_add": roles.EDIT_REGISTRY,
     "household_category_end": roles.EDIT_REGISTRY,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -210,9 +211,12 @@ def _render_queue(request: HttpRequest, error: str = "") -> HttpResponse:
     return render(request, "doudi/work_queue.html", {
         "mine": mine, "overdue": services.overdue(mine), "today": timezone.localdate(),
         "has_decisions": any(a.state == "decision" for a in mine),
+        # pending, and accepted ones whose sender's identity is still to be verified
         "online": (OnlineRequest.objects.visible_to(request.user, roles.EDIT_REGISTRY)
-                   .filter(status=OnlineRequest.PENDING)
+                   .filter(Q(status=OnlineRequest.PENDING) | Q(
+                       status=OnlineRequest.ACCEPTED, identity_verified_at__isnull=True))
                    if request.user.can(roles.ACCEPT_ONLINE) else []),
+        "identity_methods": OnlineRequest.IDENTITY_METHODS,
         "everything": everything[:100], "states": workflow.STATES.items(), "state": state,
         "error": error})
 
@@ -463,6 +467,21 @@ def online_accept(request: HttpRequest, request_id: int) -> HttpResponse:
     except (PermissionDenied, ServiceError) as exc:  # a case or a registry refusal
         return _render_queue(request, str(exc) or "无权受理")
     return redirect("application_detail", application_id=item.application_id)
+
+
+@login_required
+@require_POST
+def online_verify(request: HttpRequest, request_id: int) -> HttpResponse:
+    """身份核验 of an online applicant (the form's 授权书 counts from then on)."""
+    item = _online(request, request_id)
+    try:
+        online.verify_identity(by=request.user, request=item,
+                               method=request.POST.get("method", ""),
+                               note=request.POST.get("note", ""))
+    except (PermissionDenied, services.CaseworkError) as exc:
+        return _render_queue(request, str(exc) or "无权办理")
+    messages.success(request, "已记录身份核验，网上申请的授权书自此有效")
+    return redirect("work_queue")
 
 
 @login_required
