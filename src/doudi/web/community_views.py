@@ -29,7 +29,7 @@ from doudi.community.models import (
     Worker,
 )
 from doudi.core.excel import one_sheet
-from doudi.core.money import AmountError, parse_optional_yuan
+from doudi.core.money import AmountError, parse_optional_yuan, parse_whole
 from doudi.registry import queries
 from doudi.registry.models import Household
 from doudi.web.access import require_capability
@@ -68,6 +68,14 @@ def organisations(request: HttpRequest) -> HttpResponse:
                   Area.objects.filter(code__startswith=scope, level__in=(3, 4))
                   .order_by("code").values_list("code", "name", "level")],
         "can_edit": request.user.can(roles.EDIT_REGISTRY) and len(scope) <= 9})
+
+
+def parse_signed_points(raw: str) -> int:
+    """积分 of a rule: a whole number, negative for a deduction, within ±100000."""
+    raw = (raw or "").strip()
+    sign = -1 if raw.startswith("-") else 1
+    return sign * parse_whole(raw.lstrip("+-") or "0", field="points", label="分值",
+                              maximum=100_000)
 
 
 def _digits(raw: str) -> int:
@@ -181,7 +189,7 @@ def points(request: HttpRequest) -> HttpResponse:
         try:
             services.add_rule(by=request.user, code=request.POST.get("code", ""),
                               name=request.POST.get("name", ""),
-                              points=int(request.POST.get("points") or 0))
+                              points=parse_signed_points(request.POST.get("points", "")))
             return redirect("points")
         except ValueError:
             error = "分值应为整数"
