@@ -335,7 +335,7 @@ def test_other_number_inputs_refuse_without_crashing(client, world, shipped_para
          {"name": "抽查", "kind": "spot_check", "programmes": "dibao", "rate": "10",
           "seed": typed, "starts_on": "2026-03-01", "due_on": "2026-03-31",
           "correction_days": typed}, Campaign.objects.count),
-        (u.district_admin, "/community/points/",
+        (u.district_officer, "/community/points/",
          {"action": "rule", "code": "clean", "name": "环境整治", "points": typed},
          PointRule.objects.count),
         (u.district_officer, "/placenames/boundaries/",
