@@ -877,8 +877,8 @@ class Matrix:
         sees_full = self.user.can(roles.VIEW_FULL_PII)
         for r in self.inside if reads_query else []:
             variants.append((f"q=name of {r.key}", {"q": r.marker.name}, {}, r))
-            if not sees_full:  # a masked viewer finds by what they see: the number
-                variants.append((f"q=number of {r.key}", {"q": r.number}, {}, r))
+            if not sees_full:  # a masked viewer finds by what they see: the ID's last four
+                variants.append((f"q=last four of {r.key}", {"q": r.marker.id_number[-4:]}, {}, r))
         sees_registry = self.user.can(roles.VIEW_REGISTRY)
         for label, query, headers, found_record in variants:
             where = f"{route} GET {path}?{label}" if label else f"{route} GET {path}"

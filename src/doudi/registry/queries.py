@@ -65,7 +65,8 @@ def check_search(user, q: str, *, where: str = "家庭档案") -> None:  # noqa:
     hidden part one search at a time (a candidate birth date with its check digit, a middle
     character), so such a search is refused and the attempt audited."""
     q = idnumber.normalize(q or "")
-    if not q or user.can(roles.VIEW_FULL_PII) or search_kind(q) not in MASKED_KINDS:
+    if not q or search_kind(q) not in MASKED_KINDS or user.can(roles.VIEW_FULL_PII) or \
+            not user.can(roles.VIEW_REGISTRY):  # without the registry nothing is listed anyway
         return
     from doudi.audit import services as audit
     from doudi.audit.models import AuditEvent
