@@ -210,12 +210,26 @@ def _policy_value(world) -> Input:
                  lambda: int(Decimal(PolicyParameter.objects.get(source="local").value) * 100))
 
 
+def _linshi_request(world) -> Input:
+    """登记救助类型与需求金额 on an existing one-off case (from a warning, a visit …)."""
+    from doudi.casework import services
+    from doudi.casework.models import Application
+
+    app = services.create_application(by=world.users.town_officer, household=world.village_hh,
+                                      programme="linshi", channel="town_window",
+                                      reason="突发疾病")
+    return Input(world.users.town_officer, f"/applications/{app.pk}/request/",
+                 lambda a: {"aid_type": "expenditure", "need": a},
+                 lambda: Application.objects.get().need_fen, "2,000.05",
+                 lambda: Application.objects.get().need_fen)
+
+
 INPUTS = {
     "备用金拨付": _reserve_fund, "先行救助": _advance, "居家养老服务金额": _home_care,
     "帮扶金额": _need_delivered, "需求所需金额": _need_new, "项目资金": _project_budget,
     "保障金变更": _enrollment_change, "复核调整金额": _review, "年度预算": _budget,
     "预警阈值": _indicator, "经济状况金额": _observation, "政策参数金额": _policy_value,
-    "临时救助需求金额": _linshi_need,
+    "临时救助需求金额": _linshi_need, "登记救助需求金额": _linshi_request,
 }
 
 
@@ -297,3 +311,40 @@ def test_api_amount_type_takes_yuan_as_text_or_number() -> None:
     assert PaymentIn.model_validate({"amount": "1", "adjustment": "-2.5"}).adjustment == -250
     schema = PaymentIn.model_json_schema()["properties"]["amount"]
     assert schema["title"] == "发放金额" and "最多两位小数" in schema["description"]
+
+
+# numbers typed into forms that are not amounts (a sampling rate, a seed, points, a count):
+# an exponent, an infinity or a number beyond the database's integer is refused, never a 500
+HUGE = ["1e30", "Infinity", "-Infinity", "NaN", "9" * 30, "-" + "9" * 30]
+
+
+@pytest.mark.parametrize("typed", HUGE)
+def test_other_number_inputs_refuse_without_crashing(client, world, shipped_parameters,
+                                                     typed: str) -> None:
+    from doudi.community.models import PointRule
+    from doudi.placenames.models import BoundaryInspection
+    from doudi.reports.models import Campaign
+
+    u = world.users
+    cases = [
+        (u.district_officer, "/reports/campaigns/",
+         {"name": "抽查", "kind": "spot_check", "programmes": "dibao", "rate": typed, "seed": "1",
+          "starts_on": "2026-03-01", "due_on": "2026-03-31", "correction_days": "30"},
+         Campaign.objects.count),
+        (u.district_officer, "/reports/campaigns/",
+         {"name": "抽查", "kind": "spot_check", "programmes": "dibao", "rate": "10",
+          "seed": typed, "starts_on": "2026-03-01", "due_on": "2026-03-31",
+          "correction_days": typed}, Campaign.objects.count),
+        (u.district_officer, "/community/points/",
+         {"action": "rule", "code": "clean", "name": "环境整治", "points": typed},
+         PointRule.objects.count),
+        (u.district_officer, "/placenames/boundaries/",
+         {"boundary": "屯溪—休宁", "inspected_on": "2026-03-01", "team": "联检组",
+          "markers_checked": typed}, BoundaryInspection.objects.count),
+    ]
+    for user, url, body, written in cases:
+        client.force_login(user)
+        before = written()
+        response = client.post(url, body)
+        assert response.status_code in (200, 302), (url, typed, response.status_code)
+        assert written() == before, (url, typed)

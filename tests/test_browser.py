@@ -303,9 +303,13 @@ def test_upload_a_department_file_then_verify_a_household(page, live, world, tmp
     page.goto(f"{live.url}/households/{world.village_hh.pk}/")
     page.get_by_role("button", name="生成核对报告").click()
     # refused until the consent is on file
-    expect(page.locator("#verification .error")).to_contain_text("要求先登记申请人签署的授权书")
-    page.fill("input[name=signed_by]", head.name)
+    expect(page.locator("#verification .error")).to_contain_text("要求先登记有效的授权书")
+    # the signer is chosen among the members; the officer attests the in-person signature
+    page.select_option("select[name=signer]", str(head.pk))
+    page.check("input[name=evidence][value=in_person]")
+    page.check("input[name=attested]")
     page.get_by_role("button", name="登记授权书").click()
+    expect(page.locator("#verification")).to_contain_text("经办人见证本人当面签字")
     page.get_by_role("button", name="生成核对报告").click()
     expect(page.locator("h1")).to_have_text("家庭经济状况核对报告")
     expect(page.locator("tr.difference")).to_contain_text("皖J·A1234")

@@ -182,6 +182,7 @@ DETAIL_CAPABILITY = {
     "api:job_errors": roles.IMPORT_FEEDS,
     "online_accept": roles.EDIT_REGISTRY,
     "online_decline": roles.EDIT_REGISTRY,
+    "online_verify": roles.EDIT_REGISTRY,
     "household_observation_add": roles.EDIT_REGISTRY,
     "household_category_add": roles.EDIT_REGISTRY,
     "household_category_end": roles.EDIT_REGISTRY,
@@ -873,8 +874,11 @@ class Matrix:
                 (f"q=number of {r.key}", {"q": r.number}, {}, None),
                 (f"area={r.area_code}", {"area": r.area_code}, {}, None),
             ]
+        sees_full = self.user.can(roles.VIEW_FULL_PII)
         for r in self.inside if reads_query else []:
             variants.append((f"q=name of {r.key}", {"q": r.marker.name}, {}, r))
+            if not sees_full:  # a masked viewer finds by what they see: the ID's last four
+                variants.append((f"q=last four of {r.key}", {"q": r.marker.id_number[-4:]}, {}, r))
         sees_registry = self.user.can(roles.VIEW_REGISTRY)
         for label, query, headers, found_record in variants:
             where = f"{route} GET {path}?{label}" if label else f"{route} GET {path}"
@@ -882,6 +886,17 @@ class Matrix:
                                     headers=headers)
             echo = tuple(str(v) for v in query.values())
             text = self.checked(where, response, echo)
+            # a name, initials or a full ID from a role that sees them only masked: refused
+            # (registry.queries.check_search) — the page lists nothing, the API answers 422
+            masked_key = label.startswith(("q=name", "q=initials", "q=ID"))
+            if masked_key and sees_registry and not sees_full and \
+                    route.name in HOUSEHOLD_LISTINGS and response.status_code != 403:
+                expected = 422 if route.api else 400 if route.name == "household_export" else 200
+                if response.status_code != expected or (
+                        not route.api and self.numbers_in(text, echo)):
+                    self.fail(where, f"status {response.status_code}: a search by a masked "
+                                     "key should be refused")
+                continue
             self.expect_gate(route, where, response)
             if response.status_code != 200:
                 if not query:  # refused, redirected or no GET: no point in searching it

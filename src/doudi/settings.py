@@ -239,7 +239,8 @@ TASKS = {
     }
 }
 
-# The area whose villages the public 网上申请 form offers (a county's code).
+# The areas the deployment serves to the public 网上申请 form: a county's code, or several
+# area-code prefixes separated by commas. Only their villages are offered and accepted.
 DOUDI_PUBLIC_AREA = os.environ.get("DOUDI_PUBLIC_AREA", "341002")
 
 # Department API calls per token per minute (rate limit).

@@ -162,8 +162,11 @@ def test_job_and_error_report_are_the_pushers_with_masked_ids(
 
     department_account("yibao", "医保")
     other = issue_department_token("yibao")
-    assert client.get(f"/api/feeds/jobs/{job_id}", **auth(other)).status_code == 403
-    assert client.get(f"/api/feeds/jobs/{job_id}/errors", **auth(other)).status_code == 403
+    # another's job answers as no job does (no existence oracle)
+    assert client.get(f"/api/feeds/jobs/{job_id}", **auth(other)).status_code == 404
+    assert client.get(f"/api/feeds/jobs/{job_id}/errors", **auth(other)).status_code == 404
+    assert (client.get(f"/api/feeds/jobs/{job_id}", **auth(other)).json()
+            == client.get("/api/feeds/jobs/999999", **auth(other)).json())
     # district staff who import may follow the jobs of their area
     officer = staff_token(client, "district_officer")
     assert client.get(f"/api/feeds/jobs/{job_id}", **auth(officer)).status_code == 200

@@ -218,11 +218,12 @@ def test_consent_then_verification_report(client, users, new_id, shipped_paramet
     assert 'id="verification"' in page and "本地区要求先登记授权书才能核对" in page
     refused = client.post(f"/households/{hh.pk}/verification/", {"day": today})
     assert refused.status_code == 200
-    assert "本地区要求先登记申请人签署的授权书" in refused.content.decode()
+    assert "本地区要求先登记有效的授权书" in refused.content.decode()
     assert not VerificationReport.objects.exists()
 
     consent = client.post(f"/households/{hh.pk}/consents/",
-                          {"signed_on": today, "signed_by": "张三丰", "note": "书面授权"})
+                          {"signed_on": today, "signer": head.pk, "evidence": "in_person",
+                           "attested": "1", "note": "书面授权"})
     assert consent.status_code == 302
     assert Consent.objects.get(household=hh).signed_by == "张三丰"
 

@@ -46,6 +46,7 @@ def list_households(request, params: Query[ListParams]):  # noqa: ANN001, ANN201
     qs = queries.search_households(
         Household.objects.visible_to(request.user), q=params.q, area_prefix=params.area,
         category=params.category, hukou_type=params.hukou,
+        user=request.user,
     ).order_by("number")
     count = qs.count()
     ids = list(qs.values_list("pk", flat=True)[(page - 1) * size : page * size])

@@ -8,13 +8,16 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.signals import post_delete, post_save
 
-from doudi.audit import services
+from doudi.audit import personal, services
 from doudi.audit.audited import Audited, masked, snapshot
 from doudi.audit.models import AuditEvent
 
 
 def _label(instance: models.Model) -> str:
-    return getattr(instance, "audit_label", lambda: str(instance))()
+    """The row's label with the row's own personal values in it masked (a warning's
+    summary, a worker's name)."""
+    return personal.sanitise_label(getattr(instance, "audit_label", lambda: str(instance))(),
+                                   instance)
 
 
 def _on_save(sender, instance, created, raw=False, **kwargs) -> None:  # noqa: ANN001, ANN003

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import xlsxwriter
 
+from doudi.core import csvfile
 from doudi.core.errors import ServiceError
 from doudi.programmes import catalogue
 
@@ -156,30 +157,25 @@ def make_layout(*, columns: str | Iterable[Iterable[str]], encoding: str = "utf-
                   success_values=success)
 
 
-# a cell a spreadsheet would take for a formula (or, with a tab or CR, shift to one)
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# amounts are written as the layout says (never negative in a payment file): not touched
+# amounts are numbers the bank's program reads: written as numbers (checked, never prefixed)
 AMOUNT_KEYS = frozenset({"amount", "amount_fen"})
+is_formula_like = csvfile.is_formula_like
+neutralise = csvfile.neutralise
 
 
-def is_formula_like(value: str) -> bool:
-    return value.startswith(FORMULA_STARTS)
-
-
-def neutralise(value: str) -> str:
-    """A CSV cell that a spreadsheet opening the file shows as the text it is: a leading
-    apostrophe before a cell that would otherwise be read as a formula (``=HYPERLINK(…)``,
-    ``+1``, ``@SUM(…)``), and no line break inside it (the csv module leaves a lone CR
-    unquoted, which splits the row and could start the next one with a formula)."""
-    value = "'" + value if is_formula_like(value) else value
-    return value.replace("\r", " ").replace("\n", " ")
+def _amount(value: str) -> str:
+    try:
+        return csvfile.number(value)
+    except csvfile.UnsafeCell as exc:
+        raise LayoutError(str(exc)) from exc
 
 
 def render(layout: Layout, rows: Iterator[dict[str, str]]) -> bytes:
     """The payment file: a header row, then one row per payment line. No text cell can become
     a formula: xlsx cells are written as strings (those that look like a formula also marked
     quote-prefixed, so editing the cell keeps it text); in CSV such a cell gets a leading
-    apostrophe. Header texts come from the district's layout, so they are treated alike."""
+    apostrophe (`doudi.core.csvfile`, which every CSV Doudi writes goes through). Header texts
+    come from the district's layout, so they are treated alike. Amounts stay numbers."""
     header = [h for h, _ in layout.columns]
     text_keys = [key not in AMOUNT_KEYS for _, key in layout.columns]
     if layout.file_format == "xlsx":
@@ -193,17 +189,17 @@ def render(layout: Layout, rows: Iterator[dict[str, str]]) -> bytes:
             sheet.write_string(0, c, h, quoted if is_formula_like(h) else None)
         for n, row in enumerate(rows, start=1):
             for c, (_, key) in enumerate(layout.columns):
-                value = row[key]
+                value = row[key] if text_keys[c] else _amount(row[key])
                 sheet.write_string(n, c, value, quoted if text_keys[c] and is_formula_like(
                     value) else text)
         book.close()
         return buffer.getvalue()
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([neutralise(h) for h in header])
-    writer.writerows([neutralise(row[key]) if text_keys[c] else row[key]
-                      for c, (_, key) in enumerate(layout.columns)] for row in rows)
-    return out.getvalue().encode(layout.encoding)
+    try:
+        return csvfile.write(header, ([row[key] for _, key in layout.columns] for row in rows),
+                             encoding=layout.encoding,
+                             numeric=[c for c, keep in enumerate(text_keys) if not keep])
+    except csvfile.UnsafeCell as exc:
+        raise LayoutError(str(exc)) from exc
 
 
 @dataclass(frozen=True)

@@ -328,6 +328,8 @@ def record_cross_province(*, by, direction: str, province: str, reference: str, 
     area = getattr(by, "scope_prefix", "")
     if not by.can(roles.EDIT_REGISTRY) or len(area) > 9:
         raise PermissionDenied("跨省通办由县（区）、乡镇（街道）民政部门登记")
+    if not by.can(roles.VIEW_FULL_PII):  # the child is looked up by full ID below
+        raise PermissionDenied("登记跨省通办需要查看完整身份证号的权限")
     if direction not in dict(CrossProvinceCase.DIRECTIONS):
         raise CareError("请选择方向")
     if kind not in dict(CrossProvinceCase._meta.get_field("kind").choices):

@@ -5,8 +5,6 @@ by its SHA-256 — written before the row that names it, so no row points at a m
 from __future__ import annotations
 
 import hashlib
-import re
-import zlib
 from pathlib import Path
 
 from django.conf import settings
@@ -16,6 +14,7 @@ from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
 from doudi.casework.models import Application, Attachment
 from doudi.casework.services import CaseworkError
+from doudi.core import pdfscan
 
 SIGNATURES = (
     (b"\xff\xd8\xff", "image/jpeg", ".jpg"),
@@ -31,37 +30,13 @@ def sniff(data: bytes) -> tuple[str, str] | None:
     return None
 
 
-# PDF features that run code or carry other files: a citizen's scanned 证明 needs none of them.
-PDF_ACTIVE = (b"/JavaScript", b"/JS", b"/Launch", b"/EmbeddedFile", b"/RichMedia", b"/XFA",
-              b"/OpenAction", b"/AA", b"/SubmitForm", b"/ImportData")
-_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_STREAM = re.compile(rb"stream\r?\n(.*?)endstream", re.DOTALL)
-INFLATE_LIMIT = 64 * 1024 * 1024  # a zip bomb stops here instead of filling memory
-
-
-def _pdf_texts(data: bytes) -> list[bytes]:
-    """The file and its Flate streams inflated (object streams can hide dictionaries)."""
-    texts, budget = [data], INFLATE_LIMIT
-    for match in _STREAM.finditer(data):
-        if budget <= 0:
-            break
-        try:
-            inflated = zlib.decompressobj().decompress(match.group(1), budget)
-        except zlib.error:
-            continue
-        budget -= len(inflated)
-        texts.append(inflated)
-    return texts
-
-
 def pdf_active_content(data: bytes) -> str | None:
-    """The first active feature (script, launch action, embedded file …) in a PDF, or None.
-    Names written with #xx escapes (/J#61vaScript) are unescaped first."""
-    for text in _pdf_texts(data):
-        plain = _NAME_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), text)
-        for name in PDF_ACTIVE:
-            if re.search(re.escape(name) + rb"(?![A-Za-z])", plain):
-                return name.decode()[1:]
+    """Why a PDF may not be uploaded (a script, an automatic action, an embedded file, or
+    content the check cannot see into — `doudi.core.pdfscan`), or None."""
+    try:
+        pdfscan.check(data)
+    except pdfscan.Refused as exc:
+        return str(exc)
     return None
 
 
@@ -84,10 +59,9 @@ def store(data: bytes, file_name: str = "") -> tuple[str, str, int]:
         raise CaseworkError("只能上传 JPG、PNG 图片或 PDF 文件")
     content_type, suffix = found
     if content_type == "application/pdf":
-        active = pdf_active_content(data)
-        if active is not None:
-            raise CaseworkError(f"PDF 含有脚本、自动动作或嵌入文件（{active}），不能上传；"
-                                "请重新扫描或打印为 PDF 后上传")
+        refused = pdf_active_content(data)
+        if refused is not None:
+            raise CaseworkError(refused)
     digest = hashlib.sha256(data).hexdigest()
     path = storage_path(digest, suffix)
     if not path.exists():

@@ -297,6 +297,16 @@ class OnlineRequest(MaskedIdentity, AreaOwned, models.Model):
     decline_reason = models.CharField("不予受理理由", max_length=200, blank=True)
     submitted_at = models.DateTimeField("提交时间", auto_now_add=True)
     ip = models.CharField("IP", max_length=45, blank=True)
+    # 身份核验: anyone can type someone else's ID into the public form, so the box ticked there
+    # counts as the applicant's 授权书 only once a town officer has checked who sent it
+    IDENTITY_METHODS = [("id_card", "窗口核验身份证原件"), ("visit", "入户核验身份证件"),
+                        ("video", "视频通话核验本人及证件")]
+    identity_method = models.CharField("身份核验方式", max_length=10, blank=True,
+                                       choices=IDENTITY_METHODS)
+    identity_note = models.CharField("身份核验说明", max_length=200, blank=True)
+    identity_verified_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                             on_delete=models.SET_NULL, related_name="+")
+    identity_verified_at = models.DateTimeField("身份核验时间", null=True, blank=True)
 
     class Meta:
         verbose_name = "网上申请"
@@ -304,3 +314,45 @@ class OnlineRequest(MaskedIdentity, AreaOwned, models.Model):
 
     def __str__(self) -> str:
         return f"网上申请 {self.get_programme_display()} {self.submitted_at:%Y-%m-%d}"
+
+
+class ConsentEvidence(Audited, AreaOwned, models.Model):
+    """授权书的证据: what makes a recorded 授权书 (exchange.Consent) count for a 核对 —
+    a scan of the signed form, an officer's attestation that a member of the household signed
+    in person, or an online application whose sender's identity a town officer verified.
+    A consent without evidence (those recorded before evidence was asked for) needs some
+    before a report relies on it."""
+
+    SCAN, IN_PERSON, ONLINE = "scan", "in_person", "online"
+    KIND_CHOICES = [(SCAN, "签字授权书扫描件"), (IN_PERSON, "经办人见证本人当面签字"),
+                    (ONLINE, "网上申请（镇街核验申请人身份后有效）")]
+
+    consent = models.ForeignKey("exchange.Consent", on_delete=models.PROTECT,
+                                related_name="evidence")
+    kind = models.CharField("证据", max_length=10, choices=KIND_CHOICES)
+    signer = models.ForeignKey("registry.Person", on_delete=models.PROTECT, related_name="+",
+                               verbose_name="签署人")
+    scan_sha256 = models.CharField("扫描件 SHA-256", max_length=64, blank=True)
+    scan_type = models.CharField("扫描件类型", max_length=40, blank=True)
+    online_request = models.ForeignKey(OnlineRequest, null=True, blank=True,
+                                       on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "授权书证据"
+        ordering = ["recorded_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}（{self.signer.masked_name}）"
+
+    def audit_label(self) -> str:
+        return f"授权书证据 {self.get_kind_display()} {self.consent.household.number}"
+
+    @property
+    def in_force(self) -> bool:
+        if self.kind == self.ONLINE:
+            return self.online_request is not None and \
+                self.online_request.identity_verified_at is not None
+        return True

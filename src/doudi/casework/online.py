@@ -10,9 +10,11 @@ when an origin is given) and the consent recorded. Submissions are rate-limited 
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from doudi.accounts import roles
@@ -29,6 +31,27 @@ from doudi.registry import services as registry
 from doudi.registry.models import Membership, Person
 
 PER_ADDRESS_PER_HOUR = 5
+
+
+def served_prefixes() -> tuple[str, ...]:
+    """The area-code prefixes the deployment serves (`DOUDI_PUBLIC_AREA`, comma-separated)."""
+    raw = str(settings.DOUDI_PUBLIC_AREA or "")
+    return tuple(p for p in (part.strip() for part in raw.split(",")) if p.isdigit())
+
+
+def serves(code: str) -> bool:
+    return any(code.startswith(prefix) for prefix in served_prefixes())
+
+
+def served_areas(level: int):  # noqa: ANN201
+    """The served areas of a level (4 towns, 5 villages); none when nothing is configured."""
+    prefixes = served_prefixes()
+    if not prefixes:
+        return Area.objects.none()
+    match = Q()
+    for prefix in prefixes:
+        match |= Q(code__startswith=prefix)
+    return Area.objects.filter(match, level=level)
 
 
 def submit(*, programme: str, name: str, id_number: str, phone: str, village: str,
@@ -48,9 +71,11 @@ def submit(*, programme: str, name: str, id_number: str, phone: str, village: st
         errors.append(f"身份证号：{exc}")
     if not phone.strip().isdigit() or not 7 <= len(phone.strip()) <= inputs.PHONE_MAX:
         errors.append("请填写有效的联系电话")
-    area = Area.objects.filter(code=village, level=5).first()
+    # only a village the deployment serves: any other in the division tree (another province)
+    # would reach no town office here
+    area = served_areas(5).filter(code=village).first() if village.isdigit() else None
     if area is None:
-        errors.append("请选择所在村（社区）")
+        errors.append("请选择本地区的村（社区）")
     if hukou_type not in dict(choices.HUKOU_CHOICES):
         errors.append("请选择户籍类型")
     if not reason.strip():
@@ -78,7 +103,7 @@ def submit(*, programme: str, name: str, id_number: str, phone: str, village: st
 
 def accept(*, by, request: OnlineRequest) -> OnlineRequest:  # noqa: ANN001
     """受理: register the applicant if needed, open the case, record the consent."""
-    from doudi.exchange.verification import record_consent
+    from doudi.exchange.verification import record_online_consent
 
     if not in_scope(by, request.area_code, roles.EDIT_REGISTRY) or \
             not by.can(roles.ACCEPT_ONLINE):
@@ -108,10 +133,37 @@ def accept(*, by, request: OnlineRequest) -> OnlineRequest:  # noqa: ANN001
             submitted_on=timezone.localtime(request.submitted_at).date(),
             **({"aid_type": request.aid_type, "need_fen": request.need_fen}
                if request.aid_type or request.need_fen is not None else {}))
-        record_consent(by=by, household=household, signed_on=app.submitted_on,
-                       signed_by=request.name, note="网上申请时勾选授权书")
+        # counts for a 核对 only once the sender's identity is verified (verify_identity)
+        record_online_consent(by=by, household=household, request=request, person=person,
+                              signed_on=app.submitted_on)
         request.status, request.application = OnlineRequest.ACCEPTED, app
         request.save(update_fields=["status", "application"])
+    return request
+
+
+def verify_identity(*, by, request: OnlineRequest, method: str,  # noqa: ANN001
+                    note: str = "") -> OnlineRequest:
+    """身份核验: a town officer records how they checked that the sender of an online
+    application is the person whose ID it gives (the ID card at the window, at home, on a
+    video call). From then on the 授权书 ticked on the form counts for that person."""
+    if not in_scope(by, request.area_code, roles.EDIT_REGISTRY) or \
+            not by.can(roles.ACCEPT_ONLINE):
+        raise PermissionDenied("网上申请由所在镇（街道）受理")
+    if method not in dict(OnlineRequest.IDENTITY_METHODS):
+        raise services.CaseworkError("请选择身份核验方式", field="method")
+    if request.status == OnlineRequest.DECLINED:
+        raise services.CaseworkError("该网上申请已不予受理")
+    if request.identity_verified_at is not None:
+        raise services.CaseworkError("该申请人的身份已核验")
+    request.identity_method, request.identity_note = method, note.strip()[:200]
+    request.identity_verified_by, request.identity_verified_at = by, timezone.now()
+    request.save(update_fields=["identity_method", "identity_note", "identity_verified_by",
+                                "identity_verified_at"])
+    audit.record(AuditEvent.UPDATE, object_type="casework.onlinerequest", object_id=request.pk,
+                 object_label=f"核验网上申请人身份（{request.get_identity_method_display()}）",
+                 area_code=request.area_code,
+                 changes={"identity_method": [None, method],
+                          "identity_note": [None, request.identity_note]})
     return request
 
 
@@ -125,5 +177,5 @@ def decline(*, by, request: OnlineRequest, reason: str) -> OnlineRequest:  # noq
     request.save(update_fields=["status", "decline_reason"])
     audit.record(AuditEvent.UPDATE, object_type="casework.onlinerequest", object_id=request.pk,
                  object_label=f"不予受理网上申请：{request.decline_reason}",
-                 area_code=request.area_code)
+                 area_code=request.area_code, instance=request)
     return request

@@ -104,3 +104,16 @@ def parse_tenths(text: str | None, *, field: str, label: str, maximum: int) -> D
     if hundredths % 10:
         raise AmountError(f"{label}最多一位小数", field=field)
     return Decimal(hundredths) / 100
+
+
+def parse_whole(text: str | None, *, field: str, label: str, maximum: int,
+                default: int | None = None) -> int:
+    """A typed non-negative whole number (a count, a seed, points), read with the same rules
+    and reasons as an amount — no exponent, infinity or digits beyond `maximum` reach the
+    database's integer; empty gives `default` when one is given."""
+    if default is not None and not (text or "").strip():
+        return default
+    hundredths = parse_yuan(text, field=field, label=label, max_fen=maximum * 100)
+    if hundredths % 100:
+        raise AmountError(f"{label}应为整数", field=field)
+    return hundredths // 100

@@ -16,7 +16,6 @@ import polars as pl
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from ninja import File, Form, Router, Schema, Status
 from ninja.errors import HttpError
@@ -108,11 +107,12 @@ def _may_use_feeds(user: User) -> None:
 
 def _own_job(user: User, job_id: int) -> ImportJob:
     _may_use_feeds(user)
-    job = get_object_or_404(ImportJob.objects.select_related("feed_type", "batch"), pk=job_id)
-    mine = job.created_by_id == user.pk
-    staff = user.can(roles.IMPORT_FEEDS) and job.area_code.startswith(user.scope_prefix or "-")
-    if not (mine or staff):
-        raise PermissionDenied("无权查看该导入任务")
+    job = ImportJob.objects.select_related("feed_type", "batch").filter(pk=job_id).first()
+    mine = job is not None and job.created_by_id == user.pk
+    staff = (job is not None and user.can(roles.IMPORT_FEEDS)
+             and job.area_code.startswith(user.scope_prefix or "-"))
+    if not (mine or staff):  # one answer: another's job and no job look alike
+        raise HttpError(404, "导入任务不存在或无权查看")
     return job
 
 

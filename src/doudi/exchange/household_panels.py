@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.exchange.models import Consent, VerificationReport
-from doudi.exchange.verification import consent_required
+from doudi.exchange.verification import consent_required, consent_state
 from doudi.registry.models import Household
 from doudi.web.household_page import Panel, register_panel, register_timeline
 
@@ -20,7 +20,8 @@ def verification(request: HttpRequest, household: Household) -> dict[str, Any] |
     if not user.can(roles.VERIFY):
         return None
     return {
-        "consents": list(household.consents.all()[:5]),
+        "consents": [(c, consent_state(c)) for c in household.consents.all()[:5]],
+        "members": [m.person for m in household.current_memberships()],
         "reports": list(VerificationReport.objects.visible_to(user, roles.VERIFY)
                         .filter(household=household).select_related("requested_by")[:10]),
         "consent_needed": consent_required(household, timezone.localdate()),

@@ -13,6 +13,7 @@ from django.db import models
 
 from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
+from doudi.core.masking import mask_name
 from doudi.engine.feeds.feedspec import FeedSpec, parse_spec
 
 
@@ -140,7 +141,7 @@ class Consent(Audited, AreaOwned, models.Model):
         ordering = ["-signed_on", "-id"]
 
     def __str__(self) -> str:
-        return f"授权书（{self.signed_by}，{self.signed_on}）"
+        return f"授权书（{mask_name(self.signed_by)}，{self.signed_on}）"
 
     def audit_label(self) -> str:
         return f"授权书 {self.household.number} {self.signed_on}"

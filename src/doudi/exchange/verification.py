@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.scoping import require
-from doudi.core.errors import ServiceError
+from doudi.core.errors import FieldError, ServiceError
 from doudi.core.masking import mask_id_number, mask_name
 from doudi.engine.feeds.feedspec import VERIFICATION_SECTIONS, FeedSpec
 from doudi.exchange.current import current_rows
@@ -47,17 +47,95 @@ class ConsentError(ServiceError):
     """A 授权书 that cannot be recorded; the message is Chinese."""
 
 
+SIGNER_NOT_MEMBER = "签署人应为该家庭的现有成员"
+
+
+def _signer_checked(household: Household, signer: Person | None) -> Person:
+    if signer is None or not household.memberships.filter(
+            person=signer, end_date__isnull=True).exists():
+        raise ConsentError(SIGNER_NOT_MEMBER, field="signer")
+    return signer
+
+
 def record_consent(*, by, household: Household, signed_on: dt.date,  # noqa: ANN001
-                   signed_by: str, note: str = "") -> Consent:
-    """登记授权书: the household's signed consent to have its economic status checked
-    (audited through the model)."""
+                   signer: Person | None, evidence: str, scan: bytes | None = None,
+                   scan_name: str = "", attested: bool = False, note: str = "",
+                   signed_by: str = "") -> Consent:
+    """登记授权书 with its evidence: the signer is a current member of the household (checked),
+    and either a scan of the signed form is uploaded (JPG/PNG/PDF, checked like every upload)
+    or the officer attests that the signer signed before them in person, their ID seen. A
+    typed name alone is no longer enough. Audited through the models."""
+    from doudi.casework.attachments import store
+    from doudi.casework.models import ConsentEvidence
+    from doudi.casework.services import CaseworkError
+
     require(by, household.area_code, roles.EDIT_REGISTRY)
-    signed_by = signed_by.strip()
-    if not signed_by or signed_on > timezone.localdate():
-        raise ConsentError("请填写签署人，签署日期不能晚于今天")
-    return Consent.objects.create(household=household, signed_on=signed_on,
-                                  signed_by=signed_by[:50], note=note.strip()[:200],
-                                  recorded_by=by, area_code=household.area_code)
+    errors = []
+    if signed_on > timezone.localdate():
+        errors.append(FieldError("signed_on", "签署日期不能晚于今天"))
+    try:
+        signer = _signer_checked(household, signer)
+    except ConsentError as exc:
+        errors += exc.errors
+    if evidence == ConsentEvidence.SCAN and not scan:
+        errors.append(FieldError("scan", "请上传签字的授权书扫描件"))
+    elif evidence == ConsentEvidence.IN_PERSON and not attested:
+        errors.append(FieldError("attested", "请确认签署人当面签字且已核验其身份证件"))
+    elif evidence not in (ConsentEvidence.SCAN, ConsentEvidence.IN_PERSON):
+        errors.append(FieldError("evidence", "请选择授权书的证据：上传扫描件或经办人见证"))
+    if errors:
+        raise ConsentError(errors)
+    content_type = digest = ""
+    if evidence == ConsentEvidence.SCAN:
+        try:
+            content_type, digest, _ = store(scan or b"", scan_name)
+        except CaseworkError as exc:
+            raise ConsentError(exc.message, field="scan") from exc
+    with transaction.atomic():
+        consent = Consent.objects.create(
+            household=household, signed_on=signed_on, signed_by=signer.name[:50],
+            note=note.strip()[:200], recorded_by=by, area_code=household.area_code)
+        ConsentEvidence.objects.create(
+            consent=consent, kind=evidence, signer=signer, scan_sha256=digest,
+            scan_type=content_type, recorded_by=by, area_code=household.area_code)
+    return consent
+
+
+def record_online_consent(*, by, household: Household, request, person: Person,  # noqa: ANN001
+                          signed_on: dt.date) -> Consent:
+    """The box ticked on the public form, for the applicant (a member of the household): it
+    counts only once a town officer records that the sender is who the ID says
+    (`casework.online.verify_identity`) — before that, anyone could have typed the ID."""
+    from doudi.casework.models import ConsentEvidence
+
+    require(by, household.area_code, roles.EDIT_REGISTRY)
+    _signer_checked(household, person)
+    with transaction.atomic():
+        consent = Consent.objects.create(
+            household=household, signed_on=signed_on, signed_by=person.name[:50],
+            note="网上申请时勾选授权书", recorded_by=by, area_code=household.area_code)
+        ConsentEvidence.objects.create(
+            consent=consent, kind=ConsentEvidence.ONLINE, signer=person,
+            online_request=request, recorded_by=by, area_code=household.area_code)
+    return consent
+
+
+def consent_in_force() -> Q:
+    """Consents with evidence that holds: a scan, an in-person signature, or an online
+    application whose sender's identity was verified."""
+    return (Q(evidence__kind__in=("scan", "in_person"))
+            | Q(evidence__kind="online",
+                evidence__online_request__identity_verified_at__isnull=False))
+
+
+def consent_state(consent: Consent) -> str:
+    """What the household page says of a consent."""
+    rows = list(consent.evidence.select_related("online_request", "signer"))
+    if any(e.in_force for e in rows):
+        return "有效"
+    if rows:
+        return "待镇街核验网上申请人身份"
+    return "缺少证据（请补登扫描件或当面签字）"
 
 
 @dataclass
@@ -77,7 +155,9 @@ def consent_required(household: Household, day: dt.date) -> bool:
 
 
 def valid_consent(household: Household, day: dt.date) -> Consent | None:
-    return household.consents.filter(signed_on__lte=day).order_by("-signed_on", "-id").first()
+    """The latest consent signed by `day` whose evidence holds (`consent_in_force`)."""
+    return (household.consents.filter(signed_on__lte=day).filter(consent_in_force())
+            .distinct().order_by("-signed_on", "-id").first())
 
 
 def _members(household: Household, day: dt.date) -> list[Member]:
@@ -288,7 +368,8 @@ def request_report(user, household: Household, day: dt.date) -> VerificationRepo
     require(user, household.area_code, roles.VERIFY)
     consent = valid_consent(household, day)
     if consent is None and consent_required(household, day):
-        raise ConsentRequired("本地区要求先登记申请人签署的授权书，才能生成核对报告")
+        raise ConsentRequired("本地区要求先登记有效的授权书（上传签字扫描件、经办人见证当面签字，"
+                              "或已核验身份的网上申请），才能生成核对报告")
     content, batches = build(household, day)
     with transaction.atomic():
         report = VerificationReport.objects.create(

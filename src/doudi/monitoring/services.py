@@ -395,7 +395,8 @@ def link_household(*, by, warning: Warning, household: Household) -> Warning:  #
     """A reported person, registered since, joined to the warning."""
     _check_handler(by, warning)
     if not in_scope(by, household.area_code, roles.EDIT_REGISTRY):
-        raise PermissionDenied("无权关联该家庭")
+        # the same answer as a number that does not exist (registry.queries.NOT_FOUND_HERE)
+        raise MonitoringError("未找到该家庭编号（或该家庭不在您的管辖范围内）")
     warning.household = household
     warning.save()
     return warning

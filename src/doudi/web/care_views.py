@@ -32,6 +32,7 @@ from doudi.care.models import (
 )
 from doudi.core.money import AmountError, parse_yuan
 from doudi.programmes import catalogue
+from doudi.registry import queries
 from doudi.registry.models import CategoryAssignment, Person
 from doudi.web.access import require_capability
 
@@ -159,9 +160,13 @@ def care_profile(request: HttpRequest, person_id: int) -> HttpResponse:
 
 
 def _person_by_id(request: HttpRequest, missing: str) -> Person:
-    """The in-area person whose resident ID the form gives."""
-    person = Person.objects.visible_to(request.user).filter(
-        id_number=request.POST.get("id_number", "").strip().upper()).first()
+    """The in-area person whose resident ID the form gives (through the registry's one
+    look-up by ID, which only users who see full IDs may use)."""
+    try:
+        person = queries.person_by_id_number(request.user, Person.objects.visible_to(
+            request.user), request.POST.get("id_number", ""))
+    except queries.SearchRefused as exc:
+        raise services.CareError(exc.message) from exc
     if person is None:
         raise services.CareError(missing)
     return person

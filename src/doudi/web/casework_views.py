@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -211,9 +212,12 @@ def _render_queue(request: HttpRequest, error: str = "") -> HttpResponse:
     return render(request, "doudi/work_queue.html", {
         "mine": mine, "overdue": services.overdue(mine), "today": timezone.localdate(),
         "has_decisions": any(a.state == "decision" for a in mine),
+        # pending, and accepted ones whose sender's identity is still to be verified
         "online": (OnlineRequest.objects.visible_to(request.user, roles.EDIT_REGISTRY)
-                   .filter(status=OnlineRequest.PENDING)
+                   .filter(Q(status=OnlineRequest.PENDING) | Q(
+                       status=OnlineRequest.ACCEPTED, identity_verified_at__isnull=True))
                    if request.user.can(roles.ACCEPT_ONLINE) else []),
+        "identity_methods": OnlineRequest.IDENTITY_METHODS,
         "everything": everything[:100], "states": workflow.STATES.items(), "state": state,
         "error": error})
 
@@ -377,7 +381,7 @@ def attachment_file(request: HttpRequest, application_id: int, attachment_id: in
         raise Http404("附件不存在")
     audit.record(AuditEvent.VIEW, object_type="casework.attachment", object_id=item.pk,
                  object_label=f"查看附件 {item.file_name}（申请 {app.number}）",
-                 area_code=app.area_code)
+                 area_code=app.area_code, instance=item)
     response = HttpResponse(attachments.read(item), content_type=item.content_type)
     response["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(item.file_name)}"
     response["X-Content-Type-Options"] = "nosniff"
@@ -409,8 +413,7 @@ def _one_off_kinds() -> list[tuple[str, str]]:
 
 
 def _public_towns() -> list[Area]:
-    return list(Area.objects.filter(code__startswith=settings.DOUDI_PUBLIC_AREA, level=4)
-                .order_by("code"))
+    return list(online.served_areas(4).order_by("code"))
 
 
 def public_apply(request: HttpRequest) -> HttpResponse:
@@ -443,7 +446,7 @@ def public_apply(request: HttpRequest) -> HttpResponse:
 def public_villages(request: HttpRequest) -> HttpResponse:
     town = request.GET.get("town", "")
     villages = (Area.objects.filter(code__startswith=town[:9], level=5).order_by("code")
-                if len(town) >= 9 and town.startswith(settings.DOUDI_PUBLIC_AREA)
+                if len(town) >= 9 and town[:9].isdigit() and online.serves(town[:9])
                 else Area.objects.none())
     return render(request, "doudi/_village_options.html", {"villages": villages})
 
@@ -465,6 +468,21 @@ def online_accept(request: HttpRequest, request_id: int) -> HttpResponse:
     except (PermissionDenied, ServiceError) as exc:  # a case or a registry refusal
         return _render_queue(request, str(exc) or "无权受理")
     return redirect("application_detail", application_id=item.application_id)
+
+
+@login_required
+@require_POST
+def online_verify(request: HttpRequest, request_id: int) -> HttpResponse:
+    """身份核验 of an online applicant (the form's 授权书 counts from then on)."""
+    item = _online(request, request_id)
+    try:
+        online.verify_identity(by=request.user, request=item,
+                               method=request.POST.get("method", ""),
+                               note=request.POST.get("note", ""))
+    except (PermissionDenied, services.CaseworkError) as exc:
+        return _render_queue(request, str(exc) or "无权办理")
+    messages.success(request, "已记录身份核验，网上申请的授权书自此有效")
+    return redirect("work_queue")
 
 
 @login_required

@@ -29,7 +29,8 @@ from doudi.community.models import (
     Worker,
 )
 from doudi.core.excel import one_sheet
-from doudi.core.money import AmountError, parse_optional_yuan
+from doudi.core.money import AmountError, parse_optional_yuan, parse_whole
+from doudi.registry import queries
 from doudi.registry.models import Household
 from doudi.web.access import require_capability
 from doudi.web.excel import download
@@ -67,6 +68,18 @@ def organisations(request: HttpRequest) -> HttpResponse:
                   Area.objects.filter(code__startswith=scope, level__in=(3, 4))
                   .order_by("code").values_list("code", "name", "level")],
         "can_edit": request.user.can(roles.EDIT_REGISTRY) and len(scope) <= 9})
+
+
+def parse_signed_points(raw: str) -> int:
+    """积分 of a rule: a whole number, negative for a deduction, within ±100000."""
+    raw = (raw or "").strip()
+    sign = -1 if raw.startswith("-") else 1
+    return sign * parse_whole(raw.lstrip("+-") or "0", field="points", label="分值",
+                              maximum=100_000)
+
+
+def _digits(raw: str) -> int:
+    return int(raw) if raw.isdigit() else 0
 
 
 @login_required
@@ -176,7 +189,7 @@ def points(request: HttpRequest) -> HttpResponse:
         try:
             services.add_rule(by=request.user, code=request.POST.get("code", ""),
                               name=request.POST.get("name", ""),
-                              points=int(request.POST.get("points") or 0))
+                              points=parse_signed_points(request.POST.get("points", "")))
             return redirect("points")
         except ValueError:
             error = "分值应为整数"
@@ -184,11 +197,14 @@ def points(request: HttpRequest) -> HttpResponse:
             error = str(exc)
     elif request.method == "POST":
         try:
-            household = Household.objects.visible_to(request.user).filter(
-                number=request.POST.get("household_number", "").strip()).first()
-            rule = PointRule.objects.filter(pk=request.POST.get("rule")).first()
-            if household is None or rule is None:
-                raise services.CommunityError("请填写本辖区的家庭编号并选择积分事项")
+            household = queries.household_by_number(
+                request.user, request.POST.get("household_number", ""), roles.EDIT_REGISTRY)
+            rule = PointRule.objects.filter(along_chain(scope), active=True,
+                                            pk=_digits(request.POST.get("rule", ""))).first()
+            if household is None:
+                raise services.CommunityError(queries.NOT_FOUND_HERE)
+            if rule is None:
+                raise services.CommunityError("请选择积分事项")
             services.add_points(by=request.user, household=household, rule=rule,
                                 occurred_on=dt.date.fromisoformat(request.POST.get("day", "")),
                                 note=request.POST.get("note", ""))

@@ -31,6 +31,7 @@ from doudi.exchange.verification import (
     record_consent,
     request_report,
 )
+from doudi.registry.models import Person
 from doudi.web.access import render_household, require_capability, visible_household
 
 
@@ -249,9 +250,18 @@ def consent_add(request: HttpRequest, household_id: int) -> HttpResponse:
         signed_on = dt.date.fromisoformat(request.POST.get("signed_on", ""))
     except ValueError:
         return render_household(request, household, consent_error="请填写授权书签署日期")
+    raw = request.POST.get("signer", "")
+    signer = (Person.objects.filter(pk=int(raw), memberships__household=household).first()
+              if raw.isdigit() else None)
+    upload = request.FILES.get("scan")
+    if upload is not None and upload.size > settings.DOUDI_ATTACHMENT_MAX_BYTES:
+        return render_household(request, household, consent_error="扫描件过大")
     try:
         record_consent(by=request.user, household=household, signed_on=signed_on,
-                       signed_by=request.POST.get("signed_by", ""),
+                       signer=signer, evidence=request.POST.get("evidence", ""),
+                       scan=upload.read() if upload is not None else None,
+                       scan_name=upload.name if upload is not None else "",
+                       attested=request.POST.get("attested") == "1",
                        note=request.POST.get("note", ""))
     except ConsentError as exc:
         return render_household(request, household, consent_error=exc.message)

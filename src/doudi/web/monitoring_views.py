@@ -26,6 +26,7 @@ from doudi.engine.monitoring.indicators import KINDS, LEVELS, UNITS
 from doudi.exchange.models import FeedType
 from doudi.monitoring import jobs, services, workflow
 from doudi.monitoring.models import MonitoringRun, Warning
+from doudi.registry import queries
 from doudi.registry.models import Household
 from doudi.web.access import require_capability
 
@@ -237,10 +238,10 @@ def warning_act(request: HttpRequest, warning_id: int) -> HttpResponse:
                 return redirect("application_detail", application_id=w.application_id)
             messages.success(request, "已办结")
         elif action == "link":
-            number = request.POST.get("household_number", "").strip()
-            household = Household.objects.filter(number=number).first()
+            household = queries.household_by_number(
+                request.user, request.POST.get("household_number", ""), roles.EDIT_REGISTRY)
             if household is None:
-                raise services.MonitoringError("未找到该家庭编号")
+                raise services.MonitoringError(queries.NOT_FOUND_HERE)
             services.link_household(by=request.user, warning=w, household=household)
             messages.success(request, "已关联家庭档案")
         else:

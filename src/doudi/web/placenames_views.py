@@ -15,6 +15,7 @@ from django.utils import timezone
 from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.core.excel import one_sheet
+from doudi.core.money import parse_whole
 from doudi.placenames import services
 from doudi.placenames.models import (
     PLACE_KINDS,
@@ -106,7 +107,9 @@ def boundaries(request: HttpRequest) -> HttpResponse:
                     by=request.user, boundary=request.POST.get("boundary", ""),
                     inspected_on=dt.date.fromisoformat(request.POST.get("inspected_on", "")),
                     team=request.POST.get("team", ""),
-                    markers_checked=int(request.POST.get("markers_checked") or 0),
+                    markers_checked=parse_whole(request.POST.get("markers_checked"),
+                                                field="markers_checked", label="界桩数",
+                                                maximum=100_000, default=0),
                     issues=request.POST.get("issues", "").splitlines())
             return redirect("placenames")
         except ValueError:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import InvalidOperation
 
 import pygal
 from django.contrib.auth.decorators import login_required
@@ -23,6 +23,7 @@ from pygal.style import Style
 from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.areas.scoping import along_chain
+from doudi.core.money import parse_whole, parse_yuan
 from doudi.programmes import catalogue
 from doudi.reports import campaigns, filing, performance, statistics
 from doudi.reports.models import (
@@ -173,14 +174,18 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
                                                   "due_on", "correction_days")}
     if request.method == "POST":
         try:
-            rate = Decimal(form["rate"] or "0")
+            # a percentage with two decimals is read as basis points (the amount rules)
+            rate_bp = parse_yuan(form["rate"] or "0", field="rate", label="抽样比例",
+                                 max_fen=100 * 100)
             row = campaigns.start(
                 by=request.user, name=form["name"], kind=form["kind"],
                 programmes=request.POST.getlist("programmes"),
-                rate_bp=int(rate * 100), seed=int(form["seed"] or 0),
+                rate_bp=rate_bp, seed=parse_whole(form["seed"], field="seed", label="随机种子",
+                                                  maximum=2**31 - 1, default=0),
                 starts_on=dt.date.fromisoformat(form["starts_on"]),
                 due_on=dt.date.fromisoformat(form["due_on"]),
-                correction_days=int(form["correction_days"] or 30))
+                correction_days=parse_whole(form["correction_days"], field="correction_days",
+                                            label="整改期限", maximum=3650, default=30))
             return redirect("campaign_detail", campaign_id=row.pk)
         except (ValueError, InvalidOperation):
             error = "请填写抽样比例（%）、随机种子（整数）和日期"

@@ -74,6 +74,8 @@ urlpatterns = [
          name="online_accept"),
     path("applications/online/<int:request_id>/decline/", casework_views.online_decline,
          name="online_decline"),
+    path("applications/online/<int:request_id>/verify/", casework_views.online_verify,
+         name="online_verify"),
     path("applications/publicity/", casework_views.publicity_list, name="publicity_list"),
     path("applications/bulk-approve/", casework_views.bulk_approve, name="bulk_approve"),
     path("applications/fund/", casework_views.reserve_fund, name="reserve_fund"),

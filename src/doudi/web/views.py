@@ -95,15 +95,19 @@ def _filtered_households(request: HttpRequest):  # noqa: ANN202
     return queries.search_households(
         Household.objects.visible_to(request.user), q=g.get("q", "").strip(),
         area_prefix=g.get("area", ""), category=g.get("category", ""),
-        hukou_type=g.get("hukou", ""),
+        hukou_type=g.get("hukou", ""), user=request.user,
     )
 
 
 @login_required
 def household_list(request: HttpRequest) -> HttpResponse:
     require_capability(request, roles.VIEW_REGISTRY)
-    paginator = Paginator(_filtered_households(request).order_by("number"),
-                          settings.DOUDI_PAGE_SIZE)
+    search_error = ""
+    try:
+        households = _filtered_households(request)
+    except queries.SearchRefused as exc:
+        households, search_error = Household.objects.none(), exc.message
+    paginator = Paginator(households.order_by("number"), settings.DOUDI_PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     page.object_list = list(queries.with_list_columns(
         Household.objects.filter(pk__in=[h.pk for h in page.object_list]).order_by("number")))
@@ -114,7 +118,8 @@ def household_list(request: HttpRequest) -> HttpResponse:
         "categories": CATEGORY_CHOICES, "hukou_choices": choices.HUKOU_CHOICES,
         "category_labels": dict(CATEGORY_CHOICES), "g": request.GET,
         "can_export": request.user.can(roles.EXPORT_REGISTRY),
-        "can_edit": request.user.can(roles.EDIT_REGISTRY),
+        "can_edit": request.user.can(roles.EDIT_REGISTRY), "search_error": search_error,
+        "can_search_names": request.user.can(roles.VIEW_FULL_PII),
     }
     template = "doudi/_household_rows.html" if request.htmx else "doudi/household_list.html"
     return render(request, template, context)
