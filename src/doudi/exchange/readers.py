@@ -349,6 +349,20 @@ def read_table(data: bytes, filename: str, spec: FeedSpec,
                     "Parquet 文件")
 
 
+def _refuse_doubled(headers: list[str], found: HeaderMatch, spec: FeedSpec) -> None:
+    """Two columns under one header a field takes: which holds the data cannot be known (a
+    hidden out-of-date copy? — hidden columns are known only in xlsx and xls), so the file is
+    refused rather than one of them guessed."""
+    for key, n in found.columns.items():
+        same = [j for j, h in enumerate(headers) if h and normalise_header(h) ==
+                normalise_header(headers[n])]
+        if len(same) > 1:
+            where = "、".join(f"第 {j + 1} 列" for j in same[:5])
+            raise ReadError(f"“{spec.field(key).label}”对应的列名“{shorten(headers[n])}”出现了 "
+                            f"{len(same)} 次（{where}），无法确定用哪一列：请删除多余的列（如隐藏的"
+                            "旧列）或改名后再导入")
+
+
 def field_cells(table: RawTable, spec: FeedSpec,
                 mapping: dict[str, str] | None = None) -> tuple[pl.DataFrame, HeaderMatch]:
     """The table's cells renamed to field keys (missing optional fields as null columns)."""
@@ -361,6 +375,7 @@ def field_cells(table: RawTable, spec: FeedSpec,
         raise MissingColumns(f"缺少必填列：{labels}。文件中的列：{present}。"
                              "可在“列对应”中指定本部门的列名。",
                              [h for h in table.headers if h], list(found.missing_required))
+    _refuse_doubled(table.headers, found, spec)
     exprs = [pl.col("row")]
     for f in spec.fields:
         n = found.columns.get(f.key)

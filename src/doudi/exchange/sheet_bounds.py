@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from doudi.exchange import xls_columns
 from doudi.exchange.read_errors import ReadError, shorten
 
 MIB = 1 << 20
@@ -171,7 +172,7 @@ def check_spreadsheet(data: bytes) -> WorkbookFacts:
         if len(data) > MAX_XLS_BYTES:
             raise ReadError(f"xls 文件过大（超过 {MAX_XLS_BYTES // MIB} MB），"
                             "请另存为 xlsx 或拆分后再导入")
-        return WorkbookFacts()
+        return WorkbookFacts(hidden=xls_columns.hidden_columns(data))
     if data[:2] != b"PK":
         return WorkbookFacts()
     try:
