@@ -151,11 +151,14 @@ class _Sheet:
     found: HeaderRows
 
 
-def _merge(rows: list[list[object]], merges: list, top: int, left: int) -> set[int]:
-    """Fill what the file merges: down a column (a 灾害种类 for several rows, a header cell
-    over two header rows) and, among the first rows only, across (a header over its
-    sub-columns). Returns the head rows merged with the row below (a two-row header)."""
+def _merge(rows: list[list[object]], head: int, merges: list, top: int,
+           left: int) -> tuple[set[int], list[tuple[int, int, int, int]]]:
+    """Fill what the file merges down a column (a 灾害种类 for several rows, a header cell over
+    two header rows). Returns the first `head` rows merged with the row below (a two-row
+    header), and the merges across columns among them (a header over its sub-columns), which
+    only the header's text copies: among records a merge across is no value of each column."""
     linked: set[int] = set()
+    across: list[tuple[int, int, int, int]] = []
     height = len(rows)
     for (r0, c0), (r1, c1) in merges or []:
         r0, r1, c0, c1 = r0 - top, r1 - top, c0 - left, c1 - left
@@ -168,17 +171,14 @@ def _merge(rows: list[list[object]], merges: list, top: int, left: int) -> set[i
         for r in range(r0 + 1, last + 1):
             if c0 < len(rows[r]) and rows[r][c0] in (None, ""):
                 rows[r][c0] = value
-        if r0 < HEADER_SCAN_ROWS:
-            linked.update(range(r0, min(last, HEADER_SCAN_ROWS)))
+        if r0 < head:
+            linked.update(range(r0, min(last, head)))
             if c1 > c0:
-                for r in range(r0, min(last, HEADER_SCAN_ROWS - 1) + 1):
-                    for c in range(c0 + 1, min(c1, len(rows[r]) - 1) + 1):
-                        if rows[r][c] in (None, ""):
-                            rows[r][c] = value
+                across.append((r0, min(last, head - 1), c0, c1))
                 below = rows[last + 1] if last + 1 < height else []
                 if any(below[c] not in (None, "") for c in range(c0, min(c1 + 1, len(below)))):
                     linked.add(last)
-    return linked
+    return linked, across
 
 
 def _load_sheet(book, name: str, spec: FeedSpec, mapping: dict[str, str] | None) -> _Sheet:  # noqa: ANN001
@@ -192,8 +192,12 @@ def _load_sheet(book, name: str, spec: FeedSpec, mapping: dict[str, str] | None)
             raise
         raise ReadError(f"无法读取工作表“{shorten(name)}”（文件损坏）") from exc
     rows = [list(r) for r in rows]
-    linked = _merge(rows, merges, top, left)
+    linked, across = _merge(rows, HEADER_SCAN_ROWS, merges, top, left)
     head = _texts(rows[:HEADER_SCAN_ROWS])
+    for r0, r1, c0, c1 in across:
+        for r in range(r0, r1 + 1):
+            for c in range(c0 + 1, min(c1 + 1, len(head[r]))):
+                head[r][c] = head[r][c] or head[r0][c0]
     found = find_header(head, spec, mapping, linked) if head else HeaderRows(0, 1, [], -1)
     return _Sheet(name, rows, top + 1, left, linked, head, found)
 

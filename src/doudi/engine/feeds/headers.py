@@ -75,8 +75,8 @@ def _known(spec: FeedSpec, mapping: Mapping[str, str] | None) -> set[str]:
 def combine_header_rows(upper: Sequence[str], lower: Sequence[str], known: set[str]) -> list[str]:
     """One header per column from a two-row header (表头两行): a blank lower cell under a
     (merged) upper cell takes the upper text; a sub-header under an upper cell merged across
-    several columns becomes "upper+lower" when that is a header the spec knows, else the
-    sub-header itself (or the upper text, if only that is known)."""
+    several columns becomes "upper+lower" when that is a header the spec knows (户主 + 姓名),
+    else the sub-header itself."""
     out: list[str] = []
     carried = ""  # the upper text of a group of sub-columns, carried right over blank cells
     for j in range(max(len(upper), len(lower))):
@@ -92,8 +92,7 @@ def combine_header_rows(upper: Sequence[str], lower: Sequence[str], known: set[s
         elif not u:
             out.append(lo)
         else:
-            choices = [u + lo, lo, u]
-            out.append(next((c for c in choices if normalise_header(c) in known), lo))
+            out.append(u + lo if normalise_header(u + lo) in known else lo)
     return out
 
 
