@@ -251,6 +251,43 @@ def test_a_sparse_sheet_past_the_cell_bound_is_refused():
         check_spreadsheet(_with_member(BASE, "xl/worksheets/sheet1.xml", sheet))
 
 
+def _xls(cells: dict[tuple[int, int], str]) -> bytes:
+    import xlwt
+
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("机动车")
+    for (r, c), value in cells.items():
+        sheet.write(r, c, value)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_a_mostly_empty_sheet_is_refused_before_it_is_laid_out():
+    # 5.6 KB of .xls whose stray cell at IV65536 makes calamine lay out 16.7 million cells
+    # (about 1 GB in the worker); an xlsx likewise
+    stray = _xls({(0, 0): "号牌号码", (65_535, 255): "远"})
+    with pytest.raises(ReadError, match="几乎是空的：范围 65536 行 × 256 列，只有 2 个单元格"):
+        read_table(stray, "stray.xls", spec())
+    sheet = (b'<worksheet><sheetData><row r="1"><c r="A1"><v>1</v></c></row>'
+             b'<row r="400000"><c r="L400000"><v>1</v></c></row></sheetData></worksheet>')
+    with pytest.raises(ReadError, match="几乎是空的"):
+        check_spreadsheet(_with_member(BASE, "xl/worksheets/sheet1.xml", sheet))
+    # a dense sheet of the same extent is not refused (cells counted, not guessed)
+    dense = b"".join(b'<row r="%d">' % r + b"".join(b'<c r="%s%d"><v>1</v></c>' % (c, r)
+                                                     for c in (b"A", b"B", b"C", b"L"))
+                     + b"</row>" for r in range(1, 400_001))
+    check_spreadsheet(_with_member(BASE, "xl/worksheets/sheet1.xml",
+                                   b"<worksheet><sheetData>" + dense + b"</sheetData></worksheet>"))
+
+
+def test_the_extent_of_an_xls_is_read_from_its_records():
+    from doudi.exchange.xls_columns import scan
+
+    facts = scan(_xls({(0, 0): "a", (0, 3): "b", (9, 1): "c"}))
+    assert facts.extents["机动车"] == (10, 4, 3)
+
+
 def test_an_xls_past_its_size_bound_is_refused(monkeypatch):
     data = (FIXTURES / "xlwt.xls").read_bytes()
     assert check_spreadsheet(data).hidden == {}

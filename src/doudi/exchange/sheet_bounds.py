@@ -36,6 +36,11 @@ MAX_SHEET_CELLS = 25_165_824
 # each in UTF-8, more with entities such as &amp;) — a margin, the exact check follows reading.
 MAX_TEXT_NODE_BYTES = 256 * 1024
 MAX_CELL_CHARS = 32_767
+# A sheet mostly empty (a stray cell far away): laid out densely it costs ~36 bytes a cell
+# (a sparse 5M-cell sheet cost 180 MB), so past SPARSE_FROM cells of extent at least one cell
+# in SPARSE_RATIO must be there.
+SPARSE_FROM = 4_000_000
+SPARSE_RATIO = 50
 MAX_XLS_BYTES = 64 * MIB  # a full 65,536-row BIFF8 sheet of ordinary data is ~10–20 MB
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CHUNK = 16 * MIB
@@ -57,6 +62,7 @@ class _Scan:
     def __init__(self, refs: bool) -> None:
         self.refs = refs
         self.rows = self.columns = 0
+        self.cells = 0  # cell elements (<c …>, <x:c …>) seen
         self.since_tag = 0  # bytes since the last "<" (across chunks)
         self.longest = 0
 
@@ -72,6 +78,10 @@ class _Scan:
             self.since_tag += buf.size
         self.longest = max(self.longest, self.since_tag)
         if self.refs:
+            if buf.size > 2:  # "<c" or ":c" (a prefixed element) then a space, ">" or "/"
+                nxt = buf[2:]
+                self.cells += int((((buf[:-2] == 60) | (buf[:-2] == 58)) & (buf[1:-1] == 99)
+                                   & ((nxt == 32) | (nxt == 62) | (nxt == 47))).sum())
             self._references(np.frombuffer(tail + chunk, dtype=np.uint8))
 
     def _references(self, buf: np.ndarray) -> None:
@@ -165,6 +175,17 @@ def _too_big(what: str, limit: int) -> ReadError:
     return ReadError(f"表格过大：{what}解压后超过 {limit // MIB} MB，请拆分为多个文件后再导入")
 
 
+def _check_extent(where: str, rows: int, columns: int, cells: int) -> None:
+    extent = rows * max(columns, 1)
+    if extent > MAX_SHEET_CELLS:
+        last = "超过 1 亿" if rows >= 10 ** 9 else str(rows)
+        raise ReadError(f"{where}范围过大（最后一个单元格在第 {last} 行、第 {columns} 列），"
+                        "请删除多余的行列后再导入")
+    if extent > SPARSE_FROM and cells * SPARSE_RATIO < extent:
+        raise ReadError(f"{where}几乎是空的：范围 {rows} 行 × {columns} 列，只有 {cells} 个单元格"
+                        "（远处有零星单元格？），请删除多余的行列后再导入")
+
+
 def check_spreadsheet(data: bytes) -> WorkbookFacts:
     """Refuse a spreadsheet past a bound; return what the reader needs to know of it. A
     damaged zip is left to calamine to report (it is refused there, as unreadable)."""
@@ -172,7 +193,10 @@ def check_spreadsheet(data: bytes) -> WorkbookFacts:
         if len(data) > MAX_XLS_BYTES:
             raise ReadError(f"xls 文件过大（超过 {MAX_XLS_BYTES // MIB} MB），"
                             "请另存为 xlsx 或拆分后再导入")
-        return WorkbookFacts(hidden=xls_columns.hidden_columns(data))
+        xls = xls_columns.scan(data)
+        for name, (rows, columns, cells) in xls.extents.items():
+            _check_extent(f"工作表“{shorten(name)}”", rows, columns, cells)
+        return WorkbookFacts(hidden=xls.hidden)
     if data[:2] != b"PK":
         return WorkbookFacts()
     try:
@@ -220,10 +244,8 @@ def check_spreadsheet(data: bytes) -> WorkbookFacts:
         if scan.longest > MAX_TEXT_NODE_BYTES:
             raise ReadError(f"{where}中有单元格内容过长（超过 {MAX_CELL_CHARS} 个字符），"
                             "请检查文件")
-        if scan.rows * max(scan.columns, 1) > MAX_SHEET_CELLS:
-            rows = "超过 1 亿" if scan.rows >= 10 ** 9 else str(scan.rows)
-            raise ReadError(f"{where}范围过大（最后一个单元格在第 {rows} 行、第 "
-                            f"{scan.columns} 列），请删除多余的行列后再导入")
+        if is_sheet:
+            _check_extent(where, scan.rows, scan.columns, scan.cells)
         if is_sheet and name in sheets:
             facts.hidden[sheets[name]] = _hidden(prefix)
     return facts

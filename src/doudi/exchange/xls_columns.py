@@ -1,11 +1,13 @@
-"""The hidden columns of a legacy .xls workbook (BIFF8 in an OLE compound file), which
-calamine does not report: the COLINFO records of each worksheet. Only what is needed is read —
+"""What calamine does not report of a legacy .xls workbook (BIFF8 in an OLE compound file):
+each worksheet's hidden columns (COLINFO records) and its extent (its cell records), read
+before calamine lays the sheet out densely. Only what is needed is read —
 the OLE allocation table, the directory, the "Workbook" stream — and anything unexpected gives
 no answer (an empty mapping), never an error: calamine reads and judges the file itself."""
 
 from __future__ import annotations
 
 import struct
+from dataclasses import dataclass, field
 
 _END = 0xFFFFFFFE
 _FREE = 0xFFFFFFFF
@@ -58,32 +60,66 @@ def _workbook_stream(data: bytes) -> bytes:
     return b""
 
 
-def hidden_columns(data: bytes) -> dict[str, list[tuple[int, int]]]:
-    """sheet name → hidden columns as (first, last) ranges, 0-based."""
+# BIFF8 cell records: row (2 bytes) and column (2 bytes) come first in each; MULRK and
+# MULBLANK end with their last column.
+_CELLS = {0x0006, 0x00FD, 0x0203, 0x027E, 0x0201, 0x0204, 0x0205, 0x00D6}
+_MULTI = {0x00BD, 0x00BE}
+
+
+@dataclass
+class XlsFacts:
+    hidden: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # sheet name → (last row + 1, last column + 1, cells written)
+    extents: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+
+
+def scan(data: bytes) -> XlsFacts:
+    """Each worksheet's hidden columns and extent, from its BIFF records."""
+    facts = XlsFacts()
     try:
         stream = _workbook_stream(data)
     except (struct.error, ValueError, IndexError):
-        return {}
+        return facts
     sheets: dict[int, str] = {}  # BOF offset → name
-    hidden: dict[str, list[tuple[int, int]]] = {}
     current = ""
+    rows = cols = cells = 0
     at = 0
+
+    def close() -> None:
+        if current:
+            facts.extents[current] = (rows, cols, cells)
+
     try:
         while at + 4 <= len(stream):
             kind, length = struct.unpack_from("<HH", stream, at)
             body = stream[at + 4:at + 4 + length]
-            if kind == 0x0085 and length >= 8:  # BOUNDSHEET: offset, state, type, name
+            if kind in _CELLS and length >= 4 and current:
+                row, col = struct.unpack_from("<HH", body, 0)
+                rows, cols, cells = max(rows, row + 1), max(cols, col + 1), cells + 1
+            elif kind in _MULTI and length >= 6 and current:
+                row, first = struct.unpack_from("<HH", body, 0)
+                last = struct.unpack_from("<H", body, length - 2)[0]
+                rows, cols = max(rows, row + 1), max(cols, last + 1)
+                cells += max(0, last - first + 1)
+            elif kind == 0x0085 and length >= 8:  # BOUNDSHEET: offset, state, type, name
                 offset = struct.unpack_from("<I", body, 0)[0]
                 chars, flags = body[6], body[7]
                 raw = body[8:8 + chars * (2 if flags & 1 else 1)]
                 sheets[offset] = raw.decode("utf-16-le" if flags & 1 else "latin-1", "replace")
             elif kind == 0x0809:  # BOF: a worksheet starts here
-                current = sheets.get(at, "")
+                close()
+                current, rows, cols, cells = sheets.get(at, ""), 0, 0, 0
             elif kind == 0x007D and length >= 10 and current:  # COLINFO
                 first, last, _, _, options = struct.unpack_from("<HHHHH", body, 0)
                 if options & 1:
-                    hidden.setdefault(current, []).append((first, last))
+                    facts.hidden.setdefault(current, []).append((first, last))
             at += 4 + length
+        close()
     except (struct.error, IndexError):
-        return hidden
-    return hidden
+        close()
+    return facts
+
+
+def hidden_columns(data: bytes) -> dict[str, list[tuple[int, int]]]:
+    """sheet name → hidden columns as (first, last) ranges, 0-based."""
+    return scan(data).hidden
