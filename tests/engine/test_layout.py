@@ -60,6 +60,17 @@ def test_linked_rows_make_a_two_row_header_even_when_the_lower_adds_nothing():
     assert find_header(rows, SPEC, linked={5}).span == 1  # merges elsewhere: not this pair
 
 
+def test_sub_headers_under_the_gaps_of_an_unmerged_upper_row_continue_it():
+    # a CSV (no merges): 住址 over 乡镇 and 村, the cell right of 住址 blank
+    rows = [["户主姓名", "户主身份证号", "灾害种类", "住址", ""], ["", "", "", "乡镇", "村"],
+            ["张三", "341002195003010034", "洪涝", "黎阳镇", "汪村"]]
+    found = find_header(rows, SPEC, linked={7})
+    assert found.span == 2
+    assert found.headers == ["户主姓名", "户主身份证号", "灾害种类", "乡镇", "村"]
+    data_like = [rows[0], ["", "", "", "341002195003010034", "x"]]
+    assert find_header(data_like, SPEC).span == 1
+
+
 def test_footer_kinds():
     assert footer_kind(["合  计", "", "1000"]) == "合计"
     assert footer_kind(["", "小计", "3"]) == "合计"

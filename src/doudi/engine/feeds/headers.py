@@ -124,7 +124,8 @@ def find_header(rows: Sequence[Sequence[str]], spec: FeedSpec,
     found by content: the row — or pair of rows, for a two-row merged header — naming the
     most fields. `linked` holds the indices i whose row the file merges with row i + 1 (from
     its merge ranges); a pair is taken when it names more fields than its first row alone, or
-    as many and the rows are linked (or, lacking merge information, look like one header)."""
+    as many and the rows are linked or look like one header (the lower row's cells only under
+    gaps of the upper one, none data-like)."""
     known = _known(spec, mapping)
 
     def count(row: Sequence[str]) -> int:
@@ -138,7 +139,7 @@ def find_header(rows: Sequence[Sequence[str]], spec: FeedSpec,
             pair = combine_header_rows(single, [str(c or "") for c in rows[i + 1]], known)
             n = count(pair)
             if n > candidate.found or (n == candidate.found and (
-                    i in linked or (not linked and _continues(single, rows[i + 1])))):
+                    i in linked or _continues(single, rows[i + 1]))):
                 candidate = HeaderRows(i, 2, pair, n)
         if candidate.found > best.found:
             best = candidate
