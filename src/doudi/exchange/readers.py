@@ -191,7 +191,7 @@ def _load_sheet(book, name: str, spec: FeedSpec, mapping: dict[str, str] | None)
         if isinstance(exc, (KeyboardInterrupt, SystemExit)):
             raise
         raise ReadError(f"无法读取工作表“{shorten(name)}”（文件损坏）") from exc
-    rows = [list(r) for r in rows]
+    rows = rows if all(type(r) is list for r in rows[:1]) else [list(r) for r in rows]
     linked, across = _merge(rows, HEADER_SCAN_ROWS, merges, top, left)
     head = _texts(rows[:HEADER_SCAN_ROWS])
     for r0, r1, c0, c1 in across:
@@ -230,7 +230,9 @@ def read_excel(data: bytes, spec: FeedSpec, mapping: dict[str, str] | None = Non
     found = best.found
     width = _width(found)
     body = best.rows[found.at + found.span:]
-    columns = {f"c{j}": [(_cell_text(r[j]) if j < len(r) else None) for r in body]
+    # text cells pass as they are (most cells); the rest through _cell_text
+    columns = {f"c{j}": [(v if type(v) is str and v else _cell_text(v))
+                         for v in (r[j] if j < len(r) else None for r in body)]
                for j in range(width)}
     frame = pl.DataFrame(columns, schema={k: pl.String for k in columns}).with_columns(
         (pl.int_range(pl.len(), dtype=pl.Int64) + best.first_row + found.at + found.span)
