@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from doudi.engine.feeds.matching import match
 from doudi.engine.feeds.validate import Validated, validate
 from doudi.exchange import storage
 from doudi.exchange.models import FeedBatch, FeedType, ImportJob
+from doudi.exchange.read_errors import MAX_MESSAGE_CHARS, shorten
 from doudi.exchange.readers import MissingColumns, ReadError, field_cells, read_table
 from doudi.registry.models import Person
 
@@ -166,6 +168,29 @@ def _summary(counts: dict[str, int], notices: list[str]) -> str:
     return "；".join(parts + notices)
 
 
+MAX_COUNTS_CHARS = 8_000  # what a job keeps about its file: counts, or a failure's headers
+
+
+def bounded_counts(counts: dict) -> dict:
+    """A job's counts, at most a small fixed size: a refused file's headers (offered again in
+    the column-mapping step) are each shortened and cut off once they fill the room, so no
+    file can make its job store more than a few kilobytes."""
+    out = {k: v for k, v in counts.items() if k != "headers"}
+    out = {k: ([shorten(str(x)) for x in v[:100]] if isinstance(v, list) else v)
+           for k, v in out.items()}
+    room = MAX_COUNTS_CHARS - len(json.dumps(out, ensure_ascii=False))
+    if "headers" in counts:
+        kept: list[str] = []
+        for header in counts["headers"]:
+            text = shorten(str(header))
+            room -= len(json.dumps(text, ensure_ascii=False)) + 2
+            if room < 0:
+                break
+            kept.append(text)
+        out["headers"] = kept
+    return out
+
+
 def _finish(job: ImportJob | None, feed_type: FeedType, status: str, message: str,
             filename: str, checksum: str, channel: str, source: str, period: str,
             mapping: dict[str, str] | None, user, area_code: str, *,  # noqa: ANN001
@@ -173,9 +198,9 @@ def _finish(job: ImportJob | None, feed_type: FeedType, status: str, message: st
             errors_path: str = "") -> ImportJob:
     job = job or ImportJob(feed_type=feed_type, channel=channel, file_name=filename[:200],
                            created_by=user, area_code=area_code)
-    job.status, job.message, job.checksum = status, message, checksum
+    job.status, job.message, job.checksum = status, shorten(message, MAX_MESSAGE_CHARS), checksum
     job.source, job.period, job.mapping = source[:100], period[:20], mapping or {}
-    job.batch, job.counts, job.errors_path = batch, counts or {}, errors_path
+    job.batch, job.counts, job.errors_path = batch, bounded_counts(counts or {}), errors_path
     job.progress, job.phase = 100, job.get_status_display() if job.pk else ""
     job.finished_at = timezone.now()
     job.save()

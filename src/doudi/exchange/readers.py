@@ -1,10 +1,15 @@
-"""Reading a department's file into text cells (读取文件): Excel (xlsx, xls via calamine), CSV
-(UTF-8 with or without BOM, GBK/GB18030 detected) and Parquet.
+"""Reading a department's file into text cells (读取文件): Excel (xlsx, xlsm, xls via calamine),
+CSV/TXT (encodings and separators: `text_files`) and Parquet.
 
 Every cell becomes text exactly as the department wrote it (numbers Excel stored as numbers are
 written back without a spurious ".0"; Excel dates as ISO dates), so that validation sees one
-kind of input whatever the format. Blank rows are skipped. Errors are `ReadError` with a
-Chinese message; nothing here touches the database.
+kind of input whatever the format. Sheets are read as offices lay them out: the header is found
+by content (below a title and a 填报单位 line, also across two merged rows), the data sheet by
+its header, not its position (a 说明 or 封面 sheet may come first); values the file merges down
+a column are filled down; blank rows, 合计/小计 lines and the 制表人/审核人 lines at the bottom
+are left out with one notice (`engine.feeds.layout`). Spreadsheets are bounded before calamine
+reads them (`sheet_bounds`). Errors are `ReadError` with a Chinese message, never a library's
+own text; nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -12,11 +17,9 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import re
 import subprocess
 import sys
 import tempfile
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,30 +27,40 @@ import polars as pl
 from polars.exceptions import PanicException
 
 from doudi.engine.feeds.feedspec import FeedSpec
-from doudi.engine.feeds.headers import HeaderMatch, find_header_row, match_headers
+from doudi.engine.feeds.headers import (
+    HeaderMatch,
+    HeaderRows,
+    find_header,
+    match_headers,
+    normalise_header,
+)
+from doudi.engine.feeds.layout import ignored_notice, trim
+from doudi.exchange import text_files
+from doudi.exchange.read_errors import MAX_HEADER_CHARS, MissingColumns, ReadError, shorten
+from doudi.exchange.sheet_bounds import MAX_CELL_CHARS, WorkbookFacts, check_spreadsheet
+from doudi.exchange.text_files import decode_text
+
+__all__ = [
+    "CSV_SUFFIXES",
+    "EXCEL_SUFFIXES",
+    "PARQUET_SUFFIXES",
+    "SUFFIXES",
+    "MissingColumns",
+    "RawTable",
+    "ReadError",
+    "check_excel_extent",
+    "decode_text",
+    "field_cells",
+    "read_table",
+]
 
 EXCEL_SUFFIXES = (".xlsx", ".xlsm", ".xls")
 CSV_SUFFIXES = (".csv", ".txt")
 PARQUET_SUFFIXES = (".parquet",)
 SUFFIXES = EXCEL_SUFFIXES + CSV_SUFFIXES + PARQUET_SUFFIXES
-HEADER_SCAN_ROWS = 10
+HEADER_SCAN_ROWS = 15
 MAX_COLUMNS = 500
-# calamine lays a sheet out as one dense block from its first to its last cell: one stray cell
-# at XFD1048576 asks for 17 billion cells, and the failed allocation aborts the whole process.
-MAX_SHEET_CELLS = 50_000_000
-
-
-class ReadError(ValueError):
-    """The file cannot be read as a table; the message says why, in Chinese."""
-
-
-class MissingColumns(ReadError):
-    """Required fields not found among the file's headers: the UI offers a column mapping."""
-
-    def __init__(self, message: str, headers: list[str], missing: list[str]) -> None:
-        super().__init__(message)
-        self.headers = headers
-        self.missing = missing
+EXCEL_DAMAGED = "无法读取 Excel 文件（文件损坏或不是 Excel 格式）"
 
 
 @dataclass
@@ -73,162 +86,213 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
-def _table(rows: list[list[object]], first_row_number: int, spec: FeedSpec,
-           mapping: dict[str, str] | None) -> tuple[list[str], pl.DataFrame]:
-    """Header row found among the first rows; the rest as text columns with row numbers."""
-    if not rows:
-        raise ReadError("文件中没有数据")
-    head = [[_cell_text(c) or "" for c in r] for r in rows[:HEADER_SCAN_ROWS]]
-    at = find_header_row(head, spec, mapping)
-    headers = head[at]
+def _texts(rows: list[list[object]]) -> list[list[str]]:
+    return [[_cell_text(c) or "" for c in r] for r in rows]
+
+
+def _shape(frame: pl.DataFrame, head: list[list[str]], found: HeaderRows, *,
+           hidden: set[int] = frozenset(), notices: list[str] | None = None) -> RawTable:
+    """The table after its header: lines that are no records left out (one notice), cells
+    bounded, hidden columns kept out of header matching where a visible column has the same
+    header. `frame` holds String columns c0 … (width) and `row`."""
+    cells = [c for c in frame.columns if c != "row"]
+    trimmed = trim(frame.select(*cells, "row"), cells)
+    above = sum(1 for r in head[:found.at] if any(c.strip() for c in r))
+    notices = list(notices or [])
+    if note := ignored_notice(above, trimmed):
+        notices.append(note)
+    _check_cell_length(trimmed.frame, cells, found.headers)
+    headers = [shorten(h.strip(), MAX_HEADER_CHARS) for h in found.headers[:len(cells)]]
+    visible = {normalise_header(h) for j, h in enumerate(headers) if j not in hidden and h}
+    headers = ["" if j in hidden and normalise_header(h) in visible else h
+               for j, h in enumerate(headers)]
+    return RawTable(headers=headers, cells=trimmed.frame, notices=notices)
+
+
+def _check_cell_length(frame: pl.DataFrame, cells: list[str], headers: list[str]) -> None:
+    if frame.height == 0 or not cells:
+        return
+    longest = frame.select(pl.col(cells).str.len_chars().max()).row(0)
+    for j, n in enumerate(longest):
+        if n is not None and n > MAX_CELL_CHARS:
+            row = frame.filter(pl.col(cells[j]).str.len_chars() > MAX_CELL_CHARS)["row"][0]
+            name = shorten(headers[j]) if j < len(headers) and headers[j] else f"第 {j + 1} 列"
+            raise ReadError(f"第 {row} 行“{name}”的内容过长（{n} 个字符，单元格最多 "
+                            f"{MAX_CELL_CHARS} 个字符），请检查文件")
+
+
+def _width(found: HeaderRows) -> int:
     # Cells right of the last header are nobody's column (a stray note, a formula): ignored.
-    width = max((j + 1 for j, h in enumerate(headers) if h.strip()), default=0)
+    width = max((j + 1 for j, h in enumerate(found.headers) if h.strip()), default=0)
     if width == 0:
-        raise ReadError("未找到表头行（前 10 行均为空）")
+        raise ReadError(f"未找到表头行（前 {HEADER_SCAN_ROWS} 行均为空）")
     if width > MAX_COLUMNS:
         raise ReadError(f"列数过多（{width} 列），请检查文件")
-    headers = headers[:width]
-    body = rows[at + 1:]
-    columns = {f"c{j}": [(_cell_text(r[j]) if j < len(r) else None) for r in body]
-               for j in range(width)}
-    frame = pl.DataFrame(columns, schema={k: pl.String for k in columns})
-    frame = frame.with_columns(
-        (pl.int_range(pl.len(), dtype=pl.Int64) + first_row_number + at + 1).alias("row"))
-    return headers, _drop_blank_rows(frame)
+    return width
 
 
-def _drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    cells = [c for c in frame.columns if c != "row"]
-    if not cells:
-        return frame
-    filled = pl.any_horizontal([pl.col(c).str.strip_chars().str.len_chars() > 0 for c in cells])
-    return frame.filter(filled.fill_null(False))
+# ---------------------------------------------------------------------------------------------
+# Excel
 
 
-_CELL_REF = re.compile(rb'<(?:[\w.-]+:)?c\b[^>]*?\sr="([A-Z]{1,3})([0-9]{1,7})"')
-_ROW_REF = re.compile(rb'<(?:[\w.-]+:)?row\b[^>]*?\sr="([0-9]{1,7})"')
+def check_excel_extent(data: bytes) -> WorkbookFacts:
+    """Refuse, before calamine reads it, a spreadsheet past the bounds of `sheet_bounds`."""
+    return check_spreadsheet(data)
 
 
-def _column_number(letters: bytes) -> int:
-    n = 0
-    for ch in letters:
-        n = n * 26 + ch - 64
-    return n
+@dataclass
+class _Sheet:
+    name: str
+    rows: list[list[object]]
+    first_row: int  # the sheet row number (from 1) of rows[0]
+    first_column: int  # 0-based column of rows[n][0]
+    linked: set[int]
+    head: list[list[str]]
+    found: HeaderRows
 
 
-def check_excel_extent(data: bytes) -> None:
-    """Refuse, before calamine reads it, a workbook whose sheet spans more than MAX_SHEET_CELLS
-    (the cell references of each xlsx worksheet, scanned as it decompresses), and the zip
-    spreadsheets whose extent is not checked here (ODS, xlsb). Legacy .xls is bounded by its
-    format (65,536 × 256); a damaged zip is left to calamine to report."""
-    if data[:2] != b"PK":
-        return
-    try:
-        book = zipfile.ZipFile(io.BytesIO(data))
-        names = book.namelist()
-    # NotImplementedError: a central directory naming a zip version Python cannot read
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
-        return
-    if "content.xml" in names or any(n.startswith("xl/") and n.endswith(".bin") for n in names):
-        raise ReadError("不支持 ODS 或 xlsb 格式的表格，请在 Excel 或 WPS 中另存为 xlsx 后再导入")
-    for name in names:
-        if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+def _merge(rows: list[list[object]], head: int, merges: list, top: int,
+           left: int) -> tuple[set[int], list[tuple[int, int, int, int]]]:
+    """Fill what the file merges down a column (a 灾害种类 for several rows, a header cell over
+    two header rows). Returns the first `head` rows merged with the row below (a two-row
+    header), and the merges across columns among them (a header over its sub-columns), which
+    only the header's text copies: among records a merge across is no value of each column."""
+    linked: set[int] = set()
+    across: list[tuple[int, int, int, int]] = []
+    height = len(rows)
+    for (r0, c0), (r1, c1) in merges or []:
+        r0, r1, c0, c1 = r0 - top, r1 - top, c0 - left, c1 - left
+        if not (0 <= r0 < height and 0 <= c0 < len(rows[r0])):
             continue
-        rows = columns = 0
-        try:
-            with book.open(name) as fh:
-                tail = b""
-                while chunk := fh.read(1 << 22):
-                    text = tail + chunk
-                    for m in _CELL_REF.finditer(text):
-                        columns = max(columns, _column_number(m[1]))
-                        rows = max(rows, int(m[2]))
-                    for m in _ROW_REF.finditer(text):
-                        rows = max(rows, int(m[1]))
-                    tail = text[-1024:]
-        except Exception:  # a damaged member: what was read is checked, calamine reports the rest
-            pass
-        if rows * max(columns, 1) > MAX_SHEET_CELLS:
-            raise ReadError(f"工作表范围过大（最后一个单元格在第 {rows} 行、第 {columns} 列），"
-                            "请删除多余的行列后再导入")
+        value = rows[r0][c0]
+        if value is None or value == "":
+            continue
+        last = min(r1, height - 1)
+        for r in range(r0 + 1, last + 1):
+            if c0 < len(rows[r]) and rows[r][c0] in (None, ""):
+                rows[r][c0] = value
+        if r0 < head:
+            linked.update(range(r0, min(last, head)))
+            if c1 > c0:
+                across.append((r0, min(last, head - 1), c0, c1))
+                below = rows[last + 1] if last + 1 < height else []
+                if any(below[c] not in (None, "") for c in range(c0, min(c1 + 1, len(below)))):
+                    linked.add(last)
+    return linked, across
+
+
+def _load_sheet(book, name: str, spec: FeedSpec, mapping: dict[str, str] | None) -> _Sheet:  # noqa: ANN001
+    try:
+        sheet = book.get_sheet_by_name(name)
+        rows = sheet.to_python(skip_empty_area=True)
+        top, left = sheet.start or (0, 0)
+        merges = sheet.merged_cell_ranges
+    except BaseException as exc:  # calamine raises its own types, or panics, on damage
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise ReadError(f"无法读取工作表“{shorten(name)}”（文件损坏）") from exc
+    rows = rows if all(type(r) is list for r in rows[:1]) else [list(r) for r in rows]
+    linked, across = _merge(rows, HEADER_SCAN_ROWS, merges, top, left)
+    head = _texts(rows[:HEADER_SCAN_ROWS])
+    for r0, r1, c0, c1 in across:
+        for r in range(r0, r1 + 1):
+            for c in range(c0 + 1, min(c1 + 1, len(head[r]))):
+                head[r][c] = head[r][c] or head[r0][c0]
+    found = find_header(head, spec, mapping, linked) if head else HeaderRows(0, 1, [], -1)
+    return _Sheet(name, rows, top + 1, left, linked, head, found)
 
 
 def read_excel(data: bytes, spec: FeedSpec, mapping: dict[str, str] | None = None) -> RawTable:
     from python_calamine import CalamineWorkbook
 
-    check_excel_extent(data)
+    facts = check_spreadsheet(data)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         names = list(book.sheet_names)
-    except (Exception, PanicException) as exc:  # calamine raises its own types for damage
-        raise ReadError(f"无法读取 Excel 文件（文件损坏或不是 Excel 格式）：{exc}") from exc
+    except BaseException as exc:  # calamine raises its own types, or panics, on damage
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise ReadError(EXCEL_DAMAGED) from exc
     if not names:
         raise ReadError("Excel 文件中没有工作表")
     notices: list[str] = []
-    if spec.sheet and spec.sheet in names:
-        chosen = [spec.sheet]
-    else:
-        chosen = names
-    best: tuple[int, str, list[list[object]]] | None = None
+    chosen = [spec.sheet] if spec.sheet and spec.sheet in names else names
+    best: _Sheet | None = None
     for name in chosen:
-        try:
-            rows = book.get_sheet_by_name(name).to_python(skip_empty_area=True)
-        except Exception as exc:
-            raise ReadError(f"无法读取工作表“{name}”：{exc}") from exc
-        head = [[_cell_text(c) or "" for c in r] for r in rows[:HEADER_SCAN_ROWS]]
-        found = max((len(match_headers(h, spec, mapping).columns) for h in head), default=0)
-        if best is None or found > best[0]:
-            best = (found, name, rows)
+        sheet = _load_sheet(book, name, spec, mapping)
+        if best is None or sheet.found.found > best.found.found:
+            best = sheet
     assert best is not None
-    _, name, rows = best
-    if spec.sheet and name != spec.sheet:
-        notices.append(f"未找到工作表“{spec.sheet}”，已读取工作表“{name}”")
-    headers, cells = _table(rows, 1, spec, mapping)
-    return RawTable(headers=headers, cells=cells, sheet=name, notices=notices)
+    if not best.rows:
+        raise ReadError("文件中没有数据")
+    if spec.sheet and best.name != spec.sheet:
+        notices.append(f"未找到工作表“{shorten(spec.sheet)}”，已读取工作表“{shorten(best.name)}”")
+    found = best.found
+    width = _width(found)
+    body = best.rows[found.at + found.span:]
+    # text cells pass as they are (most cells); the rest through _cell_text
+    columns = {f"c{j}": [(v if type(v) is str and v else _cell_text(v))
+                         for v in (r[j] if j < len(r) else None for r in body)]
+               for j in range(width)}
+    frame = pl.DataFrame(columns, schema={k: pl.String for k in columns}).with_columns(
+        (pl.int_range(pl.len(), dtype=pl.Int64) + best.first_row + found.at + found.span)
+        .alias("row"))
+    hidden = {c - best.first_column for c in facts.hidden_columns(best.name)}
+    table = _shape(frame, best.head, found, hidden=hidden, notices=notices)
+    table.sheet = best.name
+    return table
 
 
-def decode_text(data: bytes) -> tuple[str, str]:
-    """(text, encoding): UTF-8 (BOM or not) first, then GB18030 (a superset of GBK/GB2312)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("gb18030"), "gb18030"
-    except UnicodeDecodeError as exc:
-        raise ReadError("无法识别文件编码（应为 UTF-8 或 GBK/GB18030）") from exc
+# ---------------------------------------------------------------------------------------------
+# CSV / TXT
 
 
 def read_csv(data: bytes, spec: FeedSpec, mapping: dict[str, str] | None = None) -> RawTable:
-    try:
-        text, encoding = decode_text(data)
-    except UnicodeDecodeError as exc:
-        raise ReadError("无法识别文件编码（应为 UTF-8 或 GBK/GB18030）") from exc
+    text, encoding = decode_text(data)
+    notices = []
+    if encoding == text_files.BOM_LIED:
+        notices.append("文件开头标记为 UTF-8，内容实为 GBK/GB18030 编码，已按 GBK 读取")
     if "\x00" in text[:4096]:
         raise ReadError("文件含有二进制内容，不是 CSV 文本文件")
-    first_line = text[:4096].split("\n", 1)[0]
-    separator = "\t" if first_line.count("\t") > first_line.count(",") else ","
+    lines = text_files.head_lines(text)
+    separator = text_files.sniff_separator(lines)
+    records = text_files.records(lines, separator)[:HEADER_SCAN_ROWS]
+    if not any(any(c.strip() for c in cells) for _, cells in records):
+        raise ReadError("文件中没有数据")
+    head = [cells for _, cells in records]
+    found = find_header(head, spec, mapping)
+    width = _width(found)
+    offset = sum(len(line) for line in lines[:records[found.at][0]])
+    body = text[offset:]
     try:
-        frame = pl.read_csv(text.encode("utf-8"), has_header=False, infer_schema=False,
-                            separator=separator, quote_char='"',
-                            truncate_ragged_lines=False)
+        frame = pl.read_csv(body.encode("utf-8"), has_header=False, infer_schema=False,
+                            separator=separator, quote_char='"', truncate_ragged_lines=False)
     except pl.exceptions.NoDataError as exc:
         raise ReadError("文件中没有数据") from exc
-    except (pl.exceptions.ComputeError, pl.exceptions.PolarsError) as exc:
-        raise ReadError(f"CSV 格式错误（列数不一致或引号不配对）：{str(exc)[:200]}") from exc
+    except (pl.exceptions.PolarsError, PanicException) as exc:
+        raise _csv_error(body, separator, found.at) from exc
     if frame.width > MAX_COLUMNS:
         raise ReadError(f"列数过多（{frame.width} 列），请检查文件")
     frame = frame.rename({c: f"c{j}" for j, c in enumerate(frame.columns)})
-    head = frame.head(HEADER_SCAN_ROWS).rows()
-    at = find_header_row([[c or "" for c in r] for r in head], spec, mapping)
-    headers = [c or "" for c in head[at]] if head else []
-    cells = frame.slice(at + 1).with_columns(
-        (pl.int_range(pl.len(), dtype=pl.Int64) + at + 2).alias("row"))
-    return RawTable(headers=headers, cells=_drop_blank_rows(cells), encoding=encoding)
+    missing = [pl.lit(None, pl.String).alias(f"c{j}") for j in range(frame.width, width)]
+    frame = (frame.slice(found.span)
+             .select(*[pl.col(f"c{j}") for j in range(min(width, frame.width))], *missing)
+             .with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + found.at + found.span + 1)
+                           .alias("row")))
+    table = _shape(frame, head, found, notices=notices)
+    table.encoding = encoding
+    return table
+
+
+def _csv_error(body: str, separator: str, above: int) -> ReadError:
+    width = len(next(iter(text_files.records(text_files.head_lines(body, 1), separator)),
+                     (0, []))[1])
+    wider = text_files.wider_record(body, separator, width) if width else None
+    if wider is not None:
+        return ReadError(f"CSV 格式错误：第 {wider[0] + above} 行有 {wider[1]} 列，多于表头的 "
+                         f"{width} 列（可能有未加引号的逗号或多余的分隔符）")
+    return ReadError("CSV 格式错误（引号不配对或列数不一致），请在 Excel 或 WPS 中打开检查后"
+                     "另存为 CSV")
 
 
 _PARQUET_PROBE = "import sys, polars; polars.read_parquet(sys.argv[1])"
@@ -258,7 +322,7 @@ def read_parquet(data: bytes) -> RawTable:
     try:
         frame = pl.read_parquet(io.BytesIO(data))
     except (Exception, PanicException) as exc:  # a panic is a BaseException
-        raise ReadError(f"无法读取 Parquet 文件（文件损坏或不是 Parquet 格式）：{exc}") from exc
+        raise ReadError("无法读取 Parquet 文件（文件损坏或不是 Parquet 格式）") from exc
     if frame.width > MAX_COLUMNS:
         raise ReadError(f"列数过多（{frame.width} 列），请检查文件")
     headers = list(frame.columns)
@@ -267,9 +331,13 @@ def read_parquet(data: bytes) -> RawTable:
     try:
         cells = frame.select(*text)
     except pl.exceptions.PolarsError as exc:
-        raise ReadError(f"Parquet 文件含有无法识别的列类型：{exc}") from exc
+        raise ReadError("Parquet 文件含有无法识别的列类型（如嵌套列），请导出为普通表格") from exc
     cells = cells.with_columns((pl.int_range(pl.len(), dtype=pl.Int64) + 1).alias("row"))
-    return RawTable(headers=headers, cells=_drop_blank_rows(cells))
+    cells = cells.filter(pl.any_horizontal(
+        [pl.col(f"c{j}").str.strip_chars().str.len_chars() > 0 for j in range(len(headers))]
+    ).fill_null(False)) if headers else cells
+    _check_cell_length(cells, [f"c{j}" for j in range(len(headers))], headers)
+    return RawTable(headers=[shorten(h, MAX_HEADER_CHARS) for h in headers], cells=cells)
 
 
 def read_table(data: bytes, filename: str, spec: FeedSpec,
@@ -287,16 +355,33 @@ def read_table(data: bytes, filename: str, spec: FeedSpec,
                     "Parquet 文件")
 
 
+def _refuse_doubled(headers: list[str], found: HeaderMatch, spec: FeedSpec) -> None:
+    """Two columns under one header a field takes: which holds the data cannot be known (a
+    hidden out-of-date copy? — hidden columns are known only in xlsx and xls), so the file is
+    refused rather than one of them guessed."""
+    for key, n in found.columns.items():
+        same = [j for j, h in enumerate(headers) if h and normalise_header(h) ==
+                normalise_header(headers[n])]
+        if len(same) > 1:
+            where = "、".join(f"第 {j + 1} 列" for j in same[:5])
+            raise ReadError(f"“{spec.field(key).label}”对应的列名“{shorten(headers[n])}”出现了 "
+                            f"{len(same)} 次（{where}），无法确定用哪一列：请删除多余的列（如隐藏的"
+                            "旧列）或改名后再导入")
+
+
 def field_cells(table: RawTable, spec: FeedSpec,
                 mapping: dict[str, str] | None = None) -> tuple[pl.DataFrame, HeaderMatch]:
     """The table's cells renamed to field keys (missing optional fields as null columns)."""
     found = match_headers(table.headers, spec, mapping)
     if not found.ok:
         labels = "、".join(spec.field(k).label for k in found.missing_required)
-        present = "、".join(h.strip() for h in table.headers if h.strip()) or "（无）"
+        shown = [h.strip() for h in table.headers if h.strip()]
+        present = ("、".join(shown[:30]) + (f" 等 {len(shown)} 列" if len(shown) > 30 else "")
+                   or "（无）")
         raise MissingColumns(f"缺少必填列：{labels}。文件中的列：{present}。"
                              "可在“列对应”中指定本部门的列名。",
                              [h for h in table.headers if h], list(found.missing_required))
+    _refuse_doubled(table.headers, found, spec)
     exprs = [pl.col("row")]
     for f in spec.fields:
         n = found.columns.get(f.key)

@@ -8,7 +8,7 @@ An explicit `mapping` (field key → header, from the UI's column-mapping step) 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
 from doudi.engine.feeds.feedspec import FeedSpec
@@ -55,13 +55,98 @@ def match_headers(headers: Sequence[str], spec: FeedSpec,
         unused=tuple(str(h) for n, h in enumerate(headers) if n not in taken and str(h).strip()))
 
 
+@dataclass(frozen=True)
+class HeaderRows:
+    """Where a sheet's header is: `at` (index of its first row among the rows given), `span`
+    (1, or 2 for a two-row header), one combined header per column, and how many of the
+    spec's fields it names."""
+
+    at: int
+    span: int
+    headers: list[str]
+    found: int
+
+
+def _known(spec: FeedSpec, mapping: Mapping[str, str] | None) -> set[str]:
+    known = {normalise_header(h) for f in spec.fields for h in f.headers}
+    return known | {normalise_header(v) for v in (mapping or {}).values() if v}
+
+
+def combine_header_rows(upper: Sequence[str], lower: Sequence[str], known: set[str]) -> list[str]:
+    """One header per column from a two-row header (表头两行): a blank lower cell under a
+    (merged) upper cell takes the upper text; a sub-header under an upper cell merged across
+    several columns becomes "upper+lower" when that is a header the spec knows (户主 + 姓名),
+    else the sub-header itself."""
+    out: list[str] = []
+    carried = ""  # the upper text of a group of sub-columns, carried right over blank cells
+    for j in range(max(len(upper), len(lower))):
+        u = str((upper[j] if j < len(upper) else "") or "").strip()
+        lo = str((lower[j] if j < len(lower) else "") or "").strip()
+        if u:
+            carried = u
+        elif not lo:
+            carried = ""
+        u = u or (carried if lo else "")
+        if not lo:
+            out.append(u)
+        elif not u:
+            out.append(lo)
+        else:
+            out.append(u + lo if normalise_header(u + lo) in known else lo)
+    return out
+
+
+_DIGITS = re.compile(r"\d{6}")
+
+
+def _continues(upper: Sequence[str], lower: Sequence[str]) -> bool:
+    """Without merge information: does `lower` look like the second row of a header — its
+    cells sit only under gaps of the upper row (the columns a merged upper cell spans) and
+    none holds data-like digits (an ID, a date)?"""
+    filled = [j for j, c in enumerate(lower) if str(c or "").strip()]
+    if not filled:
+        return False
+    gaps = {j for j in range(len(lower)) if j >= len(upper) or not str(upper[j] or "").strip()}
+    for j in filled:
+        text = str(lower[j])
+        if _DIGITS.search(text):
+            return False
+        group_start = j + 1 < len(lower) and (j + 1) in gaps and str(lower[j + 1] or "").strip()
+        if j not in gaps and not group_start:
+            return False
+    return True
+
+
+def find_header(rows: Sequence[Sequence[str]], spec: FeedSpec,
+                mapping: Mapping[str, str] | None = None,
+                linked: Collection[int] = ()) -> HeaderRows:
+    """The header among the first rows of a sheet (a title, a 填报单位 line may sit above it),
+    found by content: the row — or pair of rows, for a two-row merged header — naming the
+    most fields. `linked` holds the indices i whose row the file merges with row i + 1 (from
+    its merge ranges); a pair is taken when it names more fields than its first row alone, or
+    as many and the rows are linked or look like one header (the lower row's cells only under
+    gaps of the upper one, none data-like)."""
+    known = _known(spec, mapping)
+
+    def count(row: Sequence[str]) -> int:
+        return len(match_headers([str(c or "") for c in row], spec, mapping).columns)
+
+    best = HeaderRows(0, 1, [str(c or "") for c in rows[0]] if rows else [], -1)
+    for i, row in enumerate(rows):
+        single = [str(c or "") for c in row]
+        candidate = HeaderRows(i, 1, single, count(single))
+        if i + 1 < len(rows) and candidate.found > 0:
+            pair = combine_header_rows(single, [str(c or "") for c in rows[i + 1]], known)
+            n = count(pair)
+            if n > candidate.found or (n == candidate.found and (
+                    i in linked or _continues(single, rows[i + 1]))):
+                candidate = HeaderRows(i, 2, pair, n)
+        if candidate.found > best.found:
+            best = candidate
+    return best
+
+
 def find_header_row(rows: Sequence[Sequence[str]], spec: FeedSpec,
                     mapping: Mapping[str, str] | None = None) -> int:
-    """The index (among the first rows given) of the row that names the most of the spec's
-    fields — a sheet often has a title row or two above its header."""
-    best, best_n = 0, -1
-    for i, row in enumerate(rows):
-        n = len(match_headers([str(c or "") for c in row], spec, mapping).columns)
-        if n > best_n:
-            best, best_n = i, n
-    return best
+    """The index of the (first) header row among the rows given; see `find_header`."""
+    return find_header(rows, spec, mapping).at if rows else 0

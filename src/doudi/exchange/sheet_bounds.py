@@ -1,0 +1,251 @@
+"""Bounds on a spreadsheet, checked before calamine reads it (表格大小限制).
+
+calamine inflates a whole worksheet and lays it out densely in memory: a 100 KB xlsx holding
+one 100 MB shared string drove a worker to 948 MB, a sparse sheet whose last cell sits far
+away asks for millions of empty cells, and a stray cell at XFD1048576 for 17 billion (the
+failed allocation aborts the process). So every zip member is inflated here first, counted
+and scanned — never trusting the sizes the zip claims — and a file past any bound is refused
+with a Chinese reason. The scan is vectorised (numpy over each inflated chunk): it finds the
+cell references (row × column extent) and the longest text between two tags (a cell's text).
+It also notes each worksheet's hidden columns, which the reader needs. Legacy .xls (BIFF, at
+most 65,536 × 256 cells) is bounded by its file size.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from doudi.exchange import xls_columns
+from doudi.exchange.read_errors import ReadError, shorten
+
+MIB = 1 << 20
+MAX_ZIP_MEMBERS = 2_000
+MAX_SHEET_XML_BYTES = 1_280 * MIB  # one worksheet (an XlsxWriter sheet of 1M rows × 13: 740 MB)
+MAX_SHARED_STRINGS_BYTES = 256 * MIB
+MAX_OTHER_MEMBER_BYTES = 64 * MIB  # styles, workbook, relationships, drawings …
+MAX_UNZIPPED_BYTES = 1_536 * MIB  # all members together
+# Dense extent of one sheet (last row × last column): Excel's 1,048,576 rows × 24 columns.
+MAX_SHEET_CELLS = 25_165_824
+# The text between two tags: a cell's value (Excel holds at most 32,767 characters, 3 bytes
+# each in UTF-8, more with entities such as &amp;) — a margin, the exact check follows reading.
+MAX_TEXT_NODE_BYTES = 256 * 1024
+MAX_CELL_CHARS = 32_767
+# A sheet mostly empty (a stray cell far away): laid out densely it costs ~36 bytes a cell
+# (a sparse 5M-cell sheet cost 180 MB), so past SPARSE_FROM cells of extent at least one cell
+# in SPARSE_RATIO must be there.
+SPARSE_FROM = 4_000_000
+SPARSE_RATIO = 50
+MAX_XLS_BYTES = 64 * MIB  # a full 65,536-row BIFF8 sheet of ordinary data is ~10–20 MB
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CHUNK = 16 * MIB
+_OVERLAP = 32  # bytes of a chunk kept for the next, so a reference cut in two is read whole
+
+
+@dataclass
+class WorkbookFacts:
+    # sheet name → hidden columns (0-based, as (first, last) ranges)
+    hidden: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+
+    def hidden_columns(self, sheet: str) -> set[int]:
+        return {c for a, b in self.hidden.get(sheet, []) for c in range(a, min(b, 16_383) + 1)}
+
+
+class _Scan:
+    """Running maxima over the chunks of one member."""
+
+    def __init__(self, refs: bool) -> None:
+        self.refs = refs
+        self.rows = self.columns = 0
+        self.cells = 0  # cell elements (<c …>, <x:c …>) seen
+        self.since_tag = 0  # bytes since the last "<" (across chunks)
+        self.longest = 0
+
+    def feed(self, chunk: bytes, tail: bytes) -> None:
+        buf = np.frombuffer(chunk, dtype=np.uint8)
+        tags = np.flatnonzero(buf == 60)  # "<"
+        if tags.size:
+            first = int(tags[0]) + self.since_tag
+            inner = int(np.diff(tags).max()) if tags.size > 1 else 0
+            self.longest = max(self.longest, first, inner)
+            self.since_tag = buf.size - int(tags[-1])
+        else:
+            self.since_tag += buf.size
+        self.longest = max(self.longest, self.since_tag)
+        if self.refs:
+            if buf.size > 2:  # "<c" or ":c" (a prefixed element) then a space, ">" or "/"
+                nxt = buf[2:]
+                self.cells += int((((buf[:-2] == 60) | (buf[:-2] == 58)) & (buf[1:-1] == 99)
+                                   & ((nxt == 32) | (nxt == 62) | (nxt == 47))).sum())
+            self._references(np.frombuffer(tail + chunk, dtype=np.uint8))
+
+    def _references(self, buf: np.ndarray) -> None:
+        # r="AB123" (a cell) and r="123" (a row), after a space: column letters, row digits
+        if buf.size < 16:
+            return
+        at = np.flatnonzero((buf[1:-2] == 114) & (buf[2:-1] == 61) & (buf[3:] == 34)) + 1
+        at = at[np.isin(buf[at - 1], (9, 10, 13, 32))]
+        at = at[at + 3 + 12 <= buf.size]
+        if not at.size:
+            return
+        w = buf[at[:, None] + 3 + np.arange(12)]
+        letter = (w >= 65) & (w <= 90)
+        digit = (w >= 48) & (w <= 57)
+        n_letters = np.argmax(~letter, axis=1)
+        for n in range(4):  # grouped by the number of column letters, then of row digits
+            mine = n_letters == n
+            if not mine.any():
+                continue
+            sub, subdigit = w[mine], digit[mine][:, n:]
+            ndigits = np.argmax(~subdigit, axis=1)
+            if subdigit.all(axis=1).any():  # a row of 9 digits or more: far past
+                self.rows = max(self.rows, 10 ** 9)           # Excel's last row
+            if n:
+                columns = sub[:, :n].astype(np.int64) - 64
+                self.columns = max(self.columns, int(
+                    (columns @ (26 ** np.arange(n - 1, -1, -1))).max()))
+            for d in range(1, 12 - n):
+                ours = ndigits == d
+                if not ours.any():
+                    continue
+                quoted = sub[ours][:, n + d] == 34
+                row_digits = sub[ours][quoted][:, n:n + d].astype(np.int64) - 48
+                if row_digits.size:
+                    self.rows = max(self.rows, int(
+                        (row_digits @ (10 ** np.arange(d - 1, -1, -1))).max()))
+
+
+_SHEET = re.compile(rb"<(?:[\w.-]+:)?sheet\b([^>]*)>")
+_REL = re.compile(rb"<(?:[\w.-]+:)?Relationship\b([^>]*)>")
+_COL = re.compile(rb"<(?:[\w.-]+:)?col\b([^>]*)>")
+
+
+def _attr(attrs: bytes, name: str) -> str:
+    m = re.search(rb'(?:^|\s)' + name.encode() + rb'\s*=\s*"([^"]*)"', attrs)
+    return html.unescape(m[1].decode("utf-8", "replace")) if m else ""
+
+
+def _sheet_paths(book: zipfile.ZipFile, names: list[str]) -> dict[str, str]:
+    """worksheet member path → sheet name, from workbook.xml and its relationships."""
+    try:
+        if any(book.getinfo(n).file_size > 4 * MIB for n in
+               ("xl/workbook.xml", "xl/_rels/workbook.xml.rels") if n in names):
+            return {}
+        workbook = book.read("xl/workbook.xml")
+        rels = book.read("xl/_rels/workbook.xml.rels")
+    except Exception:  # a damaged member (zlib.error, BadZipFile …): no names, no hidden columns
+        return {}
+    targets = {}
+    for m in _REL.finditer(rels):
+        target = _attr(m[1], "Target").lstrip("/")
+        targets[_attr(m[1], "Id")] = target if target.startswith("xl/") else f"xl/{target}"
+    out = {}
+    for m in _SHEET.finditer(workbook):
+        rid = re.search(rb'\s[\w.-]+:id\s*=\s*"([^"]*)"', m[1])
+        if rid and rid[1].decode("utf-8", "replace") in targets:
+            out[targets[rid[1].decode("utf-8", "replace")]] = _attr(m[1], "name")
+    return out
+
+
+def _hidden(prefix: bytes) -> list[tuple[int, int]]:
+    ranges = []
+    for m in _COL.finditer(prefix.split(b"<sheetData", 1)[0]):
+        if _attr(m[1], "hidden") in ("1", "true"):
+            try:
+                ranges.append((int(_attr(m[1], "min")) - 1, int(_attr(m[1], "max")) - 1))
+            except ValueError:
+                continue
+    return ranges
+
+
+def _limit(name: str) -> int:
+    if name.startswith("xl/worksheets/"):
+        return MAX_SHEET_XML_BYTES
+    if name == "xl/sharedStrings.xml":
+        return MAX_SHARED_STRINGS_BYTES
+    return MAX_OTHER_MEMBER_BYTES
+
+
+def _too_big(what: str, limit: int) -> ReadError:
+    return ReadError(f"表格过大：{what}解压后超过 {limit // MIB} MB，请拆分为多个文件后再导入")
+
+
+def _check_extent(where: str, rows: int, columns: int, cells: int) -> None:
+    extent = rows * max(columns, 1)
+    if extent > MAX_SHEET_CELLS:
+        last = "超过 1 亿" if rows >= 10 ** 9 else str(rows)
+        raise ReadError(f"{where}范围过大（最后一个单元格在第 {last} 行、第 {columns} 列），"
+                        "请删除多余的行列后再导入")
+    if extent > SPARSE_FROM and cells * SPARSE_RATIO < extent:
+        raise ReadError(f"{where}几乎是空的：范围 {rows} 行 × {columns} 列，只有 {cells} 个单元格"
+                        "（远处有零星单元格？），请删除多余的行列后再导入")
+
+
+def check_spreadsheet(data: bytes) -> WorkbookFacts:
+    """Refuse a spreadsheet past a bound; return what the reader needs to know of it. A
+    damaged zip is left to calamine to report (it is refused there, as unreadable)."""
+    if data[:8] == OLE_MAGIC:
+        if len(data) > MAX_XLS_BYTES:
+            raise ReadError(f"xls 文件过大（超过 {MAX_XLS_BYTES // MIB} MB），"
+                            "请另存为 xlsx 或拆分后再导入")
+        xls = xls_columns.scan(data)
+        for name, (rows, columns, cells) in xls.extents.items():
+            _check_extent(f"工作表“{shorten(name)}”", rows, columns, cells)
+        return WorkbookFacts(hidden=xls.hidden)
+    if data[:2] != b"PK":
+        return WorkbookFacts()
+    try:
+        book = zipfile.ZipFile(io.BytesIO(data))
+        infos = book.infolist()
+    # NotImplementedError: a central directory naming a zip version Python cannot read
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, NotImplementedError):
+        return WorkbookFacts()
+    names = [i.filename for i in infos]
+    # (an xlsx holds .bin members too: printer settings, a macro project)
+    if "content.xml" in names or "xl/workbook.bin" in names:
+        raise ReadError("不支持 ODS 或 xlsb 格式的表格，请在 Excel 或 WPS 中另存为 xlsx 后再导入")
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise ReadError(f"表格文件内部文件过多（{len(infos)} 个），不是正常的 Excel 文件")
+    sheets = _sheet_paths(book, names)
+    facts = WorkbookFacts()
+    total = 0
+    for info in infos:
+        name = info.filename
+        if name.endswith("/"):
+            continue
+        limit = _limit(name)
+        is_sheet = name.startswith("xl/worksheets/") and name.endswith(".xml")
+        scan = _Scan(refs=is_sheet)
+        size, tail, prefix = 0, b"", b""
+        try:
+            with book.open(info) as fh:
+                while chunk := fh.read(_CHUNK):
+                    size += len(chunk)
+                    total += len(chunk)
+                    if size > limit:
+                        raise _too_big(f"“{name}”", limit)
+                    if total > MAX_UNZIPPED_BYTES:
+                        raise _too_big("全部内容", MAX_UNZIPPED_BYTES)
+                    if name.endswith(".xml") or name.endswith(".rels"):
+                        scan.feed(chunk, tail)
+                        tail = chunk[-_OVERLAP:]
+                    if is_sheet and not prefix:
+                        prefix = chunk[:1 * MIB]
+        except ReadError:
+            raise
+        except Exception:  # a damaged member: what was read is checked, calamine reports the rest
+            pass
+        where = f"工作表“{shorten(sheets.get(name, name))}”" if is_sheet else "表格"
+        if scan.longest > MAX_TEXT_NODE_BYTES:
+            raise ReadError(f"{where}中有单元格内容过长（超过 {MAX_CELL_CHARS} 个字符），"
+                            "请检查文件")
+        if is_sheet:
+            _check_extent(where, scan.rows, scan.columns, scan.cells)
+        if is_sheet and name in sheets:
+            facts.hidden[sheets[name]] = _hidden(prefix)
+    return facts
