@@ -57,6 +57,9 @@ class RawTable:
     sheet: str = ""
     encoding: str = ""
     notices: list[str] = field(default_factory=list)
+    # Boolean columns c0 … cN aligned with `cells`: the cell was a number in the file (Excel
+    # only; None when unknown). An ID from one lost its last digits; a date serial needs one.
+    numeric: pl.DataFrame | None = None
 
 
 def _cell_text(value: object) -> str | None:
@@ -91,14 +94,17 @@ def _table(rows: list[list[object]], first_row_number: int, spec: FeedSpec,
     body = rows[at + 1:]
     columns = {f"c{j}": [(_cell_text(r[j]) if j < len(r) else None) for r in body]
                for j in range(width)}
+    numeric = {f"n{j}": [j < len(r) and isinstance(r[j], (int, float))
+                         and not isinstance(r[j], bool) for r in body] for j in range(width)}
     frame = pl.DataFrame(columns, schema={k: pl.String for k in columns})
     frame = frame.with_columns(
-        (pl.int_range(pl.len(), dtype=pl.Int64) + first_row_number + at + 1).alias("row"))
+        (pl.int_range(pl.len(), dtype=pl.Int64) + first_row_number + at + 1).alias("row"),
+        *[pl.Series(k, v, dtype=pl.Boolean) for k, v in numeric.items()])
     return headers, _drop_blank_rows(frame)
 
 
 def _drop_blank_rows(frame: pl.DataFrame) -> pl.DataFrame:
-    cells = [c for c in frame.columns if c != "row"]
+    cells = [c for c in frame.columns if c.startswith("c")]
     if not cells:
         return frame
     filled = pl.any_horizontal([pl.col(c).str.strip_chars().str.len_chars() > 0 for c in cells])
@@ -184,7 +190,10 @@ def read_excel(data: bytes, spec: FeedSpec, mapping: dict[str, str] | None = Non
     if spec.sheet and name != spec.sheet:
         notices.append(f"未找到工作表“{spec.sheet}”，已读取工作表“{name}”")
     headers, cells = _table(rows, 1, spec, mapping)
-    return RawTable(headers=headers, cells=cells, sheet=name, notices=notices)
+    flags = [c for c in cells.columns if c.startswith("n")]
+    numeric = cells.select(pl.col(flags).name.map(lambda c: "c" + c[1:]))
+    return RawTable(headers=headers, cells=cells.drop(flags), sheet=name, notices=notices,
+                    numeric=numeric)
 
 
 def decode_text(data: bytes) -> tuple[str, str]:

@@ -75,31 +75,28 @@ def clean_id(text: pl.Expr) -> pl.Expr:
     return bare.str.to_uppercase()
 
 
-def _upgraded(raw15: pl.Expr) -> pl.Expr:
-    """GB 11643's rule for a 15-digit ID: insert the century 19 after the address code, then
-    append the check character."""
-    first17 = pl.concat_str([raw15.str.slice(0, 6), pl.lit("19"), raw15.str.slice(6, 9)])
-    return first17 + id_check_char(first17)
-
-
 def parse_id_number(text: pl.Expr, today: dt.date | None = None, stage: Stage = inline,
                     numeric: pl.Expr | None = None) -> tuple[pl.Expr, pl.Expr]:
     """An 18-character resident ID (全角 accepted, lower-case x upper-cased), or a 15-digit one
-    upgraded to 18; the birth date must be real, from 1880 (as `core.idnumber`) and not after
-    `today`. An ID Excel stored as a number (a numeric cell, scientific notation, or an "000"
-    tail in a column where such tails are far too common) is refused: its last digits are gone.
-    `stage` may materialise the named intermediates (validation does, so no step runs twice);
-    `numeric` is true for a cell the file stored as a number."""
+    upgraded to 18 by GB 11643's rule (the century 19 inserted after the address code, the
+    check character appended); the birth date must be real, from 1880 (as `core.idnumber`) and
+    not after `today`. An ID Excel stored as a number (a numeric cell, scientific notation, or
+    an "000" tail in a column where such tails are far too common) is refused: its last digits
+    are gone. `stage` may materialise the named intermediates (validation does, so no step
+    runs twice); `numeric` is true for a cell the file stored as a number."""
     today = today or dt.date.today()
     cleaned = stage("id", clean_id(text))
     old = cleaned.str.contains(r"^[0-9]{15}$")
-    raw = stage("raw", pl.when(old).then(_upgraded(cleaned)).otherwise(cleaned))
-    shaped = raw.str.contains(r"^[0-9]{17}[0-9X]$")
-    first17 = stage("first17", pl.when(shaped).then(raw.str.slice(0, 17)))
-    check_ok = id_check_char(first17) == raw.str.slice(17, 1)
-    birth = raw.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+    shaped = cleaned.str.contains(r"^[0-9]{17}[0-9X]$")
+    first17 = stage("first17", pl.when(shaped).then(cleaned.str.slice(0, 17))
+                    .when(old).then(pl.concat_str([cleaned.str.slice(0, 6), pl.lit("19"),
+                                                   cleaned.str.slice(6, 9)])))
+    expected = stage("check", id_check_char(first17))
+    raw = pl.when(old).then(first17 + expected).otherwise(cleaned)
+    check_ok = old | (expected == cleaned.str.slice(17, 1))
+    birth = first17.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
     birth_ok = birth.is_not_null() & (birth >= dt.date(1880, 1, 1)) & (birth <= today)
-    tail = shaped & raw.str.ends_with("000")
+    tail = shaped & cleaned.str.ends_with("000")
     tail_share = tail.sum() / shaped.sum().clip(lower_bound=1)
     scientific = cleaned.str.contains(r"^[0-9](?:\.[0-9]+)?E\+?[0-9]+$")
     from_number = (numeric.fill_null(False) & cleaned.str.contains(r"^[0-9]{16,}$")

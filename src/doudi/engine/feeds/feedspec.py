@@ -213,7 +213,8 @@ def _field(raw: Any, n: int, where: str) -> FieldSpec:
         raise FeedSpecError(f"{at}aliases 应为表头文本的列表")
     unit = _text(raw, "unit", at, required=False)
     if unit and (kind not in UNIT_KINDS or not known_unit(unit)):
-        raise FeedSpecError(f"{at}单位“{unit}”无效（只有金额、面积、数值字段可声明单位，如 元/月、月）")
+        raise FeedSpecError(f"{at}单位“{unit}”无效（只有金额、面积、数值字段可声明单位，"
+                            "如 元/月、月）")
     return FieldSpec(key, _text(raw, "label", at), kind, required,
                      tuple(a.strip() for a in aliases), unit)
 

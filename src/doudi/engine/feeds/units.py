@@ -67,7 +67,7 @@ def scale_for(kind: str, field_unit: str, header_unit: str | None) -> Scale | st
             return f"单位“{header_unit}”无法识别，面积列应以 {UNIT_LABELS['area']} 为单位"
         return Scale(exponent=AREA_UNITS[head_base] - AREA_UNITS.get(field_base, 0))
     if kind == "decimal1":
-        if head_base in AREA_UNITS and AREA_UNITS[head_base] == 0 or head_base == field_base:
+        if (head_base in AREA_UNITS and AREA_UNITS[head_base] == 0) or head_base == field_base:
             return Scale()
         return f"单位“{header_unit}”无法识别"
     # number
