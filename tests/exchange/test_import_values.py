@@ -190,3 +190,60 @@ def test_numeric_excel_cells_ids_refused_serials_read_years_refused(registry) ->
         ("死亡注销", 2, "身份证号码"), ("死亡注销", 4, "死亡日期"), ("死亡注销", 5, "死亡日期")]
     reasons = report["reason"].to_list()
     assert reasons[0] == EXCEL and "只有年份" in reasons[1] and "歧义" in reasons[2]
+
+
+def test_a_feed_type_document_that_a_reader_would_read_wrong_is_refused_at_load(db) -> None:
+    from doudi.engine.feeds.feedspec import FeedSpecError
+    from doudi.exchange import feed_types
+
+    pension = """
+key: city_pension
+department: 人社
+name: 城乡居民养老金发放
+verification: pension
+person: {id_number: id_number, name: name}
+fields:
+  - {key: id_number, label: 身份证号, type: id_number}
+  - {key: name, label: 姓名, type: text}
+  - {key: month, label: 发放年月, type: text}
+  - {key: pension_amount, label: 发放金额, type: money}
+"""
+    with pytest.raises(FeedSpecError, match="养老金.*amount"):
+        feed_types.read_documents(pension, "city_pension.yaml")
+    with pytest.raises(FeedSpecError, match="amount"):
+        feed_types.save(yaml_doc(pension))
+    assert not FeedType.objects.filter(key="city_pension").exists()
+    fixed = pension.replace("key: pension_amount", "key: amount")
+    assert feed_types.save(yaml_doc(fixed)).key == "city_pension"
+    # an indicator reads the type of its source: 受灾 needs occurred_on (a date)
+    disaster = """
+key: disaster_damage
+department: 应急
+name: 受灾人员
+person: {id_number: id_number}
+fields:
+  - {key: id_number, label: 身份证号, type: id_number}
+  - {key: happened, label: 受灾日期, type: date}
+  - {key: house_damage, label: 房屋损毁情况, type: text}
+"""
+    with pytest.raises(FeedSpecError, match="预警指标“受灾”.*occurred_on"):
+        feed_types.read_documents(disaster, "disaster.yaml")
+    # the overlay reads the medical settlements' out-of-pocket amount as money
+    medical = """
+key: medical_settlement
+department: 医保
+name: 结算
+person: {id_number: id_number}
+fields:
+  - {key: id_number, label: 身份证号, type: id_number}
+  - {key: settled_on, label: 结算日期, type: date}
+  - {key: out_of_pocket, label: 个人自付, type: text}
+"""
+    with pytest.raises(FeedSpecError, match="out_of_pocket"):
+        feed_types.read_documents(medical, "medical.yaml")
+
+
+def yaml_doc(text: str) -> dict:
+    import yaml
+
+    return yaml.safe_load(text)
