@@ -137,7 +137,7 @@ def test_a_name_not_the_ids_persons_is_a_mismatch(registry, written, variants, o
 
 
 def test_a_mismatch_is_not_matched_by_name_and_birth_either():
-    a, b = ids(2)
+    _, b = ids(2)
     truncated_holder = ids(1, dt.date(1971, 4, 2))[0]
     rows = pl.DataFrame({"row": [2], "id": [truncated_holder], "name": ["李四"]})
     persons = _persons([(truncated_holder, "周建国"), (b, "李四")])

@@ -65,7 +65,7 @@ def _import(key: str, data: bytes, name: str):
 
 
 def test_truncated_id_of_another_person_is_refused_and_matched_to_nobody(registry) -> None:
-    ids, real = registry
+    ids, _ = registry
     old15 = ids["qian"][:6] + ids["qian"][8:17]  # the first-generation form of 钱多多's ID
     body = "\n".join([
         DEATH_HEADER,
@@ -109,7 +109,7 @@ def test_a_name_that_is_not_the_ids_person_is_refused_not_matched(registry) -> N
 
 
 def test_only_refused_rows_means_no_batch(registry) -> None:
-    ids, real = registry
+    ids, _ = registry
     body = "\n".join([DEATH_HEADER, f"{ids['zhou']},王五,2026-10-01,2026-10-03,昱中派出所",
                       f"{ids['chen']},张冠李,2026-10-01,2026-10-03,昱中派出所"])
     out = _import("death_record", body.encode(), "死亡注销.csv")
@@ -118,7 +118,8 @@ def test_only_refused_rows_means_no_batch(registry) -> None:
 
 
 def _business_csv(header: str, amounts: list[str], ids: dict[str, str]) -> bytes:
-    lines = [f"统一社会信用代码,主体名称,主体类型,经营者/法定代表人,证件号码,{header},成立日期,登记状态"]
+    lines = ["统一社会信用代码,主体名称,主体类型,经营者/法定代表人,证件号码,"
+             f"{header},成立日期,登记状态"]
     for n, (amount, who) in enumerate(zip(amounts, ["chen", "abdul", "qian"], strict=False)):
         name = {"chen": "陈阿美", "abdul": "阿卜杜拉·买买提", "qian": "钱多多"}[who]
         lines.append(f"92341002MA0000{n:04d},小店{n},个体工商户,{name},{ids[who]},"
@@ -208,7 +209,7 @@ fields:
   - {key: month, label: 发放年月, type: text}
   - {key: pension_amount, label: 发放金额, type: money}
 """
-    with pytest.raises(FeedSpecError, match="养老金.*amount"):
+    with pytest.raises(FeedSpecError, match=r"养老金.*amount"):
         feed_types.read_documents(pension, "city_pension.yaml")
     with pytest.raises(FeedSpecError, match="amount"):
         feed_types.save(yaml_doc(pension))
@@ -226,7 +227,7 @@ fields:
   - {key: happened, label: 受灾日期, type: date}
   - {key: house_damage, label: 房屋损毁情况, type: text}
 """
-    with pytest.raises(FeedSpecError, match="预警指标“受灾”.*occurred_on"):
+    with pytest.raises(FeedSpecError, match=r"预警指标“受灾”.*occurred_on"):
         feed_types.read_documents(disaster, "disaster.yaml")
     # the overlay reads the medical settlements' out-of-pocket amount as money
     medical = """

@@ -64,7 +64,7 @@ _INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
 ID_EXCEL = "身份证号被 Excel 按数字保存，末位已丢失（请将该列设为文本后重新导出）"
 # An ID column where more than this share of the IDs end in "000" was stored as numbers by Excel
 # (15 significant digits: the last three become 0). A real ID ends in "000" about once in 1,100.
-EXCEL_TAIL_SHARE = 0.005
+EXCEL_TAIL_SHARE = 0.2
 
 
 def clean_id(text: pl.Expr) -> pl.Expr:
