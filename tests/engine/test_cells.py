@@ -138,14 +138,12 @@ def test_birth_date_boundary_1880_as_core_idnumber():
 @pytest.mark.parametrize("text", [
     GOOD_ID[:17],  # 17 digits
     GOOD_ID + "1",  # 19 digits
-    "341002198005170",  # the old 15-digit form is not accepted either
+    "34100219800517",  # 14 digits
     "X" + GOOD_ID[1:],  # X not at the end
     GOOD_ID[:17] + "Y",
-    GOOD_ID[:6] + " " + GOOD_ID[6:],  # inner space
     GOOD_ID[:6] + "-" + GOOD_ID[6:],
     "abcdefghijklmnopqr",
     "张三",
-    "3.41002198005170e+17",  # an ID Excel stored as a number, as the reader writes it back
 ])
 def test_wrong_shape(text):
     assert one(cells.parse_id_number, text) == (None, ID_SHAPE)
@@ -354,8 +352,7 @@ def test_blank_decimal1(text):
     "2026-03-05", "2026-3-5", "2026/3/5", "2026/03/05", "2026.3.5", "20260305",
     "2026年3月5日", "2026年03月05日", "2026年3月5", "２０２６－０３－０５", "２０２６年３月５日",
     "2026-03-05 00:00:00", "2026-03-05 08:30", "2026-03-05T12:30:45", "2026-03-05 12:30:45.123",
-    "2026年3月5日 08:00", " 2026-03-05 ", str((dt.date(2026, 3, 5) - cells.EXCEL_EPOCH).days),
-    "46086.0",
+    "2026年3月5日 08:00", " 2026-03-05 ",
 ])
 def test_date_forms(text):
     assert one(cells.parse_date, text) == (dt.date(2026, 3, 5), None)
@@ -368,18 +365,23 @@ def test_date_forms(text):
     ("45000.00", dt.date(2023, 3, 15)),
 ])
 def test_excel_serials(serial, date):
-    assert one(cells.parse_date, serial) == (date, None)
+    assert one(numeric_date, serial) == (date, None)
+
+
+def numeric_date(text):
+    """parse_date of a cell the file stored as a number."""
+    return cells.parse_date(text, numeric=pl.lit(True))
 
 
 @pytest.mark.parametrize("serial", ["60", "59", "1", "109575", "999999", "45000.5"])
 def test_excel_serials_outside_the_window_are_rejected(serial):
     # 60 is Excel's fake 1900-02-29; from 109575 on, past 2199-12-31
-    assert one(cells.parse_date, serial) == (None, DATE_BAD)
+    assert one(numeric_date, serial) == (None, DATE_BAD)
 
 
 @pytest.mark.parametrize("text", [
     "2026年2月30日", "2026-02-30", "2025-02-29", "2026-13-01", "2026-00-10", "2026-01-32",
-    "20260230", "1900-02-29", "2026/3", "03/05/2026", "5.3.2026", "二〇二六年三月五日", "昨天",
+    "20260230", "1900-02-29", "二〇二六年三月五日", "昨天",
     "2026-03-05T00:00:00Z", "2026-03-05 00:00:00+08:00", "2026-03-05 x",
 ])
 def test_date_rejected(text):
@@ -405,7 +407,7 @@ def test_year_zero_is_rejected():
 
 def date_texts(d: dt.date) -> list[str]:
     return [d.isoformat(), f"{d.year}/{d.month}/{d.day}", f"{d:%Y%m%d}",
-            f"{d.year}年{d.month}月{d.day}日", str((d - cells.EXCEL_EPOCH).days),
+            f"{d.year}年{d.month}月{d.day}日",
             f"{d.year}/{d.month:02d}/{d.day:02d}", f"{d.year}.{d.month}.{d.day}",
             f"{d.isoformat()} 00:00:00", fullwidth(d.isoformat())]
 

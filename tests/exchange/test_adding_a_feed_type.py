@@ -165,7 +165,8 @@ def test_a_districts_own_type_is_imported_matched_reported_verified_and_purged(
     # the error report: the bad row refused, with a Chinese reason and the ID masked
     report = report_rows(ImportJob.objects.get(batch=batch)).to_dicts()
     assert report == [{"row": 5, "field": "id_number", "label": "身份证号",
-                       "value": mask_id_number(bad), "reason": "身份证号校验码错误"}]
+                       "value": mask_id_number(bad), "reason": "身份证号校验码错误",
+                       "sheet": "", "level": "拒收"}]
     assert "第 5 行 身份证号" in printed and "身份证号校验码错误" in printed
 
     # the 核对报告 reads it under the section its `verification:` names

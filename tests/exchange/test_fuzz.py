@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from doudi.core import idnumber
+from doudi.engine.feeds.cells import ID_EXCEL
 from doudi.exchange.imports import batch_rows, import_bytes, report_rows
 from doudi.exchange.models import FeedBatch, FeedType, ImportJob
 
@@ -532,5 +533,5 @@ def test_id_stored_as_an_excel_number_is_rejected(vehicle):
     assert out.batch.error_rows == 1
     report = report_rows(out.job)
     assert report.select("row", "field", "reason").rows() == [
-        (2, "id_number", "身份证号应为18位数字（末位可为X）")]
+        (2, "id_number", ID_EXCEL)]
     assert report.get_column("value").to_list() == ["3.41***********e+17"]  # masked

@@ -93,9 +93,9 @@ def test_bad_check_digit_error_table_and_excel_report(client, users,
     assert "spreadsheetml" in xlsx["Content-Type"]
     rows = CalamineWorkbook.from_filelike(io.BytesIO(xlsx.content)).get_sheet_by_name(
         "错误报告").to_python()
-    assert rows[1][:4] == ["行号", "列名", "原值", "原因"]
-    assert [int(rows[2][0]), *rows[2][1:4]] == [3, "身份证明号码", mask_id_number(bad),
-                                                "身份证号校验码错误"]
+    assert rows[1][:6] == ["工作表", "行号", "列名", "原值", "原因", "处理"]
+    assert [int(rows[2][1]), *rows[2][2:6]] == [3, "身份证明号码", mask_id_number(bad),
+                                                "身份证号校验码错误", "拒收"]
     assert bad not in str(rows)
     assert AuditEvent.objects.filter(action=AuditEvent.EXPORT).count() == exports + 1
     row = AuditEvent.objects.filter(action=AuditEvent.EXPORT).first()

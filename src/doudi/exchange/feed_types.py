@@ -10,10 +10,32 @@ from typing import Any
 import yaml
 from django.db import transaction
 
-from doudi.engine.feeds.feedspec import FeedSpec, FeedSpecError, parse_spec
+from doudi.engine.feeds.feedspec import FeedSpec, FeedSpecError, check_reads, parse_spec
+from doudi.engine.monitoring import indicators, overlay
 from doudi.exchange.models import FeedType
 
 SHIPPED_FILE = Path(__file__).parent / "shipped_feed_types.yaml"
+
+
+def checked(doc: Any, origin: str = "") -> FeedSpec:
+    """`parse_spec`, then what others read of the feed type: the 核对 section it claims (in
+    `parse_spec`), the warning indicators whose source it is, the monitoring overlay's rules.
+    A feed type lacking a field one of them reads is refused, naming the field: imported, it
+    would make them report nothing ("0.00 元，无差异") instead of the department's figure."""
+    spec = parse_spec(doc, origin)
+    where = f"{origin or spec.key}："
+    fields = {f.key: f for f in spec.fields}
+    readers: list[tuple[str, dict[str, str | None]]] = []
+    for ind in indicators.shipped():
+        if ind.source == spec.key:
+            readers.append((f"预警指标“{ind.name}”", ind.feed_reads()))
+    if spec.key in overlay.READS:
+        readers.append(("监测比对规则", dict(overlay.READS[spec.key])))
+    for who, reads in readers:
+        if not spec.id_field:
+            raise FeedSpecError(f"{where}{who}按身份证号比对，本数据接口类型须有身份证号字段")
+        check_reads(fields, reads, f"{where}{who}")
+    return spec
 
 
 def read_documents(text: str, origin: str = "") -> list[dict[str, Any]]:
@@ -26,7 +48,7 @@ def read_documents(text: str, origin: str = "") -> list[dict[str, Any]]:
         doc = doc["feed_types"]
     docs = doc if isinstance(doc, list) else [doc]
     for n, d in enumerate(docs, start=1):
-        parse_spec(d, origin=f"{origin} 第 {n} 项" if len(docs) > 1 else origin)
+        checked(d, origin=f"{origin} 第 {n} 项" if len(docs) > 1 else origin)
     return docs
 
 
@@ -36,7 +58,7 @@ def shipped_documents() -> tuple[dict[str, Any], ...]:
 
 
 def save(doc: dict[str, Any], *, shipped: bool = False) -> FeedType:
-    spec = parse_spec(doc)
+    spec = checked(doc)
     with transaction.atomic():
         row = FeedType.objects.filter(key=spec.key).first() or FeedType(key=spec.key)
         if row.pk and row.shipped and not shipped:

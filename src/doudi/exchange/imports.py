@@ -10,10 +10,11 @@ inside it, so an import that fails or is killed leaves no batch behind.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,17 +27,28 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.core.masking import mask_id_number
 from doudi.engine.feeds.feedspec import FeedSpec
-from doudi.engine.feeds.matching import match
-from doudi.engine.feeds.validate import Validated, validate
+from doudi.engine.feeds.headers import HeaderMatch
+from doudi.engine.feeds.matching import NAME_MISMATCH, match
+from doudi.engine.feeds.validate import (
+    ERROR_SCHEMA,
+    NUMERIC,
+    UPGRADED_NOTE,
+    Validated,
+    validate,
+)
 from doudi.exchange import storage
 from doudi.exchange.models import FeedBatch, FeedType, ImportJob
 from doudi.exchange.read_errors import MAX_MESSAGE_CHARS, shorten
-from doudi.exchange.readers import MissingColumns, ReadError, field_cells, read_table
+from doudi.exchange.readers import MissingColumns, RawTable, ReadError, field_cells, read_table
+from doudi.policy.services import parameter_set
 from doudi.registry.models import Person
+from doudi.rules.parameters import ParameterError, engine_value
 
 Progress = Callable[[int, str], None]
 REPORT_SCHEMA = {"row": pl.Int64, "field": pl.String, "label": pl.String, "value": pl.String,
-                 "reason": pl.String}
+                 "reason": pl.String, "sheet": pl.String, "level": pl.String}
+REFUSED, NOTICE = "拒收", "提示"  # report levels: the row was not imported / imported, changed
+NAME_VARIANTS_KEY = "exchange.name_variants"
 
 
 def _no_progress(percent: int, phase: str) -> None:
@@ -60,21 +72,65 @@ def persons_frame() -> pl.DataFrame:
                         orient="row")
 
 
-def error_report(validated: Validated, spec: FeedSpec) -> pl.DataFrame:
-    """Bad cells and dropped repeats, one line each, with the field's header; IDs masked."""
-    labels = {f.key: f.label for f in spec.fields}
+def name_variants(area_code: str, day: dt.date | None = None) -> list[str]:
+    """The name variants the area accepts as the same name (`exchange.name_variants`)."""
+    try:
+        value = engine_value(parameter_set().resolve(NAME_VARIANTS_KEY, area_code,
+                                                     day or timezone.localdate()))
+    except ParameterError:
+        return []
+    return [str(v) for v in value or []]
+
+
+def error_report(validated: Validated, spec: FeedSpec, *, headers: Mapping[str, str] | None = None,
+                 sheet: str = "", refused: pl.DataFrame | None = None) -> pl.DataFrame:
+    """What the clerk must look at, one line each: the sheet, the row as numbered in the file,
+    the column's header as the file writes it, the value (IDs masked) and the reason. Bad cells
+    and rows refused at matching are 拒收 (not imported); dropped repeats and accepted cells
+    that were changed (a 15-digit ID upgraded) are 提示."""
+    labels = {f.key: (headers or {}).get(f.key) or f.label for f in spec.fields}
     id_fields = [f.key for f in spec.fields if f.type == "id_number"]
-    errors = validated.errors.with_columns(
-        pl.col("field").replace_strict(labels, return_dtype=pl.String).alias("label"),
-        pl.when(pl.col("field").is_in(id_fields) & pl.col("value").is_not_null())
-        .then(pl.col("value").map_elements(mask_id_number, return_dtype=pl.String))
-        .otherwise(pl.col("value")).alias("value"))
-    dups = validated.duplicates.select(
+
+    def lines(frame: pl.DataFrame, level: str) -> pl.DataFrame:
+        return frame.with_columns(
+            pl.col("field").replace_strict(labels, return_dtype=pl.String).alias("label"),
+            pl.when(pl.col("field").is_in(id_fields) & pl.col("value").is_not_null())
+            .then(pl.col("value").map_elements(mask_id_number, return_dtype=pl.String))
+            .otherwise(pl.col("value")).alias("value"),
+            pl.lit(sheet).alias("sheet"), pl.lit(level).alias("level"))
+
+    parts = [lines(validated.errors, REFUSED)]
+    if refused is not None and refused.height:
+        parts.append(lines(refused.cast(ERROR_SCHEMA), REFUSED))  # type: ignore[arg-type]
+    parts.append(lines(validated.notes, NOTICE))
+    parts.append(validated.duplicates.select(
         "row", pl.lit("").alias("field"), pl.lit("整行").alias("label"),
         pl.lit(None, pl.String).alias("value"),
-        pl.format("与第 {} 行完全相同，已忽略", "first_row").alias("reason"))
-    return pl.concat([errors.select(list(REPORT_SCHEMA)), dups.select(list(REPORT_SCHEMA))]
-                     ).cast(REPORT_SCHEMA).sort("row", maintain_order=True)  # type: ignore[arg-type]
+        pl.format("与第 {} 行完全相同，已忽略", "first_row").alias("reason"),
+        pl.lit(sheet).alias("sheet"), pl.lit(NOTICE).alias("level")))
+    return pl.concat([p.select(list(REPORT_SCHEMA)).cast(REPORT_SCHEMA)  # type: ignore[arg-type]
+                      for p in parts]).sort("row", maintain_order=True)
+
+
+def _with_numeric(cells: pl.DataFrame, table: RawTable, spec: FeedSpec,
+                  found: HeaderMatch) -> pl.DataFrame:
+    """The reader's numeric flags of the ID and date columns, beside their cells."""
+    if table.numeric is None:
+        return cells
+    flags = [table.numeric.get_column(f"c{found.columns[f.key]}").alias(NUMERIC.format(f.key))
+             for f in spec.fields
+             if f.type in ("id_number", "date") and f.key in found.columns]
+    return cells.with_columns(flags) if flags else cells
+
+
+def _refuse_mismatches(rows: pl.DataFrame, spec: FeedSpec) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rows whose ID belongs to a registry person of another name leave the batch, as errors."""
+    bad = rows.filter(pl.col("match") == "name_mismatch")
+    errors = bad.select(pl.col("row").cast(pl.Int64), pl.lit(spec.name_field).alias("field"),
+                        pl.col(spec.name_field).alias("value"),
+                        pl.lit(NAME_MISMATCH).alias("reason")) if bad.height else \
+        pl.DataFrame(schema=ERROR_SCHEMA)
+    return rows.filter(pl.col("match") != "name_mismatch"), errors
 
 
 def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # noqa: ANN001
@@ -95,21 +151,33 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
     try:
         progress(10, "读取文件")
         table = read_table(data, filename, spec, mapping)
-        cells, _ = field_cells(table, spec, mapping)
+        cells, found = field_cells(table, spec, mapping)
+        if found.unit_errors:
+            raise ReadError("；".join(found.unit_errors.values())
+                            + "。请改正表头中的单位，或换算后重新导出；本文件未导入")
+        cells = _with_numeric(cells, table, spec, found)
         progress(35, "逐行校验")
-        validated = validate(cells, spec)
+        validated = validate(cells, spec, found.scales)
         progress(60, "比对人员")
-        rows = match(validated.good, spec, persons_frame())
+        rows = match(validated.good, spec, persons_frame(), name_variants(area_code))
+        rows, refused = _refuse_mismatches(rows, spec)
     except ReadError as exc:
         detail = ({"headers": exc.headers, "missing": exc.missing}
                   if isinstance(exc, MissingColumns) else {})
         job = _finish(job, feed_type, ImportJob.FAILED, str(exc), filename, checksum, channel,
                       source, period, mapping, user, area_code, counts=detail)
         return Outcome(ImportJob.FAILED, str(exc), job=job)
-    report = error_report(validated, spec)
+    written = {k: str(table.headers[n]).strip() for k, n in found.columns.items()}
+    report = error_report(validated, spec, headers=written, sheet=table.sheet, refused=refused)
+    upgraded = validated.notes.filter(pl.col("reason") == UPGRADED_NOTE).height
+    notices = table.notices + ([f"{upgraded} 个15位旧身份证号已按 GB 11643 升为18位"
+                                f"（见报告中的提示）"] if upgraded else [])
     counts = {
-        "rows": cells.height, "good": rows.height, "errors": validated.error_rows,
-        "error_cells": validated.errors.height, "duplicates": validated.duplicates.height,
+        "rows": cells.height, "good": rows.height,
+        "errors": validated.error_rows + refused.height,
+        "error_cells": validated.errors.height + refused.height,
+        "name_mismatch": refused.height, "upgraded_ids": upgraded,
+        "duplicates": validated.duplicates.height,
         "matched_id": int((rows.get_column("match") == "id").sum()),
         "matched_weak": int((rows.get_column("match") == "name_birth").sum()),
         "unmatched": int((rows.get_column("match") == "none").sum()),
@@ -120,11 +188,11 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
     if rows.height == 0:
         if tmp_report is not None:
             os.replace(tmp_report, report_file)
-        message = f"没有可导入的有效行（共 {cells.height} 行，{validated.error_rows} 行有错误）"
+        message = f"没有可导入的有效行（共 {cells.height} 行，{counts['errors']} 行有错误）"
         job = _finish(job, feed_type, ImportJob.FAILED, message, filename, checksum, channel,
                       source, period, mapping, user, area_code, counts=counts,
                       errors_path=storage.relative(report_file) if report.height else "")
-        return Outcome(ImportJob.FAILED, message, job=job, counts=counts, notices=table.notices)
+        return Outcome(ImportJob.FAILED, message, job=job, counts=counts, notices=notices)
     tmp = storage.write_tmp(rows)
     final = storage.batch_path(feed_type.key, checksum)
     try:
@@ -138,7 +206,7 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
                 error_rows=counts["errors"], duplicate_rows=counts["duplicates"],
                 matched_id=counts["matched_id"], matched_weak=counts["matched_weak"],
                 unmatched=counts["unmatched"], imported_by=user, area_code=area_code)
-            message = _summary(counts, table.notices)
+            message = _summary(counts, notices)
             job = _finish(job, feed_type, ImportJob.DONE, message, filename, checksum, channel,
                           source, period, mapping, user, area_code, batch=batch, counts=counts,
                           errors_path=storage.relative(report_file) if report.height else "")
@@ -156,7 +224,7 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
         raise
     progress(100, "完成")
     return Outcome(ImportJob.DONE, message, batch=batch, job=job, counts=counts,
-                   notices=table.notices)
+                   notices=notices)
 
 
 def _summary(counts: dict[str, int], notices: list[str]) -> str:
@@ -220,4 +288,7 @@ def batch_rows(batch: FeedBatch) -> pl.DataFrame:
 def report_rows(job: ImportJob) -> pl.DataFrame:
     if not job.errors_path:
         return pl.DataFrame(schema=REPORT_SCHEMA)
-    return pl.read_parquet(storage.absolute(job.errors_path))
+    report = pl.read_parquet(storage.absolute(job.errors_path))
+    missing = [pl.lit(None, t).alias(c) for c, t in REPORT_SCHEMA.items()
+               if c not in report.columns]  # reports written before sheet and level
+    return report.with_columns(missing) if missing else report

@@ -70,6 +70,9 @@ class RawTable:
     sheet: str = ""
     encoding: str = ""
     notices: list[str] = field(default_factory=list)
+    # Boolean columns c0 … cN aligned with `cells`: the cell was a number in the file (Excel
+    # only; None when unknown). An ID from one lost its last digits; a date serial needs one.
+    numeric: pl.DataFrame | None = None
 
 
 def _cell_text(value: object) -> str | None:
@@ -240,6 +243,13 @@ def read_excel(data: bytes, spec: FeedSpec, mapping: dict[str, str] | None = Non
     hidden = {c - best.first_column for c in facts.hidden_columns(best.name)}
     table = _shape(frame, best.head, found, hidden=hidden, notices=notices)
     table.sheet = best.name
+    # which cells the file stored as numbers, row by row beside the cells kept
+    flags = pl.DataFrame(
+        {f"c{j}": [type(v) in (int, float) for v in (r[j] if j < len(r) else None for r in body)]
+         for j in range(width)}, schema={f"c{j}": pl.Boolean for j in range(width)}
+    ).with_columns(frame["row"])
+    table.numeric = (table.cells.select("row")
+                     .join(flags, on="row", how="left", maintain_order="left").drop("row"))
     return table
 
 

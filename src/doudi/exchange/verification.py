@@ -312,7 +312,7 @@ def _describe(section: str, r: dict[str, Any]) -> str:
         if v is None or v == "":
             continue
         if k == "area":
-            v = f"{v / 10:g}㎡"
+            v = f"{v / 100:g}㎡"  # hundredths of a square metre
         elif k == "loss":
             v = _yuan(v)
         parts.append(str(v))

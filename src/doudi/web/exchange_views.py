@@ -166,7 +166,7 @@ def exchange_job_mapping(request: HttpRequest, job_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def exchange_job_errors(request: HttpRequest, job_id: int) -> HttpResponse:
-    """The error report as Excel: 行号、列名、原值、原因 (IDs masked)."""
+    """The error report as Excel: 工作表、行号、列名、原值、原因、处理 (IDs masked)."""
     job = _job(request, job_id)
     report = report_rows(job)
     buffer = io.BytesIO()
@@ -174,11 +174,12 @@ def exchange_job_errors(request: HttpRequest, job_id: int) -> HttpResponse:
     sheet = book.add_worksheet("错误报告")
     bold = book.add_format({"bold": True})
     sheet.write(0, 0, f"{job.feed_type} · 文件：{job.file_name}", bold)
-    sheet.write_row(1, 0, ["行号", "列名", "原值", "原因"], bold)
+    sheet.write_row(1, 0, ["工作表", "行号", "列名", "原值", "原因", "处理"], bold)
     for n, r in enumerate(report.iter_rows(named=True), start=2):
-        sheet.write_row(n, 0, [r["row"], r["label"], r["value"] or "", r["reason"]])
-    sheet.set_column(0, 0, 8)
-    sheet.set_column(1, 3, 28)
+        sheet.write_row(n, 0, [r.get("sheet") or "", r["row"], r["label"], r["value"] or "",
+                               r["reason"], r.get("level") or "拒收"])
+    sheet.set_column(0, 1, 8)
+    sheet.set_column(2, 4, 28)
     stamp = f"{request.user.username} {timezone.localtime():%Y-%m-%d %H:%M}"
     sheet.write(len(report) + 3, 0, f"导出：{stamp}")
     book.close()

@@ -59,24 +59,62 @@ def inline(name: str, expr: pl.Expr) -> pl.Expr:
     return expr
 
 
-def parse_id_number(text: pl.Expr, today: dt.date | None = None,
-                    stage: Stage = inline) -> tuple[pl.Expr, pl.Expr]:
-    """An 18-character resident ID (全角 accepted, lower-case x upper-cased); the birth date
-    must be real, from 1880 (as `core.idnumber`) and not after `today`. `stage` may
-    materialise the named intermediates (validation does, so no step runs twice)."""
+# Invisible characters a copy from a web page or a messaging app leaves inside a cell.
+_INVISIBLE = "[\u200b\u200c\u200d\u2060\ufeff\u00ad]"
+ID_EXCEL = "身份证号被 Excel 按数字保存，末位已丢失（请将该列设为文本后重新导出）"
+# An ID column where more than this share of the IDs end in "000" was stored as numbers by Excel
+# (15 significant digits: the last three become 0). A real ID ends in "000" about once in 1,100.
+EXCEL_TAIL_SHARE = 0.2
+
+
+def clean_id(text: pl.Expr) -> pl.Expr:
+    """An ID cell as characters only: `="…"` (Excel's text formula), a leading `'`, spaces, tabs
+    and invisible characters removed, 全角 to ASCII, x upper-cased."""
+    bare = halfwidth(text).str.replace_all(_INVISIBLE, "").str.replace_all(r"\s", "")
+    bare = bare.str.replace(r'^="(.*)"$', "$1").str.replace(r"^'", "")
+    return bare.str.to_uppercase()
+
+
+def parse_id_number(text: pl.Expr, today: dt.date | None = None, stage: Stage = inline,
+                    numeric: pl.Expr | None = None) -> tuple[pl.Expr, pl.Expr]:
+    """An 18-character resident ID (全角 accepted, lower-case x upper-cased), or a 15-digit one
+    upgraded to 18 by GB 11643's rule (the century 19 inserted after the address code, the
+    check character appended); the birth date must be real, from 1880 (as `core.idnumber`) and
+    not after `today`. An ID Excel stored as a number (a numeric cell, scientific notation, or
+    an "000" tail in a column where such tails are far too common) is refused: its last digits
+    are gone. `stage` may materialise the named intermediates (validation does, so no step
+    runs twice); `numeric` is true for a cell the file stored as a number."""
     today = today or dt.date.today()
-    raw = stage("id", halfwidth(text).str.to_uppercase())
-    shaped = raw.str.contains(r"^[0-9]{17}[0-9X]$")
-    first17 = stage("first17", pl.when(shaped).then(raw.str.slice(0, 17)))
-    check_ok = id_check_char(first17) == raw.str.slice(17, 1)
-    birth = raw.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
+    cleaned = stage("id", clean_id(text))
+    old = cleaned.str.contains(r"^[0-9]{15}$")
+    shaped = cleaned.str.contains(r"^[0-9]{17}[0-9X]$")
+    first17 = stage("first17", pl.when(shaped).then(cleaned.str.slice(0, 17))
+                    .when(old).then(pl.concat_str([cleaned.str.slice(0, 6), pl.lit("19"),
+                                                   cleaned.str.slice(6, 9)])))
+    expected = stage("check", id_check_char(first17))
+    raw = pl.when(old).then(first17 + expected).otherwise(cleaned)
+    check_ok = old | (expected == cleaned.str.slice(17, 1))
+    birth = first17.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
     birth_ok = birth.is_not_null() & (birth >= dt.date(1880, 1, 1)) & (birth <= today)
+    tail = shaped & cleaned.str.ends_with("000")
+    tail_share = tail.sum() / shaped.sum().clip(lower_bound=1)
+    scientific = cleaned.str.contains(r"^[0-9](?:\.[0-9]+)?E\+?[0-9]+$")
+    from_number = (numeric.fill_null(False) & cleaned.str.contains(r"^[0-9]{16,}$")
+                   if numeric is not None else pl.lit(False))
     reason = stage("reason", pl.when(blank(text)).then(None)
+                   .when(scientific | from_number).then(pl.lit(ID_EXCEL))
                    .when(first17.is_null()).then(pl.lit("身份证号应为18位数字（末位可为X）"))
+                   .when(tail & (~check_ok | (tail_share > EXCEL_TAIL_SHARE)))
+                   .then(pl.lit(ID_EXCEL))
                    .when(~check_ok).then(pl.lit("身份证号校验码错误"))
                    .when(~birth_ok).then(pl.lit("身份证号中的出生日期无效"))
                    .otherwise(None))
     return pl.when(reason.is_null() & ~blank(text)).then(raw), reason
+
+
+def id_upgraded(text: pl.Expr) -> pl.Expr:
+    """True for a cell holding a 15-digit (first-generation) ID that was upgraded to 18."""
+    return clean_id(text).str.contains(r"^[0-9]{15}$").fill_null(False)
 
 
 def birth_date_of_id(id_number: pl.Expr) -> pl.Expr:
@@ -84,37 +122,48 @@ def birth_date_of_id(id_number: pl.Expr) -> pl.Expr:
 
 
 def _digits(text: pl.Expr) -> pl.Expr:
-    """Numeric text without currency signs, units, spaces or a leading +; thousands separators
-    are removed only where they group by three ("1,234.50"); "12,34" stays invalid."""
-    bare = (halfwidth(text).str.replace_all(r"\s", "")
-            .str.replace(r"^(?:人民币|RMB|￥|¥)", "").str.replace(r"(?:元|圆)$", "")
-            .str.replace(r"^\+", ""))
-    grouped = bare.str.contains(r"^-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?(?:万)?$")
+    """Numeric text without currency signs, spaces or a leading +; thousands separators are
+    removed only where they group by three ("1,234.50"); "12,34" stays invalid. A unit the
+    cell itself names stays at the end, for the parser of its kind."""
+    bare = (halfwidth(text).str.replace_all(_INVISIBLE, "").str.replace_all(r"\s", "")
+            .str.replace(r"^(?:人民币|RMB|￥|¥)", "").str.replace(r"^\+", ""))
+    grouped = bare.str.contains(r"^-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?[^0-9,.]*$")
     return pl.when(grouped).then(bare.str.replace_all(",", "")).otherwise(bare)
+
+
+# A formula's result written back as a float ("10.100000000000364", "1800.7199999999998") has a
+# tail far below the last place kept: within a thousandth of that place it is rounded off; any
+# other extra digit ("10.005") is a real value the field cannot hold, and is refused.
+_TAIL_MIN_DIGITS = 6
 
 
 def _scaled(number: pl.Expr, places: int) -> pl.Expr:
     """'1234.5' → 1234.5 × 10^places as an exact Int64 (no floats); null when it needs more
-    decimal places than `places` or is not a plain decimal."""
+    decimal places than `places` (beyond a float's rounding tail) or is not a plain decimal."""
     # at most 18 significant digits: whole × 10^places + frac must fit in Int64
     digits = 18 - places
-    pattern = (rf"^(-?)([0-9]{{1,{digits}}})(?:\.([0-9]{{0,{places}}}))?$" if places
-               else rf"^(-?)([0-9]{{1,{digits}}})$")
-    parts = number.str.extract_groups(pattern)
+    parts = number.str.extract_groups(rf"^(-?)([0-9]{{1,{digits}}})(?:\.([0-9]*))?$")
     whole = parts.struct.field("2").cast(pl.Int64, strict=False)
+    decimals = parts.struct.field("3").fill_null("")
+    kept = decimals.str.slice(0, places)
+    rest = decimals.str.slice(places)
+    exact = rest.str.contains(r"^0*$")
+    floating = (rest.str.len_chars() >= _TAIL_MIN_DIGITS) & rest.str.contains(r"^(?:000|999)")
+    up = pl.when(exact).then(0).when(floating & rest.str.starts_with("999")).then(1) \
+        .when(floating).then(0)  # null: digits the field cannot hold
     if places:
-        frac = parts.struct.field("3").fill_null("").str.pad_end(places, "0").cast(
-            pl.Int64, strict=False)
+        frac = kept.str.pad_end(places, "0").cast(pl.Int64, strict=False)
     else:
         frac = pl.lit(0, pl.Int64)
     sign = pl.when(parts.struct.field("1") == "-").then(-1).otherwise(1)
-    return sign * (whole * 10**places + frac)
+    return sign * (whole * 10**places + frac + up)
 
 
 MESSAGES = {
     "money": "金额格式无法识别（应为元，最多两位小数）",
     "number": "应为整数",
     "decimal1": "应为数值（最多一位小数）",
+    "area": "面积格式无法识别（应为平方米，最多两位小数）",
     "date": "日期无法识别",
 }
 
@@ -127,33 +176,70 @@ def unparsed_reason(text: pl.Expr, value: pl.Expr, kind: str) -> pl.Expr:
             .otherwise(None))
 
 
-def parse_money(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """Yuan in the file → integer fen. 万元 (ten thousand yuan) is accepted."""
+# Units a cell may carry itself, as powers of ten of yuan; a cell without one is in the unit of
+# its column (the header's, else the field's).
+_CELL_MONEY_UNITS = {"元": 0, "圆": 0, "万元": 4, "万": 4}
+
+
+def parse_money(text: pl.Expr, exponent: int = 0) -> tuple[pl.Expr, pl.Expr]:
+    """An amount → integer fen. `exponent` is the column's unit as a power of ten of yuan
+    (元 0, 千元 3, 万元 4, 亿元 8, 分 −2); a cell that names its unit ("1.2万元", "71.24元")
+    is read in that unit."""
     cleaned = _digits(text)
-    wan = cleaned.str.ends_with("万")
-    number = cleaned.str.replace(r"万$", "")
-    value = pl.when(wan).then(_scaled(number, 6)).otherwise(_scaled(number, 2))  # 万元 = 10⁶ 分
+    number = cleaned.str.replace(r"(?:万元|万|元|圆)$", "")
+    unit = cleaned.str.extract(r"(万元|万|元|圆)$")
+    cell_exp = unit.replace_strict(_CELL_MONEY_UNITS, default=None, return_dtype=pl.Int32)
+    value = pl.lit(None, pl.Int64)
+    for exp in sorted({exponent, *_CELL_MONEY_UNITS.values()}):
+        if 2 + exp < 0:
+            continue
+        here = (cell_exp == exp) if exp != exponent else (cell_exp.is_null() | (cell_exp == exp))
+        value = pl.when(here).then(_scaled(number, 2 + exp)).otherwise(value)
     return value, unparsed_reason(text, value, "money")
 
 
-def parse_number(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """An integer; "12.0" (as Excel writes whole numbers) is accepted."""
-    cleaned = _digits(text).str.replace(r"\.0+$", "")
-    value = _scaled(cleaned, 0)
+def parse_number(text: pl.Expr, factor: int = 1) -> tuple[pl.Expr, pl.Expr]:
+    """An integer ("12.0", as Excel writes whole numbers, is accepted), times the column's
+    unit `factor` (e.g. 12 for years into a field counted in months)."""
+    value = _scaled(_digits(text), 0) * factor
     return value, unparsed_reason(text, value, "number")
 
 
 def parse_decimal1(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """A number with at most one decimal place → integer tenths."""
-    cleaned = _digits(text).str.replace(r"(?:㎡|平方米|m2|M2)$", "")
+    cleaned = _digits(text).str.replace(r"(?:㎡|平方米|m2|M2|m²)$", "")
     value = _scaled(cleaned, 1)
     return value, unparsed_reason(text, value, "decimal1")
 
 
-def parse_date(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """2026-03-05, 2026/3/5, 2026.3.5, 20260305, 2026年3月5日, a datetime's date part, or an
-    Excel serial day number (61 … 109574)."""
-    cleaned = halfwidth(text).str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
+def parse_area(text: pl.Expr, exponent: int = 0) -> tuple[pl.Expr, pl.Expr]:
+    """Square metres with at most two decimals (as 不动产登记 records them) → integer hundredths
+    of a square metre. `exponent` is the column's unit as a power of ten of ㎡ (公顷 4); a cell
+    written "85.25㎡" is in square metres whatever its column."""
+    cleaned = _digits(text)
+    in_m2 = cleaned.str.contains(r"(?:㎡|平方米|平米|m2|M2|m²)$")
+    number = cleaned.str.replace(r"(?:㎡|平方米|平米|m2|M2|m²)$", "")
+    value = (pl.when(in_m2).then(_scaled(number, 2))
+             .otherwise(_scaled(number, 2 + exponent)))
+    return value, unparsed_reason(text, value, "area")
+
+
+DATE_YEAR_ONLY = "日期只有年份，缺少月和日（请写作 2026-11-05）"
+DATE_NO_DAY = "日期缺少日（只有年月）"
+DATE_AMBIGUOUS = "日期写法有歧义（月/日/年 还是 日/月/年？请写作 2026-11-05）"
+DATE_SERIAL = "日期写成了数字，无法确定（请写作 2026-11-05）"
+
+
+def _date_text(text: pl.Expr) -> pl.Expr:
+    return halfwidth(text).str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
+
+
+def parse_date(text: pl.Expr, numeric: pl.Expr | None = None) -> tuple[pl.Expr, pl.Expr]:
+    """2026-03-05, 2026/3/5, 2026.3.5, 20260305, 2026年3月5日, a datetime's date part; an Excel
+    serial day number (61 … 109574) only from a cell the file stored as a number (`numeric`),
+    and never one that reads as a year. A bare year, a month without a day, and day/month/year
+    orders are refused with their own reasons."""
+    cleaned = _date_text(text)
     parts = cleaned.str.extract_groups(
         r"^([0-9]{4})(?:[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?|([0-9]{2})([0-9]{2}))$")
     year = parts.struct.field("1").cast(pl.Int32, strict=False)
@@ -164,12 +250,36 @@ def parse_date(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     iso = pl.format("{}-{}-{}", year, month.cast(pl.String).str.pad_start(2, "0"),
                     day.cast(pl.String).str.pad_start(2, "0"))
     calendar = iso.str.to_date("%Y-%m-%d", strict=False)
-    serial = cleaned.str.extract(r"^([0-9]{2,6})(?:\.0+)?$").cast(pl.Int64, strict=False)
-    from_serial = (pl.when((serial >= SERIAL_MIN) & (serial <= SERIAL_MAX))
-                   .then(pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)))
     calendar = pl.when((calendar >= DATE_MIN) & (calendar <= DATE_MAX)).then(calendar)
+    if numeric is None:
+        return calendar, date_reason(text, calendar, None)
+    serial = cleaned.str.extract(r"^([0-9]{2,6})(?:\.0+)?$").cast(pl.Int64, strict=False)
+    from_serial = (pl.when(numeric.fill_null(False) & (serial >= SERIAL_MIN)
+                           & (serial <= SERIAL_MAX) & ~_year_like(cleaned))
+                   .then(pl.lit(EXCEL_EPOCH) + pl.duration(days=serial)))
     value = pl.coalesce(calendar, from_serial.cast(pl.Date))
-    return value, unparsed_reason(text, value, "date")
+    return value, date_reason(text, value, numeric)
+
+
+def _year_like(cleaned: pl.Expr) -> pl.Expr:
+    year = cleaned.str.extract(r"^([0-9]{4})(?:\.0+)?年?$").cast(pl.Int32, strict=False)
+    return year.is_between(DATE_MIN.year, DATE_MAX.year).fill_null(False)
+
+
+def date_reason(text: pl.Expr, value: pl.Expr, numeric: pl.Expr | None) -> pl.Expr:
+    """Why a non-blank date cell has no value: the specific reasons first, then the generic."""
+    cleaned = _date_text(text)
+    return (pl.when(blank(text) | value.is_not_null()).then(None)
+            .when(_year_like(cleaned)).then(pl.lit(DATE_YEAR_ONLY))
+            .when(cleaned.str.contains(r"^[0-9]{4}(?:[-/.]|年)[0-9]{1,2}月?$")
+                  | cleaned.str.contains(r"^(?:19|20|21)[0-9]{2}(?:0[1-9]|1[0-2])$"))
+            .then(pl.lit(DATE_NO_DAY))
+            .when(cleaned.str.contains(r"^[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{4}$"))
+            .then(pl.lit(DATE_AMBIGUOUS))
+            .when(cleaned.str.contains(r"^[0-9]{2,6}(?:\.0+)?$")
+                  & (pl.lit(True) if numeric is None else ~numeric.fill_null(False)))
+            .then(pl.lit(DATE_SERIAL))
+            .otherwise(pl.lit(MESSAGES["date"])))
 
 
 def parse_text(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
@@ -183,6 +293,7 @@ PARSERS = {
     "money": parse_money,
     "number": parse_number,
     "decimal1": parse_decimal1,
+    "area": parse_area,
 }
 DTYPES = {"text": pl.String, "id_number": pl.String, "date": pl.Date, "money": pl.Int64,
-          "number": pl.Int64, "decimal1": pl.Int64}
+          "number": pl.Int64, "decimal1": pl.Int64, "area": pl.Int64}

@@ -18,7 +18,11 @@ persons. A spec is a plain mapping (YAML/JSON); `parse_spec` checks it and gives
 Field types: `text`, `id_number` (GB 11643, check digit verified), `date` (ISO, 2026/3/5,
 20260305, 2026年3月5日, 2026.3.5 or an Excel serial), `money` (yuan in the file, integer fen
 stored; "1,234.50", "1234.5元", "￥1,234.50", "1.2万元"), `number` (an integer) and `decimal1`
-(one decimal place in the file, integer tenths stored, e.g. 建筑面积 in ㎡).
+(one decimal place in the file, integer tenths stored) and `area` (square metres with up to two
+decimals, as 不动产登记 records them; integer hundredths stored). A money, area or number field
+may declare `unit` (元/月, 月 …): a header naming another unit of the same kind is scaled into
+it, an unknown unit refuses the column (`units`). A feed type claiming a 核对 section must hold
+the fields the section reads (`VERIFICATION_FIELDS`), with their types.
 """
 
 from __future__ import annotations
@@ -29,10 +33,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from doudi.core.errors import ServiceError
+from doudi.engine.feeds.units import UNIT_KINDS, known_unit
 
-FIELD_TYPES = ("text", "id_number", "date", "money", "number", "decimal1")
+FIELD_TYPES = ("text", "id_number", "date", "money", "number", "decimal1", "area")
 FIELD_TYPE_LABELS = {"text": "文本", "id_number": "身份证号", "date": "日期", "money": "金额(元)",
-                     "number": "整数", "decimal1": "数值(一位小数)"}
+                     "number": "整数", "decimal1": "数值(一位小数)",
+                     "area": "面积(平方米，两位小数)"}
 MODES = ("snapshot", "events")
 VERIFICATION_SECTIONS = {
     "wage": "工资性收入（社保缴费基数）",
@@ -50,6 +56,28 @@ VERIFICATION_SECTIONS = {
     "disaster": "受灾情况",
     "relapse_watch": "防返贫监测",
 }
+# The fields each 核对 section reads (field key → type). A feed type that claims a section must
+# declare every one of them, with that type: a section reading a field the feed does not have
+# would report "0.00 元, 无差异" instead of the department's figure.
+VERIFICATION_FIELDS: dict[str, dict[str, str]] = {
+    "wage": {"base": "money", "month": "text"},
+    "pension": {"amount": "money", "month": "text"},
+    "unemployment": {"monthly_benefit": "money", "registered_on": "date"},
+    "property": {"location": "text", "use": "text", "area": "area"},
+    "vehicle": {"plate": "text", "vehicle_type": "text", "brand": "text", "status": "text"},
+    "business": {"entity_name": "text", "entity_type": "text", "established_on": "date",
+                 "status": "text"},
+    "housing_fund": {"balance": "money", "monthly_deposit": "money", "status": "text"},
+    "medical": {"settled_on": "date", "out_of_pocket": "money"},
+    "disability": {"category": "text", "grade": "text", "status": "text"},
+    "death": {"died_on": "date"},
+    "hukou_move": {"direction": "text", "moved_on": "date", "to_address": "text"},
+    "school": {"school": "text", "stage": "text", "status": "text"},
+    "disaster": {"disaster": "text", "occurred_on": "date", "house_damage": "text",
+                 "loss": "money"},
+    "relapse_watch": {"watch_type": "text", "risk": "text", "entered_on": "date",
+                      "risk_removed": "text"},
+}
 _KEY = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 # Columns every stored batch carries beside the fields.
 RESERVED_KEYS = ("row", "person_id", "match")
@@ -66,6 +94,7 @@ class FieldSpec:
     type: str = "text"
     required: bool = True
     aliases: tuple[str, ...] = ()  # other headers seen for this field
+    unit: str = ""  # the unit values are held in (元/月, 月 …); "" → the type's (元, ㎡)
 
     @property
     def headers(self) -> tuple[str, ...]:
@@ -107,7 +136,7 @@ class FeedSpec:
         fields = tuple(
             FieldSpec(f.key, f.label, f.type, f.required,
                       f.aliases + ((extra[f.key],) if extra.get(f.key) and extra[f.key]
-                                   not in f.headers else ()))
+                                   not in f.headers else ()), f.unit)
             for f in self.fields)
         return FeedSpec(self.key, self.department, self.name, fields, self.sheet, self.mode,
                         self.record_key, self.id_field, self.name_field, self.birth_field,
@@ -131,9 +160,24 @@ class FeedSpec:
         out["fields"] = [
             {"key": f.key, "label": f.label, "type": f.type,
              **({} if f.required else {"required": False}),
-             **({"aliases": list(f.aliases)} if f.aliases else {})}
+             **({"aliases": list(f.aliases)} if f.aliases else {}),
+             **({"unit": f.unit} if f.unit else {})}
             for f in self.fields]
         return out
+
+
+def check_reads(fields: Mapping[str, FieldSpec], reads: Mapping[str, str | None],
+                who: str) -> None:
+    """Refuse a feed type lacking a field that `who` (a 核对 section, an indicator, a rule)
+    reads, or holding it with another type; `reads` maps field key → type (None: any)."""
+    missing = [k for k in reads if k not in fields]
+    if missing:
+        raise FeedSpecError(f"{who}读取字段 {'、'.join(missing)}，本数据接口类型没有该字段"
+                            "（请将对应列的 key 设为该名称）")
+    for k, kind in reads.items():
+        if kind is not None and fields[k].type != kind:
+            raise FeedSpecError(f"{who}读取的字段 {k} 应为{FIELD_TYPE_LABELS[kind]}类型，"
+                                f"本数据接口类型中为{FIELD_TYPE_LABELS[fields[k].type]}")
 
 
 def _text(doc: Mapping[str, Any], name: str, where: str, required: bool = True) -> str:
@@ -167,8 +211,12 @@ def _field(raw: Any, n: int, where: str) -> FieldSpec:
     if not isinstance(aliases, list) or not all(isinstance(a, str) and a.strip()
                                                 for a in aliases):
         raise FeedSpecError(f"{at}aliases 应为表头文本的列表")
+    unit = _text(raw, "unit", at, required=False)
+    if unit and (kind not in UNIT_KINDS or not known_unit(unit)):
+        raise FeedSpecError(f"{at}单位“{unit}”无效（只有金额、面积、数值字段可声明单位，"
+                            "如 元/月、月）")
     return FieldSpec(key, _text(raw, "label", at), kind, required,
-                     tuple(a.strip() for a in aliases))
+                     tuple(a.strip() for a in aliases), unit)
 
 
 def parse_spec(doc: Any, origin: str = "") -> FeedSpec:
@@ -214,6 +262,9 @@ def parse_spec(doc: Any, origin: str = "") -> FeedSpec:
     if verification and verification not in VERIFICATION_SECTIONS:
         raise FeedSpecError(f"{where}verification“{verification}”无效，可选："
                             f"{'、'.join(VERIFICATION_SECTIONS)}")
+    if verification:
+        check_reads(by_key, VERIFICATION_FIELDS[verification],
+                    f"{where}核对报告“{VERIFICATION_SECTIONS[verification]}”部分")
     outcomes = doc.get("outcomes", False)
     if not isinstance(outcomes, bool):
         raise FeedSpecError(f"{where}outcomes 应为 true 或 false")

@@ -8,7 +8,8 @@ repeats of an earlier row, which are dropped and reported, not counted as errors
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -17,12 +18,22 @@ from doudi.engine.feeds.cells import (
     MESSAGES,
     PARSERS,
     blank,
+    date_reason,
+    id_upgraded,
+    parse_area,
+    parse_date,
     parse_id_number,
+    parse_money,
+    parse_number,
     unparsed_reason,
 )
 from doudi.engine.feeds.feedspec import FeedSpec
+from doudi.engine.feeds.units import Scale
 
 ERROR_SCHEMA = {"row": pl.Int64, "field": pl.String, "value": pl.String, "reason": pl.String}
+NOTE_SCHEMA = ERROR_SCHEMA
+NUMERIC = "{}#numeric"  # optional Boolean column: the cell was a number in the file
+UPGRADED_NOTE = "15位旧身份证号已按 GB 11643 升为18位"
 DUPLICATE_SCHEMA = {"row": pl.Int64, "first_row": pl.Int64}
 REQUIRED_REASON = "必填项为空"
 
@@ -32,28 +43,48 @@ class Validated:
     good: pl.DataFrame  # row + typed fields, in spec order
     errors: pl.DataFrame  # ERROR_SCHEMA, sorted by row then field order
     duplicates: pl.DataFrame  # DUPLICATE_SCHEMA
+    notes: pl.DataFrame = field(  # NOTE_SCHEMA: accepted cells changed on the way (15 → 18)
+        default_factory=lambda: pl.DataFrame(schema=NOTE_SCHEMA))
 
     @property
     def error_rows(self) -> int:
         return self.errors.get_column("row").n_unique() if self.errors.height else 0
 
 
-def validate(raw: pl.DataFrame, spec: FeedSpec) -> Validated:
+def validate(raw: pl.DataFrame, spec: FeedSpec,
+             scales: Mapping[str, Scale] | None = None) -> Validated:
+    """`scales`: the unit each field's column was found in (from its header), into the
+    field's unit. A column `NUMERIC.format(key)` (Boolean), when present, says which cells the
+    file stored as numbers: an ID from one is refused, a date serial accepted only from one."""
+    scales = scales or {}
     # Values first, materialised; the reasons of money, number and date cells then read the
     # parsed column instead of parsing every cell a second time.
     values, reasons = [], []
     stages: list[pl.Expr] = []  # intermediates (of IDs) computed once, in order, before values
     for f in spec.fields:
+        numeric = (pl.col(NUMERIC.format(f.key)) if NUMERIC.format(f.key) in raw.columns
+                   else None)
+        scale = scales.get(f.key, Scale())
         if f.type == "id_number":
             def stage(name: str, expr: pl.Expr, key: str = f.key) -> pl.Expr:
                 stages.append(expr.alias(f"__{name}_{key}"))
                 return pl.col(f"__{name}_{key}")
 
-            value, reason = parse_id_number(pl.col(f.key), stage=stage)
+            value, reason = parse_id_number(pl.col(f.key), stage=stage, numeric=numeric)
+        elif f.type == "date":
+            value, reason = parse_date(pl.col(f.key), numeric=numeric)
+        elif f.type == "money":
+            value, reason = parse_money(pl.col(f.key), scale.exponent)
+        elif f.type == "area":
+            value, reason = parse_area(pl.col(f.key), scale.exponent)
+        elif f.type == "number":
+            value, reason = parse_number(pl.col(f.key), scale.factor)
         else:
             value, reason = PARSERS[f.type](pl.col(f.key))
         values.append(value.cast(DTYPES[f.type]).alias(f"__value_{f.key}"))
-        if f.type in MESSAGES:
+        if f.type == "date":
+            reason = date_reason(pl.col(f.key), pl.col(f"__value_{f.key}"), numeric)
+        elif f.type in MESSAGES:
             reason = unparsed_reason(pl.col(f.key), pl.col(f"__value_{f.key}"), f.type)
         if f.required:
             reason = pl.when(blank(pl.col(f.key))).then(pl.lit(REQUIRED_REASON)).otherwise(reason)
@@ -86,6 +117,7 @@ def validate(raw: pl.DataFrame, spec: FeedSpec) -> Validated:
     else:
         errors = pl.DataFrame(schema=ERROR_SCHEMA)
     good = parsed.filter(~bad).drop(why)
+    notes = _upgrade_notes(raw, spec, good)
     # Exact repeats of an earlier good row (same typed values): keep the first, report the rest.
     keys = list(spec.keys)
     first = pl.col("row").min().over(keys, order_by="row") if keys else pl.col("row")
@@ -93,4 +125,18 @@ def validate(raw: pl.DataFrame, spec: FeedSpec) -> Validated:
     duplicates = (ranked.filter(pl.col("row") != pl.col("__first"))
                   .select("row", pl.col("__first").alias("first_row")))
     good = ranked.filter(pl.col("row") == pl.col("__first")).drop("__first")
-    return Validated(good=good, errors=errors, duplicates=duplicates)
+    return Validated(good=good, errors=errors, duplicates=duplicates, notes=notes)
+
+
+def _upgrade_notes(raw: pl.DataFrame, spec: FeedSpec, good: pl.DataFrame) -> pl.DataFrame:
+    """One note per accepted 15-digit ID (upgraded to 18), with the value as written."""
+    parts = []
+    for f in spec.fields:
+        if f.type != "id_number":
+            continue
+        hit = raw.filter(id_upgraded(pl.col(f.key))).select(
+            pl.col("row").cast(pl.Int64), pl.lit(f.key).alias("field"),
+            pl.col(f.key).alias("value"), pl.lit(UPGRADED_NOTE).alias("reason"))
+        parts.append(hit.join(good.select("row"), on="row", how="semi"))
+    return (pl.concat(parts).sort("row", maintain_order=True) if parts
+            else pl.DataFrame(schema=NOTE_SCHEMA))

@@ -99,6 +99,18 @@ class Indicator:
             return [self.value(v) for v in raw]
         return raw
 
+    def feed_reads(self) -> dict[str, str | None]:
+        """The fields of its source feed this indicator reads (field key → type, None: any):
+        a feed type of that key must declare them (checked when feed types load)."""
+        reads: dict[str, str | None] = {}
+        for c in self.where:
+            reads[c.field] = None
+        if self.window_date:
+            reads[self.window_date] = "date"
+        if self.aggregate:
+            reads[str(self.aggregate["sum"])] = "money"
+        return reads
+
     def with_params(self, values: Mapping[str, Any]) -> Indicator:
         """The same indicator with a district's tuned parameter values."""
         params = dict(self.params)

@@ -33,6 +33,21 @@ SEVERITY = {"一级": 1, "二级": 2, "三级": 3, "四级": 4}
 CATEGORIES = {"视力": "visual", "听力": "hearing", "言语": "speech", "肢体": "physical",
               "智力": "intellectual", "精神": "mental", "多重": "multiple"}
 NON_RESIDENTIAL = ("商业", "办公", "工业", "仓储", "商服")
+# The fields of each feed the overlay reads (field key → type), beside the resident ID: a feed
+# type of that key must declare them, else its news would be skipped without a word (checked
+# when feed types load, `exchange.feed_types`).
+READS: dict[str, dict[str, str]] = {
+    "death_record": {},
+    "hukou_move": {"direction": "text"},
+    "unemployment": {"registered_on": "date", "monthly_benefit": "money"},
+    "contribution": {"base": "money"},
+    "disability_certificate": {"grade": "text", "category": "text", "status": "text"},
+    "school_enrolment": {"status": "text"},
+    "vehicle": {},
+    "property": {"use": "text"},
+    "business": {"status": "text"},
+    "medical_settlement": {"out_of_pocket": "money", "settled_on": "date"},
+}
 
 
 @dataclass

@@ -12,7 +12,7 @@ unknown_id          a valid ID (new 顺序码, recomputed 校验码) nobody hold
 duplicate           the row repeated right after itself                         deduplicated
 fullwidth_digits    the ID's or a money cell's digits in 全角 ０-９               parsed
 amount_format       money as "1,234.50", "1234.5元" or "￥1,234.50"              parsed
-excel_serial_date   a date as Excel's serial day number, "46086"                parsed
+excel_serial_date   a date as Excel's serial day number, "46086"                rejected
 chinese_date        a date as "2026年3月5日"                                     parsed
 blank_required      a required cell (not always the ID) emptied                 rejected
 ==================  ==========================================================  ============
@@ -42,7 +42,7 @@ EXPECTED = {
     "duplicate": "deduplicated",
     "fullwidth_digits": "parsed",
     "amount_format": "parsed",
-    "excel_serial_date": "parsed",
+    "excel_serial_date": "rejected",  # a serial in a text cell is refused, not guessed
     "chinese_date": "parsed",
     "blank_required": "rejected",
 }
