@@ -605,7 +605,7 @@ def test_a_payee_is_changed_by_request_and_approval(page, live, world, shipped_p
     timeline = page.locator("#timeline")
     expect(timeline).to_contain_text("收款人变更")
     expect(timeline).to_contain_text("已批准")
-    expect(timeline).to_contain_text("代领：长期住院")
+    expect(timeline).to_contain_text("代领：长**院")
     html = page.content()
     assert new_account not in html and later_account not in html
     _screenshot(page, "payee-timeline.png")

@@ -360,11 +360,11 @@ def drill(template, tmp_path):
 
 
 def _vehicles(path: Path, rows: int = VEHICLES) -> None:
-    """A 车管 file of valid, distinct IDs of nobody in the registry."""
+    """A 车管 file of valid, distinct IDs of nobody in the registry (born in another county)."""
     lines = ["号牌号码,车辆类型,机动车所有人,身份证明号码,中文品牌,初次登记日期,机动车状态"]
     born = dt.date(1950, 1, 1)
     for i in range(rows):
-        id_number = idnumber.make("341002", born + dt.timedelta(days=i % 18000), 100 + i // 18000,
+        id_number = idnumber.make("340102", born + dt.timedelta(days=i % 18000), 100 + i // 18000,
                                   "M" if i % 2 else "F")
         lines.append(f"皖J{i:06d},小型普通客车,测试人,{id_number},奇瑞,2020/5/6,正常")
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")

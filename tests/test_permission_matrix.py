@@ -544,7 +544,8 @@ def _exchange_objects(household: Household, n: int) -> tuple[ImportJob, FeedBatc
     feed = FeedType.objects.get(key=FEED_KEY)
     checksum = f"{n:064x}"
     report = pl.DataFrame({"row": [2], "field": ["plate"], "label": ["号牌号码"],
-                           "value": [household.number], "reason": ["矩阵测试"]},
+                           "value": [household.number], "reason": ["矩阵测试"],
+                           "sheet": [""], "level": ["拒收"]},
                           schema=REPORT_SCHEMA)
     path = storage.report_path(checksum)
     report.write_parquet(path)

@@ -187,7 +187,7 @@ def typed(rows: list[dict], spec) -> pl.DataFrame:
 
 
 def test_match_by_id(spec):
-    rows = typed([good_row(1), good_row(2, name="别名", id_number=REGISTRY["id_number"][1])],
+    rows = typed([good_row(1), good_row(2, name="李四", id_number=REGISTRY["id_number"][1])],
                  spec)
     out = match(rows, spec, REGISTRY)
     assert out.select("row", "person_id", "match").rows() == [(2, 1, "id"), (3, 2, "id")]
@@ -212,9 +212,13 @@ def test_no_weak_match_when_birth_differs(spec):
     assert match(rows, spec, REGISTRY).select("person_id", "match").rows() == [(None, "none")]
 
 
-def test_id_match_wins_over_name(spec):
-    rows = typed([good_row(1, name="李四", id_number=pid(1))], spec)
-    assert match(rows, spec, REGISTRY).select("person_id", "match").rows() == [(1, "id")]
+def test_a_name_other_than_the_ids_persons_is_matched_to_nobody(spec):
+    # 张1's ID under 李四's name (李四 born as the ID says would match by name and birth):
+    # neither person, the row is refused as 身份证号与姓名不符
+    rows = typed([good_row(1, name="李四", id_number=pid(1)),
+                  good_row(2, name="别名", id_number=REGISTRY["id_number"][1])], spec)
+    assert match(rows, spec, REGISTRY).select("person_id", "match").rows() == [
+        (None, "name_mismatch"), (None, "name_mismatch")]
 
 
 def test_unmatched_rows_are_kept_in_order(spec):
