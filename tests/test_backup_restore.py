@@ -172,8 +172,11 @@ class PostgresDrill(Drill):
         return self._connect(self.dbname(name))
 
     def tables(self, db: Any) -> list[str]:
-        return [r[0] for r in db.execute("SELECT tablename FROM pg_tables "
-                                         "WHERE schemaname = 'public' ORDER BY tablename")]
+        # a partitioned table counts once, as its parent (which holds its partitions' rows)
+        return [r[0] for r in db.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
+            "ORDER BY c.relname")]
 
     def drop_all(self) -> None:
         for name in self.made:
