@@ -188,7 +188,8 @@ ids = st.builds(
 
 
 @FAST
-@given(st.lists(ids, min_size=1, max_size=40))
+# an ID ending in 000 falls under the column rule (Excel's lost digits), tested on its own
+@given(st.lists(ids.filter(lambda i: not i.endswith("000")), min_size=1, max_size=40))
 def test_property_any_valid_id_survives(id_list):
     assert run(cells.parse_id_number, id_list) == [(i, None) for i in id_list]
 
