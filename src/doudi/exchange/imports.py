@@ -32,6 +32,7 @@ from doudi.engine.feeds.matching import NAME_MISMATCH, match
 from doudi.engine.feeds.validate import (
     ERROR_SCHEMA,
     NUMERIC,
+    NUMERIC_TYPES,
     UPGRADED_NOTE,
     Validated,
     validate,
@@ -119,7 +120,8 @@ def _with_numeric(cells: pl.DataFrame, table: RawTable, spec: FeedSpec,
         return cells
     flags = [table.numeric.get_column(f"c{found.columns[f.key]}").alias(NUMERIC.format(f.key))
              for f in spec.fields
-             if f.type in ("id_number", "date") and f.key in found.columns]
+             if f.type in NUMERIC_TYPES and f.key in found.columns
+             and f"c{found.columns[f.key]}" in table.numeric.columns]
     return cells.with_columns(flags) if flags else cells
 
 
