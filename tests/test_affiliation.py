@@ -97,6 +97,10 @@ def test_the_system_administrator_sets_them_on_the_user_pages(users, station, fa
     elsewhere = client.post(url, {"action": "affiliation", "organisation": str(far_station.pk)})
     assert "不在" in elsewhere.content.decode()
     assert community.organisation_of(User.objects.get(pk=staff.pk)) == station
+    assert "保存所属单位" in client.get(url).content.decode()
+    # a case worker's account belongs to no department or organisation: no such form
+    assert "保存所属单位" not in client.get(f"/users/{users.district_approver.pk}/") \
+        .content.decode()
     client.post(url, {"action": "affiliation", "organisation": ""})
     assert community.organisation_of(User.objects.get(pk=staff.pk)) is None
     assert AuditEvent.objects.filter(object_type="accounts.user", object_id=str(staff.pk),

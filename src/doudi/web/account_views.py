@@ -317,6 +317,8 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         # 登录历史 is the auditor's to read (and the user's own, on the account page)
         "history": services.login_history(target) if viewer.can(roles.VIEW_AUDIT) else None,
         "idle_minutes": settings.DOUDI_SESSION_IDLE_MINUTES,
+        # 所属部门 / 社会力量: for an account holding no other role than those they belong to
+        "may_affiliate": not set(target.role_codes) - set(services.AFFILIATION_ROLES.values()),
         "organisation": getattr(getattr(target, "organisation_membership", None),
                                 "organisation", None),
         **(_affiliation_choices(viewer) if viewer.can(roles.MANAGE_USERS) else {}),
