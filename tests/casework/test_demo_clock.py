@@ -52,6 +52,6 @@ def test_the_publicity_period_is_walked_by_advancing_the_demo_clock(world, shipp
 
 
 def test_the_clock_of_a_database_that_is_not_a_demo_stays_the_calendars(users) -> None:
-    with pytest.raises(demo_clock.NotADemo, match="不是演示数据库"):
+    with pytest.raises(demo_clock.DemoError, match="不是演示数据库"):
         demo_clock.advance(30)
     assert clock.today() == clock.real_today()

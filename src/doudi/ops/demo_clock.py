@@ -25,8 +25,8 @@ DEMO_APPLICATION_ID = 0x44444D4F  # "DDMO"
 MAX_OFFSET_DAYS = 3660  # ten years either way
 
 
-class NotADemo(ServiceError):
-    """The database is not a demo database; the message says so in Chinese."""
+class DemoError(ServiceError):
+    """A refused demo-clock change (not a demo database, too far); the message is Chinese."""
 
 
 def _header() -> tuple[int, int]:
@@ -63,7 +63,7 @@ def refuse_unless_demo() -> None:
     if not is_demo():
         where = (settings_name() if connection.vendor == "sqlite"
                  else f"{connection.vendor} 数据库")
-        raise NotADemo(f"当前数据库（{where}）不是演示数据库：只有 `doudi demo` 构建的演示数据库"
+        raise DemoError(f"当前数据库（{where}）不是演示数据库：只有 `doudi demo` 构建的演示数据库"
                        "可以调整时钟，正式数据库的日期始终是当天")
 
 
@@ -76,7 +76,7 @@ def set_today(day: dt.date) -> int:
     refuse_unless_demo()
     offset = (day - clock.real_today()).days
     if abs(offset) > MAX_OFFSET_DAYS:
-        raise NotADemo(f"演示时钟最多前后调整 {MAX_OFFSET_DAYS} 天")
+        raise DemoError(f"演示时钟最多前后调整 {MAX_OFFSET_DAYS} 天")
     before = clock.today()
     with connection.cursor() as cursor:
         cursor.execute(f"PRAGMA user_version = {int(offset)}")

@@ -119,7 +119,7 @@ class Command(BaseCommand):
         try:
             with context.job("demo advance"):
                 day = demo_clock.advance(days)
-        except demo_clock.NotADemo as exc:
+        except demo_clock.DemoError as exc:
             raise CommandError(str(exc)) from exc
         ahead = (day - clock.real_today()).days
         self.stdout.write(f"演示时钟已调到 {day}（比日历{'超前' if ahead >= 0 else '落后'} "
