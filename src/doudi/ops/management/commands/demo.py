@@ -270,17 +270,22 @@ def _not_a_demo() -> str:
 
 
 def _demo_village() -> str:
-    """The 黎阳镇 village with the most households: the village assistant's, so they have
+    """The village assistant's village: of 黎阳镇's villages, one with a 分散供养特困 person to
+    visit if any has one, the one with the most households among them — so the assistant has
     people to visit and applications to investigate."""
     from django.db.models import Count
 
     from doudi.areas.models import Area
-    from doudi.registry.models import Household
+    from doudi.registry.models import CategoryAssignment, Household
 
-    busiest = (Household.objects.filter(area_code__startswith=DEMO_TOWN)
-               .values("area_code").annotate(n=Count("id")).order_by("-n", "area_code").first())
-    if busiest:
-        return busiest["area_code"]
+    tekun = set(CategoryAssignment.objects.filter(
+        category="tekun", end_date__isnull=True, area_code__startswith=DEMO_TOWN)
+        .values_list("area_code", flat=True))
+    counts = (Household.objects.filter(area_code__startswith=DEMO_TOWN)
+              .values_list("area_code").annotate(n=Count("id")).order_by("area_code"))
+    ranked = sorted(counts, key=lambda row: (row[0] not in tekun, -row[1], row[0]))
+    if ranked:
+        return ranked[0][0]
     return Area.objects.filter(code__startswith=DEMO_TOWN, level=5).order_by("code")[0].code
 
 
