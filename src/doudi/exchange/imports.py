@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.core import clock
 from doudi.core.masking import mask_id_number
 from doudi.engine.feeds.feedspec import FeedSpec
 from doudi.engine.feeds.headers import HeaderMatch
@@ -77,7 +78,7 @@ def name_variants(area_code: str, day: dt.date | None = None) -> list[str]:
     """The name variants the area accepts as the same name (`exchange.name_variants`)."""
     try:
         value = engine_value(parameter_set().resolve(NAME_VARIANTS_KEY, area_code,
-                                                     day or timezone.localdate()))
+                                                     day or clock.today()))
     except ParameterError:
         return []
     return [str(v) for v in value or []]
