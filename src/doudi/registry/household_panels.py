@@ -73,7 +73,8 @@ def observations(request: HttpRequest, household: Household) -> dict[str, Any]:
     current = facts.current(rows, today)
     owners = {None: "全家"} | {m.person_id: m.person.masked_name for m in current_members}
     for o in current:  # a member who has left, whose facts are still on record
-        owners.setdefault(o.person_id, f"{o.person.masked_name}（已迁出）")
+        if o.person_id not in owners:
+            owners[o.person_id] = f"{o.person.masked_name}（已迁出）"
     by_owner = [(label, [o for o in current if o.person_id == pk])
                 for pk, label in owners.items()]
     current_ids = {o.pk for o in current}
