@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
+from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.programmes import catalogue
@@ -67,7 +68,7 @@ def _fact_state(row: Observation, current: set[int], today: dt.date) -> str:
 def observations(request: HttpRequest, household: Household) -> dict[str, Any]:
     """The facts that count today, member by member (全家 first), and on demand every row
     recorded, with what became of it (更正, 终止, 取代)."""
-    today = dt.date.today()
+    today = timezone.localdate()
     current_members = list(household.current_memberships())
     rows = household.observations.select_related("person")
     current = facts.current(rows, today)
