@@ -125,3 +125,31 @@ def test_the_enrollment_and_the_notice_are_the_members(client, world, family,
     client.force_login(u.town_officer)
     notice = client.get(reverse("application_notice", args=[app.pk])).content.decode()
     assert disabled.masked_name in notice and head.masked_name not in notice
+
+
+def test_a_warning_names_the_member_its_per_person_case_is_for(client, world, family,
+                                                               shipped_parameters):
+    from doudi.monitoring import services as monitoring
+
+    hh, head, disabled, _other = family
+    u = world.users
+    w = monitoring.report(by=u.town_officer, channel="hotline", summary="残疾人无人照料",
+                          area_code=VILLAGE, name="求助人", phone="13900001111",
+                          ticket_no="GD20261101002", as_of=DAY)
+    monitoring.verify(by=u.town_officer, warning=w, finding="已入户", confirmed=True)
+    client.force_login(u.town_officer)
+    act = reverse("warning_act", args=[w.pk])
+    assert client.post(act, {"action": "link", "household_number": hh.number}).status_code == 302
+    page = client.get(reverse("warning_detail", args=[w.pk])).content.decode()
+    offered = page.split('name="person_id"', 1)[1].split("</select>", 1)[0]
+    assert f'value="{disabled.pk}"' in offered and f'value="{head.pk}"' in offered
+    stranger = client.post(act, {"action": "link", "household_number": hh.number,
+                                 "person_id": world.same_town_hh.head().pk})
+    assert "现有成员" in stranger.content.decode()
+    client.post(act, {"action": "link", "household_number": hh.number,
+                      "person_id": disabled.pk})
+    w.refresh_from_db()
+    assert w.person == disabled
+    client.post(act, {"action": "dispose", "disposition": "case_tekun"})
+    w.refresh_from_db()
+    assert w.application.applicant == disabled and w.application.programme == catalogue.TEKUN
