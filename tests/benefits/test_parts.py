@@ -277,9 +277,9 @@ def test_the_intake_form_asks_which_parts(people, client: Client) -> None:
     assert f'name="parts_{PROGRAMME.code}" value="{CARE.code}"' in page
     client.post(f"/households/{people.poor.pk}/applications/", {
         "programme": PROGRAMME.code, "channel": "village", "reason": "申请护理补贴",
-        f"parts_{PROGRAMME.code}": [CARE.code]})
+        f"parts_{PROGRAMME.code}": [CARE.code], f"applicant_{PROGRAMME.code}": people.both.pk})
     app = people.poor.applications.get()
-    assert (app.programme, app.parts) == (PROGRAMME.code, [CARE.code])
+    assert (app.programme, app.parts, app.applicant) == (PROGRAMME.code, [CARE.code], people.both)
     detail = client.get(f"/applications/{app.pk}/").content.decode()
     assert f'id="asked-parts">{CARE.label}<' in detail
 

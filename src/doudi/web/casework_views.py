@@ -64,8 +64,11 @@ def application_new(request: HttpRequest, household_id: int) -> HttpResponse:
     try:
         need = (parse_optional_yuan(request.POST.get("need"), field="need", label="救助需求金额")
                 if one_off else None)
+        applicant = services.chosen_applicant(household, programme,
+                                              request.POST.get(f"applicant_{programme}"),
+                                              clock.today())
         app = services.create_application(
-            by=request.user, household=household, programme=programme,
+            by=request.user, household=household, programme=programme, applicant=applicant,
             channel=request.POST.get("channel", "village"),
             reason=request.POST.get("reason", ""), emergency=request.POST.get("emergency") == "1",
             reference=request.POST.get("reference", ""),

@@ -207,6 +207,9 @@ def _render_warning(request: HttpRequest, w: Warning, error: str = "") -> HttpRe
         "events": w.events.select_related("by"), "error": error,
         "overdue": w.status != workflow.CLOSED and w.due_on < clock.today(),
         "can_handle": can_handle, "dispositions": list(workflow.dispositions().items()),
+        # a reported person joined to a household names the member concerned too
+        "members": list(w.household.current_memberships()) if w.household and not w.person
+        else [],
         "handler": workflow.LEVEL_LABELS[w.handler_level]})
 
 
@@ -241,8 +244,14 @@ def warning_act(request: HttpRequest, warning_id: int) -> HttpResponse:
                 request.user, request.POST.get("household_number", ""), roles.EDIT_REGISTRY)
             if household is None:
                 raise services.MonitoringError(queries.NOT_FOUND_HERE)
-            services.link_household(by=request.user, warning=w, household=household)
-            messages.success(request, "已关联家庭档案")
+            person_id = request.POST.get("person_id", "")
+            person = next((m.person for m in household.current_memberships()
+                           if str(m.person_id) == person_id), None)
+            if person_id and person is None:
+                raise services.MonitoringError("求助人须为该家庭的现有成员")
+            services.link_household(by=request.user, warning=w, household=household,
+                                    person=person)
+            messages.success(request, "已关联家庭档案" if person is None else "已关联求助人")
         else:
             raise services.MonitoringError("未知操作")
     except (services.MonitoringError, PermissionDenied) as exc:
