@@ -106,10 +106,11 @@ class Listing:
 
     def __init__(self, request: HttpRequest, rows: QuerySet | Sequence[Any],
                  columns: Sequence[Column], *, title: str, object_type: str,
-                 key: str = "", per_page: int = PER_PAGE,
+                 key: str = "", per_page: int | None = None,
                  related: Sequence[str] = ()) -> None:
         self.request, self.rows, self.columns = request, rows, list(columns)
-        self.title, self.object_type, self.key, self.per_page = title, object_type, key, per_page
+        self.title, self.object_type, self.key = title, object_type, key
+        self.per_page = per_page or PER_PAGE
         self.related = tuple(related)
 
     @property
