@@ -100,18 +100,21 @@ class Listing:
     """A list page's rows under its filters: a page of them, or all of them as a download.
 
     `key` tells two lists on one page apart: its page is `?<key>page=` and its download
-    `?format=xlsx&list=<key>`. `related` (a queryset's foreign keys to load with its rows)
-    is joined after a page's ids are found, not before: a planner may otherwise join a whole
-    month's roster to sort it."""
+    `?format=xlsx&list=<key>`. `params`, when given, are the filters as the view applied them
+    (an area outside the user's, say, already replaced by the user's own): the links and the
+    audit record carry them instead of the query as typed. `related` (a queryset's foreign
+    keys to load with its rows) is joined after a page's ids are found, not before: a planner
+    may otherwise join a whole month's roster to sort it."""
 
     def __init__(self, request: HttpRequest, rows: QuerySet | Sequence[Any],
                  columns: Sequence[Column], *, title: str, object_type: str,
                  key: str = "", per_page: int | None = None,
-                 related: Sequence[str] = ()) -> None:
+                 related: Sequence[str] = (), params: dict[str, str] | None = None) -> None:
         self.request, self.rows, self.columns = request, rows, list(columns)
         self.title, self.object_type, self.key = title, object_type, key
         self.per_page = per_page or PER_PAGE
         self.related = tuple(related)
+        self.params = params
 
     @property
     def exporting(self) -> bool:
@@ -119,12 +122,20 @@ class Listing:
         return g.get("format") == "xlsx" and g.get("list", "") == self.key
 
     def filters(self) -> dict[str, str]:
-        """The query as typed, without paging or the download switch."""
-        return {k: v for k, v in self.request.GET.items()
+        """The filters, without paging or the download switch."""
+        given = self.request.GET if self.params is None else self.params
+        return {k: v for k, v in given.items()
                 if v and k not in ("format", "list") and not k.endswith("page")}
 
     def query(self) -> str:
         query = self.request.GET.copy()
+        if self.params is not None:  # the filters as applied, and the other lists' pages
+            for k in list(query):
+                if not k.endswith("page"):
+                    query.pop(k)
+            for k, v in self.params.items():
+                if v:
+                    query[k] = v
         for k in [k for k in query if k == f"{self.key}page" or k in ("format", "list")]:
             query.pop(k)
         return query.urlencode()

@@ -116,7 +116,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     listing = Listing(request, list(statistics.FIGURES.items()),
                       _figure_columns(table, names), per_page=len(statistics.FIGURES) or 1,
                       title=f"统计分析_{area_name}_{month:%Y年%m月}",
-                      object_type="statistics")
+                      object_type="statistics",
+                      params={"area": area, "month": f"{month:%Y-%m}"})
     if listing.exporting:
         return listing.export()
     return render(request, "doudi/reports.html", {
@@ -178,7 +179,9 @@ def figure_list(request: HttpRequest) -> HttpResponse:
     area_name = _names([area]).get(area, area)
     listing = Listing(request, qs.order_by("area_code", "pk"), columns,
                       title=f"{label}_{area_name}_{month:%Y年%m月}",
-                      object_type="statistics", related=related)
+                      object_type="statistics", related=related, params={
+                          "figure": figure, "area": area, "month": f"{month:%Y-%m}",
+                          "q": request.GET.get("q", "").strip()})
     if listing.exporting:
         return listing.export()
     context = listing.context()
