@@ -265,3 +265,21 @@ def test_dates_are_written_as_text() -> None:
     from doudi.web.excel import cell
 
     assert cell(dt.date(2026, 3, 1)) == "2026-03-01" and cell(None) == ""
+
+
+def test_a_masked_role_cannot_search_a_list_by_id(client, world, warnings) -> None:
+    """The lists' search is the registry's: a role that sees IDs masked may not search by a
+    full ID, on the page or in the download; the attempt is audited."""
+    from doudi.registry.models import Person
+
+    client.login(username="supervisor", password=PASSWORD)
+    full_id = Person.objects.filter(memberships__household=world.village_hh).first().id_number
+    page = client.get("/monitoring/warnings/", {"q": full_id})
+    assert page.context["page"].paginator.count == 0
+    assert "不能按姓名、拼音首字母或身份证号搜索" in page.content.decode()
+    _, _, rows = read_list(client.get("/monitoring/warnings/", {"q": full_id,
+                                                               "format": "xlsx"}).content)
+    assert rows == []
+    tail = full_id[-4:]
+    found = client.get("/monitoring/warnings/", {"q": tail}).context["page"]
+    assert world.village_hh.pk in {w.household_id for w in found.object_list}  # the last four

@@ -133,6 +133,11 @@ def test_approval_needs_an_opinion_and_a_confirmation(client, two_months) -> Non
     run = two_months["february"]
     with pytest.raises(services.BenefitsError, match="审核意见"):
         services.approve_run(by=two_months["a"].events.first().actor, run=run, opinion="  ")
+    # the maker is refused before the confirmation step, not after it
+    client.login(username="district_officer", password=PASSWORD)
+    text = client.post(f"/payments/{run.pk}/act/", {"action": "approve",
+                                                    "opinion": "同意"}).content.decode()
+    assert "确认审核锁定" not in text and "发放批次由区县审批人员审核" in text
     client.login(username="district_approver", password=PASSWORD)
     page = client.post(f"/payments/{run.pk}/act/", {"action": "approve", "opinion": ""})
     assert "请填写审核意见" in page.content.decode()

@@ -394,17 +394,23 @@ def hold_unpayable(run: PaymentRun) -> int:
     return len(held)
 
 
-def _checker(by, run: PaymentRun, status: str) -> PaymentRun:  # noqa: ANN001
-    """The run locked for the checker's act: still awaiting approval, in the checker's area,
-    and not built by them (双人复核)."""
+def check_checker(by, run: PaymentRun, act: str, capability: str) -> None:  # noqa: ANN001
+    """Refuses, with the reason, a checker who may not `act` on `run` (审核 or 退回): the run
+    must await approval, lie in the checker's area, and not be the checker's own build
+    (双人复核)."""
+    if not by.can(capability) or not in_scope(by, run.area_code, roles.VIEW_REGISTRY):
+        raise PermissionDenied(f"发放批次由区县审批人员{act}")
+    if run.status != PaymentRun.DRAFT:
+        raise BenefitsError(f"只有待审核的发放批次可以{act}")
+    if run.built_by_id == by.pk:
+        raise PermissionDenied(f"生成花名册的人员不能{act}同一批次（双人复核）")
+
+
+def _checker(by, run: PaymentRun, act: str, capability: str) -> PaymentRun:  # noqa: ANN001
+    """The run locked for the checker's act, after `check_checker`."""
     run.status = PaymentRun.objects.select_for_update().values_list(
         "status", flat=True).get(pk=run.pk)
-    if run.status != PaymentRun.DRAFT:
-        raise BenefitsError(f"只有待审核的发放批次可以{status}")
-    if not in_scope(by, run.area_code, roles.VIEW_REGISTRY):
-        raise PermissionDenied("发放批次由区县审批人员审核")
-    if run.built_by_id == by.pk:
-        raise PermissionDenied(f"生成花名册的人员不能{status}同一批次（双人复核）")
+    check_checker(by, run, act, capability)
     return run
 
 
@@ -413,12 +419,10 @@ def approve_run(*, by, run: PaymentRun, opinion: str) -> PaymentRun:  # noqa: AN
     """审核锁定 with the checker's opinion (审核意见, required): the payees are frozen as
     approved and lines without a usable account are held back. The status change, its
     history row and its audit row commit together; the row lock stops two approvers."""
-    if not by.can(roles.APPROVE_RUN):
-        raise PermissionDenied("发放批次由区县审批人员审核")
     opinion = opinion.strip()
     if not opinion:
         raise BenefitsError("请填写审核意见", field="opinion")
-    _checker(by, run, "审核")
+    _checker(by, run, "审核", roles.APPROVE_RUN)
     run.status, run.approved_by, run.approved_at = PaymentRun.APPROVED, by, timezone.now()
     run.save(update_fields=["status", "approved_by", "approved_at"])
     freeze_payees(run)
@@ -437,12 +441,10 @@ def approve_run(*, by, run: PaymentRun, opinion: str) -> PaymentRun:  # noqa: AN
 def return_run(*, by, run: PaymentRun, reason: str) -> PaymentRun:  # noqa: ANN001
     """退回: the checker sends the run back to the maker with a reason; it cannot be approved
     until the maker builds it again (`build_run`, in place)."""
-    if not by.can(roles.RETURN_RUN):
-        raise PermissionDenied("发放批次由区县审批人员审核、退回")
     reason = reason.strip()
     if not reason:
         raise BenefitsError("请填写退回原因", field="reason")
-    _checker(by, run, "退回")
+    _checker(by, run, "退回", roles.RETURN_RUN)
     run.status = PaymentRun.RETURNED
     run.save(update_fields=["status"])
     PaymentRunEvent.objects.create(run=run, action=PaymentRunEvent.RETURN, note=reason[:500],

@@ -193,6 +193,7 @@ def payment_run_act(request: HttpRequest, run_id: int) -> HttpResponse:
             if not opinion.strip():
                 raise services.BenefitsError("请填写审核意见")
             if request.POST.get("confirm") != "1":  # the confirmation step: totals and changes
+                services.check_checker(request.user, run, "审核", roles.APPROVE_RUN)
                 return _render_run(request, run, confirm_opinion=opinion.strip())
             services.approve_run(by=request.user, run=run, opinion=opinion)
             messages.success(request, f"已审核锁定{run}")
