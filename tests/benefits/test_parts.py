@@ -140,7 +140,7 @@ def _pay(people, month: dt.date):
     for e in Enrollment.objects.filter(payee_account=""):
         give_payee(u, e, card(f"6217000{e.pk:08d}"))
     built = benefits.build_run(by=u.district_officer, month=month, area_code="341002")
-    benefits.approve_run(by=u.district_approver, run=built.run)
+    benefits.approve_run(by=u.district_approver, run=built.run, opinion="经审核，同意")
     return built.run
 
 

@@ -606,16 +606,18 @@ def _decided_parts(application: Application, rules: dict,
 SIDE_ACTIONS = frozenset({"withdraw", "return_for_correction"})
 
 
-def work_queue(user) -> list[Application]:  # noqa: ANN001
+def work_queue(user, within=None) -> list[Application]:  # noqa: ANN001
     """待办: open applications in the user's area whose current step the user may take,
-    soonest deadline first."""
+    soonest deadline first; `within` (a queryset of applications, a list's filters) narrows
+    them."""
     if user.scope_prefix is None:
         return []
     today = clock.today()
     params = parameter_set()  # once, not once or twice per application
     mine = []
-    for application in (Application.objects.visible_to(user)
-                        .exclude(state__in=workflow.TERMINAL)
+    base = Application.objects.visible_to(user) if within is None else (
+        within & Application.objects.visible_to(user))
+    for application in (base.exclude(state__in=workflow.TERMINAL)
                         .select_related("household", "household__area")
                         .order_by("step_due", "id")):
         possible = workflow.actions_for(application.state, user.capabilities,
