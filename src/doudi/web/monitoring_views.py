@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
-from doudi.areas.models import Area
+from doudi.areas.models import Area, area_names
 from doudi.areas.scoping import along_chain
 from doudi.benefits import coverage
 from doudi.core.money import parse_yuan
@@ -28,6 +28,7 @@ from doudi.monitoring import jobs, services, workflow
 from doudi.monitoring.models import MonitoringRun, Warning
 from doudi.registry import queries
 from doudi.registry.models import Household
+from doudi.rules.explain import outcomes
 from doudi.web.access import require_capability
 
 LEVEL_CLASS = {1: "level-red", 2: "level-orange", 3: "level-yellow", 4: "level-blue",
@@ -166,8 +167,10 @@ def warning_list(request: HttpRequest) -> HttpResponse:
                                                             active_only=False)}
     query = request.GET.copy()
     query.pop("page", None)
+    owners = area_names({w.owner_code for w in page})
     return render(request, "doudi/warning_list.html", {
         "page": page, "f": f, "names": names, "today": today, "levels": LEVELS,
+        "owners": owners,
         "states": workflow.STATES, "towns": _towns(request.user.scope_prefix),
         "level_class": LEVEL_CLASS, "query": query.urlencode()})
 
@@ -202,13 +205,14 @@ def _render_warning(request: HttpRequest, w: Warning, error: str = "") -> HttpRe
     return render(request, "doudi/warning_detail.html", {
         "w": w, "ind": ind, "kind_label": KINDS.get(w.kind, w.kind),
         "level_label": LEVELS.get(w.level, ""), "level_class": LEVEL_CLASS.get(w.level, ""),
-        "table": table, "columns": columns, "rules": sorted(rules.items()), "feed": feed,
+        "table": table, "columns": columns, "rules": outcomes(rules), "feed": feed,
         "measure": w.evidence.get("measure") if isinstance(w.evidence, dict) else None,
         "threshold": w.evidence.get("threshold") if isinstance(w.evidence, dict) else None,
         "events": w.events.select_related("by"), "error": error,
         "overdue": w.status != workflow.CLOSED and w.due_on < timezone.localdate(),
         "can_handle": can_handle, "dispositions": list(workflow.dispositions().items()),
-        "handler": workflow.LEVEL_LABELS[w.handler_level]})
+        "handler": workflow.LEVEL_LABELS[w.handler_level],
+        "owner": area_names([w.owner_code]).get(w.owner_code, "")})
 
 
 @login_required

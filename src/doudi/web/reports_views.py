@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET
 from pygal.style import Style
 
 from doudi.accounts import roles
-from doudi.areas.models import Area
+from doudi.areas.models import Area, area_names
 from doudi.areas.scoping import along_chain
 from doudi.core.money import parse_whole, parse_yuan
 from doudi.programmes import catalogue
@@ -63,12 +63,6 @@ def _area(request: HttpRequest) -> str:
     return area if area.isdigit() and area.startswith(scope) and len(area) <= 12 else scope
 
 
-def _names(codes: list[str]) -> dict[str, str]:
-    full = {c.ljust(12, "0"): c for c in codes}
-    return {full[code]: name for code, name in Area.objects.filter(code__in=full)
-            .values_list("code", "name")}
-
-
 def _months_back(month: dt.date, n: int) -> list[dt.date]:
     out, y, m = [], month.year, month.month
     for _ in range(n):
@@ -83,7 +77,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     require_capability(request, roles.VIEW_REGISTRY)
     month, area = _month(request), _area(request)
     table = statistics.month_table(area, month)
-    names = _names(list(table.rows))
+    names = area_names(list(table.rows))
     base = reverse("reports")
 
     by_area = pygal.HorizontalBar(js=[], style=STYLE, width=640,
@@ -110,15 +104,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
               secondary=True)
     scope = request.user.scope_prefix
     levels = [w for w in (2, 4, 6, 9, 12) if len(scope) < w <= len(area)]
-    crumb_names = _names([area[:w] for w in levels])
+    crumb_names = area_names([area[:w] for w in levels])
     crumbs = [(area[:w], crumb_names.get(area[:w], area[:w])) for w in levels]
     return render(request, "doudi/reports.html", {
         "table": table, "names": names, "month": month, "area": area,
-        "area_name": _names([area]).get(area, "本辖区") if area else "全部",
+        "area_name": area_names([area]).get(area, "本辖区") if area else "全部",
         "figures": statistics.FIGURES, "money": statistics.MONEY,
         "listed": set(statistics.FIGURES) - statistics.DERIVED, "crumbs": crumbs,
         "by_area_svg": _svg(by_area), "trend_svg": _svg(trend),
         "drill": len(area) < 12})
+
+
+def record_text(obj: object, household: object) -> str:
+    """What a drill-down row says of its record, without the household number the row's first
+    column already shows."""
+    number = getattr(household, "number", None)
+    return " ".join(part for part in str(obj).split() if part != number)
 
 
 @login_required
@@ -142,10 +143,13 @@ def figure_list(request: HttpRequest) -> HttpResponse:
     for obj in qs.order_by("area_code", "pk")[:1000]:
         household = getattr(obj, "household", None) or getattr(
             getattr(obj, "enrollment", None), "household", None)
-        rows.append((obj, household))
+        rows.append((obj, household, record_text(obj, household)))
+    places = area_names({obj.area_code for obj, _, _ in rows})
+    rows = [(obj, household, places.get(obj.area_code, "—"), text)
+            for obj, household, text in rows]
     return render(request, "doudi/report_list.html", {
         "rows": rows, "figure": figure, "label": statistics.FIGURES[figure], "month": month,
-        "area": area, "total": qs.count(), "area_name": _names([area]).get(area, area)})
+        "area": area, "total": qs.count(), "area_name": area_names([area]).get(area, area)})
 
 
 # -- campaigns ------------------------------------------------------------------------------
@@ -294,7 +298,7 @@ def filings(request: HttpRequest) -> HttpResponse:
     districts = ([scope] if len(scope) == 6 else sorted(
         c[:6] for c in Area.objects.filter(code__startswith=scope, level=3)
         .values_list("code", flat=True)))
-    names = _names(districts)
+    names = area_names(districts)
     rows = []
     for due in filing.periods(today):
         for district in districts:
@@ -321,7 +325,7 @@ def _report(request: HttpRequest, filing_id: int) -> ReportInstance:
 @login_required
 def filing_detail(request: HttpRequest, filing_id: int) -> HttpResponse:
     report = _report(request, filing_id)
-    name = _names([report.area_code]).get(report.area_code, report.area_code)
+    name = area_names([report.area_code]).get(report.area_code, report.area_code)
     error = ""
     if request.method == "POST":
         try:
