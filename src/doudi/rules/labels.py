@@ -70,6 +70,12 @@ def bare_value_text(p: Parameter) -> str:
     return text[: -len(suffix)] if text.endswith(suffix) else text
 
 
+def measure_unit(p: Parameter) -> str:
+    """The unit a value is counted in (元/人·月, 工作日, 倍), "" for a value that is a word, a list,
+    a table, yes/no or a percentage (which carries its own sign)."""
+    return p.unit_label if p.kind in {"money", "integer"} or p.unit == "multiple" else ""
+
+
 def group_of(key: str) -> str:
     """The programme or area of work a key belongs to (dibao.standard.urban → 最低生活保障)."""
     head = key.split(".", 1)[0]
@@ -82,12 +88,14 @@ def group_order() -> list[str]:
 
 
 def grouped(keys: list[str]) -> list[tuple[str, list[str]]]:
-    """Keys by group in the catalogue's order, each group in the order the keys came."""
+    """Keys by group in the catalogue's order, each group in the order `LABELS` declares them
+    (the standard first, then how it is applied), an undeclared key last."""
+    order = {key: n for n, key in enumerate(LABELS)}
     groups: dict[str, list[str]] = {}
-    for key in keys:
+    for key in sorted(keys, key=lambda k: (order.get(k, len(order)), k)):
         groups.setdefault(group_of(key), []).append(key)
-    order = group_order()
-    return sorted(groups.items(), key=lambda item: order.index(item[0]))
+    ranks = group_order()
+    return sorted(groups.items(), key=lambda item: ranks.index(item[0]))
 
 
 @lru_cache(maxsize=1)

@@ -22,7 +22,13 @@ from doudi.policy import services
 from doudi.policy.models import LOCAL, PolicyParameter
 from doudi.policy.services import PolicyError
 from doudi.policy.values import as_text, from_text, to_parameter
-from doudi.rules.labels import bare_value_text, group_of, grouped, parameter_label
+from doudi.rules.labels import (
+    bare_value_text,
+    group_of,
+    grouped,
+    measure_unit,
+    parameter_label,
+)
 from doudi.rules.parameters import Parameter, ParameterSet
 from doudi.web.access import require_capability
 from doudi.web.errors import add_to_form
@@ -133,6 +139,7 @@ def _render_detail(request: HttpRequest, key: str,
         "unit_label": latest.unit_label,
         "hint": value_hint(latest.unit), "current": current,
         "current_value": bare_value_text(current) if current else "",
+        "current_unit": measure_unit(current) if current else "",
         "current_area": services.area_labels([current.area])[current.area] if current else "",
         "history": _history(user, key, current, today), "today": today,
         "can_edit": can_edit, "form": form,

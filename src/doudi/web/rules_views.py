@@ -122,5 +122,5 @@ def _typed(pset: ParameterSet, key: str, text: str) -> object:
     """A value as typed (30%, 在校学生, 四舍五入) in the form the key's unit takes."""
     known = pset.history(key)
     if not known:
-        raise SimulationError("请从列表中选择要调整的参数")
+        raise SimulationError("所选参数未定义，请从列表中选择要调整的参数")
     return from_text(known[0].unit, text, key)
