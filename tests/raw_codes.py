@@ -30,7 +30,8 @@ _WORD = re.compile(r"(?<![\w.])[a-z][a-z0-9]*(?![\w.])")
 _AREA = re.compile(r"(?<!\d)(?:\d{12}|\d{9})(?!\d)")
 _URL = re.compile(r"(?:https?://|www\.)\S+|[\w.+-]+@[\w-]+\.[\w.]+")
 _SHOWN_ATTRS = {"title", "placeholder", "alt", "aria-label"}
-_SKIPPED = {"script", "style", "template"}
+# never drawn: scripts, styles, templates, and an SVG chart's descriptions (pygal's link text)
+_SKIPPED = {"script", "style", "template", "desc"}
 _TEXT_INPUTS = {None, "text", "search"}
 
 
@@ -119,13 +120,25 @@ def _around(text: str, start: int, end: int) -> str:
     return text[max(0, start - 15):end + 15].replace("\n", " ")
 
 
+def _login_names() -> frozenset[str]:
+    """The accounts' login names: chosen by people, shown as they chose them."""
+    try:
+        from doudi.accounts.models import User
+
+        return frozenset(User.objects.values_list("username", flat=True))
+    except Exception:
+        return frozenset()
+
+
 def find_raw_codes(html: str, *, keys: frozenset[str] | None = None,
                    codes: frozenset[str] | None = None,
                    allowed: frozenset[str] = frozenset()) -> list[Finding]:
     """Every parameter key, value code and bare 9- or 12-digit area code in a page's visible
-    text. `allowed` lists codes a page may show on purpose (a code a person typed, say)."""
+    text. `allowed` lists codes a page may show on purpose (a code a person typed, say); the
+    accounts' login names are allowed too."""
     keys = known_keys() if keys is None else keys
     codes = default_codes() if codes is None else codes
+    allowed = allowed | _login_names()
     text = _URL.sub(" ", visible_text(html))
     found: list[Finding] = []
     for m in _DOTTED.finditer(text):

@@ -109,6 +109,9 @@ def test_warnings_name_the_handling_area(client, town) -> None:
     assert_no_raw_codes(listing, "预警清单")
     detail = _get(client, "town_officer", reverse("warning_detail", args=[warning.pk]))
     assert_no_raw_codes(detail, "预警详情")
+    indicators = _get(client, "district_admin", reverse("indicator_list"))
+    assert_no_raw_codes(indicators, "预警指标")
+    assert "数据来源：公安 死亡人员信息" in indicators
     owner = area_names([warning.owner_code])[warning.owner_code]
     assert f"<dt>处置单位</dt><dd>{owner}" in detail
     assert f"<td>{owner}</td>" in listing

@@ -261,6 +261,7 @@ def _render_indicators(request: HttpRequest, error: str = "") -> HttpResponse:
     return render(request, "doudi/indicator_list.html", {
         "indicators": services.indicators_for(area, active_only=False), "active": active,
         "kinds": KINDS, "levels": LEVELS, "units": UNITS, "handlers": workflow.LEVEL_LABELS,
+        "sources": {t.key: f"{t.department} {t.name}" for t in FeedType.objects.all()},
         "can_tune": request.user.can(roles.TUNE_INDICATORS), "error": error})
 
 
