@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser_support import screenshot
 from tests.conftest import PASSWORD
 from tests.raw_codes import assert_no_raw_codes
-from tests.test_browser import _flushable, _login, _screenshot, live, page  # noqa: F401
+from tests.test_browser import _flushable, _login, live, page  # noqa: F401
 
 PAGES = {
     "rules-simulate": "/rules/simulate/?run=1&area=341002000000&key0=dibao.standard.urban"
@@ -25,6 +26,6 @@ def test_named_pages_at_a_desk_and_on_a_phone(page, live, world, width) -> None:
     for name, url in PAGES.items():
         page.goto(f"{live.url}{url}")
         assert_no_raw_codes(page.content(), name)
-        _screenshot(page, f"{name}-{width}.png")
+        screenshot(page, f"{name}-{width}.png")
         if width == 375:
             assert page.evaluate("document.documentElement.scrollWidth") <= 375, name

@@ -24,6 +24,7 @@ from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.core import clock
 from doudi.core.errors import ServiceError
 from doudi.core.workdays import add_workdays
 from doudi.engine.monitoring import indicators as catalogue
@@ -91,7 +92,7 @@ def start_run(*, by, area_code: str | None = None, trigger: str = "ui",  # noqa:
     if by is not None and not in_scope(by, area, roles.RUN_MONITORING):
         raise PermissionDenied("无权发起监测比对")
     return MonitoringRun.objects.create(area_code=area, trigger=trigger, created_by=by,
-                                        as_of=as_of or timezone.localdate(), phase="排队中")
+                                        as_of=as_of or clock.today(), phase="排队中")
 
 
 def _param(key: str, area_code: str, day: dt.date, default: int) -> int:
@@ -322,7 +323,7 @@ def escalate_overdue(today: dt.date | None = None, area_code: str = "") -> int:
     """Overdue open warnings move up one level (村 → 镇 → 县) with a new time limit."""
     from doudi.casework.services import calendar
 
-    today = today or timezone.localdate()
+    today = today or clock.today()
     cal = calendar()
     moved = 0
     limits = {i.key: i.verify_days for i in catalogue.shipped()}
@@ -369,7 +370,7 @@ def report(*, by, channel: str, summary: str, household: Household | None = None
     if household is None and not name.strip():
         raise MonitoringError("请填写求助人姓名", field="name")
     ind = indicator(channel, area_code)
-    day = as_of or timezone.localdate()
+    day = as_of or clock.today()
     deadline = add_workdays(day, ind.verify_days, calendar())
     subject = (f"{channel}|{household.pk if household else ''}|{person.pk if person else ''}|"
                f"{ticket_no.strip() or summary.strip()[:60]}")
