@@ -254,3 +254,37 @@ def test_the_report_reads_as_the_command_prints_it() -> None:
                                D(2026, 1, 1))
     assert plan.lines() == ["补认定：低保 household#3 自 2025-05-01"]
     assert plan.counts() == {"ended": 0, "opened": 1, "unsettled": 0}
+
+
+# ---- policy 0004: working-day limits say 工作日 ---------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_time_limits_move_to_working_days_and_references_to_words(
+        flushable_audit_log, shipped_parameters) -> None:
+    target = ("policy", "0004_workdays_unit")
+    module = importlib.import_module("doudi.policy.migrations." + target[1])
+    call_command("migrate", "policy", "0003_days_unit", verbosity=0, stdout=io.StringIO())
+    old = MigrationLoader(connection).project_state([("policy", "0003_days_unit")]).apps
+    Row = old.get_model("policy", "PolicyParameter")
+    assert not Row.objects.filter(unit="workdays").exists()  # taken back by the reverse
+    # a local row as an earlier release stored it, and a shipped reference with codes
+    Row.objects.create(key="casework.deadline.decision", area_code="341002",
+                       effective_from=dt.date(2030, 1, 1), value="8", unit="days",
+                       reference="本地文件", source="local")
+    old_reference, new_reference = next(iter(module.REFERENCES.items()))
+    Row.objects.filter(key="dibao.rounding.mode", source="shipped").update(
+        reference=old_reference)
+    calendar = Row.objects.filter(key="casework.publicity_days").count()
+    call_command("migrate", "policy", verbosity=0, stdout=io.StringIO())
+
+    from doudi.policy.models import PolicyParameter
+
+    deadlines = PolicyParameter.objects.filter(key__contains=".deadline.")
+    assert deadlines.count() >= 10 and set(deadlines.values_list("unit", flat=True)) == \
+        {"workdays"}
+    assert PolicyParameter.objects.filter(key="casework.publicity_days", unit="days").count() \
+        == calendar  # 公示 runs calendar days
+    assert set(PolicyParameter.objects.filter(key="dibao.rounding.mode")
+               .values_list("reference", flat=True)) == {new_reference}
+    event = AuditEvent.objects.get(job="migrate policy 0004")
+    assert event.changes["rows"] == deadlines.count() and event.changes["references"] >= 1

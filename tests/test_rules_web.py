@@ -61,7 +61,7 @@ def test_household_rules_partial_explains_dibao(client, priced):
     # (760 × 2 − (600 − 228)) = 1148.00 元 a month, rounded to the fen
     assert "最低生活保障" in page and "符合" in page
     assert "1148.00" in page
-    assert "✓" in page and "依据" in page and "dibao.standard.urban" in page
+    assert "✓" in page and "依据 城镇低保标准" in page and "dibao.standard.urban" not in page
     assert "未核实" in page  # 屯溪's standard is shipped unverified
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.db import models
 
 from doudi.core import areacode
@@ -49,3 +51,22 @@ class Area(models.Model):
 
     def descendants(self) -> models.QuerySet[Area]:
         return Area.objects.filter(code__startswith=self.prefix).exclude(code=self.code)
+
+
+def area_names(codes: Iterable[str]) -> dict[str, str]:
+    """Area code or significant prefix (341002102, 341002102000 …) → the area's name, for those
+    loaded: what a page shows instead of the code. One query."""
+    full = {c: c.ljust(12, "0") for c in codes if c and c.isdigit() and len(c) <= 12}
+    found = dict(Area.objects.filter(code__in=set(full.values())).values_list("code", "name"))
+    return {c: found[f] for c, f in full.items() if f in found}
+
+
+def area_names_under(prefix: str) -> dict[str, str]:
+    """Code (12 digits) or significant prefix (a town's 9) → name, for the district, towns and
+    villages under `prefix`: what a list of that subtree shows instead of codes. One query."""
+    names: dict[str, str] = {}
+    for code, short, name in Area.objects.filter(
+            code__startswith=prefix or "-", level__in=(3, 4, 5)).values_list(
+            "code", "prefix", "name"):
+        names[code] = names[short] = name
+    return names

@@ -17,6 +17,7 @@ from doudi.core.errors import ServiceError
 from doudi.registry.models import Household
 from doudi.registry.rules_input import build_frames
 from doudi.rules.engine import evaluate
+from doudi.rules.labels import parameter_label
 from doudi.rules.parameters import ParameterError, ParameterSet
 from doudi.rules.whatif import compare
 
@@ -87,7 +88,7 @@ def simulate(
 
 
 def render(report: SimulationReport) -> str:
-    changes = "，".join(f"{k} = {v}" for k, v in report.overrides.items())
+    changes = "，".join(f"{parameter_label(k)} = {v}" for k, v in report.overrides.items())
     lines = [f"调标测算：{report.area.name}（{report.area.code}），{report.day}，{changes}",
              f"参与测算的家庭 {report.households} 户", ""]
     header = f"{'项目':<14}{'乡镇/街道':<12}{'调整前':>8}{'调整后':>8}{'新增':>6}{'退出':>6}" \

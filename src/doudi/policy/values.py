@@ -12,6 +12,7 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from doudi.rules.labels import value_code, value_words
 from doudi.rules.parameters import UNITS, Parameter, make_parameter
 
 Ident = tuple[str, str, dt.date]  # (key, area_code, effective_from): one row
@@ -63,9 +64,10 @@ def _percent(text: str) -> Any:
 _ITEM_SPLIT = re.compile(r"[;；,，\n]+")
 
 
-def from_text(unit: str, text: str) -> Any:
+def from_text(unit: str, text: str, key: str = "") -> Any:
     """What a user typed into the form, as `normalise_value` takes it: rates may be written
-    as 30%, tables as `键: 值；键: 值`. Checking is left to `normalise_value`."""
+    as 30%, tables as `键: 值；键: 值`, the entries of the key's lists, tables and choices by their
+    Chinese names (学生, 智力残疾, 四舍五入). Checking is left to `normalise_value`."""
     kind = UNITS.get(unit, ("", ""))[1]
     text = (text or "").strip()
     if kind == "ratio" and unit == "rate":
@@ -80,24 +82,28 @@ def from_text(unit: str, text: str) -> Any:
             name, sep, number = item.replace("：", ":").partition(":")
             if not sep or not name.strip():
                 return text  # not a table: normalise_value names the problem
-            table[name.strip()] = number.strip()
+            table[value_code(key, name)] = number.strip()
         return table
+    if kind == "list":
+        return [value_code(key, v) for v in _ITEM_SPLIT.split(text) if v.strip()]
+    if kind == "text":
+        return value_code(key, text)
     return text
 
 
 def as_text(p: Parameter) -> str:
-    """A value as the form shows it again (the inverse of `from_text`)."""
-    kind, value = p.kind, p.value
+    """A value as the form shows it again (the inverse of `from_text`), entries by their names."""
+    kind, value, words = p.kind, p.value, value_words(p.key)
     if kind == "ratio" and p.unit == "rate":
         return f"{(value * 100).normalize():f}%"
     if kind == "ratio_list":
         return ", ".join(f"{(v * 100).normalize():f}%" for v in value)
     if kind == "table":
-        return "; ".join(f"{k}: {v.normalize():f}" for k, v in value.items())
+        return "; ".join(f"{words.get(k, k)}: {v.normalize():f}" for k, v in value.items())
     if kind == "list":
-        return ", ".join(value)
+        return ", ".join(words.get(v, v) for v in value)
     if kind == "bool":
         return "是" if value else "否"
     if isinstance(value, Decimal):
         return f"{value:f}"
-    return str(value)
+    return words.get(value, str(value))

@@ -10,23 +10,21 @@ from decimal import Decimal
 from typing import Any
 
 from doudi.rules.engine import Result
-from doudi.rules.parameters import BASIS, display_value
+from doudi.rules.labels import parameter_label, value_text
+from doudi.rules.parameters import BASIS
 from doudi.rules.programmes import PROGRAMMES, Programme
 from doudi.rules.programmes.linshi import TYPES as LINSHI_TYPES
-from doudi.rules.programmes.tekun import CARE_LEVELS
+from doudi.rules.programmes.tekun import CARE_LEVELS, DISABILITY_TYPES
 
-DISABILITY_TYPES = {
-    "physical": "肢体", "intellectual": "智力", "mental": "精神", "visual": "视力",
-    "hearing": "听力", "speech": "言语", "multiple": "多重", "none": "无", None: "无",
-}
 _PLACEHOLDER = re.compile(r"\{([^{}:]+)(?::(\w+))?\}")
 
 
 @dataclass(frozen=True)
 class Citation:
     key: str
+    label: str  # the key's Chinese name: what a person reads
     value: str
-    area: str
+    area: str  # the area-code prefix the value was set for, "" for the national default
     effective: str
     reference: str
     url: str
@@ -92,8 +90,8 @@ def _citations(result: Result, keys: tuple[str, ...], row: dict[str, Any]) -> li
         p = result.parameters.find(key, row["area_code"], result.day)
         if p is None:
             continue
-        out.append(Citation(key, display_value(p), p.area or "全国", p.effective.isoformat(),
-                            p.reference, p.url, p.verified))
+        out.append(Citation(key, parameter_label(key), value_text(p), p.area,
+                            p.effective.isoformat(), p.reference, p.url, p.verified))
     return out
 
 
@@ -140,8 +138,26 @@ def explain(
     return out
 
 
-def render_text(explanations: list[ProgrammeExplanation], title: str = "") -> str:
-    """Plain text for the terminal and printed forms."""
+def outcomes(row: dict[str, Any]) -> list[tuple[str, str]]:
+    """A stored result row (a warning's evidence: the programme's columns only) as a person
+    reads it: each criterion it answers with 符合 / 不符合, and the monthly amount."""
+    heads = {column.split(".", 1)[0] for column in row}
+    out: list[tuple[str, str]] = []
+    for programme in PROGRAMMES.values():
+        if programme.name not in heads:
+            continue
+        out += [(c.label, "符合" if row[c.column] else "不符合")
+                for c in programme.criteria if c.column in row]
+        if programme.amount in row and row.get(programme.eligible):
+            out.append((f"{programme.label}月金额", yuan(row[programme.amount])))
+    return out
+
+
+def render_text(explanations: list[ProgrammeExplanation], title: str = "",
+                area_names: dict[str, str] | None = None) -> str:
+    """Plain text for the terminal and printed forms; `area_names` names the area prefixes the
+    cited values were set for (without it, the prefix; 全国 for the national default)."""
+    area_names = area_names or {}
     out = [title] if title else []
     for e in explanations:
         who = f"（成员 {e.subject}）" if e.subject else ""
@@ -154,7 +170,8 @@ def render_text(explanations: list[ProgrammeExplanation], title: str = "") -> st
             for c in line.citations:
                 flag = "" if c.verified else "（未核实）"
                 ref = f"{c.reference} {c.url}".strip()
-                out.append(f"      依据 {c.key} = {c.value}〔{c.area}，{c.effective} 起〕{ref}"
+                where = area_names.get(c.area) or c.area or "全国"
+                out.append(f"      依据 {c.label} = {c.value}〔{where}，{c.effective} 起〕{ref}"
                             f"{flag}")
         out.append("")
     return "\n".join(out)

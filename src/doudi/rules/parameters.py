@@ -33,6 +33,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "multiple": ("倍", "ratio"),
     "months": ("个月", "integer"),
     "days": ("天", "integer"),
+    "workdays": ("工作日", "integer"),  # statutory time limits, counted by doudi.core.workdays
     "years": ("岁", "integer"),
     "count": ("个", "integer"),
     "bool": ("是/否", "bool"),
@@ -42,13 +43,122 @@ UNITS: dict[str, tuple[str, str]] = {
     "table": ("对照表", "table"),
 }
 BASIS = 10_000  # ratios are carried as integer basis points
-#: text parameters whose values the engine branches on
-TEXT_CHOICES: dict[str, tuple[str, ...]] = {
-    "dibao.rounding.mode": ("half_up", "up", "down"),
-    "edge.asset_basis": ("hukou", "urban"),
-    "benefits.start_rule": ("full", "none", "daily"),
-    "benefits.stop_rule": ("full", "none", "daily"),
+#: text parameters whose values the engine branches on: value → 中文 (what pages show)
+TEXT_CHOICES: dict[str, dict[str, str]] = {
+    "dibao.rounding.mode": {"half_up": "四舍五入", "up": "向上取整", "down": "向下取整"},
+    "edge.asset_basis": {"hukou": "按户籍类型对应的低保标准", "urban": "按城镇低保标准"},
+    "benefits.start_rule": {"full": "当月全额发放", "none": "自次月起发放（1日起算的除外）",
+                            "daily": "当月按日折算"},
+    "benefits.stop_rule": {"full": "当月照发", "none": "当月不发", "daily": "当月按日折算"},
 }
+
+#: key → 中文名称. Pages, forms, explanations and documents show these, never the key; every
+#: shipped key has one (tests/rules/test_labels.py). A new key is added here with its rows.
+LABELS: dict[str, str] = {
+    # 最低生活保障
+    "dibao.standard.urban": "城镇低保标准",
+    "dibao.standard.rural": "农村低保标准",
+    "dibao.asset_limit_months": "家庭存款限额（相当于低保标准的月数）",
+    "dibao.asset.max_houses": "住房套数上限",
+    "dibao.asset.max_vehicles": "机动车辆数上限",
+    "dibao.asset.max_non_residential": "非居住类房屋数上限",
+    "dibao.asset.business_allowed": "允许有商事登记",
+    "dibao.employment_deduction.rate": "就业成本扣减比例",
+    "dibao.employment_deduction.cap": "就业成本扣减上限",
+    "dibao.employment_deduction.allow_negative": "扣减额可超过本人工资性收入",
+    "dibao.refused_work.imputed_income": "拒不就业者推定收入",
+    "dibao.addon.rate": "分类施保比例",
+    "dibao.addon.groups": "分类施保对象",
+    "dibao.addon.elderly_age": "分类施保老年人年龄",
+    "dibao.min_amount": "最低发放额",
+    "dibao.rounding": "发放金额取整单位",
+    "dibao.rounding.mode": "取整方式",
+    # 低保边缘、单人保、低保渐退、支出型困难
+    "edge.multiple": "低保边缘家庭收入标准（低保标准的倍数）",
+    "edge.asset_basis": "低保边缘家庭财产限额依据",
+    "single_person.rate": "单人保发放比例",
+    "single_person.groups": "可单人保的成员",
+    "taper.months": "渐退期月数",
+    "taper.shares": "渐退期各月发放比例",
+    "taper.income_multiple": "给予渐退期的收入上限（低保标准的倍数）",
+    "hardship.expenditure_ratio": "刚性支出占收入比例",
+    "hardship.income_reference": "上年居民人均可支配收入",
+    # 特困人员
+    "tekun.multiple": "特困基本生活标准（低保标准的倍数）",
+    "tekun.basic_floor": "特困基本生活标准下限",
+    "tekun.care.base": "照料护理标准基数",
+    "tekun.care.rate.independent": "照料护理比例（全自理）",
+    "tekun.care.rate.partial": "照料护理比例（半失能）",
+    "tekun.care.rate.full": "照料护理比例（全失能）",
+    "tekun.elderly_age": "老年人年龄",
+    "tekun.minor_age": "未成年人年龄",
+    "tekun.working_minor_age": "以劳动收入为主要来源的未成年人最低年龄",
+    "tekun.no_capacity.disability": "视为无劳动能力的残疾等级",
+    # 临时救助
+    "linshi.cap_months.emergency": "急难型救助上限（低保标准的月数）",
+    "linshi.cap_months.expenditure": "支出型救助上限（低保标准的月数）",
+    "linshi.cap_months.advance": "先行救助上限（低保标准的月数）",
+    "linshi.family_annual_cap": "每户每年救助上限",
+    # 儿童
+    "child.max_age": "儿童年龄上限",
+    "child.orphan.institutional": "孤儿基本生活费（机构养育）",
+    "child.orphan.community": "孤儿基本生活费（社会散居）",
+    # 残疾人两项补贴
+    "disability.living_subsidy": "困难残疾人生活补贴标准",
+    "disability.living_subsidy.groups": "生活补贴覆盖的困难家庭",
+    "disability.care_subsidy": "重度残疾人护理补贴标准",
+    "disability.care_subsidy.grades": "护理补贴覆盖的残疾等级",
+    # 审核确认
+    "casework.approval_delegated": "审批权限委托乡镇（街道）",
+    "casework.deliberation_required": "须经民主评议",
+    "casework.publicity_days": "公示期",
+    "casework.deadline.accepted": "入户调查时限",
+    "casework.deadline.verification": "家庭经济状况核对时限",
+    "casework.deadline.town_review": "镇街初审时限",
+    "casework.deadline.deliberation": "民主评议时限",
+    "casework.deadline.decision": "审批确认时限",
+    "casework.deadline.notice": "书面通知时限",
+    "casework.linshi.deadline.town_review": "临时救助镇街审核时限",
+    "casework.linshi.deadline.decision": "临时救助审批时限",
+    "casework.linshi.deadline.post_review": "急难小额事后补查时限",
+    "casework.linshi.town_limit": "临时救助镇街审批限额",
+    "casework.linshi.small_urgent_limit": "急难型小额救助限额",
+    "casework.advance.max_per_case": "先行救助每案上限",
+    # 待遇发放与复核
+    "benefits.start_rule": "新纳入对象当月发放规则",
+    "benefits.stop_rule": "停保当月发放规则",
+    "benefits.review_months.stable": "复核周期（收入基本稳定的家庭）",
+    "benefits.review_months.other": "复核周期（收入不固定、有劳动能力的家庭）",
+    "benefits.review_months.tekun": "特困人员核查周期",
+    # 探访与照料
+    "care.visit.dispersed_tekun": "分散供养特困人员探访周期",
+    "care.visit.orphan": "孤儿探访周期",
+    "care.visit.de_facto_unsupported": "事实无人抚养儿童探访周期",
+    "care.visit.child_in_hardship": "困境儿童探访周期",
+    "care.visit.left_behind_child": "留守儿童探访周期",
+    "care.visit.left_behind_woman": "留守妇女探访周期",
+    "care.visit.left_behind_elderly.high": "留守老年人探访周期（高风险）",
+    "care.visit.left_behind_elderly.medium": "留守老年人探访周期（中风险）",
+    "care.visit.left_behind_elderly.low": "留守老年人探访周期（低风险）",
+    "care.nursing_bed_ratio_target": "护理型床位占比目标",
+    # 部门数据与动态监测
+    "exchange.name_variants": "视为相同的姓名写法差异",
+    "exchange.require_consent": "比对须有授权",
+    "exchange.unmatched_retention_days": "未匹配数据保存期限",
+    "monitoring.reraise_days": "核实不符后不再重复预警的天数",
+}
+
+
+#: the first part of a key that names no programme → the area of work its keys belong to
+WORK_GROUPS: dict[str, str] = {
+    "casework": "审核确认", "benefits": "待遇发放与复核", "care": "探访与照料",
+    "exchange": "部门数据", "monitoring": "动态监测",
+}
+
+
+def label_of(key: str) -> str:
+    """The Chinese name of a key (the key itself only for one that is not declared)."""
+    return LABELS.get(key, key)
 
 
 class ParameterError(ValueError):
@@ -82,13 +192,13 @@ class Parameter:
 
 def _decimal(key: str, value: Any) -> Decimal:
     if isinstance(value, bool):
-        raise ParameterError(f"参数 {key} 应为数值，收到 {value!r}")
+        raise ParameterError(f"参数 {label_of(key)} 应为数值，收到 {value!r}")
     try:
         number = Decimal(str(value).replace(",", "").strip())
     except InvalidOperation:
-        raise ParameterError(f"参数 {key} 应为数值，收到 {value!r}") from None
+        raise ParameterError(f"参数 {label_of(key)} 应为数值，收到 {value!r}") from None
     if not number.is_finite():
-        raise ParameterError(f"参数 {key} 应为有限数值，收到 {value!r}")
+        raise ParameterError(f"参数 {label_of(key)} 应为有限数值，收到 {value!r}")
     return number
 
 
@@ -96,11 +206,11 @@ def _money(key: str, value: Any) -> Decimal:
     """A non-negative amount in yuan through the one parser of typed amounts (no exponents,
     infinities or third decimals; at most `MAX_FEN`), kept as the Decimal it was written."""
     if isinstance(value, bool) or not isinstance(value, str | int | float | Decimal):
-        raise ParameterError(f"参数 {key} 的金额应为数值，收到 {value!r}")
+        raise ParameterError(f"参数 {label_of(key)} 的金额应为数值，收到 {value!r}")
     # a Decimal or int is written out in full ("8E+2" is 800, not an exponent typed by hand)
     text = f"{value:f}" if isinstance(value, Decimal) and value.is_finite() else str(value)
     try:
-        parse_yuan(text, field="value", label=f"参数 {key} 的金额")
+        parse_yuan(text, field="value", label=f"参数 {label_of(key)} 的金额")
     except AmountError as exc:
         raise ParameterError(exc.message) from None
     if isinstance(value, Decimal):
@@ -111,7 +221,7 @@ def _money(key: str, value: Any) -> Decimal:
 def normalise_value(key: str, unit: str, value: Any) -> Any:
     """Check a value against its unit and return it in canonical form (Decimal for numbers)."""
     if unit not in UNITS:
-        raise ParameterError(f"参数 {key} 的单位 {unit!r} 未知")
+        raise ParameterError(f"参数 {label_of(key)} 的单位 {unit!r} 未知")
     kind = UNITS[unit][1]
     if kind == "money":
         return _money(key, value)
@@ -121,12 +231,13 @@ def normalise_value(key: str, unit: str, value: Any) -> Any:
         percent = text.endswith(("%", "％"))
         number = _decimal(key, text[:-1]) / 100 if percent else _decimal(key, value)
         if number < 0 or number * BASIS != int(number * BASIS):
-            raise ParameterError(f"参数 {key} 应为非负比例，最多四位小数，收到 {value!r}")
+            raise ParameterError(
+                f"参数 {label_of(key)} 应为非负比例，最多四位小数，收到 {value!r}")
         return number
     if kind == "integer":
         number = _decimal(key, value)
         if number < 0 or number != int(number):
-            raise ParameterError(f"参数 {key} 应为非负整数，收到 {value!r}")
+            raise ParameterError(f"参数 {label_of(key)} 应为非负整数，收到 {value!r}")
         return Decimal(int(number))
     if kind == "bool":
         if isinstance(value, bool):
@@ -136,31 +247,36 @@ def normalise_value(key: str, unit: str, value: Any) -> Any:
             return True
         if text in {"false", "0", "否", "no"}:
             return False
-        raise ParameterError(f"参数 {key} 应为 是/否，收到 {value!r}")
+        raise ParameterError(f"参数 {label_of(key)} 应为 是/否，收到 {value!r}")
     if kind == "list":
         if isinstance(value, str):
             value = [v.strip() for v in value.replace("，", ",").split(",") if v.strip()]
         if not isinstance(value, list | tuple):
-            raise ParameterError(f"参数 {key} 应为列表，收到 {value!r}")
+            raise ParameterError(f"参数 {label_of(key)} 应为列表，收到 {value!r}")
         return tuple(str(v) for v in value)
     if kind == "ratio_list":
         if isinstance(value, str):
             value = [v for v in value.replace("，", ",").split(",") if v.strip()]
         if not isinstance(value, list | tuple):
-            raise ParameterError(f"参数 {key} 应为比例序列，收到 {value!r}")
+            raise ParameterError(f"参数 {label_of(key)} 应为比例序列，收到 {value!r}")
         return tuple(normalise_value(key, "rate", v) for v in value)
     if kind == "table":
         if not isinstance(value, Mapping):
-            raise ParameterError(f"参数 {key} 应为对照表（键: 值），收到 {value!r}")
-        table = {str(k): _decimal(f"{key}.{k}", v) for k, v in value.items()}
+            raise ParameterError(f"参数 {label_of(key)} 应为对照表（键: 值），收到 {value!r}")
+        table = {str(k): _decimal(key, v) for k, v in value.items()}
         for k, v in table.items():
             if v < 0 or v != int(v):
-                raise ParameterError(f"参数 {key} 的 {k} 应为非负整数，收到 {v}")
+                raise ParameterError(f"参数 {label_of(key)} 的 {k} 应为非负整数，收到 {v}")
         return table
     text = str(value).strip()
-    if key in TEXT_CHOICES and text not in TEXT_CHOICES[key]:
-        allowed = "、".join(TEXT_CHOICES[key])
-        raise ParameterError(f"参数 {key} 应为 {allowed} 之一，收到 {value!r}")
+    choices = TEXT_CHOICES.get(key)
+    if choices is not None and text not in choices:
+        # the Chinese label as a person types it stands for its value
+        code = next((c for c, label in choices.items() if label == text), None)
+        if code is None:
+            allowed = "、".join(choices.values())
+            raise ParameterError(f"参数 {label_of(key)} 应为 {allowed} 之一，收到 {value!r}")
+        text = code
     return text
 
 
@@ -182,9 +298,12 @@ def engine_value(param: Parameter) -> Any:
     return param.value
 
 
-def display_value(param: Parameter) -> str:
-    """The value as policy staff write it: 1165.00 元/人·月, 60%, 1.6 倍, [学生, 老年人]."""
+def display_value(param: Parameter, words: Mapping[str, str] | None = None) -> str:
+    """The value as policy staff write it: 1165.00 元/人·月, 60%, 1.6 倍, 四舍五入, 学生、老年人.
+    `words` names the entries of a list or table (`doudi.rules.labels` passes the ones declared
+    beside the parameter); a text choice is named by `TEXT_CHOICES`."""
     kind, value = param.kind, param.value
+    words = words or {}
     if kind == "money":
         return f"{value:,.2f} {param.unit_label}"
     if kind == "ratio" and param.unit == "rate":
@@ -194,12 +313,12 @@ def display_value(param: Parameter) -> str:
     if kind == "bool":
         return "是" if value else "否"
     if kind == "list":
-        return "、".join(value) if value else "（空）"
+        return "、".join(words.get(v, v) for v in value) if value else "（空）"
     if kind == "ratio_list":
         return "、".join(f"{(v * 100).normalize():f}%" for v in value)
     if kind == "table":
-        return "；".join(f"{k}: {v.normalize():f}" for k, v in value.items())
-    return str(value)
+        return "；".join(f"{words.get(k, k)}: {v.normalize():f}" for k, v in value.items())
+    return TEXT_CHOICES.get(param.key, {}).get(value, str(value))
 
 
 def make_parameter(
@@ -209,10 +328,11 @@ def make_parameter(
         try:
             effective = dt.date.fromisoformat(effective)
         except ValueError:
-            raise ParameterError(f"参数 {key} 的生效日期 {effective!r} 不是 YYYY-MM-DD") from None
+            raise ParameterError(
+                f"参数 {label_of(key)} 的生效日期 {effective!r} 不是 YYYY-MM-DD") from None
     area = str(area or "").strip()
     if area and not (area.isdigit() and len(area) <= 12):
-        raise ParameterError(f"参数 {key} 的区划代码 {area!r} 应为不超过 12 位的数字前缀")
+        raise ParameterError(f"参数 {label_of(key)} 的区划代码 {area!r} 应为不超过 12 位的数字前缀")
     return Parameter(key, area, effective, normalise_value(key, unit, value), unit, **meta)
 
 
@@ -226,7 +346,7 @@ class ParameterSet:
             ident = (p.key, p.area, p.effective)
             if ident in seen:
                 raise ParameterError(
-                    f"参数 {p.key} 在区划 {p.area or '全国'} 于 {p.effective} 重复定义"
+                    f"参数 {label_of(p.key)} 在区划 {p.area or '全国'} 于 {p.effective} 重复定义"
                 )
             seen.add(ident)
             rows.setdefault(p.key, []).append(p)
@@ -255,7 +375,8 @@ class ParameterSet:
     def resolve(self, key: str, area_code: str, day: dt.date) -> Parameter:
         found = self._cached_resolve(key, self.signature(area_code), day)
         if found is None:
-            raise ParameterMissing(f"缺少参数 {key}：区划 {area_code} 在 {day} 没有生效的取值")
+            raise ParameterMissing(
+                f"缺少参数 {label_of(key)}：区划 {area_code} 在 {day} 没有生效的取值")
         return found
 
     def find(self, key: str, area_code: str, day: dt.date) -> Parameter | None:
@@ -298,7 +419,7 @@ class ParameterSet:
         for key, value in overrides.items():
             known = self._rows.get(key)
             if not known:
-                raise ParameterError(f"参数 {key} 未定义，无法覆盖")
+                raise ParameterError(f"参数 {label_of(key)} 未定义，无法覆盖")
             extra.append(
                 replace(known[0], area=area_code, effective=day,
                         value=normalise_value(key, known[0].unit, value),

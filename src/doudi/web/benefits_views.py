@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
-from doudi.areas.models import Area
+from doudi.areas.models import Area, area_names_under
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import (
@@ -48,7 +48,7 @@ from doudi.core.masking import mask_name
 from doudi.core.money import BUDGET_MAX_FEN, MONTHLY_MAX_FEN, parse_optional_yuan, parse_yuan
 from doudi.programmes import catalogue
 from doudi.web.access import require_capability
-from doudi.web.excel import Column, Listing, area_names, search_households, yuan
+from doudi.web.excel import Column, Listing, search_households, yuan
 
 
 def _runs(request: HttpRequest):  # noqa: ANN202
@@ -143,7 +143,7 @@ def roster_filters(request: HttpRequest, run: PaymentRun):  # noqa: ANN201
 
 def _render_run(request: HttpRequest, run: PaymentRun, error: str = "",
                 confirm_opinion: str = "") -> HttpResponse:
-    places = area_names(request.user.scope_prefix)
+    places = area_names_under(request.user.scope_prefix)
     lines, search_error = roster_filters(request, run)
     listing = Listing(request, lines.order_by("id"), _roster_columns(run, places),
                       title=f"{run.month:%Y年%m月}发放花名册", object_type="benefits.paymentline",

@@ -19,7 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
 from doudi.accounts.client_address import client_address
-from doudi.areas.models import Area
+from doudi.areas.models import Area, area_names_under
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import banks, one_off
@@ -41,7 +41,7 @@ from doudi.core.money import parse_optional_yuan, parse_yuan
 from doudi.core.workdays import LIBRARY_YEARS
 from doudi.programmes import catalogue
 from doudi.web.access import render_household, require_capability, visible_household
-from doudi.web.excel import Column, Listing, area_names, search_households
+from doudi.web.excel import Column, Listing, search_households
 from doudi.web.rules_views import rules_context
 
 
@@ -245,7 +245,7 @@ def _render_queue(request: HttpRequest, error: str = "") -> HttpResponse:
     today = clock.today()
     filtered, search_error = _queue_filtered(request)
     mine = services.work_queue(request.user, within=filtered)
-    places = area_names(request.user.scope_prefix)
+    places = area_names_under(request.user.scope_prefix)
     mine_list = Listing(request, mine, _queue_columns(places, today, mine=True),
                         title="待办", object_type="casework.application", key="mine")
     state = request.GET.get("state", "")

@@ -22,7 +22,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
-from doudi.areas.models import Area
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.core import clock
@@ -68,17 +67,6 @@ def yuan(fen: int | None) -> str:
 def rows_of(columns: Sequence[Column], rows: Iterable[Any]) -> list[list[object]]:
     """The cells of `rows`: what the page lists and the download writes."""
     return [[cell(c.value(r)) for c in columns] for r in rows]
-
-
-def area_names(prefix: str) -> dict[str, str]:
-    """Code (12 digits) or effective prefix (a town's 9) → name of the district, towns and
-    villages under `prefix` (a list shows names, never bare codes)."""
-    names: dict[str, str] = {}
-    for code, short, name in Area.objects.filter(
-            code__startswith=prefix or "-", level__in=(3, 4, 5)).values_list(
-            "code", "prefix", "name"):
-        names[code] = names[short] = name
-    return names
 
 
 def search_households(request: HttpRequest, qs: QuerySet, field: str = "household",

@@ -15,7 +15,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
-from doudi.areas.models import Area
+from doudi.areas.models import Area, area_names, area_names_under
 from doudi.areas.scoping import along_chain
 from doudi.benefits import coverage
 from doudi.core import clock
@@ -27,8 +27,9 @@ from doudi.monitoring import jobs, services, workflow
 from doudi.monitoring.models import MonitoringRun, Warning
 from doudi.registry import queries
 from doudi.registry.models import Household
+from doudi.rules.explain import outcomes
 from doudi.web.access import require_capability
-from doudi.web.excel import Column, Listing, area_names, search_households
+from doudi.web.excel import Column, Listing, search_households
 
 LEVEL_CLASS = {1: "level-red", 2: "level-orange", 3: "level-yellow", 4: "level-blue",
                5: "level-green"}
@@ -203,7 +204,7 @@ def warning_list(request: HttpRequest) -> HttpResponse:
     qs, search_error = search_households(request, qs)
     names = {i.key: i.name for i in services.indicators_for(request.user.scope_prefix,
                                                             active_only=False)}
-    places = area_names(request.user.scope_prefix)
+    places = area_names_under(request.user.scope_prefix)
     listing = Listing(request, qs.order_by("level", "due_on", "id"),
                       _warning_columns(names, places), title="预警清单",
                       object_type="monitoring.warning")
@@ -245,7 +246,7 @@ def _render_warning(request: HttpRequest, w: Warning, error: str = "") -> HttpRe
     return render(request, "doudi/warning_detail.html", {
         "w": w, "ind": ind, "kind_label": KINDS.get(w.kind, w.kind),
         "level_label": LEVELS.get(w.level, ""), "level_class": LEVEL_CLASS.get(w.level, ""),
-        "table": table, "columns": columns, "rules": sorted(rules.items()), "feed": feed,
+        "table": table, "columns": columns, "rules": outcomes(rules), "feed": feed,
         "measure": w.evidence.get("measure") if isinstance(w.evidence, dict) else None,
         "threshold": w.evidence.get("threshold") if isinstance(w.evidence, dict) else None,
         "events": w.events.select_related("by"), "error": error,
@@ -254,7 +255,8 @@ def _render_warning(request: HttpRequest, w: Warning, error: str = "") -> HttpRe
         # a reported person joined to a household names the member concerned too
         "members": list(w.household.current_memberships()) if w.household and not w.person
         else [],
-        "handler": workflow.LEVEL_LABELS[w.handler_level]})
+        "handler": workflow.LEVEL_LABELS[w.handler_level],
+        "owner": area_names([w.owner_code]).get(w.owner_code, "")})
 
 
 @login_required
@@ -309,6 +311,7 @@ def _render_indicators(request: HttpRequest, error: str = "") -> HttpResponse:
     return render(request, "doudi/indicator_list.html", {
         "indicators": services.indicators_for(area, active_only=False), "active": active,
         "kinds": KINDS, "levels": LEVELS, "units": UNITS, "handlers": workflow.LEVEL_LABELS,
+        "sources": {t.key: f"{t.department} {t.name}" for t in FeedType.objects.all()},
         "can_tune": request.user.can(roles.TUNE_INDICATORS), "error": error})
 
 

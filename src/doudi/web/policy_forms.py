@@ -15,9 +15,9 @@ VALUE_HINTS = {
     "ratio": "比例，如 30% 或 0.3",
     "integer": "非负整数",
     "bool": "是 或 否",
-    "list": "以逗号分隔，如 student, elderly_childless",
+    "list": "以逗号分隔，如 在校学生, 无子女老年人",
     "ratio_list": "以逗号分隔的比例，如 100%, 80%, 60%",
-    "table": "键: 值；键: 值，如 any: 2; mental: 4",
+    "table": "名称: 值；名称: 值，如 各类残疾: 2; 精神残疾: 4",
     "text": "文本",
 }
 

@@ -22,25 +22,17 @@ from doudi.policy import services
 from doudi.policy.models import LOCAL, PolicyParameter
 from doudi.policy.services import PolicyError
 from doudi.policy.values import as_text, from_text, to_parameter
-from doudi.rules.parameters import Parameter, ParameterSet, display_value
-from doudi.rules.programmes import PROGRAMMES
+from doudi.rules.labels import (
+    bare_value_text,
+    group_of,
+    grouped,
+    measure_unit,
+    parameter_label,
+)
+from doudi.rules.parameters import Parameter, ParameterSet
 from doudi.web.access import require_capability
 from doudi.web.errors import add_to_form
 from doudi.web.policy_forms import PolicyValueForm, first_of_next_month, value_hint
-
-OTHER_GROUP = "其他"
-
-
-def bare_value(p: Parameter) -> str:
-    """The value without its unit, which the page shows in a column of its own."""
-    text, suffix = display_value(p), f" {p.unit_label}"
-    return text[: -len(suffix)] if text.endswith(suffix) else text
-
-
-def group_of(key: str) -> str:
-    """The programme a key belongs to (dibao.standard.urban → 最低生活保障)."""
-    programme = PROGRAMMES.get(key.split(".", 1)[0])
-    return programme.label if programme else OTHER_GROUP
 
 
 def _day(request: HttpRequest, today: dt.date) -> dt.date:
@@ -55,6 +47,7 @@ class Line:
     """One key on the list page: what is in force for the user's area on the day asked."""
 
     key: str
+    label: str
     param: Parameter | None
     upcoming: dt.date | None  # the next date a row along the chain takes effect
     value: str = ""
@@ -68,12 +61,9 @@ def _upcoming(pset: ParameterSet, key: str, prefix: str, day: dt.date) -> dt.dat
 
 
 def _lines(pset: ParameterSet, prefix: str, day: dt.date) -> list[tuple[str, list[Line]]]:
-    groups: dict[str, list[Line]] = {}
-    for key in pset.keys:
-        line = Line(key, pset.find(key, prefix, day), _upcoming(pset, key, prefix, day))
-        groups.setdefault(group_of(key), []).append(line)
-    order = [p.label for p in PROGRAMMES.values()] + [OTHER_GROUP]
-    return sorted(groups.items(), key=lambda item: order.index(item[0]))
+    return [(group, [Line(key, parameter_label(key), pset.find(key, prefix, day),
+                          _upcoming(pset, key, prefix, day)) for key in keys])
+            for group, keys in grouped(pset.keys)]
 
 
 @login_required
@@ -88,7 +78,7 @@ def policy_list(request: HttpRequest) -> HttpResponse:
     found = [ln for _, lines in groups for ln in lines if ln.param is not None]
     names = services.area_labels({ln.param.area for ln in found})
     for ln in found:
-        ln.value, ln.area_name = bare_value(ln.param), names[ln.param.area]
+        ln.value, ln.area_name = bare_value_text(ln.param), names[ln.param.area]
     context = {"groups": groups, "day": day, "today": today,
                "can_edit": request.user.can(roles.EDIT_POLICY)}
     template = "doudi/_policy_rows.html" if request.htmx else "doudi/policy_list.html"
@@ -125,7 +115,7 @@ def _history(user: User, key: str, current: Parameter | None, today: dt.date) ->
             .select_related("created_by").order_by("-effective_from", "-area_code"))
     names = services.area_labels({r.area_code for r in rows})
     return [{
-        "row": r, "param": (p := to_parameter(r)), "value": bare_value(p),
+        "row": r, "param": (p := to_parameter(r)), "value": bare_value_text(p),
         "area_name": names[r.area_code], "status": _status(r, current, today),
         "withdrawable": (r.source == LOCAL and r.effective_from > today
                          and in_scope(user, r.area_code, roles.EDIT_POLICY)),
@@ -145,9 +135,11 @@ def _render_detail(request: HttpRequest, key: str,
             initial={"area_code": user.scope_prefix, "effective_from": first_of_next_month(today),
                      "value": as_text(current or latest)})
     return render(request, "doudi/policy_detail.html", {
-        "key": key, "group": group_of(key), "unit_label": latest.unit_label,
+        "key": key, "label": parameter_label(key), "group": group_of(key),
+        "unit_label": latest.unit_label,
         "hint": value_hint(latest.unit), "current": current,
-        "current_value": bare_value(current) if current else "",
+        "current_value": bare_value_text(current) if current else "",
+        "current_unit": measure_unit(current) if current else "",
         "current_area": services.area_labels([current.area])[current.area] if current else "",
         "history": _history(user, key, current, today), "today": today,
         "can_edit": can_edit, "form": form,
@@ -172,12 +164,13 @@ def policy_value_add(request: HttpRequest, key: str) -> HttpResponse:
     if form.is_valid():
         try:
             row = services.add_value(
-                request.user, key, value=from_text(latest.unit, form.cleaned_data["value"]),
+                request.user, key, value=from_text(latest.unit, form.cleaned_data["value"], key),
                 **form.service_kwargs())
         except PolicyError as exc:
             add_to_form(form, exc)
         else:
-            messages.success(request, f"已设定 {key} 自 {row.effective_from} 起的取值")
+            messages.success(request, f"已设定“{parameter_label(key)}”自 {row.effective_from} 起"
+                                      "的取值")
             return redirect("policy_detail", key=key)
     return _render_detail(request, key, form)
 
@@ -195,5 +188,6 @@ def policy_value_withdraw(request: HttpRequest, key: str) -> HttpResponse:
         messages.error(request, "该取值不存在或不在您的管辖范围内")
     else:
         services.delete_future_value(request.user, row)  # a refusal goes back to the page
-        messages.success(request, f"已撤销 {key} 自 {row.effective_from} 起的取值")
+        messages.success(request, f"已撤销“{parameter_label(key)}”自 {row.effective_from} 起"
+                                  "的取值")
     return redirect("policy_detail", key=key)

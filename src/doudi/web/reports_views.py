@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET
 from pygal.style import Style
 
 from doudi.accounts import roles
-from doudi.areas.models import Area
+from doudi.areas.models import Area, area_names, area_names_under
 from doudi.areas.scoping import along_chain
 from doudi.core import clock
 from doudi.core.money import parse_whole, parse_yuan
@@ -34,7 +34,7 @@ from doudi.reports.models import (
     ReportInstance,
 )
 from doudi.web.access import require_capability
-from doudi.web.excel import Column, Listing, area_names, download, search_households, yuan
+from doudi.web.excel import Column, Listing, download, search_households, yuan
 
 STYLE = Style(background="white", plot_background="white", foreground="#1f2933",
               foreground_strong="#1f2933", foreground_subtle="#6b7785",
@@ -63,12 +63,6 @@ def _area(request: HttpRequest) -> str:
     return area if area.isdigit() and area.startswith(scope) and len(area) <= 12 else scope
 
 
-def _names(codes: list[str]) -> dict[str, str]:
-    full = {c.ljust(12, "0"): c for c in codes}
-    return {full[code]: name for code, name in Area.objects.filter(code__in=full)
-            .values_list("code", "name")}
-
-
 def _months_back(month: dt.date, n: int) -> list[dt.date]:
     out, y, m = [], month.year, month.month
     for _ in range(n):
@@ -83,7 +77,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     require_capability(request, roles.VIEW_REGISTRY)
     month, area = _month(request), _area(request)
     table = statistics.month_table(area, month)
-    names = _names(list(table.rows))
+    names = area_names(list(table.rows))
     base = reverse("reports")
 
     by_area = pygal.HorizontalBar(js=[], style=STYLE, width=640,
@@ -110,9 +104,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
               secondary=True)
     scope = request.user.scope_prefix
     levels = [w for w in (2, 4, 6, 9, 12) if len(scope) < w <= len(area)]
-    crumb_names = _names([area[:w] for w in levels])
+    crumb_names = area_names([area[:w] for w in levels])
     crumbs = [(area[:w], crumb_names.get(area[:w], area[:w])) for w in levels]
-    area_name = _names([area]).get(area, "本辖区") if area else "全部"
+    area_name = area_names([area]).get(area, "本辖区") if area else "全部"
     listing = Listing(request, list(statistics.FIGURES.items()),
                       _figure_columns(table, names), per_page=len(statistics.FIGURES) or 1,
                       title=f"统计分析_{area_name}_{month:%Y年%m月}",
@@ -150,6 +144,13 @@ def _household_field(model: type) -> str:
     return "household" if hasattr(model, "household") else ""
 
 
+def record_text(obj: object, household: object) -> str:
+    """What a drill-down row says of its record, without the household number the row's first
+    column already shows."""
+    number = getattr(household, "number", None)
+    return " ".join(part for part in str(obj).split() if part != number)
+
+
 @login_required
 @require_GET
 def figure_list(request: HttpRequest) -> HttpResponse:
@@ -166,7 +167,7 @@ def figure_list(request: HttpRequest) -> HttpResponse:
     if field:
         qs, search_error = search_households(request, qs, field)
     related = [f for f in (field, "person" if qs.model.__name__ == "VisitTask" else "") if f]
-    places = area_names(request.user.scope_prefix)
+    places = area_names_under(request.user.scope_prefix)
 
     def household(obj: object) -> object:
         return getattr(obj, "household", None) or getattr(
@@ -174,9 +175,9 @@ def figure_list(request: HttpRequest) -> HttpResponse:
 
     columns = [Column("家庭编号", lambda o: getattr(household(o), "number", "")),
                Column("村（社区）", lambda o: places.get(o.area_code, "")),
-               Column("记录", str)]
+               Column("记录", lambda o: record_text(o, household(o)))]
     label = statistics.FIGURES[figure]
-    area_name = _names([area]).get(area, area)
+    area_name = area_names([area]).get(area, area)
     listing = Listing(request, qs.order_by("area_code", "pk"), columns,
                       title=f"{label}_{area_name}_{month:%Y年%m月}",
                       object_type="statistics", related=related, params={
@@ -185,7 +186,8 @@ def figure_list(request: HttpRequest) -> HttpResponse:
     if listing.exporting:
         return listing.export()
     context = listing.context()
-    context["page"].object_list = [(obj, household(obj)) for obj in context["page"].object_list]
+    context["page"].object_list = [(obj, household(obj), record_text(obj, household(obj)))
+                                   for obj in context["page"].object_list]
     return render(request, "doudi/report_list.html", {
         **context, "figure": figure, "label": label, "month": month, "places": places,
         "area": area, "area_name": area_name, "search_error": search_error,
@@ -340,7 +342,7 @@ def filings(request: HttpRequest) -> HttpResponse:
     districts = ([scope] if len(scope) == 6 else sorted(
         c[:6] for c in Area.objects.filter(code__startswith=scope, level=3)
         .values_list("code", flat=True)))
-    names = _names(districts)
+    names = area_names(districts)
     rows = []
     for due in filing.periods(today):
         for district in districts:
@@ -367,7 +369,7 @@ def _report(request: HttpRequest, filing_id: int) -> ReportInstance:
 @login_required
 def filing_detail(request: HttpRequest, filing_id: int) -> HttpResponse:
     report = _report(request, filing_id)
-    name = _names([report.area_code]).get(report.area_code, report.area_code)
+    name = area_names([report.area_code]).get(report.area_code, report.area_code)
     error = ""
     if request.method == "POST":
         try:

@@ -13,13 +13,15 @@ from django.shortcuts import render
 from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.core import areacode, clock
-from doudi.policy.services import parameter_set
+from doudi.policy.services import area_labels, parameter_set
 from doudi.policy.simulation import SimulationError, simulate
+from doudi.policy.values import from_text
 from doudi.registry.models import Household, Person
 from doudi.registry.rules_input import build_frames
 from doudi.rules.engine import evaluate
 from doudi.rules.explain import explain
-from doudi.rules.parameters import ParameterError
+from doudi.rules.labels import grouped, parameter_label, value_text
+from doudi.rules.parameters import ParameterError, ParameterSet
 from doudi.web.excel import Column, Listing
 
 
@@ -45,6 +47,9 @@ def rules_context(household: Household, day: dt.date) -> dict[str, object]:
     context["explanations"] = [
         {"e": e, "who": names.get(e.subject or "", e.subject)} for e in explanations
     ]
+    # where each cited value was set, by name (全国, 安徽省, 屯溪区 …)
+    context["area_names"] = area_labels(
+        {c.area for e in explanations for line in e.lines for c in line.citations})
     return context
 
 
@@ -78,20 +83,24 @@ def simulate_view(request: HttpRequest) -> HttpResponse:
     if not request.user.can(roles.SIMULATE_RULES):
         raise PermissionDenied("没有此项权限")
     areas = _simulation_areas(request)
-    keys = parameter_set().keys
+    pset = parameter_set()
     rows = [(request.GET.get(f"key{i}", ""), request.GET.get(f"value{i}", "")) for i in range(3)]
+    day = _day(request)
+    area_code = request.GET.get("area", areas[0].code if areas else "")
+    area = next((a for a in areas if a.code == area_code), None)
     context: dict[str, object] = {
-        "areas": areas, "keys": keys, "rows": rows, "day": _day(request), "report": None,
-        "error": None, "area_code": request.GET.get("area", areas[0].code if areas else ""),
+        "areas": areas, "rows": rows, "day": day, "report": None, "error": None,
+        "area_code": area_code,
+        "key_groups": key_choices(pset, area.prefix if area else "", day),
     }
     if request.GET.get("run"):
-        area = next((a for a in areas if a.code == context["area_code"]), None)
-        overrides = {k: v for k, v in rows if k}
         try:
             if area is None:
                 raise SimulationError("请选择您管辖范围内的区划")
-            report = simulate(area, overrides, context["day"], parameter_set(),
-                              user=request.user)
+            overrides = {k: _typed(pset, k, v) for k, v in rows if k}
+            report = simulate(area, overrides, day, pset, user=request.user)
+            context["report"] = report
+            context["changes"] = [(parameter_label(k), v) for k, v in rows if k]
         except SimulationError as exc:
             context["error"] = str(exc)
         else:
@@ -118,3 +127,25 @@ SIMULATION_COLUMNS = [
     Column("月资金调整前（元）", lambda r: r["budget_before"]),
     Column("月资金调整后（元）", lambda r: r["budget_after"]),
     Column("月资金变化（元）", lambda r: r["budget_change"])]
+
+
+def key_choices(pset: ParameterSet, prefix: str, day: dt.date) -> list[tuple[str, list]]:
+    """The keys a simulation may change, by programme, each with its name and the value in
+    force for the area on the day: [(group, [(key, 名称, 现行取值)])]."""
+    out = []
+    for group, keys in grouped(pset.keys):
+        items = []
+        for key in keys:
+            current = pset.find(key, prefix, day)
+            items.append((key, parameter_label(key),
+                          value_text(current) if current else "该日无取值"))
+        out.append((group, items))
+    return out
+
+
+def _typed(pset: ParameterSet, key: str, text: str) -> object:
+    """A value as typed (30%, 在校学生, 四舍五入) in the form the key's unit takes."""
+    known = pset.history(key)
+    if not known:
+        raise SimulationError("所选参数未定义，请从列表中选择要调整的参数")
+    return from_text(known[0].unit, text, key)

@@ -115,3 +115,5 @@ class Programme:
     # scenario output name → (column, kind) with kind in yuan | bool | int | text | ids | yuan_list
     outputs: dict[str, tuple[str, str]] = field(default_factory=dict)
     request: OneOffRequest | None = None  # one-off programmes: what an application states
+    # list or table parameter → its entries' Chinese names (分类施保对象, 残疾类别 …)
+    choices: Mapping[str, Mapping[str, str]] = field(default_factory=dict)

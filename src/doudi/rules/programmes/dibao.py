@@ -206,6 +206,7 @@ PROGRAMME = Programme(
     household_results=household_results,
     criteria=CRITERIA,
     steps=STEPS,
+    choices={"dibao.addon.groups": ADDON_GROUPS},
     outputs={
         "dibao.eligible": ("dibao.eligible", "bool"),
         "dibao.per_capita_income": ("dibao.per_capita_income", "yuan"),

@@ -8,12 +8,14 @@ from __future__ import annotations
 import polars as pl
 
 from doudi.rules.programmes.base import Batch, Criterion, Programme
-from doudi.rules.programmes.tekun import disability_qualifies
+from doudi.rules.programmes.tekun import TABLE_WORDS, disability_qualifies
 
 CARE_TABLE = "disability.care_subsidy.grades"
 # living-subsidy groups → the member column that says the member belongs to it
 GROUPS = {"dibao": "dibao.eligible", "edge": "edge.eligible",
           "single_person": "single_person.admitted", "tekun": "tekun.eligible"}
+GROUP_WORDS = {"dibao": "低保对象", "edge": "低保边缘家庭成员", "single_person": "单人保对象",
+               "tekun": "特困人员"}
 
 
 def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
@@ -55,6 +57,7 @@ PROGRAMME = Programme(
     parameters=PARAMETERS,
     member_parameters=PARAMETERS,
     member_results=member_results,
+    choices={"disability.living_subsidy.groups": GROUP_WORDS, CARE_TABLE: TABLE_WORDS},
     criteria=(
         Criterion("disability.living_eligible", "困难残疾人生活补贴：持证残疾人且属于规定的困难家"
                                                 "庭",

@@ -67,6 +67,7 @@ PROGRAMME = Programme(
     aggregates=aggregates,
     household_results=household_results,
     member_results=member_results,
+    choices={"single_person.groups": GROUPS},
     criteria=(
         Criterion("edge.eligible", "家庭为低保边缘家庭", "边缘家庭认定：{edge.eligible:bool}"),
         Criterion("single_person.has_candidates", "有重残、重病等可单独纳入的成员",

@@ -18,6 +18,12 @@ from doudi.rules.programmes.base import STANDARD, Batch, Criterion, Programme, S
 CARE_LEVELS = {"independent": "全自理", "partial": "半失能", "full": "全失能"}
 DISABILITY_TABLE = "tekun.no_capacity.disability"
 TABLE_TYPES = ("intellectual", "mental", "physical", "visual", "hearing", "speech", "multiple")
+DISABILITY_TYPES = {
+    "physical": "肢体", "intellectual": "智力", "mental": "精神", "visual": "视力",
+    "hearing": "听力", "speech": "言语", "multiple": "多重", "none": "无", None: "无",
+}
+#: the entries of a disability table (the highest grade that counts, by type)
+TABLE_WORDS = {"any": "各类残疾", **{t: f"{DISABILITY_TYPES[t]}残疾" for t in TABLE_TYPES}}
 
 
 def disability_qualifies(table: str, b: Batch) -> pl.Expr:
@@ -83,6 +89,7 @@ PROGRAMME = Programme(
     parameters=PARAMETERS,
     member_parameters=(*PARAMETERS, "dibao.rounding", "dibao.rounding.mode"),
     member_results=member_results,
+    choices={DISABILITY_TABLE: TABLE_WORDS},
     criteria=(
         Criterion("tekun.no_capacity", "无劳动能力",
                   "年龄 {age:count} 岁；残疾 {disability_type} {disability_grade:count} 级；"

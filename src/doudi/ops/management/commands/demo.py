@@ -168,6 +168,9 @@ class Command(BaseCommand):
                 if not area:
                     create_user(username=username, password=DEMO_PASSWORD,
                                 area_code=village, roles=roles)
+        with context.job("demo care groups", user=district):
+            # before monitoring, which reads them (a 孤儿 may be owed a subsidy)
+            grouped = _care_groups(district, village, today)
         with context.job("demo department data", user=district):
             imported = _import_feeds(inbox, district)
         with context.job("demo applications", user=district):
@@ -182,7 +185,6 @@ class Command(BaseCommand):
             watched = monitoring.execute(monitoring.start_run(by=district, trigger="cli",
                                                               as_of=today))
         with context.job("demo care", user=district):
-            grouped = _care_groups(district, village, today)
             visits = _care(district, today)
         counts = "，".join(f"{LABELS[k]} {v}" for k, v in enrolled.counts.items())
         self.stdout.write(

@@ -13,7 +13,7 @@ from doudi.core import clock
 from doudi.policy import services
 from doudi.policy.models import PolicyParameter, chain_prefixes
 from doudi.policy.values import to_parameter
-from doudi.rules.parameters import display_value
+from doudi.rules.labels import value_text
 
 
 class Command(BaseCommand):
@@ -63,5 +63,5 @@ class Command(BaseCommand):
             flags = "" if row.verified else " 未核实"
             self.stdout.write(
                 f"{row.effective_from}  {names[row.area_code]}({row.area_code or '-'})  "
-                f"{display_value(p)}  [{row.get_source_display()}{flags}] {mark}".rstrip())
+                f"{value_text(p)}  [{row.get_source_display()}{flags}] {mark}".rstrip())
             self.stdout.write(f"    依据：{row.reference}" + (f"  {row.url}" if row.url else ""))
