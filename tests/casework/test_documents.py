@@ -183,3 +183,25 @@ def test_batch_print_gives_one_sheet_per_decision_and_refuses_other_areas(
     assert response.status_code == 404
     assert 'class="sheet' not in response.content.decode()
     assert apps[0].document.number not in response.content.decode()
+
+
+def test_offices_are_entered_by_the_districts_administrator_only(client, world) -> None:
+    town = TOWN + "000"
+    client.login(username="town_approver", password=PASSWORD)
+    assert client.get("/offices/").status_code == 403
+    assert client.post("/offices/", {"area": town, "phone": "1"}).status_code == 403
+    client.login(username="district_admin", password=PASSWORD)
+    page = client.get("/offices/").content.decode()
+    assert "屯溪区民政局" in page and "黎阳镇人民政府" in page
+    assert "荔湾区" not in page  # another county's bodies are not the district's to enter
+    response = client.post("/offices/", {"area": town, "document_prefix": " 黎民救 ",
+                                         "phone": "0559-1234567", "supervision_phone": ""})
+    assert response.status_code == 302
+    office = documents.office(Area.objects.get(code=town))
+    assert (office.document_prefix, office.phone, office.supervision_phone) == (
+        "黎民救", "0559-1234567", "")
+    assert AuditEvent.objects.filter(object_type="casework.issuingoffice",
+                                     actor_name="district_admin").exists()
+    # an area outside the district: refused, nothing saved
+    client.post("/offices/", {"area": "440103000000", "phone": "020-1"})
+    assert not documents.IssuingOffice.objects.filter(area_id="440103000000").exists()
