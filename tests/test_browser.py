@@ -900,6 +900,11 @@ def test_official_documents_print_on_a4(page, live, world, shipped_parameters,
     assert _pdf_pages(pages) == 2  # one notice (with its 存根) per A4 page
 
     page.emulate_media(media="screen")
+    page.set_viewport_size({"width": 375, "height": 800})  # a phone: read, never overflows
+    page.goto(f"{live.url}/applications/{approved.pk}/notice/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    keep("document-notice-phone.png")
+    page.set_viewport_size({"width": 794, "height": 1123})
     page.goto(f"{live.url}/applications/publicity/")
     expect(page.locator("#publicity")).to_contain_text("王*明")
     expect(page.locator("#publicity-bodies")).to_contain_text("黎阳镇人民政府")
@@ -909,7 +914,8 @@ def test_official_documents_print_on_a4(page, live, world, shipped_parameters,
     keep("document-publicity-list.png")
     assert sorted(p.name for p in tmp_path.glob("*.png")) == [
         "document-approval-form.png", "document-notice-approval.png",
-        "document-notice-refusal.png", "document-publicity-list.png"]
+        "document-notice-phone.png", "document-notice-refusal.png",
+        "document-publicity-list.png"]
 
 
 def _browser_id() -> str:
