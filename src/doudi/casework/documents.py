@@ -6,8 +6,8 @@ name), their 文号, the documents they rest on, the remedies they state and the
 - A 文号 is given once per decision, in the issuing body's sequence of the year, and kept
   (`DecisionDocument`): a reprint carries the same number.
 - 行政复议 goes to the county-level people's government (a town's decision: the government one
-  level up; a 民政局's: its own level's government, 行政复议法 2023 第二十四条), within 60 days;
-  行政诉讼 to the people's court within 6 months.
+  level up; a 民政局's: its own level's government, 行政复议法（2023年修订）第二十四条),
+  within 60 days; 行政诉讼 to the people's court within 6 months.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from doudi.registry.services import reveal_person
 from doudi.rules.parameters import TEXT_CHOICES
 
 DECIDING_ACTIONS = ("approve", "approve_urgent", "refuse")
-REVIEW_DAYS, LAWSUIT_MONTHS = 60, 6
 
 
 def body_name(area: Area) -> str:
