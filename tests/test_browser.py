@@ -881,3 +881,104 @@ def test_the_checker_compares_sends_back_and_approves_a_roster(page, live, world
         e => e.getBoundingClientRect().right > 376).map(e => e.tagName + '.' + e.className
         + '#' + e.id).slice(0, 8)""")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375, wide
+
+
+def test_official_documents_print_on_a4(page, live, world, shipped_parameters,
+                                        tmp_path) -> None:
+    """The 书面通知, the 申请审批表 and the 公示 list as the printer gets them (print media, A4):
+    screenshots kept as artefacts (and in the test's own directory) to be looked at; a batch of
+    two notices prints as exactly two A4 pages."""
+    from playwright.sync_api import expect
+
+    from doudi.casework import services
+    from tests.casework import flow
+
+    u = world.users
+    today = dt.date.today()
+    with context.job("browser test documents"):
+        approved = flow.approve_through(u, services.create_application(
+            by=u.town_officer, household=world.village_hh, programme="dibao",
+            channel="town_window", reason="夫妻均无稳定收入，子女就学"), today)
+        refused = services.create_application(
+            by=u.town_officer, household=world.same_town_hh, programme="dibao",
+            channel="village", reason="因病致贫")
+        refused = services.act(by=u.town_officer, application=refused, action="record_visit",
+                               data={"members_present": "户主", "living_conditions": "自有住房"})
+        refused = services.act(by=u.town_officer, application=refused,
+                               action="complete_verification")
+        refused = services.act(by=u.town_officer, application=refused, action="town_opinion",
+                               opinion="收入高于标准", data={"recommendation": "ineligible"})
+        refused = services.act(by=u.town_approver, application=refused, action="refuse",
+                               opinion="家庭人均收入高于当地低保标准")
+        publicised = create_household(
+            by=u.district_approver, area_code=VILLAGE, hukou_type="urban",
+            members=[MemberInput(id_number=_browser_id(), name="王小明", relation="head")])
+        shown = services.create_application(by=u.town_officer, household=publicised,
+                                            programme="dibao", channel="village", reason="无收入")
+        shown = services.act(by=u.town_officer, application=shown, action="record_visit",
+                             data={"members_present": "户主", "living_conditions": "一般"})
+        shown = services.act(by=u.town_officer, application=shown,
+                             action="complete_verification")
+        services.act(by=u.town_officer, application=shown, action="town_opinion", opinion="符合",
+                     data={"recommendation": "eligible"})
+
+    def keep(name: str) -> None:
+        page.screenshot(path=str(tmp_path / name), full_page=True)
+        screenshot(page, name)
+
+    _login(page, live.url, "town_approver", PASSWORD)
+    page.wait_for_url(f"{live.url}/")
+    page.emulate_media(media="print")
+    page.set_viewport_size({"width": 794, "height": 1123})  # A4 at 96 dpi
+    page.goto(f"{live.url}/applications/{refused.pk}/notice/")
+    sheet = page.locator("article.sheet.notice")
+    expect(sheet).to_have_count(1)
+    expect(sheet.locator(".salutation")).to_have_text(f"{refused.applicant.name}：")
+    expect(sheet).to_contain_text(refused.document.number)
+    expect(sheet).to_contain_text("向屯溪区人民政府申请行政复议")
+    expect(page.locator(".doc-toolbar")).to_be_hidden()
+    keep("document-notice-refusal.png")
+    page.goto(f"{live.url}/applications/{approved.pk}/notice/")
+    expect(page.locator("article.sheet.notice")).to_contain_text("月保障金额")
+    keep("document-notice-approval.png")
+    page.goto(f"{live.url}/applications/{approved.pk}/print/")
+    expect(page.locator("article.sheet.form h1")).to_contain_text("申请审批表")
+    keep("document-approval-form.png")
+
+    page.goto(f"{live.url}/applications/documents/?doc=notice"
+              f"&application={approved.pk}&application={refused.pk}")
+    expect(page.locator("article.sheet.notice")).to_have_count(2)
+    pages = page.pdf(format="A4", prefer_css_page_size=True)
+    (tmp_path / "notices.pdf").write_bytes(pages)
+    assert _pdf_pages(pages) == 2  # one notice (with its 存根) per A4 page
+
+    page.emulate_media(media="screen")
+    page.set_viewport_size({"width": 375, "height": 800})  # a phone: read, never overflows
+    page.goto(f"{live.url}/applications/{approved.pk}/notice/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    keep("document-notice-phone.png")
+    page.set_viewport_size({"width": 794, "height": 1123})
+    page.goto(f"{live.url}/applications/publicity/")
+    expect(page.locator("#publicity")).to_contain_text("王*明")
+    expect(page.locator("#publicity-bodies")).to_contain_text("黎阳镇人民政府")
+    expect(page.locator("#publicity-bodies")).to_contain_text("监督电话")
+    assert "王小明" not in page.content()
+    page.emulate_media(media="print")
+    keep("document-publicity-list.png")
+    assert sorted(p.name for p in tmp_path.glob("*.png")) == [
+        "document-approval-form.png", "document-notice-approval.png",
+        "document-notice-phone.png", "document-notice-refusal.png",
+        "document-publicity-list.png"]
+
+
+def _browser_id() -> str:
+    from doudi.core import idnumber
+
+    return idnumber.make("341002", dt.date(1966, 6, 6), 77, "M")
+
+
+def _pdf_pages(data: bytes) -> int:
+    """The number of pages of a PDF Chromium printed (its page objects)."""
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page(?![a-z])", data))

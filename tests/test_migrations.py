@@ -288,3 +288,47 @@ def test_time_limits_move_to_working_days_and_references_to_words(
                .values_list("reference", flat=True)) == {new_reference}
     event = AuditEvent.objects.get(job="migrate policy 0004")
     assert event.changes["rows"] == deadlines.count() and event.changes["references"] >= 1
+
+
+# ---- casework 0011: the 文号 of decisions made before it ------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_past_decisions_are_numbered_in_the_order_made_by_the_body_that_made_them(
+        flushable_audit_log, world) -> None:
+    from doudi.casework.models import DecisionDocument
+
+    target = ("casework", "0011_decision_documents")
+    call_command("migrate", "casework", "0010_consent_evidence", verbosity=0,
+                 stdout=io.StringIO())
+    loader = MigrationLoader(connection)
+    old = loader.project_state(sorted(p.key for p in loader.graph.node_map[target].parents)).apps
+    Application = old.get_model("casework", "Application")
+    Event = old.get_model("casework", "ApplicationEvent")
+    u = world.users
+
+    def decided(n: int, household, day: dt.date, by=None, decision: str = "approved"):
+        app = Application.objects.create(
+            number=f"SQ2025MIGR{n:05d}", programme="dibao", channel="village", state="notice",
+            household_id=household.pk, reason="迁移测试", submitted_on=day, step_started_on=day,
+            decision=decision, decided_on=day, area_code=household.area_code)
+        if by is not None:
+            Event.objects.create(application=app, action="approve", from_state="decision",
+                                 to_state="notice", actor_id=by.pk, actor_name=by.username,
+                                 area_code=household.area_code)
+        return app
+
+    later = decided(1, world.village_hh, dt.date(2025, 9, 1), u.town_approver)
+    earlier = decided(2, world.same_town_hh, dt.date(2025, 3, 1), u.town_approver, "refused")
+    district = decided(3, world.village_hh, dt.date(2025, 5, 1), u.district_approver)
+    unrecorded = decided(4, world.other_town_hh, dt.date(2025, 6, 1))
+    undecided = Application.objects.create(
+        number="SQ2025MIGR00005", programme="dibao", channel="village", state="accepted",
+        household_id=world.village_hh.pk, reason="迁移测试", submitted_on=dt.date(2025, 6, 1),
+        step_started_on=dt.date(2025, 6, 1), area_code=world.village_hh.area_code)
+    call_command("migrate", verbosity=0, stdout=io.StringIO())
+    numbers = dict(DecisionDocument.objects.values_list("application_id", "number"))
+    assert numbers == {earlier.pk: "黎阳镇人民政府〔2025〕1号",
+                       later.pk: "黎阳镇人民政府〔2025〕2号",
+                       district.pk: "屯溪区民政局〔2025〕1号",
+                       unrecorded.pk: "屯光镇人民政府〔2025〕1号"}
+    assert undecided.pk not in numbers

@@ -216,6 +216,8 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "exchange_home": (roles.IMPORT_FEEDS,),
     "work_queue": (roles.VIEW_REGISTRY,),
     "publicity_list": (roles.VIEW_REGISTRY,),
+    "documents_print": (roles.VIEW_REGISTRY,),
+    "offices": (roles.EDIT_POLICY,),
     "reserve_fund": (roles.VIEW_REGISTRY,),
     "payments": (roles.VIEW_REGISTRY,),
     "failed_payments": (roles.VIEW_REGISTRY,),

@@ -46,6 +46,9 @@ PUBLIC: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "casework.calendarday": {"name"},
     "casework.calendaryear": {"source"},
     "casework.attachment": {"content_type", "sha256"},
+    # an office's published numbers and its 文号: a public body's, not a person's
+    "casework.issuingoffice": {"document_prefix", "phone", "supervision_phone"},
+    "casework.decisiondocument": {"number"},
     "benefits.enrollment": {"bank"},
     # the approver's note (documents missing, unclear) is what the household's timeline shows
     "benefits.payeechange": {"bank", "old_bank", "old_account_kind", "decision_note"},

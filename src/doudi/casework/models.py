@@ -356,3 +356,56 @@ class ConsentEvidence(Audited, AreaOwned, models.Model):
             return self.online_request is not None and \
                 self.online_request.identity_verified_at is not None
         return True
+
+
+class IssuingOffice(Audited, models.Model):
+    """发文机关 (a town's 人民政府 / 街道办事处, a district's 民政局) as its documents print it:
+    the 机关代字 of its 文号, the contact phone a notice gives and the 监督电话 a 公示 list
+    gives. Entered by the district's 业务管理员; what is not entered prints as a blank line to
+    fill by hand, never as a made-up value."""
+
+    area = models.OneToOneField("areas.Area", verbose_name="区划", primary_key=True,
+                                on_delete=models.PROTECT, related_name="office")
+    document_prefix = models.CharField("机关代字", max_length=20, blank=True,
+                                       help_text="文号中〔年份〕前的机关代字，如“屯民救”")
+    phone = models.CharField("联系电话", max_length=40, blank=True)
+    supervision_phone = models.CharField("监督电话", max_length=40, blank=True)
+
+    class Meta:
+        verbose_name = "发文机关"
+        verbose_name_plural = "发文机关"
+
+    def __str__(self) -> str:
+        return f"{self.area_id} {self.document_prefix}"
+
+    @property
+    def area_code(self) -> str:
+        return self.area_id
+
+    def audit_label(self) -> str:
+        return f"发文机关 {self.area_id}"
+
+
+class DecisionDocument(Audited, AreaOwned, models.Model):
+    """The 文号 of a decision's 书面通知: given once, when the decision is made, in its
+    issuing body's sequence of the year (〔2026〕12号); a reprint shows the same number."""
+
+    application = models.OneToOneField(Application, on_delete=models.PROTECT,
+                                       related_name="document")
+    issuer = models.ForeignKey("areas.Area", verbose_name="发文机关", on_delete=models.PROTECT,
+                               related_name="+")
+    year = models.PositiveSmallIntegerField("年份")
+    serial = models.PositiveIntegerField("顺序号")
+    number = models.CharField("文号", max_length=60)
+    issued_at = models.DateTimeField("编号时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "书面通知文号"
+        constraints = [models.UniqueConstraint(fields=["issuer", "year", "serial"],
+                                               name="decision_document_serial_once")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def audit_label(self) -> str:
+        return f"文号 {self.number}（申请 {self.application.number}）"

@@ -20,7 +20,7 @@ from django.db import transaction
 
 from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
-from doudi.casework import workflow
+from doudi.casework import documents, workflow
 from doudi.casework.models import (
     CHANNEL_CHOICES,
     Application,
@@ -348,6 +348,8 @@ def act(*, by, application: Application, action: str, opinion: str = "",  # noqa
         _enter(application, target, day)
         application.save()
         _event(application, by, action, before, opinion, data)
+        if t.action in documents.DECIDING_ACTIONS:
+            documents.allocate(application)  # the 文号 of the decision's 书面通知
     return application
 
 

@@ -54,7 +54,9 @@ class Programme:
     - `case_label`: the warning disposition that starts an application for it (纳入低保);
     - `review_schedule`: the policy key of its own periodic review interval (复核, months),
       `benefits.review_months.<code>` unless declared; where no value is set for it, reviews
-      fall back to the household's (stable or other).
+      fall back to the household's (stable or other);
+    - `basis`: the national documents the programme rests on (政策依据), as a decision notice
+      cites them; the local standards come from the parameters' own references.
     """
 
     code: str
@@ -75,6 +77,7 @@ class Programme:
     one_off: bool = False
     case_label: str | None = None
     review_schedule: str = ""
+    basis: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.level not in (HOUSEHOLD, MEMBER):
@@ -101,32 +104,45 @@ class Programme:
 
 RULES = "doudi.rules.programmes."
 
+# 政策依据 the decision notices cite (national documents; titles as published)
+_ASSISTANCE = "《社会救助暂行办法》"
+_DIBAO_RULES = "《最低生活保障审核确认办法》（民发〔2021〕57号）"
+_EDGE_RULES = "《最低生活保障边缘家庭和刚性支出困难家庭认定办法》"
+
 # In the order pages list them. 公示, online intake and payment codes as the district work plan
 # and the Guangdong arrangement set them (seeds 000 and 001; docs/casework.md).
 SHIPPED: tuple[Programme, ...] = (
     Programme("dibao", "最低生活保障（低保）", "低保", HOUSEHOLD, RULES + "dibao", 10,
               category="dibao", published=True, public_intake=True, payment_code="01",
-              case_label="纳入低保"),
+              case_label="纳入低保", basis=(_ASSISTANCE, _DIBAO_RULES)),
     Programme("single_person", "单人保", "单人保", HOUSEHOLD, RULES + "single_person", 30,
-              published=True, payment_code="01", compared_with="dibao"),
+              published=True, payment_code="01", compared_with="dibao",
+              basis=(_ASSISTANCE, _DIBAO_RULES)),
     Programme("edge", "低保边缘家庭认定", "低保边缘", HOUSEHOLD, RULES + "edge", 20,
               category="edge", public_intake=True, payment_code="04",
-              case_label="认定低保边缘家庭"),
+              case_label="认定低保边缘家庭", basis=(_ASSISTANCE, _EDGE_RULES)),
     Programme("hardship", "支出型困难家庭认定", "支出型困难", HOUSEHOLD, RULES + "hardship", 40,
               category="hardship", public_intake=True, payment_code="05",
-              case_label="认定支出型困难家庭"),
+              case_label="认定支出型困难家庭", basis=(_ASSISTANCE, _EDGE_RULES)),
     Programme("tekun", "特困人员救助供养", "特困", MEMBER, RULES + "tekun", 70,
               category="tekun", published=True, public_intake=True, payment_code="02",
-              case_label="纳入特困"),
+              case_label="纳入特困",
+              basis=(_ASSISTANCE, "《国务院关于进一步健全特困人员救助供养制度的意见》"
+                     "（国发〔2016〕14号）", "《特困人员认定办法》（民发〔2021〕43号）")),
     Programme("linshi", "临时救助", "临时救助", HOUSEHOLD, RULES + "linshi", 60,
               public_intake=True, payment_code="03", monitored=False, advance_relief=True,
-              one_off=True, case_label="给予临时救助"),
+              one_off=True, case_label="给予临时救助",
+              basis=(_ASSISTANCE, "《国务院关于全面建立临时救助制度的通知》（国发〔2014〕47号）")),
     Programme("child", "孤儿、事实无人抚养儿童基本生活保障", "孤儿/事实无人抚养儿童", MEMBER,
               RULES + "child", 90, public_intake=True, payment_code="07",
-              case_label="孤儿/事实无人抚养儿童保障"),
+              case_label="孤儿/事实无人抚养儿童保障",
+              basis=("《国务院办公厅关于加强孤儿保障工作的意见》（国办发〔2010〕54号）",
+                     "《关于进一步加强事实无人抚养儿童保障工作的意见》（民发〔2019〕62号）")),
     Programme("disability", "困难残疾人生活补贴和重度残疾人护理补贴（两项补贴）", "两项补贴",
               MEMBER, RULES + "disability", 80, public_intake=True, payment_code="06",
               case_label="两项补贴",
+              basis=("《国务院关于全面建立困难残疾人生活补贴和重度残疾人护理补贴制度的意见》"
+                     "（国发〔2015〕52号）",),
               parts=(Part("disability_living", "困难残疾人生活补贴",
                           "disability.living_eligible", "disability.living_amount"),
                      Part("disability_care", "重度残疾人护理补贴",
@@ -345,6 +361,12 @@ def review_schedule(code: str) -> str:
     """The policy key of a programme's own review interval (a part's: its programme's)."""
     found = get(code)
     return found.review_schedule if found else f"benefits.review_months.{code}"
+
+
+def basis(code: str) -> tuple[str, ...]:
+    """The documents a programme's decisions cite (none for an unknown code)."""
+    found = get(code)
+    return found.basis if found else ()
 
 
 def advance_relief(code: str) -> bool:

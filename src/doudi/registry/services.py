@@ -369,11 +369,13 @@ def end_category(*, by, assignment: CategoryAssignment, end_date: dt.date,  # no
     return assignment
 
 
-def reveal_person(*, by, person: Person) -> dict[str, str]:  # noqa: ANN001
-    """查看完整信息: full name, ID and phone for a role allowed to see them; audited."""
+def reveal_person(*, by, person: Person, purpose: str = "") -> dict[str, str]:  # noqa: ANN001
+    """查看完整信息: full name, ID and phone for a role allowed to see them; audited, with
+    what they were shown for (`purpose`: a printed notice …) when not the household page."""
     require(by, person.area_code, roles.VIEW_FULL_PII)
+    label = person.audit_label()
     audit.record(
         AuditEvent.VIEW_FULL, object_type="registry.person", object_id=person.pk,
-        object_label=person.audit_label(), area_code=person.area_code,
+        object_label=f"{label}（{purpose}）" if purpose else label, area_code=person.area_code,
     )
     return {"name": person.name, "id_number": person.id_number, "phone": person.phone}

@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
@@ -24,7 +25,7 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import banks, one_off
 from doudi.benefits.models import OneOffPayment
-from doudi.casework import attachments, calendar_days, online, services, workflow
+from doudi.casework import attachments, calendar_days, documents, online, services, workflow
 from doudi.casework import reserve_fund as fund
 from doudi.casework.models import (
     Application,
@@ -290,12 +291,15 @@ def publicity_list(request: HttpRequest) -> HttpResponse:
                     publicity_ends_on__lt=end + dt.timedelta(days=7))
             .exclude(state__in=("withdrawn", "refused"))
             .select_related("household__area", "applicant").order_by("household__area__code"))
+    bodies = documents.publishing_bodies(request.user.area) if request.user.area else []
     if request.GET.get("format") == "xlsx":
-        return _publicity_xlsx(request, list(rows), month)
-    return render(request, "doudi/publicity_list.html", {"rows": rows, "month": month})
+        return _publicity_xlsx(request, list(rows), month, bodies)
+    return render(request, "doudi/publicity_list.html",
+                  {"rows": rows, "month": month, "bodies": bodies})
 
 
-def _publicity_xlsx(request: HttpRequest, rows: list[Application], month: dt.date) -> HttpResponse:
+def _publicity_xlsx(request: HttpRequest, rows: list[Application], month: dt.date,
+                    bodies: list[tuple[str, str]]) -> HttpResponse:
     buffer = io.BytesIO()
     book = new_workbook(buffer)
     sheet = book.add_worksheet("公示名单")
@@ -306,8 +310,11 @@ def _publicity_xlsx(request: HttpRequest, rows: list[Application], month: dt.dat
     for n, a in enumerate(rows, start=1):
         sheet.write_row(n + 1, 0, [n, a.household.area.name, a.applicant.masked_name,
                                    a.get_programme_display(), a.publicity_ends_on.isoformat()])
-    sheet.write(len(rows) + 3, 0, f"导出：{request.user.username} "
-                                  f"{timezone.localtime():%Y-%m-%d %H:%M}")
+    for n, (body, phone) in enumerate(bodies):
+        sheet.write(len(rows) + 3 + n, 0, f"{'公示单位' if n == 0 else '监督单位'}：{body}　"
+                                          f"监督电话：{phone or '（未登记）'}")
+    sheet.write(len(rows) + 4 + len(bodies), 0, f"导出：{request.user.username} "
+                                                f"{timezone.localtime():%Y-%m-%d %H:%M}")
     sheet.set_column(1, 3, 24)
     book.close()
     audit.record(AuditEvent.EXPORT, object_type="casework.application",
@@ -320,17 +327,72 @@ def _publicity_xlsx(request: HttpRequest, rows: list[Application], month: dt.dat
     return response
 
 
+def _notice_sheet(request: HttpRequest, app: Application) -> dict:
+    """One 书面通知 (with its 存根): the decision, its 文号, issuing body, basis, remedies and
+    contact; the applicant named in full for a role that may see it (audited)."""
+    if not app.decision:
+        raise Http404(f"申请 {app.number} 尚未作出审批决定")
+    return {"app": app, "notice": documents.notice(app),
+            "addressee": documents.addressee(request.user, app),
+            "payment": OneOffPayment.objects.filter(application=app).first()}
+
+
+def _form_sheet(app: Application) -> dict:
+    """One 申请审批表: the application, the home visits, every step's opinion and the rules'
+    reasoning on the decision day (or today), names and IDs masked, no parameter keys."""
+    day = app.decided_on or clock.today()
+    context = rules_context(app.household, day)
+    return {"app": app, "day": day, "error": context["error"],
+            "rules": documents.printed_rules(context["explanations"], app.programme),
+            "events": app.events.select_related("actor"), "visits": app.visits.all(),
+            "members": app.household.memberships.filter(end_date__isnull=True)
+            .select_related("person"),
+            "report": app.household.verification_reports.first()}
+
+
+SHEETS = {"notice": ("书面通知", "doudi/_notice_sheet.html"),
+          "form": ("申请审批表", "doudi/_form_sheet.html")}
+
+
+def _print(request: HttpRequest, kind: str, apps: list[Application]) -> HttpResponse:
+    title, template = SHEETS[kind]
+    sheets = [_notice_sheet(request, a) if kind == "notice" else _form_sheet(a) for a in apps]
+    return render(request, "doudi/documents_print.html", {
+        "title": title, "template": template, "sheets": sheets,
+        "back": (reverse("application_detail", args=[apps[0].pk]) if len(apps) == 1
+                 else reverse("work_queue"))})  # none chosen: a page saying how to choose
+
+
 @login_required
 @require_GET
 def application_notice(request: HttpRequest, application_id: int) -> HttpResponse:
     """书面通知 (approval or refusal with reasons), for printing."""
-    app = _application(request, application_id)
-    if not app.decision:
-        raise Http404("尚未作出审批决定")
-    return render(request, "doudi/application_notice.html", {
-        "app": app, "payment": OneOffPayment.objects.filter(application=app).first()})
+    return _print(request, "notice", [_application(request, application_id)])
 
 
+MAX_BATCH = 100
+
+
+@login_required
+@require_GET
+def documents_print(request: HttpRequest) -> HttpResponse:
+    """批量打印: the notices (or 审批表) of the chosen applications, one per A4 page. Every one
+    must be in the user's area (and, for notices, decided): otherwise nothing is printed."""
+    require_capability(request, roles.VIEW_REGISTRY)
+    kind = request.GET.get("doc", "notice")
+    if kind not in SHEETS:
+        raise Http404("没有这种文书")
+    ids = list(dict.fromkeys(int(i) for i in request.GET.getlist("application") if i.isdigit()))
+    if not ids:
+        return _print(request, kind, [])
+    if len(ids) > MAX_BATCH:
+        messages.error(request, f"一次最多打印 {MAX_BATCH} 件")
+        return redirect("work_queue")
+    found = {a.pk: a for a in Application.objects.visible_to(request.user)
+             .select_related("household", "household__area", "applicant").filter(pk__in=ids)}
+    if len(found) != len(ids):
+        raise Http404("所选申请中有不存在或不在您的管辖范围内的，未打印")
+    return _print(request, kind, [found[i] for i in ids])
 
 
 @login_required
@@ -443,16 +505,8 @@ def attachment_file(request: HttpRequest, application_id: int, attachment_id: in
 @login_required
 @require_GET
 def application_print(request: HttpRequest, application_id: int) -> HttpResponse:
-    """申请审批表 for the case file: the application, the home visits, every step's opinion and
-    the rules' reasoning on the decision day (or today), names and IDs masked."""
-    app = _application(request, application_id)
-    day = app.decided_on or clock.today()
-    context = rules_context(app.household, day)
-    context.update({"app": app, "events": app.events.all(), "visits": app.visits.all(),
-                    "members": app.household.memberships.filter(end_date__isnull=True)
-                    .select_related("person"),
-                    "report": app.household.verification_reports.first()})
-    return render(request, "doudi/application_print.html", context)
+    """申请审批表 for the case file."""
+    return _print(request, "form", [_application(request, application_id)])
 
 
 def _one_off_kinds() -> list[tuple[str, str]]:
@@ -546,6 +600,30 @@ def online_decline(request: HttpRequest, request_id: int) -> HttpResponse:
     except (PermissionDenied, services.CaseworkError) as exc:
         return _render_queue(request, str(exc) or "无权办理")
     return redirect("work_queue")
+
+
+@login_required
+def offices(request: HttpRequest) -> HttpResponse:
+    """发文机关: the 机关代字, contact phone and 监督电话 the notices and 公示 lists of the
+    user's area print (the district's 业务管理员 enters them)."""
+    require_capability(request, roles.EDIT_POLICY)
+    rows = documents.offices_of(request.user)
+    error = ""
+    if request.method == "POST":
+        area = next((o.area for o in rows if o.area_id == request.POST.get("area")), None)
+        try:
+            if area is None:
+                raise ValueError("请选择辖区内的发文机关")
+            documents.set_office(by=request.user, area=area,
+                                 document_prefix=request.POST.get("document_prefix", ""),
+                                 phone=request.POST.get("phone", ""),
+                                 supervision_phone=request.POST.get("supervision_phone", ""))
+            messages.success(request, f"已保存 {documents.body_name(area)}")
+            return redirect("offices")
+        except (PermissionDenied, ValueError) as exc:
+            error = str(exc) or "无权执行此操作"
+    return render(request, "doudi/offices.html", {
+        "rows": [(o, documents.body_name(o.area)) for o in rows], "error": error})
 
 
 @login_required

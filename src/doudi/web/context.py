@@ -25,6 +25,7 @@ def navigation(request) -> dict:  # noqa: ANN001
         items.append(("救助需求", reverse("needs")))
     if user.can(roles.EDIT_POLICY):
         items.append(("节假日", reverse("holiday_calendar")))
+        items.append(("发文机关", reverse("offices")))
     if user.can(roles.IMPORT_FEEDS):
         items.append(("部门数据", reverse("exchange_home")))
     if user.can(roles.SIMULATE_RULES):
