@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
-from doudi.areas.models import Area, area_names_under
+from doudi.areas.models import Area, area_names, area_names_under
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import (
@@ -506,6 +506,8 @@ def funds(request: HttpRequest) -> HttpResponse:
         "year": year, "rows": result.by_programme.to_dicts(),
         "months": result.by_month.to_dicts(), "error": error, "towns": towns,
         "programmes": catalogue.choices(), "names": catalogue.labels(),
+        "places": area_names(result.by_programme["town"].to_list()
+                             + result.by_month["town"].to_list()),
         "can_budget": request.user.can(roles.SET_BUDGET)})
 
 
@@ -515,20 +517,21 @@ def _funds_xlsx(request: HttpRequest, result, year: int) -> HttpResponse:  # noq
     bold = book.add_format({"bold": True})
     money = book.add_format({"num_format": "#,##0.00"})
     names = catalogue.labels()
+    places = area_names(result.by_programme["town"].to_list() + result.by_month["town"].to_list())
     sheet = book.add_worksheet("按项目和镇街")
-    sheet.write_row(0, 0, ["镇街代码", "项目", "已发放（元）", "待回盘（元）", "预算（元）",
+    sheet.write_row(0, 0, ["镇街", "项目", "已发放（元）", "待回盘（元）", "预算（元）",
                            "执行率"], bold)
     for n, r in enumerate(result.by_programme.iter_rows(named=True), start=1):
-        sheet.write(n, 0, r["town"])
+        sheet.write(n, 0, places.get(r["town"], r["town"]))
         sheet.write(n, 1, names.get(r["programme"], r["programme"]))
         for col, key in ((2, "paid_fen"), (3, "pending_fen"), (4, "budget_fen")):
             sheet.write_number(n, col, r[key] / 100, money)  # display only; totals are fen
         sheet.write(n, 5, f"{r['share_bp'] / 100:.2f}%" if r["share_bp"] is not None else "")
     months = book.add_worksheet("按月")
-    months.write_row(0, 0, ["月份", "镇街代码", "项目", "人次", "已发放（元）", "待回盘（元）"],
+    months.write_row(0, 0, ["月份", "镇街", "项目", "人次", "已发放（元）", "待回盘（元）"],
                      bold)
     for n, r in enumerate(result.by_month.iter_rows(named=True), start=1):
-        months.write_row(n, 0, [f"{r['month']:%Y-%m}", r["town"],
+        months.write_row(n, 0, [f"{r['month']:%Y-%m}", places.get(r["town"], r["town"]),
                                 names.get(r["programme"], r["programme"]), r["lines"]])
         months.write_number(n, 4, r["paid_fen"] / 100, money)
         months.write_number(n, 5, r["pending_fen"] / 100, money)
@@ -548,8 +551,10 @@ def _funds_xlsx(request: HttpRequest, result, year: int) -> HttpResponse:  # noq
 def bank_layout_list(request: HttpRequest) -> HttpResponse:
     """银行文件格式: the shipped layouts and the district's own."""
     require_capability(request, roles.VIEW_REGISTRY)
+    layouts = bank_files.layouts_for(request.user, active_only=False)
     return render(request, "doudi/bank_layouts.html", {
-        "layouts": bank_files.layouts_for(request.user, active_only=False),
+        "layouts": layouts,
+        "places": area_names(layout.area_code for layout in layouts),
         "can_edit": request.user.can(bank_files.EDIT_LAYOUTS)})
 
 

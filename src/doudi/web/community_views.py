@@ -14,7 +14,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from doudi.accounts import roles
-from doudi.areas.models import Area
+from doudi.areas.models import Area, area_names
 from doudi.areas.scoping import along_chain
 from doudi.community import services
 from doudi.community.models import (
@@ -219,7 +219,7 @@ def points(request: HttpRequest) -> HttpResponse:
         .select_related("household").order_by("-balance")[:200]
     return render(request, "doudi/points.html", {
         "rules": rules, "balances": balances, "error": error,
-        "today": clock.today(),
+        "today": clock.today(), "places": area_names([r.area_code for r in rules]),
         "total": PointBalance.objects.filter(area_code__startswith=scope).aggregate(
             households=Count("id"), points=Sum("balance"))})
 
