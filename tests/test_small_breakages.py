@@ -23,3 +23,27 @@ def test_the_first_login_password_page_lists_the_rules_and_says_why_once(client,
     rules = re.search(r'<ul class="small" id="password-rules">(.*?)</ul>', page, re.S).group(1)
     assert "[" not in rules and "'" not in rules
     assert len(re.findall(r"<li>[^<]+</li>", rules)) >= 2
+
+
+def test_the_case_history_names_an_advance_payment_in_chinese(client, world,
+                                                             shipped_parameters) -> None:
+    from doudi.casework import reserve_fund as fund
+    from doudi.casework import services
+
+    u = world.users
+    app = services.create_application(by=u.village_assistant, household=world.village_hh,
+                                      programme="linshi", channel="village",
+                                      reason="火灾，房屋烧毁", emergency=True)
+    fund.top_up(by=u.district_approver, town="341002102000", amount_fen=500_000, note="备用金")
+    fund.advance(by=u.town_approver, application=app, amount_fen=200_000, note="火灾急难")
+    assert client.login(username="town_approver", password=PASSWORD)
+    for url in (f"/applications/{app.pk}/", f"/applications/{app.pk}/print/",
+                f"/households/{world.village_hh.pk}/", "/audit/"):
+        page = client.get(url)
+        if page.status_code != 200:
+            continue
+        text = page.content.decode()
+        assert "advance_payment" not in text, url
+    history = client.get(f"/applications/{app.pk}/").content.decode()
+    assert "先行救助" in history
+    assert str(app.events.get(action="advance_payment")) == f"{app.number} 先行救助"
