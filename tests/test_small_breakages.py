@@ -47,3 +47,39 @@ def test_the_case_history_names_an_advance_payment_in_chinese(client, world,
     history = client.get(f"/applications/{app.pk}/").content.decode()
     assert "先行救助" in history
     assert str(app.events.get(action="advance_payment")) == f"{app.number} 先行救助"
+
+
+def test_deadlines_say_the_working_days_left_or_late() -> None:
+    import datetime as dt
+
+    from doudi.core.workdays import Calendar, time_left
+
+    cal = Calendar(overrides={dt.date(2026, 10, 1): False, dt.date(2026, 10, 2): False,
+                              dt.date(2026, 9, 27): True},
+                   published_years=frozenset({2026}))  # the entered days only, not the library's
+    # Friday 25 Sep → Friday 2 Oct: Sun 27 (调休) Mon 28 Tue 29 Wed 30 work, 1–2 Oct are holidays
+    assert time_left(dt.date(2026, 10, 2), dt.date(2026, 9, 25), cal) == "剩余 4 个工作日"
+    assert time_left(dt.date(2026, 9, 25), dt.date(2026, 9, 25), cal) == "今日到期"
+    assert time_left(dt.date(2026, 9, 25), dt.date(2026, 10, 5), cal) == "已逾期 5 个工作日"
+    assert time_left(dt.date(2026, 9, 25), dt.date(2026, 9, 26), cal) == \
+        "已逾期（其后尚无工作日）"
+
+
+def test_the_application_page_and_the_queue_show_the_working_days_left(client, world,
+                                                                     shipped_parameters) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from doudi.casework import services
+    from doudi.casework.services import calendar
+    from doudi.core.workdays import time_left
+
+    app = services.create_application(by=world.users.town_officer, household=world.village_hh,
+                                      programme="dibao", channel="town_window", reason="无收入",
+                                      submitted_on=timezone.localdate() - dt.timedelta(days=3))
+    want = time_left(app.step_due, timezone.localdate(), calendar())
+    assert "个工作日" in want or want == "今日到期"
+    assert client.login(username="village_assistant", password=PASSWORD)
+    assert want in client.get(f"/applications/{app.pk}/").content.decode()
+    assert want in client.get("/applications/").content.decode()

@@ -41,3 +41,24 @@ def household_panel(context: template.Context, drawn: object) -> str:
     body = context.template.engine.get_template(drawn.panel.template)
     with context.push(drawn.context):
         return body.render(context)
+
+
+@register.simple_tag(takes_context=True)
+def time_left(context: template.Context, due: object) -> str:
+    """`{% time_left a.step_due %}`: 剩余 N 个工作日 / 今日到期 / 已逾期 N 个工作日, on the
+    working-day calendar (holidays, 调休 and the days an administrator entered), read once
+    per page; "" for no deadline."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from doudi.casework.services import calendar
+    from doudi.core.workdays import time_left as say
+
+    if not isinstance(due, dt.date):
+        return ""
+    cache = context.render_context
+    if "doudi_calendar" not in cache:
+        cache["doudi_calendar"] = (calendar(), timezone.localdate())
+    cal, today = cache["doudi_calendar"]
+    return say(due, today, cal)
