@@ -83,3 +83,23 @@ def test_the_application_page_and_the_queue_show_the_working_days_left(client, w
     assert client.login(username="village_assistant", password=PASSWORD)
     assert want in client.get(f"/applications/{app.pk}/").content.decode()
     assert want in client.get("/applications/").content.decode()
+
+
+@pytest.mark.parametrize("role", ["village_assistant", "supervisor"])
+def test_a_surname_alone_finds_the_households_in_the_users_area(client, world, role) -> None:
+    from doudi.registry import queries
+
+    client.force_login(getattr(world.users, role))
+    surname = world.village_hh.head().name[0]
+    page = client.get("/households/", {"q": surname}).content.decode()
+    assert queries.MASKED_SEARCH_REFUSED not in page
+    assert world.village_hh.number in page
+    assert world.guangdong_hh.number not in page  # another province: never in scope
+    if role == "village_assistant":  # a village's assistant: not the next village's
+        assert world.same_town_hh.number not in page
+    # a surname nobody in the area has finds nobody
+    assert world.village_hh.number not in client.get("/households/", {"q": "亓"}).content.decode()
+    # two characters are a full name (or a compound surname whose second character is
+    # hidden): still refused to a masked viewer
+    two = client.get("/households/", {"q": world.village_hh.head().name[:2]}).content.decode()
+    assert (queries.MASKED_SEARCH_REFUSED in two) == (role == "supervisor")
