@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from doudi.accounts.roles import READ_ONLY_ROLES
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -103,3 +104,38 @@ def test_a_surname_alone_finds_the_households_in_the_users_area(client, world, r
     # hidden): still refused to a masked viewer
     two = client.get("/households/", {"q": world.village_hh.head().name[:2]}).content.decode()
     assert (queries.MASKED_SEARCH_REFUSED in two) == (role == "supervisor")
+
+
+READ_PAGES = ["/", "/households/", "/applications/", "/care/", "/care/home-care/",
+              "/care/institutions/", "/care/cross-province/", "/placenames/",
+              "/community/consultations/", "/community/points/", "/monitoring/", "/reports/"]
+
+
+@pytest.mark.parametrize("role", sorted(READ_ONLY_ROLES))
+def test_a_read_only_role_is_offered_no_form_its_post_would_refuse(client, world, role,
+                                                                  shipped_parameters) -> None:
+    from doudi.casework import services
+
+    app = services.create_application(by=world.users.village_assistant,
+                                      household=world.village_hh, programme="dibao",
+                                      channel="village", reason="无收入")
+    client.force_login(getattr(world.users, role))
+    pages = [*READ_PAGES, f"/households/{world.village_hh.pk}/", f"/applications/{app.pk}/"]
+    for url in pages:
+        answer = client.get(url)
+        assert answer.status_code == 200, url
+        forms = [f for f in re.findall(r"<form[^>]*>", answer.content.decode())
+                 if 'method="post"' in f and "logout" not in f]
+        assert not forms, (url, forms)
+
+
+def test_may_refuses_a_name_that_is_no_capability(rf, users) -> None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    from doudi.web.context import Capabilities
+
+    may = Capabilities(users.village_assistant)
+    assert may["RECORD_VISIT"] and not may["APPROVE_RUN"]
+    with pytest.raises(ImproperlyConfigured):
+        may["RECORD_VISITS"]
+    assert not Capabilities(None)["RECORD_VISIT"]
