@@ -29,6 +29,7 @@ from doudi.care.models import (
 )
 from doudi.core.errors import ServiceError
 from doudi.core.money import AmountError, parse_tenths
+from doudi.core.shares import ratio_bp
 from doudi.policy.services import parameter_set
 from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Membership, Person
@@ -292,7 +293,7 @@ def nursing_bed_ratio(area_code: str, day: dt.date | None = None,
     beds, nursing = sums["beds"] or 0, sums["nursing"] or 0
     target = _param("care.nursing_bed_ratio_target", area_code,
                     day or timezone.localdate())
-    return BedRatio(beds, nursing, nursing * 10_000 // beds if beds else None,
+    return BedRatio(beds, nursing, ratio_bp(nursing, beds),
                     int(target) if target is not None else DEFAULT_NURSING_TARGET_BP)
 
 

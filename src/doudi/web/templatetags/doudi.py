@@ -16,6 +16,14 @@ def yuan(fen: int | None) -> str:
 
 
 @register.filter
+def percent(bp: int | None) -> str:
+    """Basis points → '66.67%' ("—" for none): `doudi.core.shares.percent`."""
+    from doudi.core.shares import percent as say
+
+    return say(bp)
+
+
+@register.filter
 def http_url(url: str | None) -> str:
     """The URL if it is a web address, else "": a stored link never becomes `javascript:`."""
     text = (url or "").strip()
