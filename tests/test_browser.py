@@ -8,8 +8,6 @@ Run with `python -m pytest tests/test_browser.py`. The browser is never download
 from __future__ import annotations
 
 import datetime as dt
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -21,26 +19,13 @@ from doudi.audit import context
 from doudi.audit.models import AuditEvent
 from doudi.registry.models import Membership
 from doudi.registry.services import MemberInput, create_household
+from tests.browser_support import CHROMIUM_ARGS, TIMEOUT_MS, chromium, screenshot
 from tests.conftest import PASSWORD, VILLAGE
 from tests.payees import AGENT_ID, card, give_payee
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
-TIMEOUT_MS = 15_000
 ACCOUNT = card("621700123456789")
-
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        reason = "Debian's chromium is not installed (apt-get install chromium); " \
-                 "browser tests need it and never download a browser"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return path
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -63,7 +48,7 @@ def live(transactional_db, live_server, monkeypatch, shipped_parameters, shipped
 
 @pytest.fixture
 def page(live) -> Iterator:
-    executable = _chromium()
+    executable = chromium()
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=TIMEOUT_MS)
@@ -107,11 +92,6 @@ def _search_term(url: str) -> str | None:
     if parts.path != "/households/":
         return None
     return parse_qs(parts.query, keep_blank_values=True).get("q", [None])[0]
-
-
-def _screenshot(page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 def test_login_search_open_and_reveal(page, live, world, new_id) -> None:
@@ -173,7 +153,7 @@ def test_login_search_open_and_reveal(page, live, world, new_id) -> None:
     for hh in out_of_area:
         assert hh.number not in listed
     assert head.id_number not in page.content()
-    _screenshot(page, "household-list.png")
+    screenshot(page, "household-list.png")
 
     rows.get_by_role("link", name=world.village_hh.number).click()
     page.wait_for_url(f"{live.url}/households/{world.village_hh.pk}/")
@@ -188,7 +168,7 @@ def test_login_search_open_and_reveal(page, live, world, new_id) -> None:
         assert person.person.id_number not in html
         assert person.person.name not in html
     assert "13812345678" not in html
-    _screenshot(page, "household-detail.png")
+    screenshot(page, "household-detail.png")
 
     assert not AuditEvent.objects.filter(action=AuditEvent.VIEW_FULL).exists()
     dialogs: list[str] = []
@@ -207,7 +187,7 @@ def test_login_search_open_and_reveal(page, live, world, new_id) -> None:
     expect(revealed.locator(".pii-name")).to_have_text("张三丰")
     expect(revealed.locator(".pii-phone")).to_have_text("13812345678")
     expect(revealed).to_contain_text("已记入审计")
-    _screenshot(page, "household-detail-revealed.png")
+    screenshot(page, "household-detail-revealed.png")
 
     events = AuditEvent.objects.filter(action=AuditEvent.VIEW_FULL)
     assert events.count() == 1
@@ -258,7 +238,7 @@ def test_household_rules_section_and_simulation(page, live, world, shipped_param
     expect(rules).to_contain_text("1148.00")
     expect(rules.locator("li.pass").first).to_be_visible()
     expect(rules.locator(".badge.unverified").first).to_be_visible()
-    _screenshot(page, "household-rules.png")
+    screenshot(page, "household-rules.png")
 
     page.context.clear_cookies()  # log out (logout is a POST form)
     _login(page, live.url, "district_admin", PASSWORD)
@@ -268,7 +248,7 @@ def test_household_rules_section_and_simulation(page, live, world, shipped_param
     page.get_by_role("button", name="开始测算").click()
     expect(page.locator("h2")).to_contain_text("测算结果")
     expect(page.locator("table.list").nth(1)).to_contain_text("最低生活保障")
-    _screenshot(page, "rules-simulate.png")
+    screenshot(page, "rules-simulate.png")
 
 
 def test_upload_a_department_file_then_verify_a_household(page, live, world, tmp_path,
@@ -296,7 +276,7 @@ def test_upload_a_department_file_then_verify_a_household(page, live, world, tmp
     expect(page.locator("#job-state")).to_have_text("已完成")
     expect(page.locator("#error-report")).to_contain_text("身份证号校验码错误")
     expect(page.locator("#error-report")).not_to_contain_text(bad)  # masked
-    _screenshot(page, "exchange-import-job.png")
+    screenshot(page, "exchange-import-job.png")
 
     page.context.clear_cookies()
     _login(page, live.url, "town_officer", PASSWORD)
@@ -314,7 +294,7 @@ def test_upload_a_department_file_then_verify_a_household(page, live, world, tmp
     expect(page.locator("h1")).to_have_text("家庭经济状况核对报告")
     expect(page.locator("tr.difference")).to_contain_text("皖J·A1234")
     expect(page.locator("#difference-count")).to_have_text("1")
-    _screenshot(page, "exchange-verification-report.png")
+    screenshot(page, "exchange-verification-report.png")
 
 
 def test_a_dibao_application_end_to_end(page, live, world, shipped_parameters) -> None:
@@ -385,7 +365,7 @@ def test_a_dibao_application_end_to_end(page, live, world, shipped_parameters) -
     from doudi.web.templatetags.doudi import yuan
 
     expect(page.locator("dl.facts").first).to_contain_text(f"月保障金 {yuan(app.amount_fen)} 元")
-    _screenshot(page, "casework-approved.png")
+    screenshot(page, "casework-approved.png")
     page.goto(f"{live.url}/households/{hh.pk}/")
     expect(page.locator("#applications")).to_contain_text("已批准")
     assert CategoryAssignment.objects.filter(household=hh, category="dibao",
@@ -453,7 +433,7 @@ def test_a_month_of_payments_through_the_pages(page, live, world, shipped_parame
     page.set_input_files("input[name=file]", str(answer))
     page.get_by_role("button", name="导入回盘").click()
     expect(page.locator("#lines")).to_contain_text("卡已挂失")
-    _screenshot(page, "payment-run-settled.png")
+    screenshot(page, "payment-run-settled.png")
     page.goto(f"{live.url}/payments/")
     page.get_by_role("link", name="发放失败 1 笔，待核实账户").click()
     expect(page.locator("#failed")).to_contain_text("卡已挂失")
@@ -528,7 +508,7 @@ def test_a_payee_is_changed_by_request_and_approval(page, live, world, shipped_p
     expect(page.locator("#household-enrollments")).to_contain_text("未登记账号")
     page.locator("#household-enrollments").get_by_role("link", name="最低生活保障").click()
     expect(page.locator("#payee-account")).to_contain_text("未登记账号")
-    _screenshot(page, "payee-form.png")
+    screenshot(page, "payee-form.png")
     form = page.locator("#payee-form")
     form.locator("select[name=person]").select_option(str(waiting.payee_person_id))
     form.locator("select[name=bank]").select_option("中国农业银行")
@@ -550,7 +530,7 @@ def test_a_payee_is_changed_by_request_and_approval(page, live, world, shipped_p
     expect(page.locator("#payee-pending")).not_to_contain_text(new_account)
     expect(page.get_by_role("button", name="批准变更")).to_have_count(0)
     assert Enrollment.objects.get(pk=waiting.pk).payee_account == ""
-    _screenshot(page, "payee-requested.png")
+    screenshot(page, "payee-requested.png")
 
     # a run approved now still holds the line: nothing changed before approval
     second_url = build_and_approve(second)
@@ -565,7 +545,7 @@ def test_a_payee_is_changed_by_request_and_approval(page, live, world, shipped_p
     expect(page.locator("#payee-queue")).to_contain_text(world.village_hh.number)
     expect(page.locator("#payee-queue")).to_contain_text(new_account[-4:])
     expect(page.locator("#payee-queue")).not_to_contain_text(new_account)
-    _screenshot(page, "payee-queue.png")
+    screenshot(page, "payee-queue.png")
     page.locator("#payee-queue").get_by_role("button", name="批准").click()
     expect(page.locator("#payee-queue")).to_contain_text("暂无待审批的收款人变更")
     waiting.refresh_from_db()
@@ -608,11 +588,11 @@ def test_a_payee_is_changed_by_request_and_approval(page, live, world, shipped_p
     expect(timeline).to_contain_text("代领：长**院")
     html = page.content()
     assert new_account not in html and later_account not in html
-    _screenshot(page, "payee-timeline.png")
+    screenshot(page, "payee-timeline.png")
     # a phone: the enrollment page fits 375 px
     page.set_viewport_size({"width": 375, "height": 740})
     page.goto(f"{live.url}/enrollments/{waiting.pk}/")
-    _screenshot(page, "payee-enrollment-375.png")
+    screenshot(page, "payee-enrollment-375.png")
     assert page.evaluate("document.documentElement.scrollWidth") <= 375
 
 
@@ -658,7 +638,7 @@ def test_a_warning_from_dashboard_to_village_verification_to_a_case(
     page.select_option("select[name=disposition]", "case_dibao")
     page.get_by_role("button", name="办结").click()
     expect(page.locator("#app-state")).to_have_text("受理（待入户调查）")
-    _screenshot(page, "warning-to-case.png")
+    screenshot(page, "warning-to-case.png")
     warning.refresh_from_db()
     assert warning.status == "closed" and warning.application.channel == "warning"
     page.goto(f"{live.url}/monitoring/warnings/{warning.pk}/")
@@ -682,7 +662,7 @@ def test_a_visit_on_a_phone_raises_a_warning(live, world, shipped_parameters) ->
         care.generate_tasks(dt.date.today())
     photo = Path(__file__).parent / "data" / "photo.png"
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
             ctx = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 740},
                                       is_mobile=True, has_touch=True)
@@ -702,7 +682,7 @@ def test_a_visit_on_a_phone_raises_a_warning(live, world, shipped_parameters) ->
             page.select_option("select[name=follow_up]", "warning")
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= 375, f"the visit form is {width} px wide on a 375 px screen"
-            _screenshot(page, "visit-phone.png")
+            screenshot(page, "visit-phone.png")
             page.get_by_role("button", name="保存探访记录").click()
             expect(page.locator("#visit-follow-up")).to_contain_text("转监测预警")
             expect(page.locator("#visit-facts")).to_contain_text("照片")
@@ -742,7 +722,7 @@ def test_the_district_dashboard_drills_from_a_chart_to_a_household(
     expect(bar).to_have_count(1)
     bar.click()
     expect(page.locator("h1")).to_contain_text("黎阳镇")
-    _screenshot(page, "reports-town.png")
+    screenshot(page, "reports-town.png")
     page.locator("#figures tr", has_text="在保户数").locator("td.num a").first.click()
     expect(page.locator("#report-rows")).to_contain_text(world.village_hh.number)
     page.locator("#report-rows").get_by_role("link", name=world.village_hh.number).click()
@@ -810,7 +790,7 @@ def test_second_factor_enrolment_and_login(page, live, world) -> None:
     page.get_by_role("link", name="district_approver").first.click()
     page.get_by_role("link", name="启用双因素认证").click()
     secret = page.locator("#totp-secret").inner_text().strip()
-    _screenshot(page, "account-totp.png")
+    screenshot(page, "account-totp.png")
     page.fill("input[name=code]", pyotp.TOTP(secret).now())
     page.get_by_role("button", name="启用").click()
     page.get_by_text("已启用双因素认证").wait_for()
@@ -827,7 +807,7 @@ def test_second_factor_enrolment_and_login(page, live, world) -> None:
     page.get_by_role("link", name="用户管理").click()
     page.get_by_role("link", name="district_approver").click()
     page.get_by_text("双因素认证：已启用").wait_for()
-    _screenshot(page, "user-detail-security-admin.png")
+    screenshot(page, "user-detail-security-admin.png")
 
 
 def test_a_village_assistants_pages_fit_a_phone(live, world, shipped_parameters) -> None:
@@ -838,7 +818,7 @@ def test_a_village_assistants_pages_fit_a_phone(live, world, shipped_parameters)
 
     head = _head(world.village_hh)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
             ctx = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 740},
                                       is_mobile=True, has_touch=True)
@@ -852,7 +832,7 @@ def test_a_village_assistants_pages_fit_a_phone(live, world, shipped_parameters)
                 tall = page.evaluate("Math.max(0, ...[...document.querySelectorAll('tr')]"
                                      ".map(r => r.getBoundingClientRect().height))")
                 assert tall <= 120, f"{page.url}: a table row {tall} px tall"
-                _screenshot(page, f"village-{name}-375.png")
+                screenshot(page, f"village-{name}-375.png")
 
             for name, path in (("home", "/"), ("households", "/households/"),
                                ("household", f"/households/{world.village_hh.pk}/")):

@@ -50,6 +50,7 @@ SERVICE_ERRORS = [
     ("doudi.exchange.verification", "ConsentError"),
     ("doudi.exchange.verification", "ConsentRequired"),
     ("doudi.monitoring.services", "MonitoringError"),
+    ("doudi.ops.demo_clock", "DemoError"),
     ("doudi.placenames.services", "PlaceNameError"),
     ("doudi.policy.services", "PolicyError"),
     ("doudi.policy.simulation", "SimulationError"),

@@ -70,16 +70,15 @@ def test_the_application_page_and_the_queue_show_the_working_days_left(client, w
                                                                      shipped_parameters) -> None:
     import datetime as dt
 
-    from django.utils import timezone
-
     from doudi.casework import services
     from doudi.casework.services import calendar
+    from doudi.core import clock
     from doudi.core.workdays import time_left
 
     app = services.create_application(by=world.users.town_officer, household=world.village_hh,
                                       programme="dibao", channel="town_window", reason="无收入",
-                                      submitted_on=timezone.localdate() - dt.timedelta(days=3))
-    want = time_left(app.step_due, timezone.localdate(), calendar())
+                                      submitted_on=clock.today() - dt.timedelta(days=3))
+    want = time_left(app.step_due, clock.today(), calendar())
     assert "个工作日" in want or want == "今日到期"
     assert client.login(username="village_assistant", password=PASSWORD)
     assert want in client.get(f"/applications/{app.pk}/").content.decode()

@@ -1,6 +1,8 @@
 """Django settings. One file, driven by environment variables:
 
 DATABASE_URL   PostgreSQL in production/CI (postgres://user@host:5432/db); SQLite (WAL) otherwise
+DOUDI_SQLITE   the SQLite file when DATABASE_URL is not set (DOUDI_HOME/doudi.sqlite3 — where
+               `doudi demo` builds the demo, so every command acts on it after the demo)
 DOUDI_HOME     where the embedded database, secret key and collected static files live (./var)
 DOUDI_TASKS    "immediate" runs background jobs inside the request (tests); otherwise they wait
                in the database for `doudi db_worker` (which `doudi serve` starts)
@@ -21,6 +23,8 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+
+from doudi.core import clock
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 HOME = Path(os.environ.get("DOUDI_HOME", Path.cwd() / "var")).resolve()
@@ -159,7 +163,7 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 
 LANGUAGE_CODE = "zh-hans"
-TIME_ZONE = "Asia/Shanghai"
+TIME_ZONE = clock.TIME_ZONE  # the bureau's day: doudi.core.clock.today()
 USE_I18N = True
 USE_TZ = True
 

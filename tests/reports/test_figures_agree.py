@@ -12,6 +12,7 @@ import polars as pl
 import pytest
 from django.utils import timezone
 
+from doudi.core import clock
 from doudi.core.shares import percent, ratio_bp, share_bp
 from doudi.monitoring.models import Warning
 from doudi.reports import axis, performance, statistics
@@ -77,7 +78,7 @@ def test_the_trend_chart_axes_read_as_numbers(client, world) -> None:
 @pytest.mark.django_db
 def test_overdue_warnings_are_one_figure_everywhere(client, world, monkeypatch) -> None:
     today = D(2026, 11, 10)
-    monkeypatch.setattr(timezone, "localdate", lambda *a, **k: today)
+    monkeypatch.setattr(clock, "today", lambda: today)
     hh = world.village_hh
 
     def warning(key: str, due: dt.date, closed: dt.date | None = None) -> Warning:

@@ -90,6 +90,80 @@ def create_user(*, username: str, password: str, area_code: str, roles: list[str
     return user
 
 
+# 所属部门 / 所属社会力量: the accounts that act for a body outside the bureau, and the role each
+# such link belongs to
+AFFILIATION_ROLES = {"department": "department", "organisation": "org_staff"}
+
+
+def _affiliation_fits(target: User, kind: str) -> None:
+    """A department is set only on a department account, an organisation only on a 社会力量
+    account (or on one with no role yet: the security administrator grants it later)."""
+    role = AFFILIATION_ROLES[kind]
+    others = [c for c in target.role_codes if c != role]
+    if others:
+        held = "、".join(ROLES[c].label for c in others)
+        raise AccountError(f"只有{ROLES[role].label}账号可设所属"
+                           f"{'部门' if kind == 'department' else '社会力量'}；"
+                           f"{target.username} 是{held}", field=kind)
+
+
+@transaction.atomic
+def set_department(target: User, department: str, *, by: User | None = None) -> None:
+    """部门接口账号的所属部门 (its feeds and token follow it), from the known departments; ""
+    clears it. By the system administrator (`by`) or the command line. Audited (User)."""
+    from doudi.exchange.feed_types import departments
+
+    if by is not None:
+        _may_manage(by, role_table.MANAGE_USERS, target=target)
+    department = department.strip()
+    if department:
+        _affiliation_fits(target, "department")
+        known = departments()
+        if department not in known:
+            raise AccountError(f"未知部门“{department}”；可选：{'、'.join(known)}",
+                               field="department")
+    if department != target.department:
+        target.department = department
+        target.save()
+
+
+@transaction.atomic
+def set_organisation(target: User, organisation, *, by: User | None = None) -> None:  # noqa: ANN001
+    """社会力量账号的所属组织 (the needs it sees are its organisation's); None unlinks. The
+    organisation is active and in the administrator's area (from the command line: on the
+    account's own chain of areas). Audited."""
+    from doudi.community.models import OrganisationMember
+
+    if by is not None:
+        _may_manage(by, role_table.MANAGE_USERS, target=target)
+    current = OrganisationMember.objects.filter(user=target).select_related(
+        "organisation").first()
+    if organisation is not None:
+        _affiliation_fits(target, "organisation")
+        from doudi.community.services import organisations_for
+
+        scope = (by.scope_prefix or "\0") if by is not None else ""
+        on_chain = (organisation.active and organisation.area_code.startswith(target.area.prefix)
+                    ) or organisations_for(target.area_id).filter(pk=organisation.pk).exists()
+        if not on_chain or not organisation.area_code.startswith(scope):
+            raise AccountError(f"社会力量“{organisation.name}”不在您的管辖范围或该账号所在区划内"
+                               "（或已不在册）", field="organisation")
+    before = current.organisation if current else None
+    if before == organisation:
+        return
+    if organisation is None:
+        current.delete()
+    elif current is None:
+        OrganisationMember.objects.create(user=target, organisation=organisation)
+    else:
+        current.organisation = organisation
+        current.save()
+    audit.record(AuditEvent.UPDATE, object_type="accounts.user", object_id=target.pk,
+                 object_label=f"用户 {target.username} 所属社会力量",
+                 area_code=target.area_id or "",
+                 changes={"organisation": [str(before or ""), str(organisation or "")]})
+
+
 def _may_manage(by: User, capability: str, *, target: User | None = None,
                 area_code: str = "") -> None:
     if not by.can(capability):

@@ -32,6 +32,7 @@ from doudi.audit.models import AuditEvent
 from doudi.benefits import bank_layouts, banks
 from doudi.benefits.models import BankLayout, OneOffPayment
 from doudi.benefits.services import BenefitsError
+from doudi.core import clock
 from doudi.core.errors import FieldError
 from doudi.core.money import yuan_text
 from doudi.programmes import catalogue
@@ -99,7 +100,7 @@ def pay(*, by, payment: OneOffPayment, method: str, paid_on: dt.date | None = No
     """登记发放: cash or in kind is paid and recorded at once; a bank payment records the
     account and waits for a second person's approval."""
     _check_scope(by, payment, roles.PAY_ONE_OFF, "无权登记该临时救助的发放")
-    day = timezone.localdate()
+    day = clock.today()
     paid_on = paid_on or day
     errors = []
     if method not in dict(OneOffPayment.METHOD_CHOICES):
@@ -226,7 +227,7 @@ def bank_result(*, by, area_code: str, data: bytes, layout: str = "default",  # 
             failed[r.reason[:100]].append(pk)
     if not paid and not failed:
         raise BenefitsError(f"回盘文件的 {unknown} 行都不是待回盘的一次性救助流水号，未作任何改动")
-    day = paid_on or timezone.localdate()
+    day = paid_on or clock.today()
     with transaction.atomic():
         for p in OneOffPayment.objects.filter(pk__in=paid):
             p.status, p.paid_on = OneOffPayment.PAID, day

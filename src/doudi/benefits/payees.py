@@ -34,7 +34,7 @@ from doudi.areas.scoping import in_scope
 from doudi.benefits import banks
 from doudi.benefits.models import Enrollment, PayeeChange
 from doudi.benefits.services import BenefitsError
-from doudi.core import idnumber
+from doudi.core import clock, idnumber
 from doudi.core.errors import FieldError
 from doudi.registry.models import Membership, Person
 
@@ -104,7 +104,7 @@ def check(enrollment: Enrollment, *, holder: str, person_id: int | str | None = 
             errors.append(FieldError("agent_id_number", f"代领人身份证号：{exc}"))
         else:
             agent_id = facts.id_number
-            day = today or timezone.localdate()
+            day = today or clock.today()
             born = facts.birth_date
             age = day.year - born.year - ((day.month, day.day) < (born.month, born.day))
             if age < AGENT_MIN_AGE:

@@ -24,12 +24,12 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
-from django.utils import timezone
 
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import coverage, status_rules
 from doudi.benefits.models import Enrollment
+from doudi.core import clock
 from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Household, Person
 
@@ -45,7 +45,7 @@ def programmes() -> list[status_rules.StatusProgramme]:
 
 
 def reconcile(*, apply: bool = False, day: dt.date | None = None) -> Report:
-    day = day or timezone.localdate()
+    day = day or clock.today()
     specs = programmes()
     with transaction.atomic():
         enrollments = [status_rules.EnrollmentRow(*r) for r in Enrollment.objects.filter(

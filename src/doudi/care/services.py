@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
-from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
@@ -27,6 +26,7 @@ from doudi.care.models import (
     VisitPhoto,
     VisitTask,
 )
+from doudi.core import clock
 from doudi.core.errors import ServiceError
 from doudi.core.money import AmountError, parse_tenths
 from doudi.core.shares import ratio_bp
@@ -87,7 +87,7 @@ def generate_tasks(month: dt.date, area_code: str = "") -> Generated:
     once per person, group and period)."""
     month = month.replace(day=1)
     # anyone in a group by the month's end (or today, if that is earlier) is visited in it
-    on = min(plans.period(month, 1)[1], max(timezone.localdate(), month))
+    on = min(plans.period(month, 1)[1], max(clock.today(), month))
     risks = dict(CareProfile.objects.values_list("person_id", "risk_level"))
     out = Generated(0, 0, {})
     for group in plans.GROUPS.values():
@@ -114,7 +114,7 @@ def generate_tasks(month: dt.date, area_code: str = "") -> Generated:
 
 def escalate_overdue(today: dt.date | None = None, area_code: str = "") -> int:
     """Tasks not done by their last day move up one level (村 → 镇 → 县)."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     moved = 0
     late = VisitTask.objects.filter(status=VisitTask.OPEN, due_on__lt=today,
                                     area_code__startswith=area_code).exclude(
@@ -165,7 +165,7 @@ def record_visit(*, by, person: Person, data: VisitInput,  # noqa: ANN001
         raise PermissionDenied("无权为该人员登记探访")
     if not data.seen.strip() or not data.living.strip():
         raise CareError("请填写见到的人和居住生活状况")
-    if data.visited_on > timezone.localdate():
+    if data.visited_on > clock.today():
         raise CareError("探访日期不能晚于今天")
     if data.follow_up not in dict(Visit.FOLLOW_UP) or data.carer not in dict(
             Visit.CARER_CHOICES):
@@ -292,7 +292,7 @@ def nursing_bed_ratio(area_code: str, day: dt.date | None = None,
     sums = rows.aggregate(beds=Sum("beds"), nursing=Sum("nursing_beds"))
     beds, nursing = sums["beds"] or 0, sums["nursing"] or 0
     target = _param("care.nursing_bed_ratio_target", area_code,
-                    day or timezone.localdate())
+                    day or clock.today())
     return BedRatio(beds, nursing, ratio_bp(nursing, beds),
                     int(target) if target is not None else DEFAULT_NURSING_TARGET_BP)
 

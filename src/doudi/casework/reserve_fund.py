@@ -11,12 +11,12 @@ import datetime as dt
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Sum
-from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
 from doudi.casework.models import Application, ApplicationEvent, FundEntry
 from doudi.casework.services import CaseworkError, parameter_value
+from doudi.core import clock
 from doudi.core.areacode import TOWN, full_code, prefix
 from doudi.programmes import catalogue
 
@@ -46,7 +46,7 @@ def top_up(*, by, town: str, amount_fen: int, note: str) -> FundEntry:  # noqa: 
 def advance(*, by, application: Application, amount_fen: int, note: str,  # noqa: ANN001
             day: dt.date | None = None) -> FundEntry:
     """先行救助: pay an urgent 临时救助 case now, from the town's fund."""
-    day = day or timezone.localdate()
+    day = day or clock.today()
     if not catalogue.advance_relief(application.programme) or not application.emergency:
         raise CaseworkError("先行救助只用于急难情形的临时救助申请")
     if application.state not in ADVANCE_STATES:

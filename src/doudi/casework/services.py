@@ -17,7 +17,6 @@ from typing import Any
 import polars as pl
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
@@ -30,6 +29,7 @@ from doudi.casework.models import (
     CalendarYear,
     HomeVisit,
 )
+from doudi.core import clock
 from doudi.core.errors import FieldError, ServiceError
 from doudi.core.money import yuan_text
 from doudi.core.workdays import Calendar, add_workdays
@@ -213,7 +213,7 @@ def create_application(*, by, household: Household, programme: str, channel: str
     if Application.objects.filter(household=household, programme=programme).exclude(
             state__in=workflow.TERMINAL).exists():
         raise CaseworkError(f"该家庭已有办理中的{catalogue.label(programme)}申请")
-    day = submitted_on or timezone.localdate()
+    day = submitted_on or clock.today()
     with transaction.atomic():
         application = Application(
             number=_number(household.area_code, day), programme=programme, parts=asked,
@@ -261,7 +261,7 @@ def act(*, by, application: Application, action: str, opinion: str = "",  # noqa
     """Take one action of the workflow table on the application."""
     if not in_scope(by, application.area_code, roles.VIEW_REGISTRY):
         raise PermissionDenied("该申请不在您的管辖范围内")
-    day = day or timezone.localdate()
+    day = day or clock.today()
     data = dict(data or {})
     try:
         t = workflow.allowed(action, application.state, by.capabilities,
@@ -544,7 +544,7 @@ def work_queue(user) -> list[Application]:  # noqa: ANN001
     soonest deadline first."""
     if user.scope_prefix is None:
         return []
-    today = timezone.localdate()
+    today = clock.today()
     params = parameter_set()  # once, not once or twice per application
     mine = []
     for application in (Application.objects.visible_to(user)
@@ -560,5 +560,5 @@ def work_queue(user) -> list[Application]:  # noqa: ANN001
 
 
 def overdue(applications: list[Application], day: dt.date | None = None) -> int:
-    day = day or timezone.localdate()
+    day = day or clock.today()
     return sum(1 for a in applications if a.step_due and a.step_due < day)

@@ -29,6 +29,7 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import coverage
 from doudi.benefits.models import Enrollment
+from doudi.core import clock
 from doudi.core.masking import mask_name
 from doudi.exchange import jobs
 from doudi.exchange.imports import batch_rows, report_rows
@@ -194,7 +195,7 @@ def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
     user = gate(request, "读取救助结果")
     if not user.can(roles.PUSH_FEEDS) or not user.department:
         raise PermissionDenied("仅部门接口账号可读取本部门的救助结果")
-    day = day or timezone.localdate()
+    day = day or clock.today()
     area = user.scope_prefix
     if area is None:
         raise PermissionDenied("账号未设置所属区划")

@@ -110,3 +110,11 @@ def add_alias(feed_type: FeedType, field_key: str, header: str) -> FeedType:
     parse_spec(feed_type.spec)  # a header may not serve two fields
     feed_type.save(update_fields=["spec", "updated_at"])
     return feed_type
+
+
+def departments() -> list[str]:
+    """The departments Doudi knows (部门): those sending a feed type in use or shipped — the
+    only ones a department account (部门数据接口) may belong to."""
+    known = {doc["department"] for doc in shipped_documents()}
+    known.update(FeedType.objects.filter(is_active=True).values_list("department", flat=True))
+    return sorted(d for d in known if d)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils import timezone
 
 from doudi.accounts import roles
+from doudi.core import clock
 from doudi.exchange.models import Consent, VerificationReport
 from doudi.exchange.verification import consent_required, consent_state
 from doudi.registry.models import Household
@@ -24,8 +24,8 @@ def verification(request: HttpRequest, household: Household) -> dict[str, Any] |
         "members": [m.person for m in household.current_memberships()],
         "reports": list(VerificationReport.objects.visible_to(user, roles.VERIFY)
                         .filter(household=household).select_related("requested_by")[:10]),
-        "consent_needed": consent_required(household, timezone.localdate()),
-        "today": timezone.localdate(),
+        "consent_needed": consent_required(household, clock.today()),
+        "today": clock.today(),
         "can_edit": user.can(roles.EDIT_REGISTRY),
     }
 

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.core import clock
 from doudi.core.masking import mask_id_number
 from doudi.engine.feeds.feedspec import FeedSpec
 from doudi.engine.feeds.headers import HeaderMatch
@@ -35,6 +36,7 @@ from doudi.engine.feeds.matching import NAME_MISMATCH, match
 from doudi.engine.feeds.validate import (
     ERROR_SCHEMA,
     NUMERIC,
+    NUMERIC_TYPES,
     UPGRADED_NOTE,
     Validated,
     validate,
@@ -79,7 +81,7 @@ def name_variants(area_code: str, day: dt.date | None = None) -> list[str]:
     """The name variants the area accepts as the same name (`exchange.name_variants`)."""
     try:
         value = engine_value(parameter_set().resolve(NAME_VARIANTS_KEY, area_code,
-                                                     day or timezone.localdate()))
+                                                     day or clock.today()))
     except ParameterError:
         return []
     return [str(v) for v in value or []]
@@ -122,7 +124,8 @@ def _with_numeric(cells: pl.DataFrame, table: RawTable, spec: FeedSpec,
         return cells
     flags = [table.numeric.get_column(f"c{found.columns[f.key]}").alias(NUMERIC.format(f.key))
              for f in spec.fields
-             if f.type in ("id_number", "date") and f.key in found.columns]
+             if f.type in NUMERIC_TYPES and f.key in found.columns
+             and f"c{found.columns[f.key]}" in table.numeric.columns]
     return cells.with_columns(flags) if flags else cells
 
 

@@ -35,6 +35,7 @@ from doudi.engine.feeds.headers import (
     normalise_header,
 )
 from doudi.engine.feeds.layout import ignored_notice, trim
+from doudi.engine.feeds.validate import NUMERIC_TYPES
 from doudi.exchange import text_files
 from doudi.exchange.read_errors import MAX_HEADER_CHARS, MissingColumns, ReadError, shorten
 from doudi.exchange.sheet_bounds import MAX_CELL_CHARS, WorkbookFacts, check_spreadsheet
@@ -233,24 +234,54 @@ def read_excel(data: bytes, spec: FeedSpec, mapping: dict[str, str] | None = Non
     found = best.found
     width = _width(found)
     body = best.rows[found.at + found.span:]
-    # text cells pass as they are (most cells); the rest through _cell_text
-    columns = {f"c{j}": [(v if type(v) is str and v else _cell_text(v))
-                         for v in (r[j] if j < len(r) else None for r in body)]
-               for j in range(width)}
-    frame = pl.DataFrame(columns, schema={k: pl.String for k in columns}).with_columns(
+    columns = _columns(body, width)
+    frame = pl.DataFrame([_column_text(col).alias(f"c{j}") for j, col in enumerate(columns)]
+                         ).with_columns(
         (pl.int_range(pl.len(), dtype=pl.Int64) + best.first_row + found.at + found.span)
         .alias("row"))
     hidden = {c - best.first_column for c in facts.hidden_columns(best.name)}
     table = _shape(frame, best.head, found, hidden=hidden, notices=notices)
     table.sheet = best.name
-    # which cells the file stored as numbers, row by row beside the cells kept
-    flags = pl.DataFrame(
-        {f"c{j}": [type(v) in (int, float) for v in (r[j] if j < len(r) else None for r in body)]
-         for j in range(width)}, schema={f"c{j}": pl.Boolean for j in range(width)}
-    ).with_columns(frame["row"])
+    # which cells the file stored as numbers, for the columns whose fields need to know
+    flagged = _numeric_columns(table.headers, spec, mapping)
+    flags = frame.select("row").with_columns(
+        _column_numeric(columns[j]).alias(f"c{j}") for j in flagged)
     table.numeric = (table.cells.select("row")
                      .join(flags, on="row", how="left", maintain_order="left").drop("row"))
     return table
+
+
+def _columns(body: list[list[object]], width: int) -> list[list[object]]:
+    """The body's first `width` columns (rows of a dense sheet are of one length; a shorter
+    row is padded with empty cells)."""
+    if body and min(map(len, body)) < width:
+        body = [r + [None] * (width - len(r)) if len(r) < width else r for r in body]
+    return [[r[j] for r in body] for j in range(width)]
+
+
+def _column_text(col: list[object]) -> pl.Series:
+    """A column's cells as text: a column of text cells (most of a department's file) passes
+    to Polars whole; one holding numbers, dates or booleans goes through `_cell_text`."""
+    if set(map(type, col)) <= {str, type(None)}:
+        text = pl.Series(col, dtype=pl.String)
+        return pl.select(pl.when(text != "").then(text)).to_series()
+    return pl.Series([v if type(v) is str and v else _cell_text(v) for v in col],
+                     dtype=pl.String)
+
+
+def _column_numeric(col: list[object]) -> pl.Series:
+    if not set(map(type, col)) & {int, float}:
+        return pl.Series([False] * len(col), dtype=pl.Boolean)
+    return pl.Series([type(v) in (int, float) for v in col], dtype=pl.Boolean)
+
+
+def _numeric_columns(headers: list[str], spec: FeedSpec,
+                     mapping: dict[str, str] | None) -> list[int]:
+    """The columns of the fields that read the numeric flags (IDs, dates), as `field_cells`
+    will match them."""
+    found = match_headers(headers, spec, mapping)
+    return sorted({found.columns[f.key] for f in spec.fields
+                   if f.type in NUMERIC_TYPES and f.key in found.columns})
 
 
 # ---------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.core import clock
 from doudi.engine.feeds.matching import match
 from doudi.exchange import storage
 from doudi.exchange.imports import persons_frame
@@ -42,7 +43,7 @@ def retention_days(area_code: str, day: dt.date) -> int:
 
 
 def purge_unmatched(today: dt.date | None = None) -> PurgeReport:
-    today = today or timezone.localdate()
+    today = today or clock.today()
     report = PurgeReport()
     persons: pl.DataFrame | None = None
     for batch in FeedBatch.objects.filter(unmatched__gt=0).select_related("feed_type"):

@@ -19,10 +19,10 @@ from typing import Any
 import polars as pl
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.scoping import require
+from doudi.core import clock
 from doudi.core.errors import FieldError, ServiceError
 from doudi.core.masking import mask_id_number, mask_name
 from doudi.engine.feeds.feedspec import VERIFICATION_SECTIONS, FeedSpec
@@ -71,7 +71,7 @@ def record_consent(*, by, household: Household, signed_on: dt.date,  # noqa: ANN
 
     require(by, household.area_code, roles.EDIT_REGISTRY)
     errors = []
-    if signed_on > timezone.localdate():
+    if signed_on > clock.today():
         errors.append(FieldError("signed_on", "签署日期不能晚于今天"))
     try:
         signer = _signer_checked(household, signer)

@@ -13,6 +13,8 @@ import datetime as dt
 from django.db.models import Q
 from django.utils import timezone
 
+from doudi.core import clock
+
 
 def overdue_on(day: dt.date) -> Q:
     """The warnings overdue on `day` (a filter on `monitoring.Warning`)."""
@@ -23,12 +25,12 @@ def overdue_on(day: dt.date) -> Q:
 
 def as_of(last: dt.date, today: dt.date | None = None) -> dt.date:
     """The day a period ending on `last` is judged on: its last day, or today if sooner."""
-    return min(last, today or timezone.localdate())
+    return min(last, today or clock.today())
 
 
 def is_overdue(warning, day: dt.date | None = None) -> bool:  # noqa: ANN001
     """`overdue_on` for one warning already loaded."""
-    day = day or timezone.localdate()
+    day = day or clock.today()
     end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
     return (warning.created_at < end and warning.due_on < day
             and (warning.closed_at is None or warning.closed_at >= end))

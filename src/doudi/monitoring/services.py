@@ -24,6 +24,7 @@ from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.core import clock
 from doudi.core.errors import ServiceError
 from doudi.core.workdays import add_workdays
 from doudi.engine.monitoring import indicators as catalogue
@@ -31,6 +32,7 @@ from doudi.engine.monitoring.run import digest
 from doudi.engine.monitoring.run import run as run_engine
 from doudi.monitoring import workflow
 from doudi.monitoring.models import IndicatorSetting, MonitoringRun, Warning, WarningEvent
+from doudi.monitoring.overdue import overdue_on
 from doudi.policy.models import chain_prefixes
 from doudi.policy.services import parameter_set
 from doudi.programmes import catalogue as programme_catalogue
@@ -91,7 +93,7 @@ def start_run(*, by, area_code: str | None = None, trigger: str = "ui",  # noqa:
     if by is not None and not in_scope(by, area, roles.RUN_MONITORING):
         raise PermissionDenied("无权发起监测比对")
     return MonitoringRun.objects.create(area_code=area, trigger=trigger, created_by=by,
-                                        as_of=as_of or timezone.localdate(), phase="排队中")
+                                        as_of=as_of or clock.today(), phase="排队中")
 
 
 def _param(key: str, area_code: str, day: dt.date, default: int) -> int:
@@ -322,13 +324,13 @@ def escalate_overdue(today: dt.date | None = None, area_code: str = "") -> int:
     """Overdue open warnings move up one level (村 → 镇 → 县) with a new time limit."""
     from doudi.casework.services import calendar
 
-    today = today or timezone.localdate()
+    today = today or clock.today()
     cal = calendar()
     moved = 0
     limits = {i.key: i.verify_days for i in catalogue.shipped()}
-    overdue = Warning.objects.filter(area_code__startswith=area_code,
-                                     status__in=(workflow.OPEN, workflow.VERIFIED),
-                                     due_on__lt=today).exclude(handler_level="district")
+    overdue = Warning.objects.filter(overdue_on(today), area_code__startswith=area_code,
+                                     status__in=(workflow.OPEN, workflow.VERIFIED)) \
+        .exclude(handler_level="district")
     for w in overdue.iterator(chunk_size=2000):
         ind_days = limits.get(w.indicator, 5)
         before_level = w.handler_level
@@ -369,7 +371,7 @@ def report(*, by, channel: str, summary: str, household: Household | None = None
     if household is None and not name.strip():
         raise MonitoringError("请填写求助人姓名", field="name")
     ind = indicator(channel, area_code)
-    day = as_of or timezone.localdate()
+    day = as_of or clock.today()
     deadline = add_workdays(day, ind.verify_days, calendar())
     subject = (f"{channel}|{household.pk if household else ''}|{person.pk if person else ''}|"
                f"{ticket_no.strip() or summary.strip()[:60]}")

@@ -11,6 +11,7 @@ from pypinyin import Style, lazy_pinyin
 
 from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
+from doudi.core import clock
 from doudi.core.errors import ServiceError
 from doudi.placenames.models import (
     PLACE_KINDS,
@@ -77,7 +78,7 @@ def decide(*, by, application: NamingApplication, approve: bool,  # noqa: ANN001
 
 
 def _apply_name(application: NamingApplication, by) -> PlaceName:  # noqa: ANN001
-    today = dt.date.today()
+    today = clock.today()
     place = application.place or PlaceName(area_code=application.area_code,
                                            kind=application.place_kind)
     if application.kind == "rename":

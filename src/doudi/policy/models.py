@@ -11,11 +11,11 @@ from typing import Any
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.scoping import along_chain, chain_prefixes  # noqa: F401 (re-exported)
 from doudi.audit.audited import Audited
+from doudi.core import clock
 from doudi.rules.parameters import UNITS
 
 UNIT_CHOICES = [(code, label) for code, (label, _kind) in UNITS.items()]
@@ -81,12 +81,12 @@ class PolicyParameter(Audited):
 
     @property
     def is_future(self) -> bool:
-        return self.effective_from > timezone.localdate()
+        return self.effective_from > clock.today()
 
     def save(self, *args: Any, **kwargs: Any) -> None:
         # A value in force has been used; changing it would rewrite history. New date, new row.
         before = getattr(self, "_audit_snapshot", None)
         if not self._state.adding and before and before["effective_from"] <= str(
-                timezone.localdate()):
+                clock.today()):
             raise RowInForce("已生效的参数取值不能修改，请新增一条带生效日期的取值")
         super().save(*args, **kwargs)

@@ -15,13 +15,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.db.models import Count, Max
-from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.areas.scoping import require
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
+from doudi.core import clock
 from doudi.core.errors import FieldError, ServiceError
 from doudi.policy.models import LOCAL, SHIPPED, PolicyParameter
 from doudi.policy.values import Ident, parameter_fields, to_json, to_parameter
@@ -112,7 +112,7 @@ def _check_texts(texts: dict[str, str], errors: list[FieldError]) -> None:
 def _check_day(day: dt.date | None, reason: str, errors: list[FieldError]) -> None:
     if day is None:
         errors.append(FieldError("effective_from", "生效日期应为 YYYY-MM-DD"))
-    elif day < timezone.localdate() and not reason:
+    elif day < clock.today() and not reason:
         errors.append(FieldError(
             "effective_from",
             "生效日期早于今天：追溯生效会改变已发放月份的测算结果，须勾选追溯生效并填写理由"))
@@ -159,7 +159,7 @@ def add_value(
     _check_texts(texts, errors)
     if errors:
         raise PolicyError(errors)
-    if day >= timezone.localdate():
+    if day >= clock.today():
         texts["retroactive_reason"] = ""  # only a back-dated value has anything to justify
     if PolicyParameter.objects.filter(key=key, area_code=area_code, effective_from=day).exists():
         raise _duplicate(key, area_code, day)

@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
+from doudi.core import clock
 from doudi.core.errors import ServiceError
 from doudi.registry.models import Household
 from doudi.registry.rules_input import build_frames
@@ -108,7 +109,7 @@ def run_cli(stdout: TextIO, area_code: str, items: list[str], day_text: str | No
 
     try:
         overrides = parse_overrides(items)
-        day = dt.date.fromisoformat(day_text) if day_text else dt.date.today()
+        day = dt.date.fromisoformat(day_text) if day_text else clock.today()
         area = Area.objects.filter(code=area_code.ljust(12, "0")).first()
         if area is None:
             raise SimulationError(f"区划 {area_code} 不存在")

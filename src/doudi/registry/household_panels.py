@@ -4,13 +4,13 @@ and the household's economic facts."""
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.db.models import Q
 from django.http import HttpRequest
 
 from doudi.accounts import roles
+from doudi.core import clock
 from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
 from doudi.web import registry_forms
@@ -41,7 +41,7 @@ def categories(request: HttpRequest, household: Household) -> dict[str, Any]:
                            .filter(_of_household(household)).select_related("person")),
         "can_edit": request.user.can(roles.EDIT_REGISTRY),
         "category_form": registry_forms.CategoryForm(
-            members=current, initial={"start_date": dt.date.today()}),
+            members=current, initial={"start_date": clock.today()}),
         "end_form_errors": [],
         # programme statuses are ended by casework (停发, review), not from this page
         "decided": set(catalogue.categories()),
@@ -53,7 +53,7 @@ def observations(request: HttpRequest, household: Household) -> dict[str, Any]:
         "observations": list(household.observations.select_related("person")[:50]),
         "can_edit": request.user.can(roles.EDIT_REGISTRY),
         "observation_form": registry_forms.ObservationForm(
-            initial={"observed_on": dt.date.today().replace(day=1), "source": "declared"}),
+            initial={"observed_on": clock.today().replace(day=1), "source": "declared"}),
     }
 
 

@@ -14,7 +14,7 @@ from django.db.models import Q
 
 from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
-from doudi.core import ages
+from doudi.core import ages, clock
 from doudi.core.masking import MaskedIdentity, mask_id_number, mask_name, mask_phone
 from doudi.registry import choices
 from doudi.registry.categories import CATEGORY_CHOICES
@@ -129,7 +129,7 @@ class Person(MaskedIdentity, Audited, AreaOwned):
     def age(self) -> int:
         """Shown instead of the birth date where data is masked: the full date would give
         back eight of the ten hidden digits of the ID."""
-        return self.age_on(dt.date.today())
+        return self.age_on(clock.today())
 
     def current_membership(self) -> Membership | None:
         return self.memberships.filter(end_date__isnull=True).first()

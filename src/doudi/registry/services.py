@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 from pypinyin import Style, lazy_pinyin
 
 from doudi.accounts import roles
@@ -17,7 +16,7 @@ from doudi.areas.models import Area
 from doudi.areas.scoping import in_scope, require
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.core import areacode, idnumber
+from doudi.core import areacode, clock, idnumber
 from doudi.core.errors import FieldError, ServiceError
 from doudi.registry import choices
 from doudi.registry.categories import CATEGORIES, by_decision
@@ -123,7 +122,7 @@ def create_household(
                                          _refuse_duplicate(existing[id_number], by)))
     if errors or form is None:
         raise RegistryError(errors)
-    start = start_date or timezone.localdate()
+    start = start_date or clock.today()
     for attempt in range(5):
         try:
             with transaction.atomic():
@@ -173,7 +172,7 @@ def add_member(*, by, household: Household, member: MemberInput,  # noqa: ANN001
     person = _create_person(clean, household.area_code, household.hukou_type)
     return Membership.objects.create(
         household=household, person=person, relation=clean.relation,
-        co_resident=clean.co_resident, start_date=start_date or timezone.localdate(),
+        co_resident=clean.co_resident, start_date=start_date or clock.today(),
         area_code=household.area_code,
     )
 
@@ -193,7 +192,7 @@ def move_person(*, by, person: Person, to_household: Household, relation: str,  
         errors.append(FieldError("to_household", "该人员已在目标家庭中"))
     if current is not None and current.relation == "head":
         errors.append(FieldError("person", "户主迁出前须先变更户主"))
-    day = on or timezone.localdate()
+    day = on or clock.today()
     if current is not None and day < current.start_date:
         errors.append(FieldError("on", "迁移日期不能早于在现家庭的起始日期"))
     if errors:

@@ -13,13 +13,13 @@ import polars as pl
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.db.models import Q
-from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits.models import Enrollment
+from doudi.core import clock
 from doudi.core.errors import ServiceError
 from doudi.core.excel import one_sheet
 from doudi.core.shares import percent, ratio_bp
@@ -128,7 +128,7 @@ class TownSummary:
 
 def summary(campaign: Campaign, today: dt.date | None = None) -> list[TownSummary]:
     """The campaign's report, by town, generated from its samples and findings."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     towns: dict[str, dict] = defaultdict(lambda: {"sampled": set(), "checked": set(),
                                                   "bad": set(), "problems": 0, "corrected": 0,
                                                   "overdue": 0, "items": defaultdict(int)})

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
+from doudi.core import clock
 from doudi.core.errors import ServiceError
 from doudi.core.excel import new_workbook
 from doudi.reports import statistics
@@ -104,7 +105,7 @@ def fill(*, by, code: str, period: str) -> ReportInstance:  # noqa: ANN001
     if not by.can(roles.SUBMIT_FILING):
         raise PermissionDenied("报表由区县经办或审批人员填报")
     area = _area_of(by)
-    due = next((d for d in periods(timezone.localdate(), 24)
+    due = next((d for d in periods(clock.today(), 24)
                 if d.template.code == code and d.period == period), None)
     if due is None:
         raise FilingError("没有该期报表")

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -186,10 +187,12 @@ def user_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         password = services.temporary_password()
         try:
-            made = services.create_user(
-                username=request.POST.get("username", ""), password=password,
-                area_code=request.POST.get("area_code", "").strip(), roles=[],
-                full_name=request.POST.get("full_name", "").strip()[:50], by=request.user)
+            with transaction.atomic():
+                made = services.create_user(
+                    username=request.POST.get("username", ""), password=password,
+                    area_code=request.POST.get("area_code", "").strip(), roles=[],
+                    full_name=request.POST.get("full_name", "").strip()[:50], by=request.user)
+                _set_affiliation(request, made)
         except services.AccountError as e:
             errors.extend(e.messages)
         except PermissionDenied as e:
@@ -198,7 +201,39 @@ def user_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, f"已新建账号 {made.username}，临时口令 {password}"
                                       "（仅显示这一次，首次登录须修改）；请安全管理员授予角色")
             return redirect("user_detail", user_id=made.pk)
-    return render(request, "doudi/user_new.html", {"errors": errors, "g": request.POST})
+    return render(request, "doudi/user_new.html", {"errors": errors, "g": request.POST,
+                                                   **_affiliation_choices(request.user)})
+
+
+def _affiliation_choices(viewer: User) -> dict:
+    """The departments and the organisations (in the administrator's area) an account may
+    belong to."""
+    from doudi.community.models import Organisation
+    from doudi.exchange.feed_types import departments
+
+    return {"departments": departments(),
+            "organisations": Organisation.objects.filter(
+                active=True, area_code__startswith=viewer.scope_prefix or "\0")}
+
+
+@transaction.atomic
+def _set_affiliation(request: HttpRequest, target: User) -> str:
+    """Set the posted 所属部门 and 所属社会力量 (those posted); what was set."""
+    from doudi.community.models import Organisation
+
+    done = []
+    if "department" in request.POST:
+        services.set_department(target, request.POST["department"], by=request.user)
+        done.append(f"所属部门：{target.department or '无'}")
+    if "organisation" in request.POST:
+        posted = request.POST["organisation"]
+        organisation = Organisation.objects.filter(pk=int(posted)).first() \
+            if posted.isdigit() else None
+        if posted and organisation is None:
+            raise services.AccountError("没有这个社会力量", field="organisation")
+        services.set_organisation(target, organisation, by=request.user)
+        done.append(f"所属社会力量：{organisation or '无'}")
+    return "；".join(done)
 
 
 def _act(request: HttpRequest, target: User) -> str:
@@ -210,6 +245,8 @@ def _act(request: HttpRequest, target: User) -> str:
     if action in ("disable", "enable"):
         services.set_active(target, action == "enable", by=by)
         return "已启用账号" if action == "enable" else "已停用账号，其接口令牌已作废"
+    if action == "affiliation":
+        return "已设置" + (_set_affiliation(request, target) or "")
     if action == "unlock":
         services.unlock(target, by=by)
         return "已解锁"
@@ -279,4 +316,9 @@ def user_detail(request: HttpRequest, user_id: int) -> HttpResponse:
         # 登录历史 is the auditor's to read (and the user's own, on the account page)
         "history": services.login_history(target) if viewer.can(roles.VIEW_AUDIT) else None,
         "idle_minutes": settings.DOUDI_SESSION_IDLE_MINUTES,
+        # 所属部门 / 社会力量: for an account holding no other role than those they belong to
+        "may_affiliate": not set(target.role_codes) - set(services.AFFILIATION_ROLES.values()),
+        "organisation": getattr(getattr(target, "organisation_membership", None),
+                                "organisation", None),
+        **(_affiliation_choices(viewer) if viewer.can(roles.MANAGE_USERS) else {}),
     })

@@ -42,6 +42,7 @@ from doudi.benefits.models import (
     Recalculation,
     ReviewTask,
 )
+from doudi.core import clock
 from doudi.core.excel import new_workbook
 from doudi.core.money import BUDGET_MAX_FEN, MONTHLY_MAX_FEN, parse_optional_yuan, parse_yuan
 from doudi.core.shares import percent
@@ -70,7 +71,7 @@ def payments(request: HttpRequest) -> HttpResponse:
             error = str(exc) or "无权生成花名册"
     return render(request, "doudi/payments.html", {
         "runs": _runs(request)[:36], "error": error,
-        "month": timezone.localdate().strftime("%Y-%m"),
+        "month": clock.today().strftime("%Y-%m"),
         "can_build": request.user.can(roles.BUILD_RUN),
         "failed": PaymentLine.objects.visible_to(request.user)
         .filter(status=PaymentLine.FAILED).count(),
@@ -214,7 +215,7 @@ def _render_enrollment(request: HttpRequest, e: Enrollment, error: str = "",
         "e": e, "events": e.events.select_related("actor"), "error": error,
         "lines": e.lines.select_related("run").order_by("-month")[:36],
         "kinds": [k for k in EnrollmentEvent.KIND_CHOICES if k[0] != "start"],
-        "can_edit": request.user.can(roles.EDIT_REGISTRY), "today": timezone.localdate(),
+        "can_edit": request.user.can(roles.EDIT_REGISTRY), "today": clock.today(),
         # 收款人: the payee in force, the request waiting for a second person, the history
         "payee_changes": changes, "payee_pending": pending,
         "may_decide": pending is not None and payees.may_decide(request.user, pending),
@@ -350,7 +351,7 @@ def recalculations(request: HttpRequest) -> HttpResponse:
     items = Recalculation.objects.visible_to(request.user).select_related(
         "built_by", "applied_by")[:20]
     return render(request, "doudi/recalculations.html", {
-        "items": items, "error": error, "today": timezone.localdate(),
+        "items": items, "error": error, "today": clock.today(),
         "programmes": [(p.code, p.label) for p in catalogue.recalculable()],
         "can_build": request.user.can(roles.RECALCULATE),
         "can_apply": request.user.can(roles.APPLY_RECALCULATION)})
@@ -370,7 +371,7 @@ def review_tasks(request: HttpRequest) -> HttpResponse:
             amount = request.POST.get("amount", "").strip()
             reviews.record(by=request.user, task=task, outcome=request.POST.get("outcome", ""),
                            findings=request.POST.get("findings", ""),
-                           day=timezone.localdate(),
+                           day=clock.today(),
                            amount_fen=parse_optional_yuan(
                                amount, field="amount", label="调整后月保障金",
                                max_fen=MONTHLY_MAX_FEN))
@@ -384,7 +385,7 @@ def review_tasks(request: HttpRequest) -> HttpResponse:
              .select_related("enrollment", "enrollment__household", "enrollment__household__area")
              .order_by("due_date")[:200])
     return render(request, "doudi/review_tasks.html", {
-        "tasks": tasks, "error": error, "today": timezone.localdate(),
+        "tasks": tasks, "error": error, "today": clock.today(),
         "outcomes": ReviewTask.OUTCOMES,
         "can_record": request.user.can(roles.EDIT_REGISTRY)})
 
@@ -395,9 +396,9 @@ def funds(request: HttpRequest) -> HttpResponse:
     require_capability(request, roles.VIEW_REGISTRY)
     try:
         year = int(request.GET.get("year") or request.POST.get("year") or
-                   timezone.localdate().year)
+                   clock.today().year)
     except ValueError:
-        year = timezone.localdate().year
+        year = clock.today().year
     error = ""
     if request.method == "POST":
         try:

@@ -14,7 +14,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
@@ -30,6 +29,7 @@ from doudi.care.models import (
     VisitPhoto,
     VisitTask,
 )
+from doudi.core import clock
 from doudi.core.money import AmountError, parse_yuan
 from doudi.programmes import catalogue
 from doudi.registry import queries
@@ -49,7 +49,7 @@ def _tasks(request: HttpRequest):  # noqa: ANN202
 def care_home(request: HttpRequest) -> HttpResponse:
     """My visit tasks for this period and the overdue ones; for towns and districts, the
     overdue tasks by town."""
-    today = timezone.localdate()
+    today = clock.today()
     qs = _tasks(request).select_related("person", "household")
     mine = qs.filter(status=VisitTask.OPEN, owner_code=request.user.scope_prefix)
     if request.GET.get("all"):
@@ -117,7 +117,7 @@ def visit_new(request: HttpRequest, person_id: int) -> HttpResponse:
     tasks = VisitTask.objects.filter(person=person, status=VisitTask.OPEN)
     return render(request, "doudi/visit_form.html", {
         "person": person, "form": form, "error": error, "tasks": tasks,
-        "today": timezone.localdate(), "carers": Visit.CARER_CHOICES,
+        "today": clock.today(), "carers": Visit.CARER_CHOICES,
         "follow_ups": Visit.FOLLOW_UP, "programmes": catalogue.choices(),
         "programme": form["programme"] or services.DEFAULT_VISIT_PROGRAMME,
         "profile": CareProfile.objects.filter(person=person).first()})
@@ -201,7 +201,7 @@ def _child_standards(area_code: str) -> dict[str, int]:
     from doudi.policy.services import parameter_set
     from doudi.rules.parameters import engine_value
 
-    day, params, out = timezone.localdate(), parameter_set(), {}
+    day, params, out = clock.today(), parameter_set(), {}
     code = area_code.ljust(6, "0")
     # the rules' child programme: 散居 (community) standard; 事实无人抚养 follow the orphans'
     found = params.find("child.orphan.community", code, day)
@@ -270,7 +270,7 @@ def institution_detail(request: HttpRequest, institution_id: int) -> HttpRespons
     return render(request, "doudi/institution_detail.html", {
         "row": row, "residents": residents, "error": error,
         "care_levels": [(k, v, levels.get(k, 0)) for k, v in InstitutionResident.CARE_LEVELS],
-        "today": timezone.localdate()})
+        "today": clock.today()})
 
 
 @login_required
@@ -297,7 +297,7 @@ def home_care(request: HttpRequest) -> HttpResponse:
     rows = HomeCareService.objects.filter(area_code__startswith=request.user.scope_prefix) \
         .select_related("person")[:300]
     return render(request, "doudi/home_care.html", {
-        "rows": rows, "error": error, "month": timezone.localdate().strftime("%Y-%m")})
+        "rows": rows, "error": error, "month": clock.today().strftime("%Y-%m")})
 
 
 @login_required
@@ -305,7 +305,7 @@ def home_care(request: HttpRequest) -> HttpResponse:
 def generate(request: HttpRequest) -> HttpResponse:
     """The district generates this month's visit tasks (also `doudi care tasks`)."""
     require_capability(request, roles.GENERATE_VISIT_TASKS)
-    out = services.generate_tasks(timezone.localdate(), request.user.scope_prefix)
+    out = services.generate_tasks(clock.today(), request.user.scope_prefix)
     messages.success(request, f"已生成探访任务 {out.created} 条（已有 {out.existing} 条）")
     return redirect("care_home")
 
@@ -333,7 +333,7 @@ def cross_province(request: HttpRequest) -> HttpResponse:
     rows = CrossProvinceCase.objects.filter(area_code__startswith=request.user.scope_prefix) \
         .select_related("application")[:300]
     return render(request, "doudi/cross_province.html", {
-        "rows": rows, "form": form, "error": error, "today": timezone.localdate(),
+        "rows": rows, "form": form, "error": error, "today": clock.today(),
         "directions": CrossProvinceCase.DIRECTIONS,
         "kinds": CrossProvinceCase._meta.get_field("kind").choices,
         "can_edit": request.user.can(roles.EDIT_REGISTRY)

@@ -34,6 +34,7 @@ from doudi.casework.models import (
     FundEntry,
     OnlineRequest,
 )
+from doudi.core import clock
 from doudi.core.errors import ServiceError
 from doudi.core.excel import new_workbook
 from doudi.core.money import parse_optional_yuan, parse_yuan
@@ -77,7 +78,7 @@ def application_new(request: HttpRequest, household_id: int) -> HttpResponse:
 
 
 def _render(request: HttpRequest, app: Application, error: str = "") -> HttpResponse:
-    today = timezone.localdate()
+    today = clock.today()
     actions = workflow.actions_for(app.state, request.user.capabilities,
                                    delegated=services.delegated(app, today),
                                    conditions=services.conditions(app, today))
@@ -210,7 +211,7 @@ def _render_queue(request: HttpRequest, error: str = "") -> HttpResponse:
     if state in workflow.STATES:
         everything = everything.filter(state=state)
     return render(request, "doudi/work_queue.html", {
-        "mine": mine, "overdue": services.overdue(mine), "today": timezone.localdate(),
+        "mine": mine, "overdue": services.overdue(mine), "today": clock.today(),
         "has_decisions": any(a.state == "decision" for a in mine),
         # pending, and accepted ones whose sender's identity is still to be verified
         "online": (OnlineRequest.objects.visible_to(request.user, roles.EDIT_REGISTRY)
@@ -231,7 +232,7 @@ def publicity_list(request: HttpRequest) -> HttpResponse:
     try:
         month = dt.date.fromisoformat(request.GET.get("month", "") + "-01")
     except ValueError:
-        month = timezone.localdate().replace(day=1)
+        month = clock.today().replace(day=1)
     end = (month + dt.timedelta(days=32)).replace(day=1)
     rows = (Application.objects.visible_to(request.user)
             .filter(publicity_ends_on__gte=month + dt.timedelta(days=7),
@@ -394,7 +395,7 @@ def application_print(request: HttpRequest, application_id: int) -> HttpResponse
     """申请审批表 for the case file: the application, the home visits, every step's opinion and
     the rules' reasoning on the decision day (or today), names and IDs masked."""
     app = _application(request, application_id)
-    day = app.decided_on or timezone.localdate()
+    day = app.decided_on or clock.today()
     context = rules_context(app.household, day)
     context.update({"app": app, "events": app.events.all(), "visits": app.visits.all(),
                     "members": app.household.memberships.filter(end_date__isnull=True)
@@ -514,5 +515,5 @@ def holiday_calendar(request: HttpRequest) -> HttpResponse:
             error = str(exc) if str(exc) else "请填写年度"
     return render(request, "doudi/holiday_calendar.html", {
         "library": LIBRARY_YEARS, "years": CalendarYear.objects.all(), "can_edit": can_edit,
-        "days": CalendarDay.objects.filter(day__year__gte=timezone.localdate().year),
+        "days": CalendarDay.objects.filter(day__year__gte=clock.today().year),
         "error": error, "text": text, "source": source, "year": year})

@@ -12,7 +12,6 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
@@ -28,6 +27,7 @@ from doudi.community.models import (
     PointRule,
     Worker,
 )
+from doudi.core import clock
 from doudi.core.excel import one_sheet
 from doudi.core.money import AmountError, parse_optional_yuan, parse_whole
 from doudi.registry import queries
@@ -143,7 +143,7 @@ def need_new(request: HttpRequest, household_id: int) -> HttpResponse:
             error = str(exc)
     return render(request, "doudi/need_form.html", {
         "household": household, "orgs": choices, "kinds": NEED_KINDS, "form": form,
-        "error": error, "today": timezone.localdate()})
+        "error": error, "today": clock.today()})
 
 
 @login_required
@@ -173,7 +173,7 @@ def consultations(request: HttpRequest) -> HttpResponse:
             error = str(exc)
     rows = Consultation.objects.visible_to(request.user).prefetch_related("follow_ups")[:200]
     return render(request, "doudi/consultations.html", {
-        "rows": rows, "error": error, "today": timezone.localdate(),
+        "rows": rows, "error": error, "today": clock.today(),
         "villages": Area.objects.filter(code__startswith=scope, level=5).order_by("code")[:500],
         "counts": Consultation.objects.visible_to(request.user).aggregate(
             n=Count("id"), tasks=Count("follow_ups"))})
@@ -219,7 +219,7 @@ def points(request: HttpRequest) -> HttpResponse:
         .select_related("household").order_by("-balance")[:200]
     return render(request, "doudi/points.html", {
         "rules": rules, "balances": balances, "error": error,
-        "today": timezone.localdate(),
+        "today": clock.today(),
         "total": PointBalance.objects.filter(area_code__startswith=scope).aggregate(
             households=Count("id"), points=Sum("balance"))})
 
@@ -265,7 +265,7 @@ def organisation_detail(request: HttpRequest, organisation_id: int) -> HttpRespo
     return render(request, "doudi/organisation_detail.html", {
         "row": row, "workers": row.workers.all(), "projects": row.projects.all(),
         "pairings": row.pairings.all(), "error": error, "kinds": Worker.KINDS,
-        "today": timezone.localdate(),
+        "today": clock.today(),
         "can_edit": request.user.can(roles.EDIT_REGISTRY)
         and len(request.user.scope_prefix) <= 9})
 

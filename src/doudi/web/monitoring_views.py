@@ -4,7 +4,6 @@ indicators a district tunes, a run's progress, and the two discovery channels (�
 
 from __future__ import annotations
 
-import datetime as dt
 from collections import defaultdict
 
 from django.contrib import messages
@@ -14,13 +13,13 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.areas.scoping import along_chain
 from doudi.benefits import coverage
+from doudi.core import clock
 from doudi.core.money import parse_yuan
 from doudi.core.shares import ratio_bp
 from doudi.engine.monitoring.indicators import KINDS, LEVELS, UNITS
@@ -57,7 +56,7 @@ def _towns(prefix: str) -> dict[str, str]:
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
     qs = _warnings(request)
-    today = timezone.localdate()
+    today = clock.today()
     names = {i.key: i.name for i in services.indicators_for(request.user.scope_prefix,
                                                             active_only=False)}
     pending = Q(status__in=(workflow.OPEN, workflow.VERIFIED))
@@ -145,7 +144,7 @@ def run_detail(request: HttpRequest, monitoring_run_id: int) -> HttpResponse:
 @require_GET
 def warning_list(request: HttpRequest) -> HttpResponse:
     qs = _warnings(request).select_related("household", "person")
-    today = timezone.localdate()
+    today = clock.today()
     f = {k: request.GET.get(k, "") for k in ("status", "level", "indicator", "town", "overdue",
                                              "mine")}
     if f["status"] == "pending" or not f["status"]:
@@ -333,4 +332,4 @@ def _report(request: HttpRequest, channel: str) -> HttpResponse:
         "channel": channel, "title": "主动发现" if channel == "discovery" else "12345 热线工单",
         "household": household, "form": form, "error": error,
         "villages": [] if household else _village_choices(request.user),
-        "today": dt.date.today()})
+        "today": clock.today()})

@@ -10,10 +10,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
+from doudi.core import clock
 from doudi.core.excel import one_sheet
 from doudi.core.money import parse_whole
 from doudi.placenames import services
@@ -101,7 +101,7 @@ def boundaries(request: HttpRequest) -> HttpResponse:
                     raise Http404("问题不存在")
                 services.resolve_issue(by=request.user, issue=issue,
                                        resolution=request.POST.get("resolution", ""),
-                                       resolved_on=timezone.localdate())
+                                       resolved_on=clock.today())
             else:
                 services.inspect_boundary(
                     by=request.user, boundary=request.POST.get("boundary", ""),
@@ -135,7 +135,7 @@ def signs(request: HttpRequest) -> HttpResponse:
                     raise services.PlaceNameError("地名标志不存在")
                 services.check_sign(by=request.user, sign=sign,
                                     condition=request.POST.get("condition", ""),
-                                    checked_on=timezone.localdate())
+                                    checked_on=clock.today())
             else:
                 place = PlaceName.objects.filter(area_code__startswith=scope,
                                                  pk=request.POST.get("place") or 0).first()

@@ -11,13 +11,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
 from doudi.accounts.models import User
 from doudi.areas.models import Area
 from doudi.areas.scoping import in_scope
+from doudi.core import clock
 from doudi.policy import services
 from doudi.policy.models import LOCAL, PolicyParameter
 from doudi.policy.services import PolicyError
@@ -81,7 +81,7 @@ def _lines(pset: ParameterSet, prefix: str, day: dt.date) -> list[tuple[str, lis
 def policy_list(request: HttpRequest) -> HttpResponse:
     """政策参数: every key, the value in force here on the day asked (today by default)."""
     require_capability(request, roles.VIEW_REGISTRY)
-    today = timezone.localdate()
+    today = clock.today()
     day = _day(request, today)
     prefix = request.user.scope_prefix
     groups = _lines(services.parameter_set(), prefix, day)
@@ -135,7 +135,7 @@ def _history(user: User, key: str, current: Parameter | None, today: dt.date) ->
 def _render_detail(request: HttpRequest, key: str,
                    form: PolicyValueForm | None = None) -> HttpResponse:
     pset = _known_key(key)
-    user, today = request.user, timezone.localdate()
+    user, today = request.user, clock.today()
     current = pset.find(key, user.scope_prefix, today)
     latest = pset.history(key)[0]
     can_edit = user.can(roles.EDIT_POLICY)
@@ -168,7 +168,7 @@ def policy_value_add(request: HttpRequest, key: str) -> HttpResponse:
     require_capability(request, roles.EDIT_POLICY)
     latest = _known_key(key).history(key)[0]
     form = PolicyValueForm(request.POST, areas=_editable_areas(request.user), unit=latest.unit,
-                           today=timezone.localdate())
+                           today=clock.today())
     if form.is_valid():
         try:
             row = services.add_value(

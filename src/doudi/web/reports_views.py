@@ -15,7 +15,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET
 from pygal.style import Style
@@ -23,6 +22,7 @@ from pygal.style import Style
 from doudi.accounts import roles
 from doudi.areas.models import Area
 from doudi.areas.scoping import along_chain
+from doudi.core import clock
 from doudi.core.money import parse_whole, parse_yuan
 from doudi.programmes import catalogue
 from doudi.reports import axis, campaigns, filing, performance, statistics
@@ -54,7 +54,7 @@ def _month(request: HttpRequest) -> dt.date:
     try:
         return dt.date.fromisoformat(raw + "-01")
     except ValueError:
-        return timezone.localdate().replace(day=1)
+        return clock.today().replace(day=1)
 
 
 def _area(request: HttpRequest) -> str:
@@ -207,7 +207,7 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     return render(request, "doudi/campaigns.html", {
         "rows": rows, "error": error, "form": form, "kinds": CAMPAIGN_KINDS,
         "programmes": catalogue.choices(), "checked_programmes": {catalogue.DIBAO},
-        "today": timezone.localdate(),
+        "today": clock.today(),
         "can_start": request.user.can(roles.START_CAMPAIGN)})
 
 
@@ -244,14 +244,14 @@ def campaign_sample(request: HttpRequest, campaign_id: int, sample_id: int) -> H
                 finding = sample.findings.get(pk=int(request.POST.get("finding", "0")))
                 campaigns.correct(by=request.user, finding=finding,
                                   correction=request.POST.get("correction", ""),
-                                  corrected_on=timezone.localdate())
+                                  corrected_on=clock.today())
             elif action != "check":
                 raise campaigns.CampaignError("未知操作")
             else:
                 problems = {k: request.POST.get(f"note_{k}", "") for k in CHECKLIST
                             if f"problem_{k}" in request.POST}
                 campaigns.check(by=request.user, sample=sample, problems=problems,
-                                checked_on=timezone.localdate())
+                                checked_on=clock.today())
             return redirect("campaign_sample", campaign_id=row.pk, sample_id=sample.pk)
         except (campaigns.CampaignError, PermissionDenied, ValueError) as exc:
             error = str(exc) or "无权登记"
@@ -259,7 +259,7 @@ def campaign_sample(request: HttpRequest, campaign_id: int, sample_id: int) -> H
             error = "问题不存在"
     return render(request, "doudi/campaign_sample.html", {
         "row": row, "sample": sample, "checklist": CHECKLIST, "error": error,
-        "findings": sample.findings.all(), "today": timezone.localdate()})
+        "findings": sample.findings.all(), "today": clock.today()})
 
 
 @login_required
@@ -300,7 +300,7 @@ def filings(request: HttpRequest) -> HttpResponse:
             return redirect("filing_detail", filing_id=row.pk)
         except (filing.FilingError, PermissionDenied) as exc:
             error = str(exc)
-    today = timezone.localdate()
+    today = clock.today()
     stored = {(r.template, r.period, r.area_code): r
               for r in ReportInstance.objects.filter(area_code__startswith=scope)}
     districts = ([scope] if len(scope) == 6 else sorted(
@@ -356,7 +356,7 @@ def filing_detail(request: HttpRequest, filing_id: int) -> HttpResponse:
     template = filing.templates()[report.template]
     return render(request, "doudi/filing_detail.html", {
         "report": report, "template": template, "area_name": name, "error": error,
-        "money": statistics.MONEY, "late": report.due_on < timezone.localdate()
+        "money": statistics.MONEY, "late": report.due_on < clock.today()
         and report.status == ReportInstance.DRAFT,
         "can_submit": request.user.can(roles.SUBMIT_FILING)
         and request.user.scope_prefix == report.area_code,

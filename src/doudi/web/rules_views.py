@@ -12,7 +12,7 @@ from django.shortcuts import render
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
-from doudi.core import areacode
+from doudi.core import areacode, clock
 from doudi.policy.services import parameter_set
 from doudi.policy.simulation import SimulationError, simulate
 from doudi.registry.models import Household, Person
@@ -26,7 +26,7 @@ def _day(request: HttpRequest) -> dt.date:
     try:
         return dt.date.fromisoformat(request.GET.get("day", ""))
     except ValueError:
-        return dt.date.today()
+        return clock.today()
 
 
 def rules_context(household: Household, day: dt.date) -> dict[str, object]:

@@ -13,7 +13,6 @@ from django.db.models import Count, Q
 from django.db.models.functions import Substr
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from doudi.accounts import roles
@@ -23,7 +22,7 @@ from doudi.audit import labels as audit_labels
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import coverage
-from doudi.core import areacode
+from doudi.core import areacode, clock
 from doudi.registry import choices, exports, queries, services
 from doudi.registry.categories import CATEGORY_CHOICES
 from doudi.registry.models import CategoryAssignment, Household, Person
@@ -47,7 +46,7 @@ def _area_options(user: User) -> list[Area]:
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     user = request.user
-    context: dict = {"today": timezone.localdate()}
+    context: dict = {"today": clock.today()}
     if user.can(roles.VIEW_REGISTRY):
         households = Household.objects.visible_to(user)
         persons = Person.objects.visible_to(user)
@@ -140,7 +139,7 @@ def household_export(request: HttpRequest) -> HttpResponse:
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = (
-        f"attachment; filename*=UTF-8''households-{dt.date.today():%Y%m%d}.xlsx"
+        f"attachment; filename*=UTF-8''households-{clock.today():%Y%m%d}.xlsx"
     )
     return response
 

@@ -121,11 +121,11 @@ def birth_date_of_id(id_number: pl.Expr) -> pl.Expr:
     return id_number.str.slice(6, 8).str.to_date("%Y%m%d", strict=False)
 
 
-def _digits(text: pl.Expr) -> pl.Expr:
+def _digits(text: pl.Expr, stage: Stage = inline) -> pl.Expr:
     """Numeric text without currency signs, spaces or a leading +; thousands separators are
     removed only where they group by three ("1,234.50"); "12,34" stays invalid. A unit the
     cell itself names stays at the end, for the parser of its kind."""
-    bare = (halfwidth(text).str.replace_all(_INVISIBLE, "").str.replace_all(r"\s", "")
+    bare = stage("bare", halfwidth(text).str.replace_all(_INVISIBLE, "").str.replace_all(r"\s", "")
             .str.replace(r"^(?:人民币|RMB|￥|¥)", "").str.replace(r"^\+", ""))
     grouped = bare.str.contains(r"^-?[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]*)?[^0-9,.]*$")
     return pl.when(grouped).then(bare.str.replace_all(",", "")).otherwise(bare)
@@ -137,16 +137,17 @@ def _digits(text: pl.Expr) -> pl.Expr:
 _TAIL_MIN_DIGITS = 6
 
 
-def _scaled(number: pl.Expr, places: int) -> pl.Expr:
+def _scaled(number: pl.Expr, places: int, stage: Stage = inline) -> pl.Expr:
     """'1234.5' → 1234.5 × 10^places as an exact Int64 (no floats); null when it needs more
     decimal places than `places` (beyond a float's rounding tail) or is not a plain decimal."""
     # at most 18 significant digits: whole × 10^places + frac must fit in Int64
     digits = 18 - places
-    parts = number.str.extract_groups(rf"^(-?)([0-9]{{1,{digits}}})(?:\.([0-9]*))?$")
+    parts = stage(f"parts{places}",
+                  number.str.extract_groups(rf"^(-?)([0-9]{{1,{digits}}})(?:\.([0-9]*))?$"))
     whole = parts.struct.field("2").cast(pl.Int64, strict=False)
     decimals = parts.struct.field("3").fill_null("")
     kept = decimals.str.slice(0, places)
-    rest = decimals.str.slice(places)
+    rest = stage(f"rest{places}", decimals.str.slice(places))
     exact = rest.str.contains(r"^0*$")
     floating = (rest.str.len_chars() >= _TAIL_MIN_DIGITS) & rest.str.contains(r"^(?:000|999)")
     up = pl.when(exact).then(0).when(floating & rest.str.starts_with("999")).then(1) \
@@ -181,46 +182,65 @@ def unparsed_reason(text: pl.Expr, value: pl.Expr, kind: str) -> pl.Expr:
 _CELL_MONEY_UNITS = {"元": 0, "圆": 0, "万元": 4, "万": 4}
 
 
-def parse_money(text: pl.Expr, exponent: int = 0) -> tuple[pl.Expr, pl.Expr]:
+def money_units_named(cells: pl.Series) -> frozenset[int]:
+    """The units (powers of ten of yuan) that some cell of a column names itself: one literal
+    scan, so that a column whose cells name none is read without the per-unit readings."""
+    if cells.dtype != pl.String or cells.len() == 0:
+        return frozenset()
+    found = cells.to_frame("t").select(
+        **{u: pl.col("t").str.contains(u, literal=True).any() for u in ("万", "元", "圆")}).row(0)
+    return frozenset(_CELL_MONEY_UNITS[u] for u, hit in zip(("万", "元", "圆"), found, strict=True)
+                     if hit)
+
+
+def parse_money(text: pl.Expr, exponent: int = 0, named: frozenset[int] | None = None,
+                stage: Stage = inline) -> tuple[pl.Expr, pl.Expr]:
     """An amount → integer fen. `exponent` is the column's unit as a power of ten of yuan
     (元 0, 千元 3, 万元 4, 亿元 8, 分 −2); a cell that names its unit ("1.2万元", "71.24元")
-    is read in that unit."""
-    cleaned = _digits(text)
-    number = cleaned.str.replace(r"(?:万元|万|元|圆)$", "")
+    is read in that unit. `named`: the units the column's cells name (`money_units_named`);
+    None when not known, and every unit is then tried. `stage` as in `parse_id_number`."""
+    cleaned = stage("digits", _digits(text, stage))
+    if named is not None and not named and 2 + exponent >= 0:
+        value = _scaled(cleaned, 2 + exponent, stage)
+        return value, unparsed_reason(text, value, "money")
+    number = stage("number", cleaned.str.replace(r"(?:万元|万|元|圆)$", ""))
     unit = cleaned.str.extract(r"(万元|万|元|圆)$")
     cell_exp = unit.replace_strict(_CELL_MONEY_UNITS, default=None, return_dtype=pl.Int32)
     value = pl.lit(None, pl.Int64)
-    for exp in sorted({exponent, *_CELL_MONEY_UNITS.values()}):
+    tried = set(_CELL_MONEY_UNITS.values()) if named is None else set(named)
+    for exp in sorted({exponent, *tried}):
         if 2 + exp < 0:
             continue
         here = (cell_exp == exp) if exp != exponent else (cell_exp.is_null() | (cell_exp == exp))
-        value = pl.when(here).then(_scaled(number, 2 + exp)).otherwise(value)
+        value = pl.when(here).then(_scaled(number, 2 + exp, stage)).otherwise(value)
     return value, unparsed_reason(text, value, "money")
 
 
-def parse_number(text: pl.Expr, factor: int = 1) -> tuple[pl.Expr, pl.Expr]:
+def parse_number(text: pl.Expr, factor: int = 1,
+                 stage: Stage = inline) -> tuple[pl.Expr, pl.Expr]:
     """An integer ("12.0", as Excel writes whole numbers, is accepted), times the column's
     unit `factor` (e.g. 12 for years into a field counted in months)."""
-    value = _scaled(_digits(text), 0) * factor
+    value = _scaled(stage("digits", _digits(text, stage)), 0, stage) * factor
     return value, unparsed_reason(text, value, "number")
 
 
-def parse_decimal1(text: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
+def parse_decimal1(text: pl.Expr, stage: Stage = inline) -> tuple[pl.Expr, pl.Expr]:
     """A number with at most one decimal place → integer tenths."""
-    cleaned = _digits(text).str.replace(r"(?:㎡|平方米|m2|M2|m²)$", "")
-    value = _scaled(cleaned, 1)
+    cleaned = stage("digits", _digits(text, stage).str.replace(r"(?:㎡|平方米|m2|M2|m²)$", ""))
+    value = _scaled(cleaned, 1, stage)
     return value, unparsed_reason(text, value, "decimal1")
 
 
-def parse_area(text: pl.Expr, exponent: int = 0) -> tuple[pl.Expr, pl.Expr]:
+def parse_area(text: pl.Expr, exponent: int = 0,
+               stage: Stage = inline) -> tuple[pl.Expr, pl.Expr]:
     """Square metres with at most two decimals (as 不动产登记 records them) → integer hundredths
     of a square metre. `exponent` is the column's unit as a power of ten of ㎡ (公顷 4); a cell
     written "85.25㎡" is in square metres whatever its column."""
-    cleaned = _digits(text)
+    cleaned = stage("digits", _digits(text, stage))
     in_m2 = cleaned.str.contains(r"(?:㎡|平方米|平米|m2|M2|m²)$")
-    number = cleaned.str.replace(r"(?:㎡|平方米|平米|m2|M2|m²)$", "")
-    value = (pl.when(in_m2).then(_scaled(number, 2))
-             .otherwise(_scaled(number, 2 + exponent)))
+    number = stage("number", cleaned.str.replace(r"(?:㎡|平方米|平米|m2|M2|m²)$", ""))
+    value = (pl.when(in_m2).then(_scaled(number, 2, stage))
+             .otherwise(_scaled(number, 2 + exponent, stage)))
     return value, unparsed_reason(text, value, "area")
 
 
@@ -234,14 +254,15 @@ def _date_text(text: pl.Expr) -> pl.Expr:
     return halfwidth(text).str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "")
 
 
-def parse_date(text: pl.Expr, numeric: pl.Expr | None = None) -> tuple[pl.Expr, pl.Expr]:
+def parse_date(text: pl.Expr, numeric: pl.Expr | None = None,
+               stage: Stage = inline) -> tuple[pl.Expr, pl.Expr]:
     """2026-03-05, 2026/3/5, 2026.3.5, 20260305, 2026年3月5日, a datetime's date part; an Excel
     serial day number (61 … 109574) only from a cell the file stored as a number (`numeric`),
     and never one that reads as a year. A bare year, a month without a day, and day/month/year
-    orders are refused with their own reasons."""
-    cleaned = _date_text(text)
-    parts = cleaned.str.extract_groups(
-        r"^([0-9]{4})(?:[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?|([0-9]{2})([0-9]{2}))$")
+    orders are refused with their own reasons. `stage` as in `parse_id_number`."""
+    cleaned = stage("date", _date_text(text))
+    parts = stage("dparts", cleaned.str.extract_groups(
+        r"^([0-9]{4})(?:[-/.年]([0-9]{1,2})[-/.月]([0-9]{1,2})日?|([0-9]{2})([0-9]{2}))$"))
     year = parts.struct.field("1").cast(pl.Int32, strict=False)
     month = pl.coalesce(parts.struct.field("2"), parts.struct.field("4")).cast(pl.Int32,
                                                                                strict=False)
@@ -266,9 +287,10 @@ def _year_like(cleaned: pl.Expr) -> pl.Expr:
     return year.is_between(DATE_MIN.year, DATE_MAX.year).fill_null(False)
 
 
-def date_reason(text: pl.Expr, value: pl.Expr, numeric: pl.Expr | None) -> pl.Expr:
+def date_reason(text: pl.Expr, value: pl.Expr, numeric: pl.Expr | None,
+                stage: Stage = inline) -> pl.Expr:
     """Why a non-blank date cell has no value: the specific reasons first, then the generic."""
-    cleaned = _date_text(text)
+    cleaned = stage("date", _date_text(text))
     return (pl.when(blank(text) | value.is_not_null()).then(None)
             .when(_year_like(cleaned)).then(pl.lit(DATE_YEAR_ONLY))
             .when(cleaned.str.contains(r"^[0-9]{4}(?:[-/.]|年)[0-9]{1,2}月?$")

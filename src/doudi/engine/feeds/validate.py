@@ -17,11 +17,14 @@ from doudi.engine.feeds.cells import (
     DTYPES,
     MESSAGES,
     PARSERS,
+    Stage,
     blank,
     date_reason,
     id_upgraded,
+    money_units_named,
     parse_area,
     parse_date,
+    parse_decimal1,
     parse_id_number,
     parse_money,
     parse_number,
@@ -33,6 +36,7 @@ from doudi.engine.feeds.units import Scale
 ERROR_SCHEMA = {"row": pl.Int64, "field": pl.String, "value": pl.String, "reason": pl.String}
 NOTE_SCHEMA = ERROR_SCHEMA
 NUMERIC = "{}#numeric"  # optional Boolean column: the cell was a number in the file
+NUMERIC_TYPES = ("id_number", "date")  # the field types that read it
 UPGRADED_NOTE = "15位旧身份证号已按 GB 11643 升为18位"
 DUPLICATE_SCHEMA = {"row": pl.Int64, "first_row": pl.Int64}
 REQUIRED_REASON = "必填项为空"
@@ -51,6 +55,21 @@ class Validated:
         return self.errors.get_column("row").n_unique() if self.errors.height else 0
 
 
+def _stager(stages: list[pl.Expr], key: str) -> Stage:
+    """A `Stage` that materialises a field's intermediates as columns (once each, in order), so
+    that a parsed cell that later steps read several times is computed once."""
+    named: set[str] = set()
+
+    def stage(name: str, expr: pl.Expr) -> pl.Expr:
+        column = f"__{name}_{key}"
+        if name not in named:
+            named.add(name)
+            stages.append(expr.alias(column))
+        return pl.col(column)
+
+    return stage
+
+
 def validate(raw: pl.DataFrame, spec: FeedSpec,
              scales: Mapping[str, Scale] | None = None) -> Validated:
     """`scales`: the unit each field's column was found in (from its header), into the
@@ -60,30 +79,31 @@ def validate(raw: pl.DataFrame, spec: FeedSpec,
     # Values first, materialised; the reasons of money, number and date cells then read the
     # parsed column instead of parsing every cell a second time.
     values, reasons = [], []
-    stages: list[pl.Expr] = []  # intermediates (of IDs) computed once, in order, before values
+    stages: list[pl.Expr] = []  # intermediates computed once, in order, before values
     for f in spec.fields:
         numeric = (pl.col(NUMERIC.format(f.key)) if NUMERIC.format(f.key) in raw.columns
                    else None)
         scale = scales.get(f.key, Scale())
+        stage = _stager(stages, f.key)
+        text = pl.col(f.key)
         if f.type == "id_number":
-            def stage(name: str, expr: pl.Expr, key: str = f.key) -> pl.Expr:
-                stages.append(expr.alias(f"__{name}_{key}"))
-                return pl.col(f"__{name}_{key}")
-
-            value, reason = parse_id_number(pl.col(f.key), stage=stage, numeric=numeric)
+            value, reason = parse_id_number(text, stage=stage, numeric=numeric)
         elif f.type == "date":
-            value, reason = parse_date(pl.col(f.key), numeric=numeric)
+            value, reason = parse_date(text, numeric=numeric, stage=stage)
         elif f.type == "money":
-            value, reason = parse_money(pl.col(f.key), scale.exponent)
+            value, reason = parse_money(text, scale.exponent,
+                                        money_units_named(raw.get_column(f.key)), stage)
         elif f.type == "area":
-            value, reason = parse_area(pl.col(f.key), scale.exponent)
+            value, reason = parse_area(text, scale.exponent, stage)
         elif f.type == "number":
-            value, reason = parse_number(pl.col(f.key), scale.factor)
+            value, reason = parse_number(text, scale.factor, stage)
+        elif f.type == "decimal1":
+            value, reason = parse_decimal1(text, stage)
         else:
-            value, reason = PARSERS[f.type](pl.col(f.key))
+            value, reason = PARSERS[f.type](text)
         values.append(value.cast(DTYPES[f.type]).alias(f"__value_{f.key}"))
         if f.type == "date":
-            reason = date_reason(pl.col(f.key), pl.col(f"__value_{f.key}"), numeric)
+            reason = date_reason(pl.col(f.key), pl.col(f"__value_{f.key}"), numeric, stage)
         elif f.type in MESSAGES:
             reason = unparsed_reason(pl.col(f.key), pl.col(f"__value_{f.key}"), f.type)
         if f.required:

@@ -58,15 +58,14 @@ def time_left(context: template.Context, due: object) -> str:
     per page; "" for no deadline."""
     import datetime as dt
 
-    from django.utils import timezone
-
     from doudi.casework.services import calendar
+    from doudi.core import clock
     from doudi.core.workdays import time_left as say
 
     if not isinstance(due, dt.date):
         return ""
     cache = context.render_context
     if "doudi_calendar" not in cache:
-        cache["doudi_calendar"] = (calendar(), timezone.localdate())
+        cache["doudi_calendar"] = (calendar(), clock.today())
     cal, today = cache["doudi_calendar"]
     return say(due, today, cal)

@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandParser
-from django.utils import timezone
 
 from doudi.audit import context
 from doudi.benefits import reviews, status_reconcile
+from doudi.core import clock
 
 
 class Command(BaseCommand):
@@ -32,5 +32,5 @@ class Command(BaseCommand):
                               f"补认定 {len(report.opened)}；待核实 {len(report.unsettled)}")
             return
         with context.job("benefits schedule-reviews"):
-            n = reviews.schedule(o["today"] or timezone.localdate())
+            n = reviews.schedule(o["today"] or clock.today())
         self.stdout.write(f"新增复核任务 {n} 个")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from doudi.audit import context
 from doudi.care import plans, services
+from doudi.core import clock
 
 
 class Command(BaseCommand):
@@ -33,7 +33,7 @@ class Command(BaseCommand):
             return
         try:
             month = (dt.date.fromisoformat(o["month"] + "-01") if o["month"]
-                     else timezone.localdate().replace(day=1))
+                     else clock.today().replace(day=1))
         except ValueError as exc:
             raise CommandError("--month 应为 YYYY-MM") from exc
         out = services.generate_tasks(month, o["area"])

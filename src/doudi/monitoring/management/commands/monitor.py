@@ -16,9 +16,9 @@ from pathlib import Path
 
 import yaml
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils import timezone
 
 from doudi.audit import context
+from doudi.core import clock
 from doudi.engine.monitoring.indicators import shipped
 from doudi.monitoring import services
 from doudi.monitoring.score_run import score_run
@@ -64,7 +64,7 @@ class Command(BaseCommand):
             from doudi.engine.monitoring.spark import write_inputs
             from doudi.monitoring.inputs import gather
 
-            inputs, summary = gather(o["area"], o["as_of"] or timezone.localdate())
+            inputs, summary = gather(o["area"], o["as_of"] or clock.today())
             write_inputs(inputs, o["export_inputs"])
             write_indicators(services.indicators_for(o["area"]), o["export_inputs"])
             self.stdout.write(f"已导出：家庭 {summary['households']} 户、人员 "

@@ -8,9 +8,9 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from doudi.audit import context
+from doudi.core import clock
 
 
 class Command(BaseCommand):
@@ -42,7 +42,7 @@ class Command(BaseCommand):
         if o["plant"] < 0:
             raise CommandError("--plant 不能为负数")
         try:
-            today = dt.date.fromisoformat(o["today"]) if o["today"] else timezone.localdate()
+            today = dt.date.fromisoformat(o["today"]) if o["today"] else clock.today()
         except ValueError:
             raise CommandError("--today 应为 YYYY-MM-DD") from None
         parameters = None

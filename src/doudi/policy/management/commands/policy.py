@@ -7,9 +7,9 @@ from argparse import ArgumentParser
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
-from django.utils import timezone
 
 from doudi.audit import context
+from doudi.core import clock
 from doudi.policy import services
 from doudi.policy.models import PolicyParameter, chain_prefixes
 from doudi.policy.values import to_parameter
@@ -46,7 +46,7 @@ class Command(BaseCommand):
         if area and not area.isdigit():
             raise CommandError(f"区划代码应为数字：{area!r}")
         try:
-            day = dt.date.fromisoformat(date) if date else timezone.localdate()
+            day = dt.date.fromisoformat(date) if date else clock.today()
         except ValueError:
             raise CommandError(f"日期应为 YYYY-MM-DD：{date!r}") from None
         rows = PolicyParameter.objects.filter(key=key)
