@@ -14,10 +14,15 @@ from django.db.models import Q
 from django.utils import timezone
 
 from doudi.core import clock
+from doudi.monitoring import workflow
 
 
 def overdue_on(day: dt.date) -> Q:
-    """The warnings overdue on `day` (a filter on `monitoring.Warning`)."""
+    """The warnings overdue on `day` (a filter on `monitoring.Warning`). Today (or a day the
+    demo's clock has not reached) is what the records say now — not closed, past due; a past
+    day is read from when each warning was raised and closed."""
+    if day >= clock.today():
+        return Q(due_on__lt=day) & ~Q(status=workflow.CLOSED)
     end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
     return Q(created_at__lt=end, due_on__lt=day) & (Q(closed_at__isnull=True)
                                                     | Q(closed_at__gte=end))
@@ -28,9 +33,6 @@ def as_of(last: dt.date, today: dt.date | None = None) -> dt.date:
     return min(last, today or clock.today())
 
 
-def is_overdue(warning, day: dt.date | None = None) -> bool:  # noqa: ANN001
-    """`overdue_on` for one warning already loaded."""
-    day = day or clock.today()
-    end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
-    return (warning.created_at < end and warning.due_on < day
-            and (warning.closed_at is None or warning.closed_at >= end))
+def is_overdue(warning) -> bool:  # noqa: ANN001
+    """`overdue_on(today)` for one warning already loaded."""
+    return warning.status != workflow.CLOSED and warning.due_on < clock.today()
