@@ -32,7 +32,6 @@ from doudi.engine.monitoring.run import digest
 from doudi.engine.monitoring.run import run as run_engine
 from doudi.monitoring import workflow
 from doudi.monitoring.models import IndicatorSetting, MonitoringRun, Warning, WarningEvent
-from doudi.monitoring.overdue import overdue_on
 from doudi.policy.models import chain_prefixes
 from doudi.policy.services import parameter_set
 from doudi.programmes import catalogue as programme_catalogue
@@ -328,9 +327,9 @@ def escalate_overdue(today: dt.date | None = None, area_code: str = "") -> int:
     cal = calendar()
     moved = 0
     limits = {i.key: i.verify_days for i in catalogue.shipped()}
-    overdue = Warning.objects.filter(overdue_on(today), area_code__startswith=area_code,
-                                     status__in=(workflow.OPEN, workflow.VERIFIED)) \
-        .exclude(handler_level="district")
+    overdue = Warning.objects.filter(area_code__startswith=area_code,
+                                     status__in=(workflow.OPEN, workflow.VERIFIED),
+                                     due_on__lt=today).exclude(handler_level="district")
     for w in overdue.iterator(chunk_size=2000):
         ind_days = limits.get(w.indicator, 5)
         before_level = w.handler_level
