@@ -199,7 +199,7 @@ def pay_first_month(maker: User, checker: User) -> tuple[PaymentRun, list[dict[s
     from doudi.benefits import services as benefits
 
     built = benefits.build_run(by=maker, month=FIRST_MONTH, area_code=AREA)
-    benefits.approve_run(by=checker, run=built.run)
+    benefits.approve_run(by=checker, run=built.run, opinion="经审核，同意")
     data, _, _ = bank_files.bank_file(by=maker, run=built.run, layout="excel")
     rows = bank_layouts.result_rows(data)
     keys = _line_keys(built.run)

@@ -81,6 +81,13 @@ def _login(page, base_url: str, username: str, password: str) -> None:
     page.get_by_role("button", name="登录").click()
 
 
+def _approve_run(page, opinion: str = "经核对与上月变化，同意发放") -> None:
+    """The checker's two steps: the opinion, then the confirmation with the run's totals."""
+    page.fill("#approve-form textarea[name=opinion]", opinion)
+    page.get_by_role("button", name="审核并锁定").click()
+    page.get_by_role("button", name="确认审核锁定").click()
+
+
 def _head(household):
     return Membership.objects.select_related("person").get(
         household=household, relation="head", end_date__isnull=True).person
@@ -413,7 +420,7 @@ def test_a_month_of_payments_through_the_pages(page, live, world, shipped_parame
     page.context.clear_cookies()
     _login(page, live.url, "district_approver", PASSWORD)
     page.goto(run_url)
-    page.get_by_role("button", name="审核并锁定").click()
+    _approve_run(page)
     expect(page.locator("h1")).to_contain_text("已审核锁定")
 
     page.context.clear_cookies()
@@ -481,7 +488,7 @@ def test_a_payee_is_changed_by_request_and_approval(page, live, world, shipped_p
         url = page.url
         as_user("district_approver")
         page.goto(url)
-        page.get_by_role("button", name="审核并锁定").click()
+        _approve_run(page)
         expect(page.locator("h1")).to_contain_text("已审核锁定")
         return url
 
@@ -845,3 +852,69 @@ def test_a_village_assistants_pages_fit_a_phone(live, world, shipped_parameters)
         finally:
             browser.close()
             connections.close_all()
+
+
+def test_the_checker_compares_sends_back_and_approves_a_roster(page, live, world,
+                                                               shipped_parameters) -> None:
+    """The roster page of a month after an approved one: the summary against last month, the
+    roster a page at a time with its filters; the checker sends it back with a reason, the
+    maker builds it again, the checker approves it with an opinion after confirming. The page
+    fits 1280 px and a 375-px phone (screenshots kept)."""
+    from playwright.sync_api import expect
+
+    from doudi.benefits import services as benefits
+    from doudi.benefits.models import PaymentRun
+
+    u = world.users
+    first = dt.date.today().replace(day=1)
+    second = (first + dt.timedelta(days=32)).replace(day=1)
+    for n, household in enumerate((world.village_hh, world.same_town_hh)):
+        e = benefits.enroll(by=u.district_approver, household=household, programme="dibao",
+                            amount_fen=40_000 + n * 10_000, start_date=first)
+        give_payee(u, e, card(f"62170012345678{n}"))
+    january = benefits.build_run(by=u.district_officer, month=first, area_code="341002").run
+    benefits.approve_run(by=u.district_approver, run=january, opinion="同意")
+    e = benefits.enroll(by=u.district_approver, household=world.other_town_hh,
+                        programme="dibao", amount_fen=55_000, start_date=second)
+    give_payee(u, e, card("622848009999468"))
+    run = benefits.build_run(by=u.district_officer, month=second, area_code="341002").run
+
+    _login(page, live.url, "district_approver", PASSWORD)
+    page.goto(f"{live.url}/payments/{run.pk}/")
+    expect(page.locator("#comparison-table")).to_contain_text("屯光镇")
+    expect(page.locator("#lines")).to_contain_text(world.other_town_hh.number)
+    screenshot(page, "roster-approval-1280.png")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    page.fill("#return-form textarea[name=reason]", "屯光镇新增对象请补审批表")
+    page.get_by_role("button", name="退回修改").click()
+    expect(page.locator("h1")).to_contain_text("已退回")
+    expect(page.locator("#run-history")).to_contain_text("屯光镇新增对象请补审批表")
+
+    page.context.clear_cookies()
+    _login(page, live.url, "district_officer", PASSWORD)
+    page.goto(f"{live.url}/payments/{run.pk}/")
+    page.get_by_role("button", name="重新生成并送审核").click()
+    expect(page.locator("h1")).to_contain_text("待审核")
+
+    page.context.clear_cookies()
+    _login(page, live.url, "district_approver", PASSWORD)
+    page.goto(f"{live.url}/payments/{run.pk}/")
+    page.fill("#approve-form textarea[name=opinion]", "已补审批表，同意发放")
+    page.get_by_role("button", name="审核并锁定").click()
+    expect(page.locator("#approve-confirm")).to_contain_text("新增 1 户")
+    screenshot(page, "roster-approval-confirm-1280.png")
+    page.get_by_role("button", name="确认审核锁定").click()
+    expect(page.locator("h1")).to_contain_text("已审核锁定")
+    expect(page.locator("#run-history")).to_contain_text("已补审批表，同意发放")
+    assert PaymentRun.objects.get(pk=run.pk).status == "approved"
+    # the roster narrowed to one town, and on a phone
+    page.select_option("#roster select[name=area]", "341002102")
+    page.locator("#roster").get_by_role("button", name="筛选").click()
+    expect(page.locator("#lines")).not_to_contain_text(world.other_town_hh.number)
+    page.set_viewport_size({"width": 375, "height": 740})
+    page.reload()
+    screenshot(page, "roster-approval-375.png")
+    wide = page.evaluate("""[...document.querySelectorAll('body *')].filter(
+        e => e.getBoundingClientRect().right > 376).map(e => e.tagName + '.' + e.className
+        + '#' + e.id).slice(0, 8)""")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375, wide

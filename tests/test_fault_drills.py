@@ -106,7 +106,7 @@ with context.job("fault drill setup", user=district):
     checker = create_user(username="checker", password="Fault-drill-2026!x",
                           area_code="341002", roles=["district_approver"])
     run = PaymentRun.objects.get(status=PaymentRun.DRAFT)
-    benefits.approve_run(by=checker, run=run)
+    benefits.approve_run(by=checker, run=run, opinion="经审核，同意")
     bank_files.bank_file(by=district, run=run, layout="default")
     warnings = Warning.objects.count()
     Warning.objects.all().delete()

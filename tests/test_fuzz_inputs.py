@@ -293,7 +293,7 @@ def exported_run(world, shipped_parameters, shipped_bank_layouts):
         give_payee(u, e, card("621700123456789"))
         run = services.build_run(by=u.district_officer, month=dt.date(2026, 3, 1),
                                  area_code="341002").run
-        services.approve_run(by=u.district_approver, run=run)
+        services.approve_run(by=u.district_approver, run=run, opinion="经审核，同意")
         bank_files.bank_file(by=u.district_officer, run=run)
     run.refresh_from_db()
     assert run.status == PaymentRun.EXPORTED

@@ -39,7 +39,7 @@ def test_every_app_panel_is_drawn_in_order(client, world) -> None:
     assert _sections(html) == SECTIONS
     titles = re.findall(r"<h2>(.*?)</h2>", html)
     assert titles == [p.title for p in household_page.panels()] + ["救助链时间线"]
-    assert titles[:3] == ["家庭成员", "类别", "经济状况（按日期记录，不覆盖）"]
+    assert titles[:3] == ["家庭成员", "类别", "经济状况（按成员，更正留痕）"]
 
 
 def test_a_panel_the_user_may_not_see_is_left_out(client, world) -> None:

@@ -184,6 +184,8 @@ DETAIL_CAPABILITY = {
     "online_decline": roles.EDIT_REGISTRY,
     "online_verify": roles.EDIT_REGISTRY,
     "household_observation_add": roles.EDIT_REGISTRY,
+    "household_observation_correct": roles.EDIT_REGISTRY,
+    "household_observation_end": roles.EDIT_REGISTRY,
     "household_category_add": roles.EDIT_REGISTRY,
     "household_category_end": roles.EDIT_REGISTRY,
     "warning_act": roles.EDIT_REGISTRY,

@@ -105,7 +105,7 @@ def test_a_district_layout_writes_excel_and_reads_its_own_answer(world,
     give_payee(u, e, ACCOUNT)
     run = services.build_run(by=u.district_officer, month=dt.date(2026, 3, 1),
                              area_code=u.district_officer.area_code).run
-    services.approve_run(by=u.district_approver, run=run)
+    services.approve_run(by=u.district_approver, run=run, opinion="经审核，同意")
     data, name, content_type = bank_files.bank_file(by=u.district_officer, run=run,
                                                     layout="huishang")
     assert name.endswith(".xlsx") and "spreadsheetml" in content_type

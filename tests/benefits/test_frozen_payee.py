@@ -62,7 +62,7 @@ def test_a_payee_change_after_approval_pays_from_the_next_run(client, world,
     january = _run(world, D(2026, 1, 1))
     # a change while the run is still a draft counts: the payee is taken at approval
     _pay_to(world, e, "张三", OLD)
-    services.approve_run(by=u.district_approver, run=january)
+    services.approve_run(by=u.district_approver, run=january, opinion="经审核，同意")
     _pay_to(world, e, "李四", NEW, bank="农业银行")
     rows = _csv(world, january)
     assert [(r["账号"], r["户名"]) for r in rows] == [(OLD, "张三")]
@@ -85,7 +85,7 @@ def test_a_payee_change_after_approval_pays_from_the_next_run(client, world,
     assert counts == {"paid": 1, "failed": 0, "unknown": 0}
     # the next run pays the payee now in force
     february = _run(world, D(2026, 2, 1))
-    services.approve_run(by=u.district_approver, run=february)
+    services.approve_run(by=u.district_approver, run=february, opinion="经审核，同意")
     assert [(r["账号"], r["户名"]) for r in _csv(world, february)] == [(OTHER, "王五")]
 
 
@@ -98,7 +98,7 @@ def test_a_line_without_an_account_waits_and_is_paid_once_it_has_one(client, wor
     assert waiting.payee_name and not waiting.payee_account
     january = _run(world, D(2026, 1, 1))
     assert january.totals["total_fen"] == 90_000  # a draft: nothing held yet
-    services.approve_run(by=u.district_approver, run=january)
+    services.approve_run(by=u.district_approver, run=january, opinion="经审核，同意")
     january.refresh_from_db()
     held = PaymentLine.objects.get(run=january, enrollment=waiting)
     assert (held.status, held.total_fen) == (PaymentLine.AWAITING_ACCOUNT, 40_000)
@@ -128,7 +128,7 @@ def test_a_line_without_an_account_waits_and_is_paid_once_it_has_one(client, wor
 
     # still no account in February: held again, January's amount carried as arrears
     february = _run(world, D(2026, 2, 1))
-    services.approve_run(by=u.district_approver, run=february)
+    services.approve_run(by=u.district_approver, run=february, opinion="经审核，同意")
     again = PaymentLine.objects.get(run=february, enrollment=waiting)
     assert (again.status, again.regular_fen, again.arrears_fen) == (
         PaymentLine.AWAITING_ACCOUNT, 40_000, 40_000)
@@ -137,7 +137,7 @@ def test_a_line_without_an_account_waits_and_is_paid_once_it_has_one(client, wor
     # the account is registered: March pays the three months at once, to it
     _pay_to(world, waiting, "王五", NEW, bank="农业银行")
     march = _run(world, D(2026, 3, 1))
-    services.approve_run(by=u.district_approver, run=march)
+    services.approve_run(by=u.district_approver, run=march, opinion="经审核，同意")
     owed = PaymentLine.objects.get(run=march, enrollment=waiting)
     assert (owed.status, owed.regular_fen, owed.arrears_fen, owed.total_fen) == (
         PaymentLine.PENDING, 40_000, 80_000, 120_000)
@@ -157,7 +157,7 @@ def test_an_invalid_account_or_a_missing_name_is_held_too(world, shipped_paramet
     Enrollment.objects.filter(pk=bad.pk).update(payee_account="6217-12AB")
     Enrollment.objects.filter(pk=nameless.pk).update(payee_name=" ", payee_account=OLD)
     run = _run(world, D(2026, 1, 1))
-    services.approve_run(by=u.district_approver, run=run)
+    services.approve_run(by=u.district_approver, run=run, opinion="经审核，同意")
     statuses = dict(run.lines.values_list("enrollment_id", "status"))
     assert statuses == {bad.pk: "awaiting_account", nameless.pk: "awaiting_account",
                         good.pk: "pending"}
@@ -228,7 +228,7 @@ def test_a_payee_named_like_a_formula_stays_text_in_both_files(world, shipped_pa
                         strict=True):
         _enroll(world, hh, payee=(name, FIRST))
     run = _run(world, D(2026, 1, 1))
-    services.approve_run(by=u.district_approver, run=run)
+    services.approve_run(by=u.district_approver, run=run, opinion="经审核，同意")
     assert sorted(r["户名"] for r in _csv(world, run)) == sorted("'" + n for n in names)
     data = bank_files.bank_file(by=u.district_officer, run=run, layout="excel")[0]
     assert b"<f>" not in zipfile.ZipFile(io.BytesIO(data)).read("xl/worksheets/sheet1.xml")

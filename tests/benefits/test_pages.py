@@ -42,10 +42,11 @@ def test_a_month_through_the_pages(client, world, shipped_parameters) -> None:
     assert response["Location"].endswith(f"/payments/{run.pk}/")
     page = client.get(f"/payments/{run.pk}/").content.decode()
     assert "610.50" in page and ACCOUNT not in page  # account masked
-    page = client.post(f"/payments/{run.pk}/act/", {"action": "approve"}).content.decode()
+    approve = {"action": "approve", "opinion": "同意", "confirm": "1"}
+    page = client.post(f"/payments/{run.pk}/act/", approve).content.decode()
     assert "待另一名区县审批人员审核" in page or "双人复核" in page  # the maker cannot approve
     client.login(username="district_approver", password=PASSWORD)
-    assert client.post(f"/payments/{run.pk}/act/", {"action": "approve"}).status_code == 302
+    assert client.post(f"/payments/{run.pk}/act/", approve).status_code == 302
     client.login(username="district_officer", password=PASSWORD)
     bank = client.post(f"/payments/{run.pk}/act/", {"action": "bank_file", "layout": "default"})
     text = bank.content.decode("utf-8-sig")

@@ -48,7 +48,7 @@ def test_a_roster_writes_its_month_into_its_own_partition(world, shipped_paramet
     months = [D(2026, 3, 1), D(2026, 4, 1)]
     for month in months:
         run = services.build_run(by=u.district_officer, month=month, area_code=DISTRICT).run
-        services.approve_run(by=u.district_approver, run=run)
+        services.approve_run(by=u.district_approver, run=run, opinion="经审核，同意")
     lines = list(PaymentLine.objects.filter(enrollment=e).order_by("month"))
     # payments start in this system with March's run: each month pays its own
     assert [(x.month, x.total_fen) for x in lines] == [(months[0], 41_000),

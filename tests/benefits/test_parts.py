@@ -140,7 +140,7 @@ def _pay(people, month: dt.date):
     for e in Enrollment.objects.filter(payee_account=""):
         give_payee(u, e, card(f"6217000{e.pk:08d}"))
     built = benefits.build_run(by=u.district_officer, month=month, area_code="341002")
-    benefits.approve_run(by=u.district_approver, run=built.run)
+    benefits.approve_run(by=u.district_approver, run=built.run, opinion="经审核，同意")
     return built.run
 
 
@@ -277,9 +277,9 @@ def test_the_intake_form_asks_which_parts(people, client: Client) -> None:
     assert f'name="parts_{PROGRAMME.code}" value="{CARE.code}"' in page
     client.post(f"/households/{people.poor.pk}/applications/", {
         "programme": PROGRAMME.code, "channel": "village", "reason": "申请护理补贴",
-        f"parts_{PROGRAMME.code}": [CARE.code]})
+        f"parts_{PROGRAMME.code}": [CARE.code], f"applicant_{PROGRAMME.code}": people.both.pk})
     app = people.poor.applications.get()
-    assert (app.programme, app.parts) == (PROGRAMME.code, [CARE.code])
+    assert (app.programme, app.parts, app.applicant) == (PROGRAMME.code, [CARE.code], people.both)
     detail = client.get(f"/applications/{app.pk}/").content.decode()
     assert f'id="asked-parts">{CARE.label}<' in detail
 

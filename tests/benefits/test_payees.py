@@ -235,7 +235,7 @@ def test_a_village_assistants_request_changes_nothing_until_a_second_person_appr
     # January is approved meanwhile: the line waits for an account and is not in the file
     january = services.build_run(by=u.district_officer, month=D(2026, 1, 1),
                                  area_code=DISTRICT).run
-    services.approve_run(by=u.district_approver, run=january)
+    services.approve_run(by=u.district_approver, run=january, opinion="经审核，同意")
     assert PaymentLine.objects.get(run=january).status == PaymentLine.AWAITING_ACCOUNT
     assert _accounts(world, january) == []
     # the village assistant cannot approve (no capability), nor can the requester
@@ -252,7 +252,7 @@ def test_a_village_assistants_request_changes_nothing_until_a_second_person_appr
     assert _accounts(world, january) == []
     february = services.build_run(by=u.district_officer, month=D(2026, 2, 1),
                                   area_code=DISTRICT).run
-    services.approve_run(by=u.district_approver, run=february)
+    services.approve_run(by=u.district_approver, run=february, opinion="经审核，同意")
     line = PaymentLine.objects.get(run=february)
     assert (line.status, line.total_fen, line.payee_account) == ("pending", 100_000, account)
     assert _accounts(world, february) == [(account, "100000")]
@@ -342,7 +342,7 @@ def test_an_approved_change_leaves_an_approved_runs_file_and_pays_from_the_next(
     give_payee(u, e, old)
     january = services.build_run(by=u.district_officer, month=D(2026, 1, 1),
                                  area_code=DISTRICT).run
-    services.approve_run(by=u.district_approver, run=january)
+    services.approve_run(by=u.district_approver, run=january, opinion="经审核，同意")
     before = _accounts(world, january)
     assert before == [(old, "50000")]
     change = _request(world, e, holder="agent", agent_name="王代领", agent_id_number=AGENT_ID,
@@ -354,7 +354,7 @@ def test_an_approved_change_leaves_an_approved_runs_file_and_pays_from_the_next(
     assert _accounts(world, january) == before
     february = services.build_run(by=u.district_officer, month=D(2026, 2, 1),
                                   area_code=DISTRICT).run
-    services.approve_run(by=u.district_approver, run=february)
+    services.approve_run(by=u.district_approver, run=february, opinion="经审核，同意")
     assert _accounts(world, february) == [(new, "50000")]
     line = PaymentLine.objects.get(run=february)
     assert (line.payee_name, line.bank, line.account_kind) == ("王代领", "中国农业银行", "card")

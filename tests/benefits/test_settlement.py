@@ -75,7 +75,7 @@ def approve(world, run: PaymentRun) -> None:
     """Approve, and check each line took the payee in force at this moment."""
     payees = {e.pk: (e.payee_name, e.payee_account, e.bank, e.account_kind)
               for e in Enrollment.objects.all()}
-    services.approve_run(by=world.users.district_approver, run=run)
+    services.approve_run(by=world.users.district_approver, run=run, opinion="经审核，同意")
     for line in run.lines.all():
         assert (line.payee_name, line.payee_account, line.bank,
                 line.account_kind) == payees[line.enrollment_id]

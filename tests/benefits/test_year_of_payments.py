@@ -24,7 +24,7 @@ DISTRICT = "341002000000"
 
 def _settle(run: PaymentRun, fail: set[int], world) -> None:
     u = world.users
-    services.approve_run(by=u.district_approver, run=run)
+    services.approve_run(by=u.district_approver, run=run, opinion="经审核，同意")
     data = bank_files.bank_file(by=u.district_officer, run=run)[0].decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(data)))
     assert len(rows) == run.lines.count()
@@ -101,6 +101,6 @@ def test_maker_cannot_approve_and_bank_file_needs_approval(world, shipped_parame
     with pytest.raises(services.BenefitsError):
         bank_files.bank_file(by=u.district_approver, run=built.run)
     with pytest.raises(PermissionDenied, match="双人复核"):
-        services.approve_run(by=u.district_approver, run=built.run)
+        services.approve_run(by=u.district_approver, run=built.run, opinion="经审核，同意")
     with pytest.raises(PermissionDenied):
         services.build_run(by=u.town_approver, month=D(2026, 1, 1), area_code="341002102000")

@@ -85,8 +85,17 @@ def test_a_hotline_ticket_for_someone_not_registered(world, shipped_parameters) 
     with pytest.raises(services.MonitoringError, match="尚未建档"):
         services.dispose(by=u.town_officer, warning=w, disposition="case_tekun")
     services.link_household(by=u.town_officer, warning=w, household=world.village_hh)
+    # 特困 is applied for one member: the case waits until the warning names whom it is for
+    with pytest.raises(services.MonitoringError, match="请选择申请对象"):
+        services.dispose(by=u.town_officer, warning=w, disposition="case_tekun")
+    with pytest.raises(services.MonitoringError, match="现有成员"):
+        services.link_household(by=u.town_officer, warning=w, household=world.village_hh,
+                                person=world.same_town_hh.head())
+    spouse = world.village_hh.current_memberships().exclude(relation="head").get().person
+    services.link_household(by=u.town_officer, warning=w, household=world.village_hh,
+                            person=spouse)
     w = services.dispose(by=u.town_officer, warning=w, disposition="case_tekun")
-    assert w.application.programme == "tekun"
+    assert w.application.programme == "tekun" and w.application.applicant == spouse
 
 
 def test_overdue_warnings_escalate_one_level(world) -> None:

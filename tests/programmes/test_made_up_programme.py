@@ -91,7 +91,7 @@ def test_casework_payments_statistics_and_monitoring_pick_it_up(
     built = benefits.build_run(by=u.district_officer, month=MONTH, area_code="341002")
     line = PaymentLine.objects.get(run=built.run, enrollment=enrollment)
     assert line.total_fen == 15_000
-    benefits.approve_run(by=u.district_approver, run=built.run)
+    benefits.approve_run(by=u.district_approver, run=built.run, opinion="经审核，同意")
     data = bank_files.bank_file(by=u.district_officer, run=built.run)[0].decode("utf-8-sig")
     rows = list(csv.DictReader(io.StringIO(data)))
     assert [(r["项目代码"], r["金额"]) for r in rows] == [("09", "150.00")]
@@ -146,7 +146,7 @@ def test_a_programme_in_parts_is_picked_up_part_by_part(
     for e in app.enrollments.all():
         give_payee(u, e, card(f"62170000000{e.pk:04d}"))
     built = benefits.build_run(by=u.district_officer, month=MONTH, area_code="341002")
-    benefits.approve_run(by=u.district_approver, run=built.run)
+    benefits.approve_run(by=u.district_approver, run=built.run, opinion="经审核，同意")
     data = bank_files.bank_file(by=u.district_officer, run=built.run)[0].decode("utf-8-sig")
     assert sorted((r["项目代码"], r["金额"]) for r in csv.DictReader(io.StringIO(data))) == [
         ("09", "150.00"), ("091", "50.00")]  # the supplement under its own code

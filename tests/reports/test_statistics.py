@@ -40,7 +40,7 @@ def district(users, shipped_parameters, shipped_bank_layouts, tmp_path):
                 end_date=D(2026, 10 + n % 2, 10 + n), status="ended")
         built = benefits.build_run(by=users.district_officer, month=D(2026, 10, 1),
                                    area_code="341002")
-        benefits.approve_run(by=users.district_approver, run=built.run)
+        benefits.approve_run(by=users.district_approver, run=built.run, opinion="经审核，同意")
         data = bank_files.bank_file(by=users.district_officer, run=built.run)[0]
         rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
         out = io.StringIO()

@@ -63,6 +63,7 @@ CHANGE_ENROLLMENT = _capability("benefits.change_enrollment",
                                 "保障金增发、减发、停发、恢复，复核后调整、渐退、停保")
 BUILD_RUN = _capability("benefits.build_run", "生成发放花名册")
 APPROVE_RUN = _capability("benefits.approve_run", "审核发放批次（双人复核）")
+RETURN_RUN = _capability("benefits.return_run", "退回发放批次（写明原因，退回生成人修改）")
 EXPORT_BANK_FILE = _capability("benefits.export_bank_file", "生成银行发放文件、导入银行回盘")
 RECALCULATE = _capability("benefits.recalculate", "发起调标重算")
 APPLY_RECALCULATION = _capability("benefits.apply_recalculation", "审核执行调标重算（双人复核）")
@@ -140,7 +141,8 @@ ROLES: dict[str, Role] = {
                       APPROVE_PAYEE_CHANGE}, (4,)),
         Role("district_officer", "区县经办", _DISTRICT, (3,)),
         Role("district_approver", "区县审批",
-             _DISTRICT | {APPROVE, RETURN_FOR_CORRECTION, APPROVE_RUN, APPLY_RECALCULATION,
+             _DISTRICT | {APPROVE, RETURN_FOR_CORRECTION, APPROVE_RUN, RETURN_RUN,
+                          APPLY_RECALCULATION,
                           APPROVE_PAYEE_CHANGE},
              (3,)),
         Role("district_admin", "区县业务管理员",

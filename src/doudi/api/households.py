@@ -10,7 +10,8 @@ from pydantic import Field
 
 from doudi.accounts import roles
 from doudi.api.schemas import HouseholdDetailOut, HouseholdIn, HouseholdPage, refusals
-from doudi.registry import queries, services
+from doudi.core import clock
+from doudi.registry import facts, queries, services
 from doudi.registry.categories import CATEGORIES
 from doudi.registry.models import CategoryAssignment, Household
 
@@ -79,8 +80,10 @@ def get_household(request, household_id: int):  # noqa: ANN001, ANN201
         "start_date": c.start_date, "end_date": c.end_date,
     } for c in CategoryAssignment.objects.visible_to(request.user).filter(
         Q(household=hh) | Q(person_id__in=person_ids))]
-    data["observations"] = list(hh.observations.values(
-        "kind", "item", "amount_fen", "quantity", "observed_on", "source"))
+    # the facts that count today (corrected and ended ones are the page's history)
+    data["observations"] = facts.current(hh.observations.values(
+        *facts.KEY_FIELDS, "amount_fen", "quantity", "observed_on", "source"),
+        clock.today())
     return data
 
 

@@ -108,11 +108,15 @@ class CategoryOut(Schema):
 
 
 class ObservationOut(Schema):
+    """A fact that counts today, of a member (`person_id`) or of the household (null)."""
+
+    person_id: int | None
     kind: str
     item: str
     amount_fen: int | None
     quantity: int | None
     observed_on: dt.date
+    ended_on: dt.date | None
     source: str
 
 

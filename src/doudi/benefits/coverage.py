@@ -68,20 +68,27 @@ def _per_child(qs: QuerySet, width: int, distinct: str) -> dict[str, int]:
         n=Count(distinct, distinct=True))}
 
 
-def _persons(area: str, day: dt.date, width: int) -> dict[str, int]:
-    """Members of covered households and persons covered alone, once each, per child area."""
-    force = records("covered_persons", area, day)
+def covered_people(force: QuerySet, day: dt.date, **keys: object) -> tuple[QuerySet, QuerySet]:
+    """Who the enrollments `force` cover on `day`, by the rule 在保人数 counts with: the
+    co-resident members of a household covered whole, and each person covered alone. Two
+    value querysets (members, alone) of `keys` and `who` (the person's id)."""
     whole = catalogue.household_covering()
-    child = Substr("area_code", 1, width)
     members = force.filter(
         Q(person__isnull=True) | Q(programme__in=whole),
         Q(household__memberships__end_date__isnull=True)
         | Q(household__memberships__end_date__gt=day),
         household__memberships__start_date__lte=day,
         household__memberships__co_resident=True,
-    ).order_by().values(child=child, who=F("household__memberships__person_id"))
+    ).order_by().values(**keys, who=F("household__memberships__person_id"))
     alone = (force.filter(person__isnull=False).exclude(programme__in=whole)
-             .order_by().values(child=child, who=F("person_id")))
+             .order_by().values(**keys, who=F("person_id")))
+    return members, alone
+
+
+def _persons(area: str, day: dt.date, width: int) -> dict[str, int]:
+    """Members of covered households and persons covered alone, once each, per child area."""
+    members, alone = covered_people(records("covered_persons", area, day), day,
+                                    child=Substr("area_code", 1, width))
     (members_sql, members_params), (alone_sql, alone_params) = (
         members.query.sql_with_params(), alone.query.sql_with_params())
     with connection.cursor() as cursor:

@@ -145,9 +145,15 @@ class EnrollmentEvent(AreaOwned, models.Model):
 
 
 class PaymentRun(AreaOwned, models.Model):
+    """A month's roster for an area. The maker builds it (待审核); the checker, never the
+    maker, approves it with an opinion (审核锁定) or sends it back with a reason (已退回), and
+    the maker builds it again in place (the same run, its history kept: `PaymentRunEvent`)."""
+
     DRAFT, APPROVED, EXPORTED, SETTLED = "draft", "approved", "exported", "settled"
-    STATUS_CHOICES = [(DRAFT, "待审核"), (APPROVED, "已审核锁定"), (EXPORTED, "已生成银行文件"),
-                      (SETTLED, "已回盘")]
+    RETURNED = "returned"
+    STATUS_CHOICES = [(DRAFT, "待审核"), (RETURNED, "已退回"), (APPROVED, "已审核锁定"),
+                      (EXPORTED, "已生成银行文件"), (SETTLED, "已回盘")]
+    OPEN = (DRAFT, RETURNED)  # still the maker's or awaiting the checker: lines not frozen
 
     month = models.DateField("发放月份")
     status = models.CharField("状态", max_length=10, choices=STATUS_CHOICES, default=DRAFT)
@@ -164,7 +170,7 @@ class PaymentRun(AreaOwned, models.Model):
         verbose_name = "发放批次"
         ordering = ["-month", "-id"]
         constraints = [models.UniqueConstraint(
-            fields=["area_code", "month"], condition=models.Q(status="draft"),
+            fields=["area_code", "month"], condition=models.Q(status__in=["draft", "returned"]),
             name="one_draft_run_per_area_month")]
 
     def __str__(self) -> str:
@@ -174,6 +180,29 @@ class PaymentRun(AreaOwned, models.Model):
         """This run's lines, looked for in its month only: on PostgreSQL each month is a
         partition of its own, and a query that names the month reads that one alone."""
         return PaymentLine.objects.filter(month=self.month, run=self)
+
+
+class PaymentRunEvent(AreaOwned, models.Model):
+    """One step of a run's approval: built, rebuilt, approved with the checker's opinion
+    (审核意见) or sent back with the reason (退回原因). Written once, never changed (the audit
+    log records it too)."""
+
+    BUILD, APPROVE, RETURN = "build", "approve", "return"
+    ACTION_CHOICES = [(BUILD, "生成花名册"), (APPROVE, "审核锁定"), (RETURN, "退回修改")]
+
+    run = models.ForeignKey(PaymentRun, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField("操作", max_length=10, choices=ACTION_CHOICES)
+    note = models.TextField("意见或原因", blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                           related_name="+")
+    at = models.DateTimeField("时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "发放批次办理记录"
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.run} {self.get_action_display()}"
 
 
 class PaymentLine(AreaOwned, models.Model):

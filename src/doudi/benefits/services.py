@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count, Min, Sum
+from django.db.models import Count, F, Min, Sum
 from django.utils import timezone
 
 from doudi.accounts import roles
@@ -28,7 +28,14 @@ from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import banks, partitions, settlement
-from doudi.benefits.models import Budget, Enrollment, EnrollmentEvent, PaymentLine, PaymentRun
+from doudi.benefits.models import (
+    Budget,
+    Enrollment,
+    EnrollmentEvent,
+    PaymentLine,
+    PaymentRun,
+    PaymentRunEvent,
+)
 from doudi.core.errors import ServiceError
 from doudi.engine.payments import roster
 from doudi.policy.services import parameter_set
@@ -248,12 +255,11 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
         raise PermissionDenied("发放花名册由区县民政部门生成")
     partitions.ensure_month(month)  # before the long transaction: it locks the table briefly
     with transaction.atomic():
-        old = PaymentRun.objects.filter(area_code=area_code, month=month,
-                                        status=PaymentRun.DRAFT).first()
-        if old is not None:  # rebuilding a draft replaces it
+        old = PaymentRun.objects.select_for_update().filter(
+            area_code=area_code, month=month, status__in=PaymentRun.OPEN).first()
+        if old is not None:  # a draft, or one sent back, is built again in place
             settlement.forget_lines(old.month_lines())
             old.month_lines().delete()
-            old.delete()
         # balances through the month before: usually the bank's answer for it settled them
         # already (`settle_run`) and nothing moves; without an answer they are carried here
         owed = _owed(area, month, roster.month_start(month - dt.timedelta(days=1)))
@@ -269,10 +275,17 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
         lines = (owed.lines.filter(~pl.col("enrollment_id").is_in(done.implode())
                                    & (pl.col("total_fen") > 0))
                  .join(areas, on="enrollment_id", how="left"))
-        run = PaymentRun.objects.create(month=month, built_by=by, area_code=area_code)
+        if old is None:
+            run = PaymentRun.objects.create(month=month, built_by=by, area_code=area_code)
+        else:
+            run = old
+            run.status, run.built_by, run.built_at = PaymentRun.DRAFT, by, timezone.now()
         _write_lines(run, lines)
         run.totals = totals(run)
-        run.save(update_fields=["totals"])
+        run.save(update_fields=["totals", "status", "built_by", "built_at"])
+        PaymentRunEvent.objects.create(run=run, action=PaymentRunEvent.BUILD, by=by,
+                                       note="重新生成" if old is not None else "",
+                                       area_code=area_code)
         audit.record(AuditEvent.CREATE, object_type="benefits.paymentrun", object_id=run.pk,
                      object_label=f"生成{run}（{run.totals['lines']} 人次）",
                      area_code=area_code, changes={"total_fen": run.totals["total_fen"]})
@@ -381,25 +394,150 @@ def hold_unpayable(run: PaymentRun) -> int:
     return len(held)
 
 
-@transaction.atomic
-def approve_run(*, by, run: PaymentRun) -> PaymentRun:  # noqa: ANN001
-    # the status change and its audit row commit together; the row lock stops two approvers
+def check_checker(by, run: PaymentRun, act: str, capability: str) -> None:  # noqa: ANN001
+    """Refuses, with the reason, a checker who may not `act` on `run` (审核 or 退回): the run
+    must await approval, lie in the checker's area, and not be the checker's own build
+    (双人复核)."""
+    if not by.can(capability) or not in_scope(by, run.area_code, roles.VIEW_REGISTRY):
+        raise PermissionDenied(f"发放批次由区县审批人员{act}")
+    if run.status != PaymentRun.DRAFT:
+        raise BenefitsError(f"只有待审核的发放批次可以{act}")
+    if run.built_by_id == by.pk:
+        raise PermissionDenied(f"生成花名册的人员不能{act}同一批次（双人复核）")
+
+
+def _checker(by, run: PaymentRun, act: str, capability: str) -> PaymentRun:  # noqa: ANN001
+    """The run locked for the checker's act, after `check_checker`."""
     run.status = PaymentRun.objects.select_for_update().values_list(
         "status", flat=True).get(pk=run.pk)
-    if run.status != PaymentRun.DRAFT:
-        raise BenefitsError("只有待审核的发放批次可以审核")
-    if not by.can(roles.APPROVE_RUN) or not in_scope(by, run.area_code, roles.VIEW_REGISTRY):
-        raise PermissionDenied("发放批次由区县审批人员审核")
-    if run.built_by_id == by.pk:
-        raise PermissionDenied("生成花名册的人员不能审核同一批次（双人复核）")
+    check_checker(by, run, act, capability)
+    return run
+
+
+@transaction.atomic
+def approve_run(*, by, run: PaymentRun, opinion: str) -> PaymentRun:  # noqa: ANN001
+    """审核锁定 with the checker's opinion (审核意见, required): the payees are frozen as
+    approved and lines without a usable account are held back. The status change, its
+    history row and its audit row commit together; the row lock stops two approvers."""
+    opinion = opinion.strip()
+    if not opinion:
+        raise BenefitsError("请填写审核意见", field="opinion")
+    _checker(by, run, "审核", roles.APPROVE_RUN)
     run.status, run.approved_by, run.approved_at = PaymentRun.APPROVED, by, timezone.now()
     run.save(update_fields=["status", "approved_by", "approved_at"])
     freeze_payees(run)
     held = hold_unpayable(run)
+    PaymentRunEvent.objects.create(run=run, action=PaymentRunEvent.APPROVE, note=opinion[:500],
+                                   by=by, area_code=run.area_code)
     audit.record(AuditEvent.UPDATE, object_type="benefits.paymentrun", object_id=run.pk,
                  object_label=f"审核锁定{run}" + (f"（待补账号 {held} 人次）" if held else ""),
-                 area_code=run.area_code, changes={"awaiting_account": held} if held else None)
+                 area_code=run.area_code,
+                 changes={"opinion": opinion[:500], **({"awaiting_account": held} if held
+                                                        else {})})
     return run
+
+
+@transaction.atomic
+def return_run(*, by, run: PaymentRun, reason: str) -> PaymentRun:  # noqa: ANN001
+    """退回: the checker sends the run back to the maker with a reason; it cannot be approved
+    until the maker builds it again (`build_run`, in place)."""
+    reason = reason.strip()
+    if not reason:
+        raise BenefitsError("请填写退回原因", field="reason")
+    _checker(by, run, "退回", roles.RETURN_RUN)
+    run.status = PaymentRun.RETURNED
+    run.save(update_fields=["status"])
+    PaymentRunEvent.objects.create(run=run, action=PaymentRunEvent.RETURN, note=reason[:500],
+                                   by=by, area_code=run.area_code)
+    audit.record(AuditEvent.UPDATE, object_type="benefits.paymentrun", object_id=run.pk,
+                 object_label=f"退回{run}", area_code=run.area_code,
+                 changes={"status": [PaymentRun.DRAFT, PaymentRun.RETURNED],
+                          "reason": reason[:500]})
+    return run
+
+
+# 与上月比较: how a run's lines stand against the previous month's approved run
+CHANGE_KINDS = {"new": "新增", "ended": "减少", "changed": "金额变化", "unchanged": "未变"}
+
+
+def previous_run(run: PaymentRun) -> PaymentRun | None:
+    """The approved run of the same area for the month before `run`'s."""
+    before = roster.month_start(run.month - dt.timedelta(days=1))
+    return (PaymentRun.objects.filter(area_code=run.area_code, month=before)
+            .exclude(status__in=PaymentRun.OPEN).order_by("-id").first())
+
+
+def _compared_lines(run: PaymentRun | None) -> pl.DataFrame:
+    schema = {"enrollment_id": pl.Int64, "household_id": pl.Int64, "programme": pl.String,
+              "area_code": pl.String, "total_fen": pl.Int64}
+    if run is None:
+        return pl.DataFrame(schema=schema)
+    return pl.DataFrame(list(run.month_lines().values_list(
+        "enrollment_id", "enrollment__household_id", "enrollment__programme", "area_code",
+        "total_fen")), schema=schema, orient="row")
+
+
+def _covered(enrollment_ids: list[int], day: dt.date) -> pl.DataFrame:
+    """(enrollment, person) for the persons these enrollments cover (`coverage`'s rule)."""
+    from doudi.benefits.coverage import covered_people
+
+    schema = {"enrollment_id": pl.Int64, "who": pl.Int64}
+    rows: list[tuple[int, int]] = []
+    for start in range(0, len(enrollment_ids), 5000):
+        force = Enrollment.objects.filter(pk__in=enrollment_ids[start:start + 5000])
+        for qs in covered_people(force, day, eid=F("id")):
+            rows += [(r["eid"], r["who"]) for r in qs]
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def compare_to_previous(run: PaymentRun) -> dict[str, Any]:
+    """与上月比较 by town and programme: households, persons and amount of the lines new this
+    month, ended (in last month's approved run, not in this one), changed in amount, and
+    unchanged. Amounts are this month's, last month's for those ended (`before_fen` gives last
+    month's for the changed). The one computation the approval page and its Excel read."""
+    previous = previous_run(run)
+    now, before = _compared_lines(run), _compared_lines(previous)
+    joined = now.join(before, on="enrollment_id", how="full", coalesce=True, suffix="_before")
+    joined = joined.with_columns(
+        pl.when(pl.col("total_fen_before").is_null()).then(pl.lit("new"))
+        .when(pl.col("total_fen").is_null()).then(pl.lit("ended"))
+        .when(pl.col("total_fen") != pl.col("total_fen_before")).then(pl.lit("changed"))
+        .otherwise(pl.lit("unchanged")).alias("kind"),
+        pl.coalesce("household_id", "household_id_before").alias("household"),
+        pl.coalesce("programme", "programme_before").alias("prog"),
+        pl.coalesce("area_code", "area_code_before").str.slice(0, 9).alias("town"),
+        pl.when(pl.col("total_fen").is_null()).then(pl.col("total_fen_before"))
+        .otherwise(pl.col("total_fen")).alias("amount"))
+    # who is covered: on the last day of this month, and of last month for those ended
+    def last_day(month: dt.date) -> dt.date:
+        return roster.next_month(month) - dt.timedelta(days=1)
+
+    ended = joined.filter(pl.col("kind") == "ended")["enrollment_id"].to_list()
+    people = pl.concat([
+        _covered(joined.filter(pl.col("kind") != "ended")["enrollment_id"].to_list(),
+                 last_day(run.month)),
+        _covered(ended, last_day(previous.month if previous else run.month))])
+    persons = (joined.join(people, on="enrollment_id", how="inner")
+               .group_by("town", "prog", "kind").agg(pl.col("who").n_unique().alias("persons")))
+    groups = (joined.group_by("town", "prog", "kind")
+              .agg(pl.col("household").n_unique().alias("households"),
+                   pl.col("amount").sum().alias("amount_fen"),
+                   pl.col("total_fen_before").sum().alias("before_fen"))
+              .join(persons, on=["town", "prog", "kind"], how="left")
+              .with_columns(pl.col("persons").fill_null(0)))
+    rows: dict[tuple[str, str], dict[str, Any]] = {}
+    for g in groups.sort("town", "prog").iter_rows(named=True):
+        row = rows.setdefault((g["town"], g["prog"]), {
+            "town": g["town"], "programme": g["prog"],
+            **{k: {"households": 0, "persons": 0, "amount_fen": 0, "before_fen": 0}
+               for k in CHANGE_KINDS}})
+        row[g["kind"]] = {"households": g["households"], "persons": g["persons"],
+                          "amount_fen": int(g["amount_fen"] or 0),
+                          "before_fen": int(g["before_fen"] or 0)}
+    total = {k: {m: sum(r[k][m] for r in rows.values())
+                 for m in ("households", "persons", "amount_fen", "before_fen")}
+             for k in CHANGE_KINDS}
+    return {"previous": previous, "rows": list(rows.values()), "total": total}
 
 
 @transaction.atomic

@@ -38,7 +38,7 @@ from doudi.programmes import catalogue
 from doudi.registry import services as registry
 from doudi.registry.categories import CATEGORIES
 from doudi.registry.models import Household, Person
-from doudi.rules.parameters import ParameterSet, engine_value
+from doudi.rules.parameters import ParameterError, ParameterSet, engine_value
 
 
 class CaseworkError(ServiceError):
@@ -181,6 +181,68 @@ def _asked_parts(programme: str, parts: Iterable[str]) -> list[str]:
     return [] if asked == set(known) else [c for c in known if c in asked]
 
 
+def applicant_choices(household: Household, day: dt.date) -> dict[str, list[Person]]:
+    """申请对象 the intake form offers for each programme applied for member by member (特困,
+    两项补贴, 孤儿/事实无人抚养: `catalogue.MEMBER`): the household's living current members its
+    rules module declares it relevant to on the day (`relevant`: 无劳动能力, 持证残疾, 孤儿或
+    事实无人抚养); every living current member where the rules cannot be evaluated (no policy
+    parameters for the area) or declare nothing."""
+    from doudi.registry.rules_input import build_frames
+    from doudi.rules.engine import evaluate
+
+    members = [m.person for m in household.current_memberships().order_by("id")
+               if m.person.death_date is None or m.person.death_date > day]
+    per_person = [p for p in catalogue.programmes() if p.level == catalogue.MEMBER]
+    try:
+        h, m = build_frames(Household.objects.filter(pk=household.pk), day)
+        rows = evaluate(h, m, parameter_set(), day).members.to_dicts()
+    except ParameterError:
+        rows = []
+    choices = {}
+    for p in per_person:
+        relevant = p.rules_programme().relevant
+        if not rows or relevant is None:
+            choices[p.code] = members
+            continue
+        found = {r["member_id"] for r in rows if r.get(relevant)}
+        choices[p.code] = [person for person in members if str(person.pk) in found]
+    return choices
+
+
+def chosen_applicant(household: Household, programme: str, person_id: str | None,
+                     day: dt.date) -> Person | None:
+    """The member the intake form named for a programme applied for member by member, who
+    must be among its `applicant_choices`; None for a household programme (its head)."""
+    choices = applicant_choices(household, day).get(programme)
+    if choices is None:
+        return None
+    found = next((p for p in choices if str(p.pk) == (person_id or "").strip()), None)
+    if found is None:
+        raise CaseworkError(
+            f"请选择{catalogue.label(programme)}的申请对象（本家庭符合申请条件的成员）"
+            if choices else f"本家庭没有符合{catalogue.label(programme)}申请条件的成员"
+            "（请先在家庭档案中登记残疾、孤儿等情况）", field="applicant")
+    return found
+
+
+def _applicant(household: Household, programme: catalogue.Programme,
+               applicant: Person | None) -> Person | None:
+    """Whom the application is for: the member named (who must belong to the household); for
+    a household programme the head when nobody is named; a programme applied for member by
+    member names its member (the only one of a one-person household goes without saying)."""
+    current = [m.person for m in household.current_memberships()]
+    if applicant is not None:
+        if applicant not in current:
+            raise CaseworkError("申请对象须为本家庭的现有成员", field="applicant")
+        return applicant
+    if programme.level == catalogue.MEMBER:
+        if len(current) == 1:
+            return current[0]
+        raise CaseworkError(f"{programme.short_label}按人申请，请选择申请对象（本家庭成员）",
+                            field="applicant")
+    return household.head()
+
+
 def create_application(*, by, household: Household, programme: str, channel: str,  # noqa: ANN001
                        reason: str, applicant: Person | None = None, emergency: bool = False,
                        submitted_on: dt.date | None = None, reference: str = "",
@@ -210,15 +272,20 @@ def create_application(*, by, household: Household, programme: str, channel: str
         if errors:
             raise CaseworkError(errors)
         emergency = emergency or aid_type == request.urgent
-    if Application.objects.filter(household=household, programme=programme).exclude(
-            state__in=workflow.TERMINAL).exists():
+    entry = catalogue.get(programme)
+    applicant = _applicant(household, entry, applicant)
+    pending = Application.objects.filter(household=household, programme=programme).exclude(
+        state__in=workflow.TERMINAL)
+    if entry.level == catalogue.MEMBER and pending.filter(applicant=applicant).exists():
+        raise CaseworkError(f"{applicant.masked_name}已有办理中的{entry.label}申请")
+    if entry.level == catalogue.HOUSEHOLD and pending.exists():
         raise CaseworkError(f"该家庭已有办理中的{catalogue.label(programme)}申请")
     day = submitted_on or clock.today()
     with transaction.atomic():
         application = Application(
             number=_number(household.area_code, day), programme=programme, parts=asked,
             channel=channel,
-            household=household, applicant=applicant or household.head(), reason=reason.strip(),
+            household=household, applicant=applicant, reason=reason.strip(),
             emergency=emergency, submitted_on=day, step_started_on=day, created_by=by,
             reference=reference.strip()[:40],
             aid_type=aid_type or "" if stated else "", need_fen=need_fen if stated else None,
@@ -539,16 +606,18 @@ def _decided_parts(application: Application, rules: dict,
 SIDE_ACTIONS = frozenset({"withdraw", "return_for_correction"})
 
 
-def work_queue(user) -> list[Application]:  # noqa: ANN001
+def work_queue(user, within=None) -> list[Application]:  # noqa: ANN001
     """待办: open applications in the user's area whose current step the user may take,
-    soonest deadline first."""
+    soonest deadline first; `within` (a queryset of applications, a list's filters) narrows
+    them."""
     if user.scope_prefix is None:
         return []
     today = clock.today()
     params = parameter_set()  # once, not once or twice per application
     mine = []
-    for application in (Application.objects.visible_to(user)
-                        .exclude(state__in=workflow.TERMINAL)
+    base = Application.objects.visible_to(user) if within is None else (
+        within & Application.objects.visible_to(user))
+    for application in (base.exclude(state__in=workflow.TERMINAL)
                         .select_related("household", "household__area")
                         .order_by("step_due", "id")):
         possible = workflow.actions_for(application.state, user.capabilities,

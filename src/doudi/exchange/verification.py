@@ -29,6 +29,7 @@ from doudi.engine.feeds.feedspec import VERIFICATION_SECTIONS, FeedSpec
 from doudi.exchange.current import current_rows
 from doudi.exchange.models import Consent, FeedBatch, FeedType, VerificationReport
 from doudi.policy.services import parameter_set
+from doudi.registry import facts
 from doudi.registry.choices import DISABILITY_CATEGORY_CHOICES
 from doudi.registry.models import Household, Observation, Person
 from doudi.rules.parameters import engine_value
@@ -167,16 +168,12 @@ def _members(household: Household, day: dt.date) -> list[Member]:
 
 
 def _declared(household: Household, persons: list[int], day: dt.date) -> dict[tuple, int]:
-    """Latest declared amount/quantity per (person_id or None, kind, item) on or before day."""
-    out: dict[tuple, int] = {}
-    rows = (Observation.objects.filter(household=household, source="declared",
-                                       observed_on__lte=day)
-            .order_by("observed_on", "id").values("person_id", "kind", "item", "amount_fen",
-                                                  "quantity"))
-    for r in rows:
-        value = r["amount_fen"] if r["amount_fen"] is not None else r["quantity"] or 0
-        out[(r["person_id"], r["kind"], r["item"])] = value
-    return out
+    """Declared amount/quantity per (person_id or None, kind, item) counting on the day."""
+    rows = Observation.objects.filter(household=household, source="declared").values(
+        *facts.KEY_FIELDS, "amount_fen", "quantity")
+    return {(r["person_id"], r["kind"], r["item"]):
+            r["amount_fen"] if r["amount_fen"] is not None else r["quantity"] or 0
+            for r in facts.current(rows, day)}
 
 
 def _rows(feed: FeedType, spec: FeedSpec, ids: list[str], person_ids: list[int],

@@ -392,12 +392,19 @@ def report(*, by, channel: str, summary: str, household: Household | None = None
     return w
 
 
-def link_household(*, by, warning: Warning, household: Household) -> Warning:  # noqa: ANN001
-    """A reported person, registered since, joined to the warning."""
+def link_household(*, by, warning: Warning, household: Household,  # noqa: ANN001
+                   person: Person | None = None) -> Warning:
+    """A reported person, registered since, joined to the warning: the household, and the
+    member concerned (whom a case for a programme applied for member by member, such as
+    纳入特困, is for)."""
     _check_handler(by, warning)
     if not in_scope(by, household.area_code, roles.EDIT_REGISTRY):
         # the same answer as a number that does not exist (registry.queries.NOT_FOUND_HERE)
         raise MonitoringError("未找到该家庭编号（或该家庭不在您的管辖范围内）")
+    if person is not None and not household.current_memberships().filter(
+            person=person).exists():
+        raise MonitoringError("求助人须为该家庭的现有成员")
     warning.household = household
+    warning.person = person or warning.person
     warning.save()
     return warning

@@ -4,6 +4,7 @@ and the household's economic facts."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import Q
@@ -12,6 +13,7 @@ from django.http import HttpRequest
 from doudi.accounts import roles
 from doudi.core import clock
 from doudi.programmes import catalogue
+from doudi.registry import facts
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
 from doudi.web import registry_forms
 from doudi.web.household_page import Panel, register_panel, register_timeline
@@ -48,21 +50,56 @@ def categories(request: HttpRequest, household: Household) -> dict[str, Any]:
     }
 
 
+HISTORY_LENGTH = 100
+
+
+def _fact_state(row: Observation, current: set[int], today: dt.date) -> str:
+    if row.superseded_by_id:
+        return f"已更正（{row.correction_reason}）"
+    if row.ended_on and row.ended_on <= today:
+        return f"{row.ended_on:%Y-%m-%d} 终止（{row.end_reason}）"
+    if row.pk in current:
+        return f"有效，{row.ended_on:%Y-%m-%d} 终止" if row.ended_on else "有效"
+    if row.observed_on > today:
+        return "尚未到所属日期"
+    return "已由较新记录取代"
+
+
 def observations(request: HttpRequest, household: Household) -> dict[str, Any]:
+    """The facts that count today, member by member (全家 first), and on demand every row
+    recorded, with what became of it (更正, 终止, 取代)."""
+    today = clock.today()
+    current_members = list(household.current_memberships())
+    rows = household.observations.select_related("person")
+    current = facts.current(rows, today)
+    owners = {None: "全家"} | {m.person_id: m.person.masked_name for m in current_members}
+    for o in current:  # a member who has left, whose facts are still on record
+        if o.person_id not in owners:
+            owners[o.person_id] = f"{o.person.masked_name}（已迁出）"
+    by_owner = [(label, [o for o in current if o.person_id == pk])
+                for pk, label in owners.items()]
+    current_ids = {o.pk for o in current}
+    history = list(rows[:HISTORY_LENGTH])
     return {
-        "observations": list(household.observations.select_related("person")[:50]),
+        "facts_by_member": [(label, found) for label, found in by_owner if found],
+        "history": [(o, _fact_state(o, current_ids, today)) for o in history],
+        "history_more": rows.count() > HISTORY_LENGTH,
+        "fact_members": [(m.person_id, m.person.masked_name) for m in current_members],
         "can_edit": request.user.can(roles.EDIT_REGISTRY),
         "observation_form": registry_forms.ObservationForm(
-            initial={"observed_on": clock.today().replace(day=1), "source": "declared"}),
+            members=current_members,
+            initial={"observed_on": today.replace(day=1), "source": "declared"}),
+        "fact_errors": [],
+        "today": today,
     }
 
 
 register_panel(Panel("members", 10, "家庭成员", "doudi/household/members.html", members))
 register_panel(Panel("categories", 20, "类别", "doudi/household/categories.html", categories,
                      forms=("category_form", "end_form_errors")))
-register_panel(Panel("observations", 30, "经济状况（按日期记录，不覆盖）",
+register_panel(Panel("observations", 30, "经济状况（按成员，更正留痕）",
                      "doudi/household/observations.html", observations,
-                     forms=("observation_form",)))
+                     forms=("observation_form", "fact_errors")))
 
 register_timeline(Household, lambda household: [household.pk])
 register_timeline(Membership, lambda household: household.memberships.values_list(

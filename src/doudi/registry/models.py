@@ -16,6 +16,7 @@ from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
 from doudi.core import ages, clock
 from doudi.core.masking import MaskedIdentity, mask_id_number, mask_name, mask_phone
+from doudi.core.money import yuan_text
 from doudi.registry import choices
 from doudi.registry.categories import CATEGORY_CHOICES
 from doudi.registry.fields import EncryptedCharField, IdTailField
@@ -167,7 +168,12 @@ class Membership(Audited, AreaOwned):
 
 class Observation(Audited, AreaOwned):
     """A dated fact about a household's economy: income, assets, housing, vehicles, business,
-    rigid expenses. Money is integer fen; income and expenses are monthly amounts."""
+    rigid expenses. Money is integer fen; income and expenses are monthly amounts.
+
+    A fact belongs to one member (`person`) or to the household (no person). It is never
+    overwritten: a correction (更正) is a new row that the wrong one names as `superseded_by`,
+    with the reason; a fact that stops (失业, 房屋出售) gets `ended_on` and its reason. Which
+    facts count on a day is decided in one place, `doudi.registry.facts.current`."""
 
     household = models.ForeignKey(Household, on_delete=models.PROTECT, related_name="observations")
     person = models.ForeignKey(
@@ -181,14 +187,42 @@ class Observation(Audited, AreaOwned):
     observed_on = models.DateField("所属日期")
     source = models.CharField("来源", max_length=20, choices=choices.OBSERVATION_SOURCE_CHOICES)
     recorded_at = models.DateTimeField("记录时间", auto_now_add=True)
+    superseded_by = models.OneToOneField(
+        "self", verbose_name="更正为", on_delete=models.PROTECT, null=True, blank=True,
+        related_name="corrects")
+    correction_reason = models.CharField("更正原因", max_length=200, blank=True)
+    ended_on = models.DateField("终止日期", null=True, blank=True)
+    end_reason = models.CharField("终止原因", max_length=200, blank=True)
+    #: not stored: the row a correction being saved supersedes, named in its audit label
+    correcting: Observation | None = None
 
     class Meta:
         verbose_name = "经济状况"
         verbose_name_plural = "经济状况"
         ordering = ["-observed_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(superseded_by__isnull=True)
+                                   | Q(correction_reason__gt=""),
+                                   name="observation_correction_has_reason"),
+            models.CheckConstraint(condition=Q(ended_on__isnull=True) | Q(end_reason__gt=""),
+                                   name="observation_end_has_reason"),
+        ]
 
     def audit_label(self) -> str:
-        return f"家庭 {self.household.number} {self.get_kind_display()}"
+        """What the timeline shows of the fact: whose, which item, and what became of it (the
+        amount and the reasons stay out: the audit log keeps a household's means masked)."""
+        whose = self.person.masked_name if self.person_id else "全家"
+        label = f"家庭 {self.household.number} {self.get_kind_display()} {self.item_label} {whose}"
+        if self.superseded_by_id:
+            return f"{label}（已被更正）"
+        if self.ended_on:
+            return f"{label}（{self.ended_on:%Y-%m-%d} 终止）"
+        return f"{label}（更正原记录）" if self.correcting is not None else label
+
+    @property
+    def amount_text(self) -> str:
+        """The amount as a form shows it to be typed again ("" when none)."""
+        return "" if self.amount_fen is None else yuan_text(self.amount_fen)
 
     @property
     def item_label(self) -> str:

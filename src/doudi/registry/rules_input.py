@@ -2,9 +2,10 @@
 day, built from current memberships, person facts, open categories, the enrollments in force
 and the latest economic observation of each item.
 
-Income and expenses are monthly observations; for each (household, person, kind, item) the
-latest row observed on or before the day counts. Household-level income (no person) is counted
-with the head. Earned income is wages (工资性收入) and business income (经营净收入).
+Income and expenses are monthly observations; the facts that count on the day are those
+`registry.facts.current` names (the latest of each member's item, neither superseded by a
+correction nor ended). Household-level income (no person) is counted with the head. Earned
+income is wages (工资性收入) and business income (经营净收入).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.db.models import Q, QuerySet
 
 from doudi.core.ages import age_on
 from doudi.programmes import catalogue
+from doudi.registry import facts
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation
 from doudi.rules.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, STUDENT_LEVELS
 
@@ -25,21 +27,6 @@ ENGINE_HOUSEHOLD_SCHEMA = {**HOUSEHOLD_SCHEMA, "household_id": pl.Int64()}
 ENGINE_MEMBER_SCHEMA = {**MEMBER_SCHEMA, "household_id": pl.Int64()}
 EARNED_ITEMS = {"wage", "business"}
 COUNTED_VEHICLES = {"car"}  # 残疾人代步车、燃油摩托车、电动车 are not counted in 广东
-
-
-def _latest_observations(household_ids: list[int], day: dt.date) -> list[dict]:
-    rows = (
-        Observation.objects.filter(household_id__in=household_ids, observed_on__lte=day)
-        .order_by("household_id", "person_id", "kind", "item", "-observed_on", "-id")
-        .values("household_id", "person_id", "kind", "item", "amount_fen", "quantity")
-    )
-    latest, seen = [], set()
-    for row in rows:
-        ident = (row["household_id"], row["person_id"], row["kind"], row["item"])
-        if ident not in seen:
-            seen.add(ident)
-            latest.append(row)
-    return latest
 
 
 def _person_categories(person_ids: list[int], day: dt.date) -> dict[int, set[str]]:
@@ -119,9 +106,11 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
     earned: dict[int, int] = defaultdict(int)
     wage: dict[int, int] = defaultdict(int)
     household_facts: dict[int, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for obs in _latest_observations(ids, day):
+    observations = Observation.objects.filter(household_id__in=ids).values(
+        *facts.KEY_FIELDS, "amount_fen", "quantity")
+    for obs in facts.current(observations, day):
         hid, amount = obs["household_id"], obs["amount_fen"] or 0
-        facts = household_facts[hid]
+        totals = household_facts[hid]
         if obs["kind"] == "income":
             pid = obs["person_id"] or heads.get(hid)
             if pid is None:
@@ -132,33 +121,33 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
             if obs["item"] == "wage":
                 wage[pid] += amount
         elif obs["kind"] == "asset":
-            facts["financial_assets"] += amount
+            totals["financial_assets"] += amount
         elif obs["kind"] == "housing":
             key = "houses" if obs["item"] == "residential" else "non_residential_property"
-            facts[key] += obs["quantity"] if obs["quantity"] is not None else 1
+            totals[key] += obs["quantity"] if obs["quantity"] is not None else 1
         elif obs["kind"] == "vehicle" and obs["item"] in COUNTED_VEHICLES:
-            facts["vehicles"] += obs["quantity"] if obs["quantity"] is not None else 1
+            totals["vehicles"] += obs["quantity"] if obs["quantity"] is not None else 1
         elif obs["kind"] == "business":
-            facts["business"] = 1
+            totals["business"] = 1
         elif obs["kind"] == "expense":
-            facts["monthly_expense"] += amount
+            totals["monthly_expense"] += amount
             if obs["item"] == "medical":
-                facts["monthly_medical"] += amount
+                totals["monthly_medical"] += amount
 
     households = Household.objects.filter(id__in=ids).values("id", "area_code", "hukou_type")
     hh_rows = []
     for hh in households:
-        facts = household_facts[hh["id"]]
+        totals = household_facts[hh["id"]]
         hh_rows.append({
             "household_id": hh["id"], "area_code": hh["area_code"], "hukou": hh["hukou_type"],
-            "financial_assets": facts["financial_assets"], "vehicles": facts["vehicles"],
-            "houses": facts["houses"],
-            "non_residential_property": facts["non_residential_property"],
-            "business": bool(facts["business"]), "annual_income": None,
-            "annual_rigid_expenditure": facts["monthly_expense"] * 12,
+            "financial_assets": totals["financial_assets"], "vehicles": totals["vehicles"],
+            "houses": totals["houses"],
+            "non_residential_property": totals["non_residential_property"],
+            "business": bool(totals["business"]), "annual_income": None,
+            "annual_rigid_expenditure": totals["monthly_expense"] * 12,
             "dibao_enrolled": hh["id"] in in_dibao, "dibao_current_amount": 0,
             "linshi_type": None, "linshi_need": 0, "linshi_received_this_year": 0,
-            "annual_medical_expense": facts["monthly_medical"] * 12,
+            "annual_medical_expense": totals["monthly_medical"] * 12,
         })
     member_rows = []
     for m in memberships:

@@ -213,13 +213,8 @@ def move_person(*, by, person: Person, to_household: Household, relation: str,  
     )
 
 
-def record_observation(
-    *, by, household: Household, kind: str, item: str, observed_on: dt.date,  # noqa: ANN001
-    source: str = "declared", amount_fen: int | None = None, quantity: int | None = None,
-    person: Person | None = None, description: str = "",
-) -> Observation:
-    """记录经济状况: a new dated row; earlier rows stay as they were."""
-    require(by, household.area_code, roles.EDIT_REGISTRY)
+def _observation_errors(household: Household, kind: str, item: str, source: str,
+                       amount_fen: int | None, person: Person | None) -> list[FieldError]:
     errors: list[FieldError] = []
     _check_choice(errors, "kind", kind, choices.OBSERVATION_KIND_CHOICES, "类别")
     if kind in choices.OBSERVATION_ITEMS:
@@ -229,8 +224,22 @@ def record_observation(
         errors.append(FieldError("amount_fen", "金额须为整数(分)"))
     elif amount_fen is not None and amount_fen < 0 and kind != "business":
         errors.append(FieldError("amount_fen", "金额不能为负"))
-    if person is not None and not person.memberships.filter(household=household).exists():
-        errors.append(FieldError("person", "该人员不是本家庭成员"))
+    if person is not None and not household.current_memberships().filter(
+            person=person).exists():
+        errors.append(FieldError("person", "该人员不是本家庭的现有成员"))
+    return errors
+
+
+def record_observation(
+    *, by, household: Household, kind: str, item: str, observed_on: dt.date,  # noqa: ANN001
+    source: str = "declared", amount_fen: int | None = None, quantity: int | None = None,
+    person: Person | None = None, description: str = "",
+) -> Observation:
+    """记录经济状况: a new dated row of a current member (`person`) or of the household;
+    earlier rows stay as they were (a later row of the same item replaces an earlier one from
+    its date on: `facts.current`)."""
+    require(by, household.area_code, roles.EDIT_REGISTRY)
+    errors = _observation_errors(household, kind, item, source, amount_fen, person)
     if errors:
         raise RegistryError(errors)
     return Observation.objects.create(
@@ -238,6 +247,70 @@ def record_observation(
         quantity=quantity, description=description, observed_on=observed_on, source=source,
         area_code=household.area_code,
     )
+
+
+def _open_fact(by, observation: Observation, reason: str) -> list[FieldError]:  # noqa: ANN001
+    require(by, observation.area_code, roles.EDIT_REGISTRY)
+    errors: list[FieldError] = []
+    if observation.superseded_by_id is not None:
+        errors.append(FieldError("observation", "该记录已被更正，请更正最新的记录"))
+    if not reason.strip():
+        errors.append(FieldError("reason", "请填写原因"))
+    elif len(reason.strip()) > 200:
+        errors.append(FieldError("reason", "原因不能超过200字"))
+    return errors
+
+
+@transaction.atomic
+def correct_observation(
+    *, by, observation: Observation, reason: str, amount_fen: int | None,  # noqa: ANN001
+    quantity: int | None = None, person: Person | None = None,
+    observed_on: dt.date | None = None, description: str | None = None,
+) -> Observation:
+    """更正经济状况: the wrong row is kept, superseded by a new row with the right value and
+    the reason (both audited); from then on only the new row counts, on every day the old one
+    would have. `person` names the member the fact belongs to (None: the household);
+    `observed_on` and `description` default to the old row's."""
+    observation = Observation.objects.select_for_update().get(pk=observation.pk)
+    errors = _open_fact(by, observation, reason)
+    household = observation.household
+    # a fact may stay with a member who has since left; moved, it goes to a current one
+    moved = person if person != observation.person else None
+    errors += _observation_errors(household, observation.kind, observation.item,
+                                  observation.source, amount_fen, moved)
+    if errors:
+        raise RegistryError(errors)
+    corrected = Observation(
+        household=household, person=person, kind=observation.kind, item=observation.item,
+        amount_fen=amount_fen, quantity=quantity,
+        description=observation.description if description is None else description,
+        observed_on=observed_on or observation.observed_on, source=observation.source,
+        ended_on=observation.ended_on, end_reason=observation.end_reason,
+        area_code=household.area_code)
+    corrected.correcting = observation
+    corrected.save()
+    observation.superseded_by = corrected
+    observation.correction_reason = reason.strip()
+    observation.save()
+    return corrected
+
+
+@transaction.atomic
+def end_observation(*, by, observation: Observation, ended_on: dt.date,  # noqa: ANN001
+                    reason: str) -> Observation:
+    """终止经济状况 (失业, 房屋出售, 车辆报废 …): the fact stops counting from `ended_on`."""
+    observation = Observation.objects.select_for_update().get(pk=observation.pk)
+    errors = _open_fact(by, observation, reason)
+    if observation.ended_on is not None:
+        errors.append(FieldError("observation", "该记录已终止"))
+    if ended_on < observation.observed_on:
+        errors.append(FieldError("ended_on", "终止日期不能早于所属日期"))
+    if errors:
+        raise RegistryError(errors)
+    observation.ended_on = ended_on
+    observation.end_reason = reason.strip()
+    observation.save()
+    return observation
 
 
 def assign_category(

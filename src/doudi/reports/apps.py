@@ -5,3 +5,5 @@ class ReportsConfig(AppConfig):
     name = "doudi.reports"
     label = "reports"
     verbose_name = "统计报表与监督"
+    # exports of the statistics pages (the dashboard and the records behind each figure)
+    audit_labels = {"statistics": "统计分析"}

@@ -44,10 +44,12 @@ from doudi.benefits.models import (
 )
 from doudi.core import clock
 from doudi.core.excel import new_workbook
+from doudi.core.masking import mask_name
 from doudi.core.money import BUDGET_MAX_FEN, MONTHLY_MAX_FEN, parse_optional_yuan, parse_yuan
 from doudi.core.shares import percent
 from doudi.programmes import catalogue
 from doudi.web.access import require_capability
+from doudi.web.excel import Column, Listing, area_names, search_households, yuan
 
 
 def _runs(request: HttpRequest):  # noqa: ANN202
@@ -87,23 +89,92 @@ def _run(request: HttpRequest, run_id: int) -> PaymentRun:
     return run
 
 
-def _render_run(request: HttpRequest, run: PaymentRun, error: str = "") -> HttpResponse:
-    # the first 200 line ids alone, then their rows: joined first, a fresh run's 40,000 lines
-    # (the planner, before the run is analysed, expects one) were all joined, then sorted
-    first = list(run.lines.order_by("id").values_list("id", flat=True)[:200])
-    lines = (PaymentLine.objects.filter(pk__in=first)
-             .select_related("enrollment", "enrollment__household").order_by("id"))
+def _roster_columns(run: PaymentRun, places: dict[str, str]) -> list[Column]:
+    """花名册 as the page lists it: before approval the payee in force, afterwards the payee
+    the line froze when approved; names and accounts masked."""
+    draft = run.status in (PaymentRun.DRAFT, PaymentRun.RETURNED)
+    return [
+        Column("家庭编号", lambda ln: ln.enrollment.household.number),
+        Column("镇街", lambda ln: places.get(ln.area_code[:9], "")),
+        Column("村（社区）", lambda ln: places.get(ln.area_code, "")),
+        Column("项目", lambda ln: ln.enrollment.programme_label),
+        Column("收款人", lambda ln: mask_name(ln.enrollment.payee_name if draft
+                                              else ln.payee_name)),
+        Column("账号", lambda ln: ln.enrollment.masked_account if draft
+               else ln.masked_account),
+        Column("当月（元）", lambda ln: yuan(ln.regular_fen)),
+        Column("补发（元）", lambda ln: yuan(ln.arrears_fen)),
+        Column("追回（元）", lambda ln: yuan(ln.recovery_fen)),
+        Column("实发（元）", lambda ln: yuan(ln.total_fen)),
+        Column("状态", lambda ln: ln.get_status_display()
+               + (f"（{ln.failure}）" if ln.failure else "")),
+    ]
+
+
+def _comparison_columns(places: dict[str, str]) -> list[Column]:
+    """与上月比较 as the approval page shows it: per town and programme, for each kind of
+    change, households, persons and amount."""
+    names = catalogue.labels()
+    columns = [Column("镇街", lambda r: places.get(r["town"], r["town"])),
+               Column("项目", lambda r: names.get(r["programme"], r["programme"]))]
+    for kind, label in services.CHANGE_KINDS.items():
+        columns += [
+            Column(f"{label}户数", lambda r, k=kind: r[k]["households"]),
+            Column(f"{label}人数", lambda r, k=kind: r[k]["persons"]),
+            Column(f"{label}金额（元）", lambda r, k=kind: yuan(r[k]["amount_fen"]))]
+        if kind == "changed":
+            columns.append(Column("变化前金额（元）", lambda r: yuan(r["changed"]["before_fen"])))
+    return columns
+
+
+def roster_filters(request: HttpRequest, run: PaymentRun):  # noqa: ANN201
+    """The run's lines under the page's filters (区划, 项目, 状态, 家庭), and the refusal of
+    a search the user may not make ("" when none)."""
+    g = request.GET
+    lines = run.month_lines()
+    area = g.get("area", "")
+    if area.isdigit() and len(area) in (9, 12):
+        lines = lines.filter(area_code__startswith=area)
+    if catalogue.is_programme(g.get("programme", "")):
+        lines = lines.filter(enrollment__programme=g["programme"])
+    if g.get("status", "") in dict(PaymentLine.STATUS_CHOICES):
+        lines = lines.filter(status=g["status"])
+    return search_households(request, lines, "enrollment__household")
+
+
+def _render_run(request: HttpRequest, run: PaymentRun, error: str = "",
+                confirm_opinion: str = "") -> HttpResponse:
+    places = area_names(request.user.scope_prefix)
+    lines, search_error = roster_filters(request, run)
+    listing = Listing(request, lines.order_by("id"), _roster_columns(run, places),
+                      title=f"{run.month:%Y年%m月}发放花名册", object_type="benefits.paymentline",
+                      related=("enrollment", "enrollment__household"))
+    if listing.exporting:
+        return listing.export()
     held = (run.lines.filter(status=PaymentLine.AWAITING_ACCOUNT)
             .select_related("enrollment", "enrollment__household").order_by("id"))
+    comparison = services.compare_to_previous(run)
+    summary = Listing(request, comparison["rows"], _comparison_columns(places),
+                      title=f"{run.month:%Y年%m月}发放批次与上月比较",
+                      object_type="benefits.paymentrun", key="summary")
+    if summary.exporting:
+        return summary.export()
     return render(request, "doudi/payment_run.html", {
-        "run": run, "lines": lines, "error": error, "layouts": bank_files.layouts_for(request.user),
-        "held": held[:200],
-        "programmes": catalogue.labels(),
-        "towns": {code[:9]: name for code, name in Area.objects.filter(
-            code__in={t["town"].ljust(12, "0") for t in run.totals.get("by_town_programme", [])})
-            .values_list("code", "name")},
+        **listing.context(), "run": run, "error": error, "search_error": search_error,
+        "layouts": bank_files.layouts_for(request.user), "held": held[:200],
+        "g": request.GET, "statuses": PaymentLine.STATUS_CHOICES,
+        "programme_choices": catalogue.choices(), "programmes": catalogue.labels(),
+        "areas": Area.objects.filter(code__startswith=request.user.scope_prefix or "-",
+                                     level__in=(4, 5)).order_by("code"),
+        "towns": places, "comparison": comparison,
+        "events": run.events.select_related("by"),
         "can_approve": request.user.can(roles.APPROVE_RUN)
         and run.built_by_id != request.user.pk,
+        "can_return": request.user.can(roles.RETURN_RUN)
+        and run.built_by_id != request.user.pk,
+        "can_rebuild": request.user.can(roles.BUILD_RUN),
+        "confirm_opinion": confirm_opinion, "kinds": services.CHANGE_KINDS,
+        "summary_export_url": summary.context("summary")["summary_export_url"],
         "can_export": request.user.can(roles.EXPORT_BANK_FILE)})
 
 
@@ -120,7 +191,23 @@ def payment_run_act(request: HttpRequest, run_id: int) -> HttpResponse:
     action = request.POST.get("action", "")
     try:
         if action == "approve":
-            services.approve_run(by=request.user, run=run)
+            opinion = request.POST.get("opinion", "")
+            if not opinion.strip():
+                raise services.BenefitsError("请填写审核意见")
+            if request.POST.get("confirm") != "1":  # the confirmation step: totals and changes
+                services.check_checker(request.user, run, "审核", roles.APPROVE_RUN)
+                return _render_run(request, run, confirm_opinion=opinion.strip())
+            services.approve_run(by=request.user, run=run, opinion=opinion)
+            messages.success(request, f"已审核锁定{run}")
+        elif action == "return":
+            services.return_run(by=request.user, run=run, reason=request.POST.get("reason", ""))
+            messages.success(request, f"已退回{run}，由生成人重新生成后再审核")
+        elif action == "rebuild":
+            if run.status != PaymentRun.RETURNED:
+                raise services.BenefitsError("只有已退回的批次需要重新生成")
+            built = services.build_run(by=request.user, month=run.month,
+                                       area_code=run.area_code)
+            messages.success(request, f"已重新生成{built.run}：{built.lines} 人次，待审核")
         elif action == "bank_file":
             data, name, content_type = bank_files.bank_file(
                 by=request.user, run=run, layout=request.POST.get("layout", "default"))

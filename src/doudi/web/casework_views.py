@@ -41,6 +41,7 @@ from doudi.core.money import parse_optional_yuan, parse_yuan
 from doudi.core.workdays import LIBRARY_YEARS
 from doudi.programmes import catalogue
 from doudi.web.access import render_household, require_capability, visible_household
+from doudi.web.excel import Column, Listing, area_names, search_households
 from doudi.web.rules_views import rules_context
 
 
@@ -64,8 +65,11 @@ def application_new(request: HttpRequest, household_id: int) -> HttpResponse:
     try:
         need = (parse_optional_yuan(request.POST.get("need"), field="need", label="救助需求金额")
                 if one_off else None)
+        applicant = services.chosen_applicant(household, programme,
+                                              request.POST.get(f"applicant_{programme}"),
+                                              clock.today())
         app = services.create_application(
-            by=request.user, household=household, programme=programme,
+            by=request.user, household=household, programme=programme, applicant=applicant,
             channel=request.POST.get("channel", "village"),
             reason=request.POST.get("reason", ""), emergency=request.POST.get("emergency") == "1",
             reference=request.POST.get("reference", ""),
@@ -202,24 +206,71 @@ def work_queue(request: HttpRequest) -> HttpResponse:
     return _render_queue(request)
 
 
+def _queue_columns(places: dict[str, str], today: dt.date, mine: bool) -> list[Column]:
+    """待办 and 辖区内的申请 as the page lists them."""
+    def due(a: Application) -> str:
+        if not a.step_due:
+            return ""
+        return f"{a.step_due:%Y-%m-%d}" + (" 超期" if mine and a.step_due < today else "")
+
+    first = [Column("办理期限", due)] if mine else []
+    last = [] if mine else [Column("申请日期", lambda a: a.submitted_on),
+                            Column("办理期限", due)]
+    return [*first,
+            Column("申请编号", lambda a: a.number + ("（急难）" if a.emergency else "")),
+            Column("项目", lambda a: a.get_programme_display()),
+            Column("家庭编号", lambda a: a.household.number),
+            Column("所在村（社区）", lambda a: places.get(a.household.area_code, "")),
+            Column("当前环节", lambda a: a.state_label), *last]
+
+
+def _queue_filtered(request: HttpRequest):  # noqa: ANN202
+    """The applications the queue's filters keep (项目, 区划, 环节, 家庭或申请编号), and the
+    refusal of a search the user may not make."""
+    g = request.GET
+    rows = Application.objects.visible_to(request.user)
+    if catalogue.is_programme(g.get("programme", "")):
+        rows = rows.filter(programme=g["programme"])
+    area = g.get("area", "")
+    if area.isdigit() and area.startswith(request.user.scope_prefix or "-"):
+        rows = rows.filter(area_code__startswith=area)
+    q = g.get("q", "").strip()
+    if q and rows.filter(number=q).exists():
+        return rows.filter(number=q), ""
+    return search_households(request, rows)
+
+
 def _render_queue(request: HttpRequest, error: str = "") -> HttpResponse:
     require_capability(request, roles.VIEW_REGISTRY)
-    mine = services.work_queue(request.user)
+    today = clock.today()
+    filtered, search_error = _queue_filtered(request)
+    mine = services.work_queue(request.user, within=filtered)
+    places = area_names(request.user.scope_prefix)
+    mine_list = Listing(request, mine, _queue_columns(places, today, mine=True),
+                        title="待办", object_type="casework.application", key="mine")
     state = request.GET.get("state", "")
-    everything = (Application.objects.visible_to(request.user)
-                  .select_related("household", "household__area").order_by("-created_at"))
+    everything = filtered.select_related("household").order_by("-created_at", "-id")
     if state in workflow.STATES:
         everything = everything.filter(state=state)
+    all_list = Listing(request, everything, _queue_columns(places, today, mine=False),
+                       title="辖区内的申请", object_type="casework.application", key="all")
+    for listing in (mine_list, all_list):
+        if listing.exporting:
+            return listing.export()
     return render(request, "doudi/work_queue.html", {
-        "mine": mine, "overdue": services.overdue(mine), "today": clock.today(),
+        **mine_list.context("mine"), **all_list.context("everything"),
+        "mine_total": len(mine), "overdue": services.overdue(mine), "today": today,
         "has_decisions": any(a.state == "decision" for a in mine),
         # pending, and accepted ones whose sender's identity is still to be verified
         "online": (OnlineRequest.objects.visible_to(request.user, roles.EDIT_REGISTRY)
                    .filter(Q(status=OnlineRequest.PENDING) | Q(
                        status=OnlineRequest.ACCEPTED, identity_verified_at__isnull=True))
                    if request.user.can(roles.ACCEPT_ONLINE) else []),
-        "identity_methods": OnlineRequest.IDENTITY_METHODS,
-        "everything": everything[:100], "states": workflow.STATES.items(), "state": state,
+        "identity_methods": OnlineRequest.IDENTITY_METHODS, "g": request.GET,
+        "states": workflow.STATES.items(), "state": state, "places": places,
+        "programme_choices": catalogue.choices(), "search_error": search_error,
+        "areas": Area.objects.filter(code__startswith=request.user.scope_prefix or "-",
+                                     level__in=(4, 5)).order_by("code"),
         "error": error})
 
 

@@ -9,7 +9,6 @@ from collections import defaultdict
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,6 +19,7 @@ from doudi.areas.models import Area
 from doudi.areas.scoping import along_chain
 from doudi.benefits import coverage
 from doudi.core import clock
+from doudi.core.masking import mask_name
 from doudi.core.money import parse_yuan
 from doudi.core.shares import ratio_bp
 from doudi.engine.monitoring.indicators import KINDS, LEVELS, UNITS
@@ -30,6 +30,7 @@ from doudi.monitoring.overdue import is_overdue, overdue_on
 from doudi.registry import queries
 from doudi.registry.models import Household
 from doudi.web.access import require_capability
+from doudi.web.excel import Column, Listing, area_names, search_households
 
 LEVEL_CLASS = {1: "level-red", 2: "level-orange", 3: "level-yellow", 4: "level-blue",
                5: "level-green"}
@@ -51,6 +52,18 @@ def _towns(prefix: str) -> dict[str, str]:
     rows = Area.objects.filter(code__startswith=prefix[:9] if len(prefix) > 9 else prefix,
                                level=4).values_list("code", "name")
     return {code[:9]: name for code, name in rows}
+
+
+def _rate(bp: int | None) -> str:
+    return "—" if bp is None else f"{bp // 100}.{bp % 100:02d}%"
+
+
+# the dashboard's table by town (or by village of a town), as the page shows it
+TOWN_COLUMNS = [Column("区划", lambda r: r["name"]), Column("待处置", lambda r: r["open"]),
+                Column("逾期", lambda r: r["overdue"]), Column("已办结", lambda r: r["closed"]),
+                Column("在保户数", lambda r: r["covered"]),
+                Column("应保未保待处置", lambda r: r["uncovered"]),
+                Column("应保尽保率", lambda r: _rate(r["rate_bp"]))]
 
 
 @login_required
@@ -101,9 +114,16 @@ def dashboard(request: HttpRequest) -> HttpResponse:
                         "covered": covered[code], "rate_bp": rate, "drill": width == 9})
     total_cov = sum(covered.values())
     total_gap = sum(r["uncovered"] for r in town_rows.values())
+    area_name = Area.objects.filter(code=area.ljust(12, "0")).values_list(
+        "name", flat=True).first() or area
+    listing = Listing(request, by_town, TOWN_COLUMNS, per_page=max(len(by_town), 1),
+                      title=f"监测预警_{area_name}_按{'村（社区）' if width == 12 else '镇街'}",
+                      object_type="monitoring.warning")
+    if listing.exporting:
+        return listing.export()
     return render(request, "doudi/monitoring_dashboard.html", {
-        "area": area, "area_name": Area.objects.filter(code=area.ljust(12, "0"))
-        .values_list("name", flat=True).first() or area, "width": width,
+        "export_url": listing.context()["export_url"],
+        "area": area, "area_name": area_name, "width": width,
         "by_level": by_level, "by_indicator": by_indicator, "by_town": by_town,
         "totals": {"open": qs.filter(pending).count(), "overdue": qs.filter(overdue).count(),
                    "closed": qs.filter(closed).count(), "covered": total_cov,
@@ -140,13 +160,33 @@ def run_detail(request: HttpRequest, monitoring_run_id: int) -> HttpResponse:
         "skipped": [(names.get(k, k), why) for k, why in sorted(run.skipped.items())]})
 
 
+def _warning_columns(names: dict[str, str], places: dict[str, str]) -> list[Column]:
+    """预警清单 as the page lists it (masked)."""
+    def person(w: Warning) -> str:
+        if w.person_id:
+            return w.person.masked_name
+        return mask_name(w.reported_name) if w.reported_name else ""
+
+    return [
+        Column("等级", lambda w: f"{w.level}级 {LEVELS.get(w.level, '')}"),
+        Column("预警", lambda w: w.summary or names.get(w.indicator, w.indicator)),
+        Column("家庭编号", lambda w: w.household.number if w.household_id else "未建档"),
+        Column("人员", person),
+        Column("发生日期", lambda w: w.event_date),
+        Column("处置单位", lambda w: f"{w.get_handler_level_display()} "
+                                 f"{places.get(w.owner_code, '')}".strip()),
+        Column("处置期限", lambda w: w.due_on),
+        Column("状态", lambda w: w.get_status_display()),
+    ]
+
+
 @login_required
 @require_GET
 def warning_list(request: HttpRequest) -> HttpResponse:
     qs = _warnings(request).select_related("household", "person")
     today = clock.today()
     f = {k: request.GET.get(k, "") for k in ("status", "level", "indicator", "town", "overdue",
-                                             "mine")}
+                                             "mine", "q")}
     if f["status"] == "pending" or not f["status"]:
         qs = qs.filter(status__in=(workflow.OPEN, workflow.VERIFIED))
     elif f["status"] in workflow.STATES:
@@ -161,15 +201,19 @@ def warning_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(overdue_on(today))
     if f["mine"]:
         qs = qs.filter(owner_code=request.user.scope_prefix)
-    page = Paginator(qs.order_by("level", "due_on", "id"), 50).get_page(request.GET.get("page"))
+    qs, search_error = search_households(request, qs)
     names = {i.key: i.name for i in services.indicators_for(request.user.scope_prefix,
                                                             active_only=False)}
-    query = request.GET.copy()
-    query.pop("page", None)
+    places = area_names(request.user.scope_prefix)
+    listing = Listing(request, qs.order_by("level", "due_on", "id"),
+                      _warning_columns(names, places), title="预警清单",
+                      object_type="monitoring.warning")
+    if listing.exporting:
+        return listing.export()
     return render(request, "doudi/warning_list.html", {
-        "page": page, "f": f, "names": names, "today": today, "levels": LEVELS,
+        **listing.context(), "f": f, "names": names, "today": today, "levels": LEVELS,
         "states": workflow.STATES, "towns": _towns(request.user.scope_prefix),
-        "level_class": LEVEL_CLASS, "query": query.urlencode()})
+        "level_class": LEVEL_CLASS, "places": places, "search_error": search_error})
 
 
 def _fen_text(value: object) -> object:
@@ -208,6 +252,9 @@ def _render_warning(request: HttpRequest, w: Warning, error: str = "") -> HttpRe
         "events": w.events.select_related("by"), "error": error,
         "overdue": is_overdue(w),
         "can_handle": can_handle, "dispositions": list(workflow.dispositions().items()),
+        # a reported person joined to a household names the member concerned too
+        "members": list(w.household.current_memberships()) if w.household and not w.person
+        else [],
         "handler": workflow.LEVEL_LABELS[w.handler_level]})
 
 
@@ -242,8 +289,14 @@ def warning_act(request: HttpRequest, warning_id: int) -> HttpResponse:
                 request.user, request.POST.get("household_number", ""), roles.EDIT_REGISTRY)
             if household is None:
                 raise services.MonitoringError(queries.NOT_FOUND_HERE)
-            services.link_household(by=request.user, warning=w, household=household)
-            messages.success(request, "已关联家庭档案")
+            person_id = request.POST.get("person_id", "")
+            person = next((m.person for m in household.current_memberships()
+                           if str(m.person_id) == person_id), None)
+            if person_id and person is None:
+                raise services.MonitoringError("求助人须为该家庭的现有成员")
+            services.link_household(by=request.user, warning=w, household=household,
+                                    person=person)
+            messages.success(request, "已关联家庭档案" if person is None else "已关联求助人")
         else:
             raise services.MonitoringError("未知操作")
     except (services.MonitoringError, PermissionDenied) as exc:

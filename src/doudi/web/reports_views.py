@@ -34,7 +34,7 @@ from doudi.reports.models import (
     ReportInstance,
 )
 from doudi.web.access import require_capability
-from doudi.web.excel import download
+from doudi.web.excel import Column, Listing, area_names, download, search_households, yuan
 
 STYLE = Style(background="white", plot_background="white", foreground="#1f2933",
               foreground_strong="#1f2933", foreground_subtle="#6b7785",
@@ -124,40 +124,86 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     levels = [w for w in (2, 4, 6, 9, 12) if len(scope) < w <= len(area)]
     crumb_names = _names([area[:w] for w in levels])
     crumbs = [(area[:w], crumb_names.get(area[:w], area[:w])) for w in levels]
+    area_name = _names([area]).get(area, "本辖区") if area else "全部"
+    listing = Listing(request, list(statistics.FIGURES.items()),
+                      _figure_columns(table, names), per_page=len(statistics.FIGURES) or 1,
+                      title=f"统计分析_{area_name}_{month:%Y年%m月}",
+                      object_type="statistics",
+                      params={"area": area, "month": f"{month:%Y-%m}"})
+    if listing.exporting:
+        return listing.export()
     return render(request, "doudi/reports.html", {
         "table": table, "names": names, "month": month, "area": area,
-        "area_name": _names([area]).get(area, "本辖区") if area else "全部",
+        "area_name": area_name, "export_url": listing.context()["export_url"],
         "figures": statistics.FIGURES, "money": statistics.MONEY,
         "listed": set(statistics.FIGURES) - statistics.DERIVED, "crumbs": crumbs,
         "by_area_svg": _svg(by_area), "trend_svg": _svg(trend),
         "drill": len(area) < 12})
 
 
+def _figure_value(key: str, value: object) -> object:
+    if value is None:
+        return "—"
+    return yuan(value) if key in statistics.MONEY else value
+
+
+def _figure_columns(table: statistics.Table, names: dict[str, str]) -> list[Column]:
+    """主要指标 as the dashboard shows it: a row per figure, the total, then each area below."""
+    return [Column("指标", lambda f: f[1]),
+            Column("合计", lambda f: _figure_value(f[0], table.total.get(f[0]))),
+            *[Column(names.get(code, code), lambda f, r=row: _figure_value(f[0], r.get(f[0])))
+              for code, row in table.rows.items()]]
+
+
+# where a figure's records name their household (for the 家庭 column and the search)
+def _household_field(model: type) -> str:
+    if model.__name__ == "PaymentLine":
+        return "enrollment__household"
+    return "household" if hasattr(model, "household") else ""
+
+
 @login_required
 @require_GET
 def figure_list(request: HttpRequest) -> HttpResponse:
-    """The records behind a figure (?figure=), each linked to its household."""
+    """The records behind a figure (?figure=), each linked to its household; a page at a time,
+    narrowed to a town or village (?area=) or a household (?q=), downloadable."""
     require_capability(request, roles.VIEW_REGISTRY)
     figure = request.GET.get("figure", "covered_households")
     if figure not in statistics.FIGURES or figure in statistics.DERIVED:
         raise Http404("没有这项统计")
     month, area = _month(request), _area(request)
     qs = statistics.records(figure, area, month)
-    model = qs.model.__name__
-    if hasattr(qs.model, "household"):
-        qs = qs.select_related("household")
-    if model == "PaymentLine":
-        qs = qs.select_related("enrollment__household")
-    if model == "VisitTask":
-        qs = qs.select_related("household", "person")
-    rows = []
-    for obj in qs.order_by("area_code", "pk")[:1000]:
-        household = getattr(obj, "household", None) or getattr(
+    field = _household_field(qs.model)
+    search_error = ""
+    if field:
+        qs, search_error = search_households(request, qs, field)
+    related = [f for f in (field, "person" if qs.model.__name__ == "VisitTask" else "") if f]
+    places = area_names(request.user.scope_prefix)
+
+    def household(obj: object) -> object:
+        return getattr(obj, "household", None) or getattr(
             getattr(obj, "enrollment", None), "household", None)
-        rows.append((obj, household))
+
+    columns = [Column("家庭编号", lambda o: getattr(household(o), "number", "")),
+               Column("村（社区）", lambda o: places.get(o.area_code, "")),
+               Column("记录", str)]
+    label = statistics.FIGURES[figure]
+    area_name = _names([area]).get(area, area)
+    listing = Listing(request, qs.order_by("area_code", "pk"), columns,
+                      title=f"{label}_{area_name}_{month:%Y年%m月}",
+                      object_type="statistics", related=related, params={
+                          "figure": figure, "area": area, "month": f"{month:%Y-%m}",
+                          "q": request.GET.get("q", "").strip()})
+    if listing.exporting:
+        return listing.export()
+    context = listing.context()
+    context["page"].object_list = [(obj, household(obj)) for obj in context["page"].object_list]
     return render(request, "doudi/report_list.html", {
-        "rows": rows, "figure": figure, "label": statistics.FIGURES[figure], "month": month,
-        "area": area, "total": qs.count(), "area_name": _names([area]).get(area, area)})
+        **context, "figure": figure, "label": label, "month": month, "places": places,
+        "area": area, "area_name": area_name, "search_error": search_error,
+        "searchable": bool(field), "q": request.GET.get("q", ""),
+        "villages": Area.objects.filter(code__startswith=area, level__in=(4, 5))
+        .order_by("code")})
 
 
 # -- campaigns ------------------------------------------------------------------------------

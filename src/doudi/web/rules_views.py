@@ -20,6 +20,7 @@ from doudi.registry.rules_input import build_frames
 from doudi.rules.engine import evaluate
 from doudi.rules.explain import explain
 from doudi.rules.parameters import ParameterError
+from doudi.web.excel import Column, Listing
 
 
 def _day(request: HttpRequest) -> dt.date:
@@ -89,8 +90,31 @@ def simulate_view(request: HttpRequest) -> HttpResponse:
         try:
             if area is None:
                 raise SimulationError("请选择您管辖范围内的区划")
-            context["report"] = simulate(area, overrides, context["day"], parameter_set(),
-                                         user=request.user)
+            report = simulate(area, overrides, context["day"], parameter_set(),
+                              user=request.user)
         except SimulationError as exc:
             context["error"] = str(exc)
+        else:
+            programme = request.GET.get("programme", "")
+            listed = [r for r in report.rows if (r["before"] or r["after"])
+                      and programme in ("", r["programme"])]
+            listing = Listing(request, listed, SIMULATION_COLUMNS, per_page=max(len(listed), 1),
+                              title=f"调标测算_{report.area.name}_{report.day:%Y%m%d}",
+                              object_type="simulation")
+            if listing.exporting:
+                return listing.export()
+            context.update(report=report, listed=listed, programme=programme,
+                           programmes=list(dict.fromkeys(
+                               (t["programme"], t["label"]) for t in report.totals)),
+                           export_url=listing.context()["export_url"])
     return render(request, "doudi/simulate.html", context)
+
+
+# 调标测算 by town, as the page lists it (amounts in 元)
+SIMULATION_COLUMNS = [
+    Column("项目", lambda r: r["label"]), Column("乡镇（街道）", lambda r: r["town_name"]),
+    Column("调整前", lambda r: r["before"]), Column("调整后", lambda r: r["after"]),
+    Column("新增", lambda r: r["entering"]), Column("退出", lambda r: r["leaving"]),
+    Column("月资金调整前（元）", lambda r: r["budget_before"]),
+    Column("月资金调整后（元）", lambda r: r["budget_after"]),
+    Column("月资金变化（元）", lambda r: r["budget_change"])]

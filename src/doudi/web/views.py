@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -25,7 +26,7 @@ from doudi.benefits import coverage
 from doudi.core import areacode, clock
 from doudi.registry import choices, exports, queries, services
 from doudi.registry.categories import CATEGORY_CHOICES
-from doudi.registry.models import CategoryAssignment, Household, Person
+from doudi.registry.models import CategoryAssignment, Household, Observation, Person
 from doudi.registry.services import RegistryError
 from doudi.web import household_form, registry_forms
 from doudi.web.access import render_household, require_capability, visible_household
@@ -226,12 +227,63 @@ def _submit(request: HttpRequest, household: Household, form: object, form_key: 
 @login_required
 @require_POST
 def household_observation_add(request: HttpRequest, household_id: int) -> HttpResponse:
-    """记录经济状况: a new dated row."""
+    """记录经济状况: a new dated row of a current member or of the household."""
     household = _editable_household(request, household_id)
-    form = registry_forms.ObservationForm(request.POST)
+    form = registry_forms.ObservationForm(request.POST,
+                                          members=list(household.current_memberships()))
     return _submit(request, household, form, "observation_form", lambda _: (
         services.record_observation(by=request.user, household=household,
                                     **form.service_kwargs())), "已记录经济状况")
+
+
+def _change_fact(request: HttpRequest, household: Household, form: forms.Form,
+                 act: Callable[[Observation, dict], object], done: str) -> HttpResponse:
+    """更正 or 终止 one of the household's facts; a refusal shows the page with the reasons."""
+    errors: list[str] = []
+    if form.is_valid():
+        row = Observation.objects.visible_to(request.user).filter(
+            household=household, pk=form.cleaned_data["observation_id"]).first()
+        if row is None:
+            errors.append("该记录不存在或不在您的管辖范围内")
+        else:
+            try:
+                act(row, form.cleaned_data)
+            except RegistryError as exc:
+                errors += exc.messages
+            else:
+                messages.success(request, done)
+                return redirect("household_detail", household_id=household.pk)
+    else:
+        errors += [f"{form.fields[k].label or ''}：{'；'.join(v)}" if k in form.fields
+                   else "；".join(v) for k, v in form.errors.items()]
+    return render_household(request, household, fact_errors=errors)
+
+
+@login_required
+@require_POST
+def household_observation_correct(request: HttpRequest, household_id: int) -> HttpResponse:
+    """更正经济状况: a new row supersedes the wrong one, with the reason; both are kept."""
+    household = _editable_household(request, household_id)
+    form = registry_forms.CorrectObservationForm(
+        request.POST, members=list(household.current_memberships()))
+    return _change_fact(request, household, form, lambda row, data: (
+        services.correct_observation(
+            by=request.user, observation=row, reason=data["reason"],
+            amount_fen=data["amount_yuan"], quantity=data["quantity"],
+            person=form.person())),
+        "已更正经济状况，原记录保留在历史中")
+
+
+@login_required
+@require_POST
+def household_observation_end(request: HttpRequest, household_id: int) -> HttpResponse:
+    """终止经济状况: the fact stops counting from the day given."""
+    household = _editable_household(request, household_id)
+    form = registry_forms.EndObservationForm(request.POST)
+    return _change_fact(request, household, form, lambda row, data: (
+        services.end_observation(by=request.user, observation=row,
+                                 ended_on=data["ended_on"], reason=data["reason"])),
+        "已终止经济状况")
 
 
 @login_required
@@ -242,7 +294,7 @@ def household_category_add(request: HttpRequest, household_id: int) -> HttpRespo
     current = list(household.current_memberships())
 
     def assign(data: dict) -> object:
-        person = next((m.person for m in current if m.person_id == data["person_id"]), None)
+        person = form.person()
         return services.assign_category(
             by=request.user, category=data["category"], start_date=data["start_date"],
             household=household if person is None else None, person=person, note=data["note"])

@@ -223,7 +223,7 @@ def _applications(truth_file: Path, today: dt.date) -> int:
     import polars as pl
 
     from doudi.casework import services, workflow
-    from doudi.registry.models import Household
+    from doudi.registry.models import Household, Person
 
     town = User.objects.get(username="town")
     cases = (pl.read_parquet(truth_file)
@@ -239,8 +239,11 @@ def _applications(truth_file: Path, today: dt.date) -> int:
         steps = DEMO_STEPS[n % len(DEMO_STEPS)]
         day = today - dt.timedelta(days=4 + 2 * n)
         programme = case["programme"]
+        # a programme applied for member by member is for the person monitoring found
         app = services.create_application(
             by=town, household=household, programme=programme, channel="warning",
+            applicant=Person.objects.filter(id_number=case["id_number"]).first()
+            if catalogue.get(programme).level == catalogue.MEMBER else None,
             reason=f"监测预警：符合{catalogue.label(programme)}条件，尚未纳入",
             submitted_on=day)
         for i, action in enumerate(steps):
