@@ -817,6 +817,43 @@ def test_second_factor_enrolment_and_login(page, live, world) -> None:
     screenshot(page, "user-detail-security-admin.png")
 
 
+def test_a_village_assistants_pages_fit_a_phone(live, world, shipped_parameters) -> None:
+    """At 375 px: home, the household list and page, and the visit form reached from the
+    household page for a person without a task — no page wider than the screen, no table row
+    stretched tall by cells wrapping a character per line (wide tables scroll inside)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    head = _head(world.village_hh)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
+        try:
+            ctx = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 740},
+                                      is_mobile=True, has_touch=True)
+            ctx.set_default_timeout(TIMEOUT_MS)
+            page = ctx.new_page()
+            _login(page, live.url, "village_assistant", PASSWORD)
+
+            def fits(name: str) -> None:
+                width = page.evaluate("document.documentElement.scrollWidth")
+                assert width <= 375, f"{page.url} is {width} px wide on a 375 px screen"
+                tall = page.evaluate("Math.max(0, ...[...document.querySelectorAll('tr')]"
+                                     ".map(r => r.getBoundingClientRect().height))")
+                assert tall <= 120, f"{page.url}: a table row {tall} px tall"
+                screenshot(page, f"village-{name}-375.png")
+
+            for name, path in (("home", "/"), ("households", "/households/"),
+                               ("household", f"/households/{world.village_hh.pk}/")):
+                page.goto(f"{live.url}{path}")
+                fits(name)
+            page.locator("#visit-actions").get_by_role(
+                "link", name=f"登记探访：{head.masked_name}").click()
+            expect(page.locator("h1")).to_contain_text(head.masked_name)
+            fits("visit-form")
+        finally:
+            browser.close()
+            connections.close_all()
+
+
 def test_the_checker_compares_sends_back_and_approves_a_roster(page, live, world,
                                                                shipped_parameters) -> None:
     """The roster page of a month after an approved one: the summary against last month, the

@@ -257,7 +257,7 @@ POST_GATES: dict[str, tuple[str, ...]] = {
     "exchange_inbox_import": (roles.IMPORT_FEEDS,),
     "indicator_tune": (roles.TUNE_INDICATORS,),
     "monitoring_run_start": (roles.RUN_MONITORING,),
-    "care_generate": (roles.RUN_MONITORING,),
+    "care_generate": (roles.GENERATE_VISIT_TASKS,),
     "bulk_approve": (roles.VIEW_REGISTRY,),
     "boundaries": (roles.VIEW_REGISTRY,),  # a GET goes back to the place-name register
     "signs": (roles.VIEW_REGISTRY,),

@@ -62,7 +62,7 @@ def test_work_queue_marks_overdue_and_shows_only_actionable(client, world,
                                       submitted_on=timezone.localdate() - dt.timedelta(days=30))
     client.login(username="village_assistant", password=PASSWORD)
     page = client.get("/applications/").content.decode()
-    assert old.number in page and "超期" in page
+    assert old.number in page and "已逾期" in page and "个工作日" in page
     services.act(by=u.village_assistant, application=old, action="record_visit",
                  data={"members_present": "户主", "living_conditions": "一般"})
     queue = client.get("/applications/").content.decode()

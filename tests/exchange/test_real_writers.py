@@ -68,7 +68,11 @@ def test_the_data_sheet_is_found_by_its_header_not_its_place(disaster):
     out = run(disaster, "xlwt.xls")
     assert out.batch.sheet == "Sheet2"
     assert "未找到工作表“受灾户”，已读取工作表“Sheet2”" in out.message
-    # libreoffice.xlsx: the 说明 sheet comes first too, the spec's sheet is read
+
+
+def test_the_named_sheet_is_read_when_present_after_a_cover_sheet(disaster):
+    # libreoffice.xlsx: the 说明 sheet comes first too, the spec's sheet is read (a test of its
+    # own: the same rows imported twice are refused as a copy of the first batch)
     assert run(disaster, "libreoffice.xlsx").batch.sheet == "受灾户"
 
 

@@ -78,6 +78,7 @@ PAY_ONE_OFF = _capability("benefits.pay_one_off",
 
 # -- care, community, monitoring handling ----------------------------------------------------
 RECORD_VISIT = _capability("care.record_visit", "登记探访")
+GENERATE_VISIT_TASKS = _capability("care.generate_tasks", "生成本辖区本月探访任务")
 MANAGE_INSTITUTIONS = _capability("care.manage_institutions", "登记养老机构")
 PUBLISH_NEED = _capability("community.publish_need", "向社会力量发布救助需求")
 # a warning is handled at the level that owns it or above (monitoring.workflow.HANDLER)
@@ -125,7 +126,7 @@ _TOWN = _CASEWORK | _VILLAGE | {ACCEPT_ONLINE, TOWN_REVIEW, RETURN_FOR_CORRECTIO
                                 HANDLE_TOWN_WARNING, CHECK_SAMPLE, REVIEW_NAMING, PAY_ONE_OFF}
 _DISTRICT = _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS, RUN_MONITORING, TOP_UP_FUND,
                          CHANGE_ENROLLMENT, BUILD_RUN, EXPORT_BANK_FILE, RECALCULATE, SET_BUDGET,
-                         PAY_ONE_OFF,
+                         PAY_ONE_OFF, GENERATE_VISIT_TASKS,
                          MANAGE_INSTITUTIONS, HANDLE_TOWN_WARNING, HANDLE_DISTRICT_WARNING,
                          SUBMIT_FILING, START_CAMPAIGN, CHECK_SAMPLE, APPROVE_NAMING,
                          MANAGE_BOUNDARIES}

@@ -15,6 +15,7 @@ import polars as pl
 from django.utils import timezone
 
 from doudi.benefits.models import Budget, OneOffPayment, PaymentLine
+from doudi.core.shares import share_bp
 
 
 @dataclass
@@ -50,8 +51,8 @@ def spending(prefix: str, year: int) -> Spending:
         pl.col("budget_fen").sum()), on=["programme", "town"], how="full", coalesce=True)
         .with_columns(pl.col("paid_fen", "pending_fen", "budget_fen").fill_null(0))
         .with_columns(pl.when(pl.col("budget_fen") > 0)
-                      .then((pl.col("paid_fen") + pl.col("pending_fen")) * 10_000
-                            // pl.col("budget_fen")).alias("share_bp"))
+                      .then(share_bp(pl.col("paid_fen") + pl.col("pending_fen"),
+                                     pl.col("budget_fen"))).alias("share_bp"))
         .sort("town", "programme"))
     return Spending(by_month, by_programme)
 

@@ -13,7 +13,11 @@ from doudi.web.household_page import Panel, register_panel, register_timeline
 
 
 def visits(request: HttpRequest, household: Household) -> dict[str, Any]:
-    return {"visits": household.visits.select_related("person", "visitor")[:20]}
+    """The household's visits, and a 登记探访 link for each current member: a visit needs no
+    task (a worried neighbour's call, a visit on the way past)."""
+    return {"visits": household.visits.select_related("person", "visitor")[:20],
+            "visitable": [m.person for m in household.memberships.filter(
+                end_date__isnull=True).select_related("person").order_by("id")]}
 
 
 register_panel(Panel("visits", 80, "探访记录", "doudi/household/visits.html", visits))

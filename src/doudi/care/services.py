@@ -29,11 +29,15 @@ from doudi.care.models import (
 from doudi.core import clock
 from doudi.core.errors import ServiceError
 from doudi.core.money import AmountError, parse_tenths
+from doudi.core.shares import ratio_bp
 from doudi.policy.services import parameter_set
 from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Membership, Person
 from doudi.rules.parameters import engine_value
 
+# the programme an application a visit starts is for, unless the visitor chose another (the
+# form preselects it from the catalogue's own list, so it is named once)
+DEFAULT_VISIT_PROGRAMME = catalogue.LINSHI
 DEFAULT_NURSING_TARGET_BP = 5_500  # 国发〔2021〕35号：2025年养老机构护理型床位占比达到55%
 
 
@@ -196,7 +200,7 @@ def record_visit(*, by, person: Person, data: VisitInput,  # noqa: ANN001
         elif data.follow_up == "application":
             try:
                 visit.application = create_application(
-                    by=by, household=household, programme=data.programme or catalogue.LINSHI,
+                    by=by, household=household, programme=data.programme or DEFAULT_VISIT_PROGRAMME,
                     channel="village", applicant=person,
                     reason=f"探访发现（{data.visited_on}）：{finding}"[:500])
             except CaseworkError as exc:
@@ -289,7 +293,7 @@ def nursing_bed_ratio(area_code: str, day: dt.date | None = None,
     beds, nursing = sums["beds"] or 0, sums["nursing"] or 0
     target = _param("care.nursing_bed_ratio_target", area_code,
                     day or clock.today())
-    return BedRatio(beds, nursing, nursing * 10_000 // beds if beds else None,
+    return BedRatio(beds, nursing, ratio_bp(nursing, beds),
                     int(target) if target is not None else DEFAULT_NURSING_TARGET_BP)
 
 

@@ -140,7 +140,7 @@ class ApplicationEvent(AreaOwned, models.Model):
         ordering = ["at", "id"]
 
     def __str__(self) -> str:
-        return f"{self.application.number} {self.action}"
+        return f"{self.application.number} {self.label}"
 
     @property
     def label(self) -> str:

@@ -64,3 +64,15 @@ def workdays_between(start: dt.date, end: dt.date, calendar: Calendar | None = N
         day += dt.timedelta(days=1)
         count += calendar.is_workday(day)
     return count
+
+
+def time_left(due: dt.date, today: dt.date, calendar: Calendar | None = None) -> str:
+    """How a deadline stands today, in working days: 剩余 N 个工作日 (counting the due day,
+    not today), 今日到期, or 已逾期 N 个工作日 (the working days since the due day). Every page
+    that shows a deadline says it this way (the `time_left` template tag)."""
+    if due == today:
+        return "今日到期"
+    if due > today:
+        return f"剩余 {workdays_between(today, due, calendar)} 个工作日"
+    late = workdays_between(due, today, calendar)
+    return f"已逾期 {late} 个工作日" if late else "已逾期（其后尚无工作日）"

@@ -2,9 +2,12 @@
 
 The good rows become a versioned batch; bad cells go to the error report; exact repeats are
 dropped and reported; rows nobody in the registry matches are kept, flagged unmatched. The same
-file (same SHA-256) for the same feed type twice changes nothing. The batch row, the job's final
-state and the audit record commit in one transaction, with the Parquet file renamed into place
-inside it, so an import that fails or is killed leaves no batch behind.
+file (same SHA-256) for the same feed type twice changes nothing, and neither does the same
+content in another file (the Excel copy of an imported CSV): the parsed rows' fingerprint
+(`content_digest`) for the feed type and period names the batch that already holds them. The
+batch row, the job's final state and the audit record commit in one transaction, with the
+Parquet file renamed into place inside it, so an import that fails or is killed leaves no
+batch behind.
 """
 
 from __future__ import annotations
@@ -136,6 +139,22 @@ def _refuse_mismatches(rows: pl.DataFrame, spec: FeedSpec) -> tuple[pl.DataFrame
     return rows.filter(pl.col("match") != "name_mismatch"), errors
 
 
+def content_digest(good: pl.DataFrame) -> str:
+    """The fingerprint of what a file says, not how it was written: SHA-256 of the validated
+    rows' typed fields (the source row number left out), in a fixed order of rows and
+    columns. A CSV and its Excel copy, or the same rows reordered, give the same digest."""
+    fields = sorted(c for c in good.columns if c != "row")
+    frame = good.select(fields)
+    frame = frame.sort(fields, nulls_last=True) if frame.height else frame
+    return hashlib.sha256(frame.write_csv(include_header=True).encode("utf-8")).hexdigest()
+
+
+def same_content(feed_type: FeedType, period: str, digest: str) -> FeedBatch | None:
+    """The batch of this feed type and period that already holds these rows, if any."""
+    return (FeedBatch.objects.filter(feed_type=feed_type, period=period[:20],
+                                     content_digest=digest).order_by("version").first())
+
+
 def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # noqa: ANN001
                  channel: str, source: str = "", period: str = "",
                  mapping: dict[str, str] | None = None, area_code: str = "",
@@ -161,6 +180,16 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
         cells = _with_numeric(cells, table, spec, found)
         progress(35, "逐行校验")
         validated = validate(cells, spec, found.scales)
+        digest = content_digest(validated.good)
+        earlier = same_content(feed_type, period, digest) if validated.good.height else None
+        if earlier is not None:
+            message = (f"该文件的数据行与 {timezone.localtime(earlier.received_at):%Y-%m-%d %H:%M}"
+                       f" 导入的{earlier}（{earlier.file_name}）相同"
+                       f"{f'（数据期间 {period}）' if period else ''}，"
+                       "本次未导入；如确属新数据，请核对后重新导出")
+            job = _finish(job, feed_type, ImportJob.DUPLICATE, message, filename, checksum,
+                          channel, source, period, mapping, user, area_code, batch=earlier)
+            return Outcome(ImportJob.DUPLICATE, message, batch=earlier, job=job)
         progress(60, "比对人员")
         rows = match(validated.good, spec, persons_frame(), name_variants(area_code))
         rows, refused = _refuse_mismatches(rows, spec)
@@ -208,7 +237,8 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
                 path=storage.relative(final), rows=cells.height, good_rows=rows.height,
                 error_rows=counts["errors"], duplicate_rows=counts["duplicates"],
                 matched_id=counts["matched_id"], matched_weak=counts["matched_weak"],
-                unmatched=counts["unmatched"], imported_by=user, area_code=area_code)
+                unmatched=counts["unmatched"], imported_by=user, area_code=area_code,
+                content_digest=digest)
             message = _summary(counts, notices)
             job = _finish(job, feed_type, ImportJob.DONE, message, filename, checksum, channel,
                           source, period, mapping, user, area_code, batch=batch, counts=counts,

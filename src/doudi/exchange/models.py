@@ -92,6 +92,10 @@ class FeedBatch(Audited, AreaOwned, models.Model):
     feed_type = models.ForeignKey(FeedType, on_delete=models.PROTECT, related_name="batches")
     version = models.PositiveIntegerField("版本")
     checksum = models.CharField("SHA-256", max_length=64)
+    # the parsed rows' fingerprint (imports.content_digest): the same rows in another file
+    # (the Excel copy of a CSV) are refused, naming this batch; "" for batches imported
+    # before it was kept
+    content_digest = models.CharField("数据内容指纹", max_length=64, blank=True)
     file_name = models.CharField("文件名", max_length=200)
     source = models.CharField("来源", max_length=100, blank=True)
     period = models.CharField("数据期间", max_length=20, blank=True)
@@ -116,6 +120,8 @@ class FeedBatch(Audited, AreaOwned, models.Model):
             models.UniqueConstraint(fields=["feed_type", "checksum"], name="batch_unique_file"),
             models.UniqueConstraint(fields=["feed_type", "version"], name="batch_unique_version"),
         ]
+        indexes = [models.Index(fields=["feed_type", "period", "content_digest"],
+                                name="batch_content")]
 
     def __str__(self) -> str:
         return f"{self.feed_type} 第{self.version}批"

@@ -26,10 +26,14 @@ class SearchRefused(ServiceError):
 
 MASKED_SEARCH_REFUSED = (
     "您的角色只能查看脱敏的姓名和身份证号，不能按姓名、拼音首字母或身份证号搜索"
-    "（否则可以逐一试出被隐藏的部分）；请按家庭编号或身份证号后4位搜索")
+    "（否则可以逐一试出被隐藏的部分）；请按家庭编号、身份证号后4位或姓氏（一个字）搜索")
 
 # what a search term is read as; the kinds a masked viewer sees only masked
 NAME, INITIALS, ID, ID_TAIL, NUMBER = "name", "initials", "id", "id_tail", "number"
+# a single character is a surname: the masked name shows it in clear (张*三), so searching by
+# it reveals nothing masking hides, and any viewer may (a compound surname's second character
+# is hidden: 欧**明, so two characters are a full name, searched only by full viewers)
+SURNAME = "surname"
 MASKED_KINDS = frozenset({NAME, INITIALS, ID})
 
 
@@ -37,6 +41,8 @@ def search_kind(q: str) -> str:
     """How `search_households` reads a (normalised, non-empty) term."""
     if q.isascii() and q.isalpha():
         return INITIALS
+    if len(q) == 1 and q.isalpha():
+        return SURNAME
     if len(q) == 18:
         return ID
     if len(q) == 4 and q[:3].isdigit() and (q[3].isdigit() or q[3] == "X"):
@@ -82,9 +88,9 @@ def search_households(
     qs: QuerySet[Household], *, q: str = "", area_prefix: str = "", category: str = "",
     hukou_type: str = "", user,  # noqa: ANN001
 ) -> QuerySet[Household]:
-    """搜索: a member's full name, pinyin initials, full ID or its last 4 characters, or the
-    household number; filters by area prefix (town/village), category in force and 户籍类型.
-    The term is first checked against `user` by `check_search`.
+    """搜索: a member's full name or surname (one character), pinyin initials, full ID or its
+    last 4 characters, or the household number; filters by area prefix (town/village),
+    category in force and 户籍类型. The term is first checked against `user` by `check_search`.
 
     Partial names and longer ID fragments are not matched on purpose: probing them one
     character at a time would uncover what masking hides, without an audited reveal."""
@@ -101,6 +107,9 @@ def search_households(
             match = _with_current_member(Person.objects.filter(id_tail=q))
         elif kind == NUMBER:
             match = Q(number=q)
+        elif kind == SURNAME:  # among the persons of the user's own area only
+            match = _with_current_member(Person.objects.visible_to(user).filter(
+                name__startswith=q))
         else:
             match = _with_current_member(Person.objects.filter(name=q))
         qs = qs.filter(match)

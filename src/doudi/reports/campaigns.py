@@ -22,6 +22,7 @@ from doudi.benefits.models import Enrollment
 from doudi.core import clock
 from doudi.core.errors import ServiceError
 from doudi.core.excel import one_sheet
+from doudi.core.shares import percent, ratio_bp
 from doudi.registry.models import Household
 from doudi.reports import sampling
 from doudi.reports.models import CHECKLIST, Campaign, CampaignFinding, CampaignSample
@@ -122,7 +123,7 @@ class TownSummary:
 
     @property
     def error_rate_bp(self) -> int | None:
-        return self.with_problems * 10_000 // self.checked if self.checked else None
+        return ratio_bp(self.with_problems, self.checked)
 
 
 def summary(campaign: Campaign, today: dt.date | None = None) -> list[TownSummary]:
@@ -159,7 +160,7 @@ def summary_xlsx(campaign: Campaign, names: dict[str, str]) -> bytes:
         rate = row.error_rate_bp
         return [names.get(row.town, row.town), row.sampled, row.checked, row.with_problems,
                 row.problems, row.corrected, row.overdue,
-                f"{rate / 100:.2f}%" if rate is not None else "—",
+                percent(rate),
                 *(row.by_item.get(k, 0) for k in CHECKLIST)]
 
     return one_sheet("检查情况汇总", header, (line(r) for r in summary(campaign)),

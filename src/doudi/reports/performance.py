@@ -14,8 +14,10 @@ from django.utils import timezone
 from doudi.care.models import VisitTask
 from doudi.casework.models import Application
 from doudi.core.excel import one_sheet
+from doudi.core.shares import percent, ratio_bp
 from doudi.core.workdays import add_workdays
 from doudi.monitoring.models import Warning
+from doudi.monitoring.overdue import as_of, overdue_on
 from doudi.reports.models import CampaignFinding, CampaignSample
 
 APPROVAL_WORKDAYS = 30  # 民发〔2021〕57号: 低保 审核确认 within 30 working days
@@ -36,7 +38,7 @@ class TownPerformance:
 
     @staticmethod
     def _bp(part: int, whole: int) -> int | None:
-        return part * 10_000 // whole if whole else None
+        return ratio_bp(part, whole)
 
     @property
     def on_time_bp(self) -> int | None:
@@ -71,14 +73,17 @@ def towns(area: str, first: dt.date, last: dt.date) -> list[TownPerformance]:
         r.decided += 1
         if decided <= add_workdays(submitted, APPROVAL_WORKDAYS, cal).day:
             r.decided_on_time += 1
-    end = timezone.make_aware(dt.datetime.combine(last + dt.timedelta(days=1), dt.time.min))
-    for code, due in Warning.objects.filter(area_code__startswith=area, created_at__lt=end) \
-            .filter(Q(closed_at__isnull=True) | Q(closed_at__gte=end)) \
-            .values_list("area_code", "due_on"):
-        r = row(code)
-        r.warnings_open += 1
-        if due < last:
-            r.warnings_overdue += 1
+    # open and overdue on the period's last day, or today in a period under way: the one
+    # definition of overdue (monitoring.overdue) every page counts with
+    day = as_of(last)
+    end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
+    warnings = Warning.objects.filter(area_code__startswith=area)
+    for code in warnings.filter(created_at__lt=end).filter(
+            Q(closed_at__isnull=True) | Q(closed_at__gte=end)).values_list("area_code",
+                                                                          flat=True):
+        row(code).warnings_open += 1
+    for code in warnings.filter(overdue_on(day)).values_list("area_code", flat=True):
+        row(code).warnings_overdue += 1
     for code, due, visited in VisitTask.objects.filter(
             area_code__startswith=area, due_on__range=(first, last)).values_list(
             "area_code", "due_on", "visit__visited_on"):
@@ -103,13 +108,10 @@ def towns(area: str, first: dt.date, last: dt.date) -> list[TownPerformance]:
 
 
 def xlsx(rows: list[TownPerformance], names: dict[str, str], title: str) -> bytes:
-    def pct(bp: int | None) -> str:
-        return f"{bp / 100:.2f}%" if bp is not None else "—"
-
     return one_sheet("绩效评价", ["镇街", "审批办结", "按时办结", "按时率", "未办结预警",
                                  "逾期预警", "逾期率", "应探访", "按期探访", "探访完成率",
                                  "抽查户数", "问题户数", "问题率"],
                      ([names.get(r.town, r.town), r.decided, r.decided_on_time,
-                       pct(r.on_time_bp), r.warnings_open, r.warnings_overdue,
-                       pct(r.overdue_bp), r.visits_due, r.visits_on_time, pct(r.visits_bp),
-                       r.checked, r.with_problems, pct(r.error_bp)] for r in rows), title=title)
+                       percent(r.on_time_bp), r.warnings_open, r.warnings_overdue,
+                       percent(r.overdue_bp), r.visits_due, r.visits_on_time, percent(r.visits_bp),
+                       r.checked, r.with_problems, percent(r.error_bp)] for r in rows), title=title)

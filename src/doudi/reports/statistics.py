@@ -24,6 +24,7 @@ from doudi.benefits.models import Enrollment, PaymentLine
 from doudi.care.models import Visit, VisitTask
 from doudi.casework.models import Application
 from doudi.monitoring.models import Warning
+from doudi.monitoring.overdue import as_of, overdue_on
 from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment
 
@@ -37,7 +38,7 @@ FIGURES: dict[str, str] = {
     "edge_households": "低保边缘家庭户数",
     "warnings_raised": "新增预警",
     "warnings_closed": "办结预警",
-    "warnings_overdue": "月末逾期预警",
+    "warnings_overdue": "逾期未办结预警（月末；本月截至今日）",
     "visits_done": "探访次数",
     "visit_tasks_due": "应探访任务",
     "visit_tasks_done": "按期完成探访",
@@ -101,10 +102,8 @@ def records(figure: str, area: str, month: dt.date) -> QuerySet:
     if figure == "warnings_closed":
         return Warning.objects.filter(area_code__startswith=area, closed_at__gte=start,
                                       closed_at__lt=end)
-    if figure == "warnings_overdue":
-        return Warning.objects.filter(area_code__startswith=area, created_at__lt=end,
-                                      due_on__lt=last).filter(
-            Q(closed_at__isnull=True) | Q(closed_at__gte=end))
+    if figure == "warnings_overdue":  # on the month's last day, or today in the month under way
+        return Warning.objects.filter(overdue_on(as_of(last)), area_code__startswith=area)
     if figure == "visit_tasks_done":
         return VisitTask.objects.filter(area_code__startswith=area, due_on__range=(first, last),
                                         visit__visited_on__lte=F("due_on"))

@@ -43,9 +43,8 @@ def _next(request: HttpRequest, value: str | None) -> str:
 def _finish_login(request: HttpRequest, user: User, next_url: str) -> HttpResponse:
     lockout.register_success(user)
     auth_login(request, user, backend="django.contrib.auth.backends.ModelBackend")
-    reason = passwords.must_change(user)
-    if reason:
-        messages.warning(request, reason)
+    # a password that must change: the middleware sends every page to the password page,
+    # which says why (passwords.must_change) — once, not again as a message
     return redirect(next_url)
 
 

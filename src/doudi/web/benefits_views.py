@@ -46,6 +46,7 @@ from doudi.core import clock
 from doudi.core.excel import new_workbook
 from doudi.core.masking import mask_name
 from doudi.core.money import BUDGET_MAX_FEN, MONTHLY_MAX_FEN, parse_optional_yuan, parse_yuan
+from doudi.core.shares import percent
 from doudi.programmes import catalogue
 from doudi.web.access import require_capability
 from doudi.web.excel import Column, Listing, search_households, yuan
@@ -526,7 +527,7 @@ def _funds_xlsx(request: HttpRequest, result, year: int) -> HttpResponse:  # noq
         sheet.write(n, 1, names.get(r["programme"], r["programme"]))
         for col, key in ((2, "paid_fen"), (3, "pending_fen"), (4, "budget_fen")):
             sheet.write_number(n, col, r[key] / 100, money)  # display only; totals are fen
-        sheet.write(n, 5, f"{r['share_bp'] / 100:.2f}%" if r["share_bp"] is not None else "")
+        sheet.write(n, 5, percent(r["share_bp"]) if r["share_bp"] is not None else "")
     months = book.add_worksheet("按月")
     months.write_row(0, 0, ["月份", "镇街", "项目", "人次", "已发放（元）", "待回盘（元）"],
                      bold)

@@ -72,8 +72,7 @@ def care_home(request: HttpRequest) -> HttpResponse:
         "by_town": sorted(({"code": k, "name": towns.get(k, k), **v}
                            for k, v in by_town.items()), key=lambda r: r["code"]),
         "recent": Visit.objects.filter(area_code__startswith=request.user.scope_prefix)
-        .select_related("person", "visitor")[:20],
-        "can_visit": request.user.can(roles.RECORD_VISIT)})
+        .select_related("person", "visitor")[:20]})
 
 
 def _person(request: HttpRequest, person_id: int) -> Person:
@@ -88,7 +87,7 @@ def _person(request: HttpRequest, person_id: int) -> Person:
 def visit_new(request: HttpRequest, person_id: int) -> HttpResponse:
     """The visit form (phone-sized)."""
     person = _person(request, person_id)
-    if not request.user.can(roles.EDIT_REGISTRY):
+    if not request.user.can(roles.RECORD_VISIT):
         raise PermissionDenied("无权登记探访")
     form = {k: request.POST.get(k, "") for k in ("visited_on", "seen", "living", "health",
                                                   "safety", "needs", "carer", "place",
@@ -120,6 +119,7 @@ def visit_new(request: HttpRequest, person_id: int) -> HttpResponse:
         "person": person, "form": form, "error": error, "tasks": tasks,
         "today": clock.today(), "carers": Visit.CARER_CHOICES,
         "follow_ups": Visit.FOLLOW_UP, "programmes": catalogue.choices(),
+        "programme": form["programme"] or services.DEFAULT_VISIT_PROGRAMME,
         "profile": CareProfile.objects.filter(person=person).first()})
 
 
@@ -304,7 +304,7 @@ def home_care(request: HttpRequest) -> HttpResponse:
 @require_POST
 def generate(request: HttpRequest) -> HttpResponse:
     """The district generates this month's visit tasks (also `doudi care tasks`)."""
-    require_capability(request, roles.RUN_MONITORING)
+    require_capability(request, roles.GENERATE_VISIT_TASKS)
     out = services.generate_tasks(clock.today(), request.user.scope_prefix)
     messages.success(request, f"已生成探访任务 {out.created} 条（已有 {out.existing} 条）")
     return redirect("care_home")

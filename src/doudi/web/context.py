@@ -1,16 +1,36 @@
-"""Template context: the navigation a user sees follows their capabilities."""
+"""Template context: the navigation a user sees follows their capabilities, and so does every
+form and button (`may`)."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import reverse
 
 from doudi.accounts import roles
 
 
+class Capabilities:
+    """What a template asks before it shows a form or a button: `{% if may.EDIT_REGISTRY %}`
+    is `user.can(roles.EDIT_REGISTRY)`. The one place that decides what a page offers from
+    the user's capabilities, so a page never shows a form its POST would refuse with 403.
+    A name that is not a capability constant of `accounts.roles` is an error, not a silent
+    "no" (a misspelt name would otherwise hide a button from everyone)."""
+
+    def __init__(self, user) -> None:  # noqa: ANN001
+        self.user = user
+
+    def __getitem__(self, name: str) -> bool:
+        capability = getattr(roles, name, None)
+        if not name.isupper() or capability not in roles.CAPABILITIES:
+            raise ImproperlyConfigured(f"may.{name}: not a capability of accounts.roles")
+        return bool(self.user is not None and self.user.is_authenticated
+                    and self.user.can(capability))
+
+
 def navigation(request) -> dict:  # noqa: ANN001
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
-        return {"nav": []}
+        return {"nav": [], "may": Capabilities(None)}
     items = [("首页", reverse("home"))]
     if user.can(roles.VIEW_REGISTRY):
         items.append(("待办", reverse("work_queue")))
@@ -35,4 +55,4 @@ def navigation(request) -> dict:  # noqa: ANN001
     if user.can(roles.MANAGE_USERS) or user.can(roles.MANAGE_SECURITY) or user.can(
             roles.VIEW_AUDIT):
         items.append(("用户管理", reverse("user_list")))
-    return {"nav": items}
+    return {"nav": items, "may": Capabilities(user)}

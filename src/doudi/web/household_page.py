@@ -16,7 +16,9 @@ the web app imports when it is ready (`autodiscover`, as Django's admin finds `a
 The care app's contribution, whole (its template in care/templates/doudi/household/):
 
     def visits(request, household):
-        return {"visits": household.visits.select_related("person", "visitor")[:20]}
+        return {"visits": household.visits.select_related("person", "visitor")[:20],
+                "visitable": [m.person for m in household.memberships.filter(
+                    end_date__isnull=True).select_related("person").order_by("id")]}
 
     register_panel(Panel("visits", 80, "探访记录", "doudi/household/visits.html", visits))
     register_timeline(Visit, lambda household: household.visits.values_list("pk", flat=True))

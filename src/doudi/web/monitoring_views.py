@@ -21,10 +21,12 @@ from doudi.benefits import coverage
 from doudi.core import clock
 from doudi.core.masking import mask_name
 from doudi.core.money import parse_yuan
+from doudi.core.shares import ratio_bp
 from doudi.engine.monitoring.indicators import KINDS, LEVELS, UNITS
 from doudi.exchange.models import FeedType
 from doudi.monitoring import jobs, services, workflow
 from doudi.monitoring.models import MonitoringRun, Warning
+from doudi.monitoring.overdue import is_overdue, overdue_on
 from doudi.registry import queries
 from doudi.registry.models import Household
 from doudi.rules.explain import outcomes
@@ -72,7 +74,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     names = {i.key: i.name for i in services.indicators_for(request.user.scope_prefix,
                                                             active_only=False)}
     pending = Q(status__in=(workflow.OPEN, workflow.VERIFIED))
-    overdue = pending & Q(due_on__lt=today)
+    overdue = overdue_on(today)
     closed = Q(status=workflow.CLOSED)
 
     def counts(field: str) -> list[dict]:
@@ -108,7 +110,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     for code in sorted(set(town_rows) | set(covered)):
         row = town_rows[code]
         gap = row["uncovered"]
-        rate = covered[code] * 10_000 // (covered[code] + gap) if covered[code] + gap else None
+        rate = ratio_bp(covered[code], covered[code] + gap)
         by_town.append({"code": code, "name": names.get(code, code), **row,
                         "covered": covered[code], "rate_bp": rate, "drill": width == 9})
     total_cov = sum(covered.values())
@@ -127,8 +129,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "totals": {"open": qs.filter(pending).count(), "overdue": qs.filter(overdue).count(),
                    "closed": qs.filter(closed).count(), "covered": total_cov,
                    "uncovered": total_gap,
-                   "rate_bp": total_cov * 10_000 // (total_cov + total_gap)
-                   if total_cov + total_gap else None},
+                   "rate_bp": ratio_bp(total_cov, total_cov + total_gap)},
         "runs": _runs(request)[:5],
         "can_run": request.user.can(roles.RUN_MONITORING),
         "can_report": request.user.can(roles.EDIT_REGISTRY)})
@@ -198,7 +199,7 @@ def warning_list(request: HttpRequest) -> HttpResponse:
     if f["town"].isdigit():
         qs = qs.filter(area_code__startswith=f["town"])
     if f["overdue"]:
-        qs = qs.filter(due_on__lt=today, status__in=(workflow.OPEN, workflow.VERIFIED))
+        qs = qs.filter(overdue_on(today))
     if f["mine"]:
         qs = qs.filter(owner_code=request.user.scope_prefix)
     qs, search_error = search_households(request, qs)
@@ -250,7 +251,7 @@ def _render_warning(request: HttpRequest, w: Warning, error: str = "") -> HttpRe
         "measure": w.evidence.get("measure") if isinstance(w.evidence, dict) else None,
         "threshold": w.evidence.get("threshold") if isinstance(w.evidence, dict) else None,
         "events": w.events.select_related("by"), "error": error,
-        "overdue": w.status != workflow.CLOSED and w.due_on < clock.today(),
+        "overdue": is_overdue(w),
         "can_handle": can_handle, "dispositions": list(workflow.dispositions().items()),
         # a reported person joined to a household names the member concerned too
         "members": list(w.household.current_memberships()) if w.household and not w.person

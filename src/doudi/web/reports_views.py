@@ -25,7 +25,7 @@ from doudi.areas.scoping import along_chain
 from doudi.core import clock
 from doudi.core.money import parse_whole, parse_yuan
 from doudi.programmes import catalogue
-from doudi.reports import campaigns, filing, performance, statistics
+from doudi.reports import axis, campaigns, filing, performance, statistics
 from doudi.reports.models import (
     CAMPAIGN_KINDS,
     CHECKLIST,
@@ -71,6 +71,28 @@ def _months_back(month: dt.date, n: int) -> list[dt.date]:
     return out[::-1]
 
 
+def trend_chart(points: list[tuple[dt.date, int, int]], area: str, base: str) -> pygal.Line:
+    """在保户数 (left axis) and 发放金额 in 万元 (right axis) by month, each point linking to
+    that month's figures."""
+    # round ticks on both axes, the same number of steps, labels without a float's tail
+    left = axis.ticks(max((h for _, h, _ in points), default=0))
+    right = axis.ticks_like(max((p for _, _, p in points), default=0) / 1_000_000, len(left))
+    trend = pygal.Line(js=[], style=STYLE, width=640, height=300, disable_xml_declaration=True,
+                       title="近12个月在保户数与发放金额（万元）", x_label_rotation=30,
+                       legend_at_bottom=True, value_formatter=axis.label,
+                       y_labels=[float(t) for t in left], range=(0, float(left[-1])),
+                       secondary_range=(0, float(right[-1])))
+    trend.x_labels = [f"{m:%Y-%m}" for m, _, _ in points]
+    trend.add("在保户数", [{"value": households,
+                          "xlink": {"href": f"{base}?area={area}&month={m:%Y-%m}",
+                                    "target": "_self"}} for m, households, _ in points])
+    trend.add("发放金额（万元）", [{"value": round(paid / 1_000_000, 2),
+                                "xlink": {"href": f"{base}?area={area}&month={m:%Y-%m}",
+                                          "target": "_self"}} for m, _, paid in points],
+              secondary=True)
+    return trend
+
+
 @login_required
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
@@ -83,25 +105,15 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     by_area = pygal.HorizontalBar(js=[], style=STYLE, width=640,
                                   height=max(200, 36 * len(table.rows) + 80),
                                   disable_xml_declaration=True, show_legend=False,
-                                  print_values=True, title="在保户数（按下一级区划）")
+                                  print_values=True, title="在保户数（按下一级区划）",
+                                  value_formatter=axis.label)
     by_area.x_labels = [names.get(c, c) for c in table.rows]
     by_area.add("在保户数", [{
         "value": r["covered_households"],
         "xlink": {"href": f"{base}?area={c}&month={month:%Y-%m}", "target": "_self"},
         "label": names.get(c, c)} for c, r in table.rows.items()])
 
-    points = statistics.trend(area, _months_back(month, 12))
-    trend = pygal.Line(js=[], style=STYLE, width=640, height=300, disable_xml_declaration=True,
-                       title="近12个月在保户数与发放金额（万元）", x_label_rotation=30,
-                       legend_at_bottom=True)
-    trend.x_labels = [f"{m:%Y-%m}" for m, _, _ in points]
-    trend.add("在保户数", [{"value": households,
-                          "xlink": {"href": f"{base}?area={area}&month={m:%Y-%m}",
-                                    "target": "_self"}} for m, households, _ in points])
-    trend.add("发放金额（万元）", [{"value": round(paid / 1_000_000, 2),
-                                "xlink": {"href": f"{base}?area={area}&month={m:%Y-%m}",
-                                          "target": "_self"}} for m, _, paid in points],
-              secondary=True)
+    trend = trend_chart(statistics.trend(area, _months_back(month, 12)), area, base)
     scope = request.user.scope_prefix
     levels = [w for w in (2, 4, 6, 9, 12) if len(scope) < w <= len(area)]
     crumb_names = area_names([area[:w] for w in levels])

@@ -16,6 +16,14 @@ def yuan(fen: int | None) -> str:
 
 
 @register.filter
+def percent(bp: int | None) -> str:
+    """Basis points → '66.67%' ("—" for none): `doudi.core.shares.percent`."""
+    from doudi.core.shares import percent as say
+
+    return say(bp)
+
+
+@register.filter
 def http_url(url: str | None) -> str:
     """The URL if it is a web address, else "": a stored link never becomes `javascript:`."""
     text = (url or "").strip()
@@ -41,3 +49,23 @@ def household_panel(context: template.Context, drawn: object) -> str:
     body = context.template.engine.get_template(drawn.panel.template)
     with context.push(drawn.context):
         return body.render(context)
+
+
+@register.simple_tag(takes_context=True)
+def time_left(context: template.Context, due: object) -> str:
+    """`{% time_left a.step_due %}`: 剩余 N 个工作日 / 今日到期 / 已逾期 N 个工作日, on the
+    working-day calendar (holidays, 调休 and the days an administrator entered), read once
+    per page; "" for no deadline."""
+    import datetime as dt
+
+    from doudi.casework.services import calendar
+    from doudi.core import clock
+    from doudi.core.workdays import time_left as say
+
+    if not isinstance(due, dt.date):
+        return ""
+    cache = context.render_context
+    if "doudi_calendar" not in cache:
+        cache["doudi_calendar"] = (calendar(), clock.today())
+    cal, today = cache["doudi_calendar"]
+    return say(due, today, cal)
