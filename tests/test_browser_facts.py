@@ -8,17 +8,9 @@ import datetime as dt
 
 import pytest
 
+from tests.browser_support import ARTIFACTS, CHROMIUM_ARGS, TIMEOUT_MS, chromium, screenshot
 from tests.conftest import PASSWORD
-from tests.test_browser import (  # noqa: F401 (fixtures)
-    ARTIFACTS,
-    CHROMIUM_ARGS,
-    TIMEOUT_MS,
-    _chromium,
-    _flushable,
-    _login,
-    _screenshot,
-    live,
-)
+from tests.test_browser import _flushable, _login, live  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.browser
 
@@ -29,7 +21,7 @@ def test_a_wage_is_recorded_for_a_member_then_corrected(live, world) -> None:  #
     hh = world.village_hh
     spouse = hh.current_memberships().exclude(relation="head").get().person
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=_chromium(), args=CHROMIUM_ARGS)
+        browser = p.chromium.launch(executable_path=chromium(), args=CHROMIUM_ARGS)
         try:
             for width, name in ((1280, "facts"), (375, "facts-phone")):
                 ctx = browser.new_context(locale="zh-CN",
@@ -62,7 +54,7 @@ def test_a_wage_is_recorded_for_a_member_then_corrected(live, world) -> None:  #
                 expect(section.locator("details.fact-history")).to_contain_text(
                     "已更正（工资条核实）")
                 section.locator("details.fact-change summary").first.click()
-                _screenshot(page, f"{name}.png")
+                screenshot(page, f"{name}.png")
                 section.screenshot(path=str(ARTIFACTS / f"{name}-section.png"))
                 if width == 375:
                     overflow = section.evaluate("s => s.scrollWidth - s.clientWidth")
