@@ -104,7 +104,7 @@ def test_the_household_page_applies_for_the_member_and_the_pages_name_them(
     detail = client.get(reverse("application_detail", args=[app.pk])).content.decode()
     assert f"<dd>{disabled.masked_name}</dd>" in detail
     printed = client.get(reverse("application_print", args=[app.pk])).content.decode()
-    assert f"<th>申请人</th><td>{disabled.masked_name}</td>" in printed
+    assert f"<th>申请人</th><td>{disabled.name}</td>" in printed  # for the file: in full, audited
     listed = client.get(reverse("household_detail", args=[hh.pk])).content.decode()
     row = listed.split(app.number, 1)[1].split("</tr>", 1)[0]
     assert disabled.masked_name in row

@@ -77,6 +77,28 @@ def test_notice_names_the_applicant_in_full_for_an_allowed_role_and_audits_it(
                                          actor_name="supervisor").exists()
 
 
+def test_approval_form_for_the_file_names_members_in_full_for_an_allowed_role_audited(
+        client, world, shipped_parameters) -> None:
+    app = _approved(world)
+    head = app.applicant
+    members = [m.person for m in app.household.memberships.filter(end_date__isnull=True)]
+    client.login(username="town_officer", password=PASSWORD)
+    page = _text(client.get(f"/applications/{app.pk}/print/"))
+    for person in members:
+        assert person.name in page and person.id_number in page
+        assert person.masked_id not in page
+    reveals = AuditEvent.objects.filter(action=AuditEvent.VIEW_FULL, actor_name="town_officer")
+    assert {int(e.object_id) for e in reveals} == {p.pk for p in members}
+    assert all("打印申请审批表" in e.object_label for e in reveals)
+    assert head.name not in " ".join(e.object_label for e in reveals)
+
+    client.login(username="supervisor", password=PASSWORD)  # reads, may not see full names
+    page = _text(client.get(f"/applications/{app.pk}/print/"))
+    assert head.name not in page and head.masked_name in page and head.masked_id in page
+    assert not AuditEvent.objects.filter(action=AuditEvent.VIEW_FULL,
+                                         actor_name="supervisor").exists()
+
+
 def test_document_number_is_given_once_per_decision_in_the_issuers_sequence(
         client, world, shipped_parameters) -> None:
     first = _approved(world)

@@ -118,14 +118,14 @@ def test_bulk_approve_checks_each_application(client, world, shipped_parameters)
     assert set(Application.objects.values_list("state", flat=True)) == {"notice"}
 
 
-def test_printed_approval_form_has_opinions_and_reasons_masked(client, world,
-                                                                shipped_parameters) -> None:
+def test_printed_approval_form_has_opinions_and_reasons_masked_for_a_reader(
+        client, world, shipped_parameters) -> None:
     u = world.users
     app = services.create_application(by=u.town_officer, household=world.village_hh,
                                       programme="dibao", channel="town_window", reason="无收入")
     services.act(by=u.town_officer, application=app, action="record_visit",
                  data={"members_present": "户主、配偶", "living_conditions": "租住平房"})
-    client.login(username="town_officer", password=PASSWORD)
+    client.login(username="supervisor", password=PASSWORD)  # may read, not see full names
     page = client.get(f"/applications/{app.pk}/print/").content.decode()
     assert "申请审批表" in page and "租住平房" in page and "登记入户调查" in page
     assert "最低生活保障" in page and "政策测算依据" in page

@@ -144,10 +144,17 @@ def addressee(user, application: Application) -> str:  # noqa: ANN001
     person = application.applicant
     if person is None:
         return "申请人"
+    return printed_identity(user, person, f"打印书面通知 {application.number}")[0]
+
+
+def printed_identity(user, person, purpose: str) -> tuple[str, str]:  # noqa: ANN001
+    """(name, ID) as a document printed for the addressee or the case file shows them: in full
+    for a role that may see full names in the person's area (a full view, audited with what it
+    was printed for), masked for any other."""
     if not in_scope(user, person.area_code, roles.VIEW_FULL_PII):
-        return person.masked_name
-    return reveal_person(by=user, person=person,
-                         purpose=f"打印书面通知 {application.number}")["name"]
+        return person.masked_name, person.masked_id
+    full = reveal_person(by=user, person=person, purpose=purpose)
+    return full["name"], full["id_number"]
 
 
 @dataclass(frozen=True)

@@ -337,16 +337,23 @@ def _notice_sheet(request: HttpRequest, app: Application) -> dict:
             "payment": OneOffPayment.objects.filter(application=app).first()}
 
 
-def _form_sheet(app: Application) -> dict:
-    """One 申请审批表: the application, the home visits, every step's opinion and the rules'
-    reasoning on the decision day (or today), names and IDs masked, no parameter keys."""
+def _form_sheet(request: HttpRequest, app: Application) -> dict:
+    """One 申请审批表 for the case file: the application, the home visits, every step's opinion
+    and the rules' reasoning on the decision day (or today), no parameter keys; names and IDs
+    in full for a role that may see them (audited), masked for any other."""
     day = app.decided_on or clock.today()
     context = rules_context(app.household, day)
+    purpose = f"打印申请审批表 {app.number}"
+    members = [(m, *documents.printed_identity(request.user, m.person, purpose))
+               for m in app.household.memberships.filter(end_date__isnull=True)
+               .select_related("person")]
+    applicant = next((name for m, name, _ in members if m.person_id == app.applicant_id), None)
+    if applicant is None and app.applicant is not None:
+        applicant = documents.printed_identity(request.user, app.applicant, purpose)[0]
     return {"app": app, "day": day, "error": context["error"],
             "rules": documents.printed_rules(context["explanations"], app.programme),
             "events": app.events.select_related("actor"), "visits": app.visits.all(),
-            "members": app.household.memberships.filter(end_date__isnull=True)
-            .select_related("person"),
+            "members": members, "applicant": applicant or "",
             "report": app.household.verification_reports.first()}
 
 
@@ -356,7 +363,8 @@ SHEETS = {"notice": ("书面通知", "doudi/_notice_sheet.html"),
 
 def _print(request: HttpRequest, kind: str, apps: list[Application]) -> HttpResponse:
     title, template = SHEETS[kind]
-    sheets = [_notice_sheet(request, a) if kind == "notice" else _form_sheet(a) for a in apps]
+    sheet = _notice_sheet if kind == "notice" else _form_sheet
+    sheets = [sheet(request, a) for a in apps]
     return render(request, "doudi/documents_print.html", {
         "title": title, "template": template, "sheets": sheets,
         "back": (reverse("application_detail", args=[apps[0].pk]) if len(apps) == 1
