@@ -10,9 +10,11 @@ from django.conf import settings
 from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 
-# Subcommands that make the database, or need none: they run whatever its state.
+# Subcommands that make the database, or need none, or must work on any state of it (a backup
+# taken before an upgrade, a shell that migrates): they run whatever its state.
 NEEDS_NO_DATABASE = frozenset({
-    "demo", "migrate", "restore", "makemigrations", "squashmigrations", "sqlmigrate",
+    "demo", "migrate", "restore", "backup", "shell", "dbshell", "makemigrations",
+    "squashmigrations", "sqlmigrate",
     "showmigrations", "check", "help", "version", "--help", "-h", "--version",
     "collectstatic", "findstatic", "diffsettings", "startapp", "startproject",
 })

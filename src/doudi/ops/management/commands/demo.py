@@ -284,7 +284,7 @@ def _demo_village() -> str:
     from doudi.registry.models import CategoryAssignment, Household
 
     tekun = set(CategoryAssignment.objects.filter(
-        category="tekun", end_date__isnull=True, area_code__startswith=DEMO_TOWN)
+        category=catalogue.TEKUN, end_date__isnull=True, area_code__startswith=DEMO_TOWN)
         .values_list("area_code", flat=True))
     counts = (Household.objects.filter(area_code__startswith=DEMO_TOWN)
               .values_list("area_code").annotate(n=Count("id")).order_by("area_code"))
