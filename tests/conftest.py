@@ -27,6 +27,17 @@ os.environ["DOUDI_KEY_FILE"] = os.path.join(_KEY_DIR, "doudi.keys")
 atexit.register(shutil.rmtree, _KEY_DIR, True)
 
 
+def pytest_collection_modifyitems(config, items):
+    """Browser tests walk pages, not SQL: they run once, in the SQLite run, so the suite does
+    not grow twice with them (DOUDI_BROWSER_ON_POSTGRES=1 runs them on PostgreSQL too)."""
+    if not os.environ.get("DATABASE_URL") or os.environ.get("DOUDI_BROWSER_ON_POSTGRES"):
+        return
+    once = pytest.mark.skip(reason="browser tests run in the SQLite run of the suite")
+    for item in items:
+        if "browser" in item.keywords:
+            item.add_marker(once)
+
+
 def pytest_configure(config):
     from django.conf import settings
 

@@ -17,6 +17,8 @@ PAGES = {
     "policy-detail": "/policy/single_person.groups/",
 }
 
+pytestmark = pytest.mark.browser
+
 
 @pytest.mark.parametrize("width", [1280, 375])
 def test_named_pages_at_a_desk_and_on_a_phone(page, live, world, width) -> None:  # noqa: F811
