@@ -17,12 +17,12 @@ import datetime as dt
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -46,6 +46,7 @@ from doudi.exchange.models import FeedBatch, FeedType, ImportJob
 from doudi.exchange.read_errors import MAX_MESSAGE_CHARS, shorten
 from doudi.exchange.readers import MissingColumns, RawTable, ReadError, field_cells, read_table
 from doudi.policy.services import parameter_set
+from doudi.registry.fields import STORE
 from doudi.registry.models import Person
 from doudi.rules.parameters import ParameterError, engine_value
 
@@ -70,11 +71,44 @@ class Outcome:
     notices: list[str] = field(default_factory=list)
 
 
-def persons_frame() -> pl.DataFrame:
-    rows = Person.objects.values_list("id", "id_number", "name", "birth_date")
-    return pl.DataFrame(list(rows), schema={"person_id": pl.Int64, "id_number": pl.String,
-                                            "name": pl.String, "birth_date": pl.Date},
-                        orient="row")
+def persons_frame(id_numbers: Iterable[str] | None = None) -> pl.DataFrame:
+    """Registry persons' id, ID number, name and birth date, for matching a file's rows.
+
+    With `id_numbers` (the IDs a file names) nothing is decrypted: those IDs are encrypted
+    under every key and compared with the stored ciphertext, and only the persons they name
+    carry their ID (the others only their name and birth date, which a row without a usable ID
+    is matched on). Without, every ID is decrypted. Either way the query runs on the ORM's
+    cursor, not through its per-row field conversion, which cost several times the
+    cryptography itself (1.09M persons: 8.5 s)."""
+    query = Person.objects.values_list("id", "id_number", "name", "birth_date")
+    sql, params = query.query.sql_with_params()
+    with connections[query.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    ids, tokens, names, births = zip(*rows, strict=True) if rows else ((), (), (), ())
+    ring = STORE.refresh()  # a key another process has just added counts
+    if id_numbers is None:
+        numbers = [ring.decrypt(t) if t else None for t in tokens]
+    else:
+        plain = {token: number for number in set(id_numbers) if number
+                 for token in ring.encrypt_all(number)}
+        numbers = [plain.get(t) for t in tokens]
+    birth = pl.Series("birth_date", births)
+    if birth.dtype != pl.Date:  # SQLite hands dates over as text
+        birth = birth.cast(pl.String).str.to_date("%Y-%m-%d", strict=False)
+    return pl.DataFrame({
+        "person_id": pl.Series(ids, dtype=pl.Int64),
+        "id_number": pl.Series(numbers, dtype=pl.String),
+        "name": pl.Series(names, dtype=pl.String),
+        "birth_date": birth.cast(pl.Date),
+    })
+
+
+def named_ids(good: pl.DataFrame, spec: FeedSpec) -> list[str]:
+    """The distinct resident IDs a file's good rows name (none when the feed has no ID)."""
+    if not spec.id_field:
+        return []
+    return good[spec.id_field].drop_nulls().unique().to_list()
 
 
 def name_variants(area_code: str, day: dt.date | None = None) -> list[str]:
@@ -191,7 +225,8 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
                           channel, source, period, mapping, user, area_code, batch=earlier)
             return Outcome(ImportJob.DUPLICATE, message, batch=earlier, job=job)
         progress(60, "比对人员")
-        rows = match(validated.good, spec, persons_frame(), name_variants(area_code))
+        persons = persons_frame(named_ids(validated.good, spec))
+        rows = match(validated.good, spec, persons, name_variants(area_code))
         rows, refused = _refuse_mismatches(rows, spec)
     except ReadError as exc:
         detail = ({"headers": exc.headers, "missing": exc.missing}
