@@ -240,7 +240,7 @@ def test_too_many_members_are_refused():
 ])
 def test_the_extent_scan_reads_every_reference(xml, rows, columns):
     scan = _Scan(refs=True)
-    scan.feed(xml + b" " * 40, b"")
+    scan.feed(xml + b" " * 40)
     assert (scan.rows, scan.columns) == (rows, columns)
 
 
@@ -327,3 +327,40 @@ def test_bounded_counts_keeps_small_counts_whole():
     assert bounded_counts(counts) == counts
     big = bounded_counts({"headers": ["头" * 100] * 10_000, "missing": ["plate"]})
     assert len(json.dumps(big, ensure_ascii=False)) <= 8_200 and big["missing"] == ["plate"]
+
+
+def _numbers(scan: _Scan) -> set[tuple[int, int]]:
+    from doudi.exchange.sheet_bounds import SHEET_COLUMNS
+
+    return {(int(c) // SHEET_COLUMNS, int(c) % SHEET_COLUMNS) for c in scan.numeric_codes()}
+
+
+@pytest.mark.parametrize("chunk", [7, 13, 64, 10_000])
+def test_the_scan_notes_which_cells_hold_a_number_across_chunks(chunk):
+    xml = (b'<sheetData><row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" s="2"><v>3.41E+17</v>'
+           b'</c><c r="C1" t="n"><v>5</v></c><c r="D1" s="1"/><c r="E1" t="inlineStr"><is><t>'
+           b' r="F9"</t></is></c></row><row r="2"><x:c r="AB2"><x:v>1</x:v></x:c>'
+           b'<c t="str" r="C2"><f>A1</f><v>12</v></c><c\nr="D2"\ns="1"><v>45000</v></c></row>'
+           b'</sheetData>')
+    scan = _Scan(refs=True)
+    for i in range(0, len(xml), chunk):
+        scan.feed(xml[i:i + chunk])
+    # B1 (a number), C1 (t="n"), AB2 (a prefixed element), D2 (a date is a styled number);
+    # not A1 or E1 (text), D1 (empty), C2 (a formula's text), nor F9 (words inside a text)
+    assert _numbers(scan) == {(0, 1), (0, 2), (1, 27), (1, 3)}
+
+
+@pytest.mark.parametrize("chunk", [5, 11, 100_000])
+@pytest.mark.parametrize("prefix", [b"", b"x:"])
+def test_the_scan_finds_the_merges_after_the_data(chunk, prefix):
+    p = prefix
+    xml = (b"<" + p + b'sheetData><' + p + b'row r="1"><' + p + b'c r="A1" t="s"><' + p
+           + b'v>0</' + p + b'v></' + p + b'c></' + p + b'row></' + p + b'sheetData><' + p
+           + b'mergeCells count="2"><' + p + b'mergeCell ref="A1:E1"/><' + p
+           + b'mergeCell ref="B3:B9"/></' + p + b'mergeCells>')
+    scan = _Scan(refs=True)
+    for i in range(0, len(xml), chunk):
+        scan.feed(xml[i:i + chunk])
+    from doudi.exchange.sheet_bounds import _merges
+
+    assert _merges(bytes(scan.after)) == [((0, 0), (0, 4)), ((2, 1), (8, 1))]

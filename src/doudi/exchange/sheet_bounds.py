@@ -44,20 +44,31 @@ SPARSE_RATIO = 50
 MAX_XLS_BYTES = 64 * MIB  # a full 65,536-row BIFF8 sheet of ordinary data is ~10–20 MB
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CHUNK = 16 * MIB
-_OVERLAP = 32  # bytes of a chunk kept for the next, so a reference cut in two is read whole
+# A tag cut by the end of a chunk is carried into the next one whole; no real writer's tag is
+# anywhere near this long.
+MAX_TAG_BYTES = 64 * 1024
+MAX_MERGE_BYTES = 64 * MIB  # the <mergeCells> after a sheet's data
+SHEET_COLUMNS = 16_384  # XFD: a cell's code is row × SHEET_COLUMNS + column (both from 0)
+_SPACE = (9, 10, 13, 32)
 
 
 @dataclass
 class WorkbookFacts:
     # sheet name → hidden columns (0-based, as (first, last) ranges)
     hidden: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    # sheet name → the sorted codes (row × SHEET_COLUMNS + column, from 0) of the cells that
+    # hold a number (xlsx only): an ID stored as one has lost its last digits
+    numeric: dict[str, np.ndarray] = field(default_factory=dict)
+    # sheet name → merged ranges ((first row, first column), (last row, last column)), from 0
+    merges: dict[str, list[tuple[tuple[int, int], tuple[int, int]]]] = field(default_factory=dict)
 
     def hidden_columns(self, sheet: str) -> set[int]:
         return {c for a, b in self.hidden.get(sheet, []) for c in range(a, min(b, 16_383) + 1)}
 
 
 class _Scan:
-    """Running maxima over the chunks of one member."""
+    """Running maxima over the chunks of one member, and (for a worksheet) the cells that hold
+    a number. A tag the chunk cuts is carried, whole, into the next chunk's scan."""
 
     def __init__(self, refs: bool) -> None:
         self.refs = refs
@@ -65,8 +76,12 @@ class _Scan:
         self.cells = 0  # cell elements (<c …>, <x:c …>) seen
         self.since_tag = 0  # bytes since the last "<" (across chunks)
         self.longest = 0
+        self.numeric: list[np.ndarray] = []
+        self.after: bytearray | None = None  # what follows the data: the <mergeCells>
+        self._carry = b""
+        self._prefixed = False
 
-    def feed(self, chunk: bytes, tail: bytes) -> None:
+    def feed(self, chunk: bytes) -> None:
         buf = np.frombuffer(chunk, dtype=np.uint8)
         tags = np.flatnonzero(buf == 60)  # "<"
         if tags.size:
@@ -77,47 +92,120 @@ class _Scan:
         else:
             self.since_tag += buf.size
         self.longest = max(self.longest, self.since_tag)
-        if self.refs:
-            if buf.size > 2:  # "<c" or ":c" (a prefixed element) then a space, ">" or "/"
-                nxt = buf[2:]
-                self.cells += int((((buf[:-2] == 60) | (buf[:-2] == 58)) & (buf[1:-1] == 99)
-                                   & ((nxt == 32) | (nxt == 62) | (nxt == 47))).sum())
-            self._references(np.frombuffer(tail + chunk, dtype=np.uint8))
-
-    def _references(self, buf: np.ndarray) -> None:
-        # r="AB123" (a cell) and r="123" (a row), after a space: column letters, row digits
-        if buf.size < 16:
+        if not self.refs:
             return
-        at = np.flatnonzero((buf[1:-2] == 114) & (buf[2:-1] == 61) & (buf[3:] == 34)) + 1
-        at = at[np.isin(buf[at - 1], (9, 10, 13, 32))]
-        at = at[at + 3 + 12 <= buf.size]
+        if self.after is not None and len(self.after) < MAX_MERGE_BYTES:
+            self.after += chunk
+        whole = self._carry + chunk + _PAD
+        if not self._prefixed and not self.cells:  # <x:c …>: until the first cell is seen
+            self._prefixed = bool(_PREFIXED.search(whole))
+        size = len(whole) - len(_PAD)
+        last = whole.rfind(b"<", 0, size)
+        cut = last if last >= 0 and whole.find(b">", last, size) < 0 else size
+        if size - cut > MAX_TAG_BYTES:
+            raise ReadError("工作表中有异常的超长标签，不是正常的 Excel 文件")
+        self._carry = whole[cut:size]
+        self._elements(whole, cut)
+
+    def numeric_codes(self) -> np.ndarray:
+        codes = np.concatenate(self.numeric) if self.numeric else np.zeros(0, np.int64)
+        return np.unique(codes)
+
+    def _elements(self, whole: bytes, cut: int) -> None:
+        """The whole tags of `whole[:cut]` (padding follows): cell elements counted,
+        references read, the cells holding a number noted, the end of the data found. Each
+        search is one pass over the bytes; the rest works on the positions found."""
+        buf = np.frombuffer(whole, dtype=np.uint8)
+        opens = np.flatnonzero(buf[:cut] == 60)  # "<"
+        first, sep = buf[opens + 1], buf[opens + 2]
+        self.cells += int(((first == 99) & ((sep == 32) | (sep == 62) | (sep == 47))).sum())
+        if self._prefixed:  # <x:c …>: ":c" then a space, ">" or "/"
+            nxt = buf[2:cut + 2]
+            self.cells += int(((buf[:cut] == 58) & (buf[1:cut + 1] == 99)
+                               & ((nxt == 32) | (nxt == 62) | (nxt == 47))).sum())
+        if self.after is None:
+            if self._prefixed:  # </x:sheetData>: rare enough for a search of the bytes
+                m = _DATA_END.search(whole, 0, len(whole) - len(_PAD)) \
+                    if whole.find(b"sheetData>") >= 0 else None
+            else:  # </sheetData>
+                closing = opens[(first == 47) & (sep == 115) & (buf[opens + 3] == 104)]
+                m = next((m for at in closing if (m := _DATA_END.match(whole, int(at)))), None)
+            if m:
+                self.after = bytearray(whole[m.end():len(whole) - len(_PAD)])
+        # one-letter attributes: a space, the letter, '="'
+        named = np.flatnonzero((buf[2:cut + 2] == 61) & (buf[3:cut + 3] == 34)) + 1
+        before = buf[named - 1]
+        named = named[(before == 32) | (before == 9) | (before == 10) | (before == 13)]
+        letter = buf[named]
+        at = named[letter == 114]  # r="AB123" (a cell) and r="123" (a row)
+        typed = named[letter == 116]  # t="s", t="n" …
         if not at.size:
             return
+        rows, columns = self._references(buf, at)
+        cell = (rows >= 1) & (columns >= 1) & (columns <= SHEET_COLUMNS)
+        if cell.any():
+            self._numeric_cells(buf, opens, typed, at[cell], rows[cell] - 1, columns[cell] - 1)
+
+    def _references(self, buf: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each reference's row and column (-1 / 0 where it has none); the maxima noted."""
         w = buf[at[:, None] + 3 + np.arange(12)]
         letter = (w >= 65) & (w <= 90)
         digit = (w >= 48) & (w <= 57)
         n_letters = np.argmax(~letter, axis=1)
+        rows = np.full(at.size, -1, dtype=np.int64)
+        columns = np.zeros(at.size, dtype=np.int64)
         for n in range(4):  # grouped by the number of column letters, then of row digits
-            mine = n_letters == n
-            if not mine.any():
+            mine = np.flatnonzero(n_letters == n)
+            if not mine.size:
                 continue
             sub, subdigit = w[mine], digit[mine][:, n:]
             ndigits = np.argmax(~subdigit, axis=1)
             if subdigit.all(axis=1).any():  # a row of 9 digits or more: far past
                 self.rows = max(self.rows, 10 ** 9)           # Excel's last row
             if n:
-                columns = sub[:, :n].astype(np.int64) - 64
-                self.columns = max(self.columns, int(
-                    (columns @ (26 ** np.arange(n - 1, -1, -1))).max()))
+                place = 26 ** np.arange(n - 1, -1, -1)
+                columns[mine] = (sub[:, :n].astype(np.int64) - 64) @ place
             for d in range(1, 12 - n):
                 ours = ndigits == d
                 if not ours.any():
                     continue
                 quoted = sub[ours][:, n + d] == 34
                 row_digits = sub[ours][quoted][:, n:n + d].astype(np.int64) - 48
-                if row_digits.size:
-                    self.rows = max(self.rows, int(
-                        (row_digits @ (10 ** np.arange(d - 1, -1, -1))).max()))
+                rows[mine[ours][quoted]] = row_digits @ (10 ** np.arange(d - 1, -1, -1))
+        self.columns = max(self.columns, int(columns.max()))
+        self.rows = max(self.rows, int(rows.max()))
+        return rows, columns
+
+    def _numeric_cells(self, buf: np.ndarray, opens: np.ndarray, typed: np.ndarray,
+                       at: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> None:
+        """Note the cells whose element holds a number: no `t` attribute, or t="n", and not
+        empty (`<c …/>`). Every tag here is whole (see `feed`)."""
+        closes = np.flatnonzero(buf == 62)  # ">"
+        k = np.searchsorted(opens, at) - 1
+        e = np.searchsorted(closes, at)
+        whole = (k >= 0) & (e < closes.size)
+        at, rows, columns = at[whole], rows[whole], columns[whole]
+        start, end = opens[k[whole]], closes[e[whole]]
+        # the element is <c …> (or <x:c …>): not a text that happens to read r="A1"
+        sep = buf[start + 2]
+        is_cell = (buf[start + 1] == 99) & ((sep == 32) | (sep == 9) | (sep == 10) | (sep == 13))
+        odd = np.flatnonzero(~is_cell)
+        if odd.size:
+            name = buf[np.minimum(start[odd, None] + 1 + np.arange(16), buf.size - 1)]
+            length = np.argmax((name == 32) | (name == 9) | (name == 10) | (name == 13), axis=1)
+            idx = np.arange(odd.size)
+            is_cell[odd] = (length > 1) & (name[idx, np.maximum(length - 1, 0)] == 99) & (
+                name[idx, np.maximum(length - 2, 0)] == 58)
+        if typed.size:
+            j = np.minimum(np.searchsorted(typed, start), typed.size - 1)
+            has_type = (typed[j] > start) & (typed[j] < end)
+            kind = buf[typed[j] + 3]
+        else:
+            has_type = np.zeros(start.size, dtype=bool)
+            kind = np.zeros(start.size, dtype=np.uint8)
+        number = is_cell & (~has_type | (kind == 110)) & (buf[end - 1] != 47)  # 'n'; not "/>"
+        if number.any():
+            self.numeric.append(rows[number] * SHEET_COLUMNS + columns[number])
 
 
 _SHEET = re.compile(rb"<(?:[\w.-]+:)?sheet\b([^>]*)>")
@@ -161,6 +249,29 @@ def _hidden(prefix: bytes) -> list[tuple[int, int]]:
             except ValueError:
                 continue
     return ranges
+
+
+_DATA_END = re.compile(rb"</(?:[\w.-]+:)?sheetData>")
+_PREFIXED = re.compile(rb"<[\w.-]+:c[\s>/]")
+_PAD = bytes(16)  # after a buffer: a reference's window may reach past its last tag
+_MERGE = re.compile(rb'<(?:[\w.-]+:)?mergeCell\b[^>]*?\sref\s*=\s*"([A-Z]{1,3})([0-9]{1,7})'
+                    rb'(?::([A-Z]{1,3})([0-9]{1,7}))?"')
+
+
+def _column_number(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ch - 64
+    return n
+
+
+def _merges(after: bytes) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    out = []
+    for m in _MERGE.finditer(after):
+        r0, c0 = int(m[2]) - 1, _column_number(m[1]) - 1
+        r1, c1 = (int(m[4]) - 1, _column_number(m[3]) - 1) if m[3] else (r0, c0)
+        out.append(((r0, c0), (r1, c1)))
+    return out
 
 
 def _limit(name: str) -> int:
@@ -221,7 +332,7 @@ def check_spreadsheet(data: bytes) -> WorkbookFacts:
         limit = _limit(name)
         is_sheet = name.startswith("xl/worksheets/") and name.endswith(".xml")
         scan = _Scan(refs=is_sheet)
-        size, tail, prefix = 0, b"", b""
+        size, prefix = 0, b""
         try:
             with book.open(info) as fh:
                 while chunk := fh.read(_CHUNK):
@@ -232,8 +343,7 @@ def check_spreadsheet(data: bytes) -> WorkbookFacts:
                     if total > MAX_UNZIPPED_BYTES:
                         raise _too_big("全部内容", MAX_UNZIPPED_BYTES)
                     if name.endswith(".xml") or name.endswith(".rels"):
-                        scan.feed(chunk, tail)
-                        tail = chunk[-_OVERLAP:]
+                        scan.feed(chunk)
                     if is_sheet and not prefix:
                         prefix = chunk[:1 * MIB]
         except ReadError:
@@ -248,4 +358,6 @@ def check_spreadsheet(data: bytes) -> WorkbookFacts:
             _check_extent(where, scan.rows, scan.columns, scan.cells)
         if is_sheet and name in sheets:
             facts.hidden[sheets[name]] = _hidden(prefix)
+            facts.numeric[sheets[name]] = scan.numeric_codes()
+            facts.merges[sheets[name]] = _merges(bytes(scan.after or b""))
     return facts
