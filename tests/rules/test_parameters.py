@@ -466,7 +466,7 @@ def test_every_shipped_row_has_a_reference():
     [
         # 广州's own 2023 standard replaces the 一类 floor filed under the same date
         ("dibao.standard.urban", "440103001001", 123_800),
-        ("dibao.standard.urban", "440300000000", 116_500),  # 深圳 keeps the 一类 floor
+        ("dibao.standard.urban", "440300000000", 141_300),  # 深圳's own 2023 standard
         ("dibao.standard.urban", "440781100200", 85_700),  # 台山, 四类
         ("dibao.standard.rural", "440781100200", 60_000),
         ("dibao.standard.urban", "341002102000", 76_000),
@@ -484,4 +484,4 @@ def test_shipped_later_dates_take_effect_on_their_day():
     after = params.resolve("disability.care_subsidy", "440103001001", D(2024, 1, 1))
     assert (before.value, after.value) == (261, 270)
     with pytest.raises(ParameterMissing):
-        params.resolve("dibao.standard.urban", "440103001001", D(2022, 12, 31))
+        params.resolve("dibao.standard.urban", "440103001001", D(2019, 12, 31))

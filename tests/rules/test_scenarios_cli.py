@@ -283,7 +283,7 @@ def test_command_explain_prints_criteria_and_references(tmp_path):
     assert "  ✓ 家庭月人均收入低于低保标准：" in out
     assert "  ✗ 不符合低保条件：低保认定结果：是" in out  # 边缘: the family is 低保
     assert "  · 差额低保金：" in out
-    assert "依据 城镇低保标准 = 1,238.00 元/人·月〔4401，2023-01-01 起〕" in out
+    assert "依据 城镇低保标准 = 1,238.00 元/人·月〔4401，2023-05-31 起〕" in out
     assert "依据 低保边缘家庭收入标准（低保标准的倍数） = 1.5 倍〔全国，2020-07-01 起〕" in out
     assert "（未核实）" in out
     assert "【特困人员救助供养（成员 a）】符合，月金额 1,318.00 元" in out
@@ -324,6 +324,6 @@ def test_render_text_directly(tmp_path):
     text = render_text(explanations, "标题")
     assert text.startswith("标题\n【最低生活保障】符合")
     named = render_text(explanations, "标题", area_names={"4401": "广州市"})
-    assert "依据 城镇低保标准 = 1,238.00 元/人·月〔广州市，2023-01-01 起〕" in named
+    assert "依据 城镇低保标准 = 1,238.00 元/人·月〔广州市，2023-05-31 起〕" in named
     with pytest.raises(KeyError):
         explain(result, "nope")
