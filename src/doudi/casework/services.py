@@ -504,7 +504,7 @@ def rules_decision(application: Application, day: dt.date) -> tuple[int | None, 
     result = evaluate(h, m, parameter_set(), day)
     from doudi.rules.engine import unavailable
 
-    for name, area, key in unavailable(result.households, [programme]):
+    for _, area, key in unavailable(result.households, [programme]):
         # a programme the rules cannot compute there is never decided at 0 元
         raise ParameterMissing(f"缺少参数 {label_of(key)}：区划 {area} 在 {day} 没有生效的取值")
     if programme.level == "household":

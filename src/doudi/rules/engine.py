@@ -71,7 +71,8 @@ def unavailable_reason(key: str, area_code: str, day: dt.date, *, name: str | No
                        area: str | None = None) -> str:
     """不可计算：缺少参数 KEY（区划 CODE，日期 YYYY-MM-DD）. Pages pass the key's Chinese `name`
     and the `area`'s name, since they never show keys or codes."""
-    return f"{UNAVAILABLE}：缺少参数 {name or key}（区划 {area or area_code}，日期 {day.isoformat()}）"
+    where = area or area_code
+    return f"{UNAVAILABLE}：缺少参数 {name or key}（区划 {where}，日期 {day.isoformat()}）"
 
 
 def _blocked(
@@ -255,7 +256,7 @@ def evaluate(
     if strict and status is not None:
         found = unavailable(status, chosen)
         if found:
-            name, area, key = found[0]
+            _, area, key = found[0]
             raise ParameterMissing(
                 f"缺少参数 {label_of(key)}：区划 {area} 在 {day} 没有生效的取值")
     if "sex" not in members.columns:  # frames built before members carried sex
