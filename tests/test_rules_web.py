@@ -120,3 +120,19 @@ def test_simulate_command_prints_totals(priced):
 def test_simulate_command_rejects_bad_pairs(priced):
     with pytest.raises(CommandError, match="KEY=VALUE"):
         call_command("rules", "simulate", "--area", "341002", "--set", "oops")
+
+
+def test_household_rules_shows_a_programme_that_cannot_be_computed(client, priced):
+    """Without 上年居民人均可支配收入 the page says 支出型 (and 临时救助, which reads it) cannot be
+    computed, naming the parameter and the area, and still explains 低保."""
+    from doudi.policy.models import PolicyParameter
+    from tests.raw_codes import assert_no_raw_codes
+
+    PolicyParameter.objects.filter(key="hardship.income_reference").delete()
+    _login(client, "village_assistant")
+    page = client.get(reverse("household_rules", args=[priced.village_hh.pk]),
+                      {"day": DAY.isoformat()}).content.decode()
+    assert page.count("不可计算") >= 2 and "支出型困难家庭" in page and "临时救助" in page
+    assert f"缺少参数 上年居民人均可支配收入（区划 {priced.village_hh.area.name}" in page
+    assert "1148.00" in page  # 低保 is computed as before
+    assert_no_raw_codes(page, "household rules")

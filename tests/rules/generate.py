@@ -43,6 +43,7 @@ def members(draw: st.DrawFn, n: int) -> list[dict[str, Any]]:
         member = {
             "id": f"m{i + 1}",
             "age": draw(st.integers(0, 95)),
+            "sex": draw(st.sampled_from(("male", "female", None))),
             "income": yuan(income),
             "earned_income": yuan(earned),
             "disability_grade": grade,
@@ -131,6 +132,7 @@ def background(n: int, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
         ("m" + pl.col("_i").cast(pl.String)).alias("member_id"),
     ).with_columns(
         age=_rnd(j, s + 21, 0, 95),
+        sex=pl.Series(["male", "female", None]).gather(_rnd(j, s + 36, 0, 2)),
         income=income,
         earned_income=income * _rnd(j, s + 24, 0, 100) // 100,
         disability_grade=grade,

@@ -24,7 +24,8 @@ from doudi.policy.services import parameter_set
 from doudi.programmes import catalogue
 from doudi.registry.models import Household
 from doudi.registry.rules_input import build_frames
-from doudi.rules.engine import evaluate
+from doudi.rules.engine import evaluate, unavailable
+from doudi.rules.parameters import label_of
 from doudi.rules.programmes import PROGRAMMES
 
 
@@ -46,6 +47,10 @@ def recalculate(*, by, programme: str, effective_date: dt.date, area_code: str, 
     households = Household.objects.filter(pk__in={e.household_id for e in enrollments})
     h, m = build_frames(households, effective_date)
     result = evaluate(h, m, parameter_set(), effective_date)
+    for _, code, key in unavailable(result.households, [rules]):
+        raise services.BenefitsError(
+            f"{rules.label}不可计算：缺少参数 {label_of(key)}（区划 {code}，"
+            f"{effective_date} 起），请先设定该参数再重算")
     ids = result.households["household_id"].cast(str).to_list()
     # an enrollment of a part is recomputed with its part's amount column
     column = {u.code: u.amount for u in catalogue.parts(programme) if u.amount}

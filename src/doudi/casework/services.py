@@ -38,7 +38,13 @@ from doudi.programmes import catalogue
 from doudi.registry import services as registry
 from doudi.registry.categories import CATEGORIES
 from doudi.registry.models import Household, Person
-from doudi.rules.parameters import ParameterError, ParameterSet, engine_value
+from doudi.rules.parameters import (
+    ParameterError,
+    ParameterMissing,
+    ParameterSet,
+    engine_value,
+    label_of,
+)
 
 
 class CaseworkError(ServiceError):
@@ -193,6 +199,8 @@ def applicant_choices(household: Household, day: dt.date) -> dict[str, list[Pers
     members = [m.person for m in household.current_memberships().order_by("id")
                if m.person.death_date is None or m.person.death_date > day]
     per_person = [p for p in catalogue.programmes() if p.level == catalogue.MEMBER]
+    from doudi.rules.engine import missing_column
+
     try:
         h, m = build_frames(Household.objects.filter(pk=household.pk), day)
         rows = evaluate(h, m, parameter_set(), day).members.to_dicts()
@@ -201,7 +209,8 @@ def applicant_choices(household: Household, day: dt.date) -> dict[str, list[Pers
     choices = {}
     for p in per_person:
         relevant = p.rules_programme().relevant
-        if not rows or relevant is None:
+        blocked = any(r.get(missing_column(p.rules_programme().name)) for r in rows)
+        if not rows or relevant is None or blocked:
             choices[p.code] = members
             continue
         found = {r["member_id"] for r in rows if r.get(relevant)}
@@ -493,6 +502,11 @@ def rules_decision(application: Application, day: dt.date) -> tuple[int | None, 
             pl.lit(granted_this_year(application.household_id, application.programme, day),
                    pl.Int64).alias(request.received))
     result = evaluate(h, m, parameter_set(), day)
+    from doudi.rules.engine import unavailable
+
+    for _, area, key in unavailable(result.households, [programme]):
+        # a programme the rules cannot compute there is never decided at 0 元
+        raise ParameterMissing(f"缺少参数 {label_of(key)}：区划 {area} 在 {day} 没有生效的取值")
     if programme.level == "household":
         rows = result.households.filter(
             result.households["household_id"] == str(application.household_id))

@@ -25,7 +25,13 @@ from doudi.core import clock
 from doudi.core.errors import FieldError, ServiceError
 from doudi.policy.models import LOCAL, SHIPPED, PolicyParameter
 from doudi.policy.values import Ident, parameter_fields, to_json, to_parameter
-from doudi.rules.parameters import ParameterError, ParameterSet, normalise_value
+from doudi.rules.parameters import (
+    OPTIONAL_UNITS,
+    ParameterError,
+    ParameterSet,
+    nearest,
+    normalise_value,
+)
 from doudi.rules.shipped import shipped
 
 __all__ = ["FieldError", "PolicyError", "add_value", "delete_future_value", "load_shipped",
@@ -66,9 +72,10 @@ def parameter_set() -> ParameterSet:
 
 
 def unit_of(key: str) -> str | None:
-    """The unit a key is kept in (its latest row's); None for a key never defined."""
+    """The unit a key is kept in (its latest row's, or the one declared for an optional key not
+    set anywhere yet); None for a key never defined."""
     return (PolicyParameter.objects.filter(key=key).order_by("-effective_from", "-id")
-            .values_list("unit", flat=True).first())
+            .values_list("unit", flat=True).first()) or OPTIONAL_UNITS.get(key)
 
 
 def area_labels(prefixes: set[str] | list[str]) -> dict[str, str]:
@@ -121,8 +128,11 @@ def _check_day(day: dt.date | None, reason: str, errors: list[FieldError]) -> No
 def _normalised(key: str, value: Any, errors: list[FieldError]) -> tuple[str, Any]:
     unit = unit_of(key)
     if unit is None:
+        near = nearest(key, [*PolicyParameter.objects.values_list("key", flat=True).distinct(),
+                             *OPTIONAL_UNITS]) if key else None
         errors.append(FieldError(
-            "key", f"参数 {key or '（空）'} 未定义，只能为已有参数设定新的取值"))
+            "key", f"参数 {key or '（空）'} 未定义，只能为已有参数设定新的取值"
+            + (f"（是否应为 {near}？）" if near else "")))
         return "", None
     try:
         return unit, normalise_value(key, unit, value)

@@ -69,7 +69,8 @@ def simulate(
     if h.height == 0:
         return report
     try:
-        table = compare(evaluate(h, m, parameters, day), evaluate(h, m, changed, day))
+        table = compare(evaluate(h, m, parameters, day, strict=True),
+                        evaluate(h, m, changed, day, strict=True))
     except ParameterError as exc:
         raise SimulationError(str(exc)) from None
     towns = dict(Area.objects.filter(code__in=[t.ljust(12, "0") for t in table["town"].unique()])

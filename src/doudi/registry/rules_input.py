@@ -21,7 +21,7 @@ from doudi.core.ages import age_on
 from doudi.programmes import catalogue
 from doudi.registry import facts
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation
-from doudi.rules.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, STUDENT_LEVELS
+from doudi.rules.frames import HOUSEHOLD_SCHEMA, MEMBER_SCHEMA, STUDENT_LEVELS, InputError, sex_of
 
 ENGINE_HOUSEHOLD_SCHEMA = {**HOUSEHOLD_SCHEMA, "household_id": pl.Int64()}
 ENGINE_MEMBER_SCHEMA = {**MEMBER_SCHEMA, "household_id": pl.Int64()}
@@ -52,6 +52,15 @@ def _enrolled(household_ids: list[int], person_ids: list[int], day: dt.date) -> 
     tekun = set(force.filter(programme=catalogue.TEKUN, person_id__in=person_ids)
                 .values_list("person_id", flat=True))
     return dibao, tekun
+
+
+def member_sex(sex: str | None, id_number: str | None) -> str | None:
+    """male / female for the rules: the person's recorded sex, else the resident ID's (an ID
+    that does not validate says nothing)."""
+    try:
+        return sex_of(sex or None, id_number)
+    except InputError:
+        return None
 
 
 def _chunks(ids: list[int], size: int = 5000) -> Iterable[list[int]]:
@@ -92,7 +101,8 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
         .values("household_id", "person_id", "relation", "co_resident", "person__birth_date",
                 "person__disability_category", "person__disability_grade",
                 "person__serious_illness", "person__labour_capacity", "person__student_status",
-                "person__has_supporter", "person__adl_failed", "person__id_number")
+                "person__has_supporter", "person__adl_failed", "person__id_number",
+                "person__sex")
     )
     person_ids = [m["person_id"] for m in memberships]
     person_categories = _person_categories(person_ids, day)
@@ -157,6 +167,7 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
         member_rows.append({
             "household_id": m["household_id"], "member_id": str(pid),
             "age": age_on(m["person__birth_date"], day),
+            "sex": member_sex(m["person__sex"], m["person__id_number"]),
             "income": income.get(pid, 0), "earned_income": earned.get(pid, 0),
             "disability_grade": grade,
             "disability_type": (m["person__disability_category"] or "none") if grade else "none",

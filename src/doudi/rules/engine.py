@@ -16,8 +16,8 @@ from typing import Any
 
 import polars as pl
 
-from doudi.rules.frames import params_frame
-from doudi.rules.parameters import ParameterSet
+from doudi.rules.frames import flag_column, params_frame
+from doudi.rules.parameters import ParameterMissing, ParameterSet, label_of
 from doudi.rules.programmes import PROGRAMMES, Programme
 from doudi.rules.programmes.base import Batch
 
@@ -52,6 +52,48 @@ def selected(names: Iterable[str] | None) -> list[Programme]:
 
 def parameter_keys(programmes: Iterable[Programme]) -> set[str]:
     return {k for p in programmes for k in p.parameters}
+
+
+def optional_keys(programmes: Iterable[Programme]) -> set[str]:
+    return {k for p in programmes for k in p.optional_parameters}
+
+
+UNAVAILABLE = "不可计算"
+
+
+def missing_column(name: str) -> str:
+    """The column naming the missing parameter that keeps programme `name` from being computed
+    for a row (null where it was computed)."""
+    return f"{name}.missing"
+
+
+def unavailable_reason(key: str, area_code: str, day: dt.date, *, name: str | None = None,
+                       area: str | None = None) -> str:
+    """不可计算：缺少参数 KEY（区划 CODE，日期 YYYY-MM-DD）. Pages pass the key's Chinese `name`
+    and the `area`'s name, since they never show keys or codes."""
+    where = area or area_code
+    return f"{UNAVAILABLE}：缺少参数 {name or key}（区划 {where}，日期 {day.isoformat()}）"
+
+
+def _blocked(
+    programmes: list[Programme], missing: list[str], flags: dict[str, Any]
+) -> dict[str, str]:
+    """Programme → the missing key that keeps it from being computed in one area: one of its
+    own parameters, or the root key of a programme it reads (`depends`, `depends_if`)."""
+    absent = set(missing)
+    blocked: dict[str, str] = {}
+    for i, p in enumerate(programmes):
+        own = next((k for k in p.parameters if k in absent), None)
+        if own is not None:
+            blocked[p.name] = own
+            continue
+        deps = [q.name for q in programmes[:i]] if p.depends is None else list(p.depends)
+        deps += [q for q, (key, entry) in p.depends_if.items()
+                 if flags.get(flag_column(key, entry))]
+        root = next((blocked[d] for d in deps if d in blocked), None)
+        if root is not None:
+            blocked[p.name] = root
+    return blocked
 
 
 def _member_parameter_columns(
@@ -92,9 +134,55 @@ def _prepared(
     if key not in cache:
         if len(cache) > 256:
             cache.clear()
-        params = params_frame(parameters, areas, day, parameter_keys(programmes))
-        cache[key] = (params, *_batch(params))
+        missing: dict[str, list[str]] = {}
+        params = params_frame(parameters, areas, day, parameter_keys(programmes),
+                              optional_keys(programmes), missing)
+        cache[key] = (params, *_batch(params), _status(params, missing, programmes))
     return cache[key]
+
+
+def _status(
+    params: pl.DataFrame, missing: dict[str, list[str]], programmes: list[Programme]
+) -> pl.DataFrame | None:
+    """area_code and, per programme, the missing key that blocks it there (`<name>.missing`);
+    None when every programme can be computed in every area."""
+    if not missing:
+        return None
+    rows = []
+    for row in params.iter_rows(named=True):
+        blocked = _blocked(programmes, missing.get(row["area_code"], []), row)
+        rows.append({"area_code": row["area_code"],
+                     **{missing_column(p.name): blocked.get(p.name) for p in programmes}})
+    schema = {"area_code": pl.String(), **{missing_column(p.name): pl.String()
+                                           for p in programmes}}
+    return pl.DataFrame(rows, schema=schema, orient="row")
+
+
+def _blank_blocked(
+    h: pl.DataFrame, m: pl.DataFrame, status: pl.DataFrame | None, params: pl.DataFrame,
+    programmes: list[Programme],
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Each programme's `<name>.missing` column, and its results blanked (null) on the rows of
+    an area where it cannot be computed: nothing computed from a stand-in value is kept."""
+    marks = [missing_column(p.name) for p in programmes]
+    if status is None:
+        nulls = [pl.lit(None, pl.String).alias(c) for c in marks]
+        return h.with_columns(nulls), m.with_columns(nulls)
+    h = h.join(status, on="area_code", how="left", maintain_order="left")
+    m = m.join(h.select("household_id", *marks), on="household_id", how="left",
+               maintain_order="left")
+    inputs = set(params.columns)
+
+    def blank(frame: pl.DataFrame) -> pl.DataFrame:
+        exprs = []
+        for p in programmes:
+            mark = pl.col(missing_column(p.name))
+            for c in frame.columns:
+                if c.startswith(f"{p.name}.") and c not in inputs and c not in marks:
+                    exprs.append(pl.when(mark.is_null()).then(pl.col(c)).otherwise(None).alias(c))
+        return frame.with_columns(exprs) if exprs else frame
+
+    return blank(h), blank(m)
 
 
 def run(
@@ -156,11 +244,43 @@ def run(
 
 def evaluate(
     households: pl.DataFrame, members: pl.DataFrame, parameters: ParameterSet, day: dt.date,
-    programmes: Iterable[str] | None = None,
+    programmes: Iterable[str] | None = None, strict: bool = False,
 ) -> Result:
+    """Every programme for every household. A programme whose parameter is missing for an area
+    on the day (or that reads such a programme) is not computed there: its results are null and
+    `<name>.missing` names the missing key (`unavailable`); the others are computed. `strict`
+    raises `ParameterMissing` instead, for callers that need every programme."""
     chosen = selected(programmes)
     areas = tuple(households.get_column("area_code").unique().sort().to_list())
-    params, batch, varying = _prepared(parameters, areas, day, chosen)
+    params, batch, varying, status = _prepared(parameters, areas, day, chosen)
+    if strict and status is not None:
+        found = unavailable(status, chosen)
+        if found:
+            _, area, key = found[0]
+            raise ParameterMissing(
+                f"缺少参数 {label_of(key)}：区划 {area} 在 {day} 没有生效的取值")
+    if "sex" not in members.columns:  # frames built before members carried sex
+        members = members.with_columns(pl.lit(None, pl.String).alias("sex"))
     h, m = run(households, members, params, batch, varying, chosen)
+    h, m = _blank_blocked(h, m, status, params, chosen)
     constants = {name: value for name, (value, _) in batch.constants.items()}
     return Result(h, m, day, parameters, constants)
+
+
+def unavailable(
+    frame: pl.DataFrame | None, programmes: Iterable[Programme] | None = None
+) -> list[tuple[str, str, str]]:
+    """(programme, area code, missing key) for every programme not computed somewhere in a
+    result's household frame (or a status frame), in programme order."""
+    if frame is None:
+        return []
+    chosen = list(PROGRAMMES.values()) if programmes is None else list(programmes)
+    out = []
+    for p in chosen:
+        column = missing_column(p.name)
+        if column not in frame.columns:
+            continue
+        for area, key in frame.select("area_code", column).filter(
+                pl.col(column).is_not_null()).unique(maintain_order=True).iter_rows():
+            out.append((p.name, area, key))
+    return out

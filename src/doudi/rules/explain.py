@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from doudi.rules.engine import Result
+from doudi.rules.engine import Result, missing_column, unavailable_reason
 from doudi.rules.labels import parameter_label, value_text
 from doudi.rules.parameters import BASIS
 from doudi.rules.programmes import PROGRAMMES, Programme
@@ -47,6 +47,10 @@ class ProgrammeExplanation:
     eligible: bool
     amount: Decimal | None
     lines: list[Line]
+    # the missing parameter key when the programme could not be computed (不可计算), and the
+    # reason as `engine.unavailable_reason` words it
+    missing: str | None = None
+    reason: str | None = None
 
 
 def yuan(fen: int | None) -> str:
@@ -127,6 +131,13 @@ def explain(
     for programme in PROGRAMMES.values():
         if programme.eligible not in {*result.households.columns, *result.members.columns}:
             continue  # not evaluated in this run
+        # not computed in the household's area on the day: said once, for every member alike
+        key = hh.get(missing_column(programme.name))
+        if key is not None:
+            out.append(ProgrammeExplanation(
+                programme.name, programme.label, None, False, None, [], missing=key,
+                reason=unavailable_reason(key, hh["area_code"], result.day)))
+            continue
         if programme.level == "household":
             if everything or programme.relevant is None or hh.get(programme.relevant):
                 out.append(_explain_row(result, programme, hh, None))
@@ -161,6 +172,9 @@ def render_text(explanations: list[ProgrammeExplanation], title: str = "",
     out = [title] if title else []
     for e in explanations:
         who = f"（成员 {e.subject}）" if e.subject else ""
+        if e.reason:
+            out += [f"【{e.label}{who}】{e.reason}", ""]
+            continue
         verdict = "符合" if e.eligible else "不符合"
         amount = f"，月金额 {e.amount:,.2f} 元" if e.eligible and e.amount is not None else ""
         out.append(f"【{e.label}{who}】{verdict}{amount}")

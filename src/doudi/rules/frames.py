@@ -14,7 +14,18 @@ from typing import Any
 
 import polars as pl
 
-from doudi.rules.parameters import ParameterSet, engine_value
+from doudi.core import idnumber
+from doudi.rules.parameters import (
+    OPTIONAL_UNITS,
+    TEXT_CHOICES,
+    UNITS,
+    Parameter,
+    ParameterMissing,
+    ParameterSet,
+    engine_value,
+    label_of,
+    unknown_name,
+)
 
 _KIND_TYPES: dict[str, pl.DataType] = {
     "money": pl.Int64(), "ratio": pl.Int64(), "integer": pl.Int64(), "bool": pl.Boolean(),
@@ -44,6 +55,7 @@ MEMBER_SCHEMA: dict[str, pl.DataType] = {
     "household_id": pl.String(),
     "member_id": pl.String(),
     "age": pl.Int32(),
+    "sex": pl.String(),  # male | female | null (not known: the rules read no sex-specific age)
     "income": pl.Int64(),  # fen per month, all counted sources
     "earned_income": pl.Int64(),  # fen per month from work (part of income)
     "disability_grade": pl.Int8(),  # 0 none, 1–4
@@ -69,7 +81,7 @@ HOUSEHOLD_DEFAULTS: dict[str, Any] = {
     "linshi_need": 0, "linshi_received_this_year": 0,
 }
 MEMBER_DEFAULTS: dict[str, Any] = {
-    "income": 0, "earned_income": 0, "disability_grade": 0, "disability_type": "none",
+    "sex": None, "income": 0, "earned_income": 0, "disability_grade": 0, "disability_type": "none",
     "serious_illness": False, "student": False, "labor_capacity": True, "adl_failed": 0,
     "has_supporter": True, "orphan": False, "de_facto_unsupported": False,
     "co_resident": True, "refused_work": False, "childless": False, "institutional": False,
@@ -81,6 +93,15 @@ MONEY_HOUSEHOLD = {"financial_assets", "annual_income", "annual_rigid_expenditur
 MONEY_MEMBER = {"income", "earned_income"}
 DISABILITY_TYPES = {"physical", "intellectual", "mental", "visual", "hearing", "speech",
                     "multiple", "none"}
+SEXES = {"male": "male", "female": "female", "男": "male", "女": "female", "M": "male",
+         "F": "female"}
+# the names a household or member description may use (scenario files, JSON input): the frame's
+# columns, and the shapes `from_records` reads besides them
+HOUSEHOLD_INPUTS = frozenset(
+    {*HOUSEHOLD_SCHEMA, "id", "area", "linshi", "members"}
+    - {"linshi_type", "linshi_need", "linshi_received_this_year"})
+LINSHI_INPUTS = frozenset({"type", "need", "received_this_year"})
+MEMBER_INPUTS = frozenset({*MEMBER_SCHEMA, "id", "id_number"} - {"household_id"})
 
 
 class InputError(ValueError):
@@ -121,6 +142,31 @@ def _checked(value: Any, dtype: pl.DataType, field: str) -> Any:
     return str(value)
 
 
+def sex_of(sex: Any, id_number: Any = None, where: str = "") -> str | None:
+    """male / female from what was given (male, female, 男, 女, M, F), else from an 18-digit
+    resident ID (the 17th digit is odd for men); None when neither says."""
+    if sex is not None and str(sex).strip():
+        found = SEXES.get(str(sex).strip())
+        if found is None:
+            raise InputError(f"{where}sex 应为 male、female、男 或 女，收到 {sex!r}")
+        return found
+    if id_number is None or not str(id_number).strip():
+        return None
+    try:
+        # the rules read the ID's check digit and sex only: any birth date is accepted
+        facts = idnumber.parse(str(id_number), today=dt.date.max)
+    except idnumber.InvalidIdNumber as exc:
+        raise InputError(f"{where}id_number 不是有效的身份证号码：{exc}") from None
+    return "male" if facts.sex == "M" else "female"
+
+
+def _refuse_unknown(source: Mapping[str, Any], known: frozenset[str], what: str,
+                    where: str) -> None:
+    for name in source:
+        if str(name) not in known:
+            raise InputError(f"{where}{unknown_name(what, str(name), known)}")
+
+
 def _row(source: Mapping[str, Any], schema: Mapping[str, pl.DataType],
          defaults: Mapping[str, Any], money: set[str], where: str) -> dict[str, Any]:
     row: dict[str, Any] = {}
@@ -142,6 +188,7 @@ def from_records(
     hh_rows, member_rows = [], []
     for n, source in enumerate(households, start=1):
         hid = str(source.get("id") or source.get("household_id") or n)
+        _refuse_unknown(source, HOUSEHOLD_INPUTS, "家庭输入", f"家庭 {hid}: ")
         data = {**source, "household_id": hid}
         data.setdefault("area_code", source.get("area", default_area))
         if data.get("hukou") not in {"urban", "rural"}:
@@ -150,15 +197,23 @@ def from_records(
             raise InputError(f"家庭 {hid}: 缺少区划代码 area")
         if source.get("linshi"):
             ls = source["linshi"]
+            if not isinstance(ls, Mapping):
+                raise InputError(f"家庭 {hid}: linshi 应为键值对（type、need、received_this_year）")
+            _refuse_unknown(ls, LINSHI_INPUTS, "临时救助输入", f"家庭 {hid}: ")
             data["linshi_type"] = ls.get("type")
             data["linshi_need"] = ls.get("need", 0)
             data["linshi_received_this_year"] = ls.get("received_this_year", 0)
         hh_rows.append(_row(data, HOUSEHOLD_SCHEMA, HOUSEHOLD_DEFAULTS, MONEY_HOUSEHOLD,
                             f"家庭 {hid} "))
         for i, member in enumerate(source.get("members") or [], start=1):
-            mid = str(member.get("id", i))
-            row = _row({**member, "household_id": hid, "member_id": mid}, MEMBER_SCHEMA,
-                       MEMBER_DEFAULTS, MONEY_MEMBER, f"家庭 {hid} 成员 {mid} ")
+            if not isinstance(member, Mapping):
+                raise InputError(f"家庭 {hid} 第 {i} 名成员应为键值对")
+            mid = str(member.get("id", member.get("member_id", i)))
+            where = f"家庭 {hid} 成员 {mid}: "
+            _refuse_unknown(member, MEMBER_INPUTS, "成员输入", where)
+            sex = sex_of(member.get("sex"), member.get("id_number"), where)
+            row = _row({**member, "household_id": hid, "member_id": mid, "sex": sex},
+                       MEMBER_SCHEMA, MEMBER_DEFAULTS, MONEY_MEMBER, f"家庭 {hid} 成员 {mid} ")
             if row["age"] is None:
                 raise InputError(f"家庭 {hid} 成员 {mid}: 缺少 age")
             if row["disability_type"] not in DISABILITY_TYPES:
@@ -172,22 +227,57 @@ def from_records(
             pl.DataFrame(member_rows, schema=MEMBER_SCHEMA, orient="row"))
 
 
+def unit_of(parameters: ParameterSet, key: str) -> str:
+    """The unit a key is written in: its rows', else the one declared for an optional key."""
+    rows = parameters.history(key)
+    return rows[0].unit if rows else OPTIONAL_UNITS.get(key, "yuan")
+
+
+def _placeholder(parameters: ParameterSet, key: str, day: dt.date) -> Parameter:
+    """A stand-in for a missing key, so the plan can be built: every result that reads it is
+    marked 不可计算 and blanked afterwards (`engine.evaluate`), never used."""
+    unit = unit_of(parameters, key)
+    kind = UNITS[unit][1]
+    value: Any = {"money": Decimal(1), "ratio": Decimal(1) / 10_000, "integer": Decimal(1),
+                  "bool": False, "list": (), "ratio_list": (), "table": {}}.get(kind)
+    if value is None:
+        value = next(iter(TEXT_CHOICES.get(key, {"": ""})))
+    return Parameter(key, "", day, value, unit)
+
+
 def params_frame(
-    parameters: ParameterSet, area_codes: Sequence[str], day: dt.date, keys: Iterable[str]
+    parameters: ParameterSet, area_codes: Sequence[str], day: dt.date, keys: Iterable[str],
+    optional: Iterable[str] = (), missing: dict[str, list[str]] | None = None,
 ) -> pl.DataFrame:
     """One row per area code, one column per parameter in engine units. Tables become one column
-    per entry (`key.entry`). Resolution runs once per distinct set of defining prefixes."""
+    per entry (`key.entry`). Resolution runs once per distinct set of defining prefixes.
+
+    A key without a value for an area on the day raises `ParameterMissing`; with `missing` given,
+    the area's missing keys are recorded there instead (area code → keys) and a stand-in value is
+    used. An `optional` key an area does not define is null there (no column when no area
+    defines it)."""
+    optional = sorted(set(optional) - set(keys))
     keys = sorted(set(keys))
-    by_signature: dict[tuple[str, ...], dict[str, Any]] = {}
+    by_signature: dict[tuple[str, ...], tuple[dict[str, Any], list[str]]] = {}
     schema: dict[str, pl.DataType] = {"area_code": pl.String()}
+    nullable: set[str] = set()
     rows: list[dict[str, Any]] = []
     for code in area_codes:
         sig = parameters.signature(code)
-        values = by_signature.get(sig)
-        if values is None:
-            values = {}
-            for key in keys:
-                param = parameters.resolve(key, code, day)
+        found = by_signature.get(sig)
+        if found is None:
+            values: dict[str, Any] = {}
+            absent: list[str] = []
+            for key in [*keys, *optional]:
+                param = parameters.find(key, code, day)
+                if param is None and key in optional:
+                    continue
+                if param is None:
+                    if missing is None:
+                        raise ParameterMissing(
+                            f"缺少参数 {label_of(key)}：区划 {code} 在 {day} 没有生效的取值")
+                    absent.append(key)
+                    param = _placeholder(parameters, key, day)
                 value = engine_value(param)
                 if isinstance(value, dict):
                     for entry, v in value.items():
@@ -201,12 +291,19 @@ def params_frame(
                 else:
                     values[key] = value
                     schema[key] = _KIND_TYPES[param.kind]
-            by_signature[sig] = values
+                    if key in optional:
+                        nullable.add(key)
+            found = by_signature[sig] = (values, absent)
+        values, absent = found
+        if missing is not None and absent:
+            missing[code] = list(absent)
         rows.append({"area_code": code, **values})
     # an entry or flag one area's table/list lacks reads as 0 / false there, never as null,
-    # so a household's result cannot depend on which other areas share its batch
+    # so a household's result cannot depend on which other areas share its batch; an optional
+    # value an area does not define is null there
     data = [
-        {c: r.get(c, False if isinstance(t, pl.Boolean) else 0) for c, t in schema.items()}
+        {c: r.get(c, None if c in nullable else False if isinstance(t, pl.Boolean) else 0)
+         for c, t in schema.items()}
         for r in rows
     ]
     return pl.DataFrame(data, schema=schema, orient="row")

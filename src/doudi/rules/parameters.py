@@ -13,6 +13,7 @@ in basis points (万分之一), so the engine never multiplies money by a float.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -70,12 +71,14 @@ LABELS: dict[str, str] = {
     "dibao.addon.rate": "分类施保比例",
     "dibao.addon.groups": "分类施保对象",
     "dibao.addon.elderly_age": "分类施保老年人年龄",
+    "dibao.addon.elderly_age.female": "分类施保老年人年龄（女性）",
     "dibao.min_amount": "最低发放额",
     "dibao.rounding": "发放金额取整单位",
     "dibao.rounding.mode": "取整方式",
     # 低保边缘、单人保、低保渐退、支出型困难
     "edge.multiple": "低保边缘家庭收入标准（低保标准的倍数）",
     "edge.asset_basis": "低保边缘家庭财产限额依据",
+    "edge.addon.rate": "低保边缘家庭分类救济比例",
     "single_person.rate": "单人保发放比例",
     "single_person.groups": "可单人保的成员",
     "taper.months": "渐退期月数",
@@ -86,6 +89,8 @@ LABELS: dict[str, str] = {
     # 特困人员
     "tekun.multiple": "特困基本生活标准（低保标准的倍数）",
     "tekun.basic_floor": "特困基本生活标准下限",
+    "tekun.basic.urban": "城镇特困人员基本生活标准",
+    "tekun.basic.rural": "农村特困人员基本生活标准",
     "tekun.care.base": "照料护理标准基数",
     "tekun.care.rate.independent": "照料护理比例（全自理）",
     "tekun.care.rate.partial": "照料护理比例（半失能）",
@@ -103,6 +108,8 @@ LABELS: dict[str, str] = {
     "child.max_age": "儿童年龄上限",
     "child.orphan.institutional": "孤儿基本生活费（机构养育）",
     "child.orphan.community": "孤儿基本生活费（社会散居）",
+    "child.de_facto.institutional": "事实无人抚养儿童基本生活费（机构养育）",
+    "child.de_facto.community": "事实无人抚养儿童基本生活费（社会散居）",
     # 残疾人两项补贴
     "disability.living_subsidy": "困难残疾人生活补贴标准",
     "disability.living_subsidy.groups": "生活补贴覆盖的困难家庭",
@@ -147,6 +154,29 @@ LABELS: dict[str, str] = {
     "exchange.unmatched_retention_days": "未匹配数据保存期限",
     "monitoring.reraise_days": "核实不符后不再重复预警的天数",
 }
+
+#: the unit of each optional key, which may have no row at all (a case or a simulation can still
+#: set it; its absence is not a missing parameter but the fallback its programme declares)
+OPTIONAL_UNITS: dict[str, str] = {
+    "dibao.addon.elderly_age.female": "years",
+    "edge.addon.rate": "rate",
+    "tekun.basic.urban": "yuan_month",
+    "tekun.basic.rural": "yuan_month",
+    "child.de_facto.institutional": "yuan_month",
+    "child.de_facto.community": "yuan_month",
+}
+
+
+def nearest(word: str, known: Iterable[str]) -> str | None:
+    """The known name closest to a misspelt one (difflib), or None when nothing is close."""
+    found = difflib.get_close_matches(word, sorted(set(known)), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def unknown_name(what: str, word: str, known: Iterable[str]) -> str:
+    """未知的成员输入 incom（是否应为 income？）"""
+    near = nearest(word, known)
+    return f"未知的{what} {word}" + (f"（是否应为 {near}？）" if near else "")
 
 
 #: the first part of a key that names no programme → the area of work its keys belong to
@@ -418,11 +448,16 @@ class ParameterSet:
         extra = []
         for key, value in overrides.items():
             known = self._rows.get(key)
-            if not known:
-                raise ParameterError(f"参数 {label_of(key)} 未定义，无法覆盖")
+            if known:
+                template = known[0]
+            elif key in OPTIONAL_UNITS:  # declared, with no row yet: its declared unit
+                template = Parameter(key, area_code, day, None, OPTIONAL_UNITS[key])
+            else:
+                raise ParameterError(
+                    unknown_name("参数", key, [*self._rows, *LABELS]) + "，无法覆盖")
             extra.append(
-                replace(known[0], area=area_code, effective=day,
-                        value=normalise_value(key, known[0].unit, value),
+                replace(template, area=area_code, effective=day,
+                        value=normalise_value(key, template.unit, value),
                         reference=note or "测算覆盖值", url="", verified=False, note=note)
             )
         return self.with_rows(extra)

@@ -8,7 +8,9 @@
       expect: {dibao.eligible: false, dibao.amount: 0}
 
 Output names are the programme outputs (`dibao.amount`) and, for member programmes,
-`<programme>.<member id>.<output>` (`tekun.a.amount`). See docs/rules.md.
+`<programme>.<member id>.<output>` (`tekun.a.amount`); every programme also has `status`
+(符合 / 不符合 / 不可计算) and `reason` (why it could not be computed). Unknown case keys,
+inputs and outputs are refused with the nearest known name. See docs/rules.md.
 """
 
 from __future__ import annotations
@@ -20,15 +22,19 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from doudi.rules.engine import Result, evaluate
+from doudi.rules.engine import UNAVAILABLE, Result, evaluate, missing_column, unavailable_reason
 from doudi.rules.frames import InputError, from_records
-from doudi.rules.parameters import ParameterError, ParameterSet
+from doudi.rules.parameters import ParameterError, ParameterSet, unknown_name
 from doudi.rules.programmes import PROGRAMMES
 from doudi.rules.shipped import read_yaml
 
 
 class ScenarioError(ValueError):
     pass
+
+
+CASE_KEYS = ("name", "area", "date", "parameters", "household", "expect")
+ELIGIBLE, INELIGIBLE = "符合", "不符合"
 
 
 @dataclass
@@ -80,6 +86,9 @@ def load_cases(path: Path) -> list[Case]:
         where = f"{path.name} 第 {n} 个案例"
         if not isinstance(item, dict):
             raise ScenarioError(f"{where}: 应为键值对")
+        for key in item:
+            if key not in CASE_KEYS:
+                raise ScenarioError(f"{where}: {unknown_name('案例键', str(key), CASE_KEYS)}")
         missing = [k for k in ("name", "area", "date", "household") if k not in item]
         if missing:
             raise ScenarioError(f"{where}: 缺少 {', '.join(missing)}")
@@ -127,15 +136,34 @@ def _as_output(value: Any, kind: str) -> Any:
     return value
 
 
+def _status(row: dict[str, Any], programme: Any, result: Result) -> tuple[str, str | None]:
+    """(status, reason) of a programme for one household or member row."""
+    key = row.get(missing_column(programme.name))
+    if key is not None:
+        return UNAVAILABLE, unavailable_reason(key, row["area_code"], result.day)
+    return (ELIGIBLE if row.get(programme.eligible) else INELIGIBLE), None
+
+
 def outputs(result: Result, household_id: str) -> dict[str, Any]:
-    """Every output of one household, keyed as scenario files name them."""
+    """Every output of one household, keyed as scenario files name them. A programme that could
+    not be computed has null outputs, `status` 不可计算 and the `reason`."""
     hh = result.households.filter(household_id=household_id).to_dicts()[0]
     members = result.members.filter(household_id=household_id).to_dicts()
     out: dict[str, Any] = {}
     for programme in PROGRAMMES.values():
+        if programme.eligible not in {*result.households.columns, *result.members.columns}:
+            continue  # not evaluated in this run
+        if programme.level == "household":
+            out[f"{programme.name}.status"], out[f"{programme.name}.reason"] = _status(
+                hh, programme, result)
         for name, (column, kind) in programme.outputs.items():
             if programme.level == "household" and kind == "ids":
                 out[name] = sorted(str(m["member_id"]) for m in members if m.get(column))
+            elif programme.level == "household" and kind.startswith("member_"):
+                for member in members:
+                    if column in member:
+                        out[f"{programme.name}.{member['member_id']}.{name}"] = _as_output(
+                            member[column], kind.removeprefix("member_"))
             elif programme.level == "household":
                 if column in hh:
                     out[name] = _as_output(hh[column], kind)
@@ -144,7 +172,24 @@ def outputs(result: Result, household_id: str) -> dict[str, Any]:
                     if column in member:
                         out[f"{programme.name}.{member['member_id']}.{name}"] = _as_output(
                             member[column], kind)
+        if programme.level == "member":
+            for member in members:
+                prefix = f"{programme.name}.{member['member_id']}"
+                out[f"{prefix}.status"], out[f"{prefix}.reason"] = _status(
+                    {**hh, **member}, programme, result)
     return out
+
+
+def _shown(name: str, actual: dict[str, Any]) -> Any:
+    """What a mismatch reports: the reason where the output's programme was not computed."""
+    value = actual[name]
+    if value is not None:
+        return value
+    head, _, rest = name.partition(".")
+    member = rest.rsplit(".", 1)[0] if "." in rest else ""
+    reason = (actual.get(f"{head}.{member}.reason") if member else None) \
+        or actual.get(f"{head}.reason")
+    return reason if reason else value
 
 
 def _matches(expected: Any, actual: Any) -> bool:
@@ -169,12 +214,14 @@ def check(case: Case, parameters: ParameterSet) -> Outcome:
     except (InputError, ParameterError, ValueError) as exc:
         return Outcome(case, [], error=str(exc))
     actual = outputs(result, str(case.household.get("id", "case")))
+    unknown = [name for name in case.expect if name not in actual]
+    if unknown:
+        return Outcome(case, [], error="expect: " + "；".join(
+            unknown_name("输出", str(name), actual) for name in unknown))
     mismatches = []
     for name, expected in case.expect.items():
-        if name not in actual:
-            mismatches.append(Mismatch(name, expected, "（无此输出）"))
-        elif not _matches(expected, actual[name]):
-            mismatches.append(Mismatch(name, expected, actual[name]))
+        if not _matches(expected, actual[name]):
+            mismatches.append(Mismatch(name, expected, _shown(name, actual)))
     return Outcome(case, mismatches)
 
 

@@ -9,13 +9,22 @@ is one key with its unit and reference, and either one `value`/`effective` or a 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from doudi.rules.parameters import Parameter, ParameterError, ParameterSet, make_parameter
+from doudi.rules.parameters import (
+    LABELS,
+    OPTIONAL_UNITS,
+    Parameter,
+    ParameterError,
+    ParameterSet,
+    make_parameter,
+    unknown_name,
+)
 
 SHIPPED_DIR = Path(__file__).parent / "data" / "parameters"
 _META = ("reference", "url", "verified", "note")
@@ -83,8 +92,25 @@ def read_yaml(path: Path, error: type[ValueError]) -> Any:
             raise error(f"{path.name}: 无法读取的值：{exc}") from None
 
 
-def load_file(path: Path) -> list[Parameter]:
-    return parse_document(read_yaml(path, ParameterError), path.name)
+def known_keys() -> frozenset[str]:
+    """Every key a parameter file may define: the named ones (`LABELS`), the optional ones, and
+    those a programme's rules module reads (a programme added to the catalogue brings its own)."""
+    from doudi.rules.programmes import PROGRAMMES
+
+    return frozenset({*LABELS, *OPTIONAL_UNITS,
+                      *(k for p in PROGRAMMES.values()
+                        for k in (*p.parameters, *p.optional_parameters))})
+
+
+def load_file(path: Path, known: Collection[str] | None = None) -> list[Parameter]:
+    """A parameter file's rows; a key nothing reads (a misspelling) is refused with the nearest
+    known one."""
+    rows = parse_document(read_yaml(path, ParameterError), path.name)
+    known = known_keys() if known is None else known
+    for row in rows:
+        if row.key not in known:
+            raise ParameterError(f"{path.name}: {unknown_name('参数', row.key, known)}")
+    return rows
 
 
 def shipped_files() -> list[Path]:

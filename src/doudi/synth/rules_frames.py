@@ -58,6 +58,8 @@ def member_frame(persons: pl.DataFrame, day: dt.date) -> pl.DataFrame:
         pl.col("household_id").cast(pl.Int64),
         pl.col("person_id").cast(pl.String).alias("member_id"),
         age_expr(pl.col("birth_date"), day).alias("age"),
+        pl.col("sex").replace_strict({"M": "male", "F": "female"}, default=None,
+                                     return_dtype=pl.String).alias("sex"),
         pl.sum_horizontal(INCOME_COLUMNS).alias("income"),
         pl.sum_horizontal(EARNED_COLUMNS).alias("earned_income"),
         pl.col("disability_grade").cast(pl.Int8),

@@ -18,7 +18,7 @@ from doudi.policy.simulation import SimulationError, simulate
 from doudi.policy.values import from_text
 from doudi.registry.models import Household, Person
 from doudi.registry.rules_input import build_frames
-from doudi.rules.engine import evaluate
+from doudi.rules.engine import evaluate, unavailable_reason
 from doudi.rules.explain import explain
 from doudi.rules.labels import grouped, parameter_label, value_text
 from doudi.rules.parameters import ParameterError, ParameterSet
@@ -44,8 +44,14 @@ def rules_context(household: Household, day: dt.date) -> dict[str, object]:
         explanations = []
     names = {str(p.pk): p.masked_name for p in Person.objects.filter(
         pk__in=[int(e.subject) for e in explanations if e.subject])}
+    area_name = household.area.name if household.area else household.area_code
+    # a programme not computed (a parameter missing on the day) says which, by name
     context["explanations"] = [
-        {"e": e, "who": names.get(e.subject or "", e.subject)} for e in explanations
+        {"e": e, "who": names.get(e.subject or "", e.subject),
+         "reason": unavailable_reason(e.missing, household.area_code, day,
+                                      name=parameter_label(e.missing), area=area_name)
+         if e.missing else None}
+        for e in explanations
     ]
     # where each cited value was set, by name (全国, 安徽省, 屯溪区 …)
     context["area_names"] = area_labels(

@@ -34,6 +34,15 @@ class Batch:
         literal = self.literals.get(name)
         return literal if literal is not None else pl.col(name)
 
+    def optional(self, name: str, fallback: pl.Expr) -> pl.Expr:
+        """An optional parameter (`Programme.optional_parameters`) where the area defines it,
+        `fallback` where it does not."""
+        if name not in self.columns:
+            return fallback
+        if name in self.constants:
+            return fallback if self.constants[name][0] is None else self.literals[name]
+        return pl.coalesce(pl.col(name), fallback)
+
     def has(self, name: str) -> bool:
         return name in self.columns
 
@@ -104,7 +113,15 @@ class Programme:
     amount: str | None = None  # the column with the monthly (or one-off) amount in fen
     relevant: str | None = None  # explain only rows where this column is true (None: always)
     parameters: tuple[str, ...] = ()
+    # keys read only where the area defines them (a fallback otherwise): never "missing"
+    optional_parameters: tuple[str, ...] = ()
     member_parameters: tuple[str, ...] = ()  # parameter columns member phases read
+    # the programmes whose results this one reads; when one of them cannot be computed for an
+    # area (a parameter missing), neither can this one. None: every programme before it
+    depends: tuple[str, ...] | None = None
+    # programme → (list parameter, entry): read only where the area's list names the entry
+    # (两项补贴 reads 特困 only where 特困人员 are among the living-subsidy groups)
+    depends_if: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     member_needs: tuple[str, ...] = ()  # household result columns member phases read
     member_features: Phase | None = None
     aggregates: Callable[[], list[pl.Expr]] | None = None

@@ -25,7 +25,12 @@ ADDON_GROUPS = {
 
 def _group_flags(b: Batch) -> dict[str, pl.Expr]:
     grade = pl.col("disability_grade")
-    elderly = pl.col("age") >= b.param("dibao.addon.elderly_age")
+    age = b.param("dibao.addon.elderly_age")
+    # a woman is 老年 from the female age where the area sets one (广州 55); a member whose sex
+    # is not known is held to the general age
+    female_age = b.optional("dibao.addon.elderly_age.female", age)
+    elderly = pl.when(pl.col("sex") == "female").then(pl.col("age") >= female_age) \
+        .otherwise(pl.col("age") >= age)
     return {
         "student": pl.col("student"),
         "minor": pl.col("age") < 18,
@@ -195,10 +200,12 @@ PROGRAMME = Programme(
         "dibao.refused_work.imputed_income", "dibao.addon.rate", "dibao.addon.groups",
         "dibao.addon.elderly_age", "dibao.min_amount", "dibao.rounding", "dibao.rounding.mode",
     ),
+    optional_parameters=("dibao.addon.elderly_age.female",),
+    depends=(),
     member_parameters=(
         "dibao.employment_deduction.rate", "dibao.employment_deduction.cap",
         "dibao.employment_deduction.allow_negative", "dibao.refused_work.imputed_income",
-        "dibao.addon.groups", "dibao.addon.elderly_age",
+        "dibao.addon.groups", "dibao.addon.elderly_age", "dibao.addon.elderly_age.female",
     ),
     member_needs=("dibao.eligible", "dibao.assets_ok"),
     member_features=member_features,

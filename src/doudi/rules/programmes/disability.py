@@ -56,6 +56,9 @@ PROGRAMME = Programme(
     amount="disability.total", relevant="disability.disabled",
     parameters=PARAMETERS,
     member_parameters=PARAMETERS,
+    # the living subsidy reads a group's result only where the area lists that group
+    depends=(),
+    depends_if={g: ("disability.living_subsidy.groups", g) for g in GROUPS},
     member_results=member_results,
     choices={"disability.living_subsidy.groups": GROUP_WORDS, CARE_TABLE: TABLE_WORDS},
     criteria=(

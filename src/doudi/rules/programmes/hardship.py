@@ -33,6 +33,7 @@ def household_results(h: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
 PROGRAMME = Programme(
     name="hardship", label="支出型困难家庭", level="household", eligible="hardship.eligible",
     relevant="hardship.has_expenditure",
+    depends=("dibao", "edge"),
     parameters=("hardship.expenditure_ratio", "hardship.income_reference"),
     household_results=household_results,
     criteria=(

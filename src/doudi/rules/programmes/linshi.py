@@ -49,6 +49,7 @@ PROGRAMME = Programme(
     name="linshi", label="临时救助", level="household", eligible="linshi.eligible", amount="linshi."
                                                                                        "amount",
     relevant="linshi.requested",
+    depends=("dibao", "edge", "hardship"),
     parameters=("linshi.cap_months.emergency", "linshi.cap_months.advance",
                 "linshi.cap_months.expenditure", "linshi.family_annual_cap"),
     household_results=household_results,

@@ -60,6 +60,7 @@ def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
 PROGRAMME = Programme(
     name="single_person", label="单人保", level="household", eligible="single_person.eligible",
     amount="single_person.amount", relevant="single_person.has_candidates",
+    depends=("dibao", "edge"),
     parameters=("single_person.rate", "single_person.groups"),
     member_parameters=("single_person.groups",),
     member_needs=("single_person.eligible",),

@@ -46,6 +46,7 @@ def _amounts(current: pl.Expr, step: pl.Expr, mode: str | pl.Expr) -> pl.Expr:
 PROGRAMME = Programme(
     name="taper", label="低保渐退", level="household", eligible="taper.eligible", relevant="dibao_e"
                                                                                        "nrolled",
+    depends=("dibao",),
     parameters=("taper.months", "taper.shares", "taper.income_multiple"),
     household_results=household_results,
     criteria=(

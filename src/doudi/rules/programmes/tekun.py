@@ -3,7 +3,8 @@ a listed disability, or assessed unable), no source of income (own monthly incom
 standard and the family's assets within the rules), no supporter able to support. A child who is
 an orphan or de facto unsupported is protected under child welfare instead.
 
-Amount: basic living = `tekun.multiple` × 低保 standard (not below `tekun.basic_floor`), plus care
+Amount: basic living = the published `tekun.basic.<hukou>` where the area sets one, else
+`tekun.multiple` × 低保 standard (not below `tekun.basic_floor`), plus care
 by self-care level from the six daily-living items (0 全自理, 1–3 半失能, 4–6 全失能):
 `tekun.care.base` × the level's rate. Each part is rounded once.
 """
@@ -53,8 +54,12 @@ def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     rate = pl.when(adl >= 4).then(b.param("tekun.care.rate.full")) \
         .when(adl >= 1).then(b.param("tekun.care.rate.partial")) \
         .otherwise(b.param("tekun.care.rate.independent"))
-    basic = pl.max_horizontal(share(STANDARD, b.param("tekun.multiple"), b.step, b.mode),
-                              b.param("tekun.basic_floor"))
+    by_multiple = pl.max_horizontal(share(STANDARD, b.param("tekun.multiple"), b.step, b.mode),
+                                    b.param("tekun.basic_floor"))
+    none = pl.lit(None, pl.Int64)
+    published = pl.when(pl.col("hukou") == "urban") \
+        .then(b.optional("tekun.basic.urban", none)) \
+        .otherwise(b.optional("tekun.basic.rural", none))
     m = m.with_columns(
         no_capacity.alias("tekun.no_capacity"),
         ((pl.col("income") < STANDARD) & pl.col("dibao.assets_ok")).alias("tekun.no_income"),
@@ -62,16 +67,21 @@ def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
         (~(pl.col("orphan") | pl.col("de_facto_unsupported"))
          | (age >= b.param("child.max_age"))).alias("tekun.not_child_welfare"),
         level.alias("tekun.care_level"),
-        basic.alias("tekun.basic"),
-        share(b.param("tekun.care.base"), rate, b.step, b.mode).alias("tekun.care"),
+        published.is_not_null().alias("tekun.basic_published"),
+        pl.coalesce(published, by_multiple).alias("tekun.basic_standard"),
+        share(b.param("tekun.care.base"), rate, b.step, b.mode).alias("tekun.care_standard"),
     ).with_columns(
         pl.all_horizontal("tekun.no_capacity", "tekun.no_income", "tekun.no_supporter",
                           "tekun.not_child_welfare").alias("tekun.eligible"),
     )
-    return m.with_columns(
-        pl.when(pl.col("tekun.eligible")).then(pl.col("tekun.basic") + pl.col("tekun.care"))
-        .otherwise(0).alias("tekun.amount"),
+    eligible = pl.col("tekun.eligible")
+    m = m.with_columns(
+        pl.when(eligible).then(pl.col("tekun.basic_standard")).otherwise(0).alias("tekun.basic"),
+        pl.when(eligible).then(pl.col("tekun.care_standard")).otherwise(0).alias("tekun.care"),
+        (eligible & ~pl.col("tekun.basic_published")).alias("tekun.by_multiple"),
+        (eligible & pl.col("tekun.basic_published")).alias("tekun.by_published"),
     )
+    return m.with_columns((pl.col("tekun.basic") + pl.col("tekun.care")).alias("tekun.amount"))
 
 
 PARAMETERS = (
@@ -80,6 +90,7 @@ PARAMETERS = (
     "tekun.care.rate.independent", "tekun.care.rate.partial", "tekun.care.rate.full",
     "child.max_age",
 )
+OPTIONAL = ("tekun.basic.urban", "tekun.basic.rural")
 
 PROGRAMME = Programme(
     name="tekun", label="特困人员救助供养", level="member", eligible="tekun.eligible", amount="te"
@@ -87,7 +98,9 @@ PROGRAMME = Programme(
                                                                                       "ount",
     relevant="tekun.no_capacity",
     parameters=PARAMETERS,
-    member_parameters=(*PARAMETERS, "dibao.rounding", "dibao.rounding.mode"),
+    optional_parameters=OPTIONAL,
+    depends=("dibao",),
+    member_parameters=(*PARAMETERS, *OPTIONAL, "dibao.rounding", "dibao.rounding.mode"),
     member_results=member_results,
     choices={DISABILITY_TABLE: TABLE_WORDS},
     criteria=(
@@ -109,7 +122,9 @@ PROGRAMME = Programme(
     steps=(
         Step("基本生活标准", "低保标准 {standard:yuan} × {tekun.multiple:mult} = "
                        "{tekun.basic:yuan}",
-             ("tekun.multiple", "tekun.basic_floor"), when="tekun.eligible"),
+             ("tekun.multiple", "tekun.basic_floor"), when="tekun.by_multiple"),
+        Step("基本生活标准", "按公布的特困人员基本生活标准 {tekun.basic:yuan}",
+             ("tekun.basic.{hukou}",), when="tekun.by_published"),
         Step("照料护理标准", "生活自理能力 {adl_failed:count} 项不能自理（{tekun.care_level:care}"
                        "）："
              "{tekun.care.base:yuan} × 比例 = {tekun.care:yuan}",
@@ -120,6 +135,8 @@ PROGRAMME = Programme(
     outputs={
         "eligible": ("tekun.eligible", "bool"),
         "care_level": ("tekun.care_level", "text"),
+        "basic": ("tekun.basic", "yuan"),
+        "care": ("tekun.care", "yuan"),
         "amount": ("tekun.amount", "yuan"),
     },
 )

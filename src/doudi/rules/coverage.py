@@ -1,0 +1,89 @@
+"""Parameter coverage (参数覆盖情况) of one area: for every key, which row is in force over which
+dates, set at which level (全国 / 省 / 市 / 县 …), verified or not, and the periods since a start
+date when no row is in force — what a bureau must confirm before going live with the rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from doudi.rules.parameters import LABELS, OPTIONAL_UNITS, Parameter, ParameterSet, label_of
+
+SINCE = dt.date(2020, 1, 1)
+#: a row's level by the length of its area prefix
+LEVELS = {0: "全国", 2: "省", 4: "市", 6: "县", 9: "乡镇", 12: "村"}
+
+
+def level_of(prefix: str) -> str:
+    return LEVELS.get(len(prefix), f"{len(prefix)} 位")
+
+
+@dataclass(frozen=True)
+class Span:
+    """From `start` to `end` (inclusive; None: open-ended) the area reads `row` (None: nothing)."""
+
+    start: dt.date
+    end: dt.date | None
+    row: Parameter | None
+
+
+@dataclass
+class KeyCoverage:
+    key: str
+    label: str
+    optional: bool  # absence means the programme's fallback, not a missing parameter
+    spans: list[Span] = field(default_factory=list)
+
+    @property
+    def levels(self) -> list[str]:
+        """The levels the rows the area reads were set at, widest first."""
+        prefixes = sorted({s.row.area for s in self.spans if s.row is not None}, key=len)
+        return [level_of(p) for p in prefixes]
+
+    @property
+    def gaps(self) -> list[Span]:
+        return [] if self.optional else [s for s in self.spans if s.row is None]
+
+    @property
+    def defined(self) -> bool:
+        return any(s.row is not None for s in self.spans)
+
+    @property
+    def never_verified(self) -> bool:
+        """Rows are read, and none of them is verified."""
+        rows = [s.row for s in self.spans if s.row is not None]
+        return bool(rows) and not any(r.verified for r in rows)
+
+    @property
+    def unverified(self) -> bool:
+        return any(s.row is not None and not s.row.verified for s in self.spans)
+
+
+def key_coverage(parameters: ParameterSet, key: str, area_code: str,
+                 since: dt.date = SINCE) -> KeyCoverage:
+    """The spans of `key` for `area_code` from `since` on: the value in force changes only on
+    the effective date of a row of the area or one of its ancestors."""
+    along = [p for p in parameters.history(key) if area_code.startswith(p.area)]
+    changes = sorted({since, *(p.effective for p in along if p.effective > since)})
+    spans: list[Span] = []
+    for n, day in enumerate(changes):
+        row = parameters.find(key, area_code, day)
+        end = changes[n + 1] - dt.timedelta(days=1) if n + 1 < len(changes) else None
+        if spans and spans[-1].row == row:
+            spans[-1] = Span(spans[-1].start, end, row)
+        else:
+            spans.append(Span(day, end, row))
+    return KeyCoverage(key, label_of(key), key in OPTIONAL_UNITS, spans)
+
+
+def coverage(parameters: ParameterSet, area_code: str, keys: Iterable[str] | None = None,
+             since: dt.date = SINCE) -> list[KeyCoverage]:
+    """Every key (the named ones, the optional ones and any other the set holds) for an area,
+    in the order `LABELS` declares them."""
+    if keys is None:
+        keys = {*LABELS, *OPTIONAL_UNITS, *parameters.keys}
+    order = {k: n for n, k in enumerate(LABELS)}
+    return [key_coverage(parameters, k, area_code, since)
+            for k in sorted(set(keys), key=lambda k: (order.get(k, len(order)), k))]

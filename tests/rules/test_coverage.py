@@ -1,0 +1,64 @@
+"""Parameter coverage of an area (`doudi.rules.coverage`, `doudi policy coverage`): the rows an
+area reads over time, their level and verification, and the gaps since a start date."""
+
+import datetime as dt
+import io
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from doudi.rules.coverage import coverage, key_coverage, level_of
+from doudi.rules.parameters import ParameterSet, make_parameter
+from doudi.rules.shipped import shipped
+
+D = dt.date
+
+
+def test_spans_levels_verification_and_gaps():
+    params = ParameterSet([
+        make_parameter("dibao.rounding", "", "2021-01-01", "0.01", "yuan"),
+        make_parameter("dibao.rounding", "4401", "2023-01-01", 1, "yuan", verified=True),
+        make_parameter("dibao.rounding", "4403", "2022-01-01", 1, "yuan"),  # another city
+    ])
+    c = key_coverage(params, "dibao.rounding", "440106", since=D(2020, 1, 1))
+    assert [(s.start, s.end, s.row and s.row.area) for s in c.spans] == [
+        (D(2020, 1, 1), D(2020, 12, 31), None),
+        (D(2021, 1, 1), D(2022, 12, 31), ""),
+        (D(2023, 1, 1), None, "4401"),
+    ]
+    assert c.levels == ["全国", "市"] and [g.start for g in c.gaps] == [D(2020, 1, 1)]
+    assert c.unverified and not c.never_verified  # 广州's row is verified
+    later = key_coverage(params, "dibao.rounding", "440106", since=D(2021, 6, 1))
+    assert not later.gaps and later.spans[0].start == D(2021, 6, 1)
+    assert level_of("") == "全国" and level_of("44") == "省" and level_of("440106") == "县"
+
+
+def test_optional_keys_have_no_gaps_and_every_named_key_is_listed():
+    found = {c.key: c for c in coverage(shipped(), "440106")}
+    female = found["dibao.addon.elderly_age.female"]
+    assert female.optional and not female.gaps and female.levels == ["市"]
+    assert not found["tekun.basic.urban"].defined and not found["tekun.basic.urban"].gaps
+    standard = found["dibao.standard.urban"]
+    assert standard.gaps[0].start == D(2020, 1, 1) and standard.gaps[0].end == D(2022, 12, 31)
+    assert standard.never_verified
+
+
+@pytest.mark.django_db
+def test_policy_coverage_command(shipped_parameters):
+    out = io.StringIO()
+    call_command("policy", "coverage", "--area", "440106", "--since", "2023-01-01", stdout=out)
+    text = out.getvalue()
+    assert "城镇低保标准（dibao.standard.urban）  设定级别：市" in text
+    assert "2023-01-01 – 至今  市" in text and "1,238.00 元/人·月  未核实" in text
+    assert "! 从未核实" in text
+    assert "城镇特困人员基本生活标准（tekun.basic.urban）  可选，未设定" in text
+    assert "有缺口 0 个" in text  # every key is set from 2023 on in 广州
+    out = io.StringIO()
+    call_command("policy", "coverage", "--area", "440106", "--problems", stdout=out)
+    text = out.getvalue()
+    assert "2020-01-01 – 2022-12-31  无取值  ← 缺口：不可计算" in text
+    assert "有缺口" in text and "dibao.standard.urban" in text
+    assert "已核实（2019-09-01 起）" not in text  # 广东's verified asset limit has no problem
+    with pytest.raises(CommandError, match="区划代码"):
+        call_command("policy", "coverage", "--area", "广州", stdout=io.StringIO())
