@@ -39,9 +39,10 @@ def test_optional_keys_have_no_gaps_and_every_named_key_is_listed():
     female = found["dibao.addon.elderly_age.female"]
     assert female.optional and not female.gaps and female.levels == ["市"]
     assert not found["tekun.basic.urban"].defined and not found["tekun.basic.urban"].gaps
-    standard = found["dibao.standard.urban"]
-    assert standard.gaps[0].start == D(2020, 1, 1) and standard.gaps[0].end == D(2022, 12, 31)
-    assert standard.never_verified
+    assert not found["dibao.standard.urban"].gaps  # 广州's standards are filed from 2020
+    reference = found["hardship.income_reference"]
+    assert reference.gaps[0].start == D(2020, 1, 1) and reference.gaps[0].end == D(2022, 12, 31)
+    assert reference.never_verified
 
 
 @pytest.mark.django_db
@@ -50,7 +51,8 @@ def test_policy_coverage_command(shipped_parameters):
     call_command("policy", "coverage", "--area", "440106", "--since", "2023-01-01", stdout=out)
     text = out.getvalue()
     assert "城镇低保标准（dibao.standard.urban）  设定级别：市" in text
-    assert "2023-01-01 – 至今  市" in text and "1,238.00 元/人·月  未核实" in text
+    assert "2023-01-01 – 2023-05-30  市 4401  1,196.00 元/人·月  未核实" in text
+    assert "2023-05-31 – 2024-07-21  市 4401  1,238.00 元/人·月  已核实" in text
     assert "! 从未核实" in text
     assert "城镇特困人员基本生活标准（tekun.basic.urban）  可选，未设定" in text
     assert "有缺口 0 个" in text  # every key is set from 2023 on in 广州
@@ -58,7 +60,7 @@ def test_policy_coverage_command(shipped_parameters):
     call_command("policy", "coverage", "--area", "440106", "--problems", stdout=out)
     text = out.getvalue()
     assert "2020-01-01 – 2022-12-31  无取值  ← 缺口：不可计算" in text
-    assert "有缺口" in text and "dibao.standard.urban" in text
+    assert "有缺口" in text and "hardship.income_reference" in text
     assert "已核实（2019-09-01 起）" not in text  # 广东's verified asset limit has no problem
     with pytest.raises(CommandError, match="区划代码"):
         call_command("policy", "coverage", "--area", "广州", stdout=io.StringIO())

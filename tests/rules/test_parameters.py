@@ -486,3 +486,27 @@ def test_shipped_later_dates_take_effect_on_their_day():
     assert (before.value, after.value) == (261, 270)
     with pytest.raises(ParameterMissing):
         params.resolve("dibao.standard.urban", "440103001001", D(2019, 12, 31))
+
+
+def test_a_higher_levels_minimum_applies_only_below_it():
+    """广东's 最低标准 (floor rows) against a city's own standard of an earlier year."""
+    params = ParameterSet([
+        make_parameter("dibao.standard.urban", "4401", "2022-06-09", 1196, "yuan_month"),
+        make_parameter("dibao.standard.urban", "4401", "2023-01-01", 1165, "yuan_month",
+                       floor=True),
+        make_parameter("dibao.standard.urban", "4420", "2021-01-01", 1000, "yuan_month"),
+        make_parameter("dibao.standard.urban", "4420", "2023-01-01", 1037, "yuan_month",
+                       floor=True),
+        make_parameter("dibao.standard.urban", "4452", "2023-01-01", 857, "yuan_month",
+                       floor=True),
+    ])
+    day = D(2023, 3, 1)
+    # the city's own standard above the later minimum stays; one below it gives way
+    assert params.resolve("dibao.standard.urban", "440106", day).value == 1196
+    assert params.resolve("dibao.standard.urban", "442000", day).value == 1037
+    assert params.resolve("dibao.standard.urban", "442000", day).floor
+    assert params.resolve("dibao.standard.urban", "445202", day).value == 857  # no own value
+    assert params.resolve("dibao.standard.urban", "442000", D(2022, 1, 1)).value == 1000
+    # an override is the value asked for: no minimum lifts it
+    asked = params.with_overrides({"dibao.standard.urban": 900}, "442000", day)
+    assert asked.resolve("dibao.standard.urban", "442000", day).value == 900

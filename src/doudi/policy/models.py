@@ -52,6 +52,9 @@ class PolicyParameter(Audited):
     url = models.URLField("原文链接", max_length=500, blank=True)
     verified = models.BooleanField("已核实", default=False)
     note = models.CharField("备注", max_length=300, blank=True)
+    floor = models.BooleanField(
+        "上级最低标准", default=False,
+        help_text="上级规定的最低标准：本地取值低于它时按它执行")
     retroactive_reason = models.CharField("追溯生效理由", max_length=300, blank=True)
     source = models.CharField("来源", max_length=10, choices=SOURCE_CHOICES, default=LOCAL)
     created_by = models.ForeignKey(

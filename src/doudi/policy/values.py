@@ -39,6 +39,7 @@ def parameter_fields(p: Parameter) -> dict[str, Any]:
         "key": p.key, "area_code": p.area, "effective_from": p.effective,
         "value": to_json(p.value), "unit": p.unit, "reference": p.reference or "",
         "url": p.url or "", "verified": bool(p.verified), "note": p.note or "",
+        "floor": bool(p.floor),
     }
 
 
@@ -47,6 +48,7 @@ def to_parameter(row: Any) -> Parameter:
     return make_parameter(
         row.key, row.area_code, row.effective_from, row.value, row.unit,
         reference=row.reference, url=row.url, verified=row.verified, note=row.note,
+        floor=row.floor,
     )
 
 

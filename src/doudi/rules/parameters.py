@@ -210,6 +210,8 @@ class Parameter:
     url: str = ""
     verified: bool = False
     note: str = ""
+    # a higher level's minimum (省定最低标准): the area's own value applies, but never below it
+    floor: bool = False
 
     @property
     def unit_label(self) -> str:
@@ -351,6 +353,14 @@ def display_value(param: Parameter, words: Mapping[str, str] | None = None) -> s
     return TEXT_CHOICES.get(param.key, {}).get(value, str(value))
 
 
+def _below(value: Any, minimum: Any) -> bool:
+    """Whether a value is under a minimum; values that are no numbers never are."""
+    numbers = (int, Decimal)
+    if isinstance(value, bool) or isinstance(minimum, bool):
+        return False
+    return isinstance(value, numbers) and isinstance(minimum, numbers) and value < minimum
+
+
 def make_parameter(
     key: str, area: str, effective: dt.date | str, value: Any, unit: str, **meta: Any
 ) -> Parameter:
@@ -423,12 +433,23 @@ class ParameterSet:
     def _resolve_uncached(
         self, key: str, signature: tuple[str, ...], day: dt.date
     ) -> Parameter | None:
+        """The area's own row (longest prefix first, then the latest in force), unless a
+        minimum in force for it (a `floor` row, found the same way) is higher: a province's
+        最低标准 rises while a city's own standard of an earlier year is still on file."""
         rows = self._rows.get(key, ())
+        own = floor = None
         for prefix in signature:  # longest prefix first
             for p in rows:  # latest effective first
                 if p.area == prefix and p.effective <= day:
-                    return p
-        return None
+                    if p.floor and floor is None:
+                        floor = p
+                    elif not p.floor and own is None:
+                        own = p
+            if own is not None and floor is not None:
+                break
+        if own is None or floor is None:
+            return own or floor
+        return floor if _below(own.value, floor.value) else own
 
     def resolved(self, area_code: str, day: dt.date, keys: Iterable[str]) -> dict[str, Parameter]:
         return {k: self.resolve(k, area_code, day) for k in keys}
@@ -444,7 +465,8 @@ class ParameterSet:
         self, overrides: Mapping[str, Any], area_code: str, day: dt.date, note: str = ""
     ) -> ParameterSet:
         """Values set for one area from `day` on (scenario files, what-if simulation). The unit of
-        each key is taken from the rows already defined for it."""
+        each key is taken from the rows already defined for it. An override is the value asked
+        for: the minimums (`floor` rows) of its key no longer apply in the set returned."""
         extra = []
         for key, value in overrides.items():
             known = self._rows.get(key)
@@ -458,6 +480,8 @@ class ParameterSet:
             extra.append(
                 replace(template, area=area_code, effective=day,
                         value=normalise_value(key, template.unit, value),
-                        reference=note or "测算覆盖值", url="", verified=False, note=note)
+                        reference=note or "测算覆盖值", url="", verified=False, note=note,
+                        floor=False)
             )
-        return self.with_rows(extra)
+        unfloored = ParameterSet(p for p in self if not (p.floor and p.key in overrides))
+        return unfloored.with_rows(extra)

@@ -27,7 +27,7 @@ from doudi.rules.parameters import (
 )
 
 SHIPPED_DIR = Path(__file__).parent / "data" / "parameters"
-_META = ("reference", "url", "verified", "note")
+_META = ("reference", "url", "verified", "note", "floor")
 
 
 def _iso(value: Any) -> str:
@@ -69,6 +69,8 @@ def parse_document(doc: dict[str, Any], origin: str = "") -> list[Parameter]:
                     f"{where}参数 {entry['key']} 的 verified 应为 true 或 false"
                 )
             row_meta["verified"] = verified
+            if not isinstance(row_meta.get("floor", False), bool):
+                raise ParameterError(f"{where}参数 {entry['key']} 的 floor 应为 true 或 false")
             for code in codes:
                 try:
                     out.append(make_parameter(
