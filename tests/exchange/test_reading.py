@@ -345,9 +345,10 @@ def test_the_scan_notes_which_cells_hold_a_number_across_chunks(chunk):
     scan = _Scan(refs=True)
     for i in range(0, len(xml), chunk):
         scan.feed(xml[i:i + chunk])
-    # B1 (a number), C1 (t="n"), AB2 (a prefixed element), D2 (a date is a styled number);
-    # not A1 or E1 (text), D1 (empty), C2 (a formula's text), nor F9 (words inside a text)
-    assert _numbers(scan) == {(0, 1), (0, 2), (1, 27), (1, 3)}
+    # B1 (a number), C1 (t="n"), AB2 (a prefixed element), D2 (a date is a styled number),
+    # D1 (empty: noted, it reads as no number); not A1 or E1 (text), C2 (a formula's text),
+    # nor F9 (words inside a text)
+    assert _numbers(scan) == {(0, 1), (0, 2), (0, 3), (1, 27), (1, 3)}
 
 
 @pytest.mark.parametrize("chunk", [5, 11, 100_000])

@@ -82,17 +82,8 @@ class _Scan:
         self._prefixed = False
 
     def feed(self, chunk: bytes) -> None:
-        buf = np.frombuffer(chunk, dtype=np.uint8)
-        tags = np.flatnonzero(buf == 60)  # "<"
-        if tags.size:
-            first = int(tags[0]) + self.since_tag
-            inner = int(np.diff(tags).max()) if tags.size > 1 else 0
-            self.longest = max(self.longest, first, inner)
-            self.since_tag = buf.size - int(tags[-1])
-        else:
-            self.since_tag += buf.size
-        self.longest = max(self.longest, self.since_tag)
         if not self.refs:
+            self._texts(np.flatnonzero(np.frombuffer(chunk, dtype=np.uint8) == 60), len(chunk))
             return
         if self.after is not None and len(self.after) < MAX_MERGE_BYTES:
             self.after += chunk
@@ -107,6 +98,17 @@ class _Scan:
         self._carry = whole[cut:size]
         self._elements(whole, cut)
 
+    def _texts(self, opens: np.ndarray, size: int) -> None:
+        """The longest run between two "<" (a cell's text), across chunks."""
+        if opens.size:
+            first = int(opens[0]) + self.since_tag
+            inner = int(np.diff(opens).max()) if opens.size > 1 else 0
+            self.longest = max(self.longest, first, inner)
+            self.since_tag = size - int(opens[-1])
+        else:
+            self.since_tag += size
+        self.longest = max(self.longest, self.since_tag)
+
     def numeric_codes(self) -> np.ndarray:
         codes = np.concatenate(self.numeric) if self.numeric else np.zeros(0, np.int64)
         return np.unique(codes)
@@ -117,6 +119,7 @@ class _Scan:
         search is one pass over the bytes; the rest works on the positions found."""
         buf = np.frombuffer(whole, dtype=np.uint8)
         opens = np.flatnonzero(buf[:cut] == 60)  # "<"
+        self._texts(opens, cut)
         first, sep = buf[opens + 1], buf[opens + 2]
         self.cells += int(((first == 99) & ((sep == 32) | (sep == 62) | (sep == 47))).sum())
         if self._prefixed:  # <x:c …>: ":c" then a space, ">" or "/"
@@ -147,45 +150,48 @@ class _Scan:
             self._numeric_cells(buf, opens, typed, at[cell], rows[cell] - 1, columns[cell] - 1)
 
     def _references(self, buf: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Each reference's row and column (-1 / 0 where it has none); the maxima noted."""
-        w = buf[at[:, None] + 3 + np.arange(12)]
-        letter = (w >= 65) & (w <= 90)
-        digit = (w >= 48) & (w <= 57)
-        n_letters = np.argmax(~letter, axis=1)
-        rows = np.full(at.size, -1, dtype=np.int64)
+        """Each reference's row and column (-1 / 0 where it has none); the maxima noted. After
+        r=" come up to 3 column letters, then the row's digits and the closing quote (9 digits
+        or more: far past Excel's last row)."""
+        begin = at + 3
+        letters = np.zeros(at.size, dtype=np.int64)
         columns = np.zeros(at.size, dtype=np.int64)
-        for n in range(4):  # grouped by the number of column letters, then of row digits
-            mine = np.flatnonzero(n_letters == n)
-            if not mine.size:
-                continue
-            sub, subdigit = w[mine], digit[mine][:, n:]
-            ndigits = np.argmax(~subdigit, axis=1)
-            if subdigit.all(axis=1).any():  # a row of 9 digits or more: far past
-                self.rows = max(self.rows, 10 ** 9)           # Excel's last row
-            if n:
-                place = 26 ** np.arange(n - 1, -1, -1)
-                columns[mine] = (sub[:, :n].astype(np.int64) - 64) @ place
-            for d in range(1, 12 - n):
-                ours = ndigits == d
-                if not ours.any():
-                    continue
-                quoted = sub[ours][:, n + d] == 34
-                row_digits = sub[ours][quoted][:, n:n + d].astype(np.int64) - 48
-                rows[mine[ours][quoted]] = row_digits @ (10 ** np.arange(d - 1, -1, -1))
+        going = np.ones(at.size, dtype=bool)
+        for k in range(4):  # a 4th letter: no cell's reference
+            ch = buf[begin + k].astype(np.int64)
+            going &= (ch >= 65) & (ch <= 90)
+            columns = np.where(going, columns * 26 + ch - 64, columns)
+            letters += going
+        no_cell = letters > 3
+        columns = np.where(no_cell, 0, columns)
+        start = begin + letters
+        rows = np.zeros(at.size, dtype=np.int64)
+        digits = np.zeros(at.size, dtype=np.int64)
+        going = ~no_cell
+        for k in range(9):
+            ch = buf[start + k].astype(np.int64)
+            going &= (ch >= 48) & (ch <= 57)
+            rows = np.where(going, rows * 10 + ch - 48, rows)
+            digits += going
+        far = digits >= 9
+        quoted = buf[start + digits] == 34
+        rows = np.where((digits >= 1) & ~far & quoted, rows, -1)
+        if far.any():
+            self.rows = max(self.rows, 10 ** 9)
         self.columns = max(self.columns, int(columns.max()))
         self.rows = max(self.rows, int(rows.max()))
         return rows, columns
 
     def _numeric_cells(self, buf: np.ndarray, opens: np.ndarray, typed: np.ndarray,
                        at: np.ndarray, rows: np.ndarray, columns: np.ndarray) -> None:
-        """Note the cells whose element holds a number: no `t` attribute, or t="n", and not
-        empty (`<c …/>`). Every tag here is whole (see `feed`)."""
-        closes = np.flatnonzero(buf == 62)  # ">"
+        """Note the cells whose element holds a number: no `t` attribute, or t="n" (an empty
+        one reads as no number anyway). Every tag here is whole (see `feed`); a tag ends
+        before the next "<"."""
         k = np.searchsorted(opens, at) - 1
-        e = np.searchsorted(closes, at)
-        whole = (k >= 0) & (e < closes.size)
-        at, rows, columns = at[whole], rows[whole], columns[whole]
-        start, end = opens[k[whole]], closes[e[whole]]
+        whole = k >= 0
+        at, rows, columns, k = at[whole], rows[whole], columns[whole], k[whole]
+        start = opens[k]
+        end = np.append(opens, buf.size)[k + 1]
         # the element is <c …> (or <x:c …>): not a text that happens to read r="A1"
         sep = buf[start + 2]
         is_cell = (buf[start + 1] == 99) & ((sep == 32) | (sep == 9) | (sep == 10) | (sep == 13))
@@ -203,7 +209,8 @@ class _Scan:
         else:
             has_type = np.zeros(start.size, dtype=bool)
             kind = np.zeros(start.size, dtype=np.uint8)
-        number = is_cell & (~has_type | (kind == 110)) & (buf[end - 1] != 47)  # 'n'; not "/>"
+        number = is_cell & (~has_type | (kind == 110))  # 'n'
+
         if number.any():
             self.numeric.append(rows[number] * SHEET_COLUMNS + columns[number])
 
