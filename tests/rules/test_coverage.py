@@ -64,3 +64,29 @@ def test_policy_coverage_command(shipped_parameters):
     assert "已核实（2019-09-01 起）" not in text  # 广东's verified asset limit has no problem
     with pytest.raises(CommandError, match="区划代码"):
         call_command("policy", "coverage", "--area", "广州", stdout=io.StringIO())
+
+
+def test_verified_share_counts_a_group_row_once():
+    from doudi.rules.coverage import verified_share
+    from doudi.rules.shipped import parse_document
+
+    rows = parse_document({
+        "title": "某省", "area": "99", "groups": {"一类": ["9901", "9902"]},
+        "parameters": [
+            {"key": "dibao.standard.urban", "unit": "yuan_month", "reference": "甲",
+             "verified": True, "values": [{"area": "一类", "effective": "2023-01-01",
+                                           "value": 900}]},
+            {"key": "dibao.rounding", "unit": "yuan", "reference": "乙", "value": 1,
+             "effective": "2023-01-01"},
+        ]})
+    share = verified_share("某省", rows)
+    assert (share.rows, share.verified, share.percent) == (2, 1, 50)
+
+
+@pytest.mark.django_db
+def test_policy_coverage_shares_lists_every_shipped_file():
+    out = io.StringIO()
+    call_command("policy", "coverage", "--shares", stdout=out)
+    text = out.getvalue()
+    assert "| 参数文件 | 取值条数 | 已核实 | 已核实比例 |" in text
+    assert "深圳市（21-shenzhen.yaml）" in text and "全国默认（00-national.yaml）" in text

@@ -154,22 +154,22 @@ class _Scan:
         r=" come up to 3 column letters, then the row's digits and the closing quote (9 digits
         or more: far past Excel's last row)."""
         begin = at + 3
-        letters = np.zeros(at.size, dtype=np.int64)
-        columns = np.zeros(at.size, dtype=np.int64)
+        letters = np.zeros(at.size, dtype=np.int32)
+        columns = np.zeros(at.size, dtype=np.int32)
         going = np.ones(at.size, dtype=bool)
         for k in range(4):  # a 4th letter: no cell's reference
-            ch = buf[begin + k].astype(np.int64)
+            ch = buf[begin + k].astype(np.int32)
             going &= (ch >= 65) & (ch <= 90)
             columns = np.where(going, columns * 26 + ch - 64, columns)
             letters += going
         no_cell = letters > 3
         columns = np.where(no_cell, 0, columns)
         start = begin + letters
-        rows = np.zeros(at.size, dtype=np.int64)
-        digits = np.zeros(at.size, dtype=np.int64)
+        rows = np.zeros(at.size, dtype=np.int32)
+        digits = np.zeros(at.size, dtype=np.int32)
         going = ~no_cell
         for k in range(9):
-            ch = buf[start + k].astype(np.int64)
+            ch = buf[start + k].astype(np.int32)
             going &= (ch >= 48) & (ch <= 57)
             rows = np.where(going, rows * 10 + ch - 48, rows)
             digits += going
@@ -212,7 +212,7 @@ class _Scan:
         number = is_cell & (~has_type | (kind == 110))  # 'n'
 
         if number.any():
-            self.numeric.append(rows[number] * SHEET_COLUMNS + columns[number])
+            self.numeric.append(rows[number].astype(np.int64) * SHEET_COLUMNS + columns[number])
 
 
 _SHEET = re.compile(rb"<(?:[\w.-]+:)?sheet\b([^>]*)>")

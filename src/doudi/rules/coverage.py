@@ -87,3 +87,25 @@ def coverage(parameters: ParameterSet, area_code: str, keys: Iterable[str] | Non
     order = {k: n for n, k in enumerate(LABELS)}
     return [key_coverage(parameters, k, area_code, since)
             for k in sorted(set(keys), key=lambda k: (order.get(k, len(order)), k))]
+
+
+@dataclass(frozen=True)
+class Share:
+    """How many of the values one parameter file gives are verified (a province's group row,
+    e.g. 广东四类, counts once, not once per city it names)."""
+
+    place: str  # the file's title: 广东省, 深圳市 …
+    rows: int
+    verified: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.verified / self.rows) if self.rows else 0
+
+
+def verified_share(place: str, params: Iterable[Parameter]) -> Share:
+    values: dict[tuple, bool] = {}
+    for p in params:
+        ident = (p.key, p.effective, repr(p.value), p.reference)
+        values[ident] = values.get(ident, False) or p.verified
+    return Share(place, len(values), sum(values.values()))

@@ -38,10 +38,14 @@ class Command(BaseCommand):
                            help="检查随系统发布的参数文件，而不是数据库中的参数")
         cover.add_argument("--problems", action="store_true",
                            help="只列出有缺口或从未核实的参数")
+        cover.add_argument("--shares", action="store_true",
+                           help="随系统发布的各参数文件已核实取值的条数和比例")
 
     def handle(self, *args: Any, **opts: Any) -> None:
         if opts["action"] == "load-shipped":
             self._load()
+        elif opts["action"] == "coverage" and opts["shares"]:
+            self._shares()
         elif opts["action"] == "coverage":
             self._coverage(opts["area"], opts["since"], opts["shipped"], opts["problems"])
         else:
@@ -80,6 +84,25 @@ class Command(BaseCommand):
                 f"{value_text(p)}  [{row.get_source_display()}{flags}] {mark}".rstrip())
             self.stdout.write(f"    依据：{row.reference}" + (f"  {row.url}" if row.url else ""))
 
+    def _shares(self) -> None:
+        from doudi.rules.parameters import ParameterError
+        from doudi.rules.shipped import load_file, read_yaml, shipped_files
+
+        self.stdout.write("| 参数文件 | 取值条数 | 已核实 | 已核实比例 |\n|---|---:|---:|---:|")
+        for path in shipped_files():
+            title = (read_yaml(path, ParameterError) or {}).get("title") or path.stem
+            s = coverage.verified_share(str(title), load_file(path))
+            self.stdout.write(f"| {s.place}（{path.name}） | {s.rows} | {s.verified} | "
+                              f"{s.percent}% |")
+
+    @staticmethod
+    def _params(use_shipped: bool) -> Any:
+        if use_shipped:
+            from doudi.rules.shipped import shipped
+
+            return shipped()
+        return services.parameter_set()
+
     def _coverage(self, areas: list[str], since_text: str, use_shipped: bool,
                   problems_only: bool) -> None:
         try:
@@ -94,12 +117,7 @@ class Command(BaseCommand):
             areas = deployed_areas()
         if not areas:
             raise CommandError("没有可检查的区划：请用 --area 指定区划代码")
-        if use_shipped:
-            from doudi.rules.shipped import shipped
-
-            params = shipped()
-        else:
-            params = services.parameter_set()
+        params = self._params(use_shipped)
         today = clock.today()
         rows_areas = {p.area for p in params}
         names = services.area_labels(set(areas) | rows_areas)
