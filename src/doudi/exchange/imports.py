@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -218,12 +217,7 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
         cells = _with_numeric(cells, table, spec, found)
         progress(35, "逐行校验")
         validated = validate(cells, spec, found.scales)
-        # the fingerprint (a sort and a CSV of every row, in Polars, off the GIL) is taken
-        # while the registry is read: on 2 cores the two overlap
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            fingerprint = pool.submit(content_digest, validated.good)
-            persons = persons_frame(named_ids(validated.good, spec))
-            digest = fingerprint.result()
+        digest = content_digest(validated.good)
         earlier = same_content(feed_type, period, digest) if validated.good.height else None
         if earlier is not None:
             message = (f"该文件的数据行与 {timezone.localtime(earlier.received_at):%Y-%m-%d %H:%M}"
@@ -234,6 +228,7 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
                           channel, source, period, mapping, user, area_code, batch=earlier)
             return Outcome(ImportJob.DUPLICATE, message, batch=earlier, job=job)
         progress(60, "比对人员")
+        persons = persons_frame(named_ids(validated.good, spec))
         rows = match(validated.good, spec, persons, name_variants(area_code))
         rows, refused = _refuse_mismatches(rows, spec)
     except ReadError as exc:
