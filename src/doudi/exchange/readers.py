@@ -20,8 +20,10 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from polars.exceptions import PanicException
@@ -220,21 +222,28 @@ def read_excel(data: bytes, spec: FeedSpec, mapping: dict[str, str] | None = Non
     return _read_with_calamine(data, spec, mapping, facts)
 
 
+def _open_book(opener: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """A workbook and its sheet names; a damaged file is a ReadError, whatever the library
+    raised (its own types, or a panic)."""
+    try:
+        book = opener()
+        names = list(book.sheet_names)
+    except BaseException as exc:
+        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise ReadError(EXCEL_DAMAGED) from exc
+    if not names:
+        raise ReadError("Excel 文件中没有工作表")
+    return book, names
+
+
 def _read_with_calamine(data: bytes, spec: FeedSpec, mapping: dict[str, str] | None,
                         facts: WorkbookFacts) -> RawTable:
     """A legacy .xls, or an xlsx whose sheets the bounds scan could not name (its cells'
     kinds then come from calamine's values)."""
     from python_calamine import CalamineWorkbook
 
-    try:
-        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        names = list(book.sheet_names)
-    except BaseException as exc:  # calamine raises its own types, or panics, on damage
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        raise ReadError(EXCEL_DAMAGED) from exc
-    if not names:
-        raise ReadError("Excel 文件中没有工作表")
+    book, names = _open_book(lambda: CalamineWorkbook.from_filelike(io.BytesIO(data)))
     notices: list[str] = []
     chosen = [spec.sheet] if spec.sheet and spec.sheet in names else names
     best: _Sheet | None = None
@@ -291,15 +300,7 @@ def read_xlsx(data: bytes, spec: FeedSpec, mapping: dict[str, str] | None,
     """An xlsx read by fastexcel, or None when a sheet has no facts from the scan."""
     import fastexcel
 
-    try:
-        book = fastexcel.read_excel(data)
-        names = list(book.sheet_names)
-    except BaseException as exc:  # fastexcel raises its own types, or panics, on damage
-        if isinstance(exc, (KeyboardInterrupt, SystemExit)):
-            raise
-        raise ReadError(EXCEL_DAMAGED) from exc
-    if not names:
-        raise ReadError("Excel 文件中没有工作表")
+    book, names = _open_book(lambda: fastexcel.read_excel(data))
     chosen = [spec.sheet] if spec.sheet and spec.sheet in names else names
     if any(name not in facts.numeric for name in chosen):
         return None
