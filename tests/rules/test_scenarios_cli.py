@@ -329,3 +329,14 @@ def test_render_text_directly(tmp_path):
     assert "依据 城镇低保标准 = 1,238.00 元/人·月〔广州市，2023-05-31 起〕" in named
     with pytest.raises(KeyError):
         explain(result, "nope")
+
+
+def test_scenarios_run_without_a_database():
+    """`doudi rules test` / `explain` read the shipped parameters only; `simulate` reads the
+    registry, so it needs the database."""
+    from doudi.ops.readiness import needs_database
+
+    assert not needs_database(["rules", "test"])
+    assert not needs_database(["rules", "explain", "a.yaml"])
+    assert needs_database(["rules", "simulate", "--area", "341002"])
+    assert needs_database(["policy", "coverage"])

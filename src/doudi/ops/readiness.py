@@ -28,6 +28,8 @@ def needs_database(args: list[str]) -> bool:
         return False
     if args[0] == "synth":  # writes files; the database only with --into-db
         return "--into-db" in args
+    if args[0] == "rules":  # scenarios run on the shipped parameters; simulate reads the registry
+        return len(args) > 1 and args[1] == "simulate"
     return True
 
 
