@@ -44,9 +44,9 @@ SPARSE_RATIO = 50
 MAX_XLS_BYTES = 64 * MIB  # a full 65,536-row BIFF8 sheet of ordinary data is ~10–20 MB
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CHUNK = 16 * MIB
-# A tag cut by the end of a chunk is carried into the next one whole; no real writer's tag is
-# anywhere near this long.
-MAX_TAG_BYTES = 64 * 1024
+# A tag cut by the end of a chunk is carried into the next one whole. Real tags can be long
+# (a data validation's sqref listing thousands of ranges), never near this.
+MAX_TAG_BYTES = 64 * MIB
 MAX_MERGE_BYTES = 64 * MIB  # the <mergeCells> after a sheet's data
 SHEET_COLUMNS = 16_384  # XFD: a cell's code is row × SHEET_COLUMNS + column (both from 0)
 _SPACE = (9, 10, 13, 32)
