@@ -27,15 +27,34 @@ os.environ["DOUDI_KEY_FILE"] = os.path.join(_KEY_DIR, "doudi.keys")
 atexit.register(shutil.rmtree, _KEY_DIR, True)
 
 
+# Fixtures that open the suite's database; a test that asks for none of them (and is not marked
+# `database`) cannot reach it, so its result does not depend on which database the run uses.
+_DATABASE_FIXTURES = frozenset({"db", "transactional_db", "django_db_reset_sequences",
+                                "django_db_serialized_rollback", "live_server"})
+
+
+def _reaches_database(item: pytest.Item) -> bool:
+    return (bool(_DATABASE_FIXTURES & set(getattr(item, "fixturenames", ())))
+            or item.get_closest_marker("django_db") is not None
+            or item.get_closest_marker("database") is not None)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Browser tests walk pages, not SQL: they run once, in the SQLite run, so the suite does
-    not grow twice with them (DOUDI_BROWSER_ON_POSTGRES=1 runs them on PostgreSQL too)."""
-    if not os.environ.get("DATABASE_URL") or os.environ.get("DOUDI_BROWSER_ON_POSTGRES"):
+    """The PostgreSQL run repeats only what can differ on PostgreSQL: tests that touch the
+    database. Pure tests (rules, engine, file reading, …) give the same result on either and run
+    once, in the SQLite run. Browser tests walk pages, not SQL: they too run once, in the SQLite
+    run (DOUDI_BROWSER_ON_POSTGRES=1 runs them on PostgreSQL too). Tests whose own processes
+    open the suite's database (backups, fault drills) are marked `database`."""
+    if not os.environ.get("DATABASE_URL"):
         return
+    browsers_too = bool(os.environ.get("DOUDI_BROWSER_ON_POSTGRES"))
+    pure = pytest.mark.skip(reason="touches no database: runs in the SQLite run of the suite")
     once = pytest.mark.skip(reason="browser tests run in the SQLite run of the suite")
     for item in items:
-        if "browser" in item.keywords:
+        if "browser" in item.keywords and not browsers_too:
             item.add_marker(once)
+        elif not _reaches_database(item):
+            item.add_marker(pure)
 
 
 def pytest_configure(config):

@@ -30,6 +30,7 @@ from django.core.management.base import CommandError
 
 from doudi.ops import backup
 
+pytestmark = pytest.mark.database  # backed up and restored: the suite's database kind
 HOUSEHOLDS = 120
 KEY_TABLES = ("registry_household", "registry_person", "benefits_enrollment",
               "benefits_paymentline", "casework_attachment", "audit_auditevent")

@@ -37,6 +37,7 @@ import pytest
 
 from doudi.core import idnumber
 
+pytestmark = pytest.mark.database  # the drills' processes open the suite's database
 URL = os.environ.get("DATABASE_URL", "")
 PG = URL.startswith(("postgres://", "postgresql://"))
 HOUSEHOLDS = 600
