@@ -92,6 +92,7 @@ ROLE_AREA = {
     "department": DISTRICT,
     "hotline": DISTRICT,
     "org_staff": DISTRICT,
+    "rural_staff": DISTRICT,
 }
 
 _SHIPPED = None

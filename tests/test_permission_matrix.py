@@ -192,6 +192,7 @@ DETAIL_CAPABILITY = {
     "visit_new": roles.EDIT_REGISTRY,
     "need_new": roles.EDIT_REGISTRY,
     "api:ticket_status": roles.HOTLINE,
+    "rural_household": roles.VIEW_RURAL_WATCH,  # every world household is 防返贫-watched
     # an account page: for any of the three administrators (三员), each acting on their part
     "user_detail": (roles.MANAGE_USERS, roles.MANAGE_SECURITY, roles.VIEW_AUDIT),
 }
@@ -249,6 +250,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "consultations": (roles.VIEW_REGISTRY,),
     "points": (roles.VIEW_REGISTRY,),
     "placenames": (roles.VIEW_REGISTRY,),
+    "rural_home": (roles.VIEW_RURAL_WATCH,),
 }
 
 # POST-only listing routes (actions on the user's own area): an empty POST is refused with 403
@@ -409,6 +411,9 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
             if key == "guangdong_hh":
                 tokens.add(world.gd_user.username)
             application = _application(household, marker, i)
+            CategoryAssignment.objects.create(  # 乡村振兴 watches it: rural pages show it
+                household=household, category="relapse_watch", start_date=dt.date(2025, 1, 1),
+                area_code=household.area_code)
             made[key] = Record(key, household, marker, frozenset(tokens),
                                *_exchange_objects(household, i), application=application,
                                enrollment=_enrollment(application),

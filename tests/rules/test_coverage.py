@@ -41,7 +41,7 @@ def test_optional_keys_have_no_gaps_and_every_named_key_is_listed():
     assert not found["tekun.basic.urban"].defined and not found["tekun.basic.urban"].gaps
     assert not found["dibao.standard.urban"].gaps  # 广州's standards are filed from 2020
     reference = found["hardship.income_reference"]
-    assert reference.gaps[0].start == D(2020, 1, 1) and reference.gaps[0].end == D(2022, 12, 31)
+    assert reference.gaps[0].start == D(2020, 1, 1) and reference.gaps[0].end == D(2021, 6, 30)
     assert reference.never_verified
 
 
@@ -59,7 +59,7 @@ def test_policy_coverage_command(shipped_parameters):
     out = io.StringIO()
     call_command("policy", "coverage", "--area", "440106", "--problems", stdout=out)
     text = out.getvalue()
-    assert "2020-01-01 – 2022-12-31  无取值  ← 缺口：不可计算" in text
+    assert "2020-01-01 – 2021-06-30  无取值  ← 缺口：不可计算" in text
     assert "有缺口" in text and "hardship.income_reference" in text
     assert "已核实（2019-09-01 起）" not in text  # 广东's verified asset limit has no problem
     with pytest.raises(CommandError, match="区划代码"):

@@ -98,6 +98,13 @@ REVIEW_NAMING = _capability("placenames.review_naming", "审核地名命名、�
 APPROVE_NAMING = _capability("placenames.approve_naming", "审批地名命名、更名申请（县区）")
 MANAGE_BOUNDARIES = _capability("placenames.manage_boundaries", "登记界线联检、处理界线问题")
 
+# -- 乡村振兴 (rural revitalisation): its staff read the households it watches; 双线报送 --------
+VIEW_RURAL_WATCH = _capability("rural.view",
+                               "查看本区划防返贫监测户、脱贫户及其救助与预警（只读，脱敏）")
+# the 乡村振兴 line's receipt of a report owed to both lines (民政 receives with RECEIVE_FILING)
+RECEIVE_RURAL_FILING = _capability("reports.receive_rural_filing",
+                                   "接收民政部门报送的乡村振兴条线报表（双线报送）")
+
 
 @dataclass(frozen=True)
 class Role:
@@ -129,7 +136,7 @@ _DISTRICT = _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS, RUN_MONITORING, TOP_UP_FU
                          PAY_ONE_OFF, GENERATE_VISIT_TASKS,
                          MANAGE_INSTITUTIONS, HANDLE_TOWN_WARNING, HANDLE_DISTRICT_WARNING,
                          SUBMIT_FILING, START_CAMPAIGN, CHECK_SAMPLE, APPROVE_NAMING,
-                         MANAGE_BOUNDARIES}
+                         MANAGE_BOUNDARIES, VIEW_RURAL_WATCH}
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -149,7 +156,8 @@ ROLES: dict[str, Role] = {
              frozenset({VIEW_REGISTRY, EDIT_POLICY, SIMULATE_RULES, IMPORT_FEEDS, MANAGE_FEEDS,
                         RUN_MONITORING, TUNE_INDICATORS}), (1, 2, 3)),
         # read-only: watches figures and reports above the district, writes nothing
-        Role("supervisor", "上级监督", frozenset({VIEW_REGISTRY, EXPORT_REGISTRY}), (1, 2, 3)),
+        Role("supervisor", "上级监督", frozenset({VIEW_REGISTRY, EXPORT_REGISTRY,
+                                                 VIEW_RURAL_WATCH}), (1, 2, 3)),
         # the city's or province's officer who receives the districts' statistical reports
         Role("upper_officer", "上级经办", frozenset({VIEW_REGISTRY, RECEIVE_FILING}), (1, 2)),
         Role("sysadmin", "系统管理员", frozenset({MANAGE_USERS}), (1, 2, 3), exclusive=True,
@@ -162,6 +170,11 @@ ROLES: dict[str, Role] = {
         Role("department", "部门数据接口", frozenset({PUSH_FEEDS}), (1, 2, 3), exclusive=True),
         # the 12345 hotline centre's machine account: pushes tickets, reads their outcome
         Role("hotline", "12345热线接口", frozenset({HOTLINE}), (1, 2, 3), exclusive=True),
+        # 乡村振兴 staff (a person, not the department's machine account): the 防返贫 and 脱贫
+        # households of their area with their assistance and warnings, read-only and masked,
+        # and the receipt of the reports 民政 owes the 乡村振兴 line (双线报送)
+        Role("rural_staff", "乡村振兴工作人员",
+             frozenset({VIEW_RURAL_WATCH, RECEIVE_RURAL_FILING}), (1, 2, 3, 4)),
         # a social organisation's account: the needs published to it, masked; nothing else
         Role("org_staff", "社会力量", frozenset({SERVE_NEEDS}), (3, 4), exclusive=True),
     ]
@@ -173,7 +186,7 @@ ADMINISTRATOR_ROLES = frozenset(r.code for r in ROLES.values() if r.administrato
 # Capabilities that only read (each full view or export is audited; nothing else is written).
 # A role holding only these, and not an administrator, is read-only: it writes nothing, which
 # tests/test_security_findings_auth.py checks by walking every write route as each such role.
-READ_CAPABILITIES = frozenset({VIEW_REGISTRY, EXPORT_REGISTRY, VIEW_AUDIT})
+READ_CAPABILITIES = frozenset({VIEW_REGISTRY, EXPORT_REGISTRY, VIEW_AUDIT, VIEW_RURAL_WATCH})
 READ_ONLY_ROLES = frozenset(r.code for r in ROLES.values()
                             if r.capabilities <= READ_CAPABILITIES and not r.administrator)
 

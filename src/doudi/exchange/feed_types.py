@@ -13,6 +13,7 @@ from django.db import transaction
 from doudi.engine.feeds.feedspec import FeedSpec, FeedSpecError, check_reads, parse_spec
 from doudi.engine.monitoring import indicators, overlay
 from doudi.exchange.models import FeedType
+from doudi.registry.categories import CATEGORIES, by_decision, fact_choices
 
 SHIPPED_FILE = Path(__file__).parent / "shipped_feed_types.yaml"
 
@@ -24,6 +25,14 @@ def checked(doc: Any, origin: str = "") -> FeedSpec:
     would make them report nothing ("0.00 元，无差异") instead of the department's figure."""
     spec = parse_spec(doc, origin)
     where = f"{origin or spec.key}："
+    if spec.registry_fact is not None:
+        code = spec.registry_fact.category
+        if code not in CATEGORIES:
+            raise FeedSpecError(f"{where}registry_fact：没有人员类别“{code}”，可选："
+                                f"{'、'.join(f'{c}（{label}）' for c, label in fact_choices())}")
+        if by_decision(code):
+            raise FeedSpecError(f"{where}registry_fact：“{CATEGORIES[code].label}”只能由审批"
+                                "决定设立和终止，不能由部门名单登记")
     fields = {f.key: f for f in spec.fields}
     readers: list[tuple[str, dict[str, str | None]]] = []
     for ind in indicators.shipped():

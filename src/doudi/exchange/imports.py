@@ -42,11 +42,12 @@ from doudi.engine.feeds.validate import (
     Validated,
     validate,
 )
-from doudi.exchange import storage
+from doudi.exchange import registry_facts, storage
 from doudi.exchange.models import FeedBatch, FeedType, ImportJob
 from doudi.exchange.read_errors import MAX_MESSAGE_CHARS, shorten
 from doudi.exchange.readers import MissingColumns, RawTable, ReadError, field_cells, read_table
 from doudi.policy.services import parameter_set
+from doudi.registry.categories import CATEGORIES
 from doudi.registry.fields import STORE
 from doudi.registry.models import Person
 from doudi.rules.parameters import ParameterError, engine_value
@@ -277,6 +278,11 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
                 matched_id=counts["matched_id"], matched_weak=counts["matched_weak"],
                 unmatched=counts["unmatched"], imported_by=user, area_code=area_code,
                 content_digest=digest)
+            if spec.registry_fact is not None:
+                changed = registry_facts.apply(batch, rows, spec, clock.today())
+                counts.update(fact_opened=changed.opened, fact_ended=changed.ended)
+                notices = [*notices, changed.notice(
+                    CATEGORIES[spec.registry_fact.category].label)]
             message = _summary(counts, notices)
             job = _finish(job, feed_type, ImportJob.DONE, message, filename, checksum, channel,
                           source, period, mapping, user, area_code, batch=batch, counts=counts,

@@ -25,6 +25,7 @@ CATEGORIES: dict[str, Category] = {
         Category("edge", "低保边缘", "H"),
         Category("hardship", "支出型困难", "H"),
         Category("relapse_watch", "防返贫监测对象", "H"),
+        Category("lifted_from_poverty", "脱贫户", "H"),
         Category("orphan", "孤儿", "P"),
         Category("de_facto_unsupported", "事实无人抚养儿童", "P"),
         Category("child_in_hardship", "困境儿童", "P"),

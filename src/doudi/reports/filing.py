@@ -40,6 +40,16 @@ class Template:
     rows: tuple[tuple[str, str], ...]
     due_day: int = 10
     due_dates: tuple[str, ...] = ()
+    # who receives it: 民政's level above always; 乡村振兴 too for a 双线报送 report
+    lines: tuple[str, ...] = ("civil_affairs",)
+
+    @property
+    def rural(self) -> bool:
+        return RURAL in self.lines
+
+
+CIVIL_AFFAIRS, RURAL = "civil_affairs", "rural"
+LINES = {CIVIL_AFFAIRS: "民政", RURAL: "乡村振兴"}
 
 
 @lru_cache(maxsize=1)
@@ -49,10 +59,14 @@ def templates() -> dict[str, Template]:
     for d in docs:
         rows = tuple((r["label"], r["figure"]) for r in d["rows"])
         unknown = [f for _, f in rows if f not in statistics.FIGURES]
-        if unknown or d["period"] not in ("month", "dates"):
-            raise ValueError(f"报表模板 {d['code']}：未知的统计项或报告期 {unknown}")
+        lines = tuple(d.get("lines", [CIVIL_AFFAIRS]))
+        if unknown or d["period"] not in ("month", "dates") or CIVIL_AFFAIRS not in lines \
+                or set(lines) - set(LINES):
+            raise ValueError(f"报表模板 {d['code']}：未知的统计项、报告期或报送条线 "
+                             f"{unknown or lines}")
         out[d["code"]] = Template(d["code"], d["name"], d["period"], rows,
-                                  int(d.get("due_day", 10)), tuple(d.get("due_dates", ())))
+                                  int(d.get("due_day", 10)), tuple(d.get("due_dates", ())),
+                                  lines)
     return out
 
 
@@ -153,6 +167,37 @@ def receive(*, by, report: ReportInstance) -> ReportInstance:  # noqa: ANN001
         ReportInstance.RECEIVED, by, timezone.now())
     report.save()
     return report
+
+
+def may_receive_rural(by, report: ReportInstance) -> bool:  # noqa: ANN001
+    """乡村振兴 staff of the district or above receive a 双线报送 report of their area."""
+    scope = getattr(by, "scope_prefix", None)
+    template = templates().get(report.template)
+    return (template is not None and template.rural and by.can(roles.RECEIVE_RURAL_FILING)
+            and scope is not None and len(scope) <= len(report.area_code)
+            and report.area_code.startswith(scope))
+
+
+def receive_rural(*, by, report: ReportInstance) -> ReportInstance:  # noqa: ANN001
+    """双线报送: the 乡村振兴 line acknowledges a submitted report (民政's receipt is `receive`;
+    the two are independent)."""
+    if not may_receive_rural(by, report):
+        raise PermissionDenied("该报表由乡村振兴部门工作人员接收")
+    if report.status == ReportInstance.DRAFT:
+        raise FilingError("报表尚未报送")
+    if report.rural_received_at is not None:
+        raise FilingError("乡村振兴部门已接收该报表")
+    report.rural_received_by, report.rural_received_at = by, timezone.now()
+    report.save()
+    return report
+
+
+def rural_reports(by) -> list[ReportInstance]:  # noqa: ANN001
+    """The submitted 双线报送 reports of the user's area (what 乡村振兴 staff see)."""
+    codes = [t.code for t in templates().values() if t.rural]
+    return list(ReportInstance.objects.filter(
+        template__in=codes, area_code__startswith=by.scope_prefix).exclude(
+        status=ReportInstance.DRAFT).order_by("-due_on", "template", "area_code")[:200])
 
 
 def xlsx(report: ReportInstance, area_name: str) -> bytes:

@@ -111,6 +111,10 @@ class ReportInstance(Audited, AreaOwned, models.Model):
     received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                     on_delete=models.SET_NULL, related_name="+")
     received_at = models.DateTimeField("接收时间", null=True, blank=True)
+    # 双线报送: a report whose template names the 乡村振兴 line is also received by it
+    rural_received_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                          on_delete=models.SET_NULL, related_name="+")
+    rural_received_at = models.DateTimeField("乡村振兴部门接收时间", null=True, blank=True)
 
     audit_ignore = ("data",)
 

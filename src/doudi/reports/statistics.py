@@ -26,6 +26,7 @@ from doudi.casework.models import Application
 from doudi.monitoring.models import Warning
 from doudi.monitoring.overdue import as_of, overdue_on
 from doudi.programmes import catalogue
+from doudi.registry import rural_watch
 from doudi.registry.models import CategoryAssignment
 
 FIGURES: dict[str, str] = {
@@ -45,6 +46,20 @@ FIGURES: dict[str, str] = {
     "applications_submitted": "受理申请",
     "applications_decided": "审批办结申请",
     "processing_days": "平均办理天数",
+    # 乡村振兴's households (registry.rural_watch), for the report owed to both lines
+    "relapse_watch_households": "防返贫监测户数",
+    "relapse_watch_covered": "防返贫监测户中纳入低保或特困的户数",
+    "lifted_households": "脱贫户数",
+    "lifted_covered": "脱贫户中纳入低保或特困的户数",
+    "rural_warnings_raised": "涉及防返贫监测户、脱贫户的新增预警",
+    "rural_warnings_closed": "其中月末前已办结",
+}
+# figure → (categories, covered only): households carrying a 乡村振兴 category at the month's end
+RURAL = {
+    "relapse_watch_households": (("relapse_watch",), False),
+    "relapse_watch_covered": (("relapse_watch",), True),
+    "lifted_households": (("lifted_from_poverty",), False),
+    "lifted_covered": (("lifted_from_poverty",), True),
 }
 MONEY = {"paid_fen", "average_fen"}
 # figures that are averages or otherwise have no list of records behind them
@@ -89,6 +104,12 @@ def records(figure: str, area: str, month: dt.date) -> QuerySet:
     if figure == "paid_fen":
         return PaymentLine.objects.filter(area_code__startswith=area, month=first,
                                           status=PaymentLine.PAID)
+    if figure in RURAL:  # the category rows, one per household
+        codes, only_covered = RURAL[figure]
+        held = rural_watch.categories(area, last, codes)
+        if only_covered:
+            held = held.filter(household__in=rural_watch.covered(area, last, codes))
+        return held
     if figure == "edge_households":
         return CategoryAssignment.objects.filter(
             _in_force(first, last), area_code__startswith=area,
@@ -102,6 +123,11 @@ def records(figure: str, area: str, month: dt.date) -> QuerySet:
     if figure == "warnings_closed":
         return Warning.objects.filter(area_code__startswith=area, closed_at__gte=start,
                                       closed_at__lt=end)
+    if figure in ("rural_warnings_raised", "rural_warnings_closed"):
+        raised = Warning.objects.filter(
+            area_code__startswith=area, created_at__gte=start, created_at__lt=end,
+            household__in=rural_watch.watched(area, last))
+        return raised.filter(closed_at__lt=end) if figure == "rural_warnings_closed" else raised
     if figure == "warnings_overdue":  # on the month's last day, or today in the month under way
         return Warning.objects.filter(overdue_on(as_of(last)), area_code__startswith=area)
     if figure == "visit_tasks_done":
@@ -139,7 +165,8 @@ def month_table(area: str, month: dt.date) -> Table:
     per: dict[str, dict[str, int]] = dict(coverage.by_child(area, last, width))
     for key in ("new_enrollments", "exited_enrollments", "edge_households", "warnings_raised",
                 "warnings_closed", "warnings_overdue", "visits_done", "visit_tasks_due",
-                "visit_tasks_done", "applications_submitted", "applications_decided"):
+                "visit_tasks_done", "applications_submitted", "applications_decided",
+                *RURAL, "rural_warnings_raised", "rural_warnings_closed"):
         per[key] = _count(records(key, area, month), width)
     paid = _by_child(records("paid_fen", area, month), width).annotate(
         fen=Sum("total_fen"), n=Count("*"))

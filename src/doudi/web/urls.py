@@ -14,6 +14,7 @@ from doudi.web import (
     policy_views,
     reports_views,
     rules_views,
+    rural_views,
     views,
 )
 
@@ -151,6 +152,9 @@ urlpatterns = [
     path("care/visits/<int:visit_id>/photos/<int:photo_id>/", care_views.visit_photo,
          name="visit_photo"),
     path("care/children/", care_views.children, name="children"),
+    path("rural/", rural_views.rural_home, name="rural_home"),
+    path("rural/households/<int:household_id>/", rural_views.rural_household,
+         name="rural_household"),
     path("care/institutions/", care_views.institutions, name="institutions"),
     path("care/institutions/<int:institution_id>/", care_views.institution_detail,
          name="institution_detail"),

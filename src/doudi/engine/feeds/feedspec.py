@@ -10,6 +10,11 @@ persons. A spec is a plain mapping (YAML/JSON); `parse_spec` checks it and gives
     outcomes: false                   # may the department read its persons' assistance outcomes
     person: {id_number: id_number, name: owner}   # fields that identify the person
     verification: vehicle             # section of the 核对报告 it feeds (optional)
+    registry_fact:                    # optional, snapshot feeds only: who is on the list carries
+      category: relapse_watch         #   this registry category (防返贫监测对象, 脱贫户 …)
+      since: entered_on               #   a date field: the category's start ("" → the import day)
+      ended_by: risk_removed          #   a text field whose `ended_values` mean "no longer"
+      ended_values: [是, 已消除]
     fields:
       - {key: plate, label: 号牌号码, type: text, aliases: [车牌号]}
       - {key: id_number, label: 身份证明号码, type: id_number}
@@ -102,6 +107,28 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class RegistryFact:
+    """A snapshot feed whose list is a registry fact (防返贫监测对象, 脱贫户): each person matched
+    by ID — or their household, for a household category — carries `category` from `since`
+    while on the list; leaving the list, or a row whose `ended_by` reads one of `ended_values`,
+    ends it. Which categories exist is the registry's to check (`exchange.feed_types`)."""
+
+    category: str
+    since: str = ""  # a date field ("" → the day the batch is imported)
+    ended_by: str = ""  # a text field
+    ended_values: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"category": self.category}
+        if self.since:
+            out["since"] = self.since
+        if self.ended_by:
+            out["ended_by"] = self.ended_by
+            out["ended_values"] = list(self.ended_values)
+        return out
+
+
+@dataclass(frozen=True)
 class FeedSpec:
     key: str
     department: str
@@ -116,6 +143,7 @@ class FeedSpec:
     verification: str = ""
     outcomes: bool = False  # the sending department may read its persons' assistance outcomes
     extra: Mapping[str, Any] = field(default_factory=dict)
+    registry_fact: RegistryFact | None = None
 
     @property
     def title(self) -> str:
@@ -140,7 +168,7 @@ class FeedSpec:
             for f in self.fields)
         return FeedSpec(self.key, self.department, self.name, fields, self.sheet, self.mode,
                         self.record_key, self.id_field, self.name_field, self.birth_field,
-                        self.verification, self.outcomes, self.extra)
+                        self.verification, self.outcomes, self.extra, self.registry_fact)
 
     def as_dict(self) -> dict[str, Any]:
         person = {k: v for k, v in (("id_number", self.id_field), ("name", self.name_field),
@@ -156,6 +184,8 @@ class FeedSpec:
             out["verification"] = self.verification
         if self.outcomes:
             out["outcomes"] = True
+        if self.registry_fact is not None:
+            out["registry_fact"] = self.registry_fact.as_dict()
         out.update(self.extra)
         out["fields"] = [
             {"key": f.key, "label": f.label, "type": f.type,
@@ -268,12 +298,39 @@ def parse_spec(doc: Any, origin: str = "") -> FeedSpec:
     outcomes = doc.get("outcomes", False)
     if not isinstance(outcomes, bool):
         raise FeedSpecError(f"{where}outcomes 应为 true 或 false")
+    fact = _registry_fact(doc.get("registry_fact"), by_key, mode, person, where)
     known = {"key", "department", "name", "sheet", "mode", "record_key", "person",
-             "verification", "outcomes", "fields"}
+             "verification", "outcomes", "fields", "registry_fact"}
     return FeedSpec(
         key=key, department=_text(doc, "department", where), name=_text(doc, "name", where),
         fields=fields, sheet=_text(doc, "sheet", where, required=False), mode=mode,
         record_key=tuple(record_key), id_field=str(person.get("id_number", "")),
         name_field=str(person.get("name", "")), birth_field=str(person.get("birth_date", "")),
         verification=verification, outcomes=outcomes,
-        extra={k: v for k, v in doc.items() if k not in known})
+        extra={k: v for k, v in doc.items() if k not in known}, registry_fact=fact)
+
+
+def _registry_fact(raw: Any, by_key: Mapping[str, FieldSpec], mode: str,
+                   person: Mapping[str, Any], where: str) -> RegistryFact | None:
+    if raw is None:
+        return None
+    at = f"{where}registry_fact："
+    if not isinstance(raw, Mapping) or set(raw) - {"category", "since", "ended_by",
+                                                   "ended_values"}:
+        raise FeedSpecError(f"{at}只能包含 category、since、ended_by、ended_values")
+    if mode != "snapshot":
+        raise FeedSpecError(f"{at}只有全量（snapshot）数据可以登记为人员类别：名单之外即不再属于")
+    if not person.get("id_number"):
+        raise FeedSpecError(f"{at}须按身份证号对应到人（person.id_number）")
+    category = _text(raw, "category", at)
+    since = _text(raw, "since", at, required=False)
+    if since and (since not in by_key or by_key[since].type != "date"):
+        raise FeedSpecError(f"{at}since 应为日期类型的字段 key")
+    ended_by = _text(raw, "ended_by", at, required=False)
+    values = raw.get("ended_values") or []
+    if ended_by and (ended_by not in by_key or by_key[ended_by].type != "text"):
+        raise FeedSpecError(f"{at}ended_by 应为文本类型的字段 key")
+    if not isinstance(values, list) or not all(isinstance(v, str) and v.strip() for v in values) \
+            or bool(ended_by) != bool(values):
+        raise FeedSpecError(f"{at}ended_by 与 ended_values（文本列表）须同时填写")
+    return RegistryFact(category, since, ended_by, tuple(v.strip() for v in values))
