@@ -64,6 +64,7 @@ DEMO_USERS = [
     ("security", DEMO_DISTRICT, ["security_admin"], "屯溪区 安全管理员"),
     ("supervisor", "3410", ["supervisor"], "黄山市 上级监督(只读)"),
     ("city", "3410", ["upper_officer"], "黄山市 上级经办(接收区县报表)"),
+    ("rural", DEMO_DISTRICT, ["rural_staff"], "屯溪区 乡村振兴工作人员(防返贫监测户，只读)"),
 ]
 
 
