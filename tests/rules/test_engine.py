@@ -123,15 +123,15 @@ def test_guangzhou_tekun_rounds_to_the_yuan():
 @pytest.mark.parametrize(
     ("adl_failed", "level", "amount"),
     [
-        (0, "independent", "1037.50"),  # 988 + 3% × 1650 = 49.50
-        (2, "partial", "1318.00"),  # 988 + 20% × 1650 = 330
-        (4, "full", "1565.50"),  # 988 + 35% × 1650 = 577.50
-        (6, "full", "1565.50"),
+        (0, "independent", "1044.10"),  # 988 + 3% × 1870 = 56.10
+        (2, "partial", "1362.00"),  # 988 + 20% × 1870 = 374
+        (4, "full", "1642.50"),  # 988 + 35% × 1870 = 654.50
+        (6, "full", "1642.50"),
     ],
 )
 def test_tunxi_single_elderly_tekun(adl_failed, level, amount):
     """屯溪: basic living 1.3 × 760 = 988.00 (national multiple; 广东's 1.6 does not reach
-    Anhui) plus care by self-care level on the 1650 base."""
+    Anhui) plus care by self-care level on the 1870 base (屯溪's tier-3 minimum wage)."""
     out, _ = run({"area": TUNXI, "hukou": "rural", "members": [
         {"id": "a", "age": 75, "has_supporter": False, "adl_failed": adl_failed}]})
     assert out["tekun.a.eligible"] is True
@@ -229,14 +229,14 @@ def test_household_whose_members_all_live_elsewhere_is_not_eligible():
 
 
 def test_refused_work_is_counted_at_the_imputed_income_and_not_covered():
-    """屯溪: b refuses work and is counted at 1650; 3 × 760 = 2280 > 1650, so the family is
-    eligible, but only a and c are covered: (2280 − 1650) × 2 ÷ 3 = 420."""
+    """屯溪: b refuses work and is counted at 1870; 3 × 760 = 2280 > 1870, so the family is
+    eligible, but only a and c are covered: (2280 − 1870) × 2 ÷ 3 = 273.33."""
     out, _ = run({"area": TUNXI, "hukou": "urban", "members": [
         {"id": "a", "age": 70}, {"id": "b", "age": 30, "refused_work": True},
         {"id": "c", "age": 8}]})
-    assert out["dibao.family_income"] == Y("1650")
+    assert out["dibao.family_income"] == Y("1870")
     assert (out["dibao.members"], out["dibao.covered"]) == (3, 2)
-    assert out["dibao.amount"] == Y("420")
+    assert out["dibao.amount"] == Y("273.33")
 
 
 def test_asset_tests():

@@ -45,7 +45,7 @@ PASSING = """\
   expect:
     tekun.a.eligible: true
     tekun.a.care_level: partial
-    tekun.a.amount: 1318
+    tekun.a.amount: 1362
 """
 
 FAILING = """\
@@ -165,7 +165,7 @@ def test_check_reports_expected_and_actual(tmp_path):
     assert not outcome.passed and outcome.error is None
     found = {m.output: (m.expected, m.actual) for m in outcome.mismatches}
     assert found == {
-        "tekun.a.amount": (999.99, Decimal("1037.50")),  # 988 + 3% × 1650
+        "tekun.a.amount": (999.99, Decimal("1044.10")),  # 988 + 3% × 1870
         "dibao.eligible": (False, True),
     }
     assert scenarios.check(right, shipped()).passed
@@ -246,7 +246,7 @@ def test_command_test_failing_file_raises_command_error(tmp_path):
     assert info.value.returncode != 0
     text = out.getvalue()
     assert "✗ bad.yaml#1 屯溪 独居老人 期望值故意写错" in text
-    assert "tekun.a.amount: 期望 999.99，实际 1037.50" in text
+    assert "tekun.a.amount: 期望 999.99，实际 1044.10" in text
     assert "dibao.eligible: 期望 false，实际 true" in text
     assert "1 个通过，1 个不一致，共 2 个案例（1 个文件）" in text
 
@@ -288,7 +288,7 @@ def test_command_explain_prints_criteria_and_references(tmp_path):
     assert "依据 城镇低保标准 = 1,238.00 元/人·月〔4401，2023-05-31 起〕" in out
     assert "依据 低保边缘家庭收入标准（低保标准的倍数） = 1.5 倍〔全国，2020-07-01 起〕" in out
     assert "（未核实）" in out
-    assert "【特困人员救助供养（成员 a）】符合，月金额 1,318.00 元" in out
+    assert "【特困人员救助供养（成员 a）】符合，月金额 1,362.00 元" in out
     assert "半失能" in out
     lines = out.splitlines()
     assert any(line.startswith("      依据 ") for line in lines)
