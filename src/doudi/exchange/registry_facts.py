@@ -42,7 +42,7 @@ def apply(batch: FeedBatch, rows: pl.DataFrame, spec: FeedSpec, day: dt.date) ->
     fact = spec.registry_fact
     assert fact is not None
     category = CATEGORIES[fact.category]
-    area = batch.area_code
+    area = _prefix(batch.area_code)
     matched = rows.filter((pl.col("match") == "id") & pl.col("person_id").is_not_null())
     listed: dict[int, dt.date] = {}  # holder (household or person pk) → since
     ended: set[int] = set()
@@ -83,6 +83,14 @@ def apply(batch: FeedBatch, rows: pl.DataFrame, spec: FeedSpec, day: dt.date) ->
             note=note, area_code=areas[holder], **{column: holder})
         opened += 1
     return FactChanges(opened, closed, kept)
+
+
+def _prefix(area_code: str) -> str:
+    """The importing area as a scope prefix (a batch keeps the importer's 12-digit code)."""
+    from doudi.areas.models import Area
+
+    found = Area.objects.filter(code=area_code).values_list("prefix", flat=True).first()
+    return found if found is not None else area_code
 
 
 def _households(person_ids: list[int], day: dt.date, area: str) -> dict[int, int]:

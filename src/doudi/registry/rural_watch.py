@@ -48,6 +48,15 @@ def covered(area: str, day: dt.date, codes: tuple[str, ...] = WATCH_CATEGORIES
     return watched(area, day, codes).filter(pk__in=enrolled.values("household_id"))
 
 
+def totals(area: str, day: dt.date) -> list[tuple[str, str, int, int]]:
+    """(category, its name, households, of which covered by 低保 or 特困) for each watched
+    category: the counts 乡村振兴's pages show."""
+    from doudi.registry.categories import CATEGORIES
+
+    return [(code, CATEGORIES[code].label, watched(area, day, (code,)).count(),
+             covered(area, day, (code,)).count()) for code in WATCH_CATEGORIES]
+
+
 @dataclass
 class WatchedHousehold:
     household: Household

@@ -15,7 +15,6 @@ from doudi.areas.models import area_names
 from doudi.core import clock
 from doudi.monitoring.models import Warning
 from doudi.registry import rural_watch
-from doudi.registry.categories import CATEGORIES
 from doudi.registry.models import Household, Membership
 from doudi.reports import filing
 from doudi.web.access import require_capability
@@ -32,9 +31,7 @@ def rural_home(request: HttpRequest) -> HttpResponse:
     codes = (kind,) if kind in rural_watch.WATCH_CATEGORIES else rural_watch.WATCH_CATEGORIES
     households = rural_watch.watched(area, day, codes).order_by("area_code", "id")
     page = Paginator(households, PAGE_SIZE).get_page(request.GET.get("page"))
-    totals = [(code, CATEGORIES[code].label, rural_watch.watched(area, day, (code,)).count(),
-               rural_watch.covered(area, day, (code,)).count())
-              for code in rural_watch.WATCH_CATEGORIES]
+    totals = rural_watch.totals(area, day)
     reports = filing.rural_reports(request.user)
     names = area_names({r.area_code for r in reports})
     return render(request, "doudi/rural_home.html", {

@@ -69,6 +69,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
         queue = work_queue(user)
         context["queue_count"], context["queue_overdue"] = len(queue), overdue(queue)
+    if user.can(roles.VIEW_RURAL_WATCH) and not user.can(roles.VIEW_REGISTRY):
+        from doudi.registry import rural_watch
+
+        context["rural_totals"] = rural_watch.totals(user.scope_prefix, context["today"])
     if user.can(roles.VIEW_AUDIT):
         context["recent_audit"] = AuditEvent.objects.visible_to(user)[:10]
     if user.can(roles.MANAGE_USERS) or user.can(roles.MANAGE_SECURITY):
