@@ -109,3 +109,24 @@ def verified_share(place: str, params: Iterable[Parameter]) -> Share:
         ident = (p.key, p.effective, repr(p.value), p.reference)
         values[ident] = values.get(ident, False) or p.verified
     return Share(place, len(values), sum(values.values()))
+
+
+def shipped_shares() -> list[tuple[str, Share]]:
+    """(file name, share) of every parameter file shipped with Doudi, in layering order."""
+    from doudi.rules.parameters import ParameterError
+    from doudi.rules.shipped import load_file, read_yaml, shipped_files
+
+    out = []
+    for path in shipped_files():
+        title = (read_yaml(path, ParameterError) or {}).get("title") or path.stem
+        out.append((path.name, verified_share(str(title), load_file(path))))
+    return out
+
+
+def shares_table() -> list[str]:
+    """The Markdown table of `shipped_shares` that `doudi policy coverage --shares` prints and
+    docs/rules.md §5.5 carries (tools/rules_doc.py)."""
+    lines = ["| 参数文件 | 取值条数 | 已核实 | 已核实比例 |", "|---|---:|---:|---:|"]
+    lines += [f"| {s.place}（{name}） | {s.rows} | {s.verified} | {s.percent}% |"
+              for name, s in shipped_shares()]
+    return lines

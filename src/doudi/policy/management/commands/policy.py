@@ -85,15 +85,8 @@ class Command(BaseCommand):
             self.stdout.write(f"    依据：{row.reference}" + (f"  {row.url}" if row.url else ""))
 
     def _shares(self) -> None:
-        from doudi.rules.parameters import ParameterError
-        from doudi.rules.shipped import load_file, read_yaml, shipped_files
-
-        self.stdout.write("| 参数文件 | 取值条数 | 已核实 | 已核实比例 |\n|---|---:|---:|---:|")
-        for path in shipped_files():
-            title = (read_yaml(path, ParameterError) or {}).get("title") or path.stem
-            s = coverage.verified_share(str(title), load_file(path))
-            self.stdout.write(f"| {s.place}（{path.name}） | {s.rows} | {s.verified} | "
-                              f"{s.percent}% |")
+        for line in coverage.shares_table():
+            self.stdout.write(line)
 
     @staticmethod
     def _params(use_shipped: bool) -> Any:
