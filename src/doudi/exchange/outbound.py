@@ -97,10 +97,10 @@ def _qualifying(list_type: OutboundListType, area: str, day: dt.date) -> dict[in
     if sel.enrolled:
         force = coverage.records("covered_persons", area, day).filter(
             programme__in=sel.enrolled)
-        for qs in coverage.covered_people(force, day, programme=F("programme"),
+        for qs in coverage.covered_people(force, day, code=F("programme"),
                                           since=F("start_date"), until=F("end_date")):
             for r in qs:
-                label, order = _programme_label(r["programme"])
+                label, order = _programme_label(r["code"])
                 out.setdefault(r["who"], []).append(_Item(label, order, r["since"], r["until"]))
     if sel.categories:
         cats = CategoryAssignment.objects.filter(
