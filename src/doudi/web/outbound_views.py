@@ -5,6 +5,7 @@ audited delivery; the preview shows counts only."""
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
@@ -19,7 +20,9 @@ from doudi.web.excel import download
 
 def _area(request: HttpRequest) -> str:
     require_capability(request, roles.PRODUCE_OUTBOUND)
-    return request.user.scope_prefix or ""
+    if not request.user.scope_prefix:
+        raise PermissionDenied("账号未设置所属区划")
+    return request.user.scope_prefix
 
 
 @login_required
