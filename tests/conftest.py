@@ -278,7 +278,9 @@ def world(users, new_id):
 
 @pytest.fixture(autouse=True)
 def _exchange_dir(settings, tmp_path):
-    """Imported batches, error reports and the inbox live in each test's own directory."""
+    """Imported batches, error reports, the inbox and the outbox live in each test's own
+    directory."""
     settings.EXCHANGE_DIR = tmp_path / "exchange"
     settings.FEEDS_INBOX = tmp_path / "inbox"
+    settings.OUTBOX_DIR = tmp_path / "outbox"
     settings.ATTACHMENTS_DIR = tmp_path / "attachments"

@@ -63,7 +63,13 @@ ENTITLED = {
     "hotline": {"POST /api/hotline/tickets", "GET /api/hotline/tickets/{ticket_no}"},
     "org_staff": set(),
     "audit_admin": set(),
+    # a second department account, of 医保: the 推送名单 addressed to it (the other, of 车管,
+    # is refused them), and outcomes (none: no 医保 feed grants them)
+    "yibao": {"GET /api/outbound/{list_key}", "GET /api/outbound/{list_key}/changes",
+              "GET /api/feeds/outcomes"},
 }
+# Callers that are no role of the conftest users: department accounts made here.
+DEPARTMENT_CALLERS = {"yibao": "医保"}
 # Open to every caller: issuing a token needs no token; a household listing is open to every
 # logged-in account and is empty for one that may not view the registry.
 OPEN = {"POST /api/token"}
@@ -109,7 +115,17 @@ def api_world(world, shipped_feed_types, settings, django_capture_on_commit_call
         users.department.save()
         users.hotline.department = "12345"
         users.hotline.save()
-    tokens = {role: ApiToken.issue(getattr(users, role)) for role in ENTITLED}
+    tokens = {role: ApiToken.issue(getattr(users, role)) for role in ENTITLED
+              if role not in DEPARTMENT_CALLERS}
+    from doudi.accounts.services import create_user
+
+    for username, department in DEPARTMENT_CALLERS.items():
+        with context.job("schemathesis accounts"):
+            account = create_user(username=username, password=PASSWORD, area_code="341002",
+                                  roles=["department"])
+            account.department = department
+            account.save()
+        tokens[username] = issue_department_token(username)
     tokens["department"] = issue_department_token("department")
     tokens["hotline"] = issue_department_token("hotline")
     expired = ApiToken.issue(users.district_officer)
@@ -159,7 +175,8 @@ def valid_bodies(op, api_world) -> list:
 def known_values(op, api_world) -> dict:
     """Path parameters naming real rows, so generated calls also reach past the 404."""
     known = {"household_id": api_world.household_id, "job_id": api_world.job_id,
-             "ticket_no": api_world.ticket_no, "feed_key": "vehicle"}
+             "ticket_no": api_world.ticket_no, "feed_key": "vehicle",
+             "list_key": "medical_insurance_subsidy"}
     names = {p.name for p in op.path_parameters}
     return {k: v for k, v in known.items() if k in names}
 

@@ -130,6 +130,8 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "organisation_id": lambda record: record.organisation.pk,
     "user_id": lambda record: record.account.pk,
     "feed_key": lambda record: FEED_KEY,  # a feed type: the same for every record (FEED_ROUTES)
+    # a 推送名单: the same for every record (OUTBOUND_ROUTES)
+    "list_key": lambda record: OUTBOUND_KEY,
     # a bank layout: the shipped default for every record (LAYOUT_ROUTES try an out-of-area one)
     "layout_id": lambda record: BankLayout.objects.get(code="default").pk,
 }
@@ -141,6 +143,18 @@ FEED_KEY = "vehicle"
 FEED_ROUTES: dict[str, str] = {
     "exchange_upload": roles.IMPORT_FEEDS,
     "api:push_batch": roles.IMPORT_FEEDS,
+}
+
+# Routes about one 推送名单 (outbound list), produced over the user's own area: the web download
+# (POST) answers 200 with the file for a holder of the capability, 403 for anyone else; the API
+# answers 200 only to a department account of the list's department (the matrix's has none:
+# 403), 403 to everyone else. No answer may show an out-of-area record.
+OUTBOUND_KEY = "medical_insurance_subsidy"
+OUTBOUND_DEPARTMENT = "医保"
+OUTBOUND_ROUTES: dict[str, str] = {
+    "outbound_download": roles.PRODUCE_OUTBOUND,
+    "api:pull_outbound": roles.PULL_OUTBOUND,
+    "api:pull_outbound_changes": roles.PULL_OUTBOUND,
 }
 
 # Routes about one bank file layout (银行文件格式), kept by a district and used below it: the
@@ -215,6 +229,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "policy_list": (roles.VIEW_REGISTRY,),
     "rules_simulate": (roles.SIMULATE_RULES,),
     "exchange_home": (roles.IMPORT_FEEDS,),
+    "outbound_home": (roles.PRODUCE_OUTBOUND,),
     "work_queue": (roles.VIEW_REGISTRY,),
     "publicity_list": (roles.VIEW_REGISTRY,),
     "documents_print": (roles.VIEW_REGISTRY,),
@@ -735,6 +750,9 @@ class Matrix:
         if route.name in LAYOUT_ROUTES:
             self.layout_route(route)
             return
+        if route.name in OUTBOUND_ROUTES:
+            self.outbound_route(route)
+            return
         missing = [k for k in route.kwargs if k not in KWARG_VALUES]
         if missing:
             self.fail(str(route), f"URL parameter(s) {missing} have no entry in KWARG_VALUES: "
@@ -810,6 +828,23 @@ class Matrix:
                 self.fail(where, f"status {response.status_code}, expected one of {sorted(want)}")
             if FeedBatch.objects.count() != batches:
                 self.fail(where, "a batch was stored without a file")
+
+    def outbound_route(self, route: Route) -> None:
+        path = reverse(route.name, kwargs={"list_key": OUTBOUND_KEY})
+        holder = self.user.can(OUTBOUND_ROUTES[route.name]) and (
+            not route.api or self.user.department == OUTBOUND_DEPARTMENT)
+        for method in _tried_methods(route):
+            where = f"{route} {method} {path}"
+            response = self.request(route, method, path, body={"kind": "full"})
+            self.checked(where, response)
+            if method not in route.methods:
+                want = {405}
+            elif not holder:
+                want = {403}
+            else:
+                want = {200}
+            if response.status_code not in want:
+                self.fail(where, f"status {response.status_code}, expected one of {sorted(want)}")
 
     def layout_route(self, route: Route) -> None:
         shipped = BankLayout.objects.get(code="default")
@@ -1028,6 +1063,7 @@ def test_route_discovery_finds_web_and_api_routes():
     referenced = (set(LISTING_CAPABILITIES) | HOUSEHOLD_LISTINGS | set(DETAIL_CAPABILITY)
                   | set(POST_GATES)
                   | API_POST_ROUTES | set(HOUSEHOLD_CREATORS) | set(PARAMETER_ROUTES)
+                  | set(OUTBOUND_ROUTES)
                   | {"household_detail", "api:get_household"})
     assert referenced <= names, ("matrix entries for routes that no longer exist: "
                                  f"{sorted(referenced - names)}")

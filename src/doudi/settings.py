@@ -8,6 +8,7 @@ DOUDI_TASKS    "immediate" runs background jobs inside the request (tests); othe
                in the database for `doudi db_worker` (which `doudi serve` starts)
 DOUDI_FEEDS_INBOX  where department files wait to be imported (DOUDI_HOME/inbox); the demo puts
                the synthetic district's feeds there
+DOUDI_OUTBOX   where scheduled 推送名单 files are written for the departments (DOUDI_HOME/outbox)
 DOUDI_DEBUG    "1" for development pages
 DOUDI_API_DOCS "1" serves the API's schema and documentation page without login (the default
                only with DOUDI_DEBUG=1 and no DOUDI_HTTPS; the demo turns it on)
@@ -228,6 +229,8 @@ DOUDI_PAGE_SIZE = 20
 FEEDS_INBOX = Path(os.environ.get("DOUDI_FEEDS_INBOX", HOME / "inbox")).resolve()
 # Imported department data (batches as Parquet, error reports, uploads waiting for a worker).
 EXCHANGE_DIR = Path(os.environ.get("DOUDI_EXCHANGE_DIR", HOME / "exchange")).resolve()
+# 推送名单 files written on a schedule (`doudi outbound produce`), one folder per department.
+OUTBOX_DIR = Path(os.environ.get("DOUDI_OUTBOX", HOME / "outbox")).resolve()
 # Applications' photos and documents, stored by SHA-256.
 ATTACHMENTS_DIR = Path(os.environ.get("DOUDI_ATTACHMENTS_DIR", HOME / "attachments")).resolve()
 DOUDI_ATTACHMENT_MAX_BYTES = int(os.environ.get("DOUDI_ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))

@@ -43,6 +43,14 @@ HOTLINE = _capability("monitoring.hotline", "12345 热线系统：推送工单�
 SERVE_NEEDS = _capability("community.serve",
                           "社会力量：查看发布给本组织的救助需求（脱敏）、认领、反馈")
 
+# -- outbound lists (推送名单): lists Doudi sends to a department so that it can act ----------
+# (exchange.outbound). District staff produce and download them as files; a department's
+# machine account pulls the lists addressed to its own department, in its own area, by the API.
+PRODUCE_OUTBOUND = _capability("exchange.produce_outbound",
+                               "生成、下载推送给部门的名单（推送名单，按名单脱敏，每次审计）")
+PULL_OUTBOUND = _capability("exchange.pull_outbound",
+                            "部门接口：拉取推送给本部门的名单（全量或自上次拉取后的变动）")
+
 # -- casework (救助申请): one per step of the workflow table (casework.workflow) -------------
 INTAKE = _capability("casework.intake", "受理救助申请")
 ACCEPT_ONLINE = _capability("casework.accept_online", "受理或不予受理网上申请")
@@ -136,7 +144,7 @@ _DISTRICT = _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS, RUN_MONITORING, TOP_UP_FU
                          PAY_ONE_OFF, GENERATE_VISIT_TASKS,
                          MANAGE_INSTITUTIONS, HANDLE_TOWN_WARNING, HANDLE_DISTRICT_WARNING,
                          SUBMIT_FILING, START_CAMPAIGN, CHECK_SAMPLE, APPROVE_NAMING,
-                         MANAGE_BOUNDARIES, VIEW_RURAL_WATCH}
+                         MANAGE_BOUNDARIES, VIEW_RURAL_WATCH, PRODUCE_OUTBOUND}
 
 ROLES: dict[str, Role] = {
     r.code: r
@@ -167,7 +175,8 @@ ROLES: dict[str, Role] = {
         Role("audit_admin", "审计管理员", frozenset({VIEW_AUDIT}), (1, 2, 3), exclusive=True,
              administrator=True),
         # 部门接口账号: a department's machine account (医保、残联 …), named by `department`.
-        Role("department", "部门数据接口", frozenset({PUSH_FEEDS}), (1, 2, 3), exclusive=True),
+        Role("department", "部门数据接口", frozenset({PUSH_FEEDS, PULL_OUTBOUND}), (1, 2, 3),
+             exclusive=True),
         # the 12345 hotline centre's machine account: pushes tickets, reads their outcome
         Role("hotline", "12345热线接口", frozenset({HOTLINE}), (1, 2, 3), exclusive=True),
         # 乡村振兴 staff (a person, not the department's machine account): the 防返贫 and 脱贫

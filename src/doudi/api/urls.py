@@ -15,6 +15,7 @@ from doudi.api.households import router as households_router
 from doudi.api.tokens import router as tokens_router
 from doudi.core.errors import ServiceError
 from doudi.exchange.department_api import router as feeds_router
+from doudi.exchange.outbound_api import router as outbound_router
 from doudi.registry import inputs
 
 
@@ -63,6 +64,7 @@ api = NinjaAPI(
 api.add_router("/", tokens_router)
 api.add_router("/households", households_router)
 api.add_router("/feeds", feeds_router)
+api.add_router("/outbound", outbound_router)
 api.add_router("/hotline", hotline_router)
 
 

@@ -122,8 +122,10 @@ def add_alias(feed_type: FeedType, field_key: str, header: str) -> FeedType:
 
 
 def departments() -> list[str]:
-    """The departments Doudi knows (部门): those sending a feed type in use or shipped — the
-    only ones a department account (部门数据接口) may belong to."""
-    known = {doc["department"] for doc in shipped_documents()}
+    """The departments Doudi knows (部门): those sending a feed type in use or shipped, or
+    receiving a 推送名单 — the only ones a department account (部门数据接口) may belong to."""
+    from doudi.exchange import outbound_types
+
+    known = {doc["department"] for doc in shipped_documents()} | outbound_types.departments()
     known.update(FeedType.objects.filter(is_active=True).values_list("department", flat=True))
     return sorted(d for d in known if d)

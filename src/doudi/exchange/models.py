@@ -177,3 +177,44 @@ class VerificationReport(Audited, AreaOwned, models.Model):
 
     def audit_label(self) -> str:
         return str(self)
+
+
+class OutboundDelivery(AreaOwned, models.Model):
+    """One delivery of a 推送名单 (outbound list) to its department: what left, when, by which
+    channel and for whom, how many persons it named, and the list as it then stood (`state`:
+    each person's id → a keyed digest of the row's values, never the values), against which
+    the next delivery's changes (新增/变更/退出) are taken. `area_code` is the area the list
+    covers (the producer's or the pulling account's scope)."""
+
+    FILE, API, SCHEDULE = "file", "api", "schedule"
+    CHANNEL_CHOICES = [(FILE, "界面下载"), (API, "部门接口"), (SCHEDULE, "定时生成")]
+    FULL, CHANGES = "full", "changes"
+    KIND_CHOICES = [(FULL, "全量"), (CHANGES, "变动")]
+
+    list_key = models.CharField("推送名单", max_length=40)
+    department = models.CharField("接收部门", max_length=40)
+    channel = models.CharField("渠道", max_length=10, choices=CHANNEL_CHOICES)
+    kind = models.CharField("内容", max_length=10, choices=KIND_CHOICES)
+    day = models.DateField("名单日期")
+    since = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+", verbose_name="相对于")
+    total = models.PositiveIntegerField("名单人数")
+    added = models.PositiveIntegerField("新增")
+    changed = models.PositiveIntegerField("变更")
+    removed = models.PositiveIntegerField("退出")
+    persons = models.PositiveIntegerField("本次发送人数")
+    state = models.JSONField("名单状态（行摘要）", default=dict)
+    file_path = models.CharField("文件", max_length=300, blank=True)
+    digest = models.CharField("SHA-256", max_length=64)
+    produced_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    watermark = models.DateTimeField("生成时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "推送名单发送记录"
+        ordering = ["-watermark", "-id"]
+        indexes = [models.Index(fields=["list_key", "area_code", "channel"],
+                                name="outbound_stream")]
+
+    def __str__(self) -> str:
+        return f"推送名单 {self.list_key} 第{self.pk}次（{self.get_kind_display()}）"

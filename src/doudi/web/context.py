@@ -50,6 +50,8 @@ def navigation(request) -> dict:  # noqa: ANN001
         items.append(("发文机关", reverse("offices")))
     if user.can(roles.IMPORT_FEEDS):
         items.append(("部门数据", reverse("exchange_home")))
+    if user.can(roles.PRODUCE_OUTBOUND):
+        items.append(("推送名单", reverse("outbound_home")))
     if user.can(roles.SIMULATE_RULES):
         items.append(("调标测算", reverse("rules_simulate")))
     if user.can(roles.VIEW_AUDIT):
