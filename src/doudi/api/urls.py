@@ -15,6 +15,7 @@ from doudi.api.households import router as households_router
 from doudi.api.tokens import router as tokens_router
 from doudi.core.errors import ServiceError
 from doudi.exchange.department_api import router as feeds_router
+from doudi.platform_sync.api import router as sync_router
 from doudi.registry import inputs
 
 
@@ -64,6 +65,7 @@ api.add_router("/", tokens_router)
 api.add_router("/households", households_router)
 api.add_router("/feeds", feeds_router)
 api.add_router("/hotline", hotline_router)
+api.add_router("/sync", sync_router)
 
 
 @api.exception_handler(ValidationError)
