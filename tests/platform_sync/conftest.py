@@ -33,6 +33,6 @@ def district(world):
         Enrollment.objects.create(household=other, person=member, programme="tekun",
                                   amount_fen=98_700, start_date=dt.date(2025, 3, 1),
                                   end_date=None, area_code=other.area_code)
-        users.department.department = access.SYNC_DEPARTMENT
+        users.department.department = access.PLATFORM_DEPARTMENT
         users.department.save()
     return SimpleNamespace(world=world, users=users, platform=users.department)

@@ -13,16 +13,17 @@ from django.core.management import call_command
 from django.test import Client
 
 from doudi.accounts.models import ApiToken
+from doudi.accounts.services import create_user
 from doudi.audit.models import AuditEvent
 from doudi.monitoring import services, workflow
 from doudi.monitoring.models import Warning
-from doudi.platform_sync import export, warnings
-from tests.conftest import DISTRICT, VILLAGE
+from doudi.platform_sync import access, export, warnings
+from tests.conftest import DISTRICT, PASSWORD, VILLAGE
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
 
-def bearer(user) -> dict:  # noqa: ANN001
+def bearer(user) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {ApiToken.issue(user)}"}
 
 
@@ -110,6 +111,17 @@ def test_export_over_the_api_and_who_may_call_what(district):
     repeat = client.post("/api/sync/packages",
                          {"file": io.BytesIO(response.content)}, **bearer(users.upper_officer))
     assert repeat.status_code == 200 and repeat.json()["duplicate"] is True
+    # the platform's account reads the registry, never writes it; a district's system may
+    assert client.post("/api/sync/packages", {"file": io.BytesIO(response.content)},
+                       **bearer(district.platform)).status_code == 403
+    lower = create_user(username="district_system", password=PASSWORD, area_code=DISTRICT,
+                        roles=["department"])
+    lower.department = access.LOWER_DEPARTMENT
+    lower.save()
+    sent = client.post("/api/sync/packages", {"file": io.BytesIO(response.content)},
+                       **bearer(lower))
+    assert sent.status_code == 200 and sent.json()["duplicate"] is True
+    assert client.get("/api/sync/export", **bearer(lower)).status_code == 403
 
     # another department's account holds the role, not the sync: refused, and audited
     with_role = users.department

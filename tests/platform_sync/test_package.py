@@ -134,7 +134,7 @@ def test_incremental_export_since_a_watermark(district):
         export.make(DISTRICT, since="0" * 64)
 
 
-def _tampered(data: bytes, member: str, change) -> bytes:  # noqa: ANN001
+def _tampered(data: bytes, member: str, change) -> bytes:
     src = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as z:

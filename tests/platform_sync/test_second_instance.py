@@ -31,10 +31,10 @@ DUMP = """
 import json, django
 django.setup()
 from doudi.platform_sync import export, layout
-rows = export.population("%s")
+rows = export.population(AREA)
 print(json.dumps({e: sorted([r[c] for c in layout.BY_ENTITY[e].names] for r in by_pk.values())
                   for e, by_pk in rows.items()}, ensure_ascii=False))
-""" % DISTRICT
+""".replace("AREA", repr(DISTRICT))
 
 
 def _env(home: Path) -> dict:

@@ -90,9 +90,10 @@ HANDLE_DISTRICT_WARNING = _capability("monitoring.handle_warning.district",
 
 # -- platform sync (与上级监测平台同步, docs/platform-sync.md): the package goes up, warnings
 # come down. A package carries full resident IDs (the platform matches by them). The machine
-# end of each exchange is a 部门数据接口 account whose department is 民政 — the platform above
-# at a district's Doudi, a district's Doudi at the city's (`platform_sync.access`); the people
-# are the district administrator (export) and the city's officer (import).
+# end of each exchange is a 部门数据接口 account whose department names it — 民政监测平台 (the
+# platform above, at a district's Doudi: export, warnings) or 民政下级系统 (a district's Doudi,
+# at the city's: import), `platform_sync.access`; the people are the district administrator
+# (export) and the city's officer (import).
 SYNC_EXPORT = _capability("sync.export",
                           "向上级监测平台导出低收入人口数据包（含完整身份证号，每次审计）")
 SYNC_IMPORT = _capability("sync.import", "接收并导入下级报送的低收入人口数据包")
@@ -170,7 +171,7 @@ ROLES: dict[str, Role] = {
         Role("audit_admin", "审计管理员", frozenset({VIEW_AUDIT}), (1, 2, 3), exclusive=True,
              administrator=True),
         # 部门接口账号: a department's machine account (医保、残联 …), named by `department`.
-        # holding the sync capabilities only when its department is 民政 (platform_sync.access)
+        # the sync capabilities act only for 民政监测平台 / 民政下级系统 (platform_sync.access)
         Role("department", "部门数据接口",
              frozenset({PUSH_FEEDS, SYNC_EXPORT, SYNC_IMPORT, SYNC_WARNINGS}), (1, 2, 3),
              exclusive=True),

@@ -97,7 +97,7 @@ class WarningIn(Schema):
 
 
 class WarningsIn(Schema):
-    rows: list[WarningIn] = Field(max_length=warnings.MAX_ROWS)
+    rows: list[WarningIn] = Field(default_factory=list, max_length=warnings.MAX_ROWS)
 
 
 class PushedOut(Schema):
@@ -111,6 +111,8 @@ class PushedOut(Schema):
              summary="下发预警")
 def sync_push_warnings(request, payload: WarningsIn):  # noqa: ANN001, ANN201
     user = _allowed(request, roles.SYNC_WARNINGS, f"下发预警 {len(payload.rows)} 条")
+    if not payload.rows:
+        raise HttpError(422, "请至少下发一条预警（rows）")
     rows = [{"upstream_id": r.upstream_id, "id_number": r.id_number, "indicator": r.indicator,
              "summary": r.summary,
              "raised_on": r.raised_on.isoformat() if r.raised_on else ""} for r in payload.rows]
