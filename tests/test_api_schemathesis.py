@@ -31,11 +31,14 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from doudi.accounts.models import ApiToken
+from doudi.accounts.services import create_user
 from doudi.audit import context
 from doudi.core import idnumber
+from doudi.platform_sync import export
+from doudi.platform_sync.access import PLATFORM_DEPARTMENT
 from doudi.web.security import NUL_REFUSED
 from doudi.wsgi import application
-from tests.conftest import PASSWORD, VILLAGE
+from tests.conftest import DISTRICT, PASSWORD, VILLAGE
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("fresh_rate_limit")]
 
@@ -61,6 +64,13 @@ ENTITLED = {
     "department": {"POST /api/feeds/{feed_key}/batches", "GET /api/feeds/jobs/{job_id}",
                    "GET /api/feeds/jobs/{job_id}/errors", "GET /api/feeds/outcomes"},
     "hotline": {"POST /api/hotline/tickets", "GET /api/hotline/tickets/{ticket_no}"},
+    # 与上级监测平台同步: the city's officer imports a district's package; the platform's
+    # machine account (a 部门数据接口 account of 民政) exports and sends warnings down
+    "upper_officer": {"GET /api/households", "GET /api/households/{household_id}",
+                      "POST /api/sync/packages"},
+    # (a department account: it reads the outcomes of its department's feed types — none)
+    "platform": {"GET /api/sync/export", "POST /api/sync/warnings",
+                 "GET /api/sync/warnings/dispositions", "GET /api/feeds/outcomes"},
     "org_staff": set(),
     "audit_admin": set(),
     # a second department account, of 医保: the 推送名单 addressed to it (the other, of 车管,
@@ -115,9 +125,12 @@ def api_world(world, shipped_feed_types, settings, django_capture_on_commit_call
         users.department.save()
         users.hotline.department = "12345"
         users.hotline.save()
+        users.platform = create_user(username="platform", password=PASSWORD,
+                                     area_code=DISTRICT, roles=["department"])
+        users.platform.department = PLATFORM_DEPARTMENT
+        users.platform.save()
     tokens = {role: ApiToken.issue(getattr(users, role)) for role in ENTITLED
               if role not in DEPARTMENT_CALLERS}
-    from doudi.accounts.services import create_user
 
     for username, department in DEPARTMENT_CALLERS.items():
         with context.job("schemathesis accounts"):
@@ -151,8 +164,10 @@ def api_world(world, shipped_feed_types, settings, django_capture_on_commit_call
         "summary": "独居老人摔伤"}, content_type="application/json",
         HTTP_AUTHORIZATION=f"Bearer {tokens['hotline']}")
     assert ticket.status_code == 201, ticket.content
+    package = export.make(DISTRICT).data
     return SimpleNamespace(world=world, tokens=tokens, job_id=pushed.json()["id"],
-                           ticket_no="12345-FUZZ-1", household_id=world.village_hh.pk, csv=csv)
+                           ticket_no="12345-FUZZ-1", household_id=world.village_hh.pk, csv=csv,
+                           package=package, head_id=head.id_number)
 
 
 def valid_bodies(op, api_world) -> list:
@@ -169,6 +184,11 @@ def valid_bodies(op, api_world) -> list:
                  "summary": "生成的工单"} for n in range(3)]
     if key == "POST /api/feeds/{feed_key}/batches":
         return [{"file": api_world.csv, "period": "2026-10"}]
+    if key == "POST /api/sync/packages":
+        return [{"file": api_world.package}]
+    if key == "POST /api/sync/warnings":
+        return [{"rows": [{"upstream_id": f"GEN-{n}", "id_number": api_world.head_id,
+                           "summary": "生成的上级预警"}]} for n in range(3)]
     return []
 
 

@@ -18,6 +18,7 @@ import hashlib
 import inspect
 import io
 import json
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -310,7 +311,13 @@ PUBLIC_ROUTES = {"public_apply", "public_villages"}
 
 # API operations (besides HOUSEHOLD_CREATORS) known to accept POST; Matrix.post_listing
 # builds their bodies. Any other web POST is sent as an empty form.
-API_POST_ROUTES = {"api:issue_token", "api:push_ticket"}
+API_POST_ROUTES = {"api:issue_token", "api:push_ticket", "api:sync_push_package",
+                   "api:sync_push_warnings"}
+# Sync routes (与上级监测平台同步): the capability, held by a person's role or by a 民政
+# machine account (`platform_sync.access.may`); an empty POST is refused 403 without it, and
+# 422 with it (no file, no rows), storing nothing.
+SYNC_POSTS = {"api:sync_push_package": roles.SYNC_IMPORT,
+              "api:sync_push_warnings": roles.SYNC_WARNINGS}
 
 # Marker members: a unique name (and so masked name) and a unique ID sequence (so ID tail).
 MARKERS = {
@@ -608,6 +615,10 @@ def body_text(response: HttpResponse) -> str:
         for sheet in book.sheet_names:
             parts += ["\t".join(str(cell) for cell in row)
                       for row in book.get_sheet_by_name(sheet).to_python()]
+        return "\n".join(parts)
+    if "application/zip" in content_type:  # a sync package: every member's text
+        with zipfile.ZipFile(io.BytesIO(content)) as z:
+            parts += [z.read(name).decode("utf-8", errors="replace") for name in z.namelist()]
         return "\n".join(parts)
     text = content.decode("utf-8", errors="replace")
     parts.append(text)
@@ -981,6 +992,19 @@ class Matrix:
             return
         if route.name == "api:push_ticket":
             self.push_tickets(route, path)
+            return
+        if route.name in SYNC_POSTS:
+            from doudi.platform_sync import access
+            from doudi.platform_sync.models import SyncImport
+
+            before = (Warning.objects.count(), SyncImport.objects.count())
+            response = self.request(route, "POST", path)
+            self.checked(where, response)
+            want = 422 if access.may(self.user, SYNC_POSTS[route.name]) else 403
+            if response.status_code != want:
+                self.fail(where, f"status {response.status_code}, expected {want}")
+            if (Warning.objects.count(), SyncImport.objects.count()) != before:
+                self.fail(where, "an empty sync request stored something")
             return
         response = self.request(route, "POST", path)
         self.checked(where, response)

@@ -68,6 +68,7 @@ INSTALLED_APPS = [
     "doudi.reports",
     "doudi.community",
     "doudi.placenames",
+    "doudi.platform_sync",
     "doudi.ops",
     "doudi.web",
 ]

@@ -96,6 +96,17 @@ HANDLE_TOWN_WARNING = _capability("monitoring.handle_warning.town", "核实处�
 HANDLE_DISTRICT_WARNING = _capability("monitoring.handle_warning.district",
                                       "核实处置县（区）级预警")
 
+# -- platform sync (与上级监测平台同步, docs/platform-sync.md): the package goes up, warnings
+# come down. A package carries full resident IDs (the platform matches by them). The machine
+# end of each exchange is a 部门数据接口 account whose department names it — 民政监测平台 (the
+# platform above, at a district's Doudi: export, warnings) or 民政下级系统 (a district's Doudi,
+# at the city's: import), `platform_sync.access`; the people are the district administrator
+# (export) and the city's officer (import).
+SYNC_EXPORT = _capability("sync.export",
+                          "向上级监测平台导出低收入人口数据包（含完整身份证号，每次审计）")
+SYNC_IMPORT = _capability("sync.import", "接收并导入下级报送的低收入人口数据包")
+SYNC_WARNINGS = _capability("sync.warnings", "上级平台接口：下发预警、读取预警处置结果")
+
 # -- reports, place names --------------------------------------------------------------------
 SUBMIT_FILING = _capability("reports.submit_filing", "填报、报送统计报表")
 # receipt is the level above's act, granted explicitly: reading the reports does not imply it
@@ -162,12 +173,13 @@ ROLES: dict[str, Role] = {
              (3,)),
         Role("district_admin", "区县业务管理员",
              frozenset({VIEW_REGISTRY, EDIT_POLICY, SIMULATE_RULES, IMPORT_FEEDS, MANAGE_FEEDS,
-                        RUN_MONITORING, TUNE_INDICATORS}), (1, 2, 3)),
+                        RUN_MONITORING, TUNE_INDICATORS, SYNC_EXPORT}), (1, 2, 3)),
         # read-only: watches figures and reports above the district, writes nothing
         Role("supervisor", "上级监督", frozenset({VIEW_REGISTRY, EXPORT_REGISTRY,
                                                  VIEW_RURAL_WATCH}), (1, 2, 3)),
         # the city's or province's officer who receives the districts' statistical reports
-        Role("upper_officer", "上级经办", frozenset({VIEW_REGISTRY, RECEIVE_FILING}), (1, 2)),
+        Role("upper_officer", "上级经办", frozenset({VIEW_REGISTRY, RECEIVE_FILING, SYNC_IMPORT}),
+             (1, 2)),
         Role("sysadmin", "系统管理员", frozenset({MANAGE_USERS}), (1, 2, 3), exclusive=True,
              administrator=True),
         Role("security_admin", "安全管理员", frozenset({MANAGE_SECURITY}), (1, 2, 3),
@@ -175,7 +187,10 @@ ROLES: dict[str, Role] = {
         Role("audit_admin", "审计管理员", frozenset({VIEW_AUDIT}), (1, 2, 3), exclusive=True,
              administrator=True),
         # 部门接口账号: a department's machine account (医保、残联 …), named by `department`.
-        Role("department", "部门数据接口", frozenset({PUSH_FEEDS, PULL_OUTBOUND}), (1, 2, 3),
+        # the sync capabilities act only for 民政监测平台 / 民政下级系统 (platform_sync.access)
+        Role("department", "部门数据接口",
+             frozenset({PUSH_FEEDS, PULL_OUTBOUND, SYNC_EXPORT, SYNC_IMPORT, SYNC_WARNINGS}),
+             (1, 2, 3),
              exclusive=True),
         # the 12345 hotline centre's machine account: pushes tickets, reads their outcome
         Role("hotline", "12345热线接口", frozenset({HOTLINE}), (1, 2, 3), exclusive=True),

@@ -16,6 +16,7 @@ from doudi.api.tokens import router as tokens_router
 from doudi.core.errors import ServiceError
 from doudi.exchange.department_api import router as feeds_router
 from doudi.exchange.outbound_api import router as outbound_router
+from doudi.platform_sync.api import router as sync_router
 from doudi.registry import inputs
 
 
@@ -66,6 +67,7 @@ api.add_router("/households", households_router)
 api.add_router("/feeds", feeds_router)
 api.add_router("/outbound", outbound_router)
 api.add_router("/hotline", hotline_router)
+api.add_router("/sync", sync_router)
 
 
 @api.exception_handler(ValidationError)

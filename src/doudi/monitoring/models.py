@@ -75,7 +75,7 @@ class MonitoringRun(AreaOwned, models.Model):
 
 class Warning(Audited, AreaOwned, models.Model):
     CHANNEL_CHOICES = [("monitoring", "监测比对"), ("discovery", "主动发现"),
-                       ("hotline", "12345热线")]
+                       ("hotline", "12345热线"), ("upstream", "上级下发")]
     STATUS_CHOICES = list(workflow.STATES.items())
     LEVEL_CHOICES = [(k, f"{k}级（{v}）") for k, v in LEVELS.items()]
     HANDLER_CHOICES = list(workflow.LEVEL_LABELS.items())
@@ -98,6 +98,9 @@ class Warning(Audited, AreaOwned, models.Model):
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                  on_delete=models.SET_NULL, related_name="+")
     ticket_no = models.CharField("工单号", max_length=40, blank=True)
+    # a warning the platform above pushed down: its id there, which the answer-back names
+    # (docs/platform-sync.md); one warning here per upstream id
+    upstream_ref = models.CharField("上级预警编号", max_length=64, blank=True, default="")
     reported_name = models.CharField("求助人姓名", max_length=50, blank=True)
     reported_phone = EncryptedCharField("联系电话", max_length=30, blank=True)
     reported_address = models.CharField("地址", max_length=200, blank=True)
@@ -135,6 +138,9 @@ class Warning(Audited, AreaOwned, models.Model):
         ordering = ["level", "due_on", "id"]
         indexes = [models.Index(fields=["owner_code", "status", "due_on"]),
                    models.Index(fields=["indicator", "status"])]
+        constraints = [models.UniqueConstraint(fields=["upstream_ref"],
+                                               condition=~models.Q(upstream_ref=""),
+                                               name="one_warning_per_upstream_ref")]
 
     def __str__(self) -> str:
         return f"预警 #{self.pk} {self.summary or self.indicator}"

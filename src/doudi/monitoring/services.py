@@ -349,20 +349,29 @@ def escalate_overdue(today: dt.date | None = None, area_code: str = "") -> int:
 def report(*, by, channel: str, summary: str, household: Household | None = None,  # noqa: ANN001
            person: Person | None = None, area_code: str = "", ticket_no: str = "",
            name: str = "", phone: str = "", address: str = "",
-           as_of: dt.date | None = None) -> Warning:
-    """A warning people raise: a village assistant's 主动发现 or a 12345 ticket. It is routed
-    and timed like a monitoring warning; a ticket may name someone not yet registered."""
+           as_of: dt.date | None = None, upstream_ref: str = "",
+           evidence: dict | None = None, event_date: dt.date | None = None) -> Warning:
+    """A warning people raise: a village assistant's 主动发现 or a 12345 ticket — or one the
+    platform above pushes down (channel `upstream`, its id there `upstream_ref`, about a
+    registered person). It is routed and timed like a monitoring warning; a ticket may name
+    someone not yet registered. `by` None is a command run on the server (`doudi sync
+    push-warnings`), allowed for pushed-down warnings only."""
     from doudi.casework.services import calendar
 
-    if channel not in ("discovery", "hotline"):
+    if channel not in ("discovery", "hotline", "upstream"):
         raise MonitoringError("未知的发现渠道")
     if household is not None:
         area_code = household.area_code
     if len(area_code) != 12 or not area_code.isdigit():
         raise MonitoringError("请选择求助人所在村（社区）", field="area_code")
     hotline_system = channel == "hotline" and in_scope(by, area_code, roles.HOTLINE)
-    if not in_scope(by, area_code, roles.EDIT_REGISTRY) and not hotline_system:
+    platform = channel == "upstream" and (by is None or in_scope(by, area_code,
+                                                                 roles.SYNC_WARNINGS))
+    if not in_scope(by, area_code, roles.EDIT_REGISTRY) and not hotline_system \
+            and not platform:
         raise PermissionDenied("无权在该区划登记")
+    if channel == "upstream" and (household is None or not upstream_ref.strip()):
+        raise MonitoringError("上级下发预警须关联本级人员并注明上级预警编号")
     if not summary.strip():
         raise MonitoringError("请填写困难情况", field="summary")
     if channel == "hotline" and not ticket_no.strip():
@@ -373,13 +382,15 @@ def report(*, by, channel: str, summary: str, household: Household | None = None
     day = as_of or clock.today()
     deadline = add_workdays(day, ind.verify_days, calendar())
     subject = (f"{channel}|{household.pk if household else ''}|{person.pk if person else ''}|"
-               f"{ticket_no.strip() or summary.strip()[:60]}")
+               f"{upstream_ref.strip() or ticket_no.strip() or summary.strip()[:60]}")
     try:
         with transaction.atomic():
             w = Warning.objects.create(
                 indicator=ind.key, kind=ind.kind, level=ind.level, channel=channel,
-                household=household, person=person, event_date=day, source=channel,
-                evidence={"report": summary.strip()[:1000]}, summary=summary.strip()[:300],
+                household=household, person=person, event_date=event_date or day,
+                source=channel,
+                evidence={"report": summary.strip()[:1000], **(evidence or {})},
+                summary=summary.strip()[:300], upstream_ref=upstream_ref.strip()[:64],
                 reporter=by, ticket_no=ticket_no.strip()[:40], reported_name=name.strip()[:50],
                 reported_phone=phone.strip()[:30], reported_address=address.strip()[:200],
                 status=workflow.OPEN, handler_level=ind.handled_by,

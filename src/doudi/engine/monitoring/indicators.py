@@ -40,7 +40,7 @@ from doudi.core.errors import ServiceError
 
 KINDS = {"risk": "风险事件", "uncovered_eligible": "应保未保", "covered_ineligible": "不应保而保",
          "taper_due": "渐退到期", "review_due": "复核逾期", "discovery": "主动发现",
-         "hotline": "12345热线"}
+         "hotline": "12345热线", "upstream": "上级下发"}
 ELIGIBILITY_KINDS = ("uncovered_eligible", "covered_ineligible", "taper_due")
 # warnings people report (a village assistant's 主动发现, a 12345 ticket): no run raises them,
 # the indicator only gives their level, time limit and handler
