@@ -100,7 +100,7 @@ def test_demo_command_builds_users_and_households(capsys, settings, tmp_path, cl
     # every feed's CSV was imported as the first batch of its feed type
     from doudi.exchange.models import FeedBatch, FeedType
 
-    assert FeedBatch.objects.count() == FeedType.objects.count() == 14
+    assert FeedBatch.objects.count() == FeedType.objects.count() == 15
     assert all(b.version == 1 and b.good_rows > 0 for b in FeedBatch.objects.exclude(rows=0))
     # the enrolled are benefits enrollments, and this month's roster waits for review
     from doudi.benefits.models import Enrollment, PaymentRun

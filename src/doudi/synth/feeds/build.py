@@ -457,6 +457,22 @@ def relapse_watch(ctx: Context) -> pl.DataFrame:
         ctx.today_days - rng.integers(365, 1100, n), removed=True)
 
 
+def lifted_from_poverty(ctx: Context) -> pl.DataFrame:
+    """乡村振兴: rural households lifted out of poverty (建档立卡脱贫户) between 2014 and 2020 —
+    most of the poorer rural households and a few others whose means have since risen."""
+    rng = ctx.rng("lifted_from_poverty")
+    heads = ctx.heads().filter(pl.col("hukou") == "rural")
+    poorer = heads["economic_tier"].is_in(["poor", "edge"]).to_numpy()
+    heads = heads.filter(pl.Series(rng.random(heads.height) < np.where(poorer, 0.5, 0.03)))
+    heads = heads.join(household_sizes(ctx), on="household_id", how="left")
+    return typed("lifted_from_poverty", heads.select(
+        pl.col("name").alias("head_name"), "id_number",
+        (pl.col("town_name") + pl.col("place")).alias("village"),
+        pl.col("members").fill_null(1).cast(pl.Int64).alias("members"),
+        pl.Series(rng.integers(2014, 2021, heads.height)).cast(pl.Int64).alias("lifted_year"),
+    ))
+
+
 def empty(key: str) -> pl.DataFrame:
     dtypes = {"id_number": pl.String, "text": pl.String, "date": pl.Date, "money": pl.Int64,
               "number": pl.Int64, "decimal1": pl.Int64}
@@ -477,6 +493,7 @@ BUILDERS: dict[str, Callable[[Context], pl.DataFrame]] = {
     "school_enrolment": school_enrolment,
     "disaster_damage": lambda ctx: empty("disaster_damage"),
     "relapse_watch": relapse_watch,
+    "lifted_from_poverty": lifted_from_poverty,
     "housing_fund": housing_fund,
 }
 

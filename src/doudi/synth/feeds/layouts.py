@@ -169,6 +169,13 @@ LAYOUTS: tuple[FeedLayout, ...] = (
         _c("entered_on", "识别纳入时间", "date"),
         _c("risk_removed", "风险是否消除"),  # 是 | 否
     )),
+    FeedLayout("lifted_from_poverty", "乡村振兴", "脱贫户信息", "脱贫户", "utf-8-sig", "iso", (
+        _c("head_name", "户主姓名"),
+        _c("id_number", "户主证件号码", "id_number"),
+        _c("village", "所在村"),
+        _c("members", "家庭人口数", "number"),
+        _c("lifted_year", "脱贫年度", "number"),  # 2014–2020: a year, never a date
+    )),
     FeedLayout("housing_fund", "公积金", "住房公积金缴存信息", "缴存明细", "utf-8-sig", "iso", (
         _c("account_no", "个人账号"),
         _c("name", "姓名"),
