@@ -67,6 +67,7 @@ INSTALLED_APPS = [
     "doudi.reports",
     "doudi.community",
     "doudi.placenames",
+    "doudi.referrals",
     "doudi.ops",
     "doudi.web",
 ]

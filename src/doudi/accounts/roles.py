@@ -88,6 +88,12 @@ HANDLE_TOWN_WARNING = _capability("monitoring.handle_warning.town", "核实处�
 HANDLE_DISTRICT_WARNING = _capability("monitoring.handle_warning.district",
                                       "核实处置县（区）级预警")
 
+# -- referrals (转介): a working role sends, the receiving department's account answers ---------
+SEND_REFERRALS = _capability("referrals.send",
+                             "向医保、教育、住建等部门转介专项救助（从预警、申请或家庭）")
+ANSWER_REFERRALS = _capability("referrals.answer",
+                               "部门接口：查看转介给本部门的事项（脱敏）、答复受理/给予/不予救助")
+
 # -- reports, place names --------------------------------------------------------------------
 SUBMIT_FILING = _capability("reports.submit_filing", "填报、报送统计报表")
 # receipt is the level above's act, granted explicitly: reading the reports does not imply it
@@ -119,7 +125,7 @@ class Role:
 # audited) and 核对, intake, 探访, publishing a need, handling a village's warnings.
 _CASEWORK = frozenset({VIEW_REGISTRY, EDIT_REGISTRY, VIEW_FULL_PII, EXPORT_REGISTRY, VERIFY,
                        INTAKE, RECORD_VISIT, PUBLISH_NEED, HANDLE_VILLAGE_WARNING,
-                       REQUEST_PAYEE_CHANGE})
+                       REQUEST_PAYEE_CHANGE, SEND_REFERRALS})
 # the steps a village assistant records and a town records too
 _VILLAGE = frozenset({RECORD_HOME_VISIT, RECORD_DELIBERATION, RECORD_WITHDRAWAL})
 _TOWN = _CASEWORK | _VILLAGE | {ACCEPT_ONLINE, TOWN_REVIEW, RETURN_FOR_CORRECTION,
@@ -159,7 +165,9 @@ ROLES: dict[str, Role] = {
         Role("audit_admin", "审计管理员", frozenset({VIEW_AUDIT}), (1, 2, 3), exclusive=True,
              administrator=True),
         # 部门接口账号: a department's machine account (医保、残联 …), named by `department`.
-        Role("department", "部门数据接口", frozenset({PUSH_FEEDS}), (1, 2, 3), exclusive=True),
+        # It answers the referrals (转介) addressed to its department within its area.
+        Role("department", "部门数据接口", frozenset({PUSH_FEEDS, ANSWER_REFERRALS}), (1, 2, 3),
+             exclusive=True),
         # the 12345 hotline centre's machine account: pushes tickets, reads their outcome
         Role("hotline", "12345热线接口", frozenset({HOTLINE}), (1, 2, 3), exclusive=True),
         # a social organisation's account: the needs published to it, masked; nothing else

@@ -41,6 +41,8 @@ def navigation(request) -> dict:  # noqa: ANN001
         items.append(("家庭档案", reverse("household_list")))
         items.append(("资金发放", reverse("payments")))
         items.append(("政策参数", reverse("policy_list")))
+    if user.can(roles.ANSWER_REFERRALS):
+        items.append(("转介待办", reverse("referrals")))
     if user.can(roles.SERVE_NEEDS):
         items.append(("救助需求", reverse("needs")))
     if user.can(roles.EDIT_POLICY):
