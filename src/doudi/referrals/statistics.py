@@ -15,7 +15,7 @@ from doudi.core import clock
 from doudi.referrals import kinds, workflow
 from doudi.referrals.models import Referral
 
-COLUMNS = {"sent": "转介", **{k: v for k, v in workflow.STATES.items()}, "overdue": "逾期未答复",
+COLUMNS = {"referred": "转介", **{k: v for k, v in workflow.STATES.items()}, "overdue": "逾期未答复",
            "granted_fen": "给予金额（元）"}
 
 
@@ -31,7 +31,7 @@ def month_counts(area: str, month: dt.date) -> dict:
     judged = min(last, clock.today())
     qs = Referral.objects.filter(area_code__startswith=area, sent_on__gte=first,
                                  sent_on__lte=last).order_by()
-    counted = {"sent": Count("id"),
+    counted = {"referred": Count("id"),
                **{s: Count("id", filter=Q(status=s)) for s in workflow.STATES},
                "overdue": Count("id", filter=Q(status__in=workflow.OPEN, due_on__lt=judged)),
                "granted_fen": Sum("amount_fen", filter=Q(status=workflow.GRANTED))}
