@@ -42,7 +42,8 @@ class ReferralOut(Schema):
     amount_fen: int | None = Field(None, description="给予金额（分）")
     measure: str
     reason: str
-    updated_at: dt.datetime
+    # full precision (microseconds): pass it back as `since` to read only what changed after
+    updated_at: str = Field(description="最后变更时间（ISO 8601，含微秒）；下次以 since 传回")
 
 
 class AnswerIn(Schema):
@@ -72,8 +73,8 @@ def list_referrals(request, since: dt.datetime | None = None, limit: int = 500):
     qs = services.addressed_to(user).select_related("household", "person")
     if since is not None:
         qs = qs.filter(updated_at__gt=since)
-    return [services.minimal(r) for r in qs.order_by("updated_at", "id")[:max(1, min(limit,
-                                                                                      1000))]]
+    rows = qs.order_by("updated_at", "id")[:max(1, min(limit, 1000))]
+    return [{**services.minimal(r), "updated_at": r.updated_at.isoformat()} for r in rows]
 
 
 @router.post("/{referral_id}/answer",
@@ -87,4 +88,4 @@ def answer_referral(request, referral_id: int, payload: AnswerIn):  # noqa: ANN0
     done = services.answer(by=user, referral=referral, outcome=payload.outcome,
                            amount_fen=payload.amount, measure=payload.measure,
                            reason=payload.reason)
-    return services.minimal(done)
+    return {**services.minimal(done), "updated_at": done.updated_at.isoformat()}
