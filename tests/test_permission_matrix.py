@@ -57,10 +57,10 @@ from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, Verif
 from doudi.monitoring.models import MonitoringRun, Warning
 from doudi.placenames.models import NamingApplication
 from doudi.policy.models import PolicyParameter
-from doudi.registry import services
-from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
 from doudi.referrals import services as referrals
 from doudi.referrals.models import Referral
+from doudi.registry import services
+from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
 from doudi.reports.models import Campaign, CampaignSample, ReportInstance
 from tests.conftest import PASSWORD
 

@@ -48,7 +48,8 @@ class ReferralOut(Schema):
 
 class AnswerIn(Schema):
     outcome: Literal["accepted", "granted", "refused"] = Field(
-        description="accepted 受理；granted 给予救助（须填金额或措施）；refused 不予救助（须填理由）")
+        description="accepted 受理；granted 给予救助（须填金额或措施）；"
+                    "refused 不予救助（须填理由）")
     amount: yuan_amount("给予金额") | None = None  # type: ignore[valid-type]
     measure: str = Field("", max_length=Referral._meta.get_field("measure").max_length,
                          description="救助措施")

@@ -10,6 +10,7 @@ department account sees only those addressed to its own department within its ar
 from __future__ import annotations
 
 import datetime as dt
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
@@ -23,6 +24,11 @@ from doudi.core.masking import mask_id_number, mask_name
 from doudi.core.workdays import add_workdays
 from doudi.referrals import kinds, workflow
 from doudi.referrals.models import Referral, ReferralEvent
+
+if TYPE_CHECKING:
+    from doudi.casework.models import Application
+    from doudi.monitoring.models import Warning
+    from doudi.registry.models import Household, Person
 
 ASKED_MAX = 1000
 
@@ -45,8 +51,9 @@ def _event(referral: Referral, by, action: str, label: str, before: str,  # noqa
                                  by=by)
 
 
-def refer(*, by, household, kind: str, asked: str, warning=None,  # noqa: ANN001
-          application=None, person=None, day: dt.date | None = None) -> Referral:
+def refer(*, by, household: Household, kind: str, asked: str,  # noqa: ANN001
+          warning: Warning | None = None, application: Application | None = None,
+          person: Person | None = None, day: dt.date | None = None) -> Referral:
     """转介: ask the department of `kind` for its 专项救助 for a household (from a warning or
     a case when given), due in the kind's working days."""
     if not in_scope(by, household.area_code, roles.SEND_REFERRALS):

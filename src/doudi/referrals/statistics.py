@@ -15,7 +15,7 @@ from doudi.core import clock
 from doudi.referrals import kinds, workflow
 from doudi.referrals.models import Referral
 
-COLUMNS = {"referred": "转介", **{k: v for k, v in workflow.STATES.items()}, "overdue": "逾期未答复",
+COLUMNS = {"referred": "转介", **workflow.STATES, "overdue": "逾期未答复",
            "granted_fen": "给予金额（元）"}
 
 
