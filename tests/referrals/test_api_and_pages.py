@@ -117,3 +117,21 @@ def test_the_statistics_page_shows_referrals(client, world) -> None:
     month = dt.date.today().strftime("%Y-%m")
     text = client.get(reverse("reports"), {"month": month}).content.decode()
     assert 'id="referral-figures"' in text and "医疗救助" in text
+
+
+def test_a_case_refers_from_its_page(client, world) -> None:
+    from doudi.casework.services import create_application
+
+    with context.job("test case"):
+        app = create_application(by=world.users.town_officer, household=world.village_hh,
+                                 programme="dibao", channel="village",
+                                 applicant=world.village_hh.head(), reason="收入低")
+    client.force_login(world.users.town_officer)
+    page = client.get(reverse("application_detail", args=[app.pk])).content.decode()
+    link = f"{reverse('referral_new', args=[world.village_hh.pk])}?application={app.pk}"
+    assert link in page
+    assert app.number in client.get(link).content.decode()
+    client.post(link, {"kind": "education", "asked": "子女就读高中，请核定教育救助",
+                       "application": app.pk})
+    r = Referral.objects.get()
+    assert (r.source, r.application_id, r.department) == ("application", app.pk, "教育")
