@@ -54,6 +54,7 @@ SERVICE_ERRORS = [
     ("doudi.placenames.services", "PlaceNameError"),
     ("doudi.policy.services", "PolicyError"),
     ("doudi.policy.simulation", "SimulationError"),
+    ("doudi.referrals.services", "ReferralError"),
     ("doudi.registry.queries", "SearchRefused"),
     ("doudi.registry.services", "RegistryError"),
     ("doudi.reports.campaigns", "CampaignError"),
