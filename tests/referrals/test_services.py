@@ -198,3 +198,13 @@ def test_the_month_counts(world, yibao, monkeypatch) -> None:
     assert got["total"]["referred"] == 3 and got["areas"]["341002102"]["referred"] == 3
     assert statistics.month_counts("341002100", dt.date(2026, 11, 1))["total"]["referred"] == 0
     assert statistics.month_counts("341002", dt.date(2026, 10, 1))["total"]["referred"] == 0
+
+
+def test_the_escalate_command(world, capsys) -> None:
+    from django.core.management import call_command
+
+    late = _refer(world)
+    call_command("referrals", "escalate", "--as-of", "2026-11-17")
+    assert "逾期转介升级 1 条" in capsys.readouterr().out
+    late.refresh_from_db()
+    assert late.escalated_level == 1
