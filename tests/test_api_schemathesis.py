@@ -62,7 +62,8 @@ ENTITLED = {
                          "POST /api/households", "POST /api/feeds/{feed_key}/batches",
                          "GET /api/feeds/jobs/{job_id}", "GET /api/feeds/jobs/{job_id}/errors"},
     "department": {"POST /api/feeds/{feed_key}/batches", "GET /api/feeds/jobs/{job_id}",
-                   "GET /api/feeds/jobs/{job_id}/errors", "GET /api/feeds/outcomes"},
+                   "GET /api/feeds/jobs/{job_id}/errors", "GET /api/feeds/outcomes",
+                   "GET /api/referrals", "POST /api/referrals/{referral_id}/answer"},
     "hotline": {"POST /api/hotline/tickets", "GET /api/hotline/tickets/{ticket_no}"},
     # 与上级监测平台同步: the city's officer imports a district's package; the platform's
     # machine account (a 部门数据接口 account of 民政) exports and sends warnings down
@@ -165,9 +166,17 @@ def api_world(world, shipped_feed_types, settings, django_capture_on_commit_call
         HTTP_AUTHORIZATION=f"Bearer {tokens['hotline']}")
     assert ticket.status_code == 201, ticket.content
     package = export.make(DISTRICT).data
+    # a referral (转介) addressed to the department account's department, to answer
+    from doudi.referrals.models import Referral
+
+    with context.job("schemathesis referral"):
+        referral = Referral.objects.create(
+            household=world.village_hh, kind="medical", department="车管", source="household",
+            asked="生成的转介", sent_on=dt.date(2026, 11, 2), due_on=dt.date(2026, 11, 16),
+            area_code=world.village_hh.area_code)
     return SimpleNamespace(world=world, tokens=tokens, job_id=pushed.json()["id"],
                            ticket_no="12345-FUZZ-1", household_id=world.village_hh.pk, csv=csv,
-                           package=package, head_id=head.id_number)
+                           package=package, head_id=head.id_number, referral_id=referral.pk)
 
 
 def valid_bodies(op, api_world) -> list:
@@ -189,6 +198,9 @@ def valid_bodies(op, api_world) -> list:
     if key == "POST /api/sync/warnings":
         return [{"rows": [{"upstream_id": f"GEN-{n}", "id_number": api_world.head_id,
                            "summary": "生成的上级预警"}]} for n in range(3)]
+    if key == "POST /api/referrals/{referral_id}/answer":
+        return [{"outcome": "accepted"}, {"outcome": "granted", "amount": "3000"},
+                {"outcome": "refused", "reason": "不符合救助条件"}]
     return []
 
 
@@ -196,7 +208,8 @@ def known_values(op, api_world) -> dict:
     """Path parameters naming real rows, so generated calls also reach past the 404."""
     known = {"household_id": api_world.household_id, "job_id": api_world.job_id,
              "ticket_no": api_world.ticket_no, "feed_key": "vehicle",
-             "list_key": "medical_insurance_subsidy"}
+             "list_key": "medical_insurance_subsidy",
+             "referral_id": api_world.referral_id}
     names = {p.name for p in op.path_parameters}
     return {k: v for k, v in known.items() if k in names}
 

@@ -55,6 +55,7 @@ SERVICE_ERRORS = [
     ("doudi.platform_sync.export", "SyncError"),
     ("doudi.policy.services", "PolicyError"),
     ("doudi.policy.simulation", "SimulationError"),
+    ("doudi.referrals.services", "ReferralError"),
     ("doudi.registry.queries", "SearchRefused"),
     ("doudi.registry.services", "RegistryError"),
     ("doudi.reports.campaigns", "CampaignError"),

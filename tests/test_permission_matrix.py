@@ -58,6 +58,8 @@ from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, Verif
 from doudi.monitoring.models import MonitoringRun, Warning
 from doudi.placenames.models import NamingApplication
 from doudi.policy.models import PolicyParameter
+from doudi.referrals import services as referrals
+from doudi.referrals.models import Referral
 from doudi.registry import services
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
 from doudi.reports.models import Campaign, CampaignSample, ReportInstance
@@ -93,6 +95,7 @@ class Record:
     naming: NamingApplication | None = None  # a naming application of the village
     organisation: Organisation | None = None  # an organisation of the village named after it
     account: User | None = None  # a village assistant's account named after the household
+    referral: Referral | None = None  # a 转介 to 医保 about the marker, naming the household
 
     @property
     def number(self) -> str:
@@ -135,6 +138,7 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "list_key": lambda record: OUTBOUND_KEY,
     # a bank layout: the shipped default for every record (LAYOUT_ROUTES try an out-of-area one)
     "layout_id": lambda record: BankLayout.objects.get(code="default").pk,
+    "referral_id": lambda record: record.referral.pk,
 }
 
 # Routes about one feed type (数据接口类型), shared by every area: GET 200 (upload form) for a
@@ -206,6 +210,7 @@ DETAIL_CAPABILITY = {
     "warning_act": roles.EDIT_REGISTRY,
     "visit_new": roles.EDIT_REGISTRY,
     "need_new": roles.EDIT_REGISTRY,
+    "referral_new": roles.SEND_REFERRALS,
     "api:ticket_status": roles.HOTLINE,
     "rural_household": roles.VIEW_RURAL_WATCH,  # every world household is 防返贫-watched
     # an account page: for any of the three administrators (三员), each acting on their part
@@ -267,6 +272,8 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "points": (roles.VIEW_REGISTRY,),
     "placenames": (roles.VIEW_REGISTRY,),
     "rural_home": (roles.VIEW_RURAL_WATCH,),
+    "referrals": (roles.VIEW_REGISTRY, roles.ANSWER_REFERRALS),
+    "api:list_referrals": (roles.ANSWER_REFERRALS,),
 }
 
 # POST-only listing routes (actions on the user's own area): an empty POST is refused with 403
@@ -280,6 +287,13 @@ POST_GATES: dict[str, tuple[str, ...]] = {
     "boundaries": (roles.VIEW_REGISTRY,),  # a GET goes back to the place-name register
     "signs": (roles.VIEW_REGISTRY,),
 }
+
+# Routes that answer one referral (转介): a valid answer is taken (rolled back) only from the
+# department account the referral is addressed to, in its area; 403 without the capability,
+# 404 for any other (another department's, another area's); nothing changes when refused.
+REFERRAL_ANSWER_ROUTES = {"api:answer_referral"}
+# the department the matrix's referrals are addressed to, and the world's department account's
+REFERRAL_KIND, REFERRAL_DEPARTMENT = "medical", "医保"
 
 # Routes that register a household: (request body for a village and an ID number, the status
 # of success). Each is posted a valid household in every out-of-area village (must be refused,
@@ -417,6 +431,8 @@ def _person_tokens(person: Person) -> set[str]:
 def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
     editors = [world.users.district_approver, world.gd_user]
     made: dict[str, Record] = {}
+    world.users.department.department = REFERRAL_DEPARTMENT
+    world.users.department.save()
     with context.job("permission matrix markers"):
         for i, (key, (name, seq)) in enumerate(MARKERS.items()):
             household = getattr(world, key)
@@ -456,6 +472,9 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
                                    data={"month": "2026-10", "columns": [household.number],
                                          "rows": []}),
                                account=_account(household),
+                               referral=referrals.refer(
+                                   by=by, household=household, kind=REFERRAL_KIND,
+                                   person=marker, asked=f"矩阵转介 {household.number}"),
                                monitoring_run=MonitoringRun.objects.create(
                                    area_code=household.area_code, trigger="cli",
                                    as_of=dt.date(2026, 11, 2), status="done",
@@ -636,7 +655,8 @@ def out_of_area_state(codes: list[str]) -> dict:
         for model in (Household, Person, Membership, Observation, CategoryAssignment, Consent,
                       VerificationReport, ImportJob, FeedBatch, Application,
                       ApplicationEvent, HomeVisit, OnlineRequest, Enrollment,
-                      EnrollmentEvent, PaymentRun, PaymentLine, Recalculation, ReviewTask)
+                      EnrollmentEvent, PaymentRun, PaymentLine, Recalculation, ReviewTask,
+                      Referral)
     }
     state["audit rows"] = AuditEvent.objects.filter(area_code__in=codes).count()
     return state
@@ -763,6 +783,8 @@ class Matrix:
             return
         if route.name in OUTBOUND_ROUTES:
             self.outbound_route(route)
+        if route.name in REFERRAL_ANSWER_ROUTES:
+            self.referral_answer_route(route)
             return
         missing = [k for k in route.kwargs if k not in KWARG_VALUES]
         if missing:
@@ -802,6 +824,32 @@ class Matrix:
                         self.fail(where, "a role without access is shown the record")
                 if (status != 200 or not inside) and reveals.count() != reveals_before:
                     self.fail(where, "wrote a view_full audit row without showing the record")
+
+    def referral_answer_route(self, route: Route) -> None:
+        answers = (self.user.can(roles.ANSWER_REFERRALS)
+                   and self.user.department == REFERRAL_DEPARTMENT)
+        for record in self.records.values():
+            path = reverse(route.name, kwargs={"referral_id": record.referral.pk})
+            inside = record in self.inside
+            for method in _tried_methods(route):
+                where = (f"{route} {method} {path} "
+                         f"({'in-area' if inside else 'out-of-area'} {record.key})")
+                if method not in route.methods:
+                    want = {405}
+                elif not self.user.can(roles.ANSWER_REFERRALS):
+                    want = {403}
+                else:
+                    want = {200} if inside and answers else {404}
+                with transaction.atomic():  # rolled back, to keep the world as it was
+                    response = self.request(route, method, path, body={"outcome": "accepted"})
+                    status = Referral.objects.get(pk=record.referral.pk).status
+                    transaction.set_rollback(True)
+                self.checked(where, response)
+                if response.status_code not in want:
+                    self.fail(where, f"status {response.status_code}, "
+                                     f"expected one of {sorted(want)}")
+                if status != ("accepted" if response.status_code == 200 else "sent"):
+                    self.fail(where, f"the referral is {status} after {response.status_code}")
 
     def parameter_route(self, route: Route) -> None:
         path = reverse(route.name, kwargs={"key": POLICY_KEY})
@@ -1088,6 +1136,7 @@ def test_route_discovery_finds_web_and_api_routes():
                   | set(POST_GATES)
                   | API_POST_ROUTES | set(HOUSEHOLD_CREATORS) | set(PARAMETER_ROUTES)
                   | set(OUTBOUND_ROUTES)
+                  | REFERRAL_ANSWER_ROUTES
                   | {"household_detail", "api:get_household"})
     assert referenced <= names, ("matrix entries for routes that no longer exist: "
                                  f"{sorted(referenced - names)}")

@@ -601,6 +601,8 @@ def _api_bodies(name: str, record: Record, new_id) -> list[dict]:
     if name == "api:push_ticket":
         bodies.append({"ticket_no": "RO-1", "area_code": record.area_code, "name": "只读",
                        "summary": "只读角色测试"})
+    if name == "api:answer_referral":
+        bodies.append({"outcome": "granted", "amount": "3000"})
     return bodies
 
 

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "doudi.community",
     "doudi.placenames",
     "doudi.platform_sync",
+    "doudi.referrals",
     "doudi.ops",
     "doudi.web",
 ]

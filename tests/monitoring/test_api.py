@@ -52,6 +52,8 @@ def test_the_hotline_pushes_a_ticket_and_reads_its_outcome(client, world) -> Non
     assert again.status_code == 201 and again.json()["warning_id"] == w.pk  # a retry
     assert Warning.objects.count() == 1
     services.verify(by=world.users.town_officer, warning=w, finding="已入户", confirmed=True)
+    # a referral (转介) is about a registered household: the caller's is linked first
+    services.link_household(by=world.users.town_officer, warning=w, household=world.village_hh)
     services.dispose(by=world.users.town_officer, warning=w, disposition="refer_medical")
     status = client.get(f"/api/hotline/tickets/{TICKET['ticket_no']}", **_auth(token))
     assert status.json()["status"] == "closed"

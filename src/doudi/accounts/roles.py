@@ -107,6 +107,12 @@ SYNC_EXPORT = _capability("sync.export",
 SYNC_IMPORT = _capability("sync.import", "接收并导入下级报送的低收入人口数据包")
 SYNC_WARNINGS = _capability("sync.warnings", "上级平台接口：下发预警、读取预警处置结果")
 
+# -- referrals (转介): a working role sends, the receiving department's account answers ---------
+SEND_REFERRALS = _capability("referrals.send",
+                             "向医保、教育、住建等部门转介专项救助（从预警、申请或家庭）")
+ANSWER_REFERRALS = _capability("referrals.answer",
+                               "部门接口：查看转介给本部门的事项（脱敏）、答复受理/给予/不予救助")
+
 # -- reports, place names --------------------------------------------------------------------
 SUBMIT_FILING = _capability("reports.submit_filing", "填报、报送统计报表")
 # receipt is the level above's act, granted explicitly: reading the reports does not imply it
@@ -145,7 +151,7 @@ class Role:
 # audited) and 核对, intake, 探访, publishing a need, handling a village's warnings.
 _CASEWORK = frozenset({VIEW_REGISTRY, EDIT_REGISTRY, VIEW_FULL_PII, EXPORT_REGISTRY, VERIFY,
                        INTAKE, RECORD_VISIT, PUBLISH_NEED, HANDLE_VILLAGE_WARNING,
-                       REQUEST_PAYEE_CHANGE})
+                       REQUEST_PAYEE_CHANGE, SEND_REFERRALS})
 # the steps a village assistant records and a town records too
 _VILLAGE = frozenset({RECORD_HOME_VISIT, RECORD_DELIBERATION, RECORD_WITHDRAWAL})
 _TOWN = _CASEWORK | _VILLAGE | {ACCEPT_ONLINE, TOWN_REVIEW, RETURN_FOR_CORRECTION,
@@ -187,9 +193,11 @@ ROLES: dict[str, Role] = {
         Role("audit_admin", "审计管理员", frozenset({VIEW_AUDIT}), (1, 2, 3), exclusive=True,
              administrator=True),
         # 部门接口账号: a department's machine account (医保、残联 …), named by `department`.
-        # the sync capabilities act only for 民政监测平台 / 民政下级系统 (platform_sync.access)
+        # the sync capabilities act only for 民政监测平台 / 民政下级系统 (platform_sync.access);
+        # it answers the referrals (转介) addressed to its department within its area.
         Role("department", "部门数据接口",
-             frozenset({PUSH_FEEDS, PULL_OUTBOUND, SYNC_EXPORT, SYNC_IMPORT, SYNC_WARNINGS}),
+             frozenset({PUSH_FEEDS, PULL_OUTBOUND, SYNC_EXPORT, SYNC_IMPORT, SYNC_WARNINGS,
+                        ANSWER_REFERRALS}),
              (1, 2, 3),
              exclusive=True),
         # the 12345 hotline centre's machine account: pushes tickets, reads their outcome

@@ -12,6 +12,7 @@ from ninja.parser import Parser
 from doudi.api.auth import TokenAuth
 from doudi.api.hotline import router as hotline_router
 from doudi.api.households import router as households_router
+from doudi.api.referrals import router as referrals_router
 from doudi.api.tokens import router as tokens_router
 from doudi.core.errors import ServiceError
 from doudi.exchange.department_api import router as feeds_router
@@ -68,6 +69,7 @@ api.add_router("/feeds", feeds_router)
 api.add_router("/outbound", outbound_router)
 api.add_router("/hotline", hotline_router)
 api.add_router("/sync", sync_router)
+api.add_router("/referrals", referrals_router)
 
 
 @api.exception_handler(ValidationError)

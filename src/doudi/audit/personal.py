@@ -67,6 +67,8 @@ PUBLIC: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "community.pairing": {"county"},
     "community.consultation": {"topic"},
     "community.pointrule": {"code", "name"},
+    # the receiving department (医保 …): a public body's name
+    "referrals.referral": {"department"},
     "placenames.placename": {"name", "pinyin", "meaning", "former_names"},
     "placenames.namingapplication": {"proposed_name", "reason"},
     "placenames.sign": {"location", "material"},

@@ -248,9 +248,12 @@ def verify(*, by, warning: Warning, finding: str, confirmed: bool) -> Warning:  
 
 
 def dispose(*, by, warning: Warning, disposition: str, note: str = "") -> Warning:  # noqa: ANN001
-    """处置: a case started for a programme (pre-filled from the warning), a referral, or
-    核实不符 / 已在保; the warning closes. A case needs a registered household."""
+    """处置: a case started for a programme (pre-filled from the warning), a referral (转介,
+    sent through `referrals.services.refer`; the note is what is asked), or 核实不符 / 已在保;
+    the warning closes. A case or a referral needs a registered household."""
     from doudi.casework.services import CaseworkError, create_application
+    from doudi.referrals import kinds as referral_kinds
+    from doudi.referrals import services as referrals
 
     _check_handler(by, warning)
     if warning.status != workflow.VERIFIED:
@@ -275,6 +278,17 @@ def dispose(*, by, warning: Warning, disposition: str, note: str = "") -> Warnin
                     reason=f"监测预警 #{warning.pk}（{warning.summary}）：{warning.verification}"
                     [:500], reference=f"预警{warning.pk}", parts=asked)
             except CaseworkError as exc:
+                raise MonitoringError(str(exc)) from exc
+        referred = referral_kinds.for_disposition(disposition)
+        if referred is not None:
+            if warning.household is None:
+                raise MonitoringError("求助人尚未建档：请先登记家庭档案并关联到本预警")
+            asked = note.strip() or (f"监测预警 #{warning.pk}（{warning.summary}）：核实情况："
+                                     f"{warning.verification}")
+            try:
+                referrals.refer(by=by, household=warning.household, kind=referred.code,
+                                asked=asked, warning=warning, person=warning.person)
+            except referrals.ReferralError as exc:
                 raise MonitoringError(str(exc)) from exc
         warning.status, warning.disposition = workflow.CLOSED, disposition
         warning.disposition_note = note.strip()[:300]

@@ -21,13 +21,17 @@ LEVEL_PREFIX = {"village": 12, "town": 9, "district": 6}
 ESCALATION = {"village": "town", "town": "district", "district": "district"}
 LEVEL_LABELS = {"village": "村（社区）", "town": "乡镇（街道）", "district": "县（区）"}
 
-# disposition → (label, programme a case is started for, needs a reason)
+# disposition → (label, programme a case is started for, needs a reason); a refer_* disposition
+# sends a referral (转介) of the kind that names it in doudi/referrals/kinds.yaml
 # (starting a case for a programme: one per catalogue entry with a `case_label`)
 OTHER_DISPOSITIONS: dict[str, tuple[str, str | None, bool]] = {
     "refer_medical": ("转介医疗救助（医保部门）", None, False),
     "refer_education": ("转介教育救助（教育部门）", None, False),
     "refer_housing": ("转介住房救助（住建部门）", None, False),
     "refer_employment": ("转介就业帮扶（人社部门）", None, False),
+    "refer_disability": ("转介残疾人服务（残联）", None, False),
+    "refer_legal_aid": ("转介司法救助（司法部门）", None, False),
+    "refer_charity": ("转介慈善帮扶（慈善会）", None, False),
     "benefit_change": ("调整保障（停发/减发/渐退）", None, True),
     "already_covered": ("已在保，无需处置", None, False),
     "not_confirmed": ("核实不符", None, True),

@@ -43,6 +43,8 @@ def navigation(request) -> dict:  # noqa: ANN001
         items.append(("政策参数", reverse("policy_list")))
     if user.can(roles.VIEW_RURAL_WATCH):
         items.append(("防返贫监测", reverse("rural_home")))
+    if user.can(roles.ANSWER_REFERRALS):
+        items.append(("转介待办", reverse("referrals")))
     if user.can(roles.SERVE_NEEDS):
         items.append(("救助需求", reverse("needs")))
     if user.can(roles.EDIT_POLICY):

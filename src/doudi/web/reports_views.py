@@ -25,6 +25,7 @@ from doudi.areas.scoping import along_chain
 from doudi.core import clock
 from doudi.core.money import parse_whole, parse_yuan
 from doudi.programmes import catalogue
+from doudi.referrals import statistics as referral_statistics
 from doudi.reports import axis, campaigns, filing, performance, statistics
 from doudi.reports.models import (
     CAMPAIGN_KINDS,
@@ -132,7 +133,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "figures": statistics.FIGURES, "money": statistics.MONEY,
         "listed": set(statistics.FIGURES) - statistics.DERIVED, "crumbs": crumbs,
         "by_area_svg": _svg(by_area), "trend_svg": _svg(trend),
-        "drill": len(area) < 12})
+        "drill": len(area) < 12,
+        "referral_counts": referral_statistics.month_counts(area, month),
+        "referral_columns": referral_statistics.COLUMNS})
 
 
 def _figure_value(key: str, value: object) -> object:

@@ -3,7 +3,8 @@
 
 Runs the monitoring (监测比对) for an area now, printing progress and the warnings by
 indicator; `--score` then prints recall and precision per planted kind against a synthetic
-district's truth; `--escalate` first moves overdue warnings up one level. `--engine spark` runs
+district's truth; `--escalate` first moves overdue warnings up one level (and escalates
+overdue referrals, as `doudi referrals escalate`). `--engine spark` runs
 the same functions on Spark (`doudi[spark]`; SPARK_MASTER, default local[2]);
 `--export-inputs DIR` writes the run's inputs for `spark-submit` on a cluster instead
 (docs/scale-out.md).
@@ -72,8 +73,11 @@ class Command(BaseCommand):
                               f"{o['export_inputs']}")
             return
         if o["escalate"]:
+            from doudi.referrals.services import escalate_overdue as escalate_referrals
+
             moved = services.escalate_overdue(o["as_of"], o["area"])
             self.stdout.write(f"逾期升级 {moved} 条")
+            self.stdout.write(f"逾期转介升级 {escalate_referrals(o['as_of'], o['area'])} 条")
         run = services.start_run(by=None, area_code=o["area"], trigger="cli", as_of=o["as_of"])
 
         def progress(percent: int, phase: str) -> None:
