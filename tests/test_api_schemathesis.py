@@ -71,13 +71,14 @@ ENTITLED = {
                       "POST /api/sync/packages"},
     # (a department account: it reads the outcomes of its department's feed types — none)
     "platform": {"GET /api/sync/export", "POST /api/sync/warnings",
-                 "GET /api/sync/warnings/dispositions", "GET /api/feeds/outcomes"},
+                 "GET /api/sync/warnings/dispositions", "GET /api/feeds/outcomes",
+                 "GET /api/referrals"},
     "org_staff": set(),
     "audit_admin": set(),
     # a second department account, of 医保: the 推送名单 addressed to it (the other, of 车管,
     # is refused them), and outcomes (none: no 医保 feed grants them)
     "yibao": {"GET /api/outbound/{list_key}", "GET /api/outbound/{list_key}/changes",
-              "GET /api/feeds/outcomes"},
+              "GET /api/feeds/outcomes", "GET /api/referrals"},
 }
 # Callers that are no role of the conftest users: department accounts made here.
 DEPARTMENT_CALLERS = {"yibao": "医保"}

@@ -47,6 +47,7 @@ SERVICE_ERRORS = [
     ("doudi.core.money", "AmountError"),
     ("doudi.engine.feeds.feedspec", "FeedSpecError"),
     ("doudi.engine.monitoring.indicators", "IndicatorError"),
+    ("doudi.exchange.outbound_types", "OutboundSpecError"),
     ("doudi.exchange.verification", "ConsentError"),
     ("doudi.exchange.verification", "ConsentRequired"),
     ("doudi.monitoring.services", "MonitoringError"),

@@ -783,6 +783,7 @@ class Matrix:
             return
         if route.name in OUTBOUND_ROUTES:
             self.outbound_route(route)
+            return
         if route.name in REFERRAL_ANSWER_ROUTES:
             self.referral_answer_route(route)
             return
