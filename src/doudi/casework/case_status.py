@@ -189,7 +189,10 @@ class Status:
 
 
 def _day(event: ApplicationEvent) -> dt.date:
-    return timezone.localdate(event.at)
+    """The bureau's day an event was logged on (as `clock.today()` counts days: a demo's
+    moved clock moves it too)."""
+    return (timezone.localtime(event.at, clock.ZONE).date()
+            + dt.timedelta(days=clock.offset_days()))
 
 
 def notice_issued(application: Application) -> bool:
