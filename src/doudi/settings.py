@@ -252,5 +252,13 @@ TASKS = {
 # area-code prefixes separated by commas. Only their villages are offered and accepted.
 DOUDI_PUBLIC_AREA = os.environ.get("DOUDI_PUBLIC_AREA", "341002")
 
+# 申请进度查询 (/case-status/, no login): lookups per client address per minute, wrong ID tails
+# per application number before its look-ups pause for an hour, how long a matched look-up
+# stays open (minutes), and the documents one application may receive from it per day.
+DOUDI_CASE_STATUS_RATE_PER_MINUTE = _env_int("DOUDI_CASE_STATUS_RATE_PER_MINUTE", 10)
+DOUDI_CASE_STATUS_FAILURES = _env_int("DOUDI_CASE_STATUS_FAILURES", 5)
+DOUDI_CASE_STATUS_MINUTES = _env_int("DOUDI_CASE_STATUS_MINUTES", 15)
+DOUDI_CASE_STATUS_UPLOADS_PER_DAY = _env_int("DOUDI_CASE_STATUS_UPLOADS_PER_DAY", 10)
+
 # Department API calls per token per minute (rate limit).
 DOUDI_API_RATE_PER_MINUTE = int(os.environ.get("DOUDI_API_RATE_PER_MINUTE", 60))

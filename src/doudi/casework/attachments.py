@@ -77,6 +77,20 @@ def add(*, by, application: Application, data: bytes, file_name: str,  # noqa: A
         raise PermissionDenied("无权为该申请上传材料")
     if kind not in dict(Attachment.KIND_CHOICES):
         raise CaseworkError("请选择材料类别")
+    return _attach(by, application, data, file_name, kind)
+
+
+def add_by_applicant(*, application: Application, data: bytes, file_name: str) -> Attachment:
+    """A document the applicant sends from their own status page (`casework.case_status`),
+    checked and stored like any other (its bytes decide the type, size-capped, PDFs scanned);
+    only while the case is open. Filed as 证明材料 with no uploader (no account of theirs)."""
+    if not application.open:
+        raise CaseworkError("该申请已办结，不能再补充材料")
+    return _attach(None, application, data, file_name, "document")
+
+
+def _attach(by, application: Application, data: bytes, file_name: str,  # noqa: ANN001
+            kind: str) -> Attachment:
     if not data:
         raise CaseworkError("文件为空")
     content_type, digest, size = store(data, file_name)

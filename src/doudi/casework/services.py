@@ -144,11 +144,12 @@ def _number(area_code: str, day: dt.date) -> str:
 
 
 def _event(application: Application, user, action: str, before: str,  # noqa: ANN001
-           opinion: str = "", data: dict | None = None) -> ApplicationEvent:
+           opinion: str = "", data: dict | None = None,
+           actor_name: str = "") -> ApplicationEvent:
     return ApplicationEvent.objects.create(
         application=application, action=action, from_state=before, to_state=application.state,
-        actor=user, actor_name=getattr(user, "username", "system"), opinion=opinion,
-        data=data or {}, area_code=application.area_code)
+        actor=user, actor_name=actor_name or getattr(user, "username", "system"),
+        opinion=opinion, data=data or {}, area_code=application.area_code)
 
 
 def _enter(application: Application, state: str, day: dt.date) -> None:
@@ -345,6 +346,34 @@ def act(*, by, application: Application, action: str, opinion: str = "",  # noqa
                              conditions=conditions(application, day))
     except workflow.TransitionError as exc:
         raise PermissionDenied(str(exc)) from exc
+    return _take(by, application, t, opinion, data, day)
+
+
+# How the log names the applicant acting on their own case (no account of theirs exists).
+APPLICANT_ACTOR = "申请人本人（申请进度查询）"
+
+
+def withdraw_by_applicant(*, application: Application, reason: str = "",
+                          day: dt.date | None = None) -> Application:
+    """申请人撤回 from the resident's own status page (`casework.case_status`): the workflow's
+    `withdraw` transition, taken through the same steps as an officer's (`_take`: the state
+    locked and checked, the step entered, the event and the audit rows written together). The
+    applicant, who proved who they are by the application number and their ID's tail, needs
+    no capability; they may withdraw while the case is open and not yet decided — after a
+    decision the town handles it."""
+    t = workflow.BY_ACTION["withdraw"]
+    if application.state not in t.source or application.decision:
+        raise CaseworkError("该申请已作出决定或已办结，不能在网上撤回；"
+                            "如有疑问请联系所在镇（街道）")
+    opinion = "申请人本人通过申请进度查询页撤回" + (f"：{reason.strip()[:200]}"
+                                                    if reason.strip() else "")
+    return _take(None, application, t, opinion, {"by": "applicant"}, day or clock.today(),
+                 actor_name=APPLICANT_ACTOR)
+
+
+def _take(by, application: Application, t: workflow.Transition,  # noqa: ANN001
+          opinion: str, data: dict, day: dt.date, actor_name: str = "") -> Application:
+    """Take transition `t` (already allowed for the actor) in one transaction."""
     opinion = opinion.strip()
     if t.opinion_required and not opinion:
         raise CaseworkError(f"“{t.label}”需要填写意见")
@@ -356,7 +385,7 @@ def act(*, by, application: Application, action: str, opinion: str = "",  # noqa
         target = _apply(by, application, t, opinion, data, day)
         _enter(application, target, day)
         application.save()
-        _event(application, by, action, before, opinion, data)
+        _event(application, by, t.action, before, opinion, data, actor_name)
         if t.action in documents.DECIDING_ACTIONS:
             documents.allocate(application)  # the 文号 of the decision's 书面通知
     return application
@@ -424,7 +453,16 @@ def _apply(by, application: Application, t: workflow.Transition, opinion: str,  
         return "refused"
     elif t.action == "complete_post_review":
         _record_visit(by, application, opinion, data, day)
+    elif t.action == "return_for_correction":
+        # 需补正的材料: what the applicant is told on their status page (the opinion stays
+        # the officers')
+        missing = " ".join(str(data.pop("missing", "") or "").split())[:MISSING_MAX]
+        if missing:
+            data["missing"] = missing
     return t.target
+
+
+MISSING_MAX = 300
 
 
 def _record_visit(by, application: Application, opinion: str, data: dict,  # noqa: ANN001

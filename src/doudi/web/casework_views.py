@@ -135,7 +135,7 @@ def application_act(request: HttpRequest, application_id: int) -> HttpResponse:
     app = _application(request, application_id)
     action = request.POST.get("action", "")
     data = {k: request.POST.get(k, "") for k in ("members_present", "living_conditions",
-                                                  "visited_on", "recommendation")
+                                                  "visited_on", "recommendation", "missing")
             if request.POST.get(k)}
     try:
         services.act(by=request.user, application=app, action=action,
