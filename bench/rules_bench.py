@@ -204,6 +204,8 @@ def synthesise(count: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         "refused_work": refused_work,
         "childless": childless,
         "institutional": institutional,
+        "relation": np.where(rank == 0, "head", "child").astype(str),
+        "employed": working & (earned > 0),
     }).with_columns(pl.col("member_id").cast(pl.String)).cast(MEMBER_SCHEMA).select(
         list(MEMBER_SCHEMA))
 

@@ -24,6 +24,8 @@ def yuan(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
+# who is whose parent (老残一体, 依老养残, 父母重残的困境儿童): None as often as a relation
+RELATIONS = (None, "head", "spouse", "child", "parent", "grandchild", "sibling")
 FLAGS = ("serious_illness", "student", "labor_capacity", "has_supporter", "orphan",
          "de_facto_unsupported", "childless", "institutional")
 
@@ -44,6 +46,7 @@ def members(draw: st.DrawFn, n: int) -> list[dict[str, Any]]:
             "id": f"m{i + 1}",
             "age": draw(st.integers(0, 95)),
             "sex": draw(st.sampled_from(("male", "female", None))),
+            "relation": draw(st.sampled_from(RELATIONS)),
             "income": yuan(income),
             "earned_income": yuan(earned),
             "disability_grade": grade,
@@ -148,6 +151,9 @@ def background(n: int, seed: int = 0) -> tuple[pl.DataFrame, pl.DataFrame]:
         refused_work=_chance(j, s + 33, 5),
         childless=_chance(j, s + 34, 20),
         institutional=_chance(j, s + 35, 10),
+        relation=pl.Series(RELATIONS, dtype=pl.String).gather(
+            _rnd(j, s + 37, 0, len(RELATIONS) - 1)),
+        employed=_chance(j, s + 38, 20),
     )
     return (hh.drop("_n").cast(HOUSEHOLD_SCHEMA).select(list(HOUSEHOLD_SCHEMA)),
             m.cast(MEMBER_SCHEMA).select(list(MEMBER_SCHEMA)))

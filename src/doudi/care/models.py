@@ -32,6 +32,9 @@ class CareProfile(Audited, AreaOwned, models.Model):
     guardian_situation = models.CharField("父母/监护情况", max_length=200, blank=True,
                                           help_text="如：父母双亡、父亲服刑母亲失联、父母在外务工")
     child_director = models.CharField("儿童主任", max_length=50, blank=True)
+    family_planning_special = models.BooleanField(
+        "计划生育特殊家庭", default=False,
+        help_text="独生子女死亡或伤残的家庭（失独、伤残）；本人年满老年人年龄时按特殊困难老年人探访")
     note = models.CharField("备注", max_length=300, blank=True)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
 

@@ -27,6 +27,7 @@ from doudi.care.models import (
     VisitTask,
 )
 from doudi.core import clock
+from doudi.core.ages import age_on, years_before
 from doudi.core.errors import ServiceError
 from doudi.core.money import AmountError, parse_tenths
 from doudi.core.shares import ratio_bp
@@ -82,6 +83,54 @@ def _members(group: plans.Group, area_code: str, day: dt.date) -> list[tuple[int
     return sorted(set(rows))
 
 
+def _ages(area: str, day: dt.date) -> tuple[int, int]:
+    """(特殊困难老年人 age, 高龄 age) in force for an area on a day."""
+    elderly = _param("care.elderly.age", area, day)
+    advanced = _param("care.elderly.advanced_age", area, day)
+    return (int(elderly) if elderly is not None else plans.DEFAULT_ELDERLY_AGE,
+            int(advanced) if advanced is not None else plans.DEFAULT_ADVANCED_AGE)
+
+
+def elderly_members(area_code: str, day: dt.date) -> dict[str, list[tuple[int, int, str]]]:
+    """特殊困难老年人 on `day`, by group: (person, household, area) of the elderly people of the
+    area's current households who are 高龄, 独居, 空巢, 失能 or of a 计生特殊家庭
+    (`plans.elderly_groups`), at the ages the household's area sets. People living in an
+    institution are not visited at home."""
+    open_on = Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gt=day))
+    alive = Q(person__death_date__isnull=True) | Q(person__death_date__gt=day)
+    current = Membership.objects.filter(open_on, alive, area_code__startswith=area_code)
+    ages = {area: _ages(area, day) for area in
+            current.values_list("household__area_code", flat=True).distinct()}
+    out: dict[str, list[tuple[int, int, str]]] = {code: [] for code in plans.ELDERLY_GROUPS}
+    if not ages:
+        return out
+    youngest = min(age for age, _ in ages.values())
+    born_by = years_before(day, youngest)
+    candidates = current.filter(person__birth_date__lte=born_by, co_resident=True).exclude(
+        person_id__in=InstitutionResident.objects.filter(left_on__isnull=True)
+        .values("person_id"))
+    rows = list(candidates.values_list("person_id", "household_id", "household__area_code",
+                                       "person__birth_date", "person__adl_failed"))
+    if not rows:
+        return out
+    household_ages: dict[int, list[tuple[int, int]]] = {}
+    for person_id, household_id, birth in current.filter(
+            co_resident=True, household_id__in={r[1] for r in rows}).values_list(
+            "person_id", "household_id", "person__birth_date"):
+        household_ages.setdefault(household_id, []).append((person_id, age_on(birth, day)))
+    marked = set(CareProfile.objects.filter(
+        person_id__in=[r[0] for r in rows], family_planning_special=True)
+        .values_list("person_id", flat=True))
+    for person_id, household_id, area, birth, adl in rows:
+        facts = plans.ElderlyFacts(
+            age=age_on(birth, day), adl_failed=adl or 0,
+            others=tuple(a for p, a in household_ages.get(household_id, []) if p != person_id),
+            family_planning_special=person_id in marked)
+        for code in plans.elderly_groups(facts, *ages[area]):
+            out[code].append((person_id, household_id, area))
+    return {code: sorted(set(found)) for code, found in out.items()}
+
+
 def generate_tasks(month: dt.date, area_code: str = "") -> Generated:
     """The tasks of every group for the period containing `month` (idempotent: a task exists
     once per person, group and period)."""
@@ -89,10 +138,12 @@ def generate_tasks(month: dt.date, area_code: str = "") -> Generated:
     # anyone in a group by the month's end (or today, if that is earlier) is visited in it
     on = min(plans.period(month, 1)[1], max(clock.today(), month))
     risks = dict(CareProfile.objects.values_list("person_id", "risk_level"))
+    elderly = elderly_members(area_code, on)
     out = Generated(0, 0, {})
     for group in plans.GROUPS.values():
         made = []
-        for person_id, household_id, area in _members(group, area_code, on):
+        people = elderly[group.code] if group.elderly else _members(group, area_code, on)
+        for person_id, household_id, area in people:
             months = interval(group, area, month, risks.get(person_id))
             start, end = plans.period(month, months)
             made.append(VisitTask(person_id=person_id, household_id=household_id,
@@ -212,6 +263,9 @@ def record_visit(*, by, person: Person, data: VisitInput,  # noqa: ANN001
 
 # -- people's care facts --------------------------------------------------------------------
 
+FLAG_FACTS = frozenset({"family_planning_special"})
+
+
 def save_profile(*, by, person: Person, **facts: str) -> CareProfile:  # noqa: ANN001
     membership = Membership.objects.filter(person=person, end_date__isnull=True).first()
     area = membership.area_code if membership else person.area_code
@@ -222,7 +276,11 @@ def save_profile(*, by, person: Person, **facts: str) -> CareProfile:  # noqa: A
     profile = CareProfile.objects.filter(person=person).first() or CareProfile(
         person=person, area_code=area)
     for key, value in facts.items():
-        setattr(profile, key, str(value).strip()[:300])
+        if key in FLAG_FACTS:  # a checkbox: present (on, 1, true, 是) or not
+            setattr(profile, key, value is True or str(value).strip().lower() in
+                    {"on", "1", "true", "是"})
+        else:
+            setattr(profile, key, str(value).strip()[:300])
     profile.area_code = area
     profile.save()
     return profile

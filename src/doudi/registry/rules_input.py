@@ -178,6 +178,9 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
             "has_supporter": m["person__has_supporter"] and pid not in in_tekun,
             "orphan": "orphan" in cats, "de_facto_unsupported": "de_facto_unsupported" in cats,
             "co_resident": m["co_resident"], "refused_work": False, "childless": False,
-            "institutional": False, "wage": wage.get(pid, 0), "id_number": m["person__id_number"],
+            "institutional": False, "relation": m["relation"] or None,
+            # the registry records no job as such: work shows as wage or business income
+            "employed": False,
+            "wage": wage.get(pid, 0), "id_number": m["person__id_number"],
         })
     return hh_rows, member_rows

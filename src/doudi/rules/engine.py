@@ -16,7 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from doudi.rules.frames import flag_column, params_frame
+from doudi.rules.frames import LATER_MEMBER_COLUMNS, MEMBER_SCHEMA, flag_column, params_frame
 from doudi.rules.parameters import ParameterMissing, ParameterSet, label_of
 from doudi.rules.programmes import PROGRAMMES, Programme
 from doudi.rules.programmes.base import Batch
@@ -259,8 +259,10 @@ def evaluate(
             _, area, key = found[0]
             raise ParameterMissing(
                 f"缺少参数 {label_of(key)}：区划 {area} 在 {day} 没有生效的取值")
-    if "sex" not in members.columns:  # frames built before members carried sex
-        members = members.with_columns(pl.lit(None, pl.String).alias("sex"))
+    absent = [c for c in LATER_MEMBER_COLUMNS if c not in members.columns]
+    if absent:  # frames built before members carried these inputs
+        members = members.with_columns(
+            pl.lit(LATER_MEMBER_COLUMNS[c], MEMBER_SCHEMA[c]).alias(c) for c in absent)
     h, m = run(households, members, params, batch, varying, chosen)
     h, m = _blank_blocked(h, m, status, params, chosen)
     constants = {name: value for name, (value, _) in batch.constants.items()}

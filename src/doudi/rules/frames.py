@@ -72,6 +72,10 @@ MEMBER_SCHEMA: dict[str, pl.DataType] = {
     "refused_work": pl.Boolean(),  # refused suitable work without good reason
     "childless": pl.Boolean(),
     "institutional": pl.Boolean(),  # lives in an institution (集中供养/集中养育)
+    # relation to the household head (与户主关系: head | spouse | child | child_in_law | parent |
+    # parent_in_law | grandchild | grandparent | sibling | other | null): who is whose parent
+    "relation": pl.String(),
+    "employed": pl.Boolean(),  # in work (就业，含灵活就业、经营) whatever the wage recorded
 }
 
 HOUSEHOLD_DEFAULTS: dict[str, Any] = {
@@ -85,7 +89,14 @@ MEMBER_DEFAULTS: dict[str, Any] = {
     "serious_illness": False, "student": False, "labor_capacity": True, "adl_failed": 0,
     "has_supporter": True, "orphan": False, "de_facto_unsupported": False,
     "co_resident": True, "refused_work": False, "childless": False, "institutional": False,
+    "relation": None, "employed": False,
 }
+#: relation codes a member may give (the registry's 与户主关系)
+RELATIONS = frozenset({"head", "spouse", "child", "child_in_law", "parent", "parent_in_law",
+                       "grandchild", "grandparent", "sibling", "other"})
+#: member columns a frame built before they existed may lack: `engine.evaluate` adds them with
+#: these defaults (the rules then read no relation, no recorded work and no sex)
+LATER_MEMBER_COLUMNS: dict[str, Any] = {"sex": None, "relation": None, "employed": False}
 # registry school levels that count as a full-time student (在校生, 本科及以下)
 STUDENT_LEVELS = frozenset({"primary", "junior", "senior", "vocational", "undergraduate"})
 MONEY_HOUSEHOLD = {"financial_assets", "annual_income", "annual_rigid_expenditure",
@@ -222,6 +233,9 @@ def from_records(
                 raise InputError(f"家庭 {hid} 成员 {mid}: disability_grade 应为 0–4")
             if not 0 <= int(row["adl_failed"]) <= 6:
                 raise InputError(f"家庭 {hid} 成员 {mid}: adl_failed 应为 0–6")
+            if row["relation"] is not None and row["relation"] not in RELATIONS:
+                raise InputError(f"家庭 {hid} 成员 {mid}: relation 应为 "
+                                 f"{'、'.join(sorted(RELATIONS))} 之一")
             member_rows.append(row)
     return (pl.DataFrame(hh_rows, schema=HOUSEHOLD_SCHEMA, orient="row"),
             pl.DataFrame(member_rows, schema=MEMBER_SCHEMA, orient="row"))

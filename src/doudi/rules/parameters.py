@@ -110,11 +110,14 @@ LABELS: dict[str, str] = {
     "child.orphan.community": "孤儿基本生活费（社会散居）",
     "child.de_facto.institutional": "事实无人抚养儿童基本生活费（机构养育）",
     "child.de_facto.community": "事实无人抚养儿童基本生活费（社会散居）",
+    "child.hardship.rate": "困境儿童基本生活补贴（散居孤儿标准的比例）",
+    "child.hardship.groups": "可领基本生活补贴的困境儿童",
     # 残疾人两项补贴
     "disability.living_subsidy": "困难残疾人生活补贴标准",
     "disability.living_subsidy.groups": "生活补贴覆盖的困难家庭",
     "disability.care_subsidy": "重度残疾人护理补贴标准",
     "disability.care_subsidy.grades": "护理补贴覆盖的残疾等级",
+    "disability.elderly_age": "老残一体、依老养残的老年父母年龄",
     # 审核确认
     "casework.approval_delegated": "审批权限委托乡镇（街道）",
     "casework.deliberation_required": "须经民主评议",
@@ -147,6 +150,13 @@ LABELS: dict[str, str] = {
     "care.visit.left_behind_elderly.high": "留守老年人探访周期（高风险）",
     "care.visit.left_behind_elderly.medium": "留守老年人探访周期（中风险）",
     "care.visit.left_behind_elderly.low": "留守老年人探访周期（低风险）",
+    "care.visit.advanced_age": "高龄老年人探访周期",
+    "care.visit.living_alone": "独居老年人探访周期",
+    "care.visit.empty_nest": "空巢老年人探访周期",
+    "care.visit.disabled_elderly": "失能老年人探访周期",
+    "care.visit.family_planning_special": "计生特殊家庭老年人探访周期",
+    "care.elderly.age": "特殊困难老年人年龄",
+    "care.elderly.advanced_age": "高龄老年人年龄",
     "care.nursing_bed_ratio_target": "护理型床位占比目标",
     # 部门数据与动态监测
     "exchange.name_variants": "视为相同的姓名写法差异",
@@ -164,6 +174,8 @@ OPTIONAL_UNITS: dict[str, str] = {
     "tekun.basic.rural": "yuan_month",
     "child.de_facto.institutional": "yuan_month",
     "child.de_facto.community": "yuan_month",
+    "child.hardship.rate": "rate",
+    "child.hardship.groups": "list",
 }
 
 

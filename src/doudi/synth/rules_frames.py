@@ -75,6 +75,8 @@ def member_frame(persons: pl.DataFrame, day: dt.date) -> pl.DataFrame:
         pl.lit(False).alias("refused_work"),
         pl.lit(False).alias("childless"),
         pl.lit(False).alias("institutional"),
+        pl.col("relation").cast(pl.String),
+        pl.lit(False).alias("employed"),
     ).cast(MEMBER_FRAME_SCHEMA)  # type: ignore[arg-type]
 
 

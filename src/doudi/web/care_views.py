@@ -66,7 +66,18 @@ def care_home(request: HttpRequest) -> HttpResponse:
         row = by_town[r["area_code"][:9]]
         for k in ("open", "overdue", "done"):
             row[k] += r[k]
+    # the tasks of the period running today, by group (特殊困难老年人 and the others)
+    current = {r["group"]: r for r in qs.filter(period_start__lte=today, due_on__gte=today)
+               .values("group").annotate(total=Count("id"),
+                                         done=Count("id", filter=Q(status=VisitTask.DONE)))}
+    by_group = [{"code": code, "label": g.label, "visitor": g.visitor,
+                 "total": current.get(code, {}).get("total", 0),
+                 "done": current.get(code, {}).get("done", 0)}
+                for code, g in plans.GROUPS.items()]
+    for row in by_group:
+        row["open"] = row["total"] - row["done"]
     return render(request, "doudi/care_home.html", {
+        "by_group": by_group,
         "tasks": mine.order_by("due_on", "id")[:200], "today": today,
         "overdue_count": overdue.count(),
         "by_town": sorted(({"code": k, "name": towns.get(k, k), **v}
@@ -143,7 +154,7 @@ def care_profile(request: HttpRequest, person_id: int) -> HttpResponse:
     error = ""
     fields = ("risk_level", "carer_name", "carer_phone", "carer_relation", "guardian_name",
               "guardian_relation", "guardian_phone", "guardian_situation", "child_director",
-              "note")
+              "family_planning_special", "note")
     if request.method == "POST":
         try:
             services.save_profile(by=request.user, person=person,
