@@ -29,6 +29,7 @@ from doudi.benefits import coverage
 from doudi.benefits.models import Enrollment, PaymentLine
 from doudi.care.models import Visit, VisitTask
 from doudi.casework.models import Application
+from doudi.community.models import Donation
 from doudi.monitoring.models import Warning
 from doudi.monitoring.overdue import as_of, overdue_on, pending_on
 from doudi.programmes import catalogue
@@ -60,6 +61,11 @@ FIGURES: dict[str, str] = {
     "processing_days": "平均办理天数",
     "findings_due": "整改期限在本月的检查问题",
     "findings_corrected": "其中按期整改",
+    # 慈善资金/物资 (community.Donation): counted and summed by `donation_figures`
+    "donations_received": "接收慈善捐赠（笔）",
+    "donations_received_fen": "接收慈善资金（元）",
+    "donations_given": "发放慈善捐赠（笔）",
+    "donations_given_fen": "发放慈善资金（元）",
     # 乡村振兴's households (registry.rural_watch), for the report owed to both lines
     "relapse_watch_households": "防返贫监测户数",
     "relapse_watch_covered": "防返贫监测户中纳入低保或特困的户数",
@@ -75,7 +81,14 @@ RURAL = {
     "lifted_households": (("lifted_from_poverty",), False),
     "lifted_covered": (("lifted_from_poverty",), True),
 }
-MONEY = {"paid_fen", "average_fen"}
+MONEY = {"paid_fen", "average_fen", "donations_received_fen", "donations_given_fen"}
+# figure → (direction, funds only): the donations a figure counts (funds: their fen summed)
+DONATIONS = {
+    "donations_received": ("received", False),
+    "donations_received_fen": ("received", True),
+    "donations_given": ("given", False),
+    "donations_given_fen": ("given", True),
+}
 # figures that are averages or otherwise have no list of records behind them
 DERIVED = {"average_fen", "processing_days", "covered_persons", "paid_lines"}
 UNCOVERED = "uncovered_eligible"  # the warnings' kind for 应保未保
@@ -130,6 +143,11 @@ def period_records(figure: str, area: str, first: dt.date, last: dt.date) -> Que
                                                                    (first, last)})
     if figure == "applications_on_time":
         return _decided_on_time(area, first, last)
+    if figure in DONATIONS:
+        direction, funds = DONATIONS[figure]
+        given = Donation.objects.filter(area_code__startswith=area, direction=direction,
+                                        donated_on__range=(first, last))
+        return given.filter(kind=Donation.FUNDS) if funds else given
     if figure == "paid_fen":
         return PaymentLine.objects.filter(area_code__startswith=area,
                                           month__range=(first.replace(day=1), last),
@@ -200,7 +218,25 @@ def counts(figure: str, area: str, first: dt.date, last: dt.date, width: int) ->
     digits): what 统计分析, the towns' performance and the monitoring dashboard all read."""
     if figure in coverage.FIGURES:
         return dict(coverage.by_child(area, standing_day(last), width)[figure])
+    if figure in DONATIONS:
+        return donation_figures(area, first, last, width)[figure]
     return _count(period_records(figure, area, first, last), width)
+
+
+def donation_figures(area: str, first: dt.date, last: dt.date,
+                     width: int) -> dict[str, dict[str, int]]:
+    """慈善捐赠 over the days: per area one level below, the donations received and given
+    (count) and the funds among them (fen, summed exactly) — every figure of `DONATIONS`, by
+    one grouped query over the records `period_records` lists."""
+    out: dict[str, dict[str, int]] = {figure: {} for figure in DONATIONS}
+    rows = Donation.objects.filter(area_code__startswith=area,
+                                   donated_on__range=(first, last)).order_by().annotate(
+        _child=Substr("area_code", 1, width)).values("_child", "direction").annotate(
+        n=Count("*"), fen=Sum("amount_fen", filter=Q(kind=Donation.FUNDS)))
+    for r in rows:
+        out[f"donations_{r['direction']}"][r["_child"]] = r["n"]
+        out[f"donations_{r['direction']}_fen"][r["_child"]] = r["fen"] or 0
+    return out
 
 
 @dataclass
@@ -237,6 +273,7 @@ def month_table(area: str, month: dt.date) -> Table:
                 "findings_corrected", *RURAL, "rural_warnings_raised",
                 "rural_warnings_closed"):
         per[key] = counts(key, area, first, last, width)
+    per.update(donation_figures(area, first, last, width))
     paid = _by_child(records("paid_fen", area, month), width).annotate(
         fen=Sum("total_fen"), n=Count("*"))
     per["paid_fen"] = {r["_child"]: r["fen"] or 0 for r in paid}
