@@ -276,5 +276,5 @@ class Donation(Audited, AreaOwned, models.Model):
         fen = self.amount_fen if self.kind == self.FUNDS else self.value_fen
         value = f"{fen // 100}.{fen % 100:02d} 元" if fen is not None else ""
         worth = value if self.kind == self.FUNDS else f"估值 {value}"
-        return (f"{self.get_direction_display()}{self.get_kind_display()} {worth}"
-                f"（{self.organisation.name}）")
+        by = f"（{self.organisation.name}）" if self.organisation_id else ""
+        return f"{self.get_direction_display()}{self.get_kind_display()} {worth}{by}"
