@@ -41,6 +41,7 @@ SERVICE_ERRORS = [
     ("doudi.benefits.services", "BenefitsError"),
     ("doudi.care.services", "CareError"),
     ("doudi.casework.calendar_days", "CalendarError"),
+    ("doudi.casework.case_status", "LookupRefused"),
     ("doudi.casework.services", "CaseworkError"),
     ("doudi.casework.workflow", "TransitionError"),
     ("doudi.community.services", "CommunityError"),

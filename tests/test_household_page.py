@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 # the page as it was drawn before it was assembled: the same sections in the same order
 SECTIONS = ["members", "categories", "observations", "rules", "enrollments", "applications",
-            "needs", "visits", "warnings", "referrals", "verification", "timeline"]
+            "needs", "donations", "visits", "warnings", "referrals", "verification", "timeline"]
 
 
 def _sections(html: str) -> list[str]:

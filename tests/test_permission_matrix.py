@@ -268,6 +268,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "filings": (roles.VIEW_REGISTRY,),
     "organisations": (roles.VIEW_REGISTRY,),
     "needs": (roles.VIEW_REGISTRY, roles.SERVE_NEEDS),
+    "donations": (roles.VIEW_REGISTRY,),
     "consultations": (roles.VIEW_REGISTRY,),
     "points": (roles.VIEW_REGISTRY,),
     "placenames": (roles.VIEW_REGISTRY,),

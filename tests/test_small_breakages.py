@@ -107,7 +107,8 @@ def test_a_surname_alone_finds_the_households_in_the_users_area(client, world, r
 
 READ_PAGES = ["/", "/households/", "/applications/", "/care/", "/care/home-care/",
               "/care/institutions/", "/care/cross-province/", "/placenames/",
-              "/community/consultations/", "/community/points/", "/monitoring/", "/reports/"]
+              "/community/consultations/", "/community/points/", "/community/donations/",
+              "/monitoring/", "/reports/", "/reports/performance/"]
 
 
 @pytest.mark.parametrize("role", sorted(READ_ONLY_ROLES))

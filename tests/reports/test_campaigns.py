@@ -99,9 +99,11 @@ def test_a_campaign_samples_checks_and_summarises(loaded) -> None:
     sheet = book.get_sheet_by_index(0).to_python()
     assert sheet[2][:4] == ["镇街", "抽查户数", "已检查", "发现问题户数"]
     assert sum(int(r[1]) for r in sheet[3:]) == c.samples.count()
-    perf = {r.town: r for r in performance.towns("341002", D(2026, 10, 1), D(2026, 10, 31))}
-    assert sum(r.checked for r in perf.values()) == 2
-    assert perf[sample.town].with_problems == 1
+    # 问题整改 in the towns' performance: the findings due in November, one corrected in time
+    perf = {r.town: r for r in performance.towns("341002", D(2026, 11, 1), D(2026, 11, 30))}
+    corrections = next(i for i in performance.INDICATORS if i.key == "corrections")
+    assert (perf[sample.town].part(corrections), perf[sample.town].whole(corrections)) == (1, 2)
+    assert perf[sample.town].rate_bp(corrections) == 5000
 
 
 @pytest.mark.django_db

@@ -31,8 +31,9 @@ def test_rates_round_half_up_in_one_function() -> None:
     frame = pl.DataFrame({"part": [2, 1, 1], "whole": [3, 6, 32]})
     assert frame.select(share_bp(pl.col("part"), pl.col("whole"))).to_series().to_list() == \
         [6667, 1667, 313]
-    town = performance.TownPerformance("341002102", decided=3, decided_on_time=2)
-    assert town.on_time_bp == 6667
+    town = performance.TownPerformance("341002102", {"applications_decided": 3,
+                                                     "applications_on_time": 2})
+    assert town.rate_bp(performance.INDICATORS[0]) == 6667
 
 
 # -- chart axes ----------------------------------------------------------------------------------
@@ -101,8 +102,8 @@ def test_overdue_warnings_are_one_figure_everywhere(client, world, monkeypatch) 
     assert list(statistics.records("warnings_overdue", hh.area_code[:6], D(2026, 11, 1))) == \
         [late]
     towns = performance.towns(hh.area_code[:6], D(2026, 11, 1), D(2026, 11, 30))
-    assert sum(t.warnings_overdue for t in towns) == 1
-    assert sum(t.warnings_open for t in towns) == 2
+    assert sum(t.figures.get("warnings_overdue", 0) for t in towns) == 1
+    assert sum(t.figures.get("warnings_pending", 0) for t in towns) == 2
     client.login(username="district_approver", password=PASSWORD)
     dashboard = client.get("/monitoring/").content.decode()
     assert re.search(r'\?overdue=1">1</a>', dashboard)

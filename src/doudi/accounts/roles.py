@@ -163,6 +163,13 @@ _DISTRICT = _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS, RUN_MONITORING, TOP_UP_FU
                          SUBMIT_FILING, START_CAMPAIGN, CHECK_SAMPLE, APPROVE_NAMING,
                          MANAGE_BOUNDARIES, VIEW_RURAL_WATCH, PRODUCE_OUTBOUND}
 
+# -- 慈善捐赠 (charity and donations): the town and district offices record the funds and goods
+# received from social forces and those given to households (community.services) -----------
+RECORD_DONATION = _capability("community.record_donation",
+                              "登记慈善资金、物资的接收与发放（社会力量捐赠）")
+_TOWN = _TOWN | {RECORD_DONATION}
+_DISTRICT = _DISTRICT | {RECORD_DONATION}
+
 ROLES: dict[str, Role] = {
     r.code: r
     for r in [

@@ -221,3 +221,60 @@ class PointBalance(AreaOwned, models.Model):
 
     def __str__(self) -> str:
         return f"{self.household} {self.balance}"
+
+
+DONATION_DIRECTIONS = [("received", "接收"), ("given", "发放")]
+DONATION_KINDS = [("funds", "慈善资金"), ("goods", "慈善物资")]
+
+
+class Donation(Audited, AreaOwned, models.Model):
+    """慈善资金/物资: funds or goods a town or district received from a social force
+    (organisation), or gave to a household through one. Money in fen; goods carry their
+    description and an estimated value in fen. Received rows belong to the receiving area,
+    given ones to the household's village."""
+
+    RECEIVED, GIVEN = "received", "given"
+    FUNDS, GOODS = "funds", "goods"
+
+    direction = models.CharField("方向", max_length=10, choices=DONATION_DIRECTIONS)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT,
+                                     related_name="donations", verbose_name="社会力量")
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT, null=True,
+                                  blank=True, related_name="donations",
+                                  verbose_name="受助家庭")
+    kind = models.CharField("类别", max_length=10, choices=DONATION_KINDS)
+    amount_fen = models.BigIntegerField("金额（分）", null=True, blank=True)
+    goods = models.CharField("物资", max_length=200, blank=True)
+    value_fen = models.BigIntegerField("物资估值（分）", null=True, blank=True)
+    donated_on = models.DateField("日期")
+    note = models.CharField("备注", max_length=300, blank=True)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField("登记时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "慈善捐赠"
+        ordering = ["-donated_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(direction="received") | models.Q(household__isnull=False),
+                name="donation_given_to_a_household"),
+            models.CheckConstraint(
+                condition=(models.Q(kind="funds", amount_fen__gt=0)
+                           | models.Q(kind="goods", value_fen__gte=0) & ~models.Q(goods="")),
+                name="donation_funds_or_goods"),
+        ]
+
+    def __str__(self) -> str:
+        what = (f"{self.amount_fen // 100}.{self.amount_fen % 100:02d} 元"
+                if self.kind == self.FUNDS and self.amount_fen is not None else self.goods)
+        return f"{self.get_direction_display()}{self.get_kind_display()} {what}"
+
+    def audit_label(self) -> str:
+        """What the audit log and the household's timeline say: the amount or the goods'
+        value and the organisation — not the free text, which the log would mask."""
+        fen = self.amount_fen if self.kind == self.FUNDS else self.value_fen
+        value = f"{fen // 100}.{fen % 100:02d} 元" if fen is not None else ""
+        worth = value if self.kind == self.FUNDS else f"估值 {value}"
+        by = f"（{self.organisation.name}）" if self.organisation_id else ""
+        return f"{self.get_direction_display()}{self.get_kind_display()} {worth}{by}"

@@ -18,6 +18,7 @@ from doudi.areas.scoping import along_chain, in_scope
 from doudi.community.models import (
     NEED_KINDS,
     Consultation,
+    Donation,
     FollowUp,
     Need,
     Organisation,
@@ -28,6 +29,7 @@ from doudi.community.models import (
     Project,
     Worker,
 )
+from doudi.core import clock
 from doudi.core.errors import ServiceError
 from doudi.core.money import AmountError, parse_tenths
 from doudi.registry.models import Household
@@ -237,3 +239,75 @@ def add_rule(*, by, code: str, name: str, points: int) -> PointRule:  # noqa: AN
         raise CommunityError("规则代码已存在")
     return PointRule.objects.create(code=code, name=name.strip()[:100], points=points,
                                     area_code=area)
+
+
+# -- 慈善资金/物资 (charity and donations) ----------------------------------------------------
+
+def _donation(*, by, direction: str, organisation: Organisation, area_code: str,  # noqa: ANN001
+              kind: str, donated_on: dt.date | None, amount_fen: int | None, goods: str,
+              value_fen: int | None, note: str, household: Household | None) -> Donation:
+    if not by.can(roles.RECORD_DONATION) or not in_scope(by, area_code, roles.RECORD_DONATION):
+        raise PermissionDenied("无权在该区划登记慈善捐赠")
+    if not organisations_for(area_code).filter(pk=organisation.pk).exists():
+        raise CommunityError("请选择服务本地区且在册的社会力量", field="organisation")
+    if donated_on is None or donated_on > clock.today():
+        raise CommunityError("请填写日期（不能晚于今天）", field="donated_on")
+    if kind == Donation.FUNDS:
+        if amount_fen is None or amount_fen <= 0:
+            raise CommunityError("请填写慈善资金金额", field="amount")
+        goods, value_fen = "", None
+    elif kind == Donation.GOODS:
+        goods = goods.strip()
+        if not goods:
+            raise CommunityError("请填写物资名称和数量", field="goods")
+        if value_fen is None or value_fen < 0:
+            raise CommunityError("请填写物资估值（元）", field="value")
+        amount_fen = None
+    else:
+        raise CommunityError("请选择慈善资金或慈善物资", field="kind")
+    with transaction.atomic():  # the row and its audit event together
+        return Donation.objects.create(
+            direction=direction, organisation=organisation, household=household, kind=kind,
+            amount_fen=amount_fen, goods=goods[:200], value_fen=value_fen,
+            donated_on=donated_on, note=note.strip()[:300], recorded_by=by,
+            area_code=area_code)
+
+
+def record_received(*, by, organisation: Organisation, kind: str,  # noqa: ANN001
+                    donated_on: dt.date | None, amount_fen: int | None = None,
+                    goods: str = "", value_fen: int | None = None, note: str = "",
+                    area_code: str | None = None) -> Donation:
+    """慈善资金/物资接收: what a town or district office (`area_code`, the recorder's own area
+    by default) received from a social force serving it. Audited like every write."""
+    return _donation(by=by, direction=Donation.RECEIVED, organisation=organisation,
+                     area_code=area_code or by.scope_prefix, kind=kind, donated_on=donated_on,
+                     amount_fen=amount_fen, goods=goods, value_fen=value_fen, note=note,
+                     household=None)
+
+
+def record_given(*, by, organisation: Organisation, household: Household, kind: str,  # noqa: ANN001
+                 donated_on: dt.date | None, amount_fen: int | None = None, goods: str = "",
+                 value_fen: int | None = None, note: str = "") -> Donation:
+    """慈善资金/物资发放: what a household in the recorder's area received through a social
+    force serving it; it shows on the household's page and timeline."""
+    return _donation(by=by, direction=Donation.GIVEN, organisation=organisation,
+                     area_code=household.area_code, kind=kind, donated_on=donated_on,
+                     amount_fen=amount_fen, goods=goods, value_fen=value_fen, note=note,
+                     household=household)
+
+
+def donations_by_organisation(rows) -> list[dict]:  # noqa: ANN001
+    """Per organisation: received and given, count, funds (fen) and goods' value (fen)."""
+    out: dict[int, dict] = {}
+    for org, name, direction, kind, amount, value in rows.values_list(
+            "organisation_id", "organisation__name", "direction", "kind", "amount_fen",
+            "value_fen"):
+        row = out.setdefault(org, {"organisation": name, **{
+            f"{d}_{k}": 0 for d in (Donation.RECEIVED, Donation.GIVEN)
+            for k in ("n", "fen", "goods_fen")}})
+        row[f"{direction}_n"] += 1
+        if kind == Donation.FUNDS:
+            row[f"{direction}_fen"] += amount or 0
+        else:
+            row[f"{direction}_goods_fen"] += value or 0
+    return sorted(out.values(), key=lambda r: r["organisation"])

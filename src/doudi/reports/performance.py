@@ -1,117 +1,111 @@
-"""绩效评价: the towns of an area side by side for a period — approvals decided within the
-legal time limit, warnings overdue, visits done on time, and the share of checked households
-where a campaign found a problem. Computed from the records like every statistic."""
+"""绩效评价: the towns of an area side by side for a period on five indicators — 审核时限,
+预警处置, 探访到位, 问题整改 and 应保尽保 — each a share whose two terms are figures of
+`reports.statistics`, counted by the same function (`statistics.counts`) that 统计分析 and the
+monitoring dashboard read, so the three pages never disagree.
+
+A period under way (this month, this year) is judged as of today: what was due counts up to
+today (a visit due next week is not yet late), and what stands (pending and overdue warnings,
+在保, 应保未保) is counted today — the dashboard's day. A past period is judged on its last day.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q
-from django.utils import timezone
-
-from doudi.care.models import VisitTask
-from doudi.casework.models import Application
 from doudi.core.excel import one_sheet
 from doudi.core.shares import percent, ratio_bp
-from doudi.core.workdays import add_workdays
-from doudi.monitoring.models import Warning
-from doudi.monitoring.overdue import as_of, overdue_on
-from doudi.reports.models import CampaignFinding, CampaignSample
+from doudi.reports import statistics
 
-APPROVAL_WORKDAYS = 30  # 民发〔2021〕57号: 低保 审核确认 within 30 working days
+APPROVAL_WORKDAYS = statistics.APPROVAL_WORKDAYS
+
+
+@dataclass(frozen=True)
+class Indicator:
+    """One indicator: the share `numerator` ÷ (sum of `denominator`), figures of statistics."""
+
+    key: str
+    label: str  # the indicator (审核时限 …)
+    rate_label: str  # its share (按时办结率 …)
+    numerator: str
+    numerator_label: str
+    denominator: tuple[str, ...]
+    denominator_label: str
+    lower_is_better: bool = False
+    note: str = ""
+
+
+INDICATORS: tuple[Indicator, ...] = (
+    Indicator("approval", "审核时限", "按时办结率", "applications_on_time", "按时办结",
+              ("applications_decided",), "审批办结",
+              note=f"期内审批办结的申请中，受理后 {APPROVAL_WORKDAYS} 个工作日内办结的比例"
+                   "（民发〔2021〕57号）"),
+    Indicator("warnings", "预警处置", "逾期率", "warnings_overdue", "逾期",
+              ("warnings_pending",), "未办结预警", lower_is_better=True,
+              note="期末（本期截至今日）未办结预警中超过核实处置期限的比例，与监测预警首页同一口径"),
+    Indicator("visits", "探访到位", "探访到位率", "visit_tasks_done", "按期探访",
+              ("visit_tasks_due",), "应探访",
+              note="期内（本期截至今日）到期的探访任务中按期完成的比例"),
+    Indicator("corrections", "问题整改", "按期整改率", "findings_corrected", "按期整改",
+              ("findings_due",), "应整改",
+              note="整改期限在期内（本期截至今日）的检查问题中按期整改的比例"),
+    Indicator("coverage", "应保尽保", "应保尽保率", "covered_households", "在保户数",
+              ("covered_households", "uncovered_pending"), "在保户数＋应保未保待处置",
+              note="期末（本期截至今日）在保户数占在保户数与待处置应保未保预警之和的比例，"
+                   "与监测预警首页同一口径"),
+)
+FIGURES = tuple(dict.fromkeys(f for i in INDICATORS for f in (i.numerator, *i.denominator)))
 
 
 @dataclass
 class TownPerformance:
     town: str
-    decided: int = 0
-    decided_on_time: int = 0
-    warnings_open: int = 0
-    warnings_overdue: int = 0
-    visits_due: int = 0
-    visits_on_time: int = 0
-    checked: int = 0
-    with_problems: int = 0
-    extra: dict = field(default_factory=dict)
+    figures: dict[str, int] = field(default_factory=dict)
 
-    @staticmethod
-    def _bp(part: int, whole: int) -> int | None:
-        return ratio_bp(part, whole)
+    def part(self, indicator: Indicator) -> int:
+        return self.figures.get(indicator.numerator, 0)
 
-    @property
-    def on_time_bp(self) -> int | None:
-        return self._bp(self.decided_on_time, self.decided)
+    def whole(self, indicator: Indicator) -> int:
+        return sum(self.figures.get(f, 0) for f in indicator.denominator)
 
-    @property
-    def overdue_bp(self) -> int | None:
-        return self._bp(self.warnings_overdue, self.warnings_open)
+    def rate_bp(self, indicator: Indicator) -> int | None:
+        return ratio_bp(self.part(indicator), self.whole(indicator))
 
-    @property
-    def visits_bp(self) -> int | None:
-        return self._bp(self.visits_on_time, self.visits_due)
+    def cells(self) -> list[tuple[Indicator, int, int, int | None]]:
+        """(indicator, numerator, denominator, share in basis points) in the page's order."""
+        return [(i, self.part(i), self.whole(i), self.rate_bp(i)) for i in INDICATORS]
 
-    @property
-    def error_bp(self) -> int | None:
-        return self._bp(self.with_problems, self.checked)
+
+def judged_until(last: dt.date) -> dt.date:
+    """The last day a period ending on `last` is judged on: that day, or today if sooner."""
+    return statistics.standing_day(last)
 
 
 def towns(area: str, first: dt.date, last: dt.date) -> list[TownPerformance]:
-    from doudi.casework.services import calendar
-
-    cal = calendar()
+    """Each town under `area` (a code prefix) for the days `first`…`last`."""
+    until = judged_until(last)
     rows: dict[str, TownPerformance] = {}
-
-    def row(code: str) -> TownPerformance:
-        return rows.setdefault(code[:9], TownPerformance(code[:9]))
-
-    for code, submitted, decided in Application.objects.filter(
-            area_code__startswith=area, decided_on__range=(first, last)).values_list(
-            "area_code", "submitted_on", "decided_on"):
-        r = row(code)
-        r.decided += 1
-        if decided <= add_workdays(submitted, APPROVAL_WORKDAYS, cal).day:
-            r.decided_on_time += 1
-    # open and overdue on the period's last day, or today in a period under way: the one
-    # definition of overdue (monitoring.overdue) every page counts with
-    day = as_of(last)
-    end = timezone.make_aware(dt.datetime.combine(day + dt.timedelta(days=1), dt.time.min))
-    warnings = Warning.objects.filter(area_code__startswith=area)
-    for code in warnings.filter(created_at__lt=end).filter(
-            Q(closed_at__isnull=True) | Q(closed_at__gte=end)).values_list("area_code",
-                                                                          flat=True):
-        row(code).warnings_open += 1
-    for code in warnings.filter(overdue_on(day)).values_list("area_code", flat=True):
-        row(code).warnings_overdue += 1
-    for code, due, visited in VisitTask.objects.filter(
-            area_code__startswith=area, due_on__range=(first, last)).values_list(
-            "area_code", "due_on", "visit__visited_on"):
-        r = row(code)
-        r.visits_due += 1
-        if visited is not None and visited <= due:
-            r.visits_on_time += 1
-    checked: dict[str, set[int]] = defaultdict(set)
-    for code, household in CampaignSample.objects.filter(
-            area_code__startswith=area, checked_on__range=(first, last)).values_list(
-            "area_code", "household_id"):
-        checked[code[:9]].add(household)
-    bad: dict[str, set[int]] = defaultdict(set)
-    for code, household in CampaignFinding.objects.filter(
-            area_code__startswith=area, sample__checked_on__range=(first, last)).values_list(
-            "area_code", "sample__household_id"):
-        bad[code[:9]].add(household)
-    for code, households in checked.items():
-        r = row(code)
-        r.checked, r.with_problems = len(households), len(bad[code] & households)
+    for figure in FIGURES:
+        for town, n in statistics.counts(figure, area, first, until, 9).items():
+            rows.setdefault(town, TownPerformance(town)).figures[figure] = n
     return [rows[k] for k in sorted(rows)]
 
 
+def total(rows: list[TownPerformance], area: str) -> TownPerformance:
+    """The towns' figures added up (the area's own row)."""
+    out = TownPerformance(area)
+    for r in rows:
+        for figure, n in r.figures.items():
+            out.figures[figure] = out.figures.get(figure, 0) + n
+    return out
+
+
 def xlsx(rows: list[TownPerformance], names: dict[str, str], title: str) -> bytes:
-    return one_sheet("绩效评价", ["镇街", "审批办结", "按时办结", "按时率", "未办结预警",
-                                 "逾期预警", "逾期率", "应探访", "按期探访", "探访完成率",
-                                 "抽查户数", "问题户数", "问题率"],
-                     ([names.get(r.town, r.town), r.decided, r.decided_on_time,
-                       percent(r.on_time_bp), r.warnings_open, r.warnings_overdue,
-                       percent(r.overdue_bp), r.visits_due, r.visits_on_time, percent(r.visits_bp),
-                       r.checked, r.with_problems, percent(r.error_bp)] for r in rows), title=title)
+    header = ["镇街"]
+    for i in INDICATORS:
+        header += [f"{i.label}：{i.denominator_label}", f"{i.label}：{i.numerator_label}",
+                   f"{i.label}：{i.rate_label}"]
+    return one_sheet("绩效评价", header, (
+        [names.get(r.town, r.town), *[v for _, part, whole, bp in r.cells()
+                                      for v in (whole, part, percent(bp))]]
+        for r in rows), title=title)

@@ -6,6 +6,12 @@ level below (the towns of a district, the villages of a town) and in total.
 Every figure has the records behind it (`records`), which the dashboard lists when a figure is
 clicked. Dates decide, not today's status: a month long past gives the same figures as on the
 day it closed, unless a record was backdated since.
+
+What stands at the month's end (在保, the warnings pending, overdue and 应保未保) is counted on
+the month's last day — and, for the month under way, today (`monitoring.overdue.as_of`), the
+day the home page and the monitoring dashboard count on: they call the same functions
+(`coverage`, `counts`), so the month under way and today agree. The towns' performance
+(`reports.performance`) divides figures of this module by each other.
 """
 
 from __future__ import annotations
@@ -23,11 +29,15 @@ from doudi.benefits import coverage
 from doudi.benefits.models import Enrollment, PaymentLine
 from doudi.care.models import Visit, VisitTask
 from doudi.casework.models import Application
+from doudi.community.models import Donation
 from doudi.monitoring.models import Warning
-from doudi.monitoring.overdue import as_of, overdue_on
+from doudi.monitoring.overdue import as_of, overdue_on, pending_on
 from doudi.programmes import catalogue
 from doudi.registry import rural_watch
 from doudi.registry.models import CategoryAssignment
+from doudi.reports.models import CampaignFinding
+
+APPROVAL_WORKDAYS = 30  # 民发〔2021〕57号: 低保 审核确认 within 30 working days
 
 FIGURES: dict[str, str] = {
     **coverage.FIGURES,
@@ -39,13 +49,23 @@ FIGURES: dict[str, str] = {
     "edge_households": "低保边缘家庭户数",
     "warnings_raised": "新增预警",
     "warnings_closed": "办结预警",
+    "warnings_pending": "未办结预警（月末；本月截至今日）",
     "warnings_overdue": "逾期未办结预警（月末；本月截至今日）",
+    "uncovered_pending": "应保未保待处置预警（月末；本月截至今日）",
     "visits_done": "探访次数",
     "visit_tasks_due": "应探访任务",
     "visit_tasks_done": "按期完成探访",
     "applications_submitted": "受理申请",
     "applications_decided": "审批办结申请",
+    "applications_on_time": "其中受理后30个工作日内办结",
     "processing_days": "平均办理天数",
+    "findings_due": "整改期限在本月的检查问题",
+    "findings_corrected": "其中按期整改",
+    # 慈善资金/物资 (community.Donation): counted and summed by `donation_figures`
+    "donations_received": "接收慈善捐赠（笔）",
+    "donations_received_fen": "接收慈善资金（元）",
+    "donations_given": "发放慈善捐赠（笔）",
+    "donations_given_fen": "发放慈善资金（元）",
     # 乡村振兴's households (registry.rural_watch), for the report owed to both lines
     "relapse_watch_households": "防返贫监测户数",
     "relapse_watch_covered": "防返贫监测户中纳入低保或特困的户数",
@@ -61,9 +81,17 @@ RURAL = {
     "lifted_households": (("lifted_from_poverty",), False),
     "lifted_covered": (("lifted_from_poverty",), True),
 }
-MONEY = {"paid_fen", "average_fen"}
+MONEY = {"paid_fen", "average_fen", "donations_received_fen", "donations_given_fen"}
+# figure → (direction, funds only): the donations a figure counts (funds: their fen summed)
+DONATIONS = {
+    "donations_received": ("received", False),
+    "donations_received_fen": ("received", True),
+    "donations_given": ("given", False),
+    "donations_given_fen": ("given", True),
+}
 # figures that are averages or otherwise have no list of records behind them
 DERIVED = {"average_fen", "processing_days", "covered_persons", "paid_lines"}
+UNCOVERED = "uncovered_eligible"  # the warnings' kind for 应保未保
 # figures that count the records of a model whose date falls in the month
 DATED = {
     "visits_done": (Visit, "visited_on"),
@@ -88,11 +116,23 @@ def _in_force(first: dt.date, last: dt.date) -> Q:
     return Q(start_date__lte=last) & (Q(end_date__isnull=True) | Q(end_date__gt=last))
 
 
+def standing_day(last: dt.date) -> dt.date:
+    """The day what stands at the end of a period ending on `last` is counted on: that day,
+    or today in a period under way (`monitoring.overdue.as_of`)."""
+    return as_of(last)
+
+
 def records(figure: str, area: str, month: dt.date) -> QuerySet:
     """The records a figure counts (for the drill-down list)."""
-    first, last = month_bounds(month)
-    if figure in coverage.FIGURES:  # 在保: on the month's last day, as every page counts it
-        return coverage.records(figure, area, last)
+    return period_records(figure, area, *month_bounds(month))
+
+
+def period_records(figure: str, area: str, first: dt.date, last: dt.date) -> QuerySet:
+    """The records a figure counts over the days `first`…`last` (a month, a year, or the days
+    of a period gone by so far); what stands is counted on `standing_day(last)`."""
+    day = standing_day(last)
+    if figure in coverage.FIGURES:  # 在保: on that day, as every page counts it
+        return coverage.records(figure, area, day)
     if figure == "new_enrollments":  # beneficiaries, not enrollments (两项补贴 has two)
         return coverage.entered(area, first, last)
     if figure == "exited_enrollments":
@@ -101,8 +141,16 @@ def records(figure: str, area: str, month: dt.date) -> QuerySet:
         model, field = DATED[figure]
         return model.objects.filter(area_code__startswith=area, **{f"{field}__range":
                                                                    (first, last)})
+    if figure == "applications_on_time":
+        return _decided_on_time(area, first, last)
+    if figure in DONATIONS:
+        direction, funds = DONATIONS[figure]
+        given = Donation.objects.filter(area_code__startswith=area, direction=direction,
+                                        donated_on__range=(first, last))
+        return given.filter(kind=Donation.FUNDS) if funds else given
     if figure == "paid_fen":
-        return PaymentLine.objects.filter(area_code__startswith=area, month=first,
+        return PaymentLine.objects.filter(area_code__startswith=area,
+                                          month__range=(first.replace(day=1), last),
                                           status=PaymentLine.PAID)
     if figure in RURAL:  # the category rows, one per household
         codes, only_covered = RURAL[figure]
@@ -128,12 +176,67 @@ def records(figure: str, area: str, month: dt.date) -> QuerySet:
             area_code__startswith=area, created_at__gte=start, created_at__lt=end,
             household__in=rural_watch.watched(area, last))
         return raised.filter(closed_at__lt=end) if figure == "rural_warnings_closed" else raised
-    if figure == "warnings_overdue":  # on the month's last day, or today in the month under way
-        return Warning.objects.filter(overdue_on(as_of(last)), area_code__startswith=area)
+    # pending and overdue on the standing day: the one definition (monitoring.overdue) that
+    # the monitoring dashboard counts today with
+    if figure == "warnings_pending":
+        return Warning.objects.filter(pending_on(day), area_code__startswith=area)
+    if figure == "warnings_overdue":
+        return Warning.objects.filter(overdue_on(day), area_code__startswith=area)
+    if figure == "uncovered_pending":
+        return Warning.objects.filter(pending_on(day), area_code__startswith=area,
+                                      kind=UNCOVERED)
     if figure == "visit_tasks_done":
         return VisitTask.objects.filter(area_code__startswith=area, due_on__range=(first, last),
                                         visit__visited_on__lte=F("due_on"))
+    if figure == "findings_due":
+        return CampaignFinding.objects.filter(area_code__startswith=area,
+                                              due_on__range=(first, last))
+    if figure == "findings_corrected":
+        return CampaignFinding.objects.filter(area_code__startswith=area,
+                                              due_on__range=(first, last),
+                                              corrected_on__lte=F("due_on"))
     raise KeyError(figure)
+
+
+def _decided_on_time(area: str, first: dt.date, last: dt.date) -> QuerySet:
+    """Applications decided in the days given within `APPROVAL_WORKDAYS` working days of
+    their submission (the bureau's working-day calendar)."""
+    from doudi.casework.services import calendar
+    from doudi.core.workdays import add_workdays
+
+    cal = calendar()
+    decided = Application.objects.filter(area_code__startswith=area,
+                                         decided_on__range=(first, last))
+    on_time = [pk for pk, submitted, done in decided.values_list("pk", "submitted_on",
+                                                                 "decided_on")
+               if done <= add_workdays(submitted, APPROVAL_WORKDAYS, cal).day]
+    return decided.filter(pk__in=on_time)
+
+
+def counts(figure: str, area: str, first: dt.date, last: dt.date, width: int) -> dict[str, int]:
+    """A counted figure over `first`…`last` per area one level below (the first `width`
+    digits): what 统计分析, the towns' performance and the monitoring dashboard all read."""
+    if figure in coverage.FIGURES:
+        return dict(coverage.by_child(area, standing_day(last), width)[figure])
+    if figure in DONATIONS:
+        return donation_figures(area, first, last, width)[figure]
+    return _count(period_records(figure, area, first, last), width)
+
+
+def donation_figures(area: str, first: dt.date, last: dt.date,
+                     width: int) -> dict[str, dict[str, int]]:
+    """慈善捐赠 over the days: per area one level below, the donations received and given
+    (count) and the funds among them (fen, summed exactly) — every figure of `DONATIONS`, by
+    one grouped query over the records `period_records` lists."""
+    out: dict[str, dict[str, int]] = {figure: {} for figure in DONATIONS}
+    rows = Donation.objects.filter(area_code__startswith=area,
+                                   donated_on__range=(first, last)).order_by().annotate(
+        _child=Substr("area_code", 1, width)).values("_child", "direction").annotate(
+        n=Count("*"), fen=Sum("amount_fen", filter=Q(kind=Donation.FUNDS)))
+    for r in rows:
+        out[f"donations_{r['direction']}"][r["_child"]] = r["n"]
+        out[f"donations_{r['direction']}_fen"][r["_child"]] = r["fen"] or 0
+    return out
 
 
 @dataclass
@@ -162,12 +265,15 @@ def month_table(area: str, month: dt.date) -> Table:
     first, last = month_bounds(month)
     width = child_width(area)
     table = Table(area, first, width)
-    per: dict[str, dict[str, int]] = dict(coverage.by_child(area, last, width))
+    per: dict[str, dict[str, int]] = dict(coverage.by_child(area, standing_day(last), width))
     for key in ("new_enrollments", "exited_enrollments", "edge_households", "warnings_raised",
-                "warnings_closed", "warnings_overdue", "visits_done", "visit_tasks_due",
-                "visit_tasks_done", "applications_submitted", "applications_decided",
-                *RURAL, "rural_warnings_raised", "rural_warnings_closed"):
-        per[key] = _count(records(key, area, month), width)
+                "warnings_closed", "warnings_pending", "warnings_overdue", "uncovered_pending",
+                "visits_done", "visit_tasks_due", "visit_tasks_done", "applications_submitted",
+                "applications_decided", "applications_on_time", "findings_due",
+                "findings_corrected", *RURAL, "rural_warnings_raised",
+                "rural_warnings_closed"):
+        per[key] = counts(key, area, first, last, width)
+    per.update(donation_figures(area, first, last, width))
     paid = _by_child(records("paid_fen", area, month), width).annotate(
         fen=Sum("total_fen"), n=Count("*"))
     per["paid_fen"] = {r["_child"]: r["fen"] or 0 for r in paid}
@@ -201,7 +307,8 @@ def trend(area: str, months: list[dt.date]) -> list[tuple[dt.date, int, int]]:
         return []
     bounds = [month_bounds(m) for m in months]
     covered = Enrollment.objects.filter(area_code__startswith=area).aggregate(**{
-        f"m{i}": Count("household_id", distinct=True, filter=coverage.in_force(last))
+        f"m{i}": Count("household_id", distinct=True,
+                       filter=coverage.in_force(standing_day(last)))
         for i, (first, last) in enumerate(bounds)})
     paid = dict(PaymentLine.objects.filter(
         area_code__startswith=area, month__in=[first for first, _ in bounds],

@@ -18,9 +18,11 @@ from doudi.areas.models import Area, area_names
 from doudi.areas.scoping import along_chain
 from doudi.community import services
 from doudi.community.models import (
+    DONATION_KINDS,
     NEED_KINDS,
     ORG_KINDS,
     Consultation,
+    Donation,
     Need,
     Organisation,
     PointBalance,
@@ -144,6 +146,68 @@ def need_new(request: HttpRequest, household_id: int) -> HttpResponse:
     return render(request, "doudi/need_form.html", {
         "household": household, "orgs": choices, "kinds": NEED_KINDS, "form": form,
         "error": error, "today": clock.today()})
+
+
+DONATION_FIELDS = ("direction", "organisation", "household", "kind", "amount", "goods",
+                   "value", "donated_on", "note", "area_code")
+
+
+@login_required
+def donations(request: HttpRequest) -> HttpResponse:
+    """慈善资金/物资: what the area received from social forces and gave to households, per
+    organisation and listed (?month=YYYY-MM narrows the list); towns and districts record
+    both (`community.record_donation`)."""
+    require_capability(request, roles.VIEW_REGISTRY)
+    scope = request.user.scope_prefix
+    form = {k: request.POST.get(k, request.GET.get(k, "")) for k in DONATION_FIELDS}
+    error = ""
+    if request.method == "POST":
+        try:
+            organisation = services.organisations_for(scope).filter(
+                pk=_digits(form["organisation"])).first()
+            if organisation is None:
+                raise services.CommunityError("请选择社会力量", field="organisation")
+            values = {
+                "organisation": organisation, "kind": form["kind"], "note": form["note"],
+                "donated_on": (dt.date.fromisoformat(form["donated_on"])
+                               if form["donated_on"] else None),
+                "amount_fen": parse_optional_yuan(form["amount"], field="amount",
+                                                  label="资金金额"),
+                "goods": form["goods"],
+                "value_fen": parse_optional_yuan(form["value"], field="value",
+                                                 label="物资估值")}
+            if form["direction"] == Donation.GIVEN:
+                household = Household.objects.visible_to(request.user).filter(
+                    number=form["household"].strip()).first()
+                if household is None:
+                    raise services.CommunityError("家庭编号不存在或不在您的管辖范围内",
+                                                  field="household")
+                row = services.record_given(by=request.user, household=household, **values)
+            else:
+                row = services.record_received(by=request.user,
+                                               area_code=form["area_code"] or scope, **values)
+            messages.success(request, f"已登记：{row}")
+            return redirect("donations")
+        except (services.CommunityError, PermissionDenied, ValueError) as exc:
+            error = str(exc) or "无权登记"
+    rows = Donation.objects.visible_to(request.user).select_related("organisation",
+                                                                    "household")
+    month = request.GET.get("month", "")
+    try:
+        first = dt.date.fromisoformat(month + "-01") if month else None
+    except ValueError:
+        first = None
+    if first is not None:
+        rows = rows.filter(donated_on__year=first.year, donated_on__month=first.month)
+    return render(request, "doudi/donations.html", {
+        "rows": rows[:300], "by_organisation": services.donations_by_organisation(rows),
+        "month": first, "form": form, "error": error, "kinds": DONATION_KINDS,
+        "organisations": services.organisations_for(scope),
+        "areas": [(code[:6] if level == 3 else code[:9], name) for code, name, level in
+                  Area.objects.filter(code__startswith=scope, level__in=(3, 4))
+                  .order_by("code").values_list("code", "name", "level")],
+        "can_record": request.user.can(roles.RECORD_DONATION) and len(scope) <= 9,
+        "today": clock.today()})
 
 
 @login_required

@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
+from django.db.models.functions import Substr
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
@@ -17,7 +18,6 @@ from django.views.decorators.http import require_GET, require_POST
 from doudi.accounts import roles
 from doudi.areas.models import Area, area_names, area_names_under
 from doudi.areas.scoping import along_chain
-from doudi.benefits import coverage
 from doudi.core import clock
 from doudi.core.masking import mask_name
 from doudi.core.money import parse_yuan
@@ -26,9 +26,10 @@ from doudi.engine.monitoring.indicators import KINDS, LEVELS, UNITS
 from doudi.exchange.models import FeedType
 from doudi.monitoring import jobs, services, workflow
 from doudi.monitoring.models import MonitoringRun, Warning
-from doudi.monitoring.overdue import is_overdue, overdue_on
+from doudi.monitoring.overdue import is_overdue, overdue_on, pending_on
 from doudi.registry import queries
 from doudi.registry.models import Household
+from doudi.reports import statistics
 from doudi.rules.explain import outcomes
 from doudi.web.access import require_capability
 from doudi.web.excel import Column, Listing, search_households
@@ -73,7 +74,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     today = clock.today()
     names = {i.key: i.name for i in services.indicators_for(request.user.scope_prefix,
                                                             active_only=False)}
-    pending = Q(status__in=(workflow.OPEN, workflow.VERIFIED))
+    # today's pending and overdue: the one definition (monitoring.overdue) that 统计分析's
+    # month under way and the towns' performance count with
+    pending = pending_on(today)
     overdue = overdue_on(today)
     closed = Q(status=workflow.CLOSED)
 
@@ -94,18 +97,21 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     width = 9 if len(area) <= 6 else 12
     names = {code[:width]: name for code, name in Area.objects.filter(
         code__startswith=area, level=4 if width == 9 else 5).values_list("code", "name")}
+    # by town (or village): pending, overdue, 在保 and 应保未保 as 统计分析 and the towns'
+    # performance count them for the month under way (`statistics.counts`, judged today)
+    first, last = statistics.month_bounds(today)
     town_rows: dict[str, dict] = defaultdict(lambda: {"open": 0, "overdue": 0, "closed": 0,
                                                       "uncovered": 0})
-    for r in qs.filter(area_code__startswith=area).values("area_code", "kind").annotate(
-            open=Count("id", filter=pending), overdue=Count("id", filter=overdue),
-            closed=Count("id", filter=closed)):
-        row = town_rows[r["area_code"][:width]]
-        for key in ("open", "overdue", "closed"):
-            row[key] += r[key]
-        if r["kind"] == "uncovered_eligible":
-            row["uncovered"] += r["open"]
-    # 在保户数 today, as every page counts it (`area` lies within the user's scope)
-    covered = defaultdict(int, coverage.by_child(area, today, width)["covered_households"])
+    for key, figure in (("open", "warnings_pending"), ("overdue", "warnings_overdue"),
+                        ("uncovered", "uncovered_pending")):
+        for code, n in statistics.counts(figure, area, first, last, width).items():
+            town_rows[code][key] = n
+    for code, n in qs.filter(closed, area_code__startswith=area).annotate(
+            _child=Substr("area_code", 1, width)).order_by().values("_child").annotate(
+            n=Count("id")).values_list("_child", "n"):
+        town_rows[code]["closed"] = n
+    covered = defaultdict(int, statistics.counts("covered_households", area, first, last,
+                                                 width))
     by_town = []
     for code in sorted(set(town_rows) | set(covered)):
         row = town_rows[code]

@@ -328,11 +328,15 @@ def performance_page(request: HttpRequest) -> HttpResponse:
         title = f"{first:%Y年%m月}"
     rows = performance.towns(area, first, last)
     names = _town_names(area)
+    total = performance.total(rows, "合计")
     if request.GET.get("format") == "xlsx":
-        return download(performance.xlsx(rows, names, f"{title}镇街绩效评价"), "绩效评价.xlsx")
+        return download(performance.xlsx([*rows, total], names, f"{title}镇街绩效评价"),
+                        "绩效评价.xlsx")
+    until = performance.judged_until(last)
     return render(request, "doudi/performance.html", {
-        "rows": rows, "names": names, "title": title, "month": first, "year": year,
-        "area": area})
+        "rows": rows, "total": total, "names": names, "title": title, "month": first,
+        "year": year, "area": area, "indicators": performance.INDICATORS,
+        "until": until if until < last else None})
 
 
 # -- reports owed upward --------------------------------------------------------------------

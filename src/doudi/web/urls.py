@@ -151,6 +151,7 @@ urlpatterns = [
     path("community/<int:organisation_id>/", community_views.organisation_detail,
          name="organisation_detail"),
     path("community/needs/", community_views.needs, name="needs"),
+    path("community/donations/", community_views.donations, name="donations"),
     path("community/needs/new/<int:household_id>/", community_views.need_new,
          name="need_new"),
     path("community/consultations/", community_views.consultations, name="consultations"),
