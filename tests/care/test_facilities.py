@@ -383,7 +383,7 @@ def test_the_district_registers_through_the_pages(client, world):
 
 
 def test_each_register_downloads_with_its_headers_and_figures(client, world):
-    inside, _ = _world_of_facilities(world)
+    _world_of_facilities(world)
     assert client.login(username="district_officer", password=PASSWORD)
     rows = _sheet(client.get("/care/facilities/?kind=day_care&format=xlsx"))
     header = rows[2]
