@@ -75,7 +75,7 @@ def test_registering_an_improvement_project_on_a_phone(live, world) -> None:
             page.get_by_role("button", name="登记项目").click()
             rows = page.locator("#projects")
             expect(rows).to_contain_text("黎阳镇敬老院适老化改造")
-            expect(rows).to_contain_text("1200000.00")
+            expect(rows).to_contain_text("1,200,000.00")
             expect(rows).to_contain_text("计划")
             expect(page.locator("#projects-total")).to_have_text("1")
             width = page.evaluate("document.documentElement.scrollWidth")
