@@ -28,6 +28,7 @@ from doudi.care.models import (
 from doudi.core import clock
 from doudi.registry.models import Membership
 from tests.conftest import OTHER_TOWN_VILLAGE, OTHER_VILLAGE_SAME_TOWN, PASSWORD, TOWN, VILLAGE
+from tests.raw_codes import assert_no_raw_codes
 
 pytestmark = pytest.mark.django_db
 
@@ -380,6 +381,13 @@ def test_the_district_registers_through_the_pages(client, world):
                                                                          100_000)
     assert client.post("/care/facilities/bed-targets/", {
         "town": TOWN + "000", "year": "2026", "target": "12"}).status_code == 302
+    # every page speaks words, not codes
+    for path in ("/care/facilities/", "/care/facilities/?kind=village_service", detail,
+                 "/care/facilities/projects/", page, "/care/facilities/bed-targets/",
+                 f"/care/institutions/{home.pk}/", "/care/institutions/"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert_no_raw_codes(response.content.decode(), path)
 
 
 def test_each_register_downloads_with_its_headers_and_figures(client, world):
