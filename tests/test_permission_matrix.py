@@ -50,7 +50,16 @@ from doudi.benefits.models import (
     Recalculation,
     ReviewTask,
 )
-from doudi.care.models import Institution, InstitutionResident, Visit, VisitPhoto
+from doudi.care.models import (
+    Facility,
+    FacilityService,
+    FacilityUser,
+    ImprovementProject,
+    Institution,
+    InstitutionResident,
+    Visit,
+    VisitPhoto,
+)
 from doudi.casework.models import Application, ApplicationEvent, HomeVisit, OnlineRequest
 from doudi.community.models import Organisation
 from doudi.core import idnumber
@@ -90,6 +99,9 @@ class Record:
     monitoring_run: MonitoringRun | None = None  # a run over the village, naming the household
     visit: Visit | None = None  # a visit to the marker
     institution: Institution | None = None  # an institution of the area, the marker resident
+    # a 精康融合 station of the area named after the household, the marker its service user
+    facility: Facility | None = None
+    project: ImprovementProject | None = None  # an improvement project of the institution
     campaign: Campaign | None = None  # a campaign over the village with the household sampled
     filing: ReportInstance | None = None  # a report of the village's area naming the household
     naming: NamingApplication | None = None  # a naming application of the village
@@ -127,6 +139,8 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "visit_id": lambda record: record.visit.pk,
     "photo_id": lambda record: record.visit.photos.get().pk,
     "institution_id": lambda record: record.institution.pk,
+    "facility_id": lambda record: record.facility.pk,
+    "project_id": lambda record: record.project.pk,
     "campaign_id": lambda record: record.campaign.pk,
     "sample_id": lambda record: record.campaign.samples.get().pk,
     "filing_id": lambda record: record.filing.pk,
@@ -259,6 +273,9 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "care_home": (roles.VIEW_REGISTRY,),
     "children": (roles.VIEW_REGISTRY,),
     "institutions": (roles.VIEW_REGISTRY,),
+    "facilities": (roles.VIEW_REGISTRY,),
+    "improvement_projects": (roles.VIEW_REGISTRY,),
+    "bed_targets": (roles.VIEW_REGISTRY,),
     "home_care": (roles.VIEW_REGISTRY,),
     "cross_province": (roles.VIEW_REGISTRY,),
     "reports": (roles.VIEW_REGISTRY,),
@@ -461,7 +478,12 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
                                enrollment=_enrollment(application),
                                warning=_warning(household, marker),
                                visit=_visit(household, marker),
-                               institution=_institution(household, marker),
+                               institution=(home := _institution(household, marker)),
+                               facility=_facility(household, marker),
+                               project=ImprovementProject.objects.create(
+                                   institution=home, name=f"矩阵改造{household.number}",
+                                   plan="矩阵测试", year=2026, budget_fen=100_000,
+                                   area_code=household.area_code),
                                campaign=_campaign(household),
                                organisation=Organisation.objects.create(
                                    name=f"矩阵社工站{household.number}", kind="station",
@@ -534,6 +556,17 @@ def _institution(household: Household, marker: Person) -> Institution:
                                        admitted_on=dt.date(2026, 11, 2),
                                        area_code=household.area_code)
     return home
+
+
+def _facility(household: Household, marker: Person) -> Facility:
+    station = Facility.objects.create(kind="mental_rehab", name=f"矩阵康复站{household.number}",
+                                      capacity=10, area_code=household.area_code)
+    FacilityService.objects.create(facility=station, name="职业康复",
+                                   started_on=dt.date(2026, 11, 2),
+                                   area_code=household.area_code)
+    FacilityUser.objects.create(facility=station, person=marker, started_on=dt.date(2026, 11, 2),
+                                area_code=household.area_code)
+    return station
 
 
 def _warning(household: Household, marker: Person) -> Warning:
@@ -660,7 +693,8 @@ def out_of_area_state(codes: list[str]) -> dict:
                       VerificationReport, ImportJob, FeedBatch, Application,
                       ApplicationEvent, HomeVisit, OnlineRequest, Enrollment,
                       EnrollmentEvent, PaymentRun, PaymentLine, Recalculation, ReviewTask,
-                      Referral)
+                      Referral, Institution, ImprovementProject, Facility, FacilityService,
+                      FacilityUser)
     }
     state["audit rows"] = AuditEvent.objects.filter(area_code__in=codes).count()
     return state

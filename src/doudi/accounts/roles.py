@@ -87,7 +87,8 @@ PAY_ONE_OFF = _capability("benefits.pay_one_off",
 # -- care, community, monitoring handling ----------------------------------------------------
 RECORD_VISIT = _capability("care.record_visit", "登记探访")
 GENERATE_VISIT_TASKS = _capability("care.generate_tasks", "生成本辖区本月探访任务")
-MANAGE_INSTITUTIONS = _capability("care.manage_institutions", "登记养老机构")
+MANAGE_INSTITUTIONS = _capability("care.manage_institutions",
+                                  "登记养老机构及各类设施、改造提升项目、护理型床位目标")
 PUBLISH_NEED = _capability("community.publish_need", "向社会力量发布救助需求")
 # a warning is handled at the level that owns it or above (monitoring.workflow.HANDLER)
 HANDLE_VILLAGE_WARNING = _capability("monitoring.handle_warning.village",

@@ -60,6 +60,11 @@ PUBLIC: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "care.crossprovincecase": {"province", "reference"},
     "care.institution": {"name", "address"},  # an institution, not a person
     "care.homecareservice": {"provider"},
+    # facilities and 敬老院 projects are places and works, not persons; notes stay masked
+    "care.facility": {"name", "address"},
+    "care.facilityservice": {"name"},
+    "care.facilityuser": {"service"},
+    "care.improvementproject": {"name", "plan"},
     "reports.campaign": {"name", "programmes"},
     "reports.reportinstance": {"template", "period"},
     "community.organisation": {"name", "credit_code", "services"},

@@ -1,6 +1,9 @@
 """Care in the database: each person's care facts (风险等级, 委托照料人, 监护), visit tasks and the
 visits that close them, children's guardianship and 跨省通办 cases, elderly institutions with
-their beds, staff and residents, and the home-care services bought for dispersed elderly."""
+their beds, staff and residents (their bed changes, 改造提升 projects and the towns' targets of
+new nursing-type beds), the home-care services bought for dispersed elderly, and the other
+facilities (设施: community and mutual-aid elderly facilities, 精康融合, child welfare, 村级综合
+服务设施) with their services and users."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from django.db.models import Q
 
 from doudi.areas.scoping import AreaOwned
 from doudi.audit.audited import Audited
-from doudi.care import plans
+from doudi.care import facilities, plans
 from doudi.registry.fields import EncryptedCharField
 
 LEVEL_CHOICES = [("village", "村（社区）"), ("town", "乡镇（街道）"), ("district", "县（区）")]
@@ -237,3 +240,163 @@ class HomeCareService(Audited, AreaOwned, models.Model):
 
     def __str__(self) -> str:
         return f"居家养老服务 {self.person} {self.month:%Y-%m}"
+
+
+class NursingBedChange(Audited, AreaOwned, models.Model):
+    """A change of an institution's beds and nursing-type beds, dated, with its reason: the
+    towns' annual targets for new nursing-type beds are counted from these rows."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT,
+                                    related_name="bed_changes")
+    day = models.DateField("变化日期")
+    reason = models.CharField("原因", max_length=20,
+                              choices=list(facilities.BED_CHANGE_REASONS.items()))
+    beds_before = models.PositiveIntegerField("原床位数")
+    beds_after = models.PositiveIntegerField("现床位数")
+    nursing_before = models.PositiveIntegerField("原护理型床位数")
+    nursing_after = models.PositiveIntegerField("现护理型床位数")
+    project = models.ForeignKey("ImprovementProject", null=True, blank=True,
+                                on_delete=models.PROTECT, related_name="bed_changes")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        verbose_name = "床位变化"
+        ordering = ["-day", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.institution} 护理型床位 {self.nursing_before}→{self.nursing_after}"
+
+    @property
+    def nursing_delta(self) -> int:
+        return self.nursing_after - self.nursing_before
+
+
+class ImprovementProject(Audited, AreaOwned, models.Model):
+    """改造提升项目 of a 敬老院 (特困人员供养服务设施): the plan, its budget and spending, progress,
+    and acceptance (验收); an accepted project's new nursing-type beds count for the town."""
+
+    institution = models.ForeignKey(Institution, on_delete=models.PROTECT,
+                                    related_name="projects")
+    name = models.CharField("项目名称", max_length=100)
+    plan = models.TextField("改造内容")
+    year = models.PositiveSmallIntegerField("计划年度")
+    budget_fen = models.BigIntegerField("预算（分）")
+    spent_fen = models.BigIntegerField("已支出（分）", default=0)
+    progress_pct = models.PositiveSmallIntegerField("进度（%）", default=0)
+    new_nursing_beds = models.PositiveIntegerField("新增护理型床位", default=0)
+    status = models.CharField("状态", max_length=15, default="planned",
+                              choices=list(facilities.PROJECT_STATES.items()))
+    started_on = models.DateField("开工日期", null=True, blank=True)
+    accepted_on = models.DateField("验收日期", null=True, blank=True)
+    note = models.CharField("说明", max_length=300, blank=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "改造提升项目"
+        ordering = ["-year", "area_code", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(progress_pct__lte=100),
+                                   name="project_progress_within_100"),
+            models.CheckConstraint(condition=Q(budget_fen__gte=0) & Q(spent_fen__gte=0),
+                                   name="project_amounts_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BedTarget(Audited, AreaOwned, models.Model):
+    """A town's target of new nursing-type beds in public institutions for one year (公办养老
+    机构增加护理型床位年度目标); what was achieved is counted from `NursingBedChange`."""
+
+    year = models.PositiveSmallIntegerField("年度")
+    target = models.PositiveIntegerField("目标新增护理型床位")
+    note = models.CharField("说明", max_length=200, blank=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "护理型床位年度目标"
+        ordering = ["-year", "area_code"]
+        constraints = [models.UniqueConstraint(fields=["area_code", "year"],
+                                               name="one_bed_target_per_town_year")]
+
+    def __str__(self) -> str:
+        return f"{self.year}年护理型床位目标 {self.area_code}"
+
+
+class Facility(Audited, AreaOwned, models.Model):
+    """设施: a community or mutual-aid elderly facility, a 精神障碍社区康复 station, a 儿童福利
+    机构, a 未成年人保护工作站, a 村级综合服务设施 — one register, its kind declared in
+    `care.facilities.KINDS` (which facts and figures each kind carries)."""
+
+    kind = models.CharField("类型", max_length=20, choices=facilities.KIND_CHOICES)
+    name = models.CharField("名称", max_length=100)
+    operator = models.CharField("性质", max_length=20, choices=Institution.OPERATORS,
+                                blank=True)
+    capacity = models.PositiveIntegerField("床位/名额", default=0)
+    staff = models.PositiveIntegerField("工作人员", default=0)
+    floor_area = models.PositiveIntegerField("建筑面积（㎡）", default=0)
+    address = models.CharField("地址", max_length=200, blank=True)
+    opened_on = models.DateField("投入使用日期", null=True, blank=True)
+    active = models.BooleanField("运营中", default=True)
+    note = models.CharField("说明", max_length=300, blank=True)
+    updated_at = models.DateTimeField("更新时间", auto_now=True)
+
+    class Meta:
+        verbose_name = "设施"
+        ordering = ["kind", "area_code", "name"]
+        indexes = [models.Index(fields=["kind", "area_code"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def kind_info(self) -> facilities.Kind:
+        return facilities.KINDS[self.kind]
+
+
+class FacilityService(Audited, AreaOwned, models.Model):
+    """A service a facility offers (助餐, 日间托养, 职业康复 …), from when, how it is run."""
+
+    MODES = [("own", "自办"), ("purchased", "政府购买服务"), ("volunteer", "志愿服务")]
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="services")
+    name = models.CharField("服务项目", max_length=50)
+    mode = models.CharField("提供方式", max_length=12, choices=MODES, default="own")
+    started_on = models.DateField("开始日期")
+    ended_on = models.DateField("停止日期", null=True, blank=True)
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "设施服务项目"
+        ordering = ["name", "id"]
+        constraints = [models.UniqueConstraint(fields=["facility", "name"],
+                                               condition=Q(ended_on__isnull=True),
+                                               name="one_open_service_per_facility_name")]
+
+    def __str__(self) -> str:
+        return f"{self.facility} {self.name}"
+
+
+class FacilityUser(Audited, AreaOwned, models.Model):
+    """A person who uses a facility (精康融合 康复服务对象, a child in a 儿童福利机构), from
+    when to when; the person is the registry's, shown masked."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="users")
+    person = models.ForeignKey("registry.Person", on_delete=models.PROTECT,
+                               related_name="facility_uses")
+    service = models.CharField("接受服务", max_length=50, blank=True)
+    started_on = models.DateField("开始日期")
+    ended_on = models.DateField("结束日期", null=True, blank=True)
+    note = models.CharField("说明", max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "设施服务对象"
+        ordering = ["-started_on", "id"]
+        constraints = [models.UniqueConstraint(fields=["facility", "person"],
+                                               condition=Q(ended_on__isnull=True),
+                                               name="one_open_use_per_facility_person")]
+
+    def __str__(self) -> str:
+        return f"{self.facility} 服务对象 {self.person}"

@@ -9,19 +9,25 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Count, Q, Sum
 
 from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
-from doudi.care import plans
+from doudi.care import facilities, plans
 from doudi.care.models import (
+    BedTarget,
     CareProfile,
     CrossProvinceCase,
+    Facility,
+    FacilityService,
+    FacilityUser,
     HomeCareService,
+    ImprovementProject,
     Institution,
     InstitutionResident,
+    NursingBedChange,
     Visit,
     VisitPhoto,
     VisitTask,
@@ -289,6 +295,9 @@ def save_profile(*, by, person: Person, **facts: str) -> CareProfile:  # noqa: A
 # -- institutions ---------------------------------------------------------------------------
 
 def save_institution(*, by, institution: Institution, **values) -> Institution:  # noqa: ANN001, ANN003
+    """Register or update an institution. Every change of its beds is kept as a dated
+    `NursingBedChange` with its reason (`bed_reason`): a new institution is 存量登记 unless it
+    is 新建机构投入使用; a later change is 新增或改造护理型床位 or 数据更正, and must say which."""
     area = values.get("area_code") or institution.area_code
     if not area or not in_scope(by, area, roles.EDIT_REGISTRY) or \
             not by.can(roles.MANAGE_INSTITUTIONS):
@@ -305,6 +314,15 @@ def save_institution(*, by, institution: Institution, **values) -> Institution: 
         raise CareError("请填写机构名称")
     if values.get("kind") not in dict(Institution.KINDS):
         raise CareError("请选择机构类型")
+    if values.get("operator") and values["operator"] not in dict(Institution.OPERATORS):
+        raise CareError("请选择机构性质")
+    reason = str(values.get("bed_reason") or "")
+    before = (institution.beds, institution.nursing_beds) if institution.pk else (0, 0)
+    new = institution.pk is None
+    if new:
+        reason = "opened" if reason == "opened" else "registered"
+    elif before != (beds, nursing) and reason not in ("added", "correction"):
+        raise CareError("床位数有变化，请选择变化原因（新增或改造护理型床位 / 数据更正）")
     institution.name = str(values["name"]).strip()[:100]
     institution.kind = values["kind"]
     institution.operator = values.get("operator") or "public"
@@ -312,8 +330,20 @@ def save_institution(*, by, institution: Institution, **values) -> Institution: 
     institution.staff, institution.nursing_staff = staff, nursing_staff
     institution.address = str(values.get("address", "")).strip()[:200]
     institution.area_code = area
-    institution.save()
+    with transaction.atomic():
+        institution.save()
+        if new or before != (beds, nursing):
+            _bed_change(by, institution, reason, before, clock.today())
     return institution
+
+
+def _bed_change(by, institution: Institution, reason: str, before: tuple[int, int],  # noqa: ANN001
+                day: dt.date, project: ImprovementProject | None = None) -> NursingBedChange:
+    return NursingBedChange.objects.create(
+        institution=institution, day=day, reason=reason, beds_before=before[0],
+        beds_after=institution.beds, nursing_before=before[1],
+        nursing_after=institution.nursing_beds, project=project,
+        recorded_by=by if getattr(by, "pk", None) else None, area_code=institution.area_code)
 
 
 def admit(*, by, institution: Institution, person: Person, care_level: str,  # noqa: ANN001
@@ -421,3 +451,340 @@ def record_cross_province(*, by, direction: str, province: str, reference: str, 
                     raise CareError(str(exc)) from exc
                 case.save(update_fields=["application"])
     return case
+
+
+# -- 设施: facilities, their services and users ---------------------------------------------
+
+PUBLIC_OPERATORS = ("public", "public_private")  # 公办（含公建民营）
+PROJECT_INSTITUTION_KINDS = ("nursing_home", "welfare_home")  # 特困人员供养服务设施
+
+
+def _manage(by, area_code: str, what: str) -> None:  # noqa: ANN001
+    """Facilities, projects and targets are kept by the district (care.manage_institutions)."""
+    if not area_code or not in_scope(by, area_code, roles.MANAGE_INSTITUTIONS):
+        raise PermissionDenied(f"{what}由区县民政部门登记")
+
+
+def _count(value: object, label: str) -> int:
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return 0
+    try:
+        number = int(text)
+    except ValueError as exc:
+        raise CareError(f"{label}应为整数") from exc
+    if number < 0 or number > 10_000_000:
+        raise CareError(f"{label}应为不小于 0 的整数")
+    return number
+
+
+def _day(value: object, label: str, *, required: bool = True) -> dt.date | None:
+    if isinstance(value, dt.date):
+        day = value
+    elif not str(value or "").strip():
+        if required:
+            raise CareError(f"请填写{label}")
+        return None
+    else:
+        try:
+            day = dt.date.fromisoformat(str(value).strip())
+        except ValueError as exc:
+            raise CareError(f"{label}应为日期，如 2026-01-31") from exc
+    if day > clock.today():
+        raise CareError(f"{label}不能晚于今天")
+    return day
+
+
+def save_facility(*, by, facility: Facility, **values) -> Facility:  # noqa: ANN001, ANN003
+    """Register or update a facility: the facts its kind carries (the others stay 0)."""
+    area = str(values.get("area_code") or facility.area_code)
+    _manage(by, area, "设施")
+    kind = facilities.KINDS.get(str(values.get("kind") or facility.kind or ""))
+    if kind is None:
+        raise CareError("请选择设施类型")
+    name = str(values.get("name", "")).strip()
+    if not name:
+        raise CareError("请填写设施名称")
+    operator = str(values.get("operator") or "")
+    if "operator" in kind.facts and operator not in dict(Institution.OPERATORS):
+        raise CareError("请选择设施性质")
+    facility.kind, facility.name, facility.area_code = kind.code, name[:100], area
+    facility.operator = operator if "operator" in kind.facts else ""
+    for fact in ("capacity", "staff", "floor_area"):
+        label = kind.capacity_label if fact == "capacity" else facilities.FACT_LABELS[fact]
+        setattr(facility, fact, _count(values.get(fact), label) if fact in kind.facts else 0)
+    facility.address = str(values.get("address", "")).strip()[:200]
+    facility.opened_on = _day(values.get("opened_on"), "投入使用日期", required=False)
+    facility.note = str(values.get("note", "")).strip()[:300]
+    if "active" in values:
+        facility.active = bool(values["active"])
+    facility.save()
+    return facility
+
+
+def add_service(*, by, facility: Facility, name: str, mode: str = "own",  # noqa: ANN001
+                started_on: object = None, note: str = "") -> FacilityService:
+    _manage(by, facility.area_code, "设施服务项目")
+    name = (name or "").strip()[:50]
+    if not name:
+        raise CareError("请填写服务项目")
+    if mode not in dict(FacilityService.MODES):
+        raise CareError("请选择提供方式")
+    day = _day(started_on, "开始日期")
+    try:
+        with transaction.atomic():
+            return FacilityService.objects.create(
+                facility=facility, name=name, mode=mode, started_on=day,
+                note=(note or "").strip()[:200], area_code=facility.area_code)
+    except IntegrityError as exc:
+        raise CareError(f"该设施已在提供“{name}”") from exc
+
+
+def end_service(*, by, service: FacilityService, ended_on: object) -> FacilityService:  # noqa: ANN001
+    _manage(by, service.area_code, "设施服务项目")
+    day = _day(ended_on, "停止日期")
+    if service.ended_on is not None:
+        raise CareError("该服务项目已停止")
+    if day < service.started_on:
+        raise CareError("停止日期不能早于开始日期")
+    service.ended_on = day
+    service.save()
+    return service
+
+
+def add_user(*, by, facility: Facility, person: Person, started_on: object,  # noqa: ANN001
+             service: str = "", note: str = "") -> FacilityUser:
+    """A person begins to use the facility (精康融合 康复服务对象, a child in care)."""
+    _manage(by, facility.area_code, "设施服务对象")
+    if not facility.kind_info.users:
+        raise CareError(f"{facility.kind_info.label}不登记服务对象")
+    day = _day(started_on, "开始日期")
+    try:
+        with transaction.atomic():
+            return FacilityUser.objects.create(
+                facility=facility, person=person, started_on=day,
+                service=(service or "").strip()[:50], note=(note or "").strip()[:200],
+                area_code=facility.area_code)
+    except IntegrityError as exc:
+        raise CareError("该人员已在本设施接受服务") from exc
+
+
+def end_user(*, by, use: FacilityUser, ended_on: object) -> FacilityUser:  # noqa: ANN001
+    _manage(by, use.area_code, "设施服务对象")
+    day = _day(ended_on, "结束日期")
+    if use.ended_on is not None:
+        raise CareError("该服务对象已结束服务")
+    if day < use.started_on:
+        raise CareError("结束日期不能早于开始日期")
+    use.ended_on = day
+    use.save()
+    return use
+
+
+def _open_on(day: dt.date) -> Q:
+    return Q(started_on__lte=day) & (Q(ended_on__isnull=True) | Q(ended_on__gt=day))
+
+
+def facility_figures(area_code: str, day: dt.date | None = None) -> dict[str, dict[str, int]]:
+    """Each kind's figures in an area on `day` (today): facilities, operating ones, their
+    capacity, staff and floor area (operating ones), services offered and users on the day,
+    and for 村级综合服务设施 the villages covered of all villages and the coverage."""
+    from doudi.areas.models import Area
+
+    day = day or clock.today()
+    rows = Facility.objects.filter(area_code__startswith=area_code)
+    out: dict[str, dict[str, int]] = {
+        code: {"facilities": 0, "operating": 0, "capacity": 0, "staff": 0, "floor_area": 0,
+               "services": 0, "users": 0} for code in facilities.KINDS}
+    for r in rows.values("kind", "active", "capacity", "staff", "floor_area"):
+        figures = out[r["kind"]]
+        figures["facilities"] += 1
+        if r["active"]:
+            figures["operating"] += 1
+            for fact in ("capacity", "staff", "floor_area"):
+                figures[fact] += r[fact]
+    for kind, n in (FacilityService.objects.filter(_open_on(day), facility__in=rows,
+                                                   facility__active=True)
+                    .values_list("facility__kind").annotate(n=Count("id"))):
+        out[kind]["services"] = n
+    for kind, n in (FacilityUser.objects.filter(_open_on(day), facility__in=rows)
+                    .values_list("facility__kind")
+                    .annotate(n=Count("person", distinct=True))):
+        out[kind]["users"] = n
+    villages = set(Area.objects.filter(code__startswith=area_code, level=5)
+                   .values_list("code", flat=True))
+    covered = set(rows.filter(kind="village_service", active=True)
+                  .values_list("area_code", flat=True)) & villages
+    village = out["village_service"]
+    village["covered_villages"], village["villages"] = len(covered), len(villages)
+    village["coverage_bp"] = ratio_bp(len(covered), len(villages))  # type: ignore[assignment]
+    return out
+
+
+# -- 改造提升 projects ----------------------------------------------------------------------
+
+def save_project(*, by, project: ImprovementProject, institution: Institution | None = None,  # noqa: ANN001
+                 name: str, plan: str, year: object, budget_fen: int,
+                 new_nursing_beds: object = 0, note: str = "") -> ImprovementProject:
+    """Register (or amend, until accepted) a 敬老院 improvement project."""
+    institution = institution or project.institution
+    _manage(by, institution.area_code, "改造提升项目")
+    if institution.kind not in PROJECT_INSTITUTION_KINDS:
+        raise CareError("改造提升项目登记于敬老院（特困供养服务机构）或社会福利院")
+    if project.pk and project.status == "accepted":
+        raise CareError("项目已验收，不能修改")
+    if not (name or "").strip() or not (plan or "").strip():
+        raise CareError("请填写项目名称和改造内容")
+    number = _count(year, "计划年度")
+    if not 2000 <= number <= clock.today().year + 5:
+        raise CareError("计划年度应为四位年份")
+    if budget_fen < 0:
+        raise CareError("预算不能为负")
+    project.institution, project.area_code = institution, institution.area_code
+    project.name, project.plan = name.strip()[:100], plan.strip()
+    project.year, project.budget_fen = number, budget_fen
+    project.new_nursing_beds = _count(new_nursing_beds, "新增护理型床位")
+    project.note = (note or "").strip()[:300]
+    project.save()
+    return project
+
+
+def advance_project(*, by, project: ImprovementProject, action: str,  # noqa: ANN001
+                    day: object = None, progress: object = None,
+                    spent_fen: int | None = None) -> ImprovementProject:
+    """One step of a project: `progress` (进度 and 已支出, while under construction), or a
+    step of the workflow table `facilities.PROJECT_STEPS` — `start` (开工, dated) and `accept`
+    (验收通过, dated; progress becomes 100 % and the project's new nursing-type beds are added
+    to the institution as a counted bed change)."""
+    _manage(by, project.area_code, "改造提升项目")
+    if action == "progress":
+        if project.status == "accepted":
+            raise CareError("项目已验收，不能再更新进度")
+        if progress not in (None, ""):
+            pct = _count(progress, "进度")
+            if pct > 100:
+                raise CareError("进度应在 0 到 100 之间")
+            if pct and project.status != "construction":
+                raise CareError("项目开工后才能填报进度")
+            project.progress_pct = pct
+        if spent_fen is not None:
+            if spent_fen < 0:
+                raise CareError("已支出不能为负")
+            project.spent_fen = spent_fen
+        project.save()
+        return project
+    after = facilities.PROJECT_STEPS.get((project.status, action))
+    if after is None:
+        raise CareError(f"“{facilities.PROJECT_STATES[project.status]}”状态的项目不能"
+                        f"{facilities.PROJECT_ACTIONS.get(action, '执行此操作')}")
+    when = _day(day, "开工日期" if action == "start" else "验收日期")
+    with transaction.atomic():
+        if action == "start":
+            project.started_on = when
+        else:
+            if project.started_on and when < project.started_on:
+                raise CareError("验收日期不能早于开工日期")
+            project.accepted_on, project.progress_pct = when, 100
+            if spent_fen is not None:
+                project.spent_fen = spent_fen
+            if project.new_nursing_beds:
+                home = Institution.objects.select_for_update().get(pk=project.institution_id)
+                before = (home.beds, home.nursing_beds)
+                if home.nursing_beds + project.new_nursing_beds > home.beds:
+                    raise CareError(f"验收后护理型床位（{home.nursing_beds}＋"
+                                    f"{project.new_nursing_beds}）将多于总床位（{home.beds}），"
+                                    "请先更新机构床位数")
+                home.nursing_beds += project.new_nursing_beds
+                home.save()
+                _bed_change(by, home, "project", before, when, project=project)
+        project.status = after
+        project.save()
+    return project
+
+
+@dataclass
+class ProjectFigures:
+    projects: int
+    by_status: dict[str, int]
+    budget_fen: int
+    spent_fen: int
+    spent_bp: int | None  # spent ÷ budget, basis points
+    accepted_new_nursing_beds: int
+
+
+def project_figures(area_code: str, year: int | None = None) -> ProjectFigures:
+    rows = ImprovementProject.objects.filter(area_code__startswith=area_code)
+    if year:
+        rows = rows.filter(year=year)
+    statuses = dict(rows.values_list("status").annotate(n=Count("id")))
+    sums = rows.aggregate(budget=Sum("budget_fen"), spent=Sum("spent_fen"),
+                          n=Count("id"),
+                          beds=Sum("new_nursing_beds", filter=Q(status="accepted")))
+    budget, spent = sums["budget"] or 0, sums["spent"] or 0
+    return ProjectFigures(sums["n"], {s: statuses.get(s, 0) for s in facilities.PROJECT_STATES},
+                          budget, spent, ratio_bp(spent, budget), sums["beds"] or 0)
+
+
+# -- annual targets of new nursing-type beds, by town ---------------------------------------
+
+def set_bed_target(*, by, town_code: str, year: object, target: object,  # noqa: ANN001
+                   note: str = "") -> BedTarget:
+    from doudi.areas.models import Area
+
+    code = (town_code or "").strip()
+    if not Area.objects.filter(code=code, level=4).exists():
+        raise CareError("请选择乡镇（街道）")
+    _manage(by, code, "护理型床位年度目标")
+    number = _count(year, "年度")
+    if not 2000 <= number <= clock.today().year + 5:
+        raise CareError("年度应为四位年份")
+    row = BedTarget.objects.filter(area_code=code, year=number).first() or BedTarget(
+        area_code=code, year=number)
+    row.target = _count(target, "目标新增护理型床位")
+    row.note = (note or "").strip()[:200]
+    row.save()
+    return row
+
+
+@dataclass
+class TownTarget:
+    code: str  # the town's 9-digit prefix
+    name: str
+    target: int | None
+    achieved: int  # net new nursing-type beds in public institutions in the year
+    rate_bp: int | None
+    beds: int  # public institutions' beds now
+    nursing_beds: int
+
+
+def bed_targets(area_code: str, year: int) -> list[TownTarget]:
+    """Each town's target of new nursing-type beds in public institutions (公办，含公建民营)
+    for `year` against what was achieved: the counted bed changes (新建机构投入使用, 新增或
+    改造, 改造提升项目验收) dated in the year, net of decreases among them; 存量登记 and 数据
+    更正 do not count."""
+    from doudi.areas.models import Area
+
+    names = {code[:9]: name for code, name in Area.objects.filter(
+        code__startswith=area_code[:9], level=4).values_list("code", "name")}
+    targets = {t.area_code[:9]: t.target for t in BedTarget.objects.filter(
+        area_code__startswith=area_code, year=year)}
+    achieved: dict[str, int] = {}
+    for code, before, after in NursingBedChange.objects.filter(
+            area_code__startswith=area_code, day__year=year,
+            reason__in=facilities.COUNTED_BED_CHANGES,
+            institution__operator__in=PUBLIC_OPERATORS).values_list(
+            "area_code", "nursing_before", "nursing_after"):
+        achieved[code[:9]] = achieved.get(code[:9], 0) + after - before
+    beds: dict[str, tuple[int, int]] = {}
+    for code, b, n in Institution.objects.filter(
+            area_code__startswith=area_code, active=True,
+            operator__in=PUBLIC_OPERATORS).values_list("area_code", "beds", "nursing_beds"):
+        old = beds.get(code[:9], (0, 0))
+        beds[code[:9]] = (old[0] + b, old[1] + n)
+    out = []
+    for code in sorted(set(names) | set(targets) | set(achieved) | set(beds)):
+        target, done = targets.get(code), achieved.get(code, 0)
+        out.append(TownTarget(code, names.get(code, "县（区）直属"), target, done,
+                              ratio_bp(done, target) if target else None,
+                              *beds.get(code, (0, 0))))
+    return out

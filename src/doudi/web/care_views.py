@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from doudi.accounts import roles
 from doudi.areas.models import Area
+from doudi.areas.scoping import in_scope
 from doudi.care import plans, services
 from doudi.care.models import (
     CareProfile,
@@ -238,9 +239,10 @@ def institutions(request: HttpRequest) -> HttpResponse:
             services.save_institution(by=request.user, institution=row, **{
                 k: request.POST.get(k, "") for k in ("name", "kind", "operator", "beds",
                                                       "nursing_beds", "staff", "nursing_staff",
-                                                      "address", "area_code")})
+                                                      "address", "area_code", "bed_reason")})
             messages.success(request, f"已保存“{row.name}”")
-            return redirect("institutions")
+            return redirect("institution_detail", institution_id=row.pk) if pk \
+                else redirect("institutions")
         except (services.CareError, PermissionDenied) as exc:
             error = str(exc)
     rows = Institution.objects.filter(area_code__startswith=area).annotate(
@@ -281,7 +283,10 @@ def institution_detail(request: HttpRequest, institution_id: int) -> HttpRespons
     return render(request, "doudi/institution_detail.html", {
         "row": row, "residents": residents, "error": error,
         "care_levels": [(k, v, levels.get(k, 0)) for k, v in InstitutionResident.CARE_LEVELS],
-        "today": clock.today()})
+        "today": clock.today(), "projects": row.projects.all(),
+        "bed_changes": row.bed_changes.all()[:20], "kinds": Institution.KINDS,
+        "operators": Institution.OPERATORS,
+        "can_edit": in_scope(request.user, row.area_code, roles.MANAGE_INSTITUTIONS)})
 
 
 @login_required

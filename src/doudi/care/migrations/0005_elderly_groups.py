@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('care', '0002_encrypted_at_rest'),
+        ('care', '0003_facilities'),
     ]
 
     operations = [

@@ -355,7 +355,48 @@ def _care(district: User, today: dt.date) -> int:
                               if "敬老院" in name else "elderly_home", operator=operator,
                               beds=beds, nursing_beds=nursing, staff=beds // 6,
                               nursing_staff=beds // 10, area_code=town)
+    _facilities(district, today)
     return care.generate_tasks(today, DEMO_DISTRICT).created
+
+
+def _facilities(district: User, today: dt.date) -> None:
+    """A few facilities of each group with their services, a 敬老院 improvement project under
+    way and this year's nursing-bed targets, so the 设施 pages have something to show."""
+    from doudi.areas.models import Area
+    from doudi.care import services as care
+    from doudi.care.models import Facility, ImprovementProject, Institution
+
+    villages = list(Area.objects.filter(code__startswith=DEMO_TOWN, level=5)
+                    .order_by("code").values_list("code", flat=True)[:3])
+    if not villages:
+        return
+    start = today.replace(month=1, day=1)
+    for kind, name, area, facts, offered in (
+            ("day_care", "黎阳镇社区日间照料中心", villages[0],
+             {"operator": "public_private", "capacity": "30", "staff": "6"}, ("助餐", "日间托养")),
+            ("happiness_home", "黎阳镇农村幸福院", villages[-1],
+             {"operator": "public", "capacity": "12", "staff": "2"}, ("助餐", "文体娱乐")),
+            ("mental_rehab", "屯溪区精康融合服务站", DEMO_TOWN + "000",
+             {"operator": "public", "capacity": "20", "staff": "4"}, ("职业康复", "心理疏导")),
+            ("minor_protection", "黎阳镇未成年人保护工作站", DEMO_TOWN + "000",
+             {"staff": "3"}, ("监护评估", "关爱帮扶")),
+            ("village_service", "村级综合服务中心", villages[0],
+             {"floor_area": "650", "staff": "3"}, ("便民服务", "儿童之家"))):
+        row = care.save_facility(by=district, facility=Facility(), kind=kind, name=name,
+                                 area_code=area, **facts)
+        for service in offered:
+            care.add_service(by=district, facility=row, name=service, started_on=start)
+    home = Institution.objects.filter(name="黎阳镇敬老院").first()
+    if home is not None:
+        project = care.save_project(by=district, project=ImprovementProject(), institution=home,
+                                    name="黎阳镇敬老院适老化改造", plan="护理型床位改造、消防喷淋",
+                                    year=today.year, budget_fen=80_000_000, new_nursing_beds=12)
+        care.advance_project(by=district, project=project, action="start", day=start)
+        care.advance_project(by=district, project=project, action="progress", progress="45",
+                             spent_fen=32_000_000)
+    for town, target in ((DEMO_TOWN + "000", 20), ("341002100000", 10)):
+        if Area.objects.filter(code=town, level=4).exists():
+            care.set_bed_target(by=district, town_code=town, year=today.year, target=target)
 
 
 def _import_feeds(inbox: Path, user: User) -> int:
