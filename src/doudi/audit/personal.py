@@ -61,6 +61,7 @@ PUBLIC: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "care.institution": {"name", "address"},  # an institution, not a person
     "care.homecareservice": {"provider"},
     "reports.campaign": {"name", "programmes"},
+    "reports.campaignassignment": {"assignee_town", "checked_town"},  # area codes
     "reports.reportinstance": {"template", "period"},
     "community.organisation": {"name", "credit_code", "services"},
     "community.project": {"name"},

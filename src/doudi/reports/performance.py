@@ -1,6 +1,8 @@
 """绩效评价: the towns of an area side by side for a period — approvals decided within the
 legal time limit, warnings overdue, visits done on time, and the share of checked households
-where a campaign found a problem. Computed from the records like every statistic."""
+where a campaign found a problem — whoever found it: the campaign's own checkers, another
+town's officers (互查) or an outside assessor (第三方评估), each also counted apart. Computed
+from the records like every statistic."""
 
 from __future__ import annotations
 
@@ -34,6 +36,9 @@ class TownPerformance:
     visits_on_time: int = 0
     checked: int = 0
     with_problems: int = 0
+    # of those, households where 互查 / 第三方评估 found a problem (CampaignFinding.source)
+    peer_problems: int = 0
+    evaluator_problems: int = 0
     extra: dict = field(default_factory=dict)
 
     @staticmethod
@@ -97,21 +102,27 @@ def towns(area: str, first: dt.date, last: dt.date) -> list[TownPerformance]:
             "area_code", "household_id"):
         checked[code[:9]].add(household)
     bad: dict[str, set[int]] = defaultdict(set)
-    for code, household in CampaignFinding.objects.filter(
+    by_source: dict[tuple[str, str], set[int]] = defaultdict(set)
+    for code, household, source in CampaignFinding.objects.filter(
             area_code__startswith=area, sample__checked_on__range=(first, last)).values_list(
-            "area_code", "sample__household_id"):
+            "area_code", "sample__household_id", "source"):
         bad[code[:9]].add(household)
+        by_source[code[:9], source].add(household)
     for code, households in checked.items():
         r = row(code)
         r.checked, r.with_problems = len(households), len(bad[code] & households)
+        r.peer_problems = len(by_source[code, "peer"] & households)
+        r.evaluator_problems = len(by_source[code, "evaluator"] & households)
     return [rows[k] for k in sorted(rows)]
 
 
 def xlsx(rows: list[TownPerformance], names: dict[str, str], title: str) -> bytes:
     return one_sheet("绩效评价", ["镇街", "审批办结", "按时办结", "按时率", "未办结预警",
                                  "逾期预警", "逾期率", "应探访", "按期探访", "探访完成率",
-                                 "抽查户数", "问题户数", "问题率"],
+                                 "抽查户数", "问题户数", "问题率", "其中互查发现",
+                                 "其中第三方评估发现"],
                      ([names.get(r.town, r.town), r.decided, r.decided_on_time,
                        percent(r.on_time_bp), r.warnings_open, r.warnings_overdue,
                        percent(r.overdue_bp), r.visits_due, r.visits_on_time, percent(r.visits_bp),
-                       r.checked, r.with_problems, percent(r.error_bp)] for r in rows), title=title)
+                       r.checked, r.with_problems, percent(r.error_bp), r.peer_problems,
+                       r.evaluator_problems] for r in rows), title=title)
