@@ -33,6 +33,15 @@ _ASSIGNMENT_SOURCES: dict[str, AssignmentSource] = {}
 ASSIGNED_READS = frozenset({roles.VIEW_REGISTRY, roles.VIEW_ASSIGNED})
 
 
+def by_area(user, capability: str) -> bool:  # noqa: ANN001
+    """Whether the user holds `capability` over their area. A user who reads only what is
+    assigned to them (an evaluator, a visitor: `roles.VIEW_ASSIGNED` without the registry)
+    holds their other capabilities (checking a sample, recording a visit) over assigned rows
+    only, never over the area their account belongs to."""
+    return user.can(capability) and (user.can(roles.VIEW_REGISTRY)
+                                     or not user.can(roles.VIEW_ASSIGNED))
+
+
 def register_assignments(key: str, source: AssignmentSource) -> None:
     """An app's source of assigned ids for `key` (called from its AppConfig.ready)."""
     _ASSIGNMENT_SOURCES[key] = source
@@ -75,7 +84,7 @@ class AreaScopedQuerySet(models.QuerySet):
             return self.none()
         extra = assigned_q(self.model, user) if assigned and capability == roles.VIEW_REGISTRY \
             else None
-        if not user.can(capability):
+        if not by_area(user, capability):
             return self.filter(extra) if extra is not None else self.none()
         prefix = user.scope_prefix
         own = along_chain(prefix) if chain else models.Q(area_code__startswith=prefix)
@@ -98,7 +107,7 @@ def in_scope(user, area_code: str, capability: str = roles.VIEW_REGISTRY) -> boo
     return (
         user is not None
         and user.is_authenticated
-        and user.can(capability)
+        and by_area(user, capability)
         and area_code.startswith(user.scope_prefix)
     )
 
