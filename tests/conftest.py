@@ -93,6 +93,8 @@ ROLE_AREA = {
     "hotline": DISTRICT,
     "org_staff": DISTRICT,
     "rural_staff": DISTRICT,
+    "evaluator": DISTRICT,
+    "visitor": VILLAGE,
 }
 
 _SHIPPED = None

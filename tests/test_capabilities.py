@@ -40,10 +40,11 @@ ROLE_CODE_FILES = frozenset({
     "ops/management/commands/demo.py",
 })
 # Role codes that are also ordinary words of the data model — "department" (a feed's or an
-# observation's source), "hotline" (a warning's and an application's channel) — so their
-# literals cannot be told from role checks; a role check on them would still have to read the
-# user's roles, which `test_no_role_lookup_outside_accounts` catches.
-ALSO_WORDS = frozenset({"department", "hotline"})
+# observation's source), "hotline" (a warning's and an application's channel), "visitor" (a
+# visit's visitor, an assignment's), "evaluator" (a finding's source and an assignment's kind,
+# 第三方评估) — so their literals cannot be told from role checks; a role check on them would
+# still have to read the user's roles, which `test_no_role_lookup_outside_accounts` catches.
+ALSO_WORDS = frozenset({"department", "hotline", "visitor", "evaluator"})
 # How code reads a user's roles: the property, the rows, the model, the table, the union.
 ROLE_LOOKUP = re.compile(r"role_codes|role_rows|\bUserRole\b|\bROLES\b|\bEXCLUSIVE_ROLES\b|"
                          r"\bcapabilities_of\b")

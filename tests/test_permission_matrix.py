@@ -27,6 +27,7 @@ import polars as pl
 import pytest
 from django.conf import settings as django_settings
 from django.db import transaction
+from django.db.models import Q
 from django.forms.models import model_to_dict
 from django.http import HttpResponse
 from django.shortcuts import resolve_url
@@ -58,11 +59,12 @@ from doudi.care.models import (
     Institution,
     InstitutionResident,
     Visit,
+    VisitorAssignment,
     VisitPhoto,
 )
 from doudi.casework.models import Application, ApplicationEvent, HomeVisit, OnlineRequest
 from doudi.community.models import Organisation
-from doudi.core import idnumber
+from doudi.core import clock, idnumber
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
 from doudi.monitoring.models import MonitoringRun, Warning
 from doudi.placenames.models import NamingApplication
@@ -71,7 +73,7 @@ from doudi.referrals import services as referrals
 from doudi.referrals.models import Referral
 from doudi.registry import services
 from doudi.registry.models import CategoryAssignment, Household, Membership, Observation, Person
-from doudi.reports.models import Campaign, CampaignSample, ReportInstance
+from doudi.reports.models import Campaign, CampaignAssignment, CampaignSample, ReportInstance
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -231,6 +233,26 @@ DETAIL_CAPABILITY = {
     "user_detail": (roles.MANAGE_USERS, roles.MANAGE_SECURITY, roles.VIEW_AUDIT),
 }
 
+# Routes that also answer for a record an active assignment gives the user (areas.scoping:
+# `visible_to(user, assigned=True)`), by the key the assignment names: a campaign's sample
+# (互查 by another town's officers, 第三方评估 by an evaluator) or a person (a visitor's). For an
+# assigned record they answer 200 and show it masked — its number, masked names and IDs,
+# never a full ID or a name in clear — whatever its area; every other route, and every other
+# record, keeps the area rule. `ASSIGNMENT_LISTINGS` may list an assigned record, masked.
+ASSIGNMENT_ROUTES: dict[str, str] = {
+    "campaign_detail": "campaign",
+    "campaign_sample": "campaign",
+    "visit_new": "person",
+    "visit_detail": "person",
+    "visit_photo": "person",
+}
+ASSIGNMENT_LISTINGS = {"campaigns", "visitors"}
+# The world's assignments (`records`): 黎阳镇's officers check 屯光镇's sample (互查), the
+# evaluator (at the district) assesses 龙山社区's sample, the visitor (an account of 隆阜（3）社区)
+# visits the marker of 龙山社区's household.
+PEER_CHECKED, PEER_TOWN = "other_town_hh", "341002102"
+EVALUATED, VISITED = "same_town_hh", "same_town_hh"
+
 # Listing routes with a known gate: 200 for a holder of any listed capability (or for every
 # logged-in user when the tuple is empty), 403 otherwise. Other listing routes must not fail.
 LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
@@ -281,7 +303,8 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "reports": (roles.VIEW_REGISTRY,),
     "report_list": (roles.VIEW_REGISTRY,),
     "performance": (roles.VIEW_REGISTRY,),
-    "campaigns": (roles.VIEW_REGISTRY,),
+    "campaigns": (roles.VIEW_REGISTRY, roles.VIEW_ASSIGNED),
+    "visitors": (roles.VIEW_REGISTRY, roles.VIEW_ASSIGNED),
     "filings": (roles.VIEW_REGISTRY,),
     "organisations": (roles.VIEW_REGISTRY,),
     "needs": (roles.VIEW_REGISTRY, roles.SERVE_NEEDS),
@@ -505,7 +528,56 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
                                    area_code=household.area_code, trigger="cli",
                                    as_of=dt.date(2026, 11, 2), status="done",
                                    message=f"矩阵测试 {household.number}"))
+        _assignments(world, made)
     return made
+
+
+def _assignments(world, made: dict[str, Record]) -> None:
+    """The world's running assignments (see PEER_CHECKED): rows as the services leave them,
+    for the days around today."""
+    today = clock.today()
+    span = {"valid_from": today - dt.timedelta(days=1), "valid_to": today + dt.timedelta(days=9)}
+    for key, kind, who in ((PEER_CHECKED, "peer", {"assignee_town": PEER_TOWN}),
+                           (EVALUATED, "evaluator", {"assignee": world.users.evaluator})):
+        campaign = made[key].campaign
+        row = CampaignAssignment.objects.create(
+            campaign=campaign, kind=kind, checked_town=made[key].area_code[:9],
+            area_code=campaign.area_code, **who, **span)
+        row.samples.set(campaign.samples.all())
+    VisitorAssignment.objects.create(visitor=world.users.visitor, visitor_kind="grid_worker",
+                                     person=made[VISITED].marker,
+                                     area_code=made[VISITED].area_code, **span)
+
+
+def assigned_records(user: User, records: dict[str, Record]) -> dict[str, set[str]]:
+    """The records an active assignment gives the user, by key — worked out here from the
+    assignment rows, as the product promises it, not by asking the product."""
+    today = clock.today()
+    town = user.area.prefix if user.area.level == 4 else ""
+    found: dict[str, set[str]] = {"campaign": set(), "person": set()}
+    for record in records.values():
+        for row in CampaignAssignment.objects.filter(
+                campaign=record.campaign, valid_from__lte=today, valid_to__gte=today,
+                campaign__status=Campaign.RUNNING, samples__household=record.household):
+            mine = row.assignee_id == user.pk or (
+                row.assignee_town and row.assignee_town == town
+                and user.can(roles.VIEW_REGISTRY))
+            if mine and user.can(roles.CHECK_SAMPLE):
+                found["campaign"].add(record.key)
+        if user.can(roles.VIEW_ASSIGNED) and user.can(roles.RECORD_VISIT) and \
+                VisitorAssignment.objects.filter(visitor=user, person=record.marker,
+                                                 valid_from__lte=today).exists():
+            found["person"].add(record.key)
+    return found
+
+
+def masked_and_full(record: Record) -> tuple[frozenset[str], frozenset[str]]:
+    """The record's tokens an assignee may see (its number, masked names and IDs) and those
+    never shown to one (full IDs, names in clear)."""
+    full = set()
+    for membership in record.household.memberships.select_related("person"):
+        full |= {membership.person.id_number, membership.person.name}
+    return frozenset(record.tokens - full), frozenset(full)
 
 
 def _account(household: Household) -> User:
@@ -686,7 +758,9 @@ def body_text(response: HttpResponse) -> str:
     return "\n".join(parts)
 
 
-def out_of_area_state(codes: list[str]) -> dict:
+def out_of_area_state(codes: list[str], assigned: frozenset[int] = frozenset()) -> dict:
+    """The out-of-area rows; an assignee's audited views of the records assigned to them
+    (`assigned`: their households) are theirs to leave, every other audit row counts."""
     state: dict[str, Any] = {
         model.__name__: list(model.objects.filter(area_code__in=codes).order_by("pk").values())
         for model in (Household, Person, Membership, Observation, CategoryAssignment, Consent,
@@ -696,7 +770,10 @@ def out_of_area_state(codes: list[str]) -> dict:
                       Referral, Institution, ImprovementProject, Facility, FacilityService,
                       FacilityUser)
     }
-    state["audit rows"] = AuditEvent.objects.filter(area_code__in=codes).count()
+    views = (Q(action=AuditEvent.VIEW) & Q(object_type="care.visitphoto")
+             & Q(object_id__in=[str(pk) for pk in VisitPhoto.objects.filter(
+                 visit__household_id__in=assigned).values_list("pk", flat=True)]))
+    state["audit rows"] = AuditEvent.objects.filter(area_code__in=codes).exclude(views).count()
     return state
 
 
@@ -731,6 +808,10 @@ class Matrix:
         for r in self.outside:  # the markers keep every out-of-area record recognisable
             assert {r.number, r.marker.name, r.marker.masked_id} <= self.forbidden[r.key]
         self.inside_numbers = {r.number for r in self.inside}
+        self.assigned = assigned_records(self.user, self.records)
+        self.assigned_masked = frozenset().union(*(
+            masked_and_full(self.records[key])[0] for keys in self.assigned.values()
+            for key in keys))
         self.web = Client(raise_request_exception=False)
         self.api = Client(raise_request_exception=False)
         self.token = ""
@@ -755,14 +836,17 @@ class Matrix:
             return self.web.get(path, query or {}, headers=headers)
         return self.web.post(path, body or {}, headers=headers)
 
-    def checked(self, where: str, response: HttpResponse, echo: tuple[str, ...] = ()) -> str:
+    def checked(self, where: str, response: HttpResponse, echo: tuple[str, ...] = (),
+                allow: frozenset[str] = frozenset()) -> str:
         """The response's text, after checking it shows no out-of-area record. `echo` are the
-        search terms the user typed: a page may repeat them (the search box) without leaking."""
+        search terms the user typed: a page may repeat them (the search box) without leaking;
+        `allow`, the masked tokens of a record an assignment lets this page show."""
         text = body_text(response)
         if response.status_code >= 500:
             self.fail(where, f"server error {response.status_code}")
         for key, tokens in self.forbidden.items():
-            shown = sorted(t for t in tokens if t in text and not _echoed(t, echo))
+            shown = sorted(t for t in tokens
+                           if t in text and not _echoed(t, echo) and t not in allow)
             if shown:
                 self.fail(where, f"shows out-of-area record {key}: {shown}")
         return text
@@ -795,7 +879,9 @@ class Matrix:
         if not self.obtain_token():
             return
         codes = sorted({r.area_code for r in self.outside})
-        before = out_of_area_state(codes)
+        assigned = frozenset(self.records[key].household.pk
+                             for keys in self.assigned.values() for key in keys)
+        before = out_of_area_state(codes, assigned)
         for route in routes:
             if not route.name:
                 self.fail(str(route), "unnamed route: name it so the matrix can reverse it")
@@ -803,7 +889,7 @@ class Matrix:
                 self.detail(route)
             else:
                 self.listing(route)
-        after = out_of_area_state(codes)
+        after = out_of_area_state(codes, assigned)
         for key in before:
             if before[key] != after[key]:
                 self.fail("out-of-area data", f"{key} rows changed: {_summary(before[key])} "
@@ -833,21 +919,37 @@ class Matrix:
         capability = DETAIL_CAPABILITY.get(route.name, roles.VIEW_REGISTRY)
         capabilities = capability if isinstance(capability, tuple) else (capability,)
         holder = any(self.user.can(c) for c in capabilities)
+        assignment_key = ASSIGNMENT_ROUTES.get(route.name)
         for record in self.records.values():
             path = reverse(route.name, kwargs={k: KWARG_VALUES[k](record) for k in route.kwargs})
             inside = record in self.inside
+            assigned = assignment_key is not None and record.key in self.assigned[assignment_key]
             for method in _tried_methods(route):
                 where = (f"{route} {method} {path} "
-                         f"({'in-area' if inside else 'out-of-area'} {record.key})")
+                         f"({'in-area' if inside else 'out-of-area'} {record.key}"
+                         f"{', assigned' if assigned else ''})")
                 reveals = AuditEvent.objects.filter(action=AuditEvent.VIEW_FULL,
                                                     area_code=record.area_code)
                 reveals_before = reveals.count()
                 response = self.request(route, method, path)
-                text = self.checked(where, response)
+                masked, full = masked_and_full(record)
+                text = self.checked(where, response, allow=masked if assigned else frozenset())
                 status = response.status_code
                 allowed = method in route.methods
                 refused = {403, 404} if allowed else {403, 404, 405}
-                if not inside or not allowed:
+                if assigned:  # the assignment's window: the record, masked, whatever its area
+                    if not allowed:
+                        if status not in refused:
+                            self.fail(where, f"status {status}, expected one of "
+                                             f"{sorted(refused)}")
+                    elif status != 200:
+                        self.fail(where, f"status {status}, expected 200 (assigned)")
+                    elif not any(t in text for t in (record.number, record.marker.masked_name)):
+                        self.fail(where, "200 but the assigned record is not in the page")
+                    shown = sorted(t for t in full if t in text)
+                    if shown:
+                        self.fail(where, f"shows an assigned record unmasked: {shown}")
+                elif not inside or not allowed:
                     if status not in refused:
                         self.fail(where, f"status {status}, expected one of {sorted(refused)}")
                 elif holder:
@@ -1028,7 +1130,8 @@ class Matrix:
             response = self.request(route, "GET", path, query={**base, **query},
                                     headers=headers)
             echo = tuple(str(v) for v in query.values())
-            text = self.checked(where, response, echo)
+            text = self.checked(where, response, echo, allow=self.assigned_masked
+                                if route.name in ASSIGNMENT_LISTINGS else frozenset())
             # a name, initials or a full ID from a role that sees them only masked: refused
             # (registry.queries.check_search) — the page lists nothing, the API answers 422
             masked_key = label.startswith(("q=name", "q=initials", "q=ID"))
@@ -1094,7 +1197,8 @@ class Matrix:
                 self.fail(where, "an empty sync request stored something")
             return
         response = self.request(route, "POST", path)
-        self.checked(where, response)
+        self.checked(where, response, allow=self.assigned_masked
+                     if route.name in ASSIGNMENT_LISTINGS else frozenset())
         self.expect_gate(route, where, response)
         gate = POST_GATES.get(route.name)
         if gate is not None:

@@ -102,12 +102,13 @@ def district(users, shipped_parameters, tmp_path, monkeypatch):
         for i, h in enumerate(households[1:120:3]):
             sample = CampaignSample.objects.create(
                 campaign=campaign, household=h, town=h.area_code[:9], programme="dibao",
-                checked_on=D(2026, 9, 20), area_code=h.area_code)
+                checked_on=_day(rng, D(2026, 9, 20), TODAY), area_code=h.area_code)
             for item in ("income", "file")[: 1 + i % 2]:
                 due = _day(rng, D(2026, 10, 1), D(2026, 11, 30))
                 corrected = due + dt.timedelta(days=rng.choice([-10, 0, 5]))
-                CampaignFinding.objects.create(
+                CampaignFinding.objects.create(  # found by the district, 互查 or 第三方评估
                     sample=sample, item=item, note="问题", due_on=due,
+                    source=rng.choice(["own", "peer", "evaluator"]),
                     corrected_on=corrected if rng.random() < 0.7 and corrected <= TODAY
                     else None, area_code=h.area_code)
     return users
@@ -152,6 +153,12 @@ def _independent(first: dt.date, last: dt.date) -> dict[str, dict[str, int]]:
             out[f.area_code[:9]]["findings_due"] += 1
             out[f.area_code[:9]]["findings_corrected"] += bool(
                 f.corrected_on and f.corrected_on <= f.due_on)
+    for source in ("peer", "evaluator"):
+        found = {(f.sample.area_code[:9], f.sample.household_id) for f in
+                 CampaignFinding.objects.select_related("sample").filter(source=source)
+                 if first <= f.sample.checked_on <= until}
+        for town, _ in found:
+            out[town][f"findings_{source}_households"] += 1
     covered: dict[str, set[int]] = defaultdict(set)
     for e in Enrollment.objects.all():
         if e.start_date <= until and (e.end_date is None or e.end_date > until):

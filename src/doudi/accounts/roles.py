@@ -120,6 +120,13 @@ SUBMIT_FILING = _capability("reports.submit_filing", "填报、报送统计报�
 RECEIVE_FILING = _capability("reports.receive_filing", "接收下级报送的统计报表（市、省）")
 START_CAMPAIGN = _capability("reports.start_campaign", "组织抽查检查活动")
 CHECK_SAMPLE = _capability("reports.check_sample", "登记抽查户的检查结果")
+# 互查 / 第三方评估 / 探访人员: rows admitted by an assignment (areas.scoping, the one door) —
+# the sampled households a campaign assigned, the persons a town assigned to a visitor — and
+# only while the assignment runs; masked, read-only apart from the act assigned
+VIEW_ASSIGNED = _capability("registry.view_assigned",
+                            "查看分配给本人的抽查家庭或探访对象（脱敏，仅限分配期间）")
+ASSIGN_VISITORS = _capability("care.assign_visitors",
+                              "为探访人员（儿童主任、驻村干部、网格员、志愿者）分配探访对象")
 REVIEW_NAMING = _capability("placenames.review_naming", "审核地名命名、更名申请（乡镇）")
 APPROVE_NAMING = _capability("placenames.approve_naming", "审批地名命名、更名申请（县区）")
 MANAGE_BOUNDARIES = _capability("placenames.manage_boundaries", "登记界线联检、处理界线问题")
@@ -156,10 +163,11 @@ _CASEWORK = frozenset({VIEW_REGISTRY, EDIT_REGISTRY, VIEW_FULL_PII, EXPORT_REGIS
 # the steps a village assistant records and a town records too
 _VILLAGE = frozenset({RECORD_HOME_VISIT, RECORD_DELIBERATION, RECORD_WITHDRAWAL})
 _TOWN = _CASEWORK | _VILLAGE | {ACCEPT_ONLINE, TOWN_REVIEW, RETURN_FOR_CORRECTION,
-                                HANDLE_TOWN_WARNING, CHECK_SAMPLE, REVIEW_NAMING, PAY_ONE_OFF}
+                                HANDLE_TOWN_WARNING, CHECK_SAMPLE, REVIEW_NAMING, PAY_ONE_OFF,
+                                ASSIGN_VISITORS}
 _DISTRICT = _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS, RUN_MONITORING, TOP_UP_FUND,
                          CHANGE_ENROLLMENT, BUILD_RUN, EXPORT_BANK_FILE, RECALCULATE, SET_BUDGET,
-                         PAY_ONE_OFF, GENERATE_VISIT_TASKS,
+                         PAY_ONE_OFF, GENERATE_VISIT_TASKS, ASSIGN_VISITORS,
                          MANAGE_INSTITUTIONS, HANDLE_TOWN_WARNING, HANDLE_DISTRICT_WARNING,
                          SUBMIT_FILING, START_CAMPAIGN, CHECK_SAMPLE, APPROVE_NAMING,
                          MANAGE_BOUNDARIES, VIEW_RURAL_WATCH, PRODUCE_OUTBOUND}
@@ -217,6 +225,15 @@ ROLES: dict[str, Role] = {
              frozenset({VIEW_RURAL_WATCH, RECEIVE_RURAL_FILING}), (1, 2, 3, 4)),
         # a social organisation's account: the needs published to it, masked; nothing else
         Role("org_staff", "社会力量", frozenset({SERVE_NEEDS}), (3, 4), exclusive=True),
+        # 第三方评估机构: an outside assessor's account. It sees the sampled households a
+        # campaign assigned to it, masked, while the campaign runs, and records what it finds
+        # there (the campaign's findings); nothing else, no full ID (reports.assignments)
+        Role("evaluator", "第三方评估机构", frozenset({VIEW_ASSIGNED, CHECK_SAMPLE}), (2, 3),
+             exclusive=True),
+        # 探访人员 who are not officers — 儿童主任、驻村干部、网格员、志愿者 (the kind is
+        # named on each assignment): the persons a town assigned to them, masked, and visits
+        # to those only (care.assignments)
+        Role("visitor", "探访人员", frozenset({VIEW_ASSIGNED, RECORD_VISIT}), (4, 5)),
     ]
 }
 
@@ -226,7 +243,8 @@ ADMINISTRATOR_ROLES = frozenset(r.code for r in ROLES.values() if r.administrato
 # Capabilities that only read (each full view or export is audited; nothing else is written).
 # A role holding only these, and not an administrator, is read-only: it writes nothing, which
 # tests/test_security_findings_auth.py checks by walking every write route as each such role.
-READ_CAPABILITIES = frozenset({VIEW_REGISTRY, EXPORT_REGISTRY, VIEW_AUDIT, VIEW_RURAL_WATCH})
+READ_CAPABILITIES = frozenset({VIEW_REGISTRY, EXPORT_REGISTRY, VIEW_AUDIT, VIEW_RURAL_WATCH,
+                               VIEW_ASSIGNED})
 READ_ONLY_ROLES = frozenset(r.code for r in ROLES.values()
                             if r.capabilities <= READ_CAPABILITIES and not r.administrator)
 

@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from doudi.accounts import roles as role_table
@@ -456,3 +457,15 @@ def login_history(user: User, *, limit: int = 50) -> list[AuditEvent]:
     return list(AuditEvent.objects.filter(object_type="accounts.user", object_id=str(user.pk),
                                           action__in=LOGIN_ACTIONS)
                 .order_by("-at", "-id")[:limit])
+
+
+def accounts_holding(capabilities: set[str] | frozenset[str], *, under: str,
+                     without: set[str] | frozenset[str] = frozenset()) -> QuerySet[User]:
+    """Active accounts in an area whose roles give each of `capabilities` and none of
+    `without` — the accounts an officer may choose from (an evaluator's for a campaign, a
+    visitor's for a person), without a page asking which role anyone holds."""
+    codes = [code for code, role in ROLES.items()
+             if set(capabilities) <= role.capabilities and not set(without) & role.capabilities]
+    return (User.objects.filter(is_active=True, area__code__startswith=under,
+                                role_rows__role__in=codes)
+            .distinct().order_by("username"))

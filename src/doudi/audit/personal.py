@@ -66,6 +66,7 @@ PUBLIC: dict[str, frozenset[str]] = {k: frozenset(v) for k, v in {
     "care.facilityuser": {"service"},
     "care.improvementproject": {"name", "plan"},
     "reports.campaign": {"name", "programmes"},
+    "reports.campaignassignment": {"assignee_town", "checked_town"},  # area codes
     "reports.reportinstance": {"template", "period"},
     "community.organisation": {"name", "credit_code", "services"},
     "community.project": {"name"},

@@ -54,6 +54,8 @@ class CareProfile(Audited, AreaOwned, models.Model):
 class VisitTask(AreaOwned, models.Model):
     """One person of one group to be visited in one period, by the village first."""
 
+    assignment_keys = {"person": "person_id"}  # a visitor's assigned persons (care.assignments)
+
     OPEN, DONE = "open", "done"
 
     person = models.ForeignKey("registry.Person", on_delete=models.PROTECT,
@@ -87,6 +89,8 @@ class VisitTask(AreaOwned, models.Model):
 
 class Visit(Audited, AreaOwned, models.Model):
     """探访记录: who was seen, how they live, what is needed, whether the carer does the job."""
+
+    assignment_keys = {"person": "person_id"}
 
     CARER_CHOICES = [("yes", "照料到位"), ("no", "照料不到位"), ("na", "无委托照料")]
     FOLLOW_UP = [("none", "无需跟进"), ("warning", "转监测预警"), ("application", "启动救助申请")]
@@ -122,6 +126,8 @@ class Visit(Audited, AreaOwned, models.Model):
 
 
 class VisitPhoto(AreaOwned, models.Model):
+    assignment_keys = {"person": "visit__person_id"}
+
     visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="photos")
     content_type = models.CharField(max_length=40)
     size = models.PositiveIntegerField()
@@ -133,6 +139,36 @@ class VisitPhoto(AreaOwned, models.Model):
 
     def __str__(self) -> str:
         return f"照片 {self.sha256[:8]}"
+
+
+VISITOR_KINDS = [("child_director", "儿童主任"), ("village_cadre", "驻村干部"),
+                 ("grid_worker", "网格员"), ("volunteer", "志愿者")]
+
+
+class VisitorAssignment(Audited, AreaOwned, models.Model):
+    """探访对象分配: a person given to a visitor who is not an officer (儿童主任、驻村干部、网格员、
+    志愿者) from one day, until an end day or until ended. While it runs the visitor sees the
+    person (masked) and records visits to them; nothing else (areas.scoping, care.assignments).
+    The area is the person's household's."""
+
+    visitor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="探访人员",
+                                on_delete=models.PROTECT, related_name="visitor_assignments")
+    visitor_kind = models.CharField("身份", max_length=20, choices=VISITOR_KINDS)
+    person = models.ForeignKey("registry.Person", verbose_name="探访对象",
+                               on_delete=models.PROTECT, related_name="visitor_assignments")
+    valid_from = models.DateField("开始日期")
+    valid_to = models.DateField("结束日期", null=True, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField("分配时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "探访对象分配"
+        ordering = ["-valid_from", "-id"]
+        indexes = [models.Index(fields=["visitor", "valid_from"])]
+
+    def __str__(self) -> str:
+        return f"探访对象分配 {self.get_visitor_kind_display()}"
 
 
 class CrossProvinceCase(Audited, AreaOwned, models.Model):

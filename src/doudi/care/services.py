@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q, Sum
 
 from doudi.accounts import roles
-from doudi.areas.scoping import in_scope
+from doudi.areas.scoping import in_scope, is_assigned
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.care import facilities, plans
@@ -217,9 +217,13 @@ def record_visit(*, by, person: Person, data: VisitInput,  # noqa: ANN001
     if membership is None:
         raise CareError("该人员不在任何家庭中")
     household = membership.household
-    if not in_scope(by, household.area_code, roles.EDIT_REGISTRY) or \
-            not by.can(roles.RECORD_VISIT):
+    # an officer of the household's area, or a visitor the person is assigned to (the
+    # scoping door's assignments: care.assignments)
+    officer = in_scope(by, household.area_code, roles.EDIT_REGISTRY)
+    if not by.can(roles.RECORD_VISIT) or not (officer or is_assigned(by, person)):
         raise PermissionDenied("无权为该人员登记探访")
+    if not officer and data.follow_up != "none":
+        raise CareError("探访人员请在“需求”中写明情况，由村（社区）、镇街跟进（转预警、启动申请）")
     if not data.seen.strip() or not data.living.strip():
         raise CareError("请填写见到的人和居住生活状况")
     if data.visited_on > clock.today():

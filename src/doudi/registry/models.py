@@ -55,6 +55,9 @@ class Household(Audited, AreaOwned):
 class Person(MaskedIdentity, Audited, AreaOwned):
     """人员. The resident ID is unique; birth date and sex are derived from it."""
 
+    # a visitor's assigned persons (care.assignments), admitted by `visible_to(assigned=True)`
+    assignment_keys = {"person": "pk"}
+
     # birth date and initials would give the hidden digits and characters back
     audit_maskers = {"id_number": mask_id_number, "name": mask_name, "phone": mask_phone,
                      "birth_date": lambda v: v[:4] + "-**-**", "name_initials": lambda _: "**"}

@@ -78,9 +78,13 @@ def start(*, by, name: str, kind: str, programmes: list[str], rate_bp: int, seed
 def check(*, by, sample: CampaignSample, problems: dict[str, str],  # noqa: ANN001
           checked_on: dt.date) -> list[CampaignFinding]:
     """The checklist result for a sampled household: each problem (item → description)
-    becomes a corrective task due `correction_days` after the check."""
-    if not by.can(roles.CHECK_SAMPLE) or not in_scope(by, sample.area_code,
-                                                      roles.VIEW_REGISTRY):
+    becomes a corrective task due `correction_days` after the check, marked with who found it
+    (本级检查, 互查 or 第三方评估, `reports.assignments`)."""
+    from doudi.reports import assignments
+
+    # the sample's own area, or a running 互查 / 第三方评估 assignment naming it
+    source = assignments.source_of(by, sample)
+    if source is None:
         raise PermissionDenied("无权登记该户的检查结果")
     if sample.campaign.status == Campaign.CLOSED:
         raise CampaignError("检查活动已结束")
@@ -93,9 +97,12 @@ def check(*, by, sample: CampaignSample, problems: dict[str, str],  # noqa: ANN0
     with transaction.atomic():
         sample.checked_by, sample.checked_on = by, checked_on
         sample.save(update_fields=["checked_by", "checked_on"])
-        sample.findings.filter(corrected_on__isnull=True).delete()
+        # a new check replaces the open findings of the same kind of check (互查 does not
+        # erase what the town's own check or an evaluator found)
+        sample.findings.filter(corrected_on__isnull=True, source=source).delete()
         return [CampaignFinding.objects.create(sample=sample, item=item, note=text.strip()[:300],
-                                               due_on=due, area_code=sample.area_code)
+                                               due_on=due, area_code=sample.area_code,
+                                               source=source, recorded_by=by)
                 for item, text in problems.items()]
 
 

@@ -25,8 +25,16 @@ CHECKLIST = {
 }
 
 
+# who recorded a finding: the campaign's own checkers (by area), a town's officers checking
+# another town's sample (互查), an outside assessor (第三方评估)
+FINDING_SOURCES = [("own", "本级检查"), ("peer", "互查"), ("evaluator", "第三方评估")]
+ASSIGNMENT_KINDS = FINDING_SOURCES[1:]
+
+
 class Campaign(Audited, AreaOwned, models.Model):
     DRAFT, RUNNING, CLOSED = "draft", "running", "closed"
+    # the campaigns an active assignment names are admitted to the assignee (areas.scoping)
+    assignment_keys = {"campaign": "pk"}
 
     name = models.CharField("名称", max_length=100)
     kind = models.CharField("类型", max_length=20, choices=CAMPAIGN_KINDS)
@@ -52,6 +60,8 @@ class Campaign(Audited, AreaOwned, models.Model):
 
 class CampaignSample(AreaOwned, models.Model):
     """A household drawn for a campaign, in its stratum (town × programme)."""
+
+    assignment_keys = {"sample": "pk"}
 
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="samples")
     household = models.ForeignKey("registry.Household", on_delete=models.PROTECT,
@@ -82,6 +92,9 @@ class CampaignFinding(Audited, AreaOwned, models.Model):
     due_on = models.DateField("整改期限")
     corrected_on = models.DateField("整改完成日期", null=True, blank=True)
     correction = models.CharField("整改情况", max_length=300, blank=True)
+    source = models.CharField("发现方式", max_length=10, choices=FINDING_SOURCES, default="own")
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="登记人", null=True,
+                                    blank=True, on_delete=models.SET_NULL, related_name="+")
 
     class Meta:
         verbose_name = "检查问题"
@@ -89,6 +102,40 @@ class CampaignFinding(Audited, AreaOwned, models.Model):
 
     def __str__(self) -> str:
         return f"问题：{self.get_item_display()}"
+
+
+class CampaignAssignment(Audited, AreaOwned, models.Model):
+    """互查 / 第三方评估: a campaign gives sampled households to someone who does not own them —
+    every officer of another town who checks samples (`assignee_town`), or an evaluator's
+    account (`assignee`) — for the campaign's dates. While it runs, they see those households
+    (masked) and record findings on them; nothing else of the checked town, and nothing once
+    it ends (areas.scoping, reports.assignments)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="assignments")
+    kind = models.CharField("类型", max_length=10, choices=ASSIGNMENT_KINDS)
+    assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name="评估机构账号",
+                                 null=True, blank=True, on_delete=models.PROTECT,
+                                 related_name="campaign_assignments")
+    assignee_town = models.CharField("互查镇街", max_length=9, blank=True, db_index=True)
+    checked_town = models.CharField("被检查镇街", max_length=9, blank=True,
+                                    help_text="空为活动的全部抽样家庭")
+    samples = models.ManyToManyField(CampaignSample, related_name="assignments")
+    valid_from = models.DateField("开始日期")
+    valid_to = models.DateField("结束日期")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                   on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField("分配时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "检查分配"
+        ordering = ["campaign", "id"]
+        constraints = [models.CheckConstraint(
+            condition=(models.Q(assignee__isnull=True) & ~models.Q(assignee_town=""))
+            | (models.Q(assignee__isnull=False) & models.Q(assignee_town="")),
+            name="campaign_assignment_one_assignee")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}分配（{self.campaign.name}）"
 
 
 class ReportInstance(Audited, AreaOwned, models.Model):

@@ -54,7 +54,11 @@ INDICATORS: tuple[Indicator, ...] = (
               note="期末（本期截至今日）在保户数占在保户数与待处置应保未保预警之和的比例，"
                    "与监测预警首页同一口径"),
 )
-FIGURES = tuple(dict.fromkeys(f for i in INDICATORS for f in (i.numerator, *i.denominator)))
+# shown beside the indicators: who found the campaigns' problems (互查, 第三方评估)
+FOUND_BY = (("findings_peer_households", "其中互查发现问题（户）"),
+            ("findings_evaluator_households", "其中第三方评估发现问题（户）"))
+FIGURES = tuple(dict.fromkeys([*(f for i in INDICATORS for f in (i.numerator, *i.denominator)),
+                               *(f for f, _ in FOUND_BY)]))
 
 
 @dataclass
@@ -70,6 +74,9 @@ class TownPerformance:
 
     def rate_bp(self, indicator: Indicator) -> int | None:
         return ratio_bp(self.part(indicator), self.whole(indicator))
+
+    def found_by(self) -> list[int]:
+        return [self.figures.get(f, 0) for f, _ in FOUND_BY]
 
     def cells(self) -> list[tuple[Indicator, int, int, int | None]]:
         """(indicator, numerator, denominator, share in basis points) in the page's order."""
@@ -105,7 +112,8 @@ def xlsx(rows: list[TownPerformance], names: dict[str, str], title: str) -> byte
     for i in INDICATORS:
         header += [f"{i.label}：{i.denominator_label}", f"{i.label}：{i.numerator_label}",
                    f"{i.label}：{i.rate_label}"]
+    header += [label for _, label in FOUND_BY]
     return one_sheet("绩效评价", header, (
         [names.get(r.town, r.town), *[v for _, part, whole, bp in r.cells()
-                                      for v in (whole, part, percent(bp))]]
+                                      for v in (whole, part, percent(bp))], *r.found_by()]
         for r in rows), title=title)

@@ -35,7 +35,7 @@ from doudi.monitoring.overdue import as_of, overdue_on, pending_on
 from doudi.programmes import catalogue
 from doudi.registry import rural_watch
 from doudi.registry.models import CategoryAssignment
-from doudi.reports.models import CampaignFinding
+from doudi.reports.models import CampaignFinding, CampaignSample
 
 APPROVAL_WORKDAYS = 30  # 民发〔2021〕57号: 低保 审核确认 within 30 working days
 
@@ -61,6 +61,9 @@ FIGURES: dict[str, str] = {
     "processing_days": "平均办理天数",
     "findings_due": "整改期限在本月的检查问题",
     "findings_corrected": "其中按期整改",
+    # who found the problems: households checked in the period with a finding of 互查 / 第三方评估
+    "findings_peer_households": "互查发现问题的户数",
+    "findings_evaluator_households": "第三方评估发现问题的户数",
     # 慈善资金/物资 (community.Donation): counted and summed by `donation_figures`
     "donations_received": "接收慈善捐赠（笔）",
     "donations_received_fen": "接收慈善资金（元）",
@@ -191,6 +194,11 @@ def period_records(figure: str, area: str, first: dt.date, last: dt.date) -> Que
     if figure == "findings_due":
         return CampaignFinding.objects.filter(area_code__startswith=area,
                                               due_on__range=(first, last))
+    if figure in ("findings_peer_households", "findings_evaluator_households"):
+        source = "peer" if figure == "findings_peer_households" else "evaluator"
+        return CampaignSample.objects.filter(
+            area_code__startswith=area, checked_on__range=(first, last),
+            pk__in=CampaignFinding.objects.filter(source=source).values("sample_id"))
     if figure == "findings_corrected":
         return CampaignFinding.objects.filter(area_code__startswith=area,
                                               due_on__range=(first, last),
@@ -270,7 +278,8 @@ def month_table(area: str, month: dt.date) -> Table:
                 "warnings_closed", "warnings_pending", "warnings_overdue", "uncovered_pending",
                 "visits_done", "visit_tasks_due", "visit_tasks_done", "applications_submitted",
                 "applications_decided", "applications_on_time", "findings_due",
-                "findings_corrected", *RURAL, "rural_warnings_raised",
+                "findings_corrected", "findings_peer_households",
+                "findings_evaluator_households", *RURAL, "rural_warnings_raised",
                 "rural_warnings_closed"):
         per[key] = counts(key, area, first, last, width)
     per.update(donation_figures(area, first, last, width))

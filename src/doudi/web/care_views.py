@@ -87,9 +87,20 @@ def care_home(request: HttpRequest) -> HttpResponse:
         .select_related("person", "visitor")[:20]})
 
 
-def _person(request: HttpRequest, person_id: int) -> Person:
-    require_capability(request, roles.VIEW_REGISTRY)
-    person = Person.objects.visible_to(request.user).filter(pk=person_id).first()
+def _may_read(request: HttpRequest) -> None:
+    """Care pages are read by area (registry readers) or by assignment (a visitor's
+    persons, care.assignments)."""
+    if not (request.user.can(roles.VIEW_REGISTRY) or request.user.can(roles.VIEW_ASSIGNED)):
+        raise PermissionDenied("没有此项权限")
+
+
+def _person(request: HttpRequest, person_id: int, *, assigned: bool = False) -> Person:
+    if assigned:
+        _may_read(request)
+    else:
+        require_capability(request, roles.VIEW_REGISTRY)
+    person = Person.objects.visible_to(request.user, assigned=assigned).filter(
+        pk=person_id).first()
     if person is None:
         raise Http404("人员不存在或不在您的管辖范围内")
     return person
@@ -97,8 +108,9 @@ def _person(request: HttpRequest, person_id: int) -> Person:
 
 @login_required
 def visit_new(request: HttpRequest, person_id: int) -> HttpResponse:
-    """The visit form (phone-sized)."""
-    person = _person(request, person_id)
+    """The visit form (phone-sized), for an officer of the person's area or a visitor the
+    person is assigned to."""
+    person = _person(request, person_id, assigned=True)
     if not request.user.can(roles.RECORD_VISIT):
         raise PermissionDenied("无权登记探访")
     form = {k: request.POST.get(k, "") for k in ("visited_on", "seen", "living", "health",
@@ -127,10 +139,13 @@ def visit_new(request: HttpRequest, person_id: int) -> HttpResponse:
         except (services.CareError, PermissionDenied) as exc:
             error = str(exc)
     tasks = VisitTask.objects.filter(person=person, status=VisitTask.OPEN)
+    officer = request.user.can(roles.VIEW_REGISTRY)
     return render(request, "doudi/visit_form.html", {
         "person": person, "form": form, "error": error, "tasks": tasks,
         "today": clock.today(), "carers": Visit.CARER_CHOICES,
-        "follow_ups": Visit.FOLLOW_UP, "programmes": catalogue.choices(),
+        # a visitor writes what is needed; the village and town follow it up
+        "follow_ups": Visit.FOLLOW_UP if officer else Visit.FOLLOW_UP[:1],
+        "officer": officer, "programmes": catalogue.choices(),
         "programme": form["programme"] or services.DEFAULT_VISIT_PROGRAMME,
         "profile": CareProfile.objects.filter(person=person).first()})
 
@@ -138,8 +153,8 @@ def visit_new(request: HttpRequest, person_id: int) -> HttpResponse:
 @login_required
 @require_GET
 def visit_detail(request: HttpRequest, visit_id: int) -> HttpResponse:
-    require_capability(request, roles.VIEW_REGISTRY)
-    visit = (Visit.objects.filter(area_code__startswith=request.user.scope_prefix)
+    _may_read(request)
+    visit = (Visit.objects.visible_to(request.user, assigned=True)
              .select_related("person", "household", "visitor", "warning", "application")
              .filter(pk=visit_id).first())
     if visit is None:
@@ -364,10 +379,9 @@ def visit_photo(request: HttpRequest, visit_id: int, photo_id: int) -> HttpRespo
     from doudi.audit.models import AuditEvent
     from doudi.casework.attachments import SIGNATURES, storage_path
 
-    require_capability(request, roles.VIEW_REGISTRY)
-    photo = (VisitPhoto.objects.filter(visit_id=visit_id, pk=photo_id,
-                                       area_code__startswith=request.user.scope_prefix)
-             .select_related("visit").first())
+    _may_read(request)
+    photo = (VisitPhoto.objects.visible_to(request.user, assigned=True)
+             .filter(visit_id=visit_id, pk=photo_id).select_related("visit").first())
     if photo is None:
         raise Http404("照片不存在或不在您的管辖范围内")
     audit.record(AuditEvent.VIEW, object_type="care.visitphoto", object_id=photo.pk,
@@ -377,3 +391,66 @@ def visit_photo(request: HttpRequest, visit_id: int, photo_id: int) -> HttpRespo
                             content_type=photo.content_type)
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@login_required
+def visitors(request: HttpRequest) -> HttpResponse:
+    """探访人员: for a visitor, the persons assigned to them (masked) with their open tasks;
+    for a town or district officer, the assignments of their area, and the form that gives a
+    person (`?person=`) to a visitor's account."""
+    from doudi.accounts.models import User
+    from doudi.accounts.services import accounts_holding
+    from doudi.care import assignments
+    from doudi.care.models import VISITOR_KINDS, VisitorAssignment
+
+    _may_read(request)
+    user, today, error = request.user, clock.today(), ""
+    manages = user.can(roles.ASSIGN_VISITORS)
+    raw = request.POST.get("person") or request.GET.get("person", "")
+    person = (Person.objects.visible_to(user, roles.EDIT_REGISTRY).filter(pk=int(raw)).first()
+              if manages and raw.isdigit() else None)
+    if request.method == "POST":
+        try:
+            action = request.POST.get("action", "")
+            if action == "assign":
+                if person is None:
+                    raise services.CareError("请从人员的关爱信息页选择探访对象")
+                visitor_id = request.POST.get("visitor", "")
+                visitor = (User.objects.filter(pk=int(visitor_id)).first()
+                           if visitor_id.isdigit() else None)
+                until = request.POST.get("valid_to", "")
+                assignments.assign(
+                    by=user, visitor=visitor, person=person,
+                    visitor_kind=request.POST.get("visitor_kind", ""),
+                    valid_from=dt.date.fromisoformat(request.POST.get("valid_from", "")),
+                    valid_to=dt.date.fromisoformat(until) if until else None)
+                messages.success(request, "已分配探访对象")
+                return redirect("visitors")
+            if action == "end":
+                found = VisitorAssignment.objects.visible_to(user).filter(
+                    pk=int(request.POST.get("assignment", "0") or 0)).first()
+                if found is None:
+                    raise services.CareError("分配不存在或不在您的管辖范围内")
+                assignments.end(by=user, assignment=found)
+                messages.success(request, "已结束分配")
+                return redirect("visitors")
+            raise services.CareError("未知操作")
+        except ValueError:
+            error = "请填写开始日期"
+        except (services.CareError, PermissionDenied) as exc:
+            error = str(exc) or "无权分配探访对象"
+    mine = assignments.active_for(user).select_related("person").order_by("person_id")
+    open_tasks = VisitTask.objects.visible_to(user, assigned=True).filter(
+        status=VisitTask.OPEN, person_id__in=[a.person_id for a in mine])
+    tasks: dict[int, list[VisitTask]] = defaultdict(list)
+    for task in open_tasks.order_by("due_on"):
+        tasks[task.person_id].append(task)
+    running = Q(valid_to__isnull=True) | Q(valid_to__gte=today)
+    return render(request, "doudi/visitors.html", {
+        "mine": [(a, tasks.get(a.person_id, [])) for a in mine], "today": today,
+        "error": error, "manages": manages, "person": person, "kinds": VISITOR_KINDS,
+        "rows": VisitorAssignment.objects.visible_to(user).filter(running)
+        .select_related("visitor", "person")[:500] if manages else [],
+        "accounts": accounts_holding({roles.VIEW_ASSIGNED, roles.RECORD_VISIT},
+                                     under=user.scope_prefix or "\0",
+                                     without={roles.VIEW_REGISTRY}) if manages else []})

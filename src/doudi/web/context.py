@@ -41,6 +41,10 @@ def navigation(request) -> dict:  # noqa: ANN001
         items.append(("家庭档案", reverse("household_list")))
         items.append(("资金发放", reverse("payments")))
         items.append(("政策参数", reverse("policy_list")))
+    if user.can(roles.VIEW_ASSIGNED) and user.can(roles.CHECK_SAMPLE):
+        items.append(("评估任务", reverse("campaigns")))
+    if user.can(roles.VIEW_ASSIGNED) and user.can(roles.RECORD_VISIT):
+        items.append(("我的探访对象", reverse("visitors")))
     if user.can(roles.VIEW_RURAL_WATCH):
         items.append(("防返贫监测", reverse("rural_home")))
     if user.can(roles.ANSWER_REFERRALS):

@@ -12,6 +12,7 @@ from decimal import InvalidOperation
 import pygal
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,13 +22,14 @@ from pygal.style import Style
 
 from doudi.accounts import roles
 from doudi.areas.models import Area, area_names, area_names_under
-from doudi.areas.scoping import along_chain
+from doudi.areas.scoping import in_scope
 from doudi.core import clock
 from doudi.core.money import parse_whole, parse_yuan
 from doudi.programmes import catalogue
 from doudi.referrals import statistics as referral_statistics
-from doudi.reports import axis, campaigns, filing, performance, statistics
+from doudi.reports import assignments, axis, campaigns, filing, performance, statistics
 from doudi.reports.models import (
+    ASSIGNMENT_KINDS,
     CAMPAIGN_KINDS,
     CHECKLIST,
     Campaign,
@@ -213,10 +215,16 @@ def figure_list(request: HttpRequest) -> HttpResponse:
 
 # -- campaigns ------------------------------------------------------------------------------
 
+def _may_see_campaigns(request: HttpRequest) -> None:
+    """Campaigns are read by area (registry readers) or by assignment (互查, 第三方评估)."""
+    if not (request.user.can(roles.VIEW_REGISTRY) or request.user.can(roles.VIEW_ASSIGNED)):
+        raise PermissionDenied("没有此项权限")
+
+
 def _campaign(request: HttpRequest, campaign_id: int) -> Campaign:
-    require_capability(request, roles.VIEW_REGISTRY)
-    scope = request.user.scope_prefix
-    row = Campaign.objects.filter(pk=campaign_id).filter(along_chain(scope)).first()
+    _may_see_campaigns(request)
+    row = (Campaign.objects.visible_to(request.user, assigned=True, chain=True)
+           .filter(pk=campaign_id).first())
     if row is None:
         raise Http404("检查活动不存在或不在您的管辖范围内")
     return row
@@ -229,9 +237,9 @@ def _town_names(prefix: str) -> dict[str, str]:
 
 @login_required
 def campaign_list(request: HttpRequest) -> HttpResponse:
-    """检查活动: those over the user's area; a district starts one with a seeded sample."""
-    require_capability(request, roles.VIEW_REGISTRY)
-    scope = request.user.scope_prefix
+    """检查活动: those over the user's area, and those assigned to the user (互查, 第三方评估);
+    a district starts one with a seeded sample."""
+    _may_see_campaigns(request)
     error = ""
     form = {k: request.POST.get(k, "") for k in ("name", "kind", "rate", "seed", "starts_on",
                                                   "due_on", "correction_days")}
@@ -254,36 +262,88 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
             error = "请填写抽样比例（%）、随机种子（整数）和日期"
         except (campaigns.CampaignError, PermissionDenied) as exc:
             error = str(exc) or "检查活动由区县民政部门组织"
-    rows = Campaign.objects.filter(along_chain(scope))
+    rows = Campaign.objects.visible_to(request.user, chain=True)
     return render(request, "doudi/campaigns.html", {
         "rows": rows, "error": error, "form": form, "kinds": CAMPAIGN_KINDS,
+        "assigned": assignments.active_for(request.user).select_related("campaign")
+        .annotate(households=Count("samples")),
+        "names": _town_names(request.user.scope_prefix or ""),
         "programmes": catalogue.choices(), "checked_programmes": {catalogue.DIBAO},
         "today": clock.today(),
         "can_start": request.user.can(roles.START_CAMPAIGN)})
 
 
+def _assign(request: HttpRequest, row: Campaign) -> None:
+    """The district's 互查 / 第三方评估 assignments of the campaign's samples."""
+    from doudi.accounts.models import User
+
+    action = request.POST.get("action", "")
+    if action == "assign":
+        kind = request.POST.get("kind", "")
+        assignee = None
+        if kind == assignments.EVALUATOR:
+            raw = request.POST.get("assignee", "")
+            assignee = User.objects.filter(pk=int(raw)).first() if raw.isdigit() else None
+        assignments.assign(by=request.user, campaign=row, kind=kind,
+                           checked_town=request.POST.get("checked_town", ""),
+                           assignee_town=request.POST.get("assignee_town", ""),
+                           assignee=assignee)
+    elif action == "end_assignment":
+        raw = request.POST.get("assignment", "")
+        found = row.assignments.filter(pk=int(raw)).first() if raw.isdigit() else None
+        if found is None:
+            raise campaigns.CampaignError("分配不存在")
+        assignments.end(by=request.user, assignment=found)
+    else:
+        raise campaigns.CampaignError("未知操作")
+
+
 @login_required
-@require_GET
 def campaign_detail(request: HttpRequest, campaign_id: int) -> HttpResponse:
+    """A campaign: its summary by town, the sampled households the user may see (their own
+    area's, and those assigned to them), and for the district the 互查 and 第三方评估
+    assignments."""
+    from doudi.accounts.services import accounts_holding
+
     row = _campaign(request, campaign_id)
     names = _town_names(row.area_code)
+    error = ""
+    if request.method == "POST":
+        try:
+            _assign(request, row)
+            return redirect("campaign_detail", campaign_id=row.pk)
+        except (campaigns.CampaignError, PermissionDenied) as exc:
+            error = str(exc) or "检查分配由组织检查活动的区县民政部门办理"
     if request.GET.get("format") == "xlsx":
         return download(campaigns.summary_xlsx(row, names), f"{row.name}_汇总.xlsx")
-    samples = row.samples.filter(area_code__startswith=request.user.scope_prefix) \
+    samples = row.samples.visible_to(request.user, assigned=True) \
         .select_related("household").order_by("town", "programme", "household_id")
     town = request.GET.get("town", "")
     if town.isdigit():
         samples = samples.filter(town=town)
+    manages = request.user.can(roles.START_CAMPAIGN) and in_scope(
+        request.user, row.area_code, roles.VIEW_REGISTRY)
     return render(request, "doudi/campaign_detail.html", {
         "row": row, "summary": campaigns.summary(row), "names": names,
-        "samples": samples[:500], "town": town, "checklist": CHECKLIST})
+        "samples": samples[:500], "town": town, "checklist": CHECKLIST, "error": error,
+        "manages": manages,
+        "assignments": row.assignments.select_related("assignee")
+        .annotate(households=Count("samples")) if manages else [],
+        "evaluators": accounts_holding({roles.VIEW_ASSIGNED, roles.CHECK_SAMPLE},
+                                       under=row.area_code[:4], without={roles.VIEW_REGISTRY})
+        if manages else [],
+        "assignment_kinds": ASSIGNMENT_KINDS, "today": clock.today()})
 
 
 @login_required
 def campaign_sample(request: HttpRequest, campaign_id: int, sample_id: int) -> HttpResponse:
-    """The checklist for one sampled household; problems become corrective tasks."""
+    """The checklist for one sampled household; problems become corrective tasks. An
+    assignee (互查, 第三方评估) sees the household masked and records findings on it."""
+    from doudi.benefits.models import Enrollment
+    from doudi.registry.models import Household
+
     row = _campaign(request, campaign_id)
-    sample = row.samples.filter(pk=sample_id, area_code__startswith=request.user.scope_prefix) \
+    sample = row.samples.visible_to(request.user, assigned=True).filter(pk=sample_id) \
         .select_related("household").first()
     if sample is None:
         raise Http404("抽样家庭不存在或不在您的管辖范围内")
@@ -308,9 +368,19 @@ def campaign_sample(request: HttpRequest, campaign_id: int, sample_id: int) -> H
             error = str(exc) or "无权登记"
         except CampaignFinding.DoesNotExist:
             error = "问题不存在"
+    household = sample.household
+    today = clock.today()
     return render(request, "doudi/campaign_sample.html", {
         "row": row, "sample": sample, "checklist": CHECKLIST, "error": error,
-        "findings": sample.findings.all(), "today": clock.today()})
+        "findings": sample.findings.select_related("recorded_by"), "today": today,
+        # what the checklist is checked against, masked for everyone on this page
+        "members": household.memberships.filter(end_date__isnull=True)
+        .select_related("person").order_by("id"),
+        "enrollments": Enrollment.objects.filter(household=household, end_date__isnull=True),
+        "household_link": Household.objects.visible_to(request.user)
+        .filter(pk=household.pk).exists(),
+        "can_check": assignments.source_of(request.user, sample) is not None,
+        "can_correct": in_scope(request.user, sample.area_code, roles.EDIT_REGISTRY)})
 
 
 @login_required

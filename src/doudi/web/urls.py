@@ -170,6 +170,7 @@ urlpatterns = [
     path("care/visits/<int:visit_id>/photos/<int:photo_id>/", care_views.visit_photo,
          name="visit_photo"),
     path("care/children/", care_views.children, name="children"),
+    path("care/visitors/", care_views.visitors, name="visitors"),
     path("rural/", rural_views.rural_home, name="rural_home"),
     path("rural/households/<int:household_id>/", rural_views.rural_household,
          name="rural_household"),

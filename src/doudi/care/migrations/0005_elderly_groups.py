@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('care', '0003_facilities'),
+        ('care', '0004_visitor_assignments'),
     ]
 
     operations = [
