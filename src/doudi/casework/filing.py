@@ -190,8 +190,9 @@ class TownRow:
 def summary(rows: QuerySet[FilingRecord], today: dt.date) -> list[TownRow]:
     """备案审查 by town, counted from the records shown."""
     towns: dict[str, TownRow] = defaultdict(lambda: TownRow(""))
-    for r in rows.only("town", "decision", "selected", "sampled", "risks", "status",
-                       "corrected_on", "correction_due_on"):
+    fields = ("town", "decision", "selected", "sampled", "risks", "status", "corrected_on",
+              "correction_due_on")
+    for r in rows.select_related(None).only(*fields):
         t = towns[r.town]
         t.town = r.town
         t.filed += 1
