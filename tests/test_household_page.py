@@ -19,8 +19,10 @@ from doudi.web.access import render_household
 pytestmark = pytest.mark.django_db
 
 # the page as it was drawn before it was assembled: the same sections in the same order
+# (备案审查, drawn only for a household with a decision filed, came later)
 SECTIONS = ["members", "categories", "observations", "rules", "enrollments", "applications",
-            "needs", "donations", "visits", "warnings", "referrals", "verification", "timeline"]
+            "filings", "needs", "donations", "visits", "warnings", "referrals", "verification",
+            "timeline"]
 
 
 def _sections(html: str) -> list[str]:
@@ -31,6 +33,24 @@ def _isolated(monkeypatch: pytest.MonkeyPatch) -> None:
     """Registrations a test makes end with it."""
     monkeypatch.setattr(household_page, "_panels", dict(household_page._panels))
     monkeypatch.setattr(household_page, "_timeline", dict(household_page._timeline))
+
+
+@pytest.fixture(autouse=True)
+def _filed(world) -> None:
+    """A decision of the household's town under delegated power, filed, so 备案审查 shows."""
+    import datetime as dt
+
+    from doudi.casework.models import Application, FilingRecord
+
+    household, day = world.village_hh, dt.date(2026, 11, 2)
+    app = Application.objects.create(
+        number="SQ2026PANEL00001", programme="dibao", channel="village", state="refused",
+        household=household, reason="测试", submitted_on=day, step_started_on=day,
+        decision="refused", decided_on=day, area_code=household.area_code)
+    FilingRecord.objects.create(application=app, household=household, programme="dibao",
+                                town=household.area_code[:9], decision="refused",
+                                decided_on=day, decider_name="town_approver",
+                                area_code=household.area_code)
 
 
 def test_every_app_panel_is_drawn_in_order(client, world) -> None:

@@ -62,7 +62,13 @@ from doudi.care.models import (
     VisitorAssignment,
     VisitPhoto,
 )
-from doudi.casework.models import Application, ApplicationEvent, HomeVisit, OnlineRequest
+from doudi.casework.models import (
+    Application,
+    ApplicationEvent,
+    FilingRecord,
+    HomeVisit,
+    OnlineRequest,
+)
 from doudi.community.models import Organisation
 from doudi.core import clock, idnumber
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
@@ -96,6 +102,8 @@ class Record:
     batch: FeedBatch | None = None
     report: VerificationReport | None = None
     application: Application | None = None  # decided, so its notice prints
+    # its application's decision filed for the district's review (备案), pending and selected
+    filing_record: FilingRecord | None = None
     enrollment: Enrollment | None = None  # paid once, in a run owned by the village
     warning: Warning | None = None  # an open 主动发现 about the marker, handled by the town
     monitoring_run: MonitoringRun | None = None  # a run over the village, naming the household
@@ -130,6 +138,7 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     "batch_id": lambda record: record.batch.pk,
     "report_id": lambda record: record.report.pk,
     "application_id": lambda record: record.application.pk,
+    "filing_record_id": lambda record: record.filing_record.pk,
     "attachment_id": lambda record: record.application.attachments.get().pk,
     "request_id": lambda record: record.application.online_request.pk,
     "enrollment_id": lambda record: record.enrollment.pk,
@@ -204,6 +213,11 @@ DETAIL_CAPABILITY = {
     "application_request": roles.EDIT_REGISTRY,
     "application_pay": roles.EDIT_REGISTRY,
     "application_attach": roles.EDIT_REGISTRY,
+    # 备案审查: reviewed by the district (a town never reviews its own decisions); the town
+    # records the correction asked for, as it records a campaign's (an empty POST: the form's
+    # reason on the household page)
+    "filing_review": roles.REVIEW_FILING,
+    "filing_correct": roles.EDIT_REGISTRY,
     "enrollment_change": roles.EDIT_REGISTRY,
     "enrollment_payee": (roles.REQUEST_PAYEE_CHANGE, roles.APPROVE_PAYEE_CHANGE),
     "consent_add": roles.EDIT_REGISTRY,
@@ -277,6 +291,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "documents_print": (roles.VIEW_REGISTRY,),
     "offices": (roles.EDIT_POLICY,),
     "reserve_fund": (roles.VIEW_REGISTRY,),
+    "filing_reviews": (roles.VIEW_REGISTRY,),  # a town sees its own filings' outcome
     "payments": (roles.VIEW_REGISTRY,),
     "failed_payments": (roles.VIEW_REGISTRY,),
     "payee_changes": (roles.VIEW_REGISTRY,),
@@ -499,6 +514,7 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
             made[key] = Record(key, household, marker, frozenset(tokens),
                                *_exchange_objects(household, i), application=application,
                                enrollment=_enrollment(application),
+                               filing_record=_filing_record(application),
                                warning=_warning(household, marker),
                                visit=_visit(household, marker),
                                institution=(home := _institution(household, marker)),
@@ -651,6 +667,17 @@ def _warning(household: Household, marker: Person) -> Warning:
         subject_key=f"matrix|{household.pk}", open_key=f"matrix|{household.pk}")
 
 
+def _filing_record(application: Application) -> FilingRecord:
+    """The application's decision as a town took it under delegated power, filed (备案) and
+    selected for the district's review."""
+    return FilingRecord.objects.create(
+        application=application, household=application.household,
+        programme=application.programme, town=application.area_code[:9],
+        decision="approved", amount_fen=application.amount_fen,
+        decided_on=application.decided_on, decider_name="矩阵镇街审批", sampled=True,
+        risks=["decider_visited"], selected=True, area_code=application.area_code)
+
+
 def _enrollment(application: Application) -> Enrollment:
     """The application's enrollment, with one paid line in a run of the village's own."""
     e = Enrollment.objects.create(
@@ -765,7 +792,7 @@ def out_of_area_state(codes: list[str], assigned: frozenset[int] = frozenset()) 
         model.__name__: list(model.objects.filter(area_code__in=codes).order_by("pk").values())
         for model in (Household, Person, Membership, Observation, CategoryAssignment, Consent,
                       VerificationReport, ImportJob, FeedBatch, Application,
-                      ApplicationEvent, HomeVisit, OnlineRequest, Enrollment,
+                      ApplicationEvent, HomeVisit, OnlineRequest, FilingRecord, Enrollment,
                       EnrollmentEvent, PaymentRun, PaymentLine, Recalculation, ReviewTask,
                       Referral, Institution, ImprovementProject, Facility, FacilityService,
                       FacilityUser)

@@ -66,6 +66,13 @@ APPROVE_DELEGATED = _capability("casework.approve_delegated",
 TOP_UP_FUND = _capability("casework.top_up_fund", "向镇街拨付临时救助备用金")
 ADVANCE_PAYMENT = _capability("casework.advance_payment", "先行救助（从镇街备用金支付）")
 
+# -- 放权后监管: the district reviews what towns decided under delegated power (备案审查) --------
+# Every delegated decision is filed (casework.filing); the district's approver and officer
+# review the filings of their towns — confirm, or open a correction the town must record.
+# Towns hold no part of it: nobody reviews their own decisions.
+REVIEW_FILING = _capability("casework.review_filing",
+                            "备案审查：审查镇街受委托作出的审批决定（确认或要求纠正）")
+
 # -- benefits (待遇发放): the maker builds, a second person approves ----------------------------
 CHANGE_ENROLLMENT = _capability("benefits.change_enrollment",
                                 "保障金增发、减发、停发、恢复，复核后调整、渐退、停保")
@@ -170,7 +177,8 @@ _DISTRICT = _CASEWORK | {SIMULATE_RULES, IMPORT_FEEDS, RUN_MONITORING, TOP_UP_FU
                          PAY_ONE_OFF, GENERATE_VISIT_TASKS, ASSIGN_VISITORS,
                          MANAGE_INSTITUTIONS, HANDLE_TOWN_WARNING, HANDLE_DISTRICT_WARNING,
                          SUBMIT_FILING, START_CAMPAIGN, CHECK_SAMPLE, APPROVE_NAMING,
-                         MANAGE_BOUNDARIES, VIEW_RURAL_WATCH, PRODUCE_OUTBOUND}
+                         MANAGE_BOUNDARIES, VIEW_RURAL_WATCH, PRODUCE_OUTBOUND,
+                         REVIEW_FILING}
 
 # -- 慈善捐赠 (charity and donations): the town and district offices record the funds and goods
 # received from social forces and those given to households (community.services) -----------

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from doudi.accounts import roles
 from doudi.casework import services
-from doudi.casework.models import CHANNEL_CHOICES, Application
+from doudi.casework.models import CHANNEL_CHOICES, Application, FilingRecord
 from doudi.core import clock
 from doudi.programmes import catalogue
 from doudi.registry.models import Household
@@ -46,4 +46,23 @@ def applications(request: HttpRequest, household: Household) -> dict[str, Any]:
 register_panel(Panel("applications", 60, "救助申请", "doudi/household/applications.html",
                      applications, forms=("application_error",)))
 register_timeline(Application, lambda household: household.applications.values_list(
+    "pk", flat=True))
+
+
+def filings(request: HttpRequest, household: Household) -> dict[str, Any] | None:
+    """备案审查 of the household's decisions taken under delegated power: the district's review
+    and, when it asked for a correction, the form the town records it with. Left out when the
+    household has no filing in the user's area."""
+    rows = list(FilingRecord.objects.visible_to(request.user).filter(household=household)
+                .select_related("application").order_by("-decided_on", "-id")[:20])
+    if not rows:
+        return None
+    return {"filings": rows, "today": clock.today(),
+            "may_correct": request.user.can(roles.EDIT_REGISTRY),
+            "review_filings": request.user.can(roles.REVIEW_FILING)}
+
+
+register_panel(Panel("filings", 62, "备案审查", "doudi/household/filings.html", filings,
+                     forms=("filing_error",)))
+register_timeline(FilingRecord, lambda household: household.filings.values_list(
     "pk", flat=True))

@@ -409,3 +409,67 @@ class DecisionDocument(Audited, AreaOwned, models.Model):
 
     def audit_label(self) -> str:
         return f"文号 {self.number}（申请 {self.application.number}）"
+
+
+class FilingRecord(Audited, AreaOwned, models.Model):
+    """备案记录: a decision a town took under delegated power (批准 or 不予批准), filed with
+    the district when it is made (`services.act`, the one place a decision is taken). It keeps
+    the decision, the amount and the decider, whether it is selected for review and why (drawn
+    at `casework.filing.sample_rate`, risk rules of `filing_risk` that fired), and the
+    district's review: confirmed, or a correction the town must record by its due date."""
+
+    PENDING, CONFIRMED, CORRECTION = "pending", "confirmed", "correction"
+    STATUS_CHOICES = [(PENDING, "待审查"), (CONFIRMED, "已确认"), (CORRECTION, "已纠正")]
+
+    application = models.OneToOneField(Application, on_delete=models.PROTECT,
+                                       related_name="filing")
+    household = models.ForeignKey("registry.Household", on_delete=models.PROTECT,
+                                  related_name="filings")
+    programme = models.CharField("救助项目", max_length=20, choices=catalogue.choices)
+    town = models.CharField("镇街", max_length=9, db_index=True)
+    decision = models.CharField("审批结果", max_length=12,
+                                choices=[("approved", "批准"), ("refused", "不予批准")])
+    amount_fen = models.BigIntegerField("金额(分)", null=True, blank=True)
+    decided_on = models.DateField("审批日期")
+    decider = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL,
+                                related_name="+")
+    decider_name = models.CharField("审批人", max_length=150)
+    # the review selection, fixed when filed: drawn at the rate, and the risk rules that fired
+    sampled = models.BooleanField("随机抽中", default=False)
+    risks = models.JSONField("风险规则", default=list, blank=True)
+    selected = models.BooleanField("须审查", default=False, db_index=True)
+    median_fen = models.BigIntegerField("同类决定金额中位数(分)", null=True, blank=True)
+    rules_eligible = models.BooleanField("规则测算符合条件", null=True, blank=True)
+    status = models.CharField("审查状态", max_length=12, choices=STATUS_CHOICES, default=PENDING,
+                              db_index=True)
+    reviewed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                    on_delete=models.SET_NULL, related_name="+")
+    reviewed_at = models.DateTimeField("审查时间", null=True, blank=True)
+    review_note = models.CharField("审查意见", max_length=300, blank=True)
+    # a correction: the town records what it did (整改情况) by the due date
+    correction_due_on = models.DateField("纠正期限", null=True, blank=True)
+    corrected_on = models.DateField("纠正完成日期", null=True, blank=True)
+    correction = models.CharField("纠正情况", max_length=300, blank=True)
+    corrected_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
+                                     on_delete=models.SET_NULL, related_name="+")
+    filed_at = models.DateTimeField("备案时间", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "备案记录"
+        ordering = ["-decided_on", "-id"]
+        indexes = [models.Index(fields=["area_code", "status"])]
+
+    def __str__(self) -> str:
+        return f"备案 {self.application.number}"
+
+    def audit_label(self) -> str:
+        return f"备案 {self.application.number}（{self.get_programme_display()}）"
+
+    @property
+    def reasons(self) -> list[str]:
+        """Why it is selected: 随机抽中 first, then the risk rules in table order."""
+        return (["sampled"] if self.sampled else []) + list(self.risks)
+
+    @property
+    def correction_open(self) -> bool:
+        return self.status == self.CORRECTION and self.corrected_on is None

@@ -20,7 +20,7 @@ from django.db import transaction
 
 from doudi.accounts import roles
 from doudi.areas.scoping import in_scope
-from doudi.casework import documents, workflow
+from doudi.casework import documents, filing, workflow
 from doudi.casework.models import (
     CHANNEL_CHOICES,
     Application,
@@ -388,6 +388,8 @@ def _take(by, application: Application, t: workflow.Transition,  # noqa: ANN001
         _event(application, by, t.action, before, opinion, data, actor_name)
         if t.action in documents.DECIDING_ACTIONS:
             documents.allocate(application)  # the 文号 of the decision's 书面通知
+            if delegated(application, day):  # taken by the town: filed with the district
+                filing.file_decision(by=by, application=application, day=day)
     return application
 
 
@@ -521,39 +523,17 @@ def _grant_one_off(by, application: Application, day: dt.date) -> None:  # noqa:
 def rules_decision(application: Application, day: dt.date) -> tuple[int | None, dict]:
     """(amount in fen, the rules' explanation of it) on the decision day: every criterion and
     computation line with its legal references, kept with the enrollment."""
-    from doudi.registry.rules_input import build_frames
-    from doudi.rules.engine import evaluate
     from doudi.rules.explain import explain
     from doudi.rules.programmes import PROGRAMMES
 
     programme = PROGRAMMES.get(application.programme)
     if programme is None or programme.amount is None:
         return None, {}
-    h, m = build_frames(Household.objects.filter(pk=application.household_id), day)
-    request = catalogue.request_of(application.programme)
-    if request is not None:  # what the application states, and what was granted this year
-        from doudi.benefits.one_off import granted_this_year
-
-        h = h.with_columns(
-            pl.lit(application.aid_type or None, pl.String).alias(request.kind),
-            pl.lit(application.need_fen or 0, pl.Int64).alias(request.need),
-            pl.lit(granted_this_year(application.household_id, application.programme, day),
-                   pl.Int64).alias(request.received))
-    result = evaluate(h, m, parameter_set(), day)
-    from doudi.rules.engine import unavailable
-
-    for _, area, key in unavailable(result.households, [programme]):
-        # a programme the rules cannot compute there is never decided at 0 元
-        raise ParameterMissing(f"缺少参数 {label_of(key)}：区划 {area} 在 {day} 没有生效的取值")
-    if programme.level == "household":
-        rows = result.households.filter(
-            result.households["household_id"] == str(application.household_id))
-        subject = None
-    else:
-        rows = result.members.filter(
-            result.members["member_id"] == str(application.applicant_id))
-        subject = str(application.applicant_id)
-    if rows.height == 0 or programme.amount not in rows.columns:
+    evaluated = _evaluate(application, day)
+    if evaluated is None:
+        return None, {}
+    result, rows, subject = evaluated
+    if programme.amount not in rows.columns:
         return None, {}
     amount = int(rows.get_column(programme.amount)[0] or 0)
     found = [e for e in explain(result, application.household_id, everything=True)
@@ -573,6 +553,61 @@ def rules_decision(application: Application, day: dt.date) -> tuple[int | None, 
         amount = sum(p["amount_fen"] for p in explanation["parts"]
                      if p["eligible"] and not p["receiving"])
     return amount, explanation
+
+
+def _evaluate(application: Application,
+              day: dt.date) -> tuple[Any, pl.DataFrame, str | None] | None:
+    """The rules evaluated for the application's household on `day`: (the result, the row of
+    its subject — the household, or the member applied for — and that member's id or None);
+    None when the subject has no row. Raises ParameterMissing where the programme cannot be
+    computed."""
+    from doudi.registry.rules_input import build_frames
+    from doudi.rules.engine import evaluate, unavailable
+    from doudi.rules.programmes import PROGRAMMES
+
+    programme = PROGRAMMES[application.programme]
+    h, m = build_frames(Household.objects.filter(pk=application.household_id), day)
+    request = catalogue.request_of(application.programme)
+    if request is not None:  # what the application states, and what was granted this year
+        from doudi.benefits.one_off import granted_this_year
+
+        h = h.with_columns(
+            pl.lit(application.aid_type or None, pl.String).alias(request.kind),
+            pl.lit(application.need_fen or 0, pl.Int64).alias(request.need),
+            pl.lit(granted_this_year(application.household_id, application.programme, day),
+                   pl.Int64).alias(request.received))
+    result = evaluate(h, m, parameter_set(), day)
+    for _, area, key in unavailable(result.households, [programme]):
+        # a programme the rules cannot compute there is never decided at 0 元
+        raise ParameterMissing(f"缺少参数 {label_of(key)}：区划 {area} 在 {day} 没有生效的取值")
+    if programme.level == "household":
+        rows = result.households.filter(
+            result.households["household_id"] == str(application.household_id))
+        subject = None
+    else:
+        rows = result.members.filter(
+            result.members["member_id"] == str(application.applicant_id))
+        subject = str(application.applicant_id)
+    if rows.height == 0:
+        return None
+    return result, rows, subject
+
+
+def rules_eligible(application: Application, day: dt.date) -> bool | None:
+    """Whether the programme's rules find the application's subject eligible on `day` (its
+    `eligible` column); None when they cannot say (no rules module, parameters missing)."""
+    from doudi.rules.programmes import PROGRAMMES
+
+    programme = PROGRAMMES.get(application.programme)
+    if programme is None:
+        return None
+    try:
+        evaluated = _evaluate(application, day)
+    except ParameterError:
+        return None
+    if evaluated is None or programme.eligible not in evaluated[1].columns:
+        return None
+    return bool(evaluated[1].get_column(programme.eligible)[0])
 
 
 def _receiving(application: Application) -> set[str]:

@@ -19,32 +19,71 @@ from doudi.areas.scoping import in_scope
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits.models import Enrollment
+from doudi.casework.models import Application
 from doudi.core import clock
 from doudi.core.errors import ServiceError
 from doudi.core.excel import one_sheet
 from doudi.core.shares import percent, ratio_bp
 from doudi.registry.models import Household
 from doudi.reports import sampling
-from doudi.reports.models import CHECKLIST, Campaign, CampaignFinding, CampaignSample
+from doudi.reports.models import (
+    CHECKLIST,
+    SAMPLE_BASES,
+    Campaign,
+    CampaignFinding,
+    CampaignSample,
+)
 
 
 class CampaignError(ServiceError):
     """A refused campaign action; the message is Chinese."""
 
 
-def population(area: str, programmes: list[str], day: dt.date) -> pl.DataFrame:
-    """Households covered on `day` by the programmes, with their town."""
-    rows = (Enrollment.objects.filter(area_code__startswith=area, programme__in=programmes,
-                                      start_date__lte=day)
-            .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+# Who a campaign may sample (抽样范围): the households covered on the day, and — where the
+# campaign asks — those refused (不予批准) or whose assistance ended (退出) over the year before,
+# so a 回头看 also checks that nobody was turned away or dropped wrongly (应保未保).
+ENROLLED, EXITED, REFUSED = "enrolled", "exited", "refused"
+assert set(SAMPLE_BASES) == {ENROLLED, EXITED, REFUSED} and sampling.COVERED == ENROLLED
+LOOK_BACK_DAYS = 365
+SCHEMA = {"household_id": pl.Int64, "town": pl.String, "programme": pl.String,
+          "basis": pl.String}
+
+
+def population(area: str, programmes: list[str], day: dt.date, *, refused: bool = False,
+               exited: bool = False) -> pl.DataFrame:
+    """Households of the area by programme, with their town and why they are in it (`basis`):
+    covered on `day` (在保); with `exited`, those whose enrollment ended in the year up to
+    `day` and are not covered again; with `refused`, those whose application was refused
+    (不予批准) in that year and are neither covered nor exited. One row per household and
+    programme, the first basis in that order."""
+    since = day - dt.timedelta(days=LOOK_BACK_DAYS)
+    rows: dict[tuple[int, str], tuple[str, str]] = {}
+    covered = (Enrollment.objects.filter(area_code__startswith=area, programme__in=programmes,
+                                         start_date__lte=day)
+               .filter(Q(end_date__isnull=True) | Q(end_date__gt=day))
+               .values_list("household_id", "area_code", "programme").distinct())
+    for h, code, p in covered:
+        rows.setdefault((h, p), (code[:9], ENROLLED))
+    if exited:
+        ended = (Enrollment.objects.filter(area_code__startswith=area, programme__in=programmes,
+                                           end_date__gt=since, end_date__lte=day)
+                 .values_list("household_id", "area_code", "programme").distinct())
+        for h, code, p in ended:
+            rows.setdefault((h, p), (code[:9], EXITED))
+    if refused:
+        turned_away = (Application.objects.filter(
+            area_code__startswith=area, programme__in=programmes, decision="refused",
+            decided_on__gt=since, decided_on__lte=day)
             .values_list("household_id", "area_code", "programme").distinct())
-    return pl.DataFrame([(h, code[:9], p) for h, code, p in rows],
-                        schema={"household_id": pl.Int64, "town": pl.String,
-                                "programme": pl.String}, orient="row")
+        for h, code, p in turned_away:
+            rows.setdefault((h, p), (code[:9], REFUSED))
+    return pl.DataFrame([(h, town, p, basis) for (h, p), (town, basis) in sorted(rows.items())],
+                        schema=SCHEMA, orient="row")
 
 
 def start(*, by, name: str, kind: str, programmes: list[str], rate_bp: int, seed: int,  # noqa: ANN001
-          starts_on: dt.date, due_on: dt.date, correction_days: int = 30) -> Campaign:
+          starts_on: dt.date, due_on: dt.date, correction_days: int = 30,
+          include_refused: bool = False, include_exited: bool = False) -> Campaign:
     area = getattr(by, "scope_prefix", "")
     if not by.can(roles.START_CAMPAIGN) or not in_scope(by, area, roles.VIEW_REGISTRY):
         raise PermissionDenied("检查活动由区县民政部门组织")
@@ -55,19 +94,23 @@ def start(*, by, name: str, kind: str, programmes: list[str], rate_bp: int, seed
     if due_on < starts_on:
         raise CampaignError("完成期限不能早于开始日期")
     try:
-        drawn = sampling.sample(population(area, programmes, starts_on), seed, rate_bp)
+        drawn = sampling.sample(population(area, programmes, starts_on,
+                                           refused=include_refused, exited=include_exited),
+                                seed, rate_bp)
     except ValueError as exc:
         raise CampaignError(str(exc)) from exc
     with transaction.atomic():
         campaign = Campaign.objects.create(
             name=name.strip()[:100], kind=kind, programmes=programmes, rate_bp=rate_bp,
             seed=seed, starts_on=starts_on, due_on=due_on, correction_days=correction_days,
+            include_refused=include_refused, include_exited=include_exited,
             created_by=by, area_code=area)
         areas = dict(Household.objects.filter(id__in=drawn["household_id"].to_list())
                      .values_list("id", "area_code"))
         CampaignSample.objects.bulk_create([
             CampaignSample(campaign=campaign, household_id=r["household_id"], town=r["town"],
-                           programme=r["programme"], area_code=areas[r["household_id"]])
+                           programme=r["programme"], basis=r["basis"],
+                           area_code=areas[r["household_id"]])
             for r in drawn.iter_rows(named=True)], batch_size=2000)
         audit.record(AuditEvent.CREATE, object_type="reports.campaign", object_id=campaign.pk,
                      object_label=f"发起{campaign}，抽取 {drawn.height} 户（种子 {seed}）",

@@ -29,6 +29,8 @@ CHECKLIST = {
 # another town's sample (互查), an outside assessor (第三方评估)
 FINDING_SOURCES = [("own", "本级检查"), ("peer", "互查"), ("evaluator", "第三方评估")]
 ASSIGNMENT_KINDS = FINDING_SOURCES[1:]
+# why a household is in a campaign's population (reports.campaigns.population)
+SAMPLE_BASES = {"enrolled": "在保", "exited": "退出保障", "refused": "申请未获批准"}
 
 
 class Campaign(Audited, AreaOwned, models.Model):
@@ -44,6 +46,9 @@ class Campaign(Audited, AreaOwned, models.Model):
     starts_on = models.DateField("开始日期")
     due_on = models.DateField("完成期限")
     correction_days = models.PositiveSmallIntegerField("整改期限（天）", default=30)
+    # 抽样范围 beyond the covered: refused applications and ended enrollments of the year before
+    include_refused = models.BooleanField("含申请未获批准的家庭", default=False)
+    include_exited = models.BooleanField("含退出保障的家庭", default=False)
     status = models.CharField("状态", max_length=10, default=RUNNING,
                               choices=[(DRAFT, "草稿"), (RUNNING, "进行中"), (CLOSED, "已结束")])
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True,
@@ -68,6 +73,8 @@ class CampaignSample(AreaOwned, models.Model):
                                   related_name="campaign_samples")
     town = models.CharField("镇街", max_length=9)
     programme = models.CharField("项目", max_length=20)
+    basis = models.CharField("抽样范围", max_length=10, default="enrolled",
+                             choices=list(SAMPLE_BASES.items()))
     checked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True,
                                    on_delete=models.SET_NULL, related_name="+")
     checked_on = models.DateField("检查日期", null=True, blank=True)

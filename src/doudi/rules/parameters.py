@@ -134,6 +134,10 @@ LABELS: dict[str, str] = {
     "casework.linshi.town_limit": "临时救助镇街审批限额",
     "casework.linshi.small_urgent_limit": "急难型小额救助限额",
     "casework.advance.max_per_case": "先行救助每案上限",
+    "casework.filing.sample_rate": "备案审查随机抽查比例",
+    "casework.filing.amount_above_median_rate": "备案审查：金额高于同类决定中位数的比例",
+    "casework.filing.median_min_decisions": "备案审查：计算中位数所需的最少同类决定数",
+    "casework.filing.correction_days": "备案审查纠正期限",
     # 待遇发放与复核
     "benefits.start_rule": "新纳入对象当月发放规则",
     "benefits.stop_rule": "停保当月发放规则",

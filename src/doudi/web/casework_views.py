@@ -25,13 +25,23 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import banks, one_off
 from doudi.benefits.models import OneOffPayment
-from doudi.casework import attachments, calendar_days, documents, online, services, workflow
+from doudi.casework import (
+    attachments,
+    calendar_days,
+    documents,
+    filing,
+    filing_risk,
+    online,
+    services,
+    workflow,
+)
 from doudi.casework import reserve_fund as fund
 from doudi.casework.models import (
     Application,
     Attachment,
     CalendarDay,
     CalendarYear,
+    FilingRecord,
     FundEntry,
     OnlineRequest,
 )
@@ -654,3 +664,83 @@ def holiday_calendar(request: HttpRequest) -> HttpResponse:
         "library": LIBRARY_YEARS, "years": CalendarYear.objects.all(), "can_edit": can_edit,
         "days": CalendarDay.objects.filter(day__year__gte=clock.today().year),
         "error": error, "text": text, "source": source, "year": year})
+
+
+# -- 备案审查 (放权后监管) ----------------------------------------------------------------------
+
+def _filing_record(request: HttpRequest, record_id: int,
+                   capability: str = roles.REVIEW_FILING) -> FilingRecord:
+    require_capability(request, capability)
+    record = filing.visible(request.user).filter(pk=record_id).first()
+    if record is None:
+        raise Http404("备案记录不存在或不在您的管辖范围内")
+    return record
+
+
+@login_required
+@require_GET
+def filing_reviews(request: HttpRequest) -> HttpResponse:
+    """备案审查: the decisions towns took under delegated power, in the user's area, with the
+    district's review. A reviewer sees why each was selected; a town sees its own decisions'
+    outcome and the corrections it owes."""
+    require_capability(request, roles.VIEW_REGISTRY)
+    reviewer = request.user.can(roles.REVIEW_FILING)
+    status = request.GET.get("status", "pending" if reviewer else "")
+    reason = request.GET.get("reason", "") if reviewer else ""
+    town = request.GET.get("town", "")
+    selected_only = reviewer and request.GET.get("all", "") != "1"
+    base = filing.visible(request.user)
+    rows = filing.filtered(base, status=status, reason=reason, town=town,
+                           selected_only=selected_only)
+    today = clock.today()
+    names = area_names_under(request.user.scope_prefix[:6])
+    return render(request, "doudi/filing_reviews.html", {
+        "rows": rows.select_related("application__applicant")[:300],
+        "summary": filing.summary(base, today), "names": names,
+        "statuses": FilingRecord.STATUS_CHOICES, "reasons": filing_risk.REASONS.items(),
+        "reason_labels": filing_risk.REASONS,
+        "status": status, "reason": reason, "town": town, "show_all": not selected_only,
+        "reviewer": reviewer, "today": today,
+        "towns": sorted({r for r in base.values_list("town", flat=True)})})
+
+
+@login_required
+def filing_review(request: HttpRequest, filing_record_id: int) -> HttpResponse:
+    """One filed decision: the case, why it was selected, and the review (确认 / 要求纠正)."""
+    record = _filing_record(request, filing_record_id)
+    error = ""
+    if request.method == "POST":
+        try:
+            filing.review(by=request.user, record=record,
+                          outcome=request.POST.get("outcome", ""),
+                          note=request.POST.get("note", ""), day=clock.today())
+            return redirect("filing_review", filing_record_id=record.pk)
+        except PermissionDenied as exc:
+            error = str(exc) or "无权审查"
+        except filing.FilingError as exc:
+            error = str(exc)
+    app = record.application
+    return render(request, "doudi/filing_review.html", {
+        "record": record, "app": app, "error": error,
+        "reasons": filing_risk.reason_labels(record.reasons),
+        "may_review": filing.may_review(request.user, record)
+        and record.status == FilingRecord.PENDING,
+        "outcomes": filing.REVIEW_OUTCOMES.items(),
+        "decision_event": app.events.filter(action__in=documents.DECIDING_ACTIONS)
+        .order_by("-at", "-id").first(),
+        "names": area_names_under(record.area_code[:6])})
+
+
+@login_required
+@require_POST
+def filing_correct(request: HttpRequest, filing_record_id: int) -> HttpResponse:
+    """The town records what it did about a correction the district asked for (纠正情况)."""
+    record = _filing_record(request, filing_record_id, roles.EDIT_REGISTRY)
+    try:
+        filing.record_correction(by=request.user, record=record,
+                                 correction=request.POST.get("correction", ""),
+                                 day=clock.today())
+    except (PermissionDenied, filing.FilingError) as exc:
+        household = visible_household(request, record.household_id)
+        return render_household(request, household, filing_error=str(exc) or "无权登记")
+    return redirect(reverse("household_detail", args=[record.household_id]) + "#filings")

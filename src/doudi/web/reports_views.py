@@ -256,7 +256,9 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
                 starts_on=dt.date.fromisoformat(form["starts_on"]),
                 due_on=dt.date.fromisoformat(form["due_on"]),
                 correction_days=parse_whole(form["correction_days"], field="correction_days",
-                                            label="整改期限", maximum=3650, default=30))
+                                            label="整改期限", maximum=3650, default=30),
+                include_refused=bool(request.POST.get("include_refused")),
+                include_exited=bool(request.POST.get("include_exited")))
             return redirect("campaign_detail", campaign_id=row.pk)
         except (ValueError, InvalidOperation):
             error = "请填写抽样比例（%）、随机种子（整数）和日期"

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('reports', '0002_rural_receipt'),
+        ('reports', '0003_campaign_refused_exited'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
