@@ -136,7 +136,7 @@ def test_a_past_date_needs_a_reason_which_the_audit_record_keeps(users, shipped_
     with pytest.raises(PolicyError) as exc:
         add(users.district_admin, day=past)
     assert "追溯生效" in field_errors(exc)["effective_from"]
-    assert not PolicyParameter.objects.filter(area_code=DISTRICT).exists()
+    assert not PolicyParameter.objects.filter(area_code=DISTRICT, key=KEY).exists()
     row = add(users.district_admin, day=past, retroactive_reason="市文件晚到，按文件日期执行")
     assert row.retroactive_reason == "市文件晚到，按文件日期执行"
     event = AuditEvent.objects.get(action=AuditEvent.CREATE, object_id=str(row.pk),
@@ -218,7 +218,7 @@ def test_three_administrators_hold_no_policy_or_rules_capability():
     assert ROLES["district_admin"].capabilities == {"registry.view", "policy.edit",
                                                     "rules.simulate", "exchange.import",
                                                     "exchange.manage", "monitoring.run",
-                                                    "monitoring.tune"}
+                                                    "monitoring.tune", "sync.export"}
 
 
 # -- rows are never changed once in force; a value not yet in force may be withdrawn ---------
