@@ -19,7 +19,7 @@ from doudi.audit import context
 from doudi.audit.models import AuditEvent
 from doudi.registry.models import Membership
 from doudi.registry.services import MemberInput, create_household
-from tests.browser_support import CHROMIUM_ARGS, TIMEOUT_MS, chromium, screenshot
+from tests.browser_support import CHROMIUM_ARGS, TIMEOUT_MS, chromium, open_page, screenshot
 from tests.conftest import PASSWORD, VILLAGE
 from tests.payees import AGENT_ID, card, give_payee
 
@@ -48,30 +48,8 @@ def live(transactional_db, live_server, monkeypatch, shipped_parameters, shipped
 
 @pytest.fixture
 def page(live) -> Iterator:
-    executable = chromium()
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            ctx = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
-            ctx.set_default_timeout(TIMEOUT_MS)
-            pg = ctx.new_page()
-            errors: list[str] = []
-            pg.on("pageerror", lambda exc: errors.append(str(exc)))
-            # the Content-Security-Policy must never have to refuse anything a page does
-            pg.on("console", lambda msg: errors.append(msg.text)
-                  if "Content Security Policy" in msg.text else None)
-            yield pg
-            assert errors == [], f"JavaScript errors or CSP refusals in the page: {errors}"
-        finally:
-            browser.close()
-            # While Playwright's event loop runs, Django keeps this thread's connections in
-            # context-local storage: the ORM calls made by the test opened a second
-            # connection that would otherwise stay open and block dropping the PostgreSQL
-            # test database.
-            connections.close_all()
+    with open_page(1280, 900) as pg:
+        yield pg
 
 
 def _login(page, base_url: str, username: str, password: str) -> None:

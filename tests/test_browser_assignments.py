@@ -91,8 +91,8 @@ def test_a_peer_check_sees_town_bs_sample_and_nothing_else_of_town_b(page, live,
     _login(page, live.url, "district_officer", PASSWORD)
     page.goto(f"{live.url}/reports/performance/")
     row = page.locator("#performance tbody tr", has_text="屯光镇")
-    expect(row.locator("td").nth(10)).to_have_text("1")  # 其中互查发现
-    expect(row.locator("td").nth(11)).to_have_text("0")  # 其中第三方评估发现
+    expect(row.locator("[data-figure=findings_peer_households]")).to_have_text("1")
+    expect(row.locator("[data-figure=findings_evaluator_households]")).to_have_text("0")
     screenshot(page, "peer-check-performance.png")
     # after the campaign closes, town A sees nothing of town B's sample
     Campaign.objects.filter(pk=campaign.pk).update(status=Campaign.CLOSED)

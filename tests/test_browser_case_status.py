@@ -9,13 +9,12 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from django.db import connections
 
 from doudi.audit import context
 from doudi.casework import case_status, services
 from doudi.casework.models import Application
 from doudi.registry.models import Membership, Observation
-from tests.browser_support import CHROMIUM_ARGS, TIMEOUT_MS, chromium, screenshot
+from tests.browser_support import open_page, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -33,26 +32,8 @@ def live(transactional_db, live_server, monkeypatch, shipped_parameters, fresh_r
 
 @pytest.fixture
 def phone(live) -> Iterator:
-    executable = chromium()
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            ctx = browser.new_context(locale="zh-CN", viewport={"width": 375, "height": 740},
-                                      is_mobile=True, has_touch=True)
-            ctx.set_default_timeout(TIMEOUT_MS)
-            pg = ctx.new_page()
-            errors: list[str] = []
-            pg.on("pageerror", lambda exc: errors.append(str(exc)))
-            pg.on("console", lambda msg: errors.append(msg.text)
-                  if "Content Security Policy" in msg.text else None)
-            yield pg
-            assert errors == [], f"JavaScript errors or CSP refusals in the page: {errors}"
-        finally:
-            browser.close()
-            connections.close_all()
+    with open_page(375, 740, phone=True) as pg:
+        yield pg
 
 
 def _case(world, household) -> Application:

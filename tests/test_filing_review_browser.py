@@ -10,13 +10,12 @@ import datetime as dt
 from collections.abc import Iterator
 
 import pytest
-from django.db import connections
 
 from doudi.audit import context
 from doudi.casework import services
 from doudi.casework.models import FilingRecord
 from doudi.registry.models import Membership, Observation
-from tests.browser_support import CHROMIUM_ARGS, TIMEOUT_MS, chromium, screenshot
+from tests.browser_support import launched, new_page, screenshot
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -37,23 +36,12 @@ def live(transactional_db, live_server, monkeypatch, shipped_parameters):
 
 @pytest.fixture
 def browser(live) -> Iterator:
-    executable = chromium()
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=TIMEOUT_MS)
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
-            connections.close_all()
+    with launched() as launched_browser:
+        yield launched_browser
 
 
 def _page(browser, width: int):
-    ctx = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 800})
-    ctx.set_default_timeout(TIMEOUT_MS)
-    return ctx.new_page()
+    return new_page(browser, width, 800)
 
 
 def _login(page, base_url: str, username: str) -> None:

@@ -75,8 +75,8 @@ class TownPerformance:
     def rate_bp(self, indicator: Indicator) -> int | None:
         return ratio_bp(self.part(indicator), self.whole(indicator))
 
-    def found_by(self) -> list[int]:
-        return [self.figures.get(f, 0) for f, _ in FOUND_BY]
+    def found_by(self) -> list[tuple[str, int]]:
+        return [(f, self.figures.get(f, 0)) for f, _ in FOUND_BY]
 
     def cells(self) -> list[tuple[Indicator, int, int, int | None]]:
         """(indicator, numerator, denominator, share in basis points) in the page's order."""
@@ -115,5 +115,6 @@ def xlsx(rows: list[TownPerformance], names: dict[str, str], title: str) -> byte
     header += [label for _, label in FOUND_BY]
     return one_sheet("绩效评价", header, (
         [names.get(r.town, r.town), *[v for _, part, whole, bp in r.cells()
-                                      for v in (whole, part, percent(bp))], *r.found_by()]
+                                      for v in (whole, part, percent(bp))],
+         *(n for _, n in r.found_by())]
         for r in rows), title=title)
