@@ -191,7 +191,8 @@ def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
     outcomes: the assistance they receive on `day` — each enrollment in force covering them,
     as 在保人数 counts (`benefits.coverage`: 低保、特困、单人保 …), and the categories the
     registry records for them that are not a paid programme's status (低保边缘、支出型困难
-    recognitions, 防返贫监测对象, 留守 …). A 低保 or 特困 category alone never reads as covered."""
+    recognitions, 留守 …; a feed's own list, recorded as a registry fact, is not sent back to
+    it). A 低保 or 特困 category alone never reads as covered."""
     user = gate(request, "读取救助结果")
     if not user.can(roles.PUSH_FEEDS) or not user.department:
         raise PermissionDenied("仅部门接口账号可读取本部门的救助结果")
@@ -218,10 +219,13 @@ def outcomes(request, day: dt.date | None = None):  # noqa: ANN001, ANN201
         covered = {pid: [_enrolled(e) for e in got]
                    for pid, got in coverage.persons(ids, area, day).items()}
         held: dict[int, list[dict]] = {}
+        # the feed's own list, recorded as a registry fact (防返贫监测对象 from 乡村振兴's list),
+        # is what the department sent, not an outcome
+        own = {spec.registry_fact.category} if spec.registry_fact else set()
         cats = CategoryAssignment.objects.filter(
             Q(person_id__in=ids) | Q(household_id__in=set(households.values())),
             start_date__lte=day, area_code__startswith=area).filter(
-            Q(end_date__isnull=True) | Q(end_date__gt=day)).exclude(category__in=paid)
+            Q(end_date__isnull=True) | Q(end_date__gt=day)).exclude(category__in=paid | own)
         by_household: dict[int, list[dict]] = {}
         for c in cats.order_by("start_date", "id"):
             item = {"programme": "", "category": c.category,
