@@ -45,7 +45,8 @@ def navigation(request) -> dict:  # noqa: ANN001
         items.append(("评估任务", reverse("campaigns")))
     if user.can(roles.VIEW_ASSIGNED) and user.can(roles.RECORD_VISIT):
         items.append(("我的探访对象", reverse("visitors")))
-    if user.can(roles.VIEW_RURAL_WATCH):
+    # 乡村振兴 staff's one page; registry users reach it from 监测预警
+    if user.can(roles.VIEW_RURAL_WATCH) and not user.can(roles.VIEW_REGISTRY):
         items.append(("防返贫监测", reverse("rural_home")))
     if user.can(roles.ANSWER_REFERRALS):
         items.append(("转介待办", reverse("referrals")))
@@ -56,7 +57,8 @@ def navigation(request) -> dict:  # noqa: ANN001
         items.append(("发文机关", reverse("offices")))
     if user.can(roles.IMPORT_FEEDS):
         items.append(("部门数据", reverse("exchange_home")))
-    if user.can(roles.PRODUCE_OUTBOUND):
+    # 推送名单 is reached from 部门数据 by those who also import
+    if user.can(roles.PRODUCE_OUTBOUND) and not user.can(roles.IMPORT_FEEDS):
         items.append(("推送名单", reverse("outbound_home")))
     if user.can(roles.SIMULATE_RULES):
         items.append(("调标测算", reverse("rules_simulate")))
