@@ -41,6 +41,8 @@ HOMONYMS: dict[tuple[str, str], str] = {
     ("benefits/services.py", "taper"): "enrollment event kind 渐退",
     ("rules/explain.py", "linshi"): "the 临时救助 request type formatter of explanations",
     ("rules/frames.py", "linshi"): "the 临时救助 section of a scenario household",
+    ("rules/frames.py", "child"): "relation to the head 子女 (a member input's codes)",
+    ("rules/family.py", "child"): "relation to the head 子女 (who is whose parent)",
 }
 
 

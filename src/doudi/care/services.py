@@ -585,7 +585,7 @@ def end_user(*, by, use: FacilityUser, ended_on: object) -> FacilityUser:  # noq
     return use
 
 
-def _open_on(day: dt.date) -> Q:
+def open_on(day: dt.date) -> Q:
     return Q(started_on__lte=day) & (Q(ended_on__isnull=True) | Q(ended_on__gt=day))
 
 
@@ -607,11 +607,11 @@ def facility_figures(area_code: str, day: dt.date | None = None) -> dict[str, di
             figures["operating"] += 1
             for fact in ("capacity", "staff", "floor_area"):
                 figures[fact] += r[fact]
-    for kind, n in (FacilityService.objects.filter(_open_on(day), facility__in=rows,
+    for kind, n in (FacilityService.objects.filter(open_on(day), facility__in=rows,
                                                    facility__active=True)
                     .values_list("facility__kind").annotate(n=Count("id"))):
         out[kind]["services"] = n
-    for kind, n in (FacilityUser.objects.filter(_open_on(day), facility__in=rows)
+    for kind, n in (FacilityUser.objects.filter(open_on(day), facility__in=rows)
                     .values_list("facility__kind")
                     .annotate(n=Count("person", distinct=True))):
         out[kind]["users"] = n

@@ -247,7 +247,8 @@ class CategoryAssignment(Audited, AreaOwned):
     note = models.CharField("备注", max_length=200, blank=True)
     # the feed type whose list records it (防返贫监测对象 from 乡村振兴's list); "" when a clerk
     # recorded it. Only the feed's own rows are ended when a person leaves its list.
-    source_feed = models.CharField("来源名单", max_length=40, blank=True, default="")
+    source_feed = models.CharField("来源名单", max_length=40, blank=True, default="",
+                                   db_default="")
 
     class Meta:
         verbose_name = "人员类别"

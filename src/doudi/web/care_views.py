@@ -186,7 +186,7 @@ def care_profile(request: HttpRequest, person_id: int) -> HttpResponse:
         "can_edit": request.user.can(roles.EDIT_REGISTRY)})
 
 
-def _person_by_id(request: HttpRequest, missing: str) -> Person:
+def person_by_id(request: HttpRequest, missing: str) -> Person:
     """The in-area person whose resident ID the form gives (through the registry's one
     look-up by ID, which only users who see full IDs may use)."""
     try:
@@ -281,7 +281,7 @@ def institution_detail(request: HttpRequest, institution_id: int) -> HttpRespons
     error = ""
     if request.method == "POST":
         try:
-            person = _person_by_id(request, "未找到该身份证号的人员，请先建档")
+            person = person_by_id(request, "未找到该身份证号的人员，请先建档")
             services.admit(by=request.user, institution=row, person=person,
                            care_level=request.POST.get("care_level", ""),
                            admitted_on=dt.date.fromisoformat(request.POST.get("admitted_on",
@@ -311,7 +311,7 @@ def home_care(request: HttpRequest) -> HttpResponse:
     error = ""
     if request.method == "POST":
         try:
-            person = _person_by_id(request, "未找到该身份证号的人员")
+            person = person_by_id(request, "未找到该身份证号的人员")
             services.record_home_care(
                 by=request.user, person=person,
                 month=dt.date.fromisoformat(request.POST.get("month", "") + "-01"),

@@ -29,7 +29,7 @@ from doudi.core import clock
 from doudi.core.money import AmountError, parse_optional_yuan, parse_yuan
 from doudi.core.shares import percent, ratio_bp
 from doudi.web.access import require_capability
-from doudi.web.care_views import _person_by_id
+from doudi.web.care_views import person_by_id
 from doudi.web.excel import Column, Listing, yuan
 
 FACILITY_FIELDS = ("kind", "name", "area_code", "operator", "capacity", "staff", "floor_area",
@@ -193,7 +193,7 @@ def facility_detail(request: HttpRequest, facility_id: int) -> HttpResponse:
             elif action == "add_user":
                 if not in_scope(request.user, row.area_code, roles.MANAGE_INSTITUTIONS):
                     raise PermissionDenied("设施服务对象由区县民政部门登记")
-                person = _person_by_id(request, "未找到该身份证号的人员，请先建档")
+                person = person_by_id(request, "未找到该身份证号的人员，请先建档")
                 services.add_user(by=request.user, facility=row, person=person,
                                   started_on=post.get("started_on"),
                                   service=post.get("service", ""), note=post.get("note", ""))
@@ -223,7 +223,7 @@ def facility_detail(request: HttpRequest, facility_id: int) -> HttpResponse:
         "place": _places(request).get(row.area_code, row.area_code),
         "services": FacilityService.objects.visible_to(request.user).filter(facility=row)
         .order_by("ended_on", "name"),
-        "users_now": users.filter(services._open_on(today)).count(),
+        "users_now": users.filter(services.open_on(today)).count(),
         "suggested": kind.services, "modes": FacilityService.MODES, "today": today,
         "operators": Institution.OPERATORS, "areas": _areas(request),
         "can_edit": request.user.can(roles.MANAGE_INSTITUTIONS),

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='categoryassignment',
             name='source_feed',
-            field=models.CharField(blank=True, default='', max_length=40, verbose_name='来源名单'),
+            field=models.CharField(blank=True, db_default='', default='', max_length=40, verbose_name='来源名单'),
         ),
         migrations.AlterField(
             model_name='categoryassignment',
