@@ -15,7 +15,7 @@ from ninja.errors import HttpError
 from pydantic import Field
 
 from doudi.accounts import roles
-from doudi.api.schemas import refusals, yuan_amount
+from doudi.api.schemas import refusals, watermark, yuan_amount
 from doudi.exchange.department_api import gate
 from doudi.referrals import services
 from doudi.referrals.models import Referral
@@ -72,6 +72,7 @@ def list_referrals(request, since: dt.datetime | None = None, limit: int = 500):
     last `updated_at` read) gives only those sent, answered or escalated after it."""
     user = _department(request, "读取转介" + (f"（{since:%Y-%m-%d %H:%M}起）" if since else ""))
     qs = services.addressed_to(user).select_related("household", "person")
+    since = watermark(since)
     if since is not None:
         qs = qs.filter(updated_at__gt=since)
     rows = qs.order_by("updated_at", "id")[:max(1, min(limit, 1000))]

@@ -22,7 +22,7 @@ from ninja.files import UploadedFile
 from pydantic import Field
 
 from doudi.accounts import roles
-from doudi.api.schemas import refusals
+from doudi.api.schemas import refusals, watermark
 from doudi.exchange.department_api import gate
 from doudi.platform_sync import access, export, importer, warnings
 
@@ -135,4 +135,4 @@ class AnswerOut(Schema):
             summary="读取下发预警的处置结果")
 def sync_warning_dispositions(request, since: dt.datetime | None = None):  # noqa: ANN001, ANN201
     user = _allowed(request, roles.SYNC_WARNINGS, "读取下发预警处置结果")
-    return warnings.answers(by=user, since=since)
+    return warnings.answers(by=user, since=watermark(since))
