@@ -146,23 +146,25 @@ class HouseholdPage(Schema):
     items: list[HouseholdOut]
 
 
-# The instants a caller may pass as `since`: PostgreSQL keeps offsets within ±15:59 and years
-# 4713 BC–294276 AD, SQLite anything; a watermark from this century is all an API needs.
-_EARLIEST, _LATEST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC), dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
+# The instants a caller may pass as `since`: PostgreSQL keeps offsets within ±15:59, and the
+# world's time zones lie within ±14 hours.
+_MAX_OFFSET = dt.timedelta(hours=14)
+_REFUSED = "since 应为 ISO 8601 时间（如 2026-12-01T08:00:00+08:00），时区偏移不超过 ±14 小时"
 
 
 def watermark(since: dt.datetime | None) -> dt.datetime | None:
     """A `since` query value as an aware UTC instant (a naive one is the bureau's local time),
-    or a 422 naming the field — never a database error on an odd offset or year."""
+    or a 422 naming the field — never a database error on an odd offset."""
     from django.utils import timezone
     from ninja.errors import HttpError
 
     if since is None:
         return None
-    if timezone.is_naive(since):
-        since = timezone.make_aware(since)
-    offset = since.utcoffset() or dt.timedelta()
-    if abs(offset) > dt.timedelta(hours=14) or not _EARLIEST <= since <= _LATEST:
-        raise HttpError(422, "since 应为 2000—2099 年间的时间（ISO 8601，如 "
-                             "2026-12-01T08:00:00+08:00），时区偏移不超过 ±14 小时")
-    return since.astimezone(dt.UTC)
+    try:
+        if timezone.is_naive(since):
+            since = timezone.make_aware(since)
+        if abs(since.utcoffset() or dt.timedelta()) > _MAX_OFFSET:
+            raise HttpError(422, _REFUSED)
+        return since.astimezone(dt.UTC)
+    except OverflowError as exc:  # the first or last day Python can hold, moved to UTC
+        raise HttpError(422, _REFUSED) from exc
