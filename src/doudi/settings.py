@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "doudi.placenames",
     "doudi.platform_sync",
     "doudi.referrals",
+    "doudi.golive",
     "doudi.ops",
     "doudi.web",
 ]

@@ -145,6 +145,12 @@ VIEW_RURAL_WATCH = _capability("rural.view",
 RECEIVE_RURAL_FILING = _capability("reports.receive_rural_filing",
                                    "接收民政部门报送的乡村振兴条线报表（双线报送）")
 
+# -- 上线迁移 (going live, docs/going-live.md): the district administrator brings the old
+# system's caseload, payments and decisions in and reconciles them before the first roster;
+# accounts from the staff spreadsheet are the system administrator's (MANAGE_USERS)
+GO_LIVE = _capability("golive.import",
+                      "上线迁移：导入原系统在保数据、历史发放与决定，上线对账、上线检查")
+
 
 @dataclass(frozen=True)
 class Role:
@@ -203,7 +209,7 @@ ROLES: dict[str, Role] = {
              (3,)),
         Role("district_admin", "区县业务管理员",
              frozenset({VIEW_REGISTRY, EDIT_POLICY, SIMULATE_RULES, IMPORT_FEEDS, MANAGE_FEEDS,
-                        RUN_MONITORING, TUNE_INDICATORS, SYNC_EXPORT}), (1, 2, 3)),
+                        RUN_MONITORING, TUNE_INDICATORS, SYNC_EXPORT, GO_LIVE}), (1, 2, 3)),
         # read-only: watches figures and reports above the district, writes nothing
         Role("supervisor", "上级监督", frozenset({VIEW_REGISTRY, EXPORT_REGISTRY,
                                                  VIEW_RURAL_WATCH}), (1, 2, 3)),
