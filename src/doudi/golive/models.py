@@ -19,7 +19,8 @@ class CaseloadLayout(models.Model):
 
     key = models.CharField("格式代码", max_length=40, unique=True)
     name = models.CharField("名称", max_length=100)
-    kind = models.CharField("记录类型", max_length=20)  # households | members | combined | payments | roster | staff
+    # households | members | combined | payments | decisions | roster | staff
+    kind = models.CharField("记录类型", max_length=20)
     spec = models.JSONField("字段定义")
     shipped = models.BooleanField("系统提供", default=False)
     updated_at = models.DateTimeField("更新时间", auto_now=True)
