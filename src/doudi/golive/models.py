@@ -76,6 +76,9 @@ class LegacyHousehold(AreaOwned, models.Model):
     household = models.OneToOneField("registry.Household", on_delete=models.PROTECT,
                                      related_name="legacy")
     source = models.ForeignKey(GoliveImport, on_delete=models.PROTECT, related_name="+")
+    # the fingerprint of what the old system said of the household: a re-import with the
+    # same content changes nothing, with other content it is refused
+    digest = models.CharField("导入内容摘要", max_length=64)
 
     class Meta:
         verbose_name = "原系统家庭编号"

@@ -102,6 +102,7 @@ class Migration(migrations.Migration):
                 ('legacy_number', models.CharField(max_length=40, verbose_name='原系统家庭编号')),
                 ('household', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='legacy', to='registry.household')),
                 ('source', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='golive.goliveimport')),
+                ('digest', models.CharField(max_length=64, verbose_name='导入内容摘要')),
             ],
             options={
                 'verbose_name': '原系统家庭编号',

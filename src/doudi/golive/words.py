@@ -1,0 +1,230 @@
+"""The words old systems write for codes (原系统字典): programme, relation, disability,
+labour capacity, schooling, self-care, hukou, yes/no. Each reader returns the code, or raises
+`Unreadable` with a Chinese reason naming the words it accepts — a word it does not know is
+refused, never guessed. Pure Python."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from doudi.registry import choices
+
+
+class Unreadable(ValueError):
+    """A cell whose word is not in the table; the message is Chinese and says what is accepted."""
+
+
+def _clean(word: str | None) -> str:
+    return re.sub(r"[\s\u3000]+", "", word or "")
+
+
+@dataclass(frozen=True)
+class ProgrammeWord:
+    """What an old system's 救助类别 means: the programme, the part (两项补贴), the hukou the
+    word implies (城市低保 / 农村低保), the person category it also sets (孤儿), and whether the
+    household is in 渐退."""
+
+    programme: str
+    part: str = ""
+    hukou: str = ""
+    category: str = ""
+    taper: bool = False
+
+
+_PROGRAMMES: dict[str, ProgrammeWord] = {}
+
+
+def _programme(words: str, meaning: ProgrammeWord) -> None:
+    for w in words.split():
+        _PROGRAMMES[w] = meaning
+
+
+_programme("低保 最低生活保障 低保对象 低保户", ProgrammeWord("dibao"))
+_programme("城市低保 城镇低保 城市最低生活保障 城镇最低生活保障 城市低保户",
+           ProgrammeWord("dibao", hukou="urban"))
+_programme("农村低保 农村最低生活保障 农村低保户", ProgrammeWord("dibao", hukou="rural"))
+_programme("低保渐退 渐退 渐退期", ProgrammeWord("dibao", taper=True))
+_programme("城市低保渐退", ProgrammeWord("dibao", hukou="urban", taper=True))
+_programme("农村低保渐退", ProgrammeWord("dibao", hukou="rural", taper=True))
+_programme("单人保 单人户 单人户保 单人纳入低保", ProgrammeWord("single_person"))
+_programme("特困 特困人员 特困供养 特困人员救助供养 分散供养特困人员 集中供养特困人员 "
+           "分散特困 集中特困", ProgrammeWord("tekun"))
+_programme("农村特困 农村五保 五保 五保户 农村五保供养", ProgrammeWord("tekun", hukou="rural"))
+_programme("城市特困 城市三无 三无人员 城市特困人员", ProgrammeWord("tekun", hukou="urban"))
+_programme("低保边缘 低保边缘家庭 边缘家庭 边缘户", ProgrammeWord("edge"))
+_programme("支出型困难 支出型困难家庭 支出型贫困 支出型贫困家庭", ProgrammeWord("hardship"))
+_programme("孤儿 孤儿基本生活费 散居孤儿 集中养育孤儿", ProgrammeWord("child", category="orphan"))
+_programme("事实无人抚养儿童 事实无人抚养 事实孤儿",
+           ProgrammeWord("child", category="de_facto_unsupported"))
+_programme("困难残疾人生活补贴 残疾人生活补贴 生活补贴",
+           ProgrammeWord("disability", part="disability_living"))
+_programme("重度残疾人护理补贴 残疾人护理补贴 护理补贴",
+           ProgrammeWord("disability", part="disability_care"))
+
+
+def programme(word: str | None) -> ProgrammeWord:
+    found = _PROGRAMMES.get(_clean(word))
+    if found is None:
+        raise Unreadable(f"救助类别“{word or ''}”无法识别，可填：城市低保、农村低保、低保渐退、"
+                         "单人保、特困供养、低保边缘家庭、支出型困难家庭、孤儿、事实无人抚养儿童、"
+                         "困难残疾人生活补贴、重度残疾人护理补贴")
+    return found
+
+
+def _table(pairs: dict[str, str]) -> dict[str, str]:
+    return {w: code for words, code in pairs.items() for w in words.split()}
+
+
+_RELATIONS = _table({
+    "户主 本人 申请人": "head",
+    "配偶 妻 夫 妻子 丈夫 爱人": "spouse",
+    "子女 子 女 儿子 女儿 长子 次子 三子 长女 次女 三女 独生子 独生女 养子 养女 继子 继女": "child",
+    "儿媳 女婿 儿媳/女婿 子女配偶": "child_in_law",
+    "父母 父亲 母亲 父 母 继父 继母 养父 养母": "parent",
+    "公婆/岳父母 公公 婆婆 岳父 岳母 配偶父母": "parent_in_law",
+    "孙子女/外孙子女 孙子 孙女 外孙 外孙子 外孙女 孙子女 外孙子女": "grandchild",
+    "祖父母/外祖父母 祖父 祖母 外祖父 外祖母 爷爷 奶奶 外公 外婆": "grandparent",
+    "兄弟姐妹 兄 弟 姐 妹 哥哥 弟弟 姐姐 妹妹 兄弟 姐妹": "sibling",
+    "其他 其它 其他亲属": "other",
+})
+
+
+def relation(word: str | None) -> str:
+    found = _RELATIONS.get(_clean(word))
+    if found is None:
+        raise Unreadable(f"与户主关系“{word or ''}”无法识别，可填："
+                         + "、".join(label for _, label in choices.RELATION_CHOICES))
+    return found
+
+
+_SEXES = {"男": "M", "男性": "M", "女": "F", "女性": "F"}
+
+
+def sex(word: str | None) -> str | None:
+    """"M" / "F", or None for a blank cell (the ID then says it)."""
+    text = _clean(word)
+    if not text:
+        return None
+    if text not in _SEXES:
+        raise Unreadable(f"性别“{word}”无法识别，应填“男”或“女”")
+    return _SEXES[text]
+
+
+_NONE = {"", "无", "否", "-", "—", "/", "无残疾", "非残疾", "未残疾", "不适用"}
+_DISABILITY = {label.removesuffix("残疾"): code
+               for code, label in choices.DISABILITY_CATEGORY_CHOICES}
+_GRADES = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+
+
+def disability(category: str | None, grade: str | None) -> tuple[str, int | None]:
+    """(category code, grade 1–4) or ("", None): both given or neither."""
+    c, g = _clean(category), _clean(grade)
+    c = "" if c in _NONE else c
+    g = "" if g in _NONE else g
+    if not c and not g:
+        return "", None
+    code = _DISABILITY.get(c.removesuffix("残疾")) if c else None
+    if c and code is None:
+        raise Unreadable(f"残疾类别“{category}”无法识别，可填："
+                         + "、".join(label for _, label in choices.DISABILITY_CATEGORY_CHOICES))
+    number = _GRADES.get(re.sub(r"^(残疾)?|级$", "", g)) if g else None
+    if g and number is None:
+        raise Unreadable(f"残疾等级“{grade}”无法识别，应为一级至四级")
+    if code is None or number is None:
+        raise Unreadable("残疾类别与残疾等级应同时填写（见残疾证）")
+    return code, number
+
+
+_LABOUR = _table({
+    "有劳动能力 有 完全劳动能力 全部劳动能力 健全": "full",
+    "部分丧失劳动能力 部分劳动能力 部分丧失 弱劳动能力 半劳动能力": "partial",
+    "无劳动能力 丧失劳动能力 完全丧失劳动能力 无": "none",
+})
+
+
+def labour_capacity(word: str | None) -> str | None:
+    """A code, or None for a blank cell."""
+    text = _clean(word)
+    if not text:
+        return None
+    if text not in _LABOUR:
+        raise Unreadable(f"劳动能力“{word}”无法识别，"
+                         "可填：有劳动能力、部分丧失劳动能力、无劳动能力")
+    return _LABOUR[text]
+
+
+_STUDENT = _table({
+    "非在校 否 无 不在校 未上学 已毕业 辍学 学龄前": "",
+    "学前 幼儿园 学前教育 在园": "preschool",
+    "小学 在读小学 小学在读": "primary",
+    "初中 在读初中 初中在读": "junior",
+    "高中 普通高中 在读高中 高中在读": "senior",
+    "中职 高职 中专 技校 职高 中职/高职 职业学校": "vocational",
+    "本科 专科 大学 大专 本科/专科 大学本科 大学专科": "undergraduate",
+    "研究生 硕士 博士": "postgraduate",
+})
+
+
+def student_status(word: str | None) -> str:
+    text = _clean(word)
+    if not text:
+        return ""
+    if text not in _STUDENT:
+        raise Unreadable(f"在校情况“{word}”无法识别，可填："
+                         + "、".join(label for _, label in choices.STUDENT_CHOICES))
+    return _STUDENT[text]
+
+
+# 生活自理能力 in the bands the 特困 care standard uses; the registry counts the six daily-living
+# items a person cannot manage, and a band is stored as its lowest count (same care level).
+_SELF_CARE = _table({
+    "全自理 完全自理 生活能自理 能自理 自理 具备生活自理能力": "0",
+    "半失能 部分失能 半自理 部分自理 部分丧失生活自理能力 半护理": "1",
+    "全失能 完全失能 不能自理 完全不能自理 生活不能自理 完全丧失生活自理能力 全护理": "4",
+})
+
+
+def self_care(word: str | None) -> int | None:
+    """The number of daily-living items not managed (0–6), or None for a blank cell."""
+    text = _clean(word)
+    if not text:
+        return None
+    if text.isdigit() and 0 <= int(text) <= choices.ADL_ITEM_COUNT:
+        return int(text)
+    if text not in _SELF_CARE:
+        raise Unreadable(f"生活自理能力“{word}”无法识别，可填：全自理、半失能、全失能，"
+                         f"或不能自理的项数 0–{choices.ADL_ITEM_COUNT}")
+    return int(_SELF_CARE[text])
+
+
+_HUKOU = _table({"城镇 城市 非农业 非农 城镇户口 非农业户口 居民户口 城镇居民": "urban",
+                 "农村 农业 农业户口 农村户口 农村居民": "rural"})
+
+
+def hukou(word: str | None) -> str | None:
+    text = _clean(word)
+    if not text:
+        return None
+    if text not in _HUKOU:
+        raise Unreadable(f"户籍性质“{word}”无法识别，应填“城镇”或“农村”")
+    return _HUKOU[text]
+
+
+_YES_NO = {"是": True, "否": False, "Y": True, "N": False, "1": True, "0": False,
+           "√": True, "×": False}
+
+
+def yes_no(word: str | None, label: str) -> bool | None:
+    text = _clean(word).upper()
+    if not text:
+        return None
+    if text not in _YES_NO:
+        raise Unreadable(f"{label}“{word}”无法识别，应填“是”或“否”")
+    return _YES_NO[text]
+
+
+def blank_or(word: str | None) -> str:
+    """Free text with the words for "none" read as blank (重病病种: 无 → "")."""
+    text = (word or "").strip()
+    return "" if _clean(text) in _NONE else text
