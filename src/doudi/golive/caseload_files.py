@@ -10,17 +10,14 @@ files. A file none of them reads is refused as a whole with the columns it lacks
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
 import polars as pl
 
 from doudi.core.masking import mask_id_number
-from doudi.engine.feeds.validate import validate
-from doudi.exchange.imports import _with_numeric
-from doudi.exchange.readers import MissingColumns, ReadError, field_cells, read_table
-from doudi.golive import layouts
+from doudi.exchange.readers import MissingColumns, ReadError
+from doudi.golive import layouts, reading
 
 REPORT_SCHEMA = {"file": pl.String, "sheet": pl.String, "row": pl.Int64, "legacy_number": pl.String,
                  "label": pl.String, "value": pl.String, "reason": pl.String}
@@ -109,36 +106,27 @@ def read(files: list[tuple[str, bytes]], mappings: dict[str, dict[str, str]] | N
 def _read_one(out: Sources, layout: layouts.Layout, name: str, data: bytes,
               mapping: dict[str, str] | None, household_keys: set[str],
               member_keys: set[str]) -> None:
-    spec = layout.spec
-    table = read_table(data, name, spec, mapping)
-    cells, found = field_cells(table, spec, mapping)
-    if found.unit_errors:
-        raise ReadError("；".join(found.unit_errors.values())
-                        + "。请改正表头中的单位，或换算后重新导出")
-    for key, n in found.columns.items():
-        out.labels.setdefault(key, str(table.headers[n]).strip() or spec.field(key).label)
-    for f in spec.fields:
-        out.labels.setdefault(f.key, f.label)
-    cells = _with_numeric(cells, table, spec, found)
-    validated = validate(cells, spec, found.scales)
-    out.files.append({"name": name, "sha256": hashlib.sha256(data).hexdigest(),
-                      "layout": layout.key, "sheet": table.sheet, "rows": cells.height})
-    out.notices += [f"{name}：{n}" for n in table.notices]
+    got = reading.read_one(layout, name, data, mapping)
+    for key, label in got.labels.items():
+        out.labels.setdefault(key, label)
+    out.files.append(got.file)
+    out.notices += got.notices
+    cells, validated, sheet = got.cells, got.validated, got.sheet
     legacy = dict(zip(cells["row"].to_list(), cells["legacy_number"].to_list(), strict=True))
     for r in validated.errors.iter_rows(named=True):
-        out.refuse(Where(name, table.sheet, r["row"]), legacy.get(r["row"]), r["field"],
+        out.refuse(Where(name, sheet, r["row"]), legacy.get(r["row"]), r["field"],
                    r["value"], r["reason"])
     for r in validated.duplicates.iter_rows(named=True):
-        out.refuse(Where(name, table.sheet, r["row"]), legacy.get(r["row"]), "", None,
+        out.refuse(Where(name, sheet, r["row"]), legacy.get(r["row"]), "", None,
                    f"与第 {r['first_row']} 行完全相同：同一人员重复列出，请删除重复行")
-    bad_rows = set(validated.errors["row"].to_list()) | set(validated.duplicates["row"].to_list())
+    bad_rows = got.bad_rows
     # a household one of whose rows was refused is refused whole: mark it with an empty row
     for row, number in legacy.items():
         if row in bad_rows:
-            out.households.append((Where(name, table.sheet, row),
+            out.households.append((Where(name, sheet, row),
                                    {"legacy_number": (number or "").strip(), "__refused": True}))
     for r in validated.good.iter_rows(named=True):
-        where = Where(name, table.sheet, r.pop("row"))
+        where = Where(name, sheet, r.pop("row"))
         r = {k: v for k, v in r.items() if "#" not in k}
         if layout.kind in ("combined", "households"):
             out.households.append((where, {k: v for k, v in r.items() if k in household_keys}))
