@@ -19,7 +19,7 @@ from python_calamine import CalamineWorkbook
 from doudi.benefits import banks
 from doudi.core import idnumber
 from doudi.synth import district, old_system
-from doudi.synth.old_system_faults import FAULT_KINDS, bad_rows_variant
+from doudi.synth.old_system_faults import FAULT_KINDS
 from doudi.synth.old_system_tables import CASELOAD
 
 MONTH = dt.date(2026, 11, 1)
@@ -256,7 +256,7 @@ def test_xlsx_household_ids_merged_down_read_on_every_member_row(done):
 
 @pytest.mark.parametrize("fmt", ["xls", "xlsx", "csv"])
 def test_bad_rows_variant_lists_each_fault_at_its_row(done, fmt, tmp_path):
-    bad = bad_rows_variant(done, fmt=fmt, out_dir=tmp_path)
+    bad = old_system.bad_rows_variant(done, fmt=fmt, out_dir=tmp_path)
     assert sorted(f.kind for f in bad.faults) == sorted(FAULT_KINDS)
     assert len({f.legacy_number for f in bad.faults}) == len(FAULT_KINDS)
     spoiled = read(bad.path, "caseload")

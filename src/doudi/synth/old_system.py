@@ -45,6 +45,7 @@ from doudi.synth.villages import Village, city_names, county_names, villages
 
 if TYPE_CHECKING:
     from doudi.synth.district import District
+    from doudi.synth.old_system_faults import BadRows
 
 FORMATS = sheets.FORMATS
 KINDS = ("caseload", "roster", "payments", "decisions")
@@ -430,9 +431,9 @@ def export(district: District | Population, *, seed: int, out_dir: Path, month: 
 
 
 def bad_rows_variant(done: OldSystemExport, *, fmt: str = "xlsx",
-                     out_dir: Path | None = None) -> Any:
-    """The caseload again with one spoiled household per fault and the list of the faults
-    (`old_system_faults.bad_rows_variant`, which returns a `BadRows`)."""
+                     out_dir: Path | None = None) -> BadRows:
+    """The caseload again with one spoiled household per fault, and the list of the faults
+    with the row each is at (`old_system_faults.bad_rows_variant`)."""
     from doudi.synth.old_system_faults import bad_rows_variant as spoil
 
     return spoil(done, fmt=fmt, out_dir=out_dir)
