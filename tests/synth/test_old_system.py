@@ -242,9 +242,6 @@ def test_household_ids_merged_down_read_on_every_member_row(done, fmt):
     assert cells["head_id"].to_list() == [heads[n] for n in cells["legacy_number"]]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "readers.read_xlsx: the blank cells of a merged range carry no t= attribute, so "
-    "sheet_bounds counts them as numbers; filled down, an ID there is read as 3.41…e+17"))
 def test_xlsx_household_ids_merged_down_read_on_every_member_row(done):
     cells = read(done.paths["caseload"]["xlsx"], "caseload")
     heads = dict(done.households.select("legacy_number", "head_id").iter_rows())

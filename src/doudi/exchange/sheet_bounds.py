@@ -77,6 +77,9 @@ class _Scan:
         self.since_tag = 0  # bytes since the last "<" (across chunks)
         self.longest = 0
         self.numeric: list[np.ndarray] = []
+        # a number-like cell that ended a chunk: whether it holds a value is seen from the
+        # next element, in the next chunk (its </c> makes it an empty cell)
+        self._pending: np.ndarray = np.zeros(0, np.int64)
         self.after: bytearray | None = None  # what follows the data: the <mergeCells>
         self._carry = b""
         self._prefixed = False
@@ -110,6 +113,9 @@ class _Scan:
         self.longest = max(self.longest, self.since_tag)
 
     def numeric_codes(self) -> np.ndarray:
+        if self._pending.size:
+            self.numeric.append(self._pending)
+            self._pending = np.zeros(0, np.int64)
         codes = np.concatenate(self.numeric) if self.numeric else np.zeros(0, np.int64)
         return np.unique(codes)
 
@@ -120,6 +126,10 @@ class _Scan:
         buf = np.frombuffer(whole, dtype=np.uint8)
         opens = np.flatnonzero(buf[:cut] == 60)  # "<"
         self._texts(opens, cut)
+        if self._pending.size and opens.size:
+            if buf[opens[0] + 1] != 47:  # not its "</c>": it holds a value
+                self.numeric.append(self._pending)
+            self._pending = np.zeros(0, np.int64)
         first, sep = buf[opens + 1], buf[opens + 2]
         self.cells += int(((first == 99) & ((sep == 32) | (sep == 62) | (sep == 47))).sum())
         if self._prefixed:  # <x:c …>: ":c" then a space, ">" or "/"
@@ -209,7 +219,19 @@ class _Scan:
         else:
             has_type = np.zeros(start.size, dtype=bool)
             kind = np.zeros(start.size, dtype=np.uint8)
-        number = is_cell & (~has_type | (kind == 110))  # 'n'
+        # an element with no value is no number whatever its type: a styled empty cell, such
+        # as those under a merged cell (<c r="F6" s="3"/>, or <c …></c>), is read as the
+        # merge's top cell, which says for itself what it holds
+        gts = np.flatnonzero(buf == 62)  # ">"
+        tag_end = gts[np.minimum(np.searchsorted(gts, at), max(gts.size - 1, 0))] \
+            if gts.size else np.full(at.size, buf.size - 1)
+        self_closing = buf[np.maximum(tag_end - 1, 0)] == 47  # "/>"
+        closed_at_once = buf[np.minimum(end + 1, buf.size - 1)] == 47  # "></c>"
+        number = is_cell & (~has_type | (kind == 110)) & ~self_closing & ~closed_at_once  # 'n'
+        last = (k + 1 == opens.size) & number  # its next element is in the next chunk
+        if last.any():
+            self._pending = rows[last].astype(np.int64) * SHEET_COLUMNS + columns[last]
+            number &= ~last
 
         if number.any():
             self.numeric.append(rows[number].astype(np.int64) * SHEET_COLUMNS + columns[number])
