@@ -40,7 +40,6 @@ from doudi.synth import old_system_sheets as sheets
 from doudi.synth import old_system_tables as tables
 from doudi.synth.names import GIVEN_FEMALE, GIVEN_MALE, SURNAMES
 from doudi.synth.population import Population
-from doudi.synth.rules_frames import INCOME_COLUMNS
 from doudi.synth.villages import Village, city_names, county_names, villages
 
 if TYPE_CHECKING:
@@ -200,9 +199,23 @@ def _banks_for(area: str) -> list[tuple[str, int, int, str, int]]:
     return [b for b in _BANKS if _LOCAL_BANKS.get(b[0], area[:2]) == area[:2]]
 
 
+def family_incomes(population: Population) -> dict[int, int]:
+    """household → its monthly income as the old system recorded it for the means test: the
+    family income the rules count (工资 less the 就业成本 deduction …), not the gross."""
+    from doudi.rules.engine import evaluate
+    from doudi.rules.shipped import shipped
+    from doudi.synth.rules_frames import engine_frames
+
+    h, m = engine_frames(population)
+    result = evaluate(h, m, shipped(), population.today)
+    return {int(k): int(v or 0) for k, v in result.households.select(
+        "household_id", "dibao.family_income").iter_rows()}
+
+
 def _caseload(population: Population, chosen: pl.DataFrame, first: dt.date,
               rng: np.random.Generator) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Household and member records in file order (by village, then 家庭编号)."""
+    incomes = family_incomes(population)
     by_code = {v.code: v for v in villages(population.area)}
     households = {r["household_id"]: r for r in population.households.filter(
         pl.col("household_id").is_in(chosen["household_id"].implode())).to_dicts()}
@@ -230,7 +243,7 @@ def _caseload(population: Population, chosen: pl.DataFrame, first: dt.date,
         kind, number_text = account(rng, bank, rural)
         covered = [p["person_id"] == tekun_person if tekun_person else p["co_resident"]
                    for p in members]
-        income = sum(sum(p[c] for c in INCOME_COLUMNS) for p in members if p["co_resident"])
+        income = incomes[e["household_id"]]
         rules_amount = e["monthly_amount"]
         start = e["start_date"]
         due = start
@@ -268,7 +281,7 @@ def _caseload(population: Population, chosen: pl.DataFrame, first: dt.date,
                 "disability_grade": int(p["disability_grade"]),
                 "labour_capacity": p["labour_capacity"],
                 "serious_illness": bool(p["serious_illness"]),
-                "student_status": p["student_status"],
+                "student_status": p["student_status"], "adl_failed": int(p["adl_failed"]),
             })
     order = sorted(range(len(out_h)),
                    key=lambda i: (out_h[i]["area_code"], out_h[i]["legacy_number"]))

@@ -56,6 +56,7 @@ CASELOAD = [
     Column("labour_capacity", "劳动能力", group=MEMBER, width=16),
     Column("serious_illness", "患病情况", group=MEMBER, width=10),
     Column("student_status", "在校情况", group=MEMBER, width=10),
+    Column("self_care", "生活自理能力", group=MEMBER, width=10),
 ]
 ROSTER = [
     Column("seq", "序号", width=6), Column("legacy_number", "家庭编号", width=16),
@@ -83,6 +84,11 @@ DECISIONS = [
     Column("amount", "月保障金（元）", kind=MONEY), Column("reason", "审批理由", width=24),
     Column("decided_by", "审批机关", width=18),
 ]
+
+
+def self_care_word(adl_failed: int) -> str:
+    """生活自理能力 in the bands the 特困 care standard uses (0 全自理, 1–3 半失能, 4–6 全失能)."""
+    return "全失能" if adl_failed >= 4 else "半失能" if adl_failed >= 1 else "全自理"
 
 
 def chinese_date(day: dt.date | None) -> str:
@@ -120,6 +126,7 @@ def _member_cells(m: dict[str, Any]) -> dict[str, Cell]:
         "labour_capacity": LABOUR[m["labour_capacity"]],
         "serious_illness": "重病" if m["serious_illness"] else "",
         "student_status": STUDENT.get(m["student_status"], ""),
+        "self_care": self_care_word(m["adl_failed"]),
     }
 
 
@@ -229,7 +236,7 @@ MEMBER_SCHEMA = {
     "id_number": pl.String, "sex": pl.String, "relation": pl.String,
     "relation_word": pl.String, "covered": pl.Boolean, "disability_category": pl.String,
     "disability_grade": pl.Int64, "labour_capacity": pl.String, "serious_illness": pl.Boolean,
-    "student_status": pl.String,
+    "student_status": pl.String, "adl_failed": pl.Int64,
 }
 ROSTER_SCHEMA = {
     "legacy_number": pl.String, "town": pl.String, "programme": pl.String,
