@@ -330,6 +330,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "rural_home": (roles.VIEW_RURAL_WATCH,),
     "referrals": (roles.VIEW_REGISTRY, roles.ANSWER_REFERRALS),
     "api:list_referrals": (roles.ANSWER_REFERRALS,),
+    "golive:checklist": (roles.GO_LIVE,),
 }
 
 # POST-only listing routes (actions on the user's own area): an empty POST is refused with 403

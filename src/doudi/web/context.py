@@ -57,6 +57,8 @@ def navigation(request) -> dict:  # noqa: ANN001
         items.append(("发文机关", reverse("offices")))
     if user.can(roles.IMPORT_FEEDS):
         items.append(("部门数据", reverse("exchange_home")))
+    if user.can(roles.GO_LIVE):
+        items.append(("上线迁移", reverse("golive:checklist")))
     # 推送名单 is reached from 部门数据 by those who also import
     if user.can(roles.PRODUCE_OUTBOUND) and not user.can(roles.IMPORT_FEEDS):
         items.append(("推送名单", reverse("outbound_home")))

@@ -1,5 +1,5 @@
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from doudi.web import (
     account_views,
@@ -215,4 +215,5 @@ urlpatterns = [
     path("users/", account_views.user_list, name="user_list"),
     path("users/new/", account_views.user_new, name="user_new"),
     path("users/<int:user_id>/", account_views.user_detail, name="user_detail"),
+    path("golive/", include("doudi.web.golive_urls")),
 ]
