@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import io
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -29,7 +31,7 @@ from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
 from doudi.benefits import banks
 from doudi.benefits.models import Enrollment, EnrollmentEvent, ReviewTask, mask_account
-from doudi.core import areacode, clock, idnumber
+from doudi.core import areacode, clock, excel, idnumber
 from doudi.core.ages import age_on
 from doudi.core.errors import ServiceError
 from doudi.core.masking import mask_id_number, mask_name
@@ -73,6 +75,7 @@ class MemberPlan:
     serious_illness: str = ""
     student_status: str = ""
     adl_failed: int = 0
+    covered: bool | None = None  # 是否保障对象 as the old system marks it
 
 
 @dataclass
@@ -378,6 +381,7 @@ def _members(sources: Sources, h: HouseholdPlan, rows: list[tuple[Where, dict[st
         member.student_status = read.get("student_status") or ""
         member.adl_failed = read.get("self_care") or 0
         member.serious_illness = words.blank_or(row.get("serious_illness"))[:100]
+        member.covered = read.get("covered")
         h.members.append(member)
 
 
@@ -700,6 +704,7 @@ def _write(fresh: list[HouseholdPlan], record: GoliveImport, day: dt.date) -> di
              for h in fresh}
     Membership.objects.bulk_create([
         Membership(household=hh, person=person_of[m.id_number], relation=m.relation,
+                   co_resident=_co_resident(h, m),
                    start_date=max(m.birth_date, since[h.legacy_number]),
                    area_code=hh.area_code) for hh, h, m in pairs], batch_size=2_000)
     month = day.replace(day=1)
@@ -716,6 +721,14 @@ def _write(fresh: list[HouseholdPlan], record: GoliveImport, day: dt.date) -> di
         list(zip(households, fresh, strict=True)), person_of, record)
     return {"households": len(households), "persons": len(people),
             "categories": categories, "enrollments": enrollments, "decisions": decisions}
+
+
+def _co_resident(h: HouseholdPlan, m: MemberPlan) -> bool:
+    """A member the old system marks as not covered (是否保障对象：否) by a programme that
+    covers the whole household (低保) is not counted in it: Doudi counts the co-resident
+    members (共同生活). Under a programme of one person (特困) the mark says nothing of that."""
+    whole = catalogue.household_covering()
+    return not (m.covered is False and any(e.programme in whole for e in h.enrolments))
 
 
 def _programmes(made: list[tuple[Household, HouseholdPlan]], person_of: dict[str, Person],
@@ -776,3 +789,37 @@ def _programmes(made: list[tuple[Household, HouseholdPlan]], person_of: dict[str
             d.enrollment = en
     HistoricalDecision.objects.bulk_create(decisions, batch_size=2_000)
     return len(categories), len(enrollments), len(decisions)
+
+
+# ---------------------------------------------------------------------------------------------
+# the report a clerk works from
+
+
+PLAN_HEADER = ("原系统家庭编号", "乡镇（街道）", "村（社区）", "户主", "户主身份证号", "人数",
+               "救助项目及月保障金", "导入结果", "说明", "所在行")
+REPORT_HEADER = ("文件", "工作表", "行号", "原系统家庭编号", "列", "内容", "原因")
+
+
+def report_workbook(p: CaseloadPlan) -> bytes:
+    """The dry run as the clerk works from it: the refused rows first (each with the row as
+    the sheet numbers it), then what happens to every household. IDs are masked."""
+    buffer = io.BytesIO()
+    book = excel.new_workbook(buffer)
+    bold = book.add_format({"bold": True})
+    sheets = [("错误行", REPORT_HEADER, p.sources.report_frame().select(
+                  "file", "sheet", "row", "legacy_number", "label", "value", "reason").rows()),
+              ("导入计划", PLAN_HEADER, p.lines().select(
+                  "legacy_number", "town", "village", "head", "head_id", "persons",
+                  "programmes", "action", "note", "rows").rows())]
+    for name, header, rows in sheets:
+        ws = book.add_worksheet(name)
+        ws.write_row(0, 0, header, bold)
+        for n, row in enumerate(rows, start=1):
+            ws.write_row(n, 0, ["" if v is None else v for v in row])
+        ws.freeze_panes(1, 0)
+    book.close()
+    return buffer.getvalue()
+
+
+def write_report(p: CaseloadPlan, path: Path) -> None:
+    path.write_bytes(report_workbook(p))
