@@ -264,3 +264,14 @@ def test_a_file_of_another_kind_is_refused_whole(clerk):
     p, _ = _import([("名单.csv", "姓名,电话\r\n张三,13800000000\r\n".encode("gbk"))], clerk)
     assert not p.ok and p.sources.refused_files == ["名单.csv"]
     assert "未能识别为在保数据文件" in p.sources.report_frame()["reason"][0]
+
+
+@pytest.mark.parametrize(("name", "short"), [
+    ("荷花池社区居委会", {"荷花池社区"}), ("高枧村村委会", {"高枧村"}),
+    ("林塘村民委员会", {"林塘", "林塘村"}), ("隆阜（3）社区居委会", {"隆阜（3）社区"}),
+    ("黎阳镇", set()),
+])
+def test_a_village_is_known_by_its_address_name_too(name, short):
+    from doudi.golive.words import place_names
+
+    assert place_names(name) == short

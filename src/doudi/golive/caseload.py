@@ -194,8 +194,16 @@ class _Areas:
         under = list(Area.objects.filter(code__startswith=district.prefix,
                                           level__in=(areacode.TOWN, areacode.VILLAGE)))
         self.towns = {_key(a.name): a for a in under if a.level == areacode.TOWN}
-        self.villages: dict[tuple[str, str], Area] = {
-            (a.code[:9], _key(a.name)): a for a in under if a.level == areacode.VILLAGE}
+        villages = [a for a in under if a.level == areacode.VILLAGE]
+        self.villages: dict[tuple[str, str], Area] = {}
+        # an address's name of a village (荷花池社区 for 荷花池社区居委会) where only one
+        # village of the town has it; the division's own name always wins
+        short: dict[tuple[str, str], list[Area]] = defaultdict(list)
+        for a in villages:
+            for n in words.place_names(a.name):
+                short[(a.code[:9], _key(n))].append(a)
+        self.villages.update({k: found[0] for k, found in short.items() if len(found) == 1})
+        self.villages.update({(a.code[:9], _key(a.name)): a for a in villages})
 
     def village(self, town: str | None, village: str | None, code: str | None) -> Area:
         t = self.towns.get(_key(town))

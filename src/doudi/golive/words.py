@@ -228,3 +228,21 @@ def blank_or(word: str | None) -> str:
     """Free text with the words for "none" read as blank (重病病种: 无 → "")."""
     text = (word or "").strip()
     return "" if _clean(text) in _NONE else text
+
+
+_COMMITTEES = ("社区居民委员会", "居民委员会", "村民委员会", "社区居委会", "居委会", "村委会")
+
+
+def place_names(name: str) -> set[str]:
+    """The names an address gives a village or community besides its division name: without
+    the committee (荷花池社区居委会 → 荷花池社区, 高枧村村委会 → 高枧村, 林塘村民委员会 → 林塘村).
+    A name is matched by them only where one village of the town has it."""
+    out = set()
+    for suffix in _COMMITTEES:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            base = name[: -len(suffix)]
+            out.add(base + ("社区" if suffix.startswith("社区") else ""))
+            if suffix.startswith("村") and not base.endswith("村"):
+                out.add(base + "村")
+            break
+    return out - {name}
