@@ -77,7 +77,8 @@ def test_the_old_systems_caseload_comes_in_whole_and_reconciles_to_the_plants(
 
     # the reconciliation lists exactly the planted differences
     name, data = _file(exported, "roster", fmt)
-    roster, got = reconcile.import_roster(name, data, district_code=DISTRICT, by=admin)
+    record, got = reconcile.import_roster(name, data, district_code=DISTRICT, by=admin)
+    assert record.status == GoliveImport.DONE
     assert got.ok, got.report.to_dicts()
     made = reconcile.reconcile(district_code=DISTRICT, by=admin, day=TODAY)
     found = {(d["legacy_number"], d["kind"]) for d in made.differences}
