@@ -35,6 +35,7 @@ from doudi.core import areacode, clock, excel, idnumber
 from doudi.core.ages import age_on
 from doudi.core.errors import ServiceError
 from doudi.core.masking import mask_id_number, mask_name
+from doudi.core.money import yuan_text
 from doudi.exchange import storage
 from doudi.golive import caseload_files, words
 from doudi.golive.caseload_files import Sources, Where
@@ -55,6 +56,12 @@ HOUSEHOLD_FIELDS = ("town", "village", "area_code", "hukou", "address", "income"
 NOT_A_MEMBER = "收款人不是本户成员：如为代领，请导入后在系统中登记代领人及原因"
 ENROLMENT_FIELDS = ("amount", "start_date", "approved_on", "document_number", "payee_name",
                     "payee_id", "bank", "account", "review_due", "taper_until")
+
+
+LINES_SCHEMA = {"legacy_number": pl.String, "town": pl.String, "village": pl.String,
+                "head": pl.String, "head_id": pl.String, "persons": pl.Int64,
+                "programmes": pl.String, "monthly_fen": pl.Int64, "action": pl.String,
+                "note": pl.String, "rows": pl.String}
 
 
 class CaseloadError(ServiceError):
@@ -170,16 +177,12 @@ class CaseloadPlan:
                 "head_id": mask_id_number(head.id_number) if head else "",
                 "persons": len(h.members),
                 "programmes": "、".join(
-                    f"{catalogue.enrolled_label(e.programme, e.part)} {e.amount_fen / 100:.2f}元"
+                    f"{catalogue.enrolled_label(e.programme, e.part)} {yuan_text(e.amount_fen)}元"
                     for e in h.enrolments),
                 "monthly_fen": sum(e.amount_fen for e in h.enrolments),
                 "action": h.action, "note": h.note,
                 "rows": "、".join(sorted({f"{w.file}:{w.row}" for w in h.wheres}))[:200]})
-        schema = {"legacy_number": pl.String, "town": pl.String, "village": pl.String,
-                  "head": pl.String, "head_id": pl.String, "persons": pl.Int64,
-                  "programmes": pl.String, "monthly_fen": pl.Int64, "action": pl.String,
-                  "note": pl.String, "rows": pl.String}
-        return pl.DataFrame(rows, schema=schema)
+        return pl.DataFrame(rows, schema=LINES_SCHEMA)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -337,7 +340,7 @@ def _household_fields(sources: Sources, h: HouseholdPlan,
     h.address = _text(first.get("address"))[:200]
     income = first.get("income")
     if income is not None and income < 0:
-        _refuse(sources, h, where, "income", income / 100, "家庭月总收入不能为负数")
+        _refuse(sources, h, where, "income", yuan_text(income), "家庭月总收入不能为负数")
     h.income_fen = income
     h.head_id = _text(first.get("head_id"))
 
@@ -455,9 +458,9 @@ def _enrolment(sources: Sources, h: HouseholdPlan, where: Where, row: dict[str, 
     if amount is None:
         refuse("amount", None, "月保障金未填写")
     elif amount <= 0 and code not in RECOGNITION_ONLY:
-        refuse("amount", amount / 100, f"{catalogue.label(code)}的月保障金应大于 0")
+        refuse("amount", yuan_text(amount), f"{catalogue.label(code)}的月保障金应大于 0")
     elif amount > MAX_MONTHLY_FEN:
-        refuse("amount", amount / 100, f"月保障金 {amount / 100:.2f} 元超过 "
+        refuse("amount", yuan_text(amount), f"月保障金 {yuan_text(amount)} 元超过 "
                f"{MAX_MONTHLY_FEN // 100} 元，请核对单位（元/分）")
     for key in ("start_date", "approved_on"):
         value = row.get(key)
@@ -633,21 +636,23 @@ def _record(p: CaseloadPlan, *, by, mode: str, status: str) -> GoliveImport:  # 
     record = GoliveImport.objects.create(
         what=GoliveImport.CASELOAD, mode=mode, status=status, files=p.sources.files,
         counts=counts, area_code=p.district, by=by, message=_message(p, counts, mode)[:500])
-    path = storage.root() / "golive" / f"caseload-{record.pk}.parquet"
+    keep(record, p.lines(), p.sources.report_frame())
+    return record
+
+
+def keep(record: GoliveImport, lines: pl.DataFrame, report: pl.DataFrame) -> None:
+    """The plan's lines and refused rows kept with the import (Parquet under var/)."""
+    path = storage.root() / "golive" / f"{record.what}-{record.pk}.parquet"
     path.parent.mkdir(parents=True, exist_ok=True)
-    p.lines().join(p.sources.report_frame().group_by("legacy_number").agg(
-        pl.concat_str(pl.col("file"), pl.lit(":"), pl.col("row").cast(pl.String), pl.lit(" "),
-                      pl.col("label"), pl.lit("："), pl.col("reason")).alias("reasons")),
-        on="legacy_number", how="left").write_parquet(path)
-    p.sources.report_frame().write_parquet(path.with_suffix(".report.parquet"))
+    lines.write_parquet(path)
+    report.write_parquet(path.with_suffix(".report.parquet"))
     record.plan_path = storage.relative(path)
     record.save(update_fields=["plan_path"])
-    return record
 
 
 def _message(p: CaseloadPlan, counts: dict[str, int], mode: str) -> str:
     head = (f"共 {counts['households']} 户：新建 {counts['new']} 户（{counts['persons']} 人，"
-            f"月保障金合计 {counts['monthly_fen'] / 100:,.2f} 元），"
+            f"月保障金合计 {yuan_text(counts['monthly_fen'])} 元），"
             f"无变化 {counts['unchanged']} 户，拒收 {counts['refused']} 户")
     if not p.ok:
         return head + f"；{counts['refused_rows']} 行有错误，" + \
@@ -808,15 +813,16 @@ PLAN_HEADER = ("原系统家庭编号", "乡镇（街道）", "村（社区）",
 REPORT_HEADER = ("文件", "工作表", "行号", "原系统家庭编号", "列", "内容", "原因")
 
 
-def report_workbook(p: CaseloadPlan) -> bytes:
-    """The dry run as the clerk works from it: the refused rows first (each with the row as
-    the sheet numbers it), then what happens to every household. IDs are masked."""
+def report_workbook(lines: pl.DataFrame, report: pl.DataFrame) -> bytes:
+    """A plan as the clerk works from it (`CaseloadPlan.lines` and its refused rows, or those
+    kept with an import): the refused rows first, each with the row as the sheet numbers it,
+    then what happens to every household. IDs are masked."""
     buffer = io.BytesIO()
     book = excel.new_workbook(buffer)
     bold = book.add_format({"bold": True})
-    sheets = [("错误行", REPORT_HEADER, p.sources.report_frame().select(
+    sheets = [("错误行", REPORT_HEADER, report.select(
                   "file", "sheet", "row", "legacy_number", "label", "value", "reason").rows()),
-              ("导入计划", PLAN_HEADER, p.lines().select(
+              ("导入计划", PLAN_HEADER, lines.select(
                   "legacy_number", "town", "village", "head", "head_id", "persons",
                   "programmes", "action", "note", "rows").rows())]
     for name, header, rows in sheets:
@@ -829,5 +835,14 @@ def report_workbook(p: CaseloadPlan) -> bytes:
     return buffer.getvalue()
 
 
+def kept(record: GoliveImport) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The plan lines and the refused rows kept with an import."""
+    if not record.plan_path:
+        return (pl.DataFrame(schema=LINES_SCHEMA),
+                pl.DataFrame(schema=caseload_files.REPORT_SCHEMA))
+    path = storage.absolute(record.plan_path)
+    return pl.read_parquet(path), pl.read_parquet(path.with_suffix(".report.parquet"))
+
+
 def write_report(p: CaseloadPlan, path: Path) -> None:
-    path.write_bytes(report_workbook(p))
+    path.write_bytes(report_workbook(p.lines(), p.sources.report_frame()))

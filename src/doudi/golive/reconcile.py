@@ -29,6 +29,7 @@ from doudi.benefits.models import Enrollment
 from doudi.core import areacode, clock
 from doudi.core.errors import ServiceError
 from doudi.core.masking import mask_name
+from doudi.core.money import yuan_text
 from doudi.exchange import storage
 from doudi.exchange.readers import MissingColumns, ReadError
 from doudi.golive import layouts, reading, words
@@ -158,7 +159,7 @@ def import_roster(name: str, data: bytes, *, district_code: str, by,  # noqa: AN
                     "monthly_fen": int(got.rows["amount_fen"].sum() or 0),
                     "month": f"{month:%Y-%m}" if month else ""},
             message=(f"末次花名册 {month:%Y年%m月}，{got.rows.height} 行，合计 "
-                     f"{(got.rows['amount_fen'].sum() or 0) / 100:,.2f} 元" if got.ok and month
+                     f"{yuan_text(int(got.rows['amount_fen'].sum() or 0))} 元" if got.ok and month
                      else f"{got.report.height} 处错误，未导入")[:500])
         path = storage.root() / "golive" / f"roster-{record.pk}.parquet"
         path.parent.mkdir(parents=True, exist_ok=True)

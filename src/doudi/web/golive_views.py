@@ -17,7 +17,7 @@ from doudi.web.access import require_capability
 
 # The go-live steps' pages (上线迁移 › 工作人员 / 在保数据 / 对账) by path.
 STAFF_PAGE, CASELOAD_PAGE, RECONCILE_PAGE = "/golive/staff/", "/golive/caseload/", \
-    "/golive/reconcile/"
+    "/golive/reconcile/"  # the same addresses as golive_urls gives them
 
 
 def _fix_links() -> dict[str, tuple[str, str]]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
+from doudi.core.money import yuan_text
 from doudi.golive import reconcile
 from doudi.golive.commands.check import day_of, district_of
 
@@ -19,7 +20,7 @@ def add_arguments(parser: ArgumentParser) -> None:
 
 
 def _yuan(fen: object) -> str:
-    return "—" if fen is None else f"{int(fen) / 100:,.2f}"
+    return "—" if fen is None else yuan_text(int(fen))
 
 
 def run(options: dict[str, Any], out) -> int:  # noqa: ANN001
