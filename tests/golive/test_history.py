@@ -28,7 +28,13 @@ from doudi.engine.payments.roster import months_between
 from doudi.golive import history
 from doudi.golive.models import GoliveImport, HistoricalDecision, LegacyHousehold
 from doudi.reports import statistics
-from tests.conftest import OTHER_TOWN_VILLAGE, OTHER_VILLAGE_SAME_TOWN, VILLAGE, make_household
+from tests.conftest import (
+    OTHER_TOWN_VILLAGE,
+    OTHER_VILLAGE_SAME_TOWN,
+    PASSWORD,
+    VILLAGE,
+    make_household,
+)
 
 D = dt.date
 DISTRICT = "341002"
@@ -390,3 +396,34 @@ def test_bad_decision_rows_are_refused(caseload):
     assert "HX777" in refused[8]
     assert "不是该户的成员" in refused[9]
     assert "与第 3 行为同一决定" in refused[10]
+
+
+def test_a_month_the_bank_returned_is_paid_again_unless_repaid_since(caseload):
+    rows = caseload.payments()
+    november = next(i for i, r in enumerate(rows) if r[0] == "HX003" and r[3] == "2025-11")
+    rows[november] = pay("HX003", "五保", D(2025, 11, 1), 90000, status="银行退回",
+                         beneficiary=caseload.c_person.id_number)
+    # the old system paid it again in December: which month that 补发 was for cannot be told
+    december = next(i for i, r in enumerate(rows) if r[0] == "HX003" and r[3] == "2025-12")
+    repaid = list(rows)
+    repaid[december] = pay("HX003", "五保", D(2025, 12, 1), 90000, arrears=90000,
+                           beneficiary=caseload.c_person.id_number)
+    outcome = import_payments(xlsx(PAY_HEADER, repaid))
+    [refusal] = outcome.plan.refused
+    assert refusal.row == november + 2 and f"其后第 {december + 2} 行有补发" in refusal.reason
+    # never repaid: the month is owed, and the first roster pays it
+    outcome = import_payments(xlsx(PAY_HEADER, rows))
+    assert outcome.ok, outcome.plan.refused
+    line = PaymentLine.objects.get(enrollment=caseload.c, month=D(2025, 11, 1))
+    assert (line.status, line.failure) == (PaymentLine.FAILED, "原系统发放失败")
+    assert first_roster(caseload)[caseload.c.pk] == (90000, 90000, 0, 180000)
+
+
+def test_the_pages_show_an_imported_run_as_the_old_system_s(caseload, client):
+    assert import_payments(xlsx(PAY_HEADER, caseload.payments())).ok
+    client.login(username="district_officer", password=PASSWORD)
+    listing = client.get("/payments/").content.decode()
+    assert listing.count("原系统发放（上线导入）") == 12
+    run = PaymentRun.objects.get(month=D(2025, 7, 1))
+    page = client.get(f"/payments/{run.pk}/").content.decode()
+    assert "不生成银行文件" in page and "下载银行发放文件" not in page

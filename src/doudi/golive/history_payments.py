@@ -206,12 +206,15 @@ class Planner:
 
     def _failed_then_repaid(self) -> None:
         """A failed month followed by a 补发: whether the 补发 was for it cannot be told."""
+        repaid: dict[int, list[Row]] = defaultdict(list)
+        for o in self.rows:
+            if o.enrollment is not None and o.month is not None and o.arrears > 0:
+                repaid[o.enrollment.pk].append(o)
         for row in self.rows:
             if not row.failed or row.enrollment is None or row.month is None:
                 continue
-            later = [o for o in self.rows if o.enrollment is not None and o.month is not None
-                     and o.enrollment.pk == row.enrollment.pk and o.month > row.month
-                     and o.arrears > 0]
+            later = sorted((o for o in repaid[row.enrollment.pk] if o.month > row.month),
+                           key=lambda o: o.row)
             if later:
                 row.errors.append(
                     f"原系统发放失败，其后第 {later[0].row} 行有补发，无法判断补发的是否为本月："

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from functools import lru_cache
 
 from doudi.programmes import catalogue
 
@@ -39,6 +40,11 @@ def _normal(word: str) -> str:
 def programme_words() -> dict[str, tuple[str, str]]:
     """Every accepted word: the catalogue's labels and short labels (a part's label names the
     part), then the old systems' words."""
+    return _programme_words(catalogue.version())
+
+
+@lru_cache(maxsize=4)
+def _programme_words(version: int) -> dict[str, tuple[str, str]]:
     words: dict[str, tuple[str, str]] = {}
     for p in catalogue.programmes():
         if p.one_off or not p.casework:
