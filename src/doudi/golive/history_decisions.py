@@ -14,8 +14,9 @@ from doudi.core.money import yuan_text
 from doudi.engine.payments.roster import month_start
 from doudi.golive import words
 from doudi.golive.history import ERROR, NEW, UNCHANGED, Plan, PlanRow
-from doudi.golive.matching import Matcher
+from doudi.golive.matching import Matcher, chunks
 from doudi.golive.models import GoliveImport, HistoricalDecision
+from doudi.golive.reading import Read
 from doudi.registry.models import Household
 
 LIMITS = {"document_number": 60, "reason": 200, "decided_by": 60}
@@ -85,7 +86,7 @@ def _parse(r: dict, matcher: Matcher, labels: dict[str, str], today: dt.date) ->
     return row
 
 
-def plan(read, district: Area, today: dt.date) -> Plan:  # noqa: ANN001 - a reading.Read
+def plan(read: Read, district: Area, today: dt.date) -> Plan:
     good = read.good
     matcher = Matcher(district, good["legacy_number"].to_list(),
                       good["beneficiary_id"].drop_nulls().to_list())
@@ -101,8 +102,10 @@ def plan(read, district: Area, today: dt.date) -> Plan:  # noqa: ANN001 - a read
         else:
             first[key] = row.row
     households = sorted({r.household_id for r in rows if r.household_id is not None})
-    existing = set(HistoricalDecision.objects.filter(household_id__in=households).values_list(
-        "household_id", "programme", "kind", "decided_on", "document_number"))
+    existing: set[Key] = set()
+    for chunk in chunks(households, 5000):
+        existing.update(HistoricalDecision.objects.filter(household_id__in=chunk).values_list(
+            "household_id", "programme", "kind", "decided_on", "document_number"))
     out = Plan(GoliveImport.DECISIONS, district, {}, [])
     for repeat, earlier in read.repeats.items():
         out.rows.append(PlanRow(repeat, UNCHANGED, "", f"与第 {earlier} 行完全相同，已忽略"))
@@ -129,8 +132,9 @@ def plan(read, district: Area, today: dt.date) -> Plan:  # noqa: ANN001 - a read
 
 def _write(rows: list[Row], record: GoliveImport) -> dict[str, int]:
     """Inside the import's transaction; its one audit row counts them (`history._run`)."""
-    areas = dict(Household.objects.filter(pk__in={r.household_id for r in rows})
-                 .values_list("pk", "area_code"))
+    areas: dict[int, str] = {}
+    for chunk in chunks(sorted({r.household_id for r in rows}), 5000):
+        areas.update(Household.objects.filter(pk__in=chunk).values_list("pk", "area_code"))
     HistoricalDecision.objects.bulk_create(
         [HistoricalDecision(
             household_id=r.household_id, person_id=r.person_id, enrollment_id=r.enrollment_id,

@@ -42,7 +42,7 @@ from doudi.core.money import yuan_text
 from doudi.engine.payments.roster import due_by_month, month_start, months_between, next_month
 from doudi.golive import words
 from doudi.golive.history import ERROR, NEW, UNCHANGED, HistoryError, Plan, PlanRow
-from doudi.golive.matching import Matcher
+from doudi.golive.matching import Matcher, chunks
 from doudi.golive.models import GoliveImport
 from doudi.golive.reading import Read
 from doudi.policy.services import parameter_set
@@ -52,6 +52,7 @@ from doudi.rules.parameters import engine_value
 # the reason of the events the history adds, and how they are known again
 HISTORY_REASON = "原系统发放记录"
 FAILED_NOTE = "原系统发放失败"
+CHUNK = 5000  # enrollment ids per query (SQLite's limit on bound variables)
 LIMITS = {"payee_name": 50, "bank": 40, "account": 32}  # what a line keeps of the payee
 
 
@@ -310,32 +311,38 @@ class Checker:
         rows = (Enrollment.objects.filter(area_code__startswith=self.p.district.prefix,
                                           household__legacy__isnull=False,
                                           programme__in=covered)
-                .exclude(pk__in=named)
                 .exclude(Q(lines__run__imported=True)
                          | Q(events__reason__startswith=HISTORY_REASON))
                 .select_related("household__legacy").distinct())
-        return {e.pk: e for e in rows}
+        return {e.pk: e for e in rows if e.pk not in named}
 
     def _load_events(self, ids: set[int]) -> dict[int, list[Event]]:
         out: dict[int, list[Event]] = defaultdict(list)
-        rows = (EnrollmentEvent.objects.filter(enrollment_id__in=ids)
-                .order_by("enrollment_id", "effective_date", "id")
-                .values_list("enrollment_id", "kind", "effective_date", "amount_fen",
-                             "previous_fen", "id"))
-        for eid, kind, day, amount, previous, pk in rows:
-            out[eid].append(Event(kind, day, amount, previous, pk))
+        for chunk in chunks(sorted(ids), CHUNK):
+            rows = (EnrollmentEvent.objects.filter(enrollment_id__in=chunk)
+                    .order_by("enrollment_id", "effective_date", "id")
+                    .values_list("enrollment_id", "kind", "effective_date", "amount_fen",
+                                 "previous_fen", "id"))
+            for eid, kind, day, amount, previous, pk in rows:
+                out[eid].append(Event(kind, day, amount, previous, pk))
         return out
 
     def _imported(self, ids: set[int]) -> dict[tuple[int, dt.date], tuple]:
-        return {(eid, m): (reg, arr, rec, tot, st) for eid, m, reg, arr, rec, tot, st in
-                PaymentLine.objects.filter(enrollment_id__in=ids, run__imported=True)
-                .values_list("enrollment_id", "month", "regular_fen", "arrears_fen",
-                             "recovery_fen", "total_fen", "status")}
+        out = {}
+        for chunk in chunks(sorted(ids), CHUNK):
+            out.update({(eid, m): (reg, arr, rec, tot, st) for eid, m, reg, arr, rec, tot, st in
+                        PaymentLine.objects.filter(enrollment_id__in=chunk, run__imported=True)
+                        .values_list("enrollment_id", "month", "regular_fen", "arrears_fen",
+                                     "recovery_fen", "total_fen", "status")})
+        return out
 
     def _history_events(self, ids: set[int]) -> set[int]:
-        return set(EnrollmentEvent.objects.filter(enrollment_id__in=ids,
-                                                  reason__startswith=HISTORY_REASON)
-                   .values_list("enrollment_id", flat=True))
+        out: set[int] = set()
+        for chunk in chunks(sorted(ids), CHUNK):
+            out.update(EnrollmentEvent.objects.filter(enrollment_id__in=chunk,
+                                                      reason__startswith=HISTORY_REASON)
+                       .values_list("enrollment_id", flat=True))
+        return out
 
     # -- an enrollment imported before: the same rows, or refused -------------------------------
 
@@ -542,8 +549,9 @@ def _write(district: Area, lines: list[Row], added: dict[int, list[Event]],
         event.amount_fen = amount
         event.reason = f"{event.reason}（起始金额按{HISTORY_REASON}）"[:200]
         event.save(update_fields=["amount_fen", "reason"])
-    areas = dict(Enrollment.objects.filter(pk__in=set(added) | set(start_edits))
-                 .values_list("pk", "area_code"))
+    areas: dict[int, str] = {}
+    for chunk in chunks(sorted(set(added) | set(start_edits)), CHUNK):
+        areas.update(Enrollment.objects.filter(pk__in=chunk).values_list("pk", "area_code"))
     for eid, events in added.items():
         for x in events:
             EnrollmentEvent.objects.create(

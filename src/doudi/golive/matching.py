@@ -29,7 +29,7 @@ class Found:
     reason: str = ""  # why nothing (or not all) was found; "" when the row is usable
 
 
-def _chunks(values: list, size: int = CHUNK) -> Iterable[list]:
+def chunks(values: list, size: int = CHUNK) -> Iterable[list]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
 
@@ -42,20 +42,20 @@ class Matcher:
                  id_numbers: Iterable[str]) -> None:
         numbers = sorted({n for n in legacy_numbers if n})
         self.households: dict[str, int] = {}
-        for chunk in _chunks(numbers):
+        for chunk in chunks(numbers):
             self.households.update(LegacyHousehold.objects.filter(
                 area_code__startswith=district.prefix, legacy_number__in=chunk,
                 household__area_code__startswith=district.prefix)
                 .values_list("legacy_number", "household_id"))
         ids = sorted({i for i in id_numbers if i})
         self.persons: dict[str, int] = {}
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             self.persons.update(Person.objects.filter(id_number__in=chunk)
                                 .values_list("id_number", "id"))
         hh = sorted(set(self.households.values()))
         self.members: set[tuple[int, int]] = set()
         self.enrollments: dict[int, list[Enrollment]] = defaultdict(list)
-        for chunk in _chunks(hh, 5000):
+        for chunk in chunks(hh, 5000):
             self.members.update(Membership.objects.filter(household_id__in=chunk)
                                 .values_list("household_id", "person_id"))
             for e in Enrollment.objects.filter(household_id__in=chunk).order_by("start_date",
