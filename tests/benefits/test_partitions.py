@@ -104,9 +104,10 @@ def test_the_migration_keeps_every_row_and_id_both_ways(world, shipped_parameter
     try:
         assert not partitions.is_partitioned()
         assert rows() == before
-        # a line written on the plain table takes the next id from its identity
-        run = PaymentRun.objects.get(month=D(2026, 6, 1))
-        run.lines.all().delete()
+        # a line written on the plain table takes the next id from its identity (the run
+        # read by its id only: later migrations add columns this schema does not have yet)
+        run_id = PaymentRun.objects.filter(month=D(2026, 6, 1)).values_list("id", flat=True).get()
+        PaymentLine.objects.filter(run_id=run_id).delete()
     finally:
         call_command("migrate", verbosity=0, stdout=io.StringIO())
     assert partitions.is_partitioned()

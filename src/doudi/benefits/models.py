@@ -165,6 +165,10 @@ class PaymentRun(AreaOwned, models.Model):
                                     on_delete=models.SET_NULL, related_name="+")
     approved_at = models.DateTimeField("审核时间", null=True, blank=True)
     bank_layout = models.CharField("银行文件格式", max_length=40, blank=True)
+    # a month the old system paid, brought in at go-live (`doudi.golive.history`): settled as
+    # it came, never approved, sent to a bank or built again here; its lines count for the
+    # rosters after it as paying their regular amount (`settlement.paid_lines`)
+    imported = models.BooleanField("原系统导入", default=False)
 
     class Meta:
         verbose_name = "发放批次"

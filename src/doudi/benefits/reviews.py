@@ -54,17 +54,37 @@ def add_months(day: dt.date, months: int) -> dt.date:
     return first.replace(day=min(day.day, last))
 
 
+# decisions the old system took on a fresh look at the household (批准纳入, 复核, 增发, 减发),
+# brought in at go-live as history (`golive.HistoricalDecision`): the next review counts
+# from the latest, not from an enrollment's start years ago
+HISTORICAL_REVIEW_KINDS = ("approve", "review", "increase", "decrease")
+
+
+def last_reviewed() -> dict[int, dt.date]:
+    """Each enrollment's latest review: a review task done here, or a historical decision
+    of `HISTORICAL_REVIEW_KINDS` linked to it, whichever is later."""
+    done = dict(ReviewTask.objects.filter(status=ReviewTask.DONE).values(
+        "enrollment_id").annotate(d=Max("done_on")).values_list("enrollment_id", "d"))
+    # through the reverse relation: benefits does not import the go-live app
+    decided = (Enrollment.objects.filter(historical_decisions__kind__in=HISTORICAL_REVIEW_KINDS)
+               .values("id").annotate(d=Max("historical_decisions__decided_on"))
+               .values_list("id", "d"))
+    for pk, day in decided:
+        done[pk] = max(day, done.get(pk, day))
+    return done
+
+
 def schedule(today: dt.date) -> int:
     """Create the review tasks now due within the lookahead; returns how many."""
     made = 0
-    last_done = dict(ReviewTask.objects.filter(status=ReviewTask.DONE).values(
-        "enrollment_id").annotate(d=Max("done_on")).values_list("enrollment_id", "d"))
+    last_done = last_reviewed()
     open_ids = set(ReviewTask.objects.filter(status=ReviewTask.OPEN).values_list(
         "enrollment_id", flat=True))
     for e in Enrollment.objects.filter(status__in=(Enrollment.ACTIVE, Enrollment.SUSPENDED)):
         if e.pk in open_ids:
             continue
-        due = add_months(last_done.get(e.pk) or e.start_date, interval(e, today))
+        due = add_months(max(last_done.get(e.pk, e.start_date), e.start_date),
+                         interval(e, today))
         if due <= today + dt.timedelta(days=LOOKAHEAD_DAYS):
             ReviewTask.objects.create(enrollment=e, due_date=due, area_code=e.area_code)
             made += 1

@@ -19,7 +19,7 @@ from typing import Any
 import polars as pl
 from django.core.exceptions import PermissionDenied
 from django.db import connection, transaction
-from django.db.models import Count, F, Min, Sum
+from django.db.models import Count, F, Max, Min, Sum
 from django.utils import timezone
 
 from doudi.accounts import roles
@@ -253,6 +253,7 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
     area_code = area.code
     if not by.can(roles.BUILD_RUN) or not in_scope(by, area_code, roles.VIEW_REGISTRY):
         raise PermissionDenied("发放花名册由区县民政部门生成")
+    _after_history(area, month)
     partitions.ensure_month(month)  # before the long transaction: it locks the table briefly
     with transaction.atomic():
         old = PaymentRun.objects.select_for_update().filter(
@@ -290,6 +291,16 @@ def build_run(*, by, month: dt.date, area_code: str) -> Built:  # noqa: ANN001
                      object_label=f"生成{run}（{run.totals['lines']} 人次）",
                      area_code=area_code, changes={"total_fen": run.totals["total_fen"]})
     return Built(run, run.totals["lines"], run.totals["total_fen"], owed.carried)
+
+
+def _after_history(area: Area, month: dt.date) -> None:
+    """A month the old system paid (its history imported at go-live) is not built again."""
+    last = (PaymentRun.objects.filter(area_code__startswith=area.prefix[:6], imported=True)
+            .aggregate(m=Max("month"))["m"])
+    if last is not None and month <= last:
+        raise BenefitsError(f"{month:%Y年%m月}已由原系统发放（上线时导入的历史发放至"
+                            f"{last:%Y年%m月}），本系统的花名册从{roster.next_month(last):%Y年%m月}"
+                            "起生成")
 
 
 def settle_run(run: PaymentRun) -> int:

@@ -51,7 +51,8 @@ import io
 
 import polars as pl
 from django.db import connection
-from django.db.models import Exists, Q, QuerySet
+from django.db.models import Case, Exists, F, Q, QuerySet, When
+from django.db.models.expressions import Combinable
 
 from doudi.benefits.models import EnrollmentEvent, PaymentLine, PaymentRun, SettledBalance
 from doudi.engine.payments import roster
@@ -91,8 +92,9 @@ def paid_lines(ids, opening: pl.DataFrame, computed: pl.Series,  # noqa: ANN001
     instead, exactly as without it): one stale enrollment must not make everyone read back
     to it. The enrollments of `computed` (those with events) without an opening read their
     lines since `first`, by id when they are few."""
-    counted = PaymentLine.objects.exclude(status__in=PaymentLine.UNPAID).order_by()
-    columns = ("enrollment_id", "month", "total_fen")
+    counted = (PaymentLine.objects.exclude(status__in=PaymentLine.UNPAID).order_by()
+               .annotate(paid_fen=counted_amount(first)))
+    columns = ("enrollment_id", "month", "paid_fen")
     parts: list[pl.DataFrame] = []
     if opening.height:
         common = opening.group_by("from_month").len().sort("len", "from_month").row(-1)[0]
@@ -118,6 +120,20 @@ def paid_lines(ids, opening: pl.DataFrame, computed: pl.Series,  # noqa: ANN001
                      .join(opening.select("enrollment_id"), on="enrollment_id", how="anti"))
     paid = pl.concat(parts) if parts else pl.DataFrame(schema=roster.PAID_MONTH_SCHEMA)
     return opening, paid
+
+
+def counted_amount(first: dt.date) -> Combinable:
+    """What a line counts as having paid for its month: its total, except a line of a month
+    the old system paid (an imported run, `doudi.golive.history`), which counts its regular
+    amount. The old system's own 补发 and 扣减 settled months before the history or its own
+    changes within it; the history's amounts are the events' (the import makes them so), so
+    an unchanged case owes nothing for those months and a change reaching back into them
+    owes exactly the difference. No imported run since `first`: the plain total."""
+    imported = PaymentRun.objects.filter(imported=True, month__gte=first)
+    if not imported.exists():
+        return F("total_fen")
+    return Case(When(run_id__in=imported.values("id"), then=F("regular_fen")),
+                default=F("total_fen"))
 
 
 def _frame(rows: QuerySet) -> pl.DataFrame:

@@ -96,7 +96,7 @@ class HistoricalDecision(Audited, AreaOwned, models.Model):
 
     KIND_CHOICES = [("approve", "批准纳入"), ("increase", "增发"), ("decrease", "减发"),
                     ("suspend", "暂停"), ("resume", "恢复"), ("taper", "渐退"),
-                    ("stop", "停保"), ("refuse", "不予批准")]
+                    ("stop", "停保"), ("refuse", "不予批准"), ("review", "复核")]
 
     household = models.ForeignKey("registry.Household", on_delete=models.PROTECT,
                                   related_name="historical_decisions")

@@ -10,6 +10,7 @@ from typing import Any
 
 import polars as pl
 
+from doudi.core.masking import mask_id_number
 from doudi.engine.feeds.validate import Validated, validate
 from doudi.exchange.imports import _with_numeric
 from doudi.exchange.readers import ReadError, field_cells, read_table
@@ -17,7 +18,7 @@ from doudi.golive.layouts import Layout
 
 
 @dataclass
-class Read:
+class Cells:
     layout: Layout
     name: str
     sheet: str
@@ -34,7 +35,7 @@ class Read:
 
 
 def read_one(layout: Layout, name: str, data: bytes,
-             mapping: dict[str, str] | None = None) -> Read:
+             mapping: dict[str, str] | None = None) -> Cells:
     """Raises `MissingColumns` when the file lacks the layout's required columns and
     `ReadError` when it cannot be read at all."""
     spec = layout.spec
@@ -47,7 +48,54 @@ def read_one(layout: Layout, name: str, data: bytes,
     labels.update({k: str(table.headers[n]).strip() or labels[k]
                    for k, n in found.columns.items()})
     validated = validate(_with_numeric(cells, table, spec, found), spec, found.scales)
-    return Read(layout, name, table.sheet, cells, validated, labels,
+    return Cells(layout, name, table.sheet, cells, validated, labels,
                 {"name": name, "sha256": hashlib.sha256(data).hexdigest(), "layout": layout.key,
                  "sheet": table.sheet, "rows": cells.height},
                 [f"{name}：{n}" for n in table.notices])
+
+
+@dataclass(frozen=True)
+class CellError:
+    row: int
+    label: str  # the column's header as the file writes it
+    value: str  # IDs masked
+    reason: str
+
+    def text(self) -> str:
+        shown = f"“{self.value}”" if self.value else ""
+        return f"{self.label}{shown}：{self.reason}"
+
+
+@dataclass(frozen=True)
+class Read:
+    """A file's rows as the history imports use them: the good rows, and each bad cell."""
+
+    name: str
+    sha256: str
+    sheet: str
+    rows: int  # data rows in the file
+    good: pl.DataFrame  # `row` and the typed fields of the rows without a bad cell
+    errors: tuple[CellError, ...]
+    repeats: dict[int, int]  # a row → the earlier row it repeats exactly (ignored)
+    labels: dict[str, str]  # field key → the header the file uses for it
+
+    def file_entry(self, layout: Layout) -> dict[str, object]:
+        """What `GoliveImport.files` keeps of the file."""
+        return {"name": self.name[:200], "sha256": self.sha256, "layout": layout.key,
+                "sheet": self.sheet, "rows": self.rows}
+
+
+def read(data: bytes, filename: str, layout: Layout) -> Read:
+    """The file's rows, validated against the layout. Raises ReadError (Chinese) when the
+    file cannot be read at all: no such columns, a column in an unknown unit, not a table."""
+    got = read_one(layout, filename, data)
+    id_fields = {f.key for f in layout.spec.fields if f.type == "id_number"}
+    errors = tuple(
+        CellError(row, got.labels.get(key, key),
+                  mask_id_number(value) if key in id_fields and value else (value or ""), why)
+        for row, key, value, why in got.validated.errors.select(
+            "row", "field", "value", "reason").iter_rows())
+    repeats = dict(got.validated.duplicates.select("row", "first_row").iter_rows())
+    return Read(name=filename, sha256=got.file["sha256"], sheet=got.sheet,
+                rows=got.cells.height, good=got.validated.good, errors=errors, repeats=repeats,
+                labels=got.labels)

@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('area_code', models.CharField(db_index=True, max_length=12, verbose_name='区划代码')),
                 ('programme', models.CharField(choices=doudi.programmes.catalogue.choices, max_length=20, verbose_name='救助项目')),
-                ('kind', models.CharField(choices=[('approve', '批准纳入'), ('increase', '增发'), ('decrease', '减发'), ('suspend', '暂停'), ('resume', '恢复'), ('taper', '渐退'), ('stop', '停保'), ('refuse', '不予批准')], max_length=10, verbose_name='决定')),
+                ('kind', models.CharField(choices=[('approve', '批准纳入'), ('increase', '增发'), ('decrease', '减发'), ('suspend', '暂停'), ('resume', '恢复'), ('taper', '渐退'), ('stop', '停保'), ('refuse', '不予批准'), ('review', '复核')], max_length=10, verbose_name='决定')),
                 ('decided_on', models.DateField(verbose_name='决定日期')),
                 ('effective_on', models.DateField(blank=True, null=True, verbose_name='生效日期')),
                 ('document_number', models.CharField(blank=True, max_length=60, verbose_name='文号')),
