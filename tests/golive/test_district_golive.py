@@ -16,7 +16,7 @@ from django.core.management import call_command
 from doudi.audit import context
 from doudi.benefits import services as benefits
 from doudi.benefits.models import Enrollment
-from doudi.golive import caseload, reconcile
+from doudi.golive import caseload, history, reconcile
 from doudi.golive.models import GoliveImport, LegacyHousehold
 from doudi.registry.models import CategoryAssignment, Household, Person
 from doudi.synth import district, old_system
@@ -34,6 +34,13 @@ def exported(tmp_path_factory):
     town = district.build(DISTRICT, 700, seed=13, today=TODAY)
     return old_system.export(town, seed=17, out_dir=tmp_path_factory.mktemp("old"),
                              month=LAST_MONTH, formats=("xls", "csv", "xlsx"))
+
+
+@pytest.fixture(scope="module")
+def unplanted(tmp_path_factory):
+    town = district.build(DISTRICT, 500, seed=29, today=TODAY)
+    return old_system.export(town, seed=31, out_dir=tmp_path_factory.mktemp("clean"),
+                             month=LAST_MONTH, formats=("csv",), plant=False)
 
 
 @pytest.fixture
@@ -125,3 +132,34 @@ def test_bad_rows_write_nothing_and_the_dry_run_lists_every_one(exported, admin,
         caseload.apply(p, by=admin)
     assert not Household.objects.exists() and not Person.objects.exists()
     assert not Enrollment.objects.exists()
+
+
+def test_a_years_history_comes_in_and_the_first_roster_pays_only_the_month(unplanted, admin,
+                                                                          users):
+    """With the old system's payments of the past year and its decisions imported, Doudi's
+    first roster pays each household its amount for that month: nothing owed again, nothing
+    recovered — and the reconciliation finds nothing to review."""
+    p = caseload.plan([_file(unplanted, "caseload", "csv")], district_code=DISTRICT, day=TODAY)
+    assert p.ok, p.sources.report_frame().head(5).to_dicts()
+    caseload.apply(p, by=admin)
+    name, data = _file(unplanted, "payments", "csv")
+    paid = history.import_payments(data, name, district=DISTRICT, by=admin, real=True,
+                                   today=TODAY)
+    assert paid.ok, [r.reason for r in paid.plan.refused][:5]
+    name, data = _file(unplanted, "decisions", "csv")
+    decided = history.import_decisions(data, name, district=DISTRICT, by=admin, real=True,
+                                       today=TODAY)
+    assert decided.ok, [r.reason for r in decided.plan.refused][:5]
+    name, data = _file(unplanted, "roster", "csv")
+    reconcile.import_roster(name, data, district_code=DISTRICT, by=admin)
+    assert reconcile.reconcile(district_code=DISTRICT, by=admin, day=TODAY).differences == []
+
+    built = benefits.build_run(by=users.district_officer, month=dt.date(2026, 12, 1),
+                               area_code=DISTRICT)
+    lines = list(built.run.lines.select_related("enrollment__household__legacy"))
+    assert all(ln.arrears_fen == 0 and ln.recovery_fen == 0 for ln in lines)
+    ended = {h["legacy_number"] for h in unplanted.households.iter_rows(named=True)
+             if h["taper_until"] and h["taper_until"] < dt.date(2026, 12, 1)}
+    last = {r["legacy_number"]: r["amount_fen"] for r in unplanted.roster.iter_rows(named=True)
+            if r["legacy_number"] not in ended}
+    assert {ln.enrollment.household.legacy.legacy_number: ln.total_fen for ln in lines} == last

@@ -170,12 +170,16 @@ def test_roster_payments_and_decisions_follow_the_caseload(done):
         paid.filter(pl.col("in_roster"))["legacy_number"])
     assert (done.roster["month"] == MONTH).all()
     months = done.payments["month"].unique().sort().to_list()
-    assert months == [old_system.add_months_first(MONTH, -k) for k in range(12, 0, -1)]
+    # the last twelve months, ending with the last roster's: that month as the roster paid it
+    assert months == [old_system.add_months_first(MONTH, -k) for k in range(11, -1, -1)]
     started = done.payments.join(h, on="legacy_number").filter(
         pl.col("start_date") > pl.col("month"))
     assert started.height == 0
-    assert (done.payments.join(h, on="legacy_number")
+    before = done.payments.filter(pl.col("month") < MONTH)
+    assert (before.join(h, on="legacy_number")
             .filter(pl.col("regular_fen") != pl.col("amount_fen")).height == 0)
+    last = done.payments.filter(pl.col("month") == MONTH).select("legacy_number", "regular_fen")
+    assert sorted(last.rows()) == sorted(done.roster.select("legacy_number", "amount_fen").rows())
     assert done.decisions.height == h.height and set(done.decisions["decision"]) == {"批准"}
 
 

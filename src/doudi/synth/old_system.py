@@ -359,18 +359,25 @@ def _roster(households: list[dict[str, Any]], first: dt.date, missing: set[str],
     return rows
 
 
-def _payments(households: list[dict[str, Any]], first: dt.date) -> list[dict[str, Any]]:
+def _payments(households: list[dict[str, Any]], first: dt.date,
+              roster: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The last `HISTORY_MONTHS` months paid, ending with the last roster's month: what that
+    roster paid (its plants included), and before it each household's recorded amount."""
+    last = {r["legacy_number"]: r["amount_fen"] for r in roster}
     rows = []
-    for back in range(HISTORY_MONTHS, 0, -1):
+    for back in range(HISTORY_MONTHS - 1, -1, -1):
         month = add_months_first(first, -back)
         for h in households:
             if h["amount_fen"] <= 0 or h["start_date"] > month:
                 continue
+            amount = h["amount_fen"] if back else last.get(h["legacy_number"])
+            if amount is None:
+                continue  # not on the last roster: the old system did not pay it that month
             rows.append({
                 "legacy_number": h["legacy_number"], "programme": h["programme"],
                 "programme_word": h["programme_word"], "beneficiary_id": h["beneficiary_id"],
-                "month": month, "regular_fen": h["amount_fen"], "arrears_fen": 0,
-                "recovery_fen": 0, "paid_fen": h["amount_fen"], "status": "已发放",
+                "month": month, "regular_fen": amount, "arrears_fen": 0,
+                "recovery_fen": 0, "paid_fen": amount, "status": "已发放",
                 "payee_name": h["payee_name"], "bank": h["bank"],
                 "bank_written": h["bank_written"], "account": h["account"]})
     return rows
@@ -423,7 +430,7 @@ def export(district: District | Population, *, seed: int, out_dir: Path, month: 
     plants, roster_amounts = _plant(households, rng) if plant else ([], {})
     missing = {n for n, kind in plants if kind == NOT_IN_ROSTER}
     roster = _roster(households, first, missing, roster_amounts)
-    payments = _payments(households, first)
+    payments = _payments(households, first, roster)
     decisions = _decisions(households)
     name = district_name(population.area)
     made = month_end(first)
