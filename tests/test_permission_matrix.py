@@ -72,6 +72,8 @@ from doudi.casework.models import (
 from doudi.community.models import Organisation
 from doudi.core import clock, idnumber
 from doudi.exchange.models import Consent, FeedBatch, FeedType, ImportJob, VerificationReport
+from doudi.golive.caseload_files import REPORT_SCHEMA
+from doudi.golive.models import GoliveImport
 from doudi.monitoring.models import MonitoringRun, Warning
 from doudi.placenames.models import NamingApplication
 from doudi.policy.models import PolicyParameter
@@ -118,6 +120,8 @@ class Record:
     organisation: Organisation | None = None  # an organisation of the village named after it
     account: User | None = None  # a village assistant's account named after the household
     referral: Referral | None = None  # a 转介 to 医保 about the marker, naming the household
+    # a caseload dry run (上线迁移) of the record's district, its plan naming the household
+    golive: GoliveImport | None = None
 
     @property
     def number(self) -> str:
@@ -164,6 +168,7 @@ KWARG_VALUES: dict[str, Callable[[Record], Any]] = {
     # a bank layout: the shipped default for every record (LAYOUT_ROUTES try an out-of-area one)
     "layout_id": lambda record: BankLayout.objects.get(code="default").pk,
     "referral_id": lambda record: record.referral.pk,
+    "import_id": lambda record: record.golive.pk,
 }
 
 # Routes about one feed type (数据接口类型), shared by every area: GET 200 (upload form) for a
@@ -206,6 +211,9 @@ PARAMETER_ROUTES: dict[str, str] = {
 
 # Detail routes: the capability that makes an in-area record answer 200 (default: view).
 DETAIL_CAPABILITY = {
+    "golive:caseload_import": roles.GO_LIVE,
+    "golive:caseload_report": roles.GO_LIVE,
+    "golive:caseload_real": roles.GO_LIVE,
     "person_reveal": roles.VIEW_FULL_PII,
     "personal_access": roles.VIEW_FULL_PII,
     "application_act": roles.EDIT_REGISTRY,
@@ -331,6 +339,8 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "referrals": (roles.VIEW_REGISTRY, roles.ANSWER_REFERRALS),
     "api:list_referrals": (roles.ANSWER_REFERRALS,),
     "golive:checklist": (roles.GO_LIVE,),
+    "golive:caseload": (roles.GO_LIVE,),
+    "golive:reconcile": (roles.GO_LIVE,),
 }
 
 # POST-only listing routes (actions on the user's own area): an empty POST is refused with 403
@@ -538,6 +548,7 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
                                    data={"month": "2026-10", "columns": [household.number],
                                          "rows": []}),
                                account=_account(household),
+                               golive=_golive(household),
                                referral=referrals.refer(
                                    by=by, household=household, kind=REFERRAL_KIND,
                                    person=marker, asked=f"矩阵转介 {household.number}"),
@@ -547,6 +558,21 @@ def records(world, shipped_parameters, shipped_feed_types) -> dict[str, Record]:
                                    message=f"矩阵测试 {household.number}"))
         _assignments(world, made)
     return made
+
+
+def _golive(household: Household) -> GoliveImport:
+    """A caseload dry run of the household's district whose plan names the household."""
+    from doudi.golive import caseload
+
+    record = GoliveImport.objects.create(
+        what=GoliveImport.CASELOAD, mode=GoliveImport.DRY, status=GoliveImport.PLANNED,
+        area_code=household.area_code[:6].ljust(12, "0"),
+        message=f"矩阵试导入 {household.number}")
+    line = {k: None for k in caseload.LINES_SCHEMA} | {
+        "legacy_number": household.number, "action": caseload.NEW, "persons": 1}
+    caseload.keep(record, pl.DataFrame([line], schema=caseload.LINES_SCHEMA),
+                  pl.DataFrame(schema=REPORT_SCHEMA))
+    return record
 
 
 def _assignments(world, made: dict[str, Record]) -> None:
