@@ -651,7 +651,8 @@ def keep(record: GoliveImport, lines: pl.DataFrame, report: pl.DataFrame) -> Non
 
 
 def _message(p: CaseloadPlan, counts: dict[str, int], mode: str) -> str:
-    head = (f"共 {counts['households']} 户：新建 {counts['new']} 户（{counts['persons']} 人，"
+    verb = "新建" if p.ok else "无误可新建"
+    head = (f"共 {counts['households']} 户：{verb} {counts['new']} 户（{counts['persons']} 人，"
             f"月保障金合计 {yuan_text(counts['monthly_fen'])} 元），"
             f"无变化 {counts['unchanged']} 户，拒收 {counts['refused']} 户")
     if not p.ok:
