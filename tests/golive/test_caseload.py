@@ -275,3 +275,25 @@ def test_a_village_is_known_by_its_address_name_too(name, short):
     from doudi.golive.words import place_names
 
     assert place_names(name) == short
+
+
+def test_a_header_of_its_own_is_mapped_once_and_remembered(clerk, tmp_path):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    header = [("户主证件号码" if h == "户主身份证号" else h) for h in HEADER]
+    lines = [",".join(header)] + [",".join(f'"{c}"' if "," in c else c for c in r)
+                                  for r in _rows()]
+    path = tmp_path / "在保.csv"
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("gbk"))
+    out = StringIO()
+    with pytest.raises(SystemExit):
+        call_command("golive", "import-caseload", str(path), "--district", DISTRICT,
+                     "--day", DAY.isoformat(), stdout=out)
+    assert "只读到了家庭成员信息" in out.getvalue() and "户主身份证号" in out.getvalue()
+    call_command("golive", "import-caseload", str(path), "--district", DISTRICT, "--day",
+                 DAY.isoformat(), "--real", "--map", "head_id=户主证件号码", stdout=out)
+    assert Household.objects.count() == 3
+    p = caseload.plan([(path.name, path.read_bytes())], district_code=DISTRICT, day=DAY)
+    assert p.ok and p.counts()["unchanged"] == 3

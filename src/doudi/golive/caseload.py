@@ -262,12 +262,17 @@ def _households(sources: Sources, areas: _Areas, day: dt.date) -> list[Household
         else:
             household_rows[number].append((where, row))
     member_rows: dict[str, list[tuple[Where, dict[str, Any]]]] = defaultdict(list)
+    orphaned: set[str] = set()
     for where, row in sources.members:
         number = _text(row.get("legacy_number"))
         member_rows[number].append((where, row))
         if number not in plans:
+            orphaned.add(where.file)
             sources.refuse(where, number, "legacy_number", number,
                            "家庭编号在家庭信息中不存在：请一并导入该户的家庭信息")
+    for name in sorted(orphaned & set(sources.partly)):  # say why, once for the file
+        sources.refuse(Where(name, "", 0), None, "", None,
+                       "只读到了家庭成员信息，" + "；".join(sources.partly[name]))
     for number, h in plans.items():
         rows = household_rows.get(number, [])
         members = member_rows.get(number, [])

@@ -46,6 +46,9 @@ class Sources:
     report: list[dict[str, Any]] = field(default_factory=list)  # REPORT_SCHEMA rows
     files: list[dict[str, Any]] = field(default_factory=list)
     refused_files: list[str] = field(default_factory=list)
+    # file → why it could not be read as one of the layouts it was tried as (a members sheet
+    # read while its households columns were not found)
+    partly: dict[str, list[str]] = field(default_factory=dict)
     notices: list[str] = field(default_factory=list)
     labels: dict[str, str] = field(default_factory=dict)  # field key → header the file used
 
@@ -96,6 +99,8 @@ def read(files: list[tuple[str, bytes]], mappings: dict[str, dict[str, str]] | N
                     break
         except ReadError as exc:
             failures, read_any = [str(exc)], False
+        if read_any and failures:
+            out.partly[name] = failures
         if not read_any:
             out.refused_files.append(name)
             out.refuse(Where(name, "", 0), None, "", None,

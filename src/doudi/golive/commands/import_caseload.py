@@ -10,7 +10,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from doudi.golive import caseload
+from doudi.golive import caseload, layouts
 from doudi.golive.commands.check import day_of, district_of
 
 HELP = "导入原系统在保数据（默认试导入，--real 正式导入；有错误行时不导入）"
@@ -22,6 +22,28 @@ def add_arguments(parser: ArgumentParser) -> None:
     parser.add_argument("--real", action="store_true", help="正式导入（默认只试导入）")
     parser.add_argument("--day", default="", help="导入日 YYYY-MM-DD，默认今天")
     parser.add_argument("--report", default="", help="把逐户导入计划和错误行写入该 Excel 文件")
+    parser.add_argument("--map", action="append", default=[], metavar="字段=列名",
+                        help="文件中的列名与格式字段不同时指定对应（可多次），如 --map "
+                             "head_id=户主证件号码；正式导入成功后记住")
+    parser.add_argument("--layout", default="caseload_combined",
+                        help="--map 所指的导出格式（caseload_combined、caseload_households、"
+                             "caseload_members）")
+
+
+def mappings(given: list[str], layout_key: str) -> dict[str, dict[str, str]]:
+    """--map KEY=列名 … for one layout, its field keys checked."""
+    if not given:
+        return {}
+    layout = layouts.get(layout_key)
+    keys = {f.key for f in layout.spec.fields}
+    out: dict[str, str] = {}
+    for item in given:
+        key, sep, header = item.partition("=")
+        if not sep or key.strip() not in keys or not header.strip():
+            raise CommandError(f"--map {item}：应为 字段=列名，字段可选："
+                               + "、".join(sorted(keys)))
+        out[key.strip()] = header.strip()
+    return {layout.key: out}
 
 
 def read_files(names: list[str]) -> list[tuple[str, bytes]]:
@@ -35,8 +57,9 @@ def read_files(names: list[str]) -> list[tuple[str, bytes]]:
 
 
 def run(options: dict[str, Any], out) -> int:  # noqa: ANN001
+    mapped = mappings(options["map"], options["layout"])
     p = caseload.plan(read_files(options["files"]), district_code=district_of(options["district"]),
-                      day=day_of(options["day"]))
+                      day=day_of(options["day"]), mappings=mapped)
     if options["report"]:
         caseload.write_report(p, Path(options["report"]))
     report = p.sources.report_frame()
@@ -56,5 +79,8 @@ def run(options: dict[str, Any], out) -> int:  # noqa: ANN001
     except caseload.CaseloadError as exc:
         out.write(f"正式导入未执行：{exc}")
         return 1
+    for key, columns in mapped.items():  # the district's own headers, kept for next time
+        for field_key, header in columns.items():
+            layouts.remember(layouts.get(key), field_key, header)
     out.write(f"正式导入：{applied.record.message}")
     return 0
