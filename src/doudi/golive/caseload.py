@@ -83,6 +83,7 @@ class MemberPlan:
     student_status: str = ""
     adl_failed: int = 0
     covered: bool | None = None  # 是否保障对象 as the old system marks it
+    own_income: int | None = None  # 个人月收入 (fen), when the old system records it
 
 
 @dataclass
@@ -291,6 +292,7 @@ def _households(sources: Sources, areas: _Areas, day: dt.date) -> list[Household
         _enrolments(sources, h, rows, day, partial)
         if not partial:
             _head(sources, h, rows)
+            _incomes_agree(sources, h, rows[0][0])
     _people_in_two_households(sources, list(plans.values()))
     for h in plans.values():
         h.digest = hashlib.sha256(json.dumps(h.content(), ensure_ascii=False, sort_keys=True)
@@ -398,6 +400,10 @@ def _members(sources: Sources, h: HouseholdPlan, rows: list[tuple[Where, dict[st
         member.adl_failed = read.get("self_care") or 0
         member.serious_illness = words.blank_or(row.get("serious_illness"))[:100]
         member.covered = read.get("covered")
+        member.own_income = row.get("own_income")
+        if member.own_income is not None and member.own_income < 0:
+            _refuse(sources, h, where, "own_income", yuan_text(member.own_income),
+                    "个人月收入不能为负数")
         h.members.append(member)
 
 
@@ -563,6 +569,19 @@ def _head(sources: Sources, h: HouseholdPlan, rows: list[tuple[Where, dict[str, 
     h.head_id = head.id_number
 
 
+def _incomes_agree(sources: Sources, h: HouseholdPlan, where: Where) -> None:
+    """Members' own incomes, where given, add up to the family's: otherwise one of the two
+    figures is wrong, and which cannot be known."""
+    own = [m.own_income for m in h.members if m.own_income is not None]
+    if not own or h.income_fen is None:
+        return
+    total = sum(own)
+    if total != h.income_fen:
+        _refuse(sources, h, where, "income", yuan_text(h.income_fen),
+                f"成员个人月收入合计 {yuan_text(total)} 元与家庭月总收入 "
+                f"{yuan_text(h.income_fen)} 元不符")
+
+
 def _people_in_two_households(sources: Sources, plans: list[HouseholdPlan]) -> None:
     homes: dict[str, list[tuple[HouseholdPlan, MemberPlan]]] = defaultdict(list)
     for h in plans:
@@ -726,12 +745,8 @@ def _write(fresh: list[HouseholdPlan], record: GoliveImport, day: dt.date) -> di
                    co_resident=_co_resident(h, m),
                    start_date=max(m.birth_date, since[h.legacy_number]),
                    area_code=hh.area_code) for hh, h, m in pairs], batch_size=2_000)
-    month = day.replace(day=1)
-    Observation.objects.bulk_create([
-        Observation(household=hh, kind="income", item="other", amount_fen=h.income_fen,
-                    observed_on=month, source="declared", area_code=hh.area_code,
-                    description="原系统登记的家庭月总收入")
-        for hh, h in zip(households, fresh, strict=True) if h.income_fen], batch_size=2_000)
+    Observation.objects.bulk_create(_incomes(households, fresh, person_of, day),
+                                    batch_size=2_000)
     LegacyHousehold.objects.bulk_create([
         LegacyHousehold(legacy_number=h.legacy_number, household=hh, source=record,
                         digest=h.digest, area_code=record.area_code)
@@ -740,6 +755,28 @@ def _write(fresh: list[HouseholdPlan], record: GoliveImport, day: dt.date) -> di
         list(zip(households, fresh, strict=True)), person_of, record)
     return {"households": len(households), "persons": len(people),
             "categories": categories, "enrollments": enrollments, "decisions": decisions}
+
+
+def _incomes(households: list[Household], fresh: list[HouseholdPlan],
+             person_of: dict[str, Person], day: dt.date) -> list[Observation]:
+    """The monthly income the old system recorded: each member's own where it gives them
+    (the rules test some programmes on a person's own income: 特困), else the family's as the
+    household's (counted with the head)."""
+    month = day.replace(day=1)
+    out = []
+    for hh, h in zip(households, fresh, strict=True):
+        if any(m.own_income is not None for m in h.members):
+            out += [Observation(household=hh, person=person_of[m.id_number], kind="income",
+                                item="other", amount_fen=m.own_income, observed_on=month,
+                                source="declared", area_code=hh.area_code,
+                                description="原系统登记的个人月收入")
+                    for m in h.members if m.own_income]
+        elif h.income_fen:
+            out.append(Observation(household=hh, kind="income", item="other",
+                                   amount_fen=h.income_fen, observed_on=month,
+                                   source="declared", area_code=hh.area_code,
+                                   description="原系统登记的家庭月总收入"))
+    return out
 
 
 def _co_resident(h: HouseholdPlan, m: MemberPlan) -> bool:

@@ -199,23 +199,27 @@ def _banks_for(area: str) -> list[tuple[str, int, int, str, int]]:
     return [b for b in _BANKS if _LOCAL_BANKS.get(b[0], area[:2]) == area[:2]]
 
 
-def family_incomes(population: Population) -> dict[int, int]:
-    """household → its monthly income as the old system recorded it for the means test: the
-    family income the rules count (工资 less the 就业成本 deduction …), not the gross."""
+def counted_incomes(population: Population) -> tuple[dict[int, int], dict[int, int]]:
+    """(household → its monthly income, person → their own) as the old system recorded them
+    for the means test: the income the rules count (工资 less the 就业成本 deduction …), not
+    the gross; the family's is the sum of its co-resident members'."""
     from doudi.rules.engine import evaluate
     from doudi.rules.shipped import shipped
     from doudi.synth.rules_frames import engine_frames
 
     h, m = engine_frames(population)
     result = evaluate(h, m, shipped(), population.today)
-    return {int(k): int(v or 0) for k, v in result.households.select(
+    family = {int(k): int(v or 0) for k, v in result.households.select(
         "household_id", "dibao.family_income").iter_rows()}
+    own = {int(k): int(v or 0) for k, v in result.members.select(
+        "member_id", "dibao.counted_income").iter_rows()}
+    return family, own
 
 
 def _caseload(population: Population, chosen: pl.DataFrame, first: dt.date,
               rng: np.random.Generator) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Household and member records in file order (by village, then 家庭编号)."""
-    incomes = family_incomes(population)
+    incomes, own_incomes = counted_incomes(population)
     by_code = {v.code: v for v in villages(population.area)}
     households = {r["household_id"]: r for r in population.households.filter(
         pl.col("household_id").is_in(chosen["household_id"].implode())).to_dicts()}
@@ -282,6 +286,7 @@ def _caseload(population: Population, chosen: pl.DataFrame, first: dt.date,
                 "labour_capacity": p["labour_capacity"],
                 "serious_illness": bool(p["serious_illness"]),
                 "student_status": p["student_status"], "adl_failed": int(p["adl_failed"]),
+                "own_income_fen": own_incomes.get(p["person_id"], 0),
             })
     order = sorted(range(len(out_h)),
                    key=lambda i: (out_h[i]["area_code"], out_h[i]["legacy_number"]))

@@ -57,6 +57,7 @@ CASELOAD = [
     Column("serious_illness", "患病情况", group=MEMBER, width=10),
     Column("student_status", "在校情况", group=MEMBER, width=10),
     Column("self_care", "生活自理能力", group=MEMBER, width=10),
+    Column("own_income", "个人月收入（元）", kind=MONEY, group=MEMBER),
 ]
 ROSTER = [
     Column("seq", "序号", width=6), Column("legacy_number", "家庭编号", width=16),
@@ -127,6 +128,7 @@ def _member_cells(m: dict[str, Any]) -> dict[str, Cell]:
         "serious_illness": "重病" if m["serious_illness"] else "",
         "student_status": STUDENT.get(m["student_status"], ""),
         "self_care": self_care_word(m["adl_failed"]),
+        "own_income": yuan(m["own_income_fen"]),
     }
 
 
@@ -236,7 +238,7 @@ MEMBER_SCHEMA = {
     "id_number": pl.String, "sex": pl.String, "relation": pl.String,
     "relation_word": pl.String, "covered": pl.Boolean, "disability_category": pl.String,
     "disability_grade": pl.Int64, "labour_capacity": pl.String, "serious_illness": pl.Boolean,
-    "student_status": pl.String, "adl_failed": pl.Int64,
+    "student_status": pl.String, "adl_failed": pl.Int64, "own_income_fen": pl.Int64,
 }
 ROSTER_SCHEMA = {
     "legacy_number": pl.String, "town": pl.String, "programme": pl.String,
