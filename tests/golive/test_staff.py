@@ -276,3 +276,27 @@ def test_the_page_is_refused_to_a_village_assistant(users):
     assert assistant.post(page, {"action": "plan", "district": DISTRICT,
                                  "file": upload}).status_code == 403
     assert not GoliveImport.objects.exists()
+
+
+def test_two_rows_for_one_name_in_one_village_need_their_login_names(areas):
+    plan = _run(_csv("张三,黎阳镇,新江村,,村协理员,,,", "张三,黎阳镇,新江村,,村协理员,,zhangsan_b,",
+                     "张三,黎阳镇,新江村,,村协理员,13800000009,,")).plan
+    rows = _by_row(plan)
+    assert "与第 3、4 行姓名和所在区划相同" in rows[2].reason
+    assert rows[3].action == staff.CREATE and rows[4].action == staff.ERROR
+
+
+def test_an_administrator_imports_only_into_a_district_of_their_area(users):
+    from django.core.exceptions import PermissionDenied
+
+    with context.job("test"):
+        far = accounts.create_user(username="gd_sys", password=PASSWORD, area_code="440103",
+                                   roles=["sysadmin"])
+    with pytest.raises(PermissionDenied):
+        staff.import_staff(_csv(*GOOD), "名单.csv", district_code=DISTRICT, by=far)
+    with pytest.raises(PermissionDenied):
+        staff.import_staff(_csv(*GOOD), "名单.csv", district_code=DISTRICT,
+                           by=users.district_officer)
+    with pytest.raises(staff.StaffImportError, match="没有区县"):
+        staff.import_staff(_csv(*GOOD), "名单.csv", district_code="341002102")
+    assert not GoliveImport.objects.exists()

@@ -125,12 +125,13 @@ class StaffPlan:
     def ok(self) -> bool:
         return not self.failure and not any(r.action == ERROR for r in self.rows)
 
-    def summary(self) -> str:
+    def summary(self, done: bool = False) -> str:
+        """One line; `done`: the accounts were created (else they are only planned)."""
         if self.failure:
             return self.failure
         c = self.counts
-        return (f"共 {c['rows']} 行：新建 {c[CREATE]} 个账号，已存在无变化 {c[UNCHANGED]} 个，"
-                f"错误 {c[ERROR]} 行")
+        return (f"共 {c['rows']} 行：{'新建' if done else '拟新建'} {c[CREATE]} 个账号，"
+                f"已存在无变化 {c[UNCHANGED]} 个，错误 {c[ERROR]} 行")
 
 
 @dataclass(frozen=True)
@@ -325,19 +326,24 @@ def _duplicates(rows: list[PlanRow]) -> None:
     """Two rows for one account (login name, ID number, or name and area without a login
     name telling them apart) are both refused: which one is meant cannot be known."""
     keys = {"username": lambda r: r.username.lower(), "id_number": lambda r: r.id_number,
-            "person": lambda r: "" if r.username or not r.area_code else f"{r.area_code}|{r.name}"}
-    words = {"username": "登录账号", "id_number": "身份证号", "person": "姓名和所在区划"}
+            "person": lambda r: f"{r.area_code}|{r.name}" if r.area_code else ""}
+    words = {"username": "登录账号", "id_number": "身份证号",
+             "person": "姓名和所在区划相同，请在“登录账号”列写明各自的账号"}
     for kind, key in keys.items():
         seen: dict[str, list[PlanRow]] = defaultdict(list)
         for r in rows:
             if key(r):
                 seen[key(r)].append(r)
         for group in seen.values():
-            if len(group) > 1:
-                for r in group:
-                    others = "、".join(str(o.row) for o in group if o is not r)
-                    why = f"与第 {others} 行{words[kind]}相同"
-                    r.reason = f"{r.reason}；{why}" if r.reason else why
+            if len(group) < 2:
+                continue
+            for r in group:
+                if kind == "person" and r.username:  # its own login name tells it apart
+                    continue
+                others = "、".join(str(o.row) for o in group if o is not r)
+                why = (f"与第 {others} 行{words[kind]}" if kind == "person"
+                       else f"与第 {others} 行{words[kind]}相同")
+                r.reason = f"{r.reason}；{why}" if r.reason else why
 
 
 def _same(user: User, row: PlanRow) -> str:
@@ -518,7 +524,8 @@ def _record(plan_: StaffPlan, data: bytes, real: bool, by: User | None) -> Goliv
     record = GoliveImport.objects.create(
         area_code=plan_.district.code, what=GoliveImport.STAFF, mode=mode,
         status=_status(plan_, real), files=files, counts=plan_.counts,
-        plan_path=_write_plan(plan_, mode), message=plan_.summary()[:500], by=by)
+        plan_path=_write_plan(plan_, mode), message=plan_.summary(real and plan_.ok)[:500],
+        by=by)
     audit.record(AuditEvent.IMPORT, object_type="golive.goliveimport", object_id=record.pk,
                  object_label=f"工作人员名单{record.get_mode_display()}：{plan_.file_name}"[:200],
                  area_code=plan_.district.code,

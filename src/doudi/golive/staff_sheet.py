@@ -9,6 +9,7 @@ import os
 from collections import defaultdict
 from pathlib import Path
 
+from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -33,7 +34,9 @@ def render(issued: list[Issued], district: Area, *, back: str = "") -> str:
     on the page after a web import, is where its screen-only toolbar leads."""
     return render_to_string(TEMPLATE, {"pages": pages(issued), "district": district,
                                        "made_at": timezone.localtime(), "back": back,
-                                       "total": len(issued)})
+                                       "total": len(issued),
+                                       "min_length": settings.DOUDI_PASSWORD_MIN_LENGTH,
+                                       "min_classes": settings.DOUDI_PASSWORD_MIN_CLASSES})
 
 
 def open_private(path: Path) -> int:

@@ -43,6 +43,21 @@ def _record(user: User, import_id: str) -> GoliveImport:
     return found
 
 
+def _gaps(district: Area | None) -> dict:
+    """The district's gaps, and the same by town for the page: whether the town lacks an
+    approver, which of its villages lack an assistant."""
+    gaps = staff_coverage.gaps(district.code) if district else []
+    towns: dict[str, dict] = {}
+    for gap in gaps:
+        town = towns.setdefault(gap.area_code[:9], {"name": gap.town_name, "no_approver": False,
+                                                    "villages": []})
+        if gap.level == areacode.TOWN:
+            town["no_approver"] = True
+        else:
+            town["villages"].append(gap.area_name)
+    return {"gaps": gaps, "gap_towns": list(towns.values())}
+
+
 def _upload_error(request: HttpRequest) -> str:
     upload = request.FILES.get("file")
     if upload is None:
@@ -66,7 +81,7 @@ def _page(request: HttpRequest, districts: list[Area], *, error: str = "",
         "outcome": outcome, "rows": rows, "spec": layouts.get(staff.LAYOUT_KEY).spec,
         "confirmable": bool(shown and shown.mode == GoliveImport.DRY
                             and shown.status == GoliveImport.PLANNED),
-        "gaps": staff_coverage.gaps(district.code) if district else [],
+        **_gaps(district),
         "records": staff.records_for(request.user),
     }, status=status)
 

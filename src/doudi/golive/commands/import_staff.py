@@ -66,7 +66,8 @@ def run(options: dict[str, Any], out: Any) -> int:
         raise
     _print_plan(outcome.plan, out)
     mode = outcome.record.get_mode_display()
-    out.write(f"{mode}：{outcome.plan.summary()}（导入记录 {outcome.record.pk}）")
+    summary = outcome.plan.summary(bool(options.get("real")) and outcome.ok)
+    out.write(f"{mode}：{summary}（导入记录 {outcome.record.pk}）")
     for notice in outcome.plan.notices:
         out.write(f"提示：{notice}")
     if fd is not None:
