@@ -300,3 +300,14 @@ def test_an_administrator_imports_only_into_a_district_of_their_area(users):
     with pytest.raises(staff.StaffImportError, match="没有区县"):
         staff.import_staff(_csv(*GOOD), "名单.csv", district_code="341002102")
     assert not GoliveImport.objects.exists()
+
+
+def test_area_names_match_as_registered_or_without_their_committee_ending(areas):
+    plan = _run(_csv("甲,黎阳镇,隆阜（3）社区居委会,,村协理员,,,",
+                     "乙,黎阳镇,隆阜(3)社区,,村协理员,,,",  # half-width brackets, no 居委会
+                     "丙,,新江村,,村协理员,,,",  # one 新江村 in the district: no town needed
+                     "丁,黎阳镇,隆阜,,村协理员,,,",  # a part of a name is not a name
+                     "戊,,,341002102201,村协理员,,,")).plan
+    codes = [r.area_code for r in plan.rows]
+    assert codes == ["341002102002", "341002102002", "341002102201", "", "341002102201"]
+    assert "黎阳镇没有村（社区）“隆阜”" in plan.rows[3].reason

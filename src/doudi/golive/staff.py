@@ -227,22 +227,33 @@ class _Areas:
     def _by_names(self, town: str, village: str) -> tuple[Area | None, str]:
         found_town = None
         if town:
-            hits = self.towns.get(_norm(town), [])
+            hits = self._named(self.towns.get(_norm(town), []), town)
             if not hits:
                 return None, f"{self.district.name}没有乡镇（街道）“{town}”（名称须与区划一致）"
+            if len(hits) > 1:
+                return None, (f"{self.district.name}有 {len(hits)} 个乡镇（街道）名为“{town}”，"
+                              "请核对区划")
             found_town = hits[0]
         if not village:
             return found_town, ""
         key = _norm(village)
-        hits = (self.in_town.get((found_town.code[:9], key), []) if found_town
-                else self.villages.get(key, []))
+        hits = self._named(self.in_town.get((found_town.code[:9], key), []) if found_town
+                           else self.villages.get(key, []), village)
+        where = found_town.name if found_town else self.district.name
         if not hits:
-            where = found_town.name if found_town else self.district.name
             return None, f"{where}没有村（社区）“{village}”（名称须与区划一致）"
         if len(hits) > 1:
-            return None, (f"“{village}”在{self.district.name}有 {len(hits)} 处同名，"
-                          "请填写乡镇（街道）")
+            names = "、".join(a.name for a in hits[:5])
+            return None, (f"“{village}”在{where}对应 {len(hits)} 个村（社区）（{names}），"
+                          f"请写全称{'' if found_town else '或填写乡镇（街道）'}")
         return hits[0], ""
+
+    @staticmethod
+    def _named(hits: list[Area], written: str) -> list[Area]:
+        """The area named exactly as written, when there is one among those a shorter form
+        also reaches."""
+        exact = [a for a in hits if _norm(a.name) == _norm(written)]
+        return exact if len(exact) == 1 else hits
 
 
 # -- reading the file ---------------------------------------------------------------------
