@@ -364,7 +364,7 @@ def _same(user: User, row: PlanRow) -> str:
         diffs.append(f"姓名为“{user.full_name or '（空）'}”")
     if user.area_id != row.area_code:
         diffs.append(f"所属区划为{user.area.name if user.area else '（无）'}")
-    if tuple(sorted(user.role_codes)) != row.roles:
+    if staff_roles.held(user) != row.roles:
         diffs.append(f"角色为{user.role_labels() or '（无）'}")
     return "、".join(diffs)
 
@@ -384,12 +384,12 @@ def _decide(rows: list[PlanRow], district: Area) -> None:
     area) unchanged or refused, or a new account with a login name not yet taken."""
     live = [r for r in rows if not r.reason]
     given = [r.username for r in live if r.username]
-    existing = {u.username: u for u in User.objects.filter(username__in=given)
-                .select_related("area").prefetch_related("role_rows")}
+    existing = {u.username: u for u in staff_roles.with_roles(
+        User.objects.filter(username__in=given).select_related("area"))}
     by_person: dict[tuple[str, str], list[User]] = defaultdict(list)
-    for u in (User.objects.filter(area__code__startswith=district.prefix,
-                                  full_name__in={r.name for r in live if not r.username})
-              .select_related("area").prefetch_related("role_rows")):
+    for u in staff_roles.with_roles(User.objects.filter(
+            area__code__startswith=district.prefix,
+            full_name__in={r.name for r in live if not r.username}).select_related("area")):
         by_person[(u.area_id, u.full_name)].append(u)
     taken = set(given)
     for r in live:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from doudi.accounts import roles
-from doudi.accounts.models import User
+from doudi.accounts.services import accounts_holding
 from doudi.areas.models import Area
 from doudi.core import areacode
 from doudi.golive.staff import district_area
@@ -34,16 +34,14 @@ class Gap:
         return f"{where}：{self.missing}"
 
 
-def _roles_with(any_of: frozenset[str]) -> list[str]:
-    return [code for code, role in roles.ROLES.items() if role.capabilities & any_of]
-
-
-def covered(area_codes: list[str], any_of: frozenset[str]) -> set[str]:
-    """Those of `area_codes` where an active account of the area itself holds a role giving
-    one of `any_of`."""
-    return set(User.objects.filter(is_active=True, area__code__in=area_codes,
-                                   role_rows__role__in=_roles_with(any_of))
-               .values_list("area_id", flat=True))
+def covered(area_codes: list[str], any_of: frozenset[str], under: str) -> set[str]:
+    """Those of `area_codes` where an active account of the area itself can do one of
+    `any_of`."""
+    found: set[str] = set()
+    for capability in any_of:
+        found |= set(accounts_holding({capability}, under=under)
+                     .filter(area__code__in=area_codes).values_list("area_id", flat=True))
+    return found
 
 
 def gaps(district_code: str) -> list[Gap]:
@@ -55,8 +53,8 @@ def gaps(district_code: str) -> list[Gap]:
                  .order_by("code"))
     towns = {a.code[:9]: a for a in areas if a.level == areacode.TOWN}
     villages = [a for a in areas if a.level == areacode.VILLAGE]
-    with_approver = covered([t.code for t in towns.values()], TOWN_NEEDS)
-    with_assistant = covered([v.code for v in villages], VILLAGE_NEEDS)
+    with_approver = covered([t.code for t in towns.values()], TOWN_NEEDS, district.prefix)
+    with_assistant = covered([v.code for v in villages], VILLAGE_NEEDS, district.prefix)
     found = []
     for area in areas:
         town = towns.get(area.code[:9])

@@ -5,7 +5,8 @@ machine accounts of departments and the hotline, and the read-only supervisors a
 by one (`doudi adduser`, the account pages), so a word naming one of them is refused with that
 reason rather than taken. A word that could mean either a town's or the district's role
 (审批, 经办) is read by the level of the row's area; any other word is refused, naming the
-words this list takes.
+words this list takes. Like the account services, this is a place that handles role codes
+(the staff list grants roles): the rest of go-live asks for capabilities.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+
+from doudi.accounts.models import User
 from doudi.accounts.roles import ROLES
 from doudi.core import areacode
 
@@ -90,3 +94,13 @@ def read(cell: str, level: int, level_label: str) -> RoleReading:
 
 def labels(codes: tuple[str, ...] | list[str]) -> str:
     return "、".join(ROLES[c].label for c in codes)
+
+
+def held(user: User) -> tuple[str, ...]:
+    """The roles an existing account holds, as `read` gives them: what a re-run compares."""
+    return tuple(sorted(user.role_codes))
+
+
+def with_roles(users: QuerySet[User]) -> QuerySet[User]:
+    """Accounts with their roles fetched in one more query, for `held`."""
+    return users.prefetch_related("role_rows")
