@@ -245,7 +245,7 @@ def test_the_command_plans_by_default_and_writes_a_private_sheet(areas, tmp_path
 def test_the_page_takes_the_administrator_through_dry_and_real_run(users):
     admin = Client()
     admin.force_login(users.sysadmin)
-    page = reverse("golive_staff")
+    page = reverse("golive:staff")
     assert admin.get(page).status_code == 200
     upload = io.BytesIO(_csv(*GOOD))
     upload.name = "名单.csv"
@@ -269,7 +269,7 @@ def test_the_page_takes_the_administrator_through_dry_and_real_run(users):
 def test_the_page_is_refused_to_a_village_assistant(users):
     assistant = Client()
     assistant.force_login(users.village_assistant)
-    page = reverse("golive_staff")
+    page = reverse("golive:staff")
     assert assistant.get(page).status_code == 403
     upload = io.BytesIO(_csv(*GOOD))
     upload.name = "名单.csv"

@@ -112,7 +112,7 @@ def golive_staff(request: HttpRequest) -> HttpResponse:
                                      district_code=district.code, by=request.user)
     except staff.StaffImportError as exc:
         return _page(request, districts, error=exc.message, status=400)
-    return redirect(f"{reverse('golive_staff')}?import={outcome.record.pk}")
+    return redirect(f"{reverse('golive:staff')}?import={outcome.record.pk}")
 
 
 def _real(request: HttpRequest, districts: list[Area], dry: GoliveImport) -> HttpResponse:
@@ -130,7 +130,7 @@ def _real(request: HttpRequest, districts: list[Area], dry: GoliveImport) -> Htt
                      status=200 if outcome.ok else 400,
                      error="" if outcome.ok else outcome.plan.summary())
     sheet = staff_sheet.render(outcome.issued, outcome.plan.district,
-                               back=f"{reverse('golive_staff')}?import={outcome.record.pk}")
+                               back=f"{reverse('golive:staff')}?import={outcome.record.pk}")
     response = HttpResponse(sheet)
     response["Cache-Control"] = "no-store"
     return response
