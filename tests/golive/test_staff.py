@@ -311,3 +311,26 @@ def test_area_names_match_as_registered_or_without_their_committee_ending(areas)
     codes = [r.area_code for r in plan.rows]
     assert codes == ["341002102002", "341002102002", "341002102201", "", "341002102201"]
     assert "黎阳镇没有村（社区）“隆阜”" in plan.rows[3].reason
+
+
+def test_an_id_number_excel_stored_as_a_number_is_refused(areas):
+    import datetime as dt
+
+    from doudi.core import idnumber
+
+    # a valid ID that a double holds exactly: only the cell being a number can refuse it
+    exact = next(n for seq in range(1, 999) for sex in "MF"
+                 if (n := idnumber.make("341002", dt.date(1980, 5, 17), seq, sex))[-1].isdigit()
+                 and float(n) == int(n))
+    out = io.BytesIO()
+    book = xlsxwriter.Workbook(out)
+    sheet = book.add_worksheet("工作人员")
+    sheet.write_row(0, 0, HEADER.split(","))
+    sheet.write_row(1, 0, ["李新江", "黎阳镇", "新江村", "", "村协理员", "13800000001", ""])
+    sheet.write_number(1, 7, float(exact))
+    sheet.write_row(2, 0, ["王闵口", "黎阳镇", "闵口村", "", "村协理员", "13800000002", "", exact])
+    book.close()
+    rows = _by_row(_run(out.getvalue(), name="名单.xlsx").plan)
+    assert rows[2].action == staff.ERROR and "身份证号" in rows[2].reason
+    # the same ID written as text is read
+    assert "与第 2 行身份证号相同" not in rows[3].reason and rows[3].action == staff.CREATE

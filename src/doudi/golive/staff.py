@@ -47,9 +47,8 @@ from doudi.audit.models import AuditEvent
 from doudi.core import areacode
 from doudi.core.errors import ServiceError
 from doudi.core.masking import mask_id_number, mask_phone
-from doudi.engine.feeds.validate import validate
-from doudi.exchange.readers import ReadError, field_cells, read_table
-from doudi.golive import layouts, staff_roles
+from doudi.exchange.readers import ReadError
+from doudi.golive import layouts, reading, staff_roles
 from doudi.golive.models import GoliveImport
 
 LAYOUT_KEY = "staff_list"
@@ -270,20 +269,17 @@ def _cell_errors(frame: pl.DataFrame, labels: dict[str, str]) -> dict[int, str]:
 
 
 def _read(data: bytes, filename: str, plan: StaffPlan) -> pl.DataFrame | None:
-    """The file's rows as PlanRows in `plan` (bad cells already refused); the good rows."""
-    spec = layouts.get(LAYOUT_KEY).spec
+    """The file's refused rows as PlanRows in `plan` (bad cells, exact repeats); the good rows,
+    or None when the file cannot be read at all (`plan.failure` says why)."""
     try:
-        table = read_table(data, filename, spec)
-        cells, found = field_cells(table, spec)
+        read = reading.read_one(layouts.get(LAYOUT_KEY), plan.file_name, data)
     except ReadError as exc:
         plan.failure = str(exc)
         return None
-    plan.sheet, plan.notices = table.sheet, list(table.notices)
-    written = {k: str(table.headers[n]).strip() for k, n in found.columns.items()}
-    labels = {f.key: written.get(f.key) or f.label for f in spec.fields}
-    validated = validate(cells, spec, found.scales)
-    bad = _cell_errors(validated.errors, labels)
-    raw = {r["row"]: r for r in cells.iter_rows(named=True)}
+    plan.sheet, plan.notices = read.sheet, list(read.notices)
+    validated = read.validated
+    bad = _cell_errors(validated.errors, read.labels)
+    raw = {r["row"]: r for r in read.cells.iter_rows(named=True)}
     for row, reason in bad.items():
         plan.rows.append(PlanRow(row=row, name=_text(raw[row]["name"]),
                                  town=_text(raw[row]["town"]),

@@ -70,8 +70,9 @@ def _upload_error(request: HttpRequest) -> str:
 
 
 def _page(request: HttpRequest, districts: list[Area], *, error: str = "",
-          shown: GoliveImport | None = None, outcome: staff.StaffOutcome | None = None,
-          status: int = 200) -> HttpResponse:
+          shown: GoliveImport | None = None,
+          outcome: staff.StaffOutcome | None = None) -> HttpResponse:
+    """The page; a refused form is shown again with its reason (200, as the other forms)."""
     chosen = request.POST.get("district") or request.GET.get("district", "")
     district = next((d for d in districts if d.code[:6] == chosen[:6]), None) or (
         districts[0] if districts else None)
@@ -83,7 +84,7 @@ def _page(request: HttpRequest, districts: list[Area], *, error: str = "",
                             and shown.status == GoliveImport.PLANNED),
         **_gaps(district),
         "records": staff.records_for(request.user),
-    }, status=status)
+    })
 
 
 @login_required
@@ -105,29 +106,28 @@ def golive_staff(request: HttpRequest) -> HttpResponse:
     if not error and district is None:
         error = "请选择区县"
     if error:
-        return _page(request, districts, error=error, status=400)
+        return _page(request, districts, error=error)
     upload = request.FILES["file"]
     try:
         outcome = staff.import_staff(upload.read(), Path(upload.name).name,
                                      district_code=district.code, by=request.user)
     except staff.StaffImportError as exc:
-        return _page(request, districts, error=exc.message, status=400)
+        return _page(request, districts, error=exc.message)
     return redirect(f"{reverse('golive:staff')}?import={outcome.record.pk}")
 
 
 def _real(request: HttpRequest, districts: list[Area], dry: GoliveImport) -> HttpResponse:
     if dry.mode != GoliveImport.DRY or dry.status != GoliveImport.PLANNED:
-        return _page(request, districts, shown=dry, status=400,
+        return _page(request, districts, shown=dry,
                      error="只能对无错误的试导入确认正式导入，请重新上传")
     try:
         data, name = staff.kept_file(dry)
         outcome = staff.import_staff(data, name, district_code=dry.area_code, real=True,
                                      by=request.user)
     except staff.StaffImportError as exc:
-        return _page(request, districts, shown=dry, error=exc.message, status=400)
+        return _page(request, districts, shown=dry, error=exc.message)
     if not outcome.issued:
         return _page(request, districts, shown=outcome.record, outcome=outcome,
-                     status=200 if outcome.ok else 400,
                      error="" if outcome.ok else outcome.plan.summary())
     sheet = staff_sheet.render(outcome.issued, outcome.plan.district,
                                back=f"{reverse('golive:staff')}?import={outcome.record.pk}")
