@@ -38,6 +38,7 @@ ROLE_CODE_FILES = frozenset({
     "accounts/management/commands/adduser.py",
     "web/account_views.py",
     "ops/management/commands/demo.py",
+    "golive/staff_roles.py",  # the staff list's role words (go-live grants roles with accounts)
 })
 # Role codes that are also ordinary words of the data model — "department" (a feed's or an
 # observation's source), "hotline" (a warning's and an application's channel), "visitor" (a

@@ -284,6 +284,7 @@ LISTING_CAPABILITIES: dict[str, tuple[str, ...]] = {
     "audit_list": (roles.VIEW_AUDIT,),
     "user_list": (roles.MANAGE_USERS, roles.MANAGE_SECURITY, roles.VIEW_AUDIT),
     "user_new": (roles.MANAGE_USERS,),
+    "golive:staff": (roles.MANAGE_USERS,),
     "account": (),
     "account_password": (),
     "account_totp": (),

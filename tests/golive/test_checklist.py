@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import sys
-import types
 from types import SimpleNamespace
 
 import pytest
@@ -15,7 +13,6 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-import doudi.golive
 from doudi.accounts import roles
 from doudi.audit import context
 from doudi.benefits import bank_files
@@ -23,7 +20,7 @@ from doudi.benefits.models import BankLayout, PaymentRun
 from doudi.casework.calendar_days import enter_year
 from doudi.casework.services import calendar as working_calendar
 from doudi.core import clock, crypto
-from doudi.golive import checklist, key_custody
+from doudi.golive import checklist, key_custody, staff_coverage
 from doudi.golive.models import GoliveImport, Reconciliation
 from doudi.ops import backup
 from doudi.policy import services as policy_services
@@ -50,10 +47,7 @@ def staff_gaps(monkeypatch):
         assert district == DISTRICT
         return list(gaps)
 
-    module = types.ModuleType("doudi.golive.staff_coverage")
-    module.gaps = fake
-    monkeypatch.setitem(sys.modules, "doudi.golive.staff_coverage", module)
-    monkeypatch.setattr(doudi.golive, "staff_coverage", module, raising=False)
+    monkeypatch.setattr(staff_coverage, "gaps", fake)
     return gaps
 
 

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from doudi.web import golive_caseload_views as caseload
-from doudi.web import golive_views
+from doudi.web import golive_staff_views, golive_views
 
 app_name = "golive"
 
@@ -15,4 +15,5 @@ urlpatterns = [
          name="caseload_report"),
     path("caseload/<int:import_id>/real", caseload.caseload_real, name="caseload_real"),
     path("reconcile/", caseload.reconcile_page, name="reconcile"),
+    path("staff/", golive_staff_views.golive_staff, name="staff"),
 ]
