@@ -18,13 +18,11 @@ import argparse
 import datetime as dt
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import recreate_postgres_database, source_state  # noqa: E402
+from _common import recreate_postgres_database, source_state
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -75,7 +73,7 @@ def run(args: argparse.Namespace, home: Path) -> None:
     path = done.paths["caseload"][args.format]
     files = [(path.name, path.read_bytes())]
 
-    def timed(label: str, fn):  # noqa: ANN001, ANN202
+    def timed(label: str, fn):
         start = time.perf_counter()
         result = fn()
         print(f"{label:<28} {time.perf_counter() - start:8.2f} s", flush=True)
