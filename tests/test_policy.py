@@ -218,7 +218,8 @@ def test_three_administrators_hold_no_policy_or_rules_capability():
     assert ROLES["district_admin"].capabilities == {"registry.view", "policy.edit",
                                                     "rules.simulate", "exchange.import",
                                                     "exchange.manage", "monitoring.run",
-                                                    "monitoring.tune", "sync.export"}
+                                                    "monitoring.tune", "sync.export",
+                                                    "golive.import"}
 
 
 # -- rows are never changed once in force; a value not yet in force may be withdrawn ---------

@@ -362,3 +362,15 @@ def test_a_province_administrator_chooses_the_district(client, users, staff_gaps
     # the only district under the province that works with Doudi: shown at once
     assert "上线检查：屯溪区" in client.get("/golive/").content.decode()
     assert "上线检查：屯溪区" in client.get(f"/golive/?district={DISTRICT}").content.decode()
+
+
+def test_a_todo_shows_its_commands_as_code_and_escapes_the_rest():
+    from doudi.web.templatetags.doudi import commands
+
+    shown = commands('先 doudi golive import-caseload 试导入，无误后加 --real 正式导入；'
+                     'doudi backup --out 备份目录 --keep 14 <b>')
+    assert shown.count('<code translate="no">') == 3
+    assert '<code translate="no">doudi golive import-caseload</code> 试导入' in shown
+    assert '<code translate="no">--real</code> 正式导入' in shown
+    assert '<code translate="no">doudi backup --out 备份目录 --keep 14</code>' in shown
+    assert shown.endswith("&lt;b&gt;")

@@ -155,7 +155,7 @@ def error_report(validated: Validated, spec: FeedSpec, *, headers: Mapping[str, 
                       for p in parts]).sort("row", maintain_order=True)
 
 
-def _with_numeric(cells: pl.DataFrame, table: RawTable, spec: FeedSpec,
+def with_numeric(cells: pl.DataFrame, table: RawTable, spec: FeedSpec,
                   found: HeaderMatch) -> pl.DataFrame:
     """The reader's numeric flags of the ID and date columns, beside their cells."""
     if table.numeric is None:
@@ -215,7 +215,7 @@ def import_bytes(feed_type: FeedType, data: bytes, filename: str, *, user,  # no
         if found.unit_errors:
             raise ReadError("；".join(found.unit_errors.values())
                             + "。请改正表头中的单位，或换算后重新导出；本文件未导入")
-        cells = _with_numeric(cells, table, spec, found)
+        cells = with_numeric(cells, table, spec, found)
         progress(35, "逐行校验")
         validated = validate(cells, spec, found.scales)
         digest = content_digest(validated.good)

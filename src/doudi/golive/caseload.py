@@ -49,8 +49,6 @@ NEW, UNCHANGED, REFUSED = "新建", "无变化", "拒收"
 EARLIEST = dt.date(1990, 1, 1)  # no covered case in a live caseload starts before this
 MAX_MONTHLY_FEN = 1_000_000  # 10,000 元 a month: above it, a unit was surely misread
 WORKING_AGE = (16, 59)  # labour capacity must be stated between these ages (inclusive)
-# Programmes whose recognition may pay nothing (认定 only: 边缘, 支出型)
-RECOGNITION_ONLY = frozenset({"edge", "hardship"})
 HOUSEHOLD_FIELDS = ("town", "village", "area_code", "hukou", "address", "income", "head_name",
                     "head_id")
 NOT_A_MEMBER = "收款人不是本户成员：如为代领，请导入后在系统中登记代领人及原因"
@@ -429,6 +427,10 @@ def _enrolments(sources: Sources, h: HouseholdPlan, rows: list[tuple[Where, dict
             _refuse(sources, h, where, "hukou", first.get("hukou"),
                     f"户籍性质与救助类别“{word}”不符")
         h.hukou = h.hukou or meaning.hukou
+        if catalogue.parts(code) and not meaning.part:
+            _refuse(sources, h, where, "programme", word,
+                    f"“{word}”须分项填写：" + "、".join(u.label for u in catalogue.parts(code)))
+            continue
         if member_level and not beneficiary:
             _refuse(sources, h, where, "beneficiary_id", None,
                     f"{catalogue.label(code)}按人保障：请填写享受人身份证号")
@@ -468,7 +470,7 @@ def _enrolment(sources: Sources, h: HouseholdPlan, where: Where, row: dict[str, 
     amount = row.get("amount")
     if amount is None:
         refuse("amount", None, "月保障金未填写")
-    elif amount <= 0 and code not in RECOGNITION_ONLY:
+    elif amount <= 0 and _pays(code):
         refuse("amount", yuan_text(amount), f"{catalogue.label(code)}的月保障金应大于 0")
     elif amount > MAX_MONTHLY_FEN:
         refuse("amount", yuan_text(amount), f"月保障金 {yuan_text(amount)} 元超过 "
@@ -485,7 +487,7 @@ def _enrolment(sources: Sources, h: HouseholdPlan, where: Where, row: dict[str, 
     if meaning.taper and taper is None:
         refuse("taper_until", None, "低保渐退：请填写渐退期满日期")
     if taper is not None:
-        if code not in ("dibao", "single_person"):
+        if code not in catalogue.counted_as(catalogue.DIBAO):
             refuse("taper_until", taper, f"{catalogue.label(code)}没有渐退期")
         elif taper < day:
             refuse("taper_until", taper, f"渐退期满日期 {taper} 已过：应在原系统办理停保后再导入")
@@ -498,6 +500,12 @@ def _enrolment(sources: Sources, h: HouseholdPlan, where: Where, row: dict[str, 
         row["start_date"], row["approved_on"], _text(row.get("document_number"))[:60],
         payee.id_number if payee else "", payee.name if payee else "", bank, account, kind,
         review, taper)
+
+
+def _pays(code: str) -> bool:
+    """Whether the programme pays monthly (an amount column); 低保边缘 and 支出型 recognised
+    without one may come with 月保障金 0."""
+    return any(u.amount for u in catalogue.entry(code).units)
 
 
 def _payee(refuse, row: dict[str, Any], beneficiary: str,  # noqa: ANN001
@@ -726,8 +734,9 @@ def _write(fresh: list[HouseholdPlan], record: GoliveImport, day: dt.date) -> di
         Household(number=numbers[h.legacy_number], area=areas[h.village_code],
                   area_code=h.village_code, address=h.address, hukou_type=h.hukou)
         for h in fresh], batch_size=2_000)
+    # 特困 and 孤儿 recognitions established that nobody supports the person
     no_supporter = {e.beneficiary_id for h in fresh for e in h.enrolments
-                    if e.programme in ("tekun", "child")}
+                    if e.programme in catalogue.counted_as(catalogue.TEKUN) or e.category}
     pairs = [(hh, h, m) for hh, h in zip(households, fresh, strict=True) for m in h.members]
     people = Person.objects.bulk_create([
         Person(id_number=m.id_number, name=m.name, name_initials=name_initials(m.name),

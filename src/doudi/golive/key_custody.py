@@ -30,7 +30,7 @@ def _grouped(fingerprint: str) -> str:
 def fingerprints() -> dict[str, str]:
     """Key id → fingerprint of every key in the key file now ({} when there is no readable
     file). The same fingerprints a backup archive's manifest records."""
-    return {kid: _grouped(fp) for kid, fp in backup._key_fingerprints().items()}
+    return {kid: _grouped(fp) for kid, fp in backup.key_fingerprints().items()}
 
 
 def confirm(where: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ import polars as pl
 
 from doudi.core.masking import mask_id_number
 from doudi.engine.feeds.validate import Validated, validate
-from doudi.exchange.imports import _with_numeric
+from doudi.exchange.imports import with_numeric
 from doudi.exchange.readers import ReadError, field_cells, read_table
 from doudi.golive.layouts import Layout
 
@@ -47,7 +47,7 @@ def read_one(layout: Layout, name: str, data: bytes,
     labels = {f.key: f.label for f in spec.fields}
     labels.update({k: str(table.headers[n]).strip() or labels[k]
                    for k, n in found.columns.items()})
-    validated = validate(_with_numeric(cells, table, spec, found), spec, found.scales)
+    validated = validate(with_numeric(cells, table, spec, found), spec, found.scales)
     return Cells(layout, name, table.sheet, cells, validated, labels,
                 {"name": name, "sha256": hashlib.sha256(data).hexdigest(), "layout": layout.key,
                  "sheet": table.sheet, "rows": cells.height},

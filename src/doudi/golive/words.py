@@ -10,9 +10,13 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
+
+import yaml
 
 from doudi.programmes import catalogue
 from doudi.registry import choices
+from doudi.registry.categories import CATEGORIES
 
 
 class Unreadable(ValueError):
@@ -36,39 +40,34 @@ class ProgrammeWord:
     taper: bool = False
 
 
-_PROGRAMMES: dict[str, ProgrammeWord] = {}
+WORDS_FILE = Path(__file__).parent / "programme_words.yaml"
 
 
-def _programme(words: str, meaning: ProgrammeWord) -> None:
-    for w in words.split():
-        _PROGRAMMES[w] = meaning
+@lru_cache(maxsize=4)
+def _read_words(version: int) -> dict[str, ProgrammeWord]:
+    """programme_words.yaml read and checked against the catalogue (`version`: rebuilt when
+    the catalogue changes)."""
+    table: dict[str, ProgrammeWord] = {}
+    for entry in yaml.safe_load(WORDS_FILE.read_text(encoding="utf-8"))["words"]:
+        found = catalogue.get(entry["programme"])
+        part = entry.get("part", "")
+        if found is None or (part and part not in {u.code for u in found.parts}):
+            raise ValueError(f"{WORDS_FILE.name}：{entry['programme']} {part} 不在救助项目目录中")
+        category = entry.get("category", "")
+        if category and category not in CATEGORIES:
+            raise ValueError(f"{WORDS_FILE.name}：未知类别 {category}")
+        meaning = ProgrammeWord(found.code, part, entry.get("hukou", ""), category,
+                                bool(entry.get("taper", False)))
+        table.update({_clean(w): meaning for w in entry["words"]})
+    return table
 
 
-_programme("低保 最低生活保障 低保对象 低保户", ProgrammeWord("dibao"))
-_programme("城市低保 城镇低保 城市最低生活保障 城镇最低生活保障 城市低保户",
-           ProgrammeWord("dibao", hukou="urban"))
-_programme("农村低保 农村最低生活保障 农村低保户", ProgrammeWord("dibao", hukou="rural"))
-_programme("低保渐退 渐退 渐退期", ProgrammeWord("dibao", taper=True))
-_programme("城市低保渐退", ProgrammeWord("dibao", hukou="urban", taper=True))
-_programme("农村低保渐退", ProgrammeWord("dibao", hukou="rural", taper=True))
-_programme("单人保 单人户 单人户保 单人纳入低保", ProgrammeWord("single_person"))
-_programme("特困 特困人员 特困供养 特困人员救助供养 分散供养特困人员 集中供养特困人员 "
-           "分散特困 集中特困", ProgrammeWord("tekun"))
-_programme("农村特困 农村五保 五保 五保户 农村五保供养", ProgrammeWord("tekun", hukou="rural"))
-_programme("城市特困 城市三无 三无人员 城市特困人员", ProgrammeWord("tekun", hukou="urban"))
-_programme("低保边缘 低保边缘家庭 边缘家庭 边缘户", ProgrammeWord("edge"))
-_programme("支出型困难 支出型困难家庭 支出型贫困 支出型贫困家庭", ProgrammeWord("hardship"))
-_programme("孤儿 孤儿基本生活费 散居孤儿 集中养育孤儿", ProgrammeWord("child", category="orphan"))
-_programme("事实无人抚养儿童 事实无人抚养 事实孤儿",
-           ProgrammeWord("child", category="de_facto_unsupported"))
-_programme("困难残疾人生活补贴 残疾人生活补贴 生活补贴",
-           ProgrammeWord("disability", part="disability_living"))
-_programme("重度残疾人护理补贴 残疾人护理补贴 护理补贴",
-           ProgrammeWord("disability", part="disability_care"))
+def _programmes() -> dict[str, ProgrammeWord]:
+    return _read_words(catalogue.version())
 
 
 def programme(word: str | None) -> ProgrammeWord:
-    found = _PROGRAMMES.get(_clean(word))
+    found = _programmes().get(_clean(word))
     if found is None:
         raise Unreadable(f"救助类别“{word or ''}”无法识别，可填：城市低保、农村低保、低保渐退、"
                          "单人保、特困供养、低保边缘家庭、支出型困难家庭、孤儿、事实无人抚养儿童、"
@@ -252,29 +251,6 @@ def place_names(name: str) -> set[str]:
     return out - {name}
 
 
-# words old systems use beyond the catalogue's own labels → (programme, part)
-_PROGRAMME_WORDS: dict[str, tuple[str, str]] = {
-    **{w: ("dibao", "") for w in (
-        "低保", "城市低保", "农村低保", "城镇低保", "城市最低生活保障", "农村最低生活保障",
-        "城镇最低生活保障", "最低生活保障", "低保渐退", "渐退低保")},
-    **{w: ("single_person", "") for w in ("单人保", "单人户低保", "单人户")},
-    **{w: ("tekun", "") for w in (
-        "特困", "特困人员", "特困供养", "特困人员供养", "特困人员救助供养", "五保",
-        "农村五保", "五保供养", "分散供养特困", "集中供养特困", "分散特困", "集中特困",
-        "城市三无", "三无人员")},
-    **{w: ("edge", "") for w in ("低保边缘", "低保边缘家庭", "边缘家庭", "低边")},
-    **{w: ("hardship", "") for w in ("支出型", "支出型困难家庭", "刚性支出困难家庭")},
-    **{w: ("child", "") for w in (
-        "孤儿", "事实无人抚养儿童", "孤儿基本生活费", "孤儿基本生活保障", "集中供养孤儿",
-        "散居孤儿", "社会散居孤儿")},
-    **{w: ("disability", "disability_living") for w in (
-        "困难残疾人生活补贴", "残疾人生活补贴", "生活补贴")},
-    **{w: ("disability", "disability_care") for w in (
-        "重度残疾人护理补贴", "残疾人护理补贴", "护理补贴")},
-    **{w: ("disability", "") for w in ("两项补贴", "残疾人两项补贴")},
-}
-
-
 def _normal(word: str) -> str:
     return re.sub(r"[\s　()（）]", "", word or "")
 
@@ -295,8 +271,7 @@ def _programme_words(version: int) -> dict[str, tuple[str, str]]:
         words[_normal(p.short_label)] = (p.code, "")
         for part in p.parts:
             words[_normal(part.label)] = (p.code, part.code)
-    words.update({_normal(k): v for k, v in _PROGRAMME_WORDS.items()})
-    words.update({_normal(k): (v.programme, v.part) for k, v in _PROGRAMMES.items()})
+    words.update({_normal(k): (v.programme, v.part) for k, v in _programmes().items()})
     return words
 
 
@@ -390,3 +365,12 @@ def decision_kind(word: str) -> str | None:
 def decision_reason(word: str) -> str:
     return (f"不认识的审批结果“{word}”，可填：批准（纳入）、增发（提标）、减发、暂停、恢复、渐退、"
             "停保（退出、终止）、不予批准")
+
+
+def words_for(programme_code: str, hukou_code: str = "") -> list[str]:
+    """The plain words for a programme (no part, category or 渐退), those naming `hukou_code`
+    first: what an old system's export writes for it (`synth.old_system`)."""
+    plain = [(w, m) for w, m in _programmes().items() if m.programme == programme_code
+             and not (m.part or m.category or m.taper)]
+    return ([w for w, m in plain if m.hukou == hukou_code]
+            + [w for w, m in plain if m.hukou != hukou_code])

@@ -120,7 +120,7 @@ def _never_copied() -> set[Path]:
     return {Path(p).resolve() for p in paths if p}
 
 
-def _key_fingerprints(*, strict: bool = False) -> dict[str, str]:
+def key_fingerprints(*, strict: bool = False) -> dict[str, str]:
     """Short fingerprints of the encryption keys in the key file (never the keys), so a
     restore can tell whether the key file in place is the one the data was encrypted with.
     `strict`: a key file that exists but cannot be read is an error, not "no keys"."""
@@ -369,7 +369,7 @@ def create(out: str | Path | None = None) -> Backup:
                     "row_counts": counts,
                     "key_tables": key_tables(),
                     "files": files,
-                    "encryption_keys": _key_fingerprints(),
+                    "encryption_keys": key_fingerprints(),
                     "not_included": ["加密密钥文件 DOUDI_KEY_FILE", "secret_key",
                                      "待导入收件箱 inbox"],
                     "members": members,
@@ -507,7 +507,7 @@ def _refuse_other_key(manifest: dict[str, Any]) -> None:
     wanted: dict[str, str] = manifest.get("encryption_keys") or {}
     if not wanted:
         return
-    have = _key_fingerprints(strict=True)
+    have = key_fingerprints(strict=True)
     if missing := sorted(kid for kid, fp in wanted.items() if have.get(kid) != fp):
         raise BackupError(
             f"备份中的数据用密钥 {'、'.join(missing)} 加密，但当前密钥文件 {_key_path()} 中"

@@ -36,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import polars as pl
 
+from doudi.golive.words import words_for
+from doudi.programmes import catalogue
 from doudi.synth import old_system_sheets as sheets
 from doudi.synth import old_system_tables as tables
 from doudi.synth.names import GIVEN_FEMALE, GIVEN_MALE, SURNAMES
@@ -48,18 +50,18 @@ if TYPE_CHECKING:
 
 FORMATS = sheets.FORMATS
 KINDS = ("caseload", "roster", "payments", "decisions")
-# in order of precedence: a household covered by two appears under the first
-PROGRAMMES = ("tekun", "dibao", "edge", "hardship")
+# the programmes that set a registry status, in order of precedence (a household covered by
+# two appears under the first): those of a person before those of the household
+PROGRAMMES = tuple(sorted((p.code for p in catalogue.programmes() if p.category),
+                          key=lambda code: catalogue.entry(code).level != catalogue.MEMBER))
 HISTORY_MONTHS = 12
 AMOUNT_DIFFERS, NOT_IN_ROSTER, ROSTER_DIFFERS = (
     "amount_differs_from_rules", "missing_from_roster", "roster_amount_differs")
 PLANT_KINDS = (AMOUNT_DIFFERS, NOT_IN_ROSTER, ROSTER_DIFFERS)
 AMOUNT_PLANTS = 3
 
-# The old system's words → Doudi's codes (what the import must understand)
-PROGRAMME_WORDS = {"城市低保": "dibao", "农村低保": "dibao", "特困供养": "tekun",
-                   "低保边缘家庭": "edge", "支出型困难家庭": "hardship"}
-_PROGRAMME_WORD = {("dibao", "urban"): "城市低保", ("dibao", "rural"): "农村低保"}
+# The old system's words for a programme (golive/programme_words.yaml: what the import reads)
+PROGRAMME_WORDS = {w: code for code in PROGRAMMES for w in words_for(code)}
 HUKOU_WORDS = {"非农业户口": "urban", "农业户口": "rural"}
 _HUKOU_WORD = {code: word for word, code in HUKOU_WORDS.items()}
 # relation → (word for a man, word for a woman); parents-in-law depend on the head's sex
@@ -239,7 +241,9 @@ def _caseload(population: Population, chosen: pl.DataFrame, first: dt.date,
         members = persons[e["household_id"]]
         head = next(p for p in members if p["relation"] == "head")
         programme = e["programme"]
-        tekun_person = e["person_id"] if programme == "tekun" else None
+        # a programme of one person (特困) is that person's; the others the household's
+        tekun_person = e["person_id"] if catalogue.entry(programme).level == \
+            catalogue.MEMBER else None
         legacy = f"{prefix}{e['start_date'].year}{int(number):06d}"
         rural = h["hukou"] == "rural"
         weights = np.array([b[2] if rural else b[1] for b in banks], dtype=float)
@@ -256,8 +260,7 @@ def _caseload(population: Population, chosen: pl.DataFrame, first: dt.date,
         out_h.append({
             "legacy_number": legacy, "household_id": e["household_id"],
             "programme": programme,
-            "programme_word": _PROGRAMME_WORD.get((programme, h["hukou"]))
-            or next(w for w, c in PROGRAMME_WORDS.items() if c == programme),
+            "programme_word": words_for(programme, h["hukou"])[0],
             "hukou": h["hukou"], "hukou_word": _HUKOU_WORD[h["hukou"]],
             "area_code": v.code, "town": v.town_name,
             "village": village_text(v, rng.random() < FULL_VILLAGE_SHARE),
@@ -311,7 +314,7 @@ def _document_numbers(households: list[dict[str, Any]]) -> None:
 
 
 def _taper(households: list[dict[str, Any]], first: dt.date, rng: np.random.Generator) -> None:
-    dibao = [h for h in households if h["programme"] == "dibao"]
+    dibao = [h for h in households if h["programme"] == catalogue.DIBAO]
     if len(dibao) < 3:
         return
     n = max(1, round(len(dibao) * TAPER_SHARE))

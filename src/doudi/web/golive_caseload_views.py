@@ -24,7 +24,7 @@ from doudi.exchange.readers import SUFFIXES
 from doudi.golive import caseload, reconcile
 from doudi.golive.models import GoliveImport, Reconciliation
 from doudi.web.access import require_capability
-from doudi.web.golive_views import _district
+from doudi.web.golive_views import district_asked
 
 SHOWN = 200  # rows of a plan or a report shown on the page; the Excel file has them all
 
@@ -55,7 +55,7 @@ def _files(request: HttpRequest) -> tuple[list[tuple[str, bytes]], str]:
 
 
 def _district_or_choose(request: HttpRequest) -> str:
-    district, _choices = _district(request)
+    district, _choices = district_asked(request)
     if district is None:
         raise Http404("请从上线检查页选择区县")
     return district

@@ -42,7 +42,7 @@ def _steps() -> list[tuple[str, str, str]]:
     ]
 
 
-def _district(request: HttpRequest) -> tuple[str | None, list[str]]:
+def district_asked(request: HttpRequest) -> tuple[str | None, list[str]]:
     """The district asked for (?district=), the user's own, or the only one under the user's
     area; None with the candidates when the user must choose."""
     scope = request.user.scope_prefix or ""
@@ -62,7 +62,7 @@ def _district(request: HttpRequest) -> tuple[str | None, list[str]]:
 def checklist_page(request: HttpRequest) -> HttpResponse:
     """上线检查: each item ✓/✗ with what it found and what to do."""
     require_capability(request, roles.GO_LIVE)
-    district, choices = _district(request)
+    district, choices = district_asked(request)
     if district is None:
         return render(request, "doudi/golive_checklist.html", {
             "choices": [(d, area_names([d]).get(d, d)) for d in choices]})

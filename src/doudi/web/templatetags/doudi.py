@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import re
+
 from django import template
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -69,3 +73,36 @@ def time_left(context: template.Context, due: object) -> str:
         cache["doudi_calendar"] = (calendar(), clock.today())
     cal, today = cache["doudi_calendar"]
     return say(due, today, cal)
+
+
+_COMMAND_START = re.compile(r"doudi(?= )|--?[A-Za-z][\w-]*")
+_COMMAND_TOKEN = re.compile(r' (?:"[^"]*"|--?[A-Za-z][\w-]*|[A-Za-z0-9_./=-]+)')
+# a flag's value written as a placeholder in Chinese (--out 备份目录 --keep 14)
+_PLACEHOLDER = re.compile(r" [\u4e00-\u9fff]+(?= --?[A-Za-z])")
+
+
+def _command_end(text: str, at: int) -> int:
+    end = _COMMAND_START.match(text, at).end()
+    while True:
+        m = _COMMAND_TOKEN.match(text, end) or _PLACEHOLDER.match(text, end)
+        if m is None:
+            return end
+        end = m.end()
+
+
+@register.filter
+def commands(text: str) -> str:
+    """Text that names server commands (doudi golive import-caseload --real …): each command
+    and flag set as code a page does not translate — what the IT person types, verbatim."""
+    text = str(text or "")
+    out, last, at = [], 0, 0
+    while (m := _COMMAND_START.search(text, at)) is not None:
+        if m.start() and (text[m.start() - 1].isascii() and text[m.start() - 1].isalnum()):
+            at = m.end()  # inside a word
+            continue
+        end = _command_end(text, m.start())
+        out += [escape(text[last:m.start()]),
+                f'<code translate="no">{escape(text[m.start():end])}</code>']
+        last = at = end
+    out.append(escape(text[last:]))
+    return mark_safe("".join(out))  # every piece above is escaped
