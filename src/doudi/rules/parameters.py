@@ -228,6 +228,11 @@ class Parameter:
     note: str = ""
     # a higher level's minimum (省定最低标准): the area's own value applies, but never below it
     floor: bool = False
+    # the source as a bureau cites it: 文号 (or the title where a notice has none), 发文机关, and
+    # 印发日期 where it differs from `effective` (a standard issued mid-year and paid back)
+    document: str = ""
+    issuer: str = ""
+    issued: dt.date | None = None
 
     @property
     def unit_label(self) -> str:
@@ -389,6 +394,15 @@ def make_parameter(
     area = str(area or "").strip()
     if area and not (area.isdigit() and len(area) <= 12):
         raise ParameterError(f"参数 {label_of(key)} 的区划代码 {area!r} 应为不超过 12 位的数字前缀")
+    issued = meta.get("issued")
+    if isinstance(issued, str) and issued:
+        try:
+            meta["issued"] = dt.date.fromisoformat(issued)
+        except ValueError:
+            raise ParameterError(
+                f"参数 {label_of(key)} 的印发日期 {issued!r} 不是 YYYY-MM-DD") from None
+    elif not isinstance(issued, dt.date | None):
+        raise ParameterError(f"参数 {label_of(key)} 的印发日期 {issued!r} 不是 YYYY-MM-DD")
     return Parameter(key, area, effective, normalise_value(key, unit, value), unit, **meta)
 
 

@@ -27,17 +27,28 @@ from doudi.rules.parameters import (
 )
 
 SHIPPED_DIR = Path(__file__).parent / "data" / "parameters"
-_META = ("reference", "url", "verified", "note", "floor")
+_META = ("reference", "url", "verified", "note", "floor", "document", "issuer", "issued")
+#: what an entry and one of its values may name besides the source fields
+_ENTRY_FIELDS = frozenset({"key", "unit", "value", "values", "effective", "area", *_META})
+_ROW_FIELDS = frozenset({"area", "effective", "value", *_META})
 
 
 def _iso(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
+def _refuse_unknown(fields: dict[str, Any], known: frozenset[str], where: str) -> None:
+    """A field nothing reads (`verfied: true`, `isued:`) is a misspelling, never ignored."""
+    for name in fields:
+        if name not in known:
+            raise ParameterError(where + unknown_name("字段", str(name), known))
+
+
 def parse_document(doc: dict[str, Any], origin: str = "") -> list[Parameter]:
     where = f"{origin}: " if origin else ""
     if not isinstance(doc, dict) or not isinstance(doc.get("parameters"), list):
         raise ParameterError(f"{where}参数文件应包含 parameters 列表")
+    _refuse_unknown(doc, frozenset({"title", "area", "groups", "parameters"}), where)
     default_area = str(doc.get("area", "") or "")
     raw_groups = doc.get("groups") or {}
     if not isinstance(raw_groups, dict) or not all(
@@ -49,6 +60,7 @@ def parse_document(doc: dict[str, Any], origin: str = "") -> list[Parameter]:
     for n, entry in enumerate(doc["parameters"], start=1):
         if not isinstance(entry, dict) or "key" not in entry or "unit" not in entry:
             raise ParameterError(f"{where}第 {n} 项缺少 key 或 unit")
+        _refuse_unknown(entry, _ENTRY_FIELDS, f"{where}参数 {entry['key']} ")
         meta = {k: entry[k] for k in _META if k in entry}
         rows = entry.get("values") or [
             {k: entry[k] for k in ("area", "effective", "value") if k in entry}
@@ -58,6 +70,7 @@ def parse_document(doc: dict[str, Any], origin: str = "") -> list[Parameter]:
         for row in rows:
             if not isinstance(row, dict):
                 raise ParameterError(f"{where}参数 {entry['key']} 的 values 每项应为键值对")
+            _refuse_unknown(row, _ROW_FIELDS, f"{where}参数 {entry['key']} 的取值 ")
             if "effective" not in row or "value" not in row:
                 raise ParameterError(f"{where}参数 {entry['key']} 缺少 effective 或 value")
             area = str(row.get("area", default_area) or "")
@@ -69,6 +82,11 @@ def parse_document(doc: dict[str, Any], origin: str = "") -> list[Parameter]:
                     f"{where}参数 {entry['key']} 的 verified 应为 true 或 false"
                 )
             row_meta["verified"] = verified
+            if "issued" in row_meta:
+                row_meta["issued"] = _iso(row_meta["issued"])
+            for text in ("document", "issuer"):
+                if not isinstance(row_meta.get(text, ""), str):
+                    raise ParameterError(f"{where}参数 {entry['key']} 的 {text} 应为文字")
             if not isinstance(row_meta.get("floor", False), bool):
                 raise ParameterError(f"{where}参数 {entry['key']} 的 floor 应为 true 或 false")
             for code in codes:
