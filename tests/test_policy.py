@@ -293,6 +293,35 @@ def test_load_shipped_leaves_local_rows_alone(users, shipped_parameters):
     assert local.value == "800"
 
 
+def test_load_shipped_refreshes_a_citation_but_never_a_value(shipped_parameters):
+    """A newer release that read a standard's source (文号, 发文机关, 印发日期, 已核实) updates the
+    row's citation; a changed value is reported, not written."""
+    row = PolicyParameter.objects.filter(key=KEY, source="shipped").order_by("effective_from")[0]
+    old = to_parameter(row)
+    cited = make_parameter(KEY, old.area, old.effective, old.value, old.unit,
+                           reference=old.reference, url="https://mz.example.gov.cn/1.html",
+                           verified=True, document="屯民〔2020〕3号", issuer="屯溪区民政局",
+                           issued=old.effective + dt.timedelta(days=90))
+    revalued = make_parameter(KEY, old.area, old.effective, old.value + 1, old.unit,
+                              reference=old.reference, document="屯民〔2020〕4号")
+    with context.job("test"):
+        report = services.load_shipped(shipped_parameters.with_rows([cited]))
+    assert report.refreshed == [(KEY, old.area, old.effective)] and not report.added
+    row.refresh_from_db()
+    assert (row.document, row.issuer, row.issued_on, row.verified, row.value) == (
+        "屯民〔2020〕3号", "屯溪区民政局", old.effective + dt.timedelta(days=90), True,
+        to_json(old.value))
+    event = AuditEvent.objects.filter(action=AuditEvent.IMPORT).first()
+    assert event.changes["refreshed"] == [f"{KEY} {old.area or '全国'} {old.effective}"]
+    with context.job("test"):
+        report = services.load_shipped(shipped_parameters.with_rows([revalued]))
+    row.refresh_from_db()
+    assert report.differing == [(KEY, old.area, old.effective)] and not report.refreshed
+    assert row.value == to_json(old.value) and row.document == "屯民〔2020〕3号"
+    with context.job("test"):  # the same release again: nothing to do
+        assert not services.load_shipped(shipped_parameters.with_rows([cited])).refreshed
+
+
 def test_policy_list_command_prints_the_history_along_the_chain(users, shipped_parameters):
     add(users.district_admin, "800")
     out = io.StringIO()
@@ -376,6 +405,23 @@ def test_admin_sets_a_value_through_the_form(client, users, shipped_parameters):
     assert row.value == "800" and row.verified and row.created_by == users.district_admin
     assert AuditEvent.objects.filter(object_id=str(row.pk), actor_name="district_admin",
                                      object_type="policy.policyparameter").exists()
+
+
+def test_the_form_keeps_the_document_issuer_and_issue_date(client, users, shipped_parameters):
+    client.force_login(users.district_admin)
+    issued = today().isoformat()
+    response = client.post(f"/policy/{KEY}/values/", form_body(
+        document="屯民〔2026〕7号", issuer="屯溪区民政局 屯溪区财政局", issued_on=issued))
+    assert response.status_code == 302
+    row = PolicyParameter.objects.get(source="local")
+    assert (row.document, row.issuer, row.issued_on) == (
+        "屯民〔2026〕7号", "屯溪区民政局 屯溪区财政局", today())
+    html = client.get(f"/policy/{KEY}/").content.decode()
+    assert "屯溪区民政局 屯溪区财政局 屯民〔2026〕7号" in html and f"（{issued} 印发）" in html
+    future = (today() + dt.timedelta(days=3)).isoformat()
+    response = client.post(f"/policy/{KEY}/values/", form_body(
+        effective_from=(next_month() + dt.timedelta(days=1)).isoformat(), issued_on=future))
+    assert response.status_code == 200 and "印发日期不能晚于今天" in response.content.decode()
 
 
 def test_form_refuses_a_past_date_without_a_reason_and_keeps_the_input(client, users,

@@ -373,12 +373,36 @@ def test_parse_document_default_area_may_be_a_group():
          "单位"),
         ({"area": "广东", "parameters": [{"key": "k", "unit": "yuan", "value": 1,
                                           "effective": "2020-01-01"}]}, "区划代码"),
+        # a misspelt field is refused with the nearest one, never read as absent
+        ({"parameters": [{"key": "k", "unit": "yuan", "values": [
+            {"effective": "2020-01-01", "value": 1, "verfied": True}]}]},
+         "未知的字段 verfied（是否应为 verified？）"),
+        ({"parameters": [{"key": "k", "unit": "yuan", "value": 1, "effective": "2020-01-01",
+                          "refrence": "x"}]}, "未知的字段 refrence（是否应为 reference？）"),
+        ({"titel": "x", "parameters": []}, "未知的字段 titel（是否应为 title？）"),
+        ({"parameters": [{"key": "k", "unit": "yuan", "value": 1, "effective": "2020-01-01",
+                          "issued": "2020-13-01"}]}, "印发日期"),
+        ({"parameters": [{"key": "k", "unit": "yuan", "value": 1, "effective": "2020-01-01",
+                          "document": 62}]}, "document 应为文字"),
     ],
 )
 def test_parse_document_errors(doc, message):
     with pytest.raises(ParameterError, match=message) as info:
         parse_document(doc, "x.yaml")
     assert str(info.value).startswith("x.yaml: ")
+
+
+def test_parse_document_reads_the_source_fields():
+    rows = parse_document({"parameters": [{
+        "key": "k", "unit": "yuan", "issuer": "深圳市民政局 深圳市财政局", "values": [
+            {"effective": dt.date(2023, 1, 1), "value": 2540, "document": "深民〔2023〕62号",
+             "issued": dt.date(2023, 9, 4), "verified": True},
+            {"effective": "2024-01-01", "value": 2600}]}]})
+    first, second = sorted(rows, key=lambda r: r.effective)
+    assert (first.document, first.issuer, first.issued) == (
+        "深民〔2023〕62号", "深圳市民政局 深圳市财政局", dt.date(2023, 9, 4))
+    assert (second.document, second.issuer, second.issued) == (
+        "", "深圳市民政局 深圳市财政局", None)
 
 
 def test_parse_document_group_given_as_a_single_code():

@@ -49,6 +49,11 @@ class PolicyParameter(Audited):
     value = models.JSONField("取值")
     unit = models.CharField("单位", max_length=30, choices=UNIT_CHOICES)
     reference = models.CharField("依据（文号/文件名称）", max_length=300)
+    document = models.CharField("文号", max_length=100, blank=True)
+    issuer = models.CharField("发文机关", max_length=100, blank=True)
+    issued_on = models.DateField(
+        "印发日期", null=True, blank=True,
+        help_text="与生效日期不同时填写（年中印发、自年初起补发）")
     url = models.URLField("原文链接", max_length=500, blank=True)
     verified = models.BooleanField("已核实", default=False)
     note = models.CharField("备注", max_length=300, blank=True)

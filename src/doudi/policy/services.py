@@ -24,7 +24,7 @@ from doudi.audit.models import AuditEvent
 from doudi.core import clock
 from doudi.core.errors import FieldError, ServiceError
 from doudi.policy.models import LOCAL, SHIPPED, PolicyParameter
-from doudi.policy.values import Ident, parameter_fields, to_json, to_parameter
+from doudi.policy.values import Ident, parameter_fields, source_fields, to_json, to_parameter
 from doudi.rules.parameters import (
     OPTIONAL_UNITS,
     ParameterError,
@@ -38,7 +38,8 @@ __all__ = ["FieldError", "PolicyError", "add_value", "delete_future_value", "loa
            "parameter_set"]
 
 NATIONAL = "全国"
-_TEXT_LIMITS = {"reference": ("依据", 300), "note": ("备注", 300),
+_TEXT_LIMITS = {"reference": ("依据", 300), "note": ("备注", 300), "document": ("文号", 100),
+                "issuer": ("发文机关", 100),
                 "retroactive_reason": ("追溯生效理由", 300), "url": ("原文链接", 500)}
 
 
@@ -151,7 +152,8 @@ def _duplicate(key: str, area_code: str, day: dt.date) -> PolicyError:
 def add_value(
     user, key: str, area_code: str, effective_from: dt.date | str, value: Any,  # noqa: ANN001
     reference: str = "", url: str = "", verified: bool = False, note: str = "",
-    retroactive_reason: str = "",
+    retroactive_reason: str = "", document: str = "", issuer: str = "",
+    issued_on: dt.date | str | None = None,
 ) -> PolicyParameter:
     """设定新的取值: a new dated row for the user's area or one below it (a province's row
     needs a province user; the national default, nobody here). A date before today needs a
@@ -160,13 +162,18 @@ def add_value(
     require(user, area_code, roles.EDIT_POLICY)
     day = _as_date(effective_from)
     texts = {"reference": reference, "url": url, "note": note,
-             "retroactive_reason": retroactive_reason}
+             "retroactive_reason": retroactive_reason, "document": document, "issuer": issuer}
     texts = {k: (v or "").strip() for k, v in texts.items()}
     errors: list[FieldError] = []
     unit, normalised = _normalised(key, value, errors)
     _check_area(area_code, errors)
     _check_day(day, texts["retroactive_reason"], errors)
     _check_texts(texts, errors)
+    issued = _as_date(issued_on) if issued_on else None
+    if issued_on and issued is None:
+        errors.append(FieldError("issued_on", "印发日期应为 YYYY-MM-DD"))
+    elif issued is not None and issued > clock.today():
+        errors.append(FieldError("issued_on", "印发日期不能晚于今天"))
     if errors:
         raise PolicyError(errors)
     if day >= clock.today():
@@ -177,7 +184,8 @@ def add_value(
         with transaction.atomic():  # the unique constraint settles a concurrent twin
             return PolicyParameter.objects.create(
                 key=key, area_code=area_code, effective_from=day, value=to_json(normalised),
-                unit=unit, verified=bool(verified), source=LOCAL, created_by=user, **texts,
+                unit=unit, verified=bool(verified), source=LOCAL, created_by=user,
+                issued_on=issued, **texts,
             )
     except IntegrityError:
         raise _duplicate(key, area_code, day) from None
@@ -199,11 +207,17 @@ class LoadReport:
     added: list[Ident] = field(default_factory=list)
     kept_local: list[Ident] = field(default_factory=list)  # a local row has the same date
     differing: list[Ident] = field(default_factory=list)  # shipped row changed since loaded
+    # same value, but a newer release reads its source better (文号, link, 已核实)
+    refreshed: list[Ident] = field(default_factory=list)
 
 
 def _ident_text(ident: Ident) -> str:
     key, area, day = ident
     return f"{key} {area or NATIONAL} {day}"
+
+
+def _cited_otherwise(row: PolicyParameter, sources: dict[str, Any]) -> bool:
+    return any(getattr(row, name) != value for name, value in sources.items())
 
 
 @transaction.atomic
@@ -224,12 +238,18 @@ def load_shipped(params: ParameterSet | None = None) -> LoadReport:
             report.kept_local.append(ident)
         elif row.value != to_json(p.value) or row.unit != p.unit:
             report.differing.append(ident)
+        elif _cited_otherwise(row, sources := source_fields(p)):
+            # only the citation changes; the value in force, and so every month computed, stays
+            PolicyParameter.objects.filter(pk=row.pk).update(**sources)
+            report.refreshed.append(ident)
     PolicyParameter.objects.bulk_create(new)  # bulk: no per-row signal, one record below
-    if new:
+    if new or report.refreshed:
         audit.record(
             AuditEvent.IMPORT, object_type="policy.policyparameter",
-            object_label=f"载入随系统发布的政策参数 {len(new)} 条",
+            object_label=(f"载入随系统发布的政策参数 {len(new)} 条，"
+                          f"更新依据 {len(report.refreshed)} 条"),
             changes={"added": [_ident_text(i) for i in report.added],
+                     "refreshed": [_ident_text(i) for i in report.refreshed],
                      "kept_local": [_ident_text(i) for i in report.kept_local],
                      "differing": [_ident_text(i) for i in report.differing]},
         )

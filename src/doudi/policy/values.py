@@ -33,13 +33,21 @@ def to_json(value: Any) -> Any:
     raise TypeError(f"无法保存的参数值: {value!r}")
 
 
+def source_fields(p: Parameter) -> dict[str, Any]:
+    """Where a value was read and whether it was checked (依据、文号、发文机关、印发日期、原文链接、
+    已核实、备注): what a newer release may correct on a shipped row without touching its value."""
+    return {
+        "reference": p.reference or "", "url": p.url or "", "verified": bool(p.verified),
+        "note": p.note or "", "document": p.document or "", "issuer": p.issuer or "",
+        "issued_on": p.issued,
+    }
+
+
 def parameter_fields(p: Parameter) -> dict[str, Any]:
     """The model fields for a rules `Parameter` (shipped rows and the data migration)."""
     return {
         "key": p.key, "area_code": p.area, "effective_from": p.effective,
-        "value": to_json(p.value), "unit": p.unit, "reference": p.reference or "",
-        "url": p.url or "", "verified": bool(p.verified), "note": p.note or "",
-        "floor": bool(p.floor),
+        "value": to_json(p.value), "unit": p.unit, "floor": bool(p.floor), **source_fields(p),
     }
 
 
@@ -48,7 +56,7 @@ def to_parameter(row: Any) -> Parameter:
     return make_parameter(
         row.key, row.area_code, row.effective_from, row.value, row.unit,
         reference=row.reference, url=row.url, verified=row.verified, note=row.note,
-        floor=row.floor,
+        floor=row.floor, document=row.document, issuer=row.issuer, issued=row.issued_on,
     )
 
 

@@ -61,6 +61,15 @@ class KeyCoverage:
         return any(s.row is not None and not s.row.verified for s in self.spans)
 
 
+def citation(p: Parameter) -> str:
+    """How a bureau cites a row: 发文机关 文号（印发日期 印发）, or its reference when the files
+    name no 文号."""
+    text = " ".join(t for t in (p.issuer, p.document) if t) or p.reference
+    if p.issued is not None and p.issued != p.effective:
+        text += f"（{p.issued} 印发）"
+    return text
+
+
 def key_coverage(parameters: ParameterSet, key: str, area_code: str,
                  since: dt.date = SINCE) -> KeyCoverage:
     """The spans of `key` for `area_code` from `since` on: the value in force changes only on

@@ -38,6 +38,10 @@ class PolicyValueForm(forms.Form):
     effective_from = forms.DateField(label="生效日期", widget=DATE)
     value = forms.CharField(label="取值", max_length=500)
     reference = forms.CharField(label="依据（文号/文件名称）", max_length=300)
+    document = forms.CharField(label="文号", max_length=100, required=False)
+    issuer = forms.CharField(label="发文机关", max_length=100, required=False)
+    issued_on = forms.DateField(label="印发日期（与生效日期不同时填写）", widget=DATE,
+                                required=False)
     url = forms.CharField(label="原文链接", max_length=500, required=False)
     verified = forms.BooleanField(label="已核对原文", required=False)
     note = forms.CharField(label="备注", max_length=300, required=False)
@@ -68,6 +72,7 @@ class PolicyValueForm(forms.Form):
         return {
             "area_code": data["area_code"], "effective_from": data["effective_from"],
             "reference": data["reference"], "url": data["url"], "verified": data["verified"],
-            "note": data["note"],
+            "note": data["note"], "document": data["document"], "issuer": data["issuer"],
+            "issued_on": data["issued_on"],
             "retroactive_reason": data["retroactive_reason"] if data["retroactive"] else "",
         }

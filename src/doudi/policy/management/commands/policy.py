@@ -55,7 +55,8 @@ class Command(BaseCommand):
         with context.job("policy load-shipped"):
             report = services.load_shipped()
         self.stdout.write(f"新增 {len(report.added)} 条随系统发布的参数"
-                          f"（本地已设定同日取值而保留本地的 {len(report.kept_local)} 条）")
+                          f"（本地已设定同日取值而保留本地的 {len(report.kept_local)} 条），"
+                          f"更新依据（文号、链接、核实情况）{len(report.refreshed)} 条")
         for key, area, day in report.differing:
             self.stdout.write(f"  注意：{key} {area or '全国'} {day} 的发布取值与数据库不同，"
                               "未改动；如需采用，请设定新的取值")
@@ -82,7 +83,9 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"{row.effective_from}  {names[row.area_code]}({row.area_code or '-'})  "
                 f"{value_text(p)}  [{row.get_source_display()}{flags}] {mark}".rstrip())
-            self.stdout.write(f"    依据：{row.reference}" + (f"  {row.url}" if row.url else ""))
+            cited = coverage.citation(p)
+            cited = row.reference if cited == row.reference else f"{row.reference}（{cited}）"
+            self.stdout.write(f"    依据：{cited}" + (f"  {row.url}" if row.url else ""))
 
     def _shares(self) -> None:
         for line in coverage.shares_table():
@@ -141,7 +144,7 @@ class Command(BaseCommand):
                         f" {names.get(row.area, row.area)}" if row.area else "")
                     flag = "已核实" if row.verified else "未核实"
                     self.stdout.write(f"  {period}  {where}  {value_text(row)}  {flag}"
-                                      f"（{row.effective} 起）")
+                                      f"（{row.effective} 起）  {coverage.citation(row)}")
                 if c.never_verified:
                     self.stdout.write("  ! 从未核实：上线前须对照原文确认")
             self.stdout.write(
