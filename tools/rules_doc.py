@@ -10,6 +10,7 @@ longer shipped keeps its row with “（未发布取值）”. Keys of the areas
 `WORK_GROUPS`) are documented with their modules, not here.
 §5.5: the table of `doudi.rules.coverage.shares_table`, which `doudi policy coverage --shares`
 prints.
+§5.6: `doudi.rules.coverage.year_table` for every city file and every county a file names.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT / "src") not in sys.path:
     sys.path.insert(0, str(ROOT / "src"))
 
-from doudi.rules.coverage import shares_table  # noqa: E402
+from doudi.rules.coverage import shares_table, year_table  # noqa: E402
 from doudi.rules.labels import bare_value_text, value_text  # noqa: E402
 from doudi.rules.parameters import (  # noqa: E402
     LABELS,
@@ -208,15 +209,52 @@ def parameter_tables(lines: list[str], values: dict[str, list[Value]]) -> list[s
     return out
 
 
+YEARS = range(2020, 2027)
+
+
+def shipped_places() -> list[tuple[str, str]]:
+    """(name, area) of every city a shipped file is for (20-…, 21-…, 30-…), then of each county
+    its rows name (台山, 屯溪 …): the places a bureau goes live in."""
+    names = area_names()
+    out: list[tuple[str, str]] = []
+    for path in shipped_files():
+        doc = read_yaml(path, ParameterError) or {}
+        area = str(doc.get("area") or "")
+        if len(area) != 4:
+            continue
+        out.append((names.get(area, area), area))
+        counties = sorted({p.area for p in parse_document(doc, path.name)
+                           if len(p.area) == 6 and p.area.startswith(area)})
+        out += [(f"{names.get(area, area)} {names.get(c, c)}", c) for c in counties]
+    return out
+
+
+def _replace_table(lines: list[str], start: str, stop: str, table: list[str],
+                   first_line: str) -> None:
+    """Replace, between headings `start` and `stop`, the generated block that begins with the
+    line starting `first_line` and runs to the paragraph after its last table."""
+    first, last = _section(lines, start, stop)
+    head = next(n for n in range(first, last) if lines[n].startswith(first_line))
+    end = head
+    for n in range(head, last):
+        if lines[n].startswith(("|", "**")) or not lines[n].strip():
+            end = n + 1 if lines[n].strip() else end
+        else:
+            break
+    lines[head:end] = table
+
+
 def render(text: str) -> str:
     """docs/rules.md as the shipped parameters say it should read."""
     lines = text.split("\n")
     first, last = _section(lines, "### 5.3 ", "### 5.4 ")
     lines[first:last] = parameter_tables(lines[first:last], shipped_values())
-    first, last = _section(lines, "### 5.5 ", "## 6. ")
+    first, last = _section(lines, "### 5.5 ", "### 5.6 ")
     head = next(n for n in range(first, last) if lines[n].startswith("| 参数文件 |"))
     end = next(n for n in range(head, last) if not lines[n].startswith("|"))
     lines[head:end] = shares_table()
+    _replace_table(lines, "### 5.6 ", "## 6. ", year_table(shipped(), shipped_places(), YEARS),
+                   "**")
     return "\n".join(lines)
 
 

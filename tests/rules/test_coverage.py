@@ -90,3 +90,25 @@ def test_policy_coverage_shares_lists_every_shipped_file():
     text = out.getvalue()
     assert "| 参数文件 | 取值条数 | 已核实 | 已核实比例 |" in text
     assert "深圳市（21-shenzhen.yaml）" in text and "全国默认（00-national.yaml）" in text
+
+
+def test_year_table_says_where_each_years_value_comes_from():
+    """One truth per figure: each cell is the value the engine reads on 1 July, marked as the
+    area's own (verified or not), a province's minimum, a city's value read by a county, or
+    nothing (不可计算)."""
+    from doudi.rules.coverage import year_table
+    from doudi.rules.parameters import ParameterSet
+    from doudi.rules.shipped import parse_document
+
+    key = "dibao.standard.urban"
+    rows = parse_document({"area": "99", "parameters": [
+        {"key": key, "unit": "yuan_month", "floor": True, "reference": "省",
+         "values": [{"effective": "2021-01-01", "value": 900}]},
+        {"key": key, "unit": "yuan_month", "reference": "市", "values": [
+            {"area": "9901", "effective": "2022-01-01", "value": 1000.5, "verified": True},
+            {"area": "9901", "effective": "2023-01-01", "value": 880}]},
+    ]})
+    lines = year_table(ParameterSet(rows), [("甲市", "9901"), ("甲市 乙县", "990102")],
+                       range(2020, 2024))
+    assert "| 甲市 | — | 900 省定? | 1,000.50 | 900 省定? |" in lines
+    assert "| 甲市 乙县 | — | 900 省定? | 1,000.50 市 | 900 省定? |" in lines

@@ -1,4 +1,4 @@
-"""docs/rules.md §5.3 and §5.5 are generated from the shipped parameter files
+"""docs/rules.md §5.3, §5.5 and §5.6 are generated from the shipped parameter files
 (tools/rules_doc.py); they must never drift from them."""
 
 from __future__ import annotations

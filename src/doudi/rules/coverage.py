@@ -132,6 +132,46 @@ def shipped_shares() -> list[tuple[str, Share]]:
     return out
 
 
+#: the standards whose yearly source `year_table` shows, and the member they are paid to
+YEAR_KEYS = {"dibao.standard.urban": "城镇低保标准", "dibao.standard.rural": "农村低保标准",
+             "child.orphan.community": "散居孤儿基本生活标准"}
+
+
+def year_cell(row: Parameter | None, area_code: str) -> str:
+    """One area's value of one year as the table shows it: `1,100` the area's own value, verified;
+    `1,160?` not verified; `1,037 省定` a higher level's minimum (`floor`) because the area has
+    no own value in force or a lower one; `853 市` a city's value read by one of its counties;
+    `—` nothing in force (不可计算)."""
+    if row is None:
+        return "—"
+    from doudi.rules.labels import bare_value_text
+
+    text = bare_value_text(row).removesuffix(".00")
+    if row.floor:
+        text += " 省定"
+    elif len(row.area) < len(area_code):
+        text += f" {level_of(row.area)}"
+    return text + ("" if row.verified else "?")
+
+
+def year_table(parameters: ParameterSet, places: list[tuple[str, str]],
+               years: Iterable[int], day: tuple[int, int] = (7, 1)) -> list[str]:
+    """For each key of `YEAR_KEYS`, a Markdown table: one line per (name, area code), one column
+    per year, the value in force on 1 July of that year and where it comes from (`year_cell`)."""
+    years = list(years)
+    lines: list[str] = []
+    for key, label in YEAR_KEYS.items():
+        lines += [f"**{label}**（`{key}`，元/人·月，各年 7 月 1 日的取值）", "",
+                  "| 地区 | " + " | ".join(str(y) for y in years) + " |",
+                  "|---|" + "---:|" * len(years)]
+        for name, code in places:
+            cells = [year_cell(parameters.find(key, code, dt.date(y, *day)), code)
+                     for y in years]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return lines[:-1]
+
+
 def shares_table() -> list[str]:
     """The Markdown table of `shipped_shares` that `doudi policy coverage --shares` prints and
     docs/rules.md §5.5 carries (tools/rules_doc.py)."""
