@@ -123,15 +123,16 @@ def test_guangzhou_tekun_rounds_to_the_yuan():
 @pytest.mark.parametrize(
     ("adl_failed", "level", "amount"),
     [
-        (0, "independent", "1044.10"),  # 988 + 3% × 1870 = 56.10
-        (2, "partial", "1362.00"),  # 988 + 20% × 1870 = 374
-        (4, "full", "1642.50"),  # 988 + 35% × 1870 = 654.50
-        (6, "full", "1642.50"),
+        (0, "independent", "1045"),  # 988 + 3% × 1870 = 56.10 → 57
+        (2, "partial", "1362"),  # 988 + 20% × 1870 = 374
+        (4, "full", "1643"),  # 988 + 35% × 1870 = 654.50 → 655
+        (6, "full", "1643"),
     ],
 )
 def test_tunxi_single_elderly_tekun(adl_failed, level, amount):
     """屯溪: basic living 1.3 × 760 = 988.00 (national multiple; 广东's 1.6 does not reach
-    Anhui) plus care by self-care level on the 1870 base (屯溪's tier-3 minimum wage)."""
+    Anhui) plus care by self-care level on the 1870 base (屯溪's tier-3 minimum wage), 特困
+    amounts rounded up to the yuan as 安徽 pays them while 低保 stays to the fen."""
     out, _ = run({"area": TUNXI, "hukou": "rural", "members": [
         {"id": "a", "age": 75, "has_supporter": False, "adl_failed": adl_failed}]})
     assert out["tekun.a.eligible"] is True

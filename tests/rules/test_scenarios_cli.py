@@ -165,7 +165,7 @@ def test_check_reports_expected_and_actual(tmp_path):
     assert not outcome.passed and outcome.error is None
     found = {m.output: (m.expected, m.actual) for m in outcome.mismatches}
     assert found == {
-        "tekun.a.amount": (999.99, Decimal("1044.10")),  # 988 + 3% × 1870
+        "tekun.a.amount": (999.99, Decimal("1045")),  # 988 + 3% × 1870 = 56.10 → 57
         "dibao.eligible": (False, True),
     }
     assert scenarios.check(right, shipped()).passed
@@ -246,7 +246,7 @@ def test_command_test_failing_file_raises_command_error(tmp_path):
     assert info.value.returncode != 0
     text = out.getvalue()
     assert "✗ bad.yaml#1 屯溪 独居老人 期望值故意写错" in text
-    assert "tekun.a.amount: 期望 999.99，实际 1044.10" in text
+    assert "tekun.a.amount: 期望 999.99，实际 1045.00" in text
     assert "dibao.eligible: 期望 false，实际 true" in text
     assert "1 个通过，1 个不一致，共 2 个案例（1 个文件）" in text
 

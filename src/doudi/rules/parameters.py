@@ -47,6 +47,7 @@ BASIS = 10_000  # ratios are carried as integer basis points
 #: text parameters whose values the engine branches on: value → 中文 (what pages show)
 TEXT_CHOICES: dict[str, dict[str, str]] = {
     "dibao.rounding.mode": {"half_up": "四舍五入", "up": "向上取整", "down": "向下取整"},
+    "tekun.rounding.mode": {"half_up": "四舍五入", "up": "向上取整", "down": "向下取整"},
     "edge.asset_basis": {"hukou": "按户籍类型对应的低保标准", "urban": "按城镇低保标准"},
     "benefits.start_rule": {"full": "当月全额发放", "none": "自次月起发放（1日起算的除外）",
                             "daily": "当月按日折算"},
@@ -95,6 +96,11 @@ LABELS: dict[str, str] = {
     "tekun.care.rate.independent": "照料护理比例（全自理）",
     "tekun.care.rate.partial": "照料护理比例（半失能）",
     "tekun.care.rate.full": "照料护理比例（全失能）",
+    "tekun.care.rate.institutional.independent": "照料护理比例（集中供养，全自理）",
+    "tekun.care.rate.institutional.partial": "照料护理比例（集中供养，半失能）",
+    "tekun.care.rate.institutional.full": "照料护理比例（集中供养，全失能）",
+    "tekun.rounding": "特困供养金取整单位",
+    "tekun.rounding.mode": "特困供养金取整方式",
     "tekun.elderly_age": "老年人年龄",
     "tekun.minor_age": "未成年人年龄",
     "tekun.working_minor_age": "以劳动收入为主要来源的未成年人最低年龄",
@@ -176,6 +182,13 @@ OPTIONAL_UNITS: dict[str, str] = {
     "edge.addon.rate": "rate",
     "tekun.basic.urban": "yuan_month",
     "tekun.basic.rural": "yuan_month",
+    # 集中供养 care rates where they differ from 分散供养's; 特困 amounts rounded apart from 低保
+    # (安徽、梅州: 基本生活标准和照料护理金向上取整到元, while 低保 is paid to the fen)
+    "tekun.care.rate.institutional.independent": "rate",
+    "tekun.care.rate.institutional.partial": "rate",
+    "tekun.care.rate.institutional.full": "rate",
+    "tekun.rounding": "yuan",
+    "tekun.rounding.mode": "text",
     "child.de_facto.institutional": "yuan_month",
     "child.de_facto.community": "yuan_month",
     "child.hardship.rate": "rate",

@@ -43,6 +43,17 @@ class Batch:
             return fallback if self.constants[name][0] is None else self.literals[name]
         return pl.coalesce(pl.col(name), fallback)
 
+    def optional_mode(self, name: str, fallback: str | pl.Expr) -> str | pl.Expr:
+        """An optional rounding mode (text) where the area sets one, `fallback` elsewhere: a plain
+        string when the whole batch shares it, as `mode` gives."""
+        if name not in self.columns:
+            return fallback
+        if name in self.constants:
+            value = self.constants[name][0]
+            return fallback if value is None else str(value)
+        return pl.coalesce(pl.col(name), pl.lit(fallback) if isinstance(fallback, str)
+                           else fallback)
+
     def has(self, name: str) -> bool:
         return name in self.columns
 

@@ -6,7 +6,10 @@ an orphan or de facto unsupported is protected under child welfare instead.
 Amount: basic living = the published `tekun.basic.<hukou>` where the area sets one, else
 `tekun.multiple` × 低保 standard (not below `tekun.basic_floor`), plus care
 by self-care level from the six daily-living items (0 全自理, 1–3 半失能, 4–6 全失能):
-`tekun.care.base` × the level's rate. Each part is rounded once.
+`tekun.care.base` × the level's rate — the 集中供养 rate (`tekun.care.rate.institutional.*`) for
+a person in an institution where the area sets one. Each part is rounded once, to
+`tekun.rounding` / `.mode` where the area sets them (安徽、梅州 round up to the yuan), else as
+低保 is.
 """
 
 from __future__ import annotations
@@ -39,6 +42,16 @@ def disability_qualifies(table: str, b: Batch) -> pl.Expr:
     return result
 
 
+def care_rate(level: str, b: Batch) -> pl.Expr:
+    """The care rate of a level: 集中供养's own where the area sets one, else 分散供养's."""
+    dispersed = b.param(f"tekun.care.rate.{level}")
+    institutional = f"tekun.care.rate.institutional.{level}"
+    if not b.has(institutional):
+        return dispersed
+    return pl.when(pl.col("institutional")).then(b.optional(institutional, dispersed)) \
+        .otherwise(dispersed)
+
+
 def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     age = pl.col("age")
     minor = (age < b.param("tekun.minor_age")) & ~(
@@ -51,10 +64,12 @@ def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     adl = pl.col("adl_failed")
     level = pl.when(adl >= 4).then(pl.lit("full")).when(adl >= 1).then(pl.lit("partial")) \
         .otherwise(pl.lit("independent"))
-    rate = pl.when(adl >= 4).then(b.param("tekun.care.rate.full")) \
-        .when(adl >= 1).then(b.param("tekun.care.rate.partial")) \
-        .otherwise(b.param("tekun.care.rate.independent"))
-    by_multiple = pl.max_horizontal(share(STANDARD, b.param("tekun.multiple"), b.step, b.mode),
+    rate = pl.when(adl >= 4).then(care_rate("full", b)) \
+        .when(adl >= 1).then(care_rate("partial", b)) \
+        .otherwise(care_rate("independent", b))
+    step = b.optional("tekun.rounding", b.step)
+    mode = b.optional_mode("tekun.rounding.mode", b.mode)
+    by_multiple = pl.max_horizontal(share(STANDARD, b.param("tekun.multiple"), step, mode),
                                     b.param("tekun.basic_floor"))
     none = pl.lit(None, pl.Int64)
     published = pl.when(pl.col("hukou") == "urban") \
@@ -69,7 +84,8 @@ def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
         level.alias("tekun.care_level"),
         published.is_not_null().alias("tekun.basic_published"),
         pl.coalesce(published, by_multiple).alias("tekun.basic_standard"),
-        share(b.param("tekun.care.base"), rate, b.step, b.mode).alias("tekun.care_standard"),
+        share(b.param("tekun.care.base"), rate, step, mode)
+        .alias("tekun.care_standard"),
     ).with_columns(
         pl.all_horizontal("tekun.no_capacity", "tekun.no_income", "tekun.no_supporter",
                           "tekun.not_child_welfare").alias("tekun.eligible"),
@@ -90,7 +106,9 @@ PARAMETERS = (
     "tekun.care.rate.independent", "tekun.care.rate.partial", "tekun.care.rate.full",
     "child.max_age",
 )
-OPTIONAL = ("tekun.basic.urban", "tekun.basic.rural")
+OPTIONAL = ("tekun.basic.urban", "tekun.basic.rural",
+            *(f"tekun.care.rate.institutional.{level}" for level in CARE_LEVELS),
+            "tekun.rounding", "tekun.rounding.mode")
 
 PROGRAMME = Programme(
     name="tekun", label="特困人员救助供养", level="member", eligible="tekun.eligible", amount="te"
