@@ -534,3 +534,18 @@ def test_a_higher_levels_minimum_applies_only_below_it():
     # an override is the value asked for: no minimum lifts it
     asked = params.with_overrides({"dibao.standard.urban": 900}, "442000", day)
     assert asked.resolve("dibao.standard.urban", "442000", day).value == 900
+
+
+def test_shipped_references_and_notes_name_keys_in_chinese():
+    """The policy pages show every row's reference and note to staff of any area; a key written
+    into them (`tekun.rounding`) is a code on the page, so the files name it by its label."""
+    import re
+
+    from doudi.rules.shipped import known_keys
+
+    pattern = re.compile(r"(?<![\w.])(" + "|".join(
+        re.escape(k) for k in sorted(known_keys(), key=len, reverse=True)) + r")(?![\w])")
+    found = [(p.key, p.area, str(p.effective), m.group(1))
+             for p in shipped() for text in (p.reference, p.note)
+             for m in [pattern.search(text or "")] if m]
+    assert not found, found[:10]
