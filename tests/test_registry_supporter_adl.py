@@ -195,3 +195,28 @@ def test_loader_maps_supporter_and_adl_from_synthetic_persons(areas):
     assert saved[supported.row(0, named=True)["id_number"]].has_supporter is True
     needing_care = disabled.row(0, named=True)
     assert saved[needing_care["id_number"]].adl_failed == needing_care["adl_failed"] > 0
+
+
+def test_a_resident_of_an_institution_is_institutional_while_there(users, new_id):
+    """集中供养: the care register's residency (admitted, not yet left) tells the rules a person
+    lives in an institution, so 集中供养 care rates apply; before admission and after leaving
+    the person is dispersed."""
+    from doudi.care.models import Institution, InstitutionResident
+
+    hh = make_household(users.village_assistant, VILLAGE, new_id)
+    head = hh.head()
+    spouse = hh.current_memberships().get(relation="spouse").person
+    with context.job("test residency"):
+        home = Institution.objects.create(name="测试敬老院", kind="nursing_home", beds=10,
+                                          nursing_beds=5, area_code=hh.area_code)
+        stay = InstitutionResident.objects.create(
+            institution=home, person=head, care_level="severe", concentrated_tekun=True,
+            admitted_on=DAY, area_code=hh.area_code)
+    rows = _member_rows(hh)
+    assert rows[head.pk]["institutional"] is True and rows[spouse.pk]["institutional"] is False
+    _, before = build_frames(Household.objects.filter(pk=hh.pk), DAY - dt.timedelta(days=1))
+    assert not any(before["institutional"].to_list())
+    with context.job("test residency"):
+        stay.left_on = DAY
+        stay.save()
+    assert _member_rows(hh)[head.pk]["institutional"] is False

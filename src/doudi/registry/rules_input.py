@@ -54,6 +54,16 @@ def _enrolled(household_ids: list[int], person_ids: list[int], day: dt.date) -> 
     return dibao, tekun
 
 
+def _in_institution(person_ids: list[int], day: dt.date) -> set[int]:
+    """Persons living in an institution on the day (集中供养 / 集中养育): a residency admitted on
+    or before it and not left by it — the care register's record, the one place this is kept."""
+    from doudi.care.models import InstitutionResident
+
+    return set(InstitutionResident.objects.filter(
+        Q(left_on__isnull=True) | Q(left_on__gt=day), person_id__in=person_ids,
+        admitted_on__lte=day).values_list("person_id", flat=True))
+
+
 def member_sex(sex: str | None, id_number: str | None) -> str | None:
     """male / female for the rules: the person's recorded sex, else the resident ID's (an ID
     that does not validate says nothing)."""
@@ -107,6 +117,7 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
     person_ids = [m["person_id"] for m in memberships]
     person_categories = _person_categories(person_ids, day)
     in_dibao, in_tekun = _enrolled(ids, person_ids, day)
+    in_institution = _in_institution(person_ids, day)
     # household-level income is counted with the head (or the first member when there is none)
     heads: dict[int, int] = {}
     for m in memberships:
@@ -178,7 +189,7 @@ def _build_chunk(ids: list[int], day: dt.date) -> tuple[list[dict], list[dict]]:
             "has_supporter": m["person__has_supporter"] and pid not in in_tekun,
             "orphan": "orphan" in cats, "de_facto_unsupported": "de_facto_unsupported" in cats,
             "co_resident": m["co_resident"], "refused_work": False, "childless": False,
-            "institutional": False, "relation": m["relation"] or None,
+            "institutional": pid in in_institution, "relation": m["relation"] or None,
             # the registry records no job as such: work shows as wage or business income
             "employed": False,
             "wage": wage.get(pid, 0), "id_number": m["person__id_number"],
