@@ -340,3 +340,19 @@ def test_scenarios_run_without_a_database():
     assert not needs_database(["rules", "explain", "a.yaml"])
     assert needs_database(["rules", "simulate", "--area", "341002"])
     assert needs_database(["policy", "coverage"])
+
+
+def test_every_city_case_says_its_source_in_a_comment():
+    """A city's case is a published figure worked by hand: the comment above it names the
+    notice (文号 or title) and the arithmetic, so a bureau can check it against the original."""
+    from pathlib import Path
+
+    import doudi.rules
+
+    cities = Path(doudi.rules.__file__).parent / "scenarios" / "cities"
+    bare = []
+    for path in sorted(cities.glob("*.yaml")):
+        lines = path.read_text(encoding="utf-8").split("\n")
+        bare += [f"{path.name}:{n + 1}" for n, line in enumerate(lines)
+                 if line.startswith("- name:") and not (n and lines[n - 1].startswith("#"))]
+    assert len(list(cities.glob("*.yaml"))) >= 23 and not bare, bare
