@@ -112,3 +112,19 @@ def test_year_table_says_where_each_years_value_comes_from():
                        range(2020, 2024))
     assert "| 甲市 | — | 900 省定? | 1,000.50 | 900 省定? |" in lines
     assert "| 甲市 乙县 | — | 900 省定? | 1,000.50 市 | 900 省定? |" in lines
+
+
+def test_citation_names_issuer_document_and_a_different_issue_date():
+    from doudi.rules.coverage import citation, source_line
+    from doudi.rules.parameters import make_parameter
+
+    back_paid = make_parameter("dibao.standard.urban", "4403", "2023-01-01", 1413, "yuan_month",
+                               reference="2023年通知", document="深民〔2023〕62号",
+                               issuer="深圳市民政局", issued="2023-09-04")
+    assert citation(back_paid) == "深圳市民政局 深民〔2023〕62号（2023-09-04 印发）"
+    same_day = make_parameter("dibao.standard.urban", "4403", "2023-01-01", 1413, "yuan_month",
+                              reference="2023年通知", issuer="深圳市民政局", issued="2023-01-01")
+    assert source_line(same_day) == "深圳市民政局"
+    bare = make_parameter("dibao.standard.urban", "4403", "2023-01-01", 1413, "yuan_month",
+                          reference="2023年通知")
+    assert (source_line(bare), citation(bare)) == ("", "2023年通知")

@@ -61,13 +61,18 @@ class KeyCoverage:
         return any(s.row is not None and not s.row.verified for s in self.spans)
 
 
-def citation(p: Parameter) -> str:
-    """How a bureau cites a row: 发文机关 文号（印发日期 印发）, or its reference when the files
-    name no 文号."""
-    text = " ".join(t for t in (p.issuer, p.document) if t) or p.reference
+def source_line(p: Parameter) -> str:
+    """发文机关 文号（印发日期 印发）as far as the row names them ("" when it names none); the
+    印发日期 only where it differs from the effective date (back-pay)."""
+    text = " ".join(t for t in (p.issuer, p.document) if t)
     if p.issued is not None and p.issued != p.effective:
         text += f"（{p.issued} 印发）"
-    return text
+    return text.strip()
+
+
+def citation(p: Parameter) -> str:
+    """How a bureau cites a row: its `source_line`, or its reference when it names none."""
+    return source_line(p) or p.reference
 
 
 def key_coverage(parameters: ParameterSet, key: str, area_code: str,

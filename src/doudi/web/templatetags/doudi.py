@@ -35,6 +35,14 @@ def http_url(url: str | None) -> str:
 
 
 @register.filter
+def source_line(param: object) -> str:
+    """A parameter row's 发文机关 文号（印发日期 印发）: `doudi.rules.coverage.source_line`."""
+    from doudi.rules.coverage import source_line as line
+
+    return line(param)
+
+
+@register.filter
 def get_item(mapping: dict, key: str) -> object:
     return mapping.get(key, "") if isinstance(mapping, dict) else ""
 
