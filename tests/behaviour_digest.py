@@ -60,6 +60,7 @@ HOUSEHOLDS = 400
 SEED = 9
 PLANT_PER_10K = 250  # planted cases per 10,000 households and kind: ~10 of each kind here
 TODAY = dt.date(2026, 11, 2)
+WALL_DAY = dt.date(2026, 12, 7)  # the calendar day `clock.today()` reads inside the scenario
 NOW = dt.datetime(2026, 11, 2, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 FIRST_MONTH = dt.date(2026, 10, 1)
 SECOND_MONTH = dt.date(2026, 11, 1)
@@ -143,17 +144,24 @@ def differences(expected: dict[str, dict[str, Any]],
 @contextlib.contextmanager
 def frozen_now(at: dt.datetime = NOW) -> Iterator[None]:
     """`django.utils.timezone.now` (hence `localdate`, `auto_now`) at `at`, a microsecond later
-    at each call so stored times still increase."""
+    at each call so stored times still increase; `clock.today()` on `at`'s day."""
     from django.utils import timezone
 
-    real = timezone.now
+    from doudi.core import clock
+
+    real, real_day = timezone.now, clock.real_today
     ticks = itertools.count()
     utc = at.astimezone(dt.UTC)
     timezone.now = lambda: utc + dt.timedelta(microseconds=next(ticks))
+    # the bureau's calendar day too: `clock.today()` reads the wall clock in Asia/Shanghai, so
+    # without this the digest changed when Beijing's date did (16:00 UTC), not the code. The
+    # recorded digests were taken on WALL_DAY, weeks after the scenario's month, so its
+    # warnings are overdue.
+    clock.real_today = lambda: WALL_DAY
     try:
         yield
     finally:
-        timezone.now = real
+        timezone.now, clock.real_today = real, real_day
 
 
 # -- the scenario -----------------------------------------------------------------------------

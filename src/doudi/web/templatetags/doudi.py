@@ -36,10 +36,12 @@ def http_url(url: str | None) -> str:
 
 @register.filter
 def source_line(param: object) -> str:
-    """A parameter row's 发文机关 文号（印发日期 印发）: `doudi.rules.coverage.source_line`."""
+    """A parameter row's 发文机关 文号（印发日期 印发）: `doudi.rules.coverage.source_line`; ""
+    for what the reference partial is given that is not a row (an explanation's citation)."""
     from doudi.rules.coverage import source_line as line
+    from doudi.rules.parameters import Parameter
 
-    return line(param)
+    return line(param) if isinstance(param, Parameter) else ""
 
 
 @register.filter
