@@ -66,6 +66,9 @@ def pytest_configure(config):
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
     # Every test signs in from 127.0.0.1: the per-address login limit is tested on its own.
     settings.DOUDI_LOGIN_RATE_PER_MINUTE = 100_000
+    # Tests read the figures right after writing the records: counted on every visit (the
+    # cache is tested on its own, tests/reports/test_snapshots.py)
+    settings.DOUDI_STATISTICS_CACHE_SECONDS = 0
     # The API schema is served, as in the demo: the schemathesis test reads it (production
     # hides it by default; tests/test_security_findings_auth.py checks both)
     settings.DOUDI_API_DOCS = True

@@ -14,6 +14,8 @@ DOUDI_API_DOCS "1" serves the API's schema and documentation page without login 
                only with DOUDI_DEBUG=1 and no DOUDI_HTTPS; the demo turns it on)
 DOUDI_TRUSTED_PROXIES  the reverse proxies whose X-Forwarded-For names the client
 DOUDI_ALLOWED_HOSTS  comma-separated host names
+DOUDI_CACHE_URL  redis://host:port/db: the cache every server process shares (statistics of
+               the month under way); unset, each process keeps its own in memory
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from doudi.core import clock
 
@@ -149,6 +152,23 @@ DOUDI_PASSWORD_MAX_AGE_DAYS = _env_int("DOUDI_PASSWORD_MAX_AGE_DAYS", 90)  # 0: 
 DOUDI_LOCKOUT_FAILURES = _env_int("DOUDI_LOCKOUT_FAILURES", 5)
 DOUDI_LOCKOUT_MINUTES = _env_int("DOUDI_LOCKOUT_MINUTES", 30)
 DOUDI_LOGIN_RATE_PER_MINUTE = _env_int("DOUDI_LOGIN_RATE_PER_MINUTE", 20)  # per client address
+# the month under way's statistics (统计分析, the home page's counts) are recounted at most this
+# often per area; closed months are frozen snapshots (reports.snapshots). 0: count every visit
+DOUDI_STATISTICS_CACHE_SECONDS = _env_int("DOUDI_STATISTICS_CACHE_SECONDS", 300)
+
+
+def cache_settings(url: str) -> dict:
+    """Django's CACHES: Redis when DOUDI_CACHE_URL names one (shared by every server process
+    and the worker), else memory per process (one `doudi serve` process: the embedded set-up)."""
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                            "LOCATION": url, "KEY_PREFIX": "doudi"}}
+    if url:
+        raise ImproperlyConfigured(f"DOUDI_CACHE_URL 应为 redis://主机:端口/库号，而不是 {url!r}")
+    return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
+CACHES = cache_settings(os.environ.get("DOUDI_CACHE_URL", ""))
 DOUDI_SESSION_IDLE_MINUTES = _env_int("DOUDI_SESSION_IDLE_MINUTES", 30)
 # Roles that must use a second factor (TOTP), e.g. "district_approver,sysadmin"; any user may
 # turn it on for themselves.

@@ -123,7 +123,9 @@ def fill(*, by, code: str, period: str) -> ReportInstance:  # noqa: ANN001
                 if d.template.code == code and d.period == period), None)
     if due is None:
         raise FilingError("没有该期报表")
-    table = statistics.month_table(area, due.month)
+    # filled from the records as they are now (a clerk refills after correcting one), unless
+    # the month has closed: then from its snapshot, as every page shows it
+    table = statistics.month_table(area, due.month, fresh=True)
     names = {c[:9]: n for c, n in Area.objects.filter(code__startswith=area, level=4)
              .values_list("code", "name")}
     data = {"month": f"{due.month:%Y-%m}", "columns": [names.get(c, c) for c in table.rows],

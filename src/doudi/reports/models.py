@@ -180,3 +180,38 @@ class ReportInstance(Audited, AreaOwned, models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} {self.period}"
+
+
+class MonthClose(Audited, models.Model):
+    """月结: a month whose statistics were frozen (`reports.snapshots`). From then on every
+    page and report reads the month's `MonthSnapshot`s; records changed later, backdated ones
+    included, no longer move the month's figures."""
+
+    month = models.DateField("统计月份", unique=True)  # the month's first day
+    closed_at = models.DateTimeField("月结时间", auto_now_add=True)
+    areas = models.PositiveIntegerField("区划数", default=0)
+
+    class Meta:
+        verbose_name = "月结"
+        ordering = ["-month"]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} 月结"
+
+
+class MonthSnapshot(AreaOwned, models.Model):
+    """One area's statistics table for a closed month, as `statistics.month_table` gives it:
+    a row per area one level below and the total. Written only by the month's close, all
+    areas at once, so a city's table and its districts' tables come from the same count."""
+
+    month = models.DateField("统计月份")
+    rows = models.JSONField("下一级区划数据", default=dict)
+    total = models.JSONField("合计", default=dict)
+
+    class Meta:
+        verbose_name = "月度统计快照"
+        constraints = [models.UniqueConstraint(fields=["month", "area_code"],
+                                               name="one_snapshot_per_month_area")]
+
+    def __str__(self) -> str:
+        return f"{self.area_code} {self.month:%Y-%m}"

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
-from collections import defaultdict
 from dataclasses import dataclass, field
 
 from django.db.models import Count, F, Q, QuerySet, Sum
@@ -92,6 +91,8 @@ DONATIONS = {
     "donations_given": ("given", False),
     "donations_given_fen": ("given", True),
 }
+# the figures counted (and summed up areas); the other two are derived from them
+COUNTED = [f for f in FIGURES if f not in ("average_fen", "processing_days")]
 # figures that are averages or otherwise have no list of records behind them
 DERIVED = {"average_fen", "processing_days", "covered_persons", "paid_lines"}
 UNCOVERED = "uncovered_eligible"  # the warnings' kind for 应保未保
@@ -254,6 +255,9 @@ class Table:
     width: int
     rows: dict[str, dict[str, int | None]] = field(default_factory=dict)  # child → figures
     total: dict[str, int | None] = field(default_factory=dict)
+    # when the figures were counted: a closed month's close, or the count a page is reading
+    counted_at: dt.datetime | None = None
+    closed: bool = False  # a closed month's frozen snapshot (月结)
 
 
 def _by_child(qs: QuerySet, width: int) -> QuerySet:
@@ -268,11 +272,18 @@ def _count(qs: QuerySet, width: int, distinct: str | None = None) -> dict[str, i
     return {r["_child"]: r["n"] for r in _by_child(qs, width).annotate(n=counted)}
 
 
-def month_table(area: str, month: dt.date) -> Table:
-    """Every figure for the areas one level below `area` and in total."""
+@dataclass
+class Counted:
+    """A month's figures per area (the first `width` digits of area_code) before the derived
+    ones: what a table is assembled from, and what a month's close rolls up from villages."""
+
+    per: dict[str, dict[str, int]]
+    days: dict[str, tuple[int, int]]  # area → (processing days summed, decided applications)
+
+
+def counted(area: str, month: dt.date, width: int) -> Counted:
+    """Every counted figure of `month` for the areas (`width` digits) under `area`."""
     first, last = month_bounds(month)
-    width = child_width(area)
-    table = Table(area, first, width)
     per: dict[str, dict[str, int]] = dict(coverage.by_child(area, standing_day(last), width))
     for key in ("new_enrollments", "exited_enrollments", "edge_households", "warnings_raised",
                 "warnings_closed", "warnings_pending", "warnings_overdue", "uncovered_pending",
@@ -287,33 +298,69 @@ def month_table(area: str, month: dt.date) -> Table:
         fen=Sum("total_fen"), n=Count("*"))
     per["paid_fen"] = {r["_child"]: r["fen"] or 0 for r in paid}
     per["paid_lines"] = {r["_child"]: r["n"] for r in paid}
-    days: dict[str, list[int]] = defaultdict(list)
+    days: dict[str, tuple[int, int]] = {}
     for code, start, end in records("applications_decided", area, month).values_list(
             "area_code", "submitted_on", "decided_on"):
-        days[code[:width]].append((end - start).days)
-    children = sorted({c for figure in per.values() for c in figure})
+        summed, n = days.get(code[:width], (0, 0))
+        days[code[:width]] = (summed + (end - start).days, n + 1)
+    return Counted(per, days)
+
+
+def _derived(row: dict, days: tuple[int, int]) -> dict:
+    row["average_fen"] = row["paid_fen"] // row["paid_lines"] if row["paid_lines"] else None
+    row["processing_days"] = round(days[0] / days[1]) if days[1] else None
+    return row
+
+
+def assemble(area: str, month: dt.date, width: int, figures: Counted) -> Table:
+    """The table of `area`: a row per area one level below (`width` digits) and the total."""
+    table = Table(area, month_bounds(month)[0], width)
+    per = figures.per
+    children = sorted({c for figure in per.values() for c in figure} | set(figures.days))
     for child in children:
-        row = {key: per[key].get(child, 0) for key in per}
-        row["average_fen"] = row["paid_fen"] // row["paid_lines"] if row["paid_lines"] else None
-        row["processing_days"] = (round(sum(days[child]) / len(days[child]))
-                                  if days[child] else None)
-        table.rows[child] = row
-    total = {key: sum(per[key].values()) for key in per}
-    total["average_fen"] = total["paid_fen"] // total["paid_lines"] if total["paid_lines"] \
-        else None
-    every = [d for v in days.values() for d in v]
-    total["processing_days"] = round(sum(every) / len(every)) if every else None
-    table.total = total
+        table.rows[child] = _derived({key: per[key].get(child, 0) for key in per},
+                                     figures.days.get(child, (0, 0)))
+    every = (sum(s for s, _ in figures.days.values()), sum(n for _, n in figures.days.values()))
+    table.total = _derived({key: sum(per[key].values()) for key in per}, every)
     return table
 
 
+def recount(area: str, month: dt.date) -> Table:
+    """Every figure for the areas one level below `area` and in total, counted now from the
+    records (what a month's close freezes, and what the month under way shows)."""
+    width = child_width(area)
+    return assemble(area, month, width, counted(area, month, width))
+
+
+def month_table(area: str, month: dt.date, *, fresh: bool = False) -> Table:
+    """Every figure for the areas one level below `area` and in total: a closed month's frozen
+    snapshot, or the month under way counted (kept for the stated staleness unless `fresh`)."""
+    from doudi.reports import snapshots
+
+    return snapshots.month_table(area, month, fresh=fresh)
+
+
 def trend(area: str, months: list[dt.date]) -> list[tuple[dt.date, int, int]]:
-    """(month, covered households, paid fen) for each month: the dashboard's trend line."""
+    """(month, covered households, paid fen) for each month: the dashboard's trend line. A
+    closed month's two figures are its snapshot's totals, as its table shows them."""
+    from doudi.reports import snapshots
+
+    firsts = [month_bounds(m)[0] for m in months]
+    known = {first: (t.total.get("covered_households", 0), t.total.get("paid_fen", 0))
+             for first in firsts if snapshots.is_closed(first)
+             for t in [snapshots.month_table(area, first)]}
+    counted_now = _trend_counted(area, [m for m in firsts if m not in known])
+    return [(month, *known.get(first, counted_now.get(first, (0, 0))))
+            for month, first in zip(months, firsts, strict=True)]
+
+
+def _trend_counted(area: str, months: list[dt.date]) -> dict[dt.date, tuple[int, int]]:
+    """The trend's two figures counted from the records for months not closed."""
     # one scan of the enrollments and one of the lines for all the months (the same records
     # as `coverage.records("covered_households")` and `records("paid_fen")`), not two queries
     # per month
     if not months:
-        return []
+        return {}
     bounds = [month_bounds(m) for m in months]
     covered = Enrollment.objects.filter(area_code__startswith=area).aggregate(**{
         f"m{i}": Count("household_id", distinct=True,
@@ -323,5 +370,5 @@ def trend(area: str, months: list[dt.date]) -> list[tuple[dt.date, int, int]]:
         area_code__startswith=area, month__in=[first for first, _ in bounds],
         status=PaymentLine.PAID).order_by().values("month").annotate(fen=Sum("total_fen"))
         .values_list("month", "fen"))
-    return [(month, covered[f"m{i}"], paid.get(first, 0) or 0)
-            for i, (month, (first, _)) in enumerate(zip(months, bounds, strict=True))]
+    return {first: (covered[f"m{i}"], paid.get(first, 0) or 0)
+            for i, (first, _) in enumerate(bounds)}

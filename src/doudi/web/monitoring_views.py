@@ -29,7 +29,7 @@ from doudi.monitoring.models import MonitoringRun, Warning
 from doudi.monitoring.overdue import is_overdue, overdue_on, pending_on
 from doudi.registry import queries
 from doudi.registry.models import Household
-from doudi.reports import statistics
+from doudi.reports import snapshots, statistics
 from doudi.rules.explain import outcomes
 from doudi.web.access import require_capability
 from doudi.web.excel import Column, Listing, search_households
@@ -110,8 +110,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             _child=Substr("area_code", 1, width)).order_by().values("_child").annotate(
             n=Count("id")).values_list("_child", "n"):
         town_rows[code]["closed"] = n
-    covered = defaultdict(int, statistics.counts("covered_households", area, first, last,
-                                                 width))
+    # 在保户数 changes with decisions, not with the warnings worked here: kept per area for the
+    # statistics' staleness, as the home page and 统计分析 keep it
+    covered = defaultdict(int, snapshots.recent(
+        f"covered:{area or '-'}:{width}",
+        lambda: statistics.counts("covered_households", area, first, last, width)))
     by_town = []
     for code in sorted(set(town_rows) | set(covered)):
         row = town_rows[code]

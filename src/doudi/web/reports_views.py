@@ -10,6 +10,7 @@ import re
 from decimal import InvalidOperation
 
 import pygal
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
@@ -27,7 +28,7 @@ from doudi.core import clock
 from doudi.core.money import parse_whole, parse_yuan
 from doudi.programmes import catalogue
 from doudi.referrals import statistics as referral_statistics
-from doudi.reports import assignments, axis, campaigns, filing, performance, statistics
+from doudi.reports import assignments, axis, campaigns, filing, performance, snapshots, statistics
 from doudi.reports.models import (
     ASSIGNMENT_KINDS,
     CAMPAIGN_KINDS,
@@ -136,6 +137,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "listed": set(statistics.FIGURES) - statistics.DERIVED, "crumbs": crumbs,
         "by_area_svg": _svg(by_area), "trend_svg": _svg(trend),
         "drill": len(area) < 12,
+        "staleness_minutes": settings.DOUDI_STATISTICS_CACHE_SECONDS // 60,
+        "close_day": snapshots.CLOSE_DAY,
         "referral_counts": referral_statistics.month_counts(area, month),
         "referral_columns": referral_statistics.COLUMNS})
 

@@ -14,11 +14,13 @@ from django.db.models import Count, Q
 from django.db.models.functions import Substr
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from doudi.accounts import roles
 from doudi.accounts.models import User
 from doudi.areas.models import Area
+from doudi.areas.scoping import by_area
 from doudi.audit import labels as audit_labels
 from doudi.audit import services as audit
 from doudi.audit.models import AuditEvent
@@ -28,6 +30,7 @@ from doudi.registry import choices, exports, queries, services
 from doudi.registry.categories import CATEGORY_CHOICES
 from doudi.registry.models import CategoryAssignment, Household, Observation, Person
 from doudi.registry.services import RegistryError
+from doudi.reports import snapshots
 from doudi.web import household_form, registry_forms
 from doudi.web.access import render_household, require_capability, visible_household
 from doudi.web.errors import add_to_form
@@ -49,22 +52,11 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     context: dict = {"today": clock.today()}
     if user.can(roles.VIEW_REGISTRY):
-        households = Household.objects.visible_to(user)
-        persons = Person.objects.visible_to(user)
-        context["household_count"] = households.count()
-        context["person_count"] = persons.count()
-        # 在保 as every page counts it; 低保 and 特困 are those figures, not category counts
-        context["coverage"] = [(coverage.FIGURES[k], n, k) for k, n in coverage.totals(
-            user.scope_prefix, context["today"]).items()]
-        # a paid programme's category follows its enrollment: counted above, not again here
-        counted = {p.category for p in coverage.paid_statuses()}
-        labels = dict(CATEGORY_CHOICES)
-        context["category_counts"] = [
-            (labels[r["category"]], r["n"], r["category"]) for r in
-            CategoryAssignment.objects.visible_to(user).filter(end_date__isnull=True)
-            .exclude(category__in=counted).values("category").annotate(n=Count("id"))
-            .order_by("-n")]
-        context["by_child"] = _count_by_child_area(user, households)
+        # the area's counts depend on the area (and on reading it by area) only: kept per area
+        # for the statistics' staleness, as 统计分析 keeps the month under way
+        key = f"home:{user.scope_prefix or '-'}:{by_area(user, roles.VIEW_REGISTRY)}"
+        context.update(snapshots.recent(key, lambda: _registry_counts(user, context["today"])))
+        context["staleness_minutes"] = settings.DOUDI_STATISTICS_CACHE_SECONDS // 60
         from doudi.casework.services import overdue, work_queue
 
         queue = work_queue(user)
@@ -78,6 +70,28 @@ def home(request: HttpRequest) -> HttpResponse:
     if user.can(roles.MANAGE_USERS) or user.can(roles.MANAGE_SECURITY):
         context["user_count"] = User.objects.filter(area__code__startswith=user.area.prefix).count()
     return render(request, "doudi/home.html", context)
+
+
+def _registry_counts(user: User, today: dt.date) -> dict:
+    """The home page's counts of the user's area: households, persons, 在保 and categories."""
+    households = Household.objects.visible_to(user)
+    # a paid programme's category follows its enrollment: counted by `coverage`, not here
+    counted = {p.category for p in coverage.paid_statuses()}
+    labels = dict(CATEGORY_CHOICES)
+    return {
+        "household_count": households.count(),
+        "person_count": Person.objects.visible_to(user).count(),
+        # 在保 as every page counts it; 低保 and 特困 are those figures, not category counts
+        "coverage": [(coverage.FIGURES[k], n, k) for k, n in coverage.totals(
+            user.scope_prefix, today).items()],
+        "category_counts": [
+            (labels[r["category"]], r["n"], r["category"]) for r in
+            CategoryAssignment.objects.visible_to(user).filter(end_date__isnull=True)
+            .exclude(category__in=counted).values("category").annotate(n=Count("id"))
+            .order_by("-n")],
+        "by_child": _count_by_child_area(user, households),
+        "counted_at": timezone.now(),
+    }
 
 
 def _count_by_child_area(user: User, households) -> list[tuple[Area, int]]:  # noqa: ANN001
