@@ -101,6 +101,17 @@ def frozen(area: str, first: dt.date) -> statistics.Table:
     return table
 
 
+def totals(area: str, months: list[dt.date]) -> dict[dt.date, dict]:
+    """The totals of `area` in closed months (first days), closing those nobody has: one
+    query for all of them (the dashboard's twelve-month trend)."""
+    closed = set(MonthClose.objects.filter(month__in=months).values_list("month", flat=True))
+    for month in sorted(set(months) - closed):
+        close(month)
+    found = dict(MonthSnapshot.objects.filter(month__in=months, area_code=area)
+                 .values_list("month", "total"))
+    return {month: found.get(month, {}) for month in months}
+
+
 def close(month: dt.date) -> MonthClose:
     """Freeze a month: count it once per village and store every area's table. A month
     already closed stays as it was (two closes at once: the second finds the first's)."""

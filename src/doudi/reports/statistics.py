@@ -346,9 +346,9 @@ def trend(area: str, months: list[dt.date]) -> list[tuple[dt.date, int, int]]:
     from doudi.reports import snapshots
 
     firsts = [month_bounds(m)[0] for m in months]
-    known = {first: (t.total.get("covered_households", 0), t.total.get("paid_fen", 0))
-             for first in firsts if snapshots.is_closed(first)
-             for t in [snapshots.month_table(area, first)]}
+    frozen = snapshots.totals(area, [m for m in firsts if snapshots.is_closed(m)])
+    known = {first: (total.get("covered_households", 0), total.get("paid_fen", 0))
+             for first, total in frozen.items()}
     counted_now = _trend_counted(area, [m for m in firsts if m not in known])
     return [(month, *known.get(first, counted_now.get(first, (0, 0))))
             for month, first in zip(months, firsts, strict=True)]

@@ -138,6 +138,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "by_area_svg": _svg(by_area), "trend_svg": _svg(trend),
         "drill": len(area) < 12,
         "staleness_minutes": settings.DOUDI_STATISTICS_CACHE_SECONDS // 60,
+        "list_url": reverse("report_list"),  # once, not for each of the table's cells
         "close_day": snapshots.CLOSE_DAY,
         "referral_counts": referral_statistics.month_counts(area, month),
         "referral_columns": referral_statistics.COLUMNS})
