@@ -48,7 +48,7 @@ from doudi.exchange.read_errors import MAX_MESSAGE_CHARS, shorten
 from doudi.exchange.readers import MissingColumns, RawTable, ReadError, field_cells, read_table
 from doudi.policy.services import parameter_set
 from doudi.registry.categories import CATEGORIES
-from doudi.registry.fields import STORE
+from doudi.registry.fields import STORE, tokens_of
 from doudi.registry.models import Person
 from doudi.rules.parameters import ParameterError, engine_value
 
@@ -91,14 +91,13 @@ def persons_frame(id_numbers: Iterable[str] | None = None) -> pl.DataFrame:
         rows = cursor.fetchall()
     ids, tokens, names, births = zip(*rows, strict=True) if rows else ((), (), (), ())
     stored = pl.Series("id_number", tokens, dtype=pl.String)
-    ring = STORE.refresh()  # a key another process has just added counts
     if id_numbers is None:
+        ring = STORE.refresh()  # a key another process has just added counts
         numbers = pl.Series("id_number", [ring.decrypt(t) if t else None for t in tokens],
                             dtype=pl.String)
     else:
-        plain = {token: number for number in set(id_numbers) if number
-                 for token in ring.encrypt_all(number)}
-        numbers = stored.replace_strict(plain, default=None, return_dtype=pl.String)
+        numbers = stored.replace_strict(tokens_of(id_numbers), default=None,
+                                        return_dtype=pl.String)
     return pl.DataFrame({
         "person_id": pl.Series(ids, dtype=pl.Int64),
         "id_number": numbers,

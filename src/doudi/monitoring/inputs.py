@@ -1,7 +1,12 @@
 """The database as the monitoring run reads it: the registry of an area as the rules' frames
 (with resident IDs, wages and declared medical spending), the enrollments in force, and what
 each department feed says now (`exchange.current`). Feed rows matched to a person at import
-(by ID, or weakly by name and birth date) carry that person's registry ID."""
+(by ID, or weakly by name and birth date) carry that person's registry ID.
+
+Resident IDs are compared as the registry stores them, encrypted: members carry their stored
+ciphertext, a feed row matched at import its person's, and any other row its typed ID
+encrypted the way the import matches IDs (`registry.fields.tokens_of`). Nothing of the
+registry is decrypted; the warnings' evidence never shows an ID (`engine.monitoring.run`)."""
 
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ from django.db.models import Q
 
 from doudi.benefits import coverage
 from doudi.benefits.models import Enrollment, ReviewTask
+from doudi.core.crypto import key_id_of
 from doudi.engine.feeds.feedspec import parse_spec
 from doudi.engine.monitoring.run import (
     COVERED_STATUSES,
@@ -24,6 +30,7 @@ from doudi.exchange.current import current_rows
 from doudi.exchange.models import FeedType
 from doudi.policy.services import parameter_set
 from doudi.programmes import catalogue
+from doudi.registry.fields import STORE, tokens_of
 from doudi.registry.models import CategoryAssignment, Household, Membership
 from doudi.registry.rules_input import build_frames
 
@@ -65,13 +72,36 @@ def _feed(feed: FeedType, ids: pl.DataFrame) -> tuple[pl.DataFrame | None, list[
         return None, [b.version for b in batches]
     if spec.id_field != "id_number":
         rows = rows.drop("id_number", strict=False).rename({spec.id_field: "id_number"})
+    rows = rows.with_columns(pl.col("id_number").cast(pl.String))
     if "person_id" in rows.columns:  # the import's match wins over the typed ID
-        rows = rows.join(ids, on="person_id", how="left").with_columns(
-            pl.coalesce("_registry_id", "id_number").alias("id_number")).drop("_registry_id")
+        rows = rows.join(ids, on="person_id", how="left")
+    else:
+        rows = rows.with_columns(pl.lit(None, pl.String).alias("_registry_id"))
+    typed = rows.filter(pl.col("_registry_id").is_null()).get_column("id_number")
+    rows = rows.with_columns(pl.coalesce(
+        "_registry_id", pl.col("id_number").replace_strict(
+            _as_stored(typed, ids.get_column("_registry_id")), default=None,
+            return_dtype=pl.String)).alias("id_number")).drop("_registry_id")
     # evidence cites the batch and row; the import's match columns are the run's business only
     rows = rows.rename({"__version": "batch"}).drop("__batch", "person_id", "match",
                                                     strict=False)
     return rows, [b.version for b in batches]
+
+
+def _as_stored(typed: pl.Series, stored: pl.Series) -> dict[str, str]:
+    """A department row's typed resident ID → the form the registry stores it in: the token
+    of the key the registry holds it under, else (nobody holds it) the current key's. The IDs
+    are encrypted (`tokens_of`, as the import matches them), the registry is not decrypted."""
+    tokens = tokens_of(typed.drop_nulls().to_list())
+    if not tokens:
+        return {}
+    held = set(stored.filter(stored.is_in(list(tokens))).to_list())
+    current = STORE.ring().current
+    out: dict[str, str] = {}
+    for token, number in tokens.items():
+        if token in held or (number not in out and key_id_of(token) == current):
+            out[number] = token
+    return out
 
 
 def gather(area_code: str, day: dt.date,
@@ -84,6 +114,7 @@ def gather(area_code: str, day: dt.date,
     progress(30, "读取保障对象")
     enrollments = _enrollments(area_code, day)
     progress(40, "读取部门数据")
+    # members' IDs are as stored (ciphertext); feed rows are brought to the same form
     ids = m.select(pl.col("member_id").alias("person_id"),
                    pl.col("id_number").alias("_registry_id"))
     feeds: dict[str, pl.DataFrame] = {}

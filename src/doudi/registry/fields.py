@@ -10,6 +10,7 @@ instead of silently matching nothing. Ordering by such a column orders by cipher
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,16 @@ def _refuse_new_key_over_encrypted_data(path: Path) -> None:
 
 
 STORE.add_missing_check(_refuse_new_key_over_encrypted_data)
+
+
+def tokens_of(values: Iterable[str | None]) -> dict[str, str]:
+    """Each distinct non-empty value's token under every known key → the value: how a batch
+    compares plaintext (a department file's IDs) with a stored column without decrypting it
+    (during a rotation a row may still be under the previous key). A key another process has
+    just added counts."""
+    ring = STORE.refresh()
+    return {token: value for value in set(values) if value
+            for token in ring.encrypt_all(value)}
 
 
 class EncryptedCharField(models.CharField):

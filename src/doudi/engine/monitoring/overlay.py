@@ -15,9 +15,10 @@ registry changes nothing:
 | school_enrolment (辍学) | no longer a student |
 | medical_settlement | 12 months' out-of-pocket above the declared medical spending: 刚性支出 |
 
-Frames carry the rules' columns (`doudi.rules.frames`) with Int64 ids, members an `id_number`,
-and optionally `wage` (the declared wage within earned income) and, on households,
-`annual_medical_expense` (declared medical spending, fen per year).
+Frames carry the rules' columns (`doudi.rules.frames`) with Int64 ids, members an `id_number`
+(matched to the feeds' by equality only, whatever its form: `run.Inputs`), and optionally
+`wage` (the declared wage within earned income) and, on households, `annual_medical_expense`
+(declared medical spending, fen per year).
 """
 
 from __future__ import annotations

@@ -58,7 +58,10 @@ ENROLLMENT_SCHEMA: dict[str, pl.DataType] = {
 @dataclass
 class Inputs:
     households: pl.DataFrame  # the rules' household columns (+ annual_medical_expense)
-    members: pl.DataFrame  # the rules' member columns + id_number (+ wage)
+    # the rules' member columns + id_number (+ wage). `id_number` is only ever compared with
+    # the feeds' `id_number` (joins; never parsed, never shown): any form both sides share —
+    # plaintext from a synthetic district, the registry's stored ciphertext from the database
+    members: pl.DataFrame
     enrollments: pl.DataFrame  # ENROLLMENT_SCHEMA; programme as in eligibility_columns()
     feeds: dict[str, pl.DataFrame]  # feed key → typed rows with id_number
     parameters: ParameterSet
