@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from doudi.audit import context
 from doudi.audit.models import AuditEvent
-from doudi.core import idnumber
+from doudi.core import crypto, idnumber
 from doudi.exchange import storage
 from doudi.exchange.imports import batch_rows, import_bytes
 from doudi.exchange.models import FeedBatch, FeedType, ImportJob
@@ -67,12 +67,19 @@ def test_left_alone_within_the_retention_period(batch):
     assert purges() == 0
 
 
-def test_purged_after_it_keeping_matched_and_newly_registered(batch, users):
+def test_purged_after_it_keeping_matched_and_newly_registered(batch, users, monkeypatch):
     with context.job("test"):  # row 5's person applies in the meantime
         create_household(by=users.district_approver, area_code=VILLAGE, hukou_type="urban",
                          members=[MemberInput(id_number=outsider_id(3), name="孙七",
                                               relation="head")])
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the purge decrypted a stored ID")
+
+    # the last match compares the rows' IDs as ciphertext: nothing in the registry decrypted
+    monkeypatch.setattr(crypto.KeyRing, "decrypt", refused)
     report = purge_unmatched(received(batch) + dt.timedelta(days=181))
+    monkeypatch.undo()
     assert (report.batches, report.rows, report.rematched) == (1, 2, 1)
 
     rows = batch_rows(batch)

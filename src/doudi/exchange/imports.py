@@ -48,7 +48,7 @@ from doudi.exchange.read_errors import MAX_MESSAGE_CHARS, shorten
 from doudi.exchange.readers import MissingColumns, RawTable, ReadError, field_cells, read_table
 from doudi.policy.services import parameter_set
 from doudi.registry.categories import CATEGORIES
-from doudi.registry.fields import STORE, tokens_of
+from doudi.registry.fields import tokens_of
 from doudi.registry.models import Person
 from doudi.rules.parameters import ParameterError, engine_value
 
@@ -73,15 +73,14 @@ class Outcome:
     notices: list[str] = field(default_factory=list)
 
 
-def persons_frame(id_numbers: Iterable[str] | None = None) -> pl.DataFrame:
+def persons_frame(id_numbers: Iterable[str]) -> pl.DataFrame:
     """Registry persons' id, ID number, name and birth date, for matching a file's rows.
 
-    With `id_numbers` (the IDs a file names) nothing is decrypted: those IDs are encrypted
-    under every key and compared with the stored ciphertext, and only the persons they name
-    carry their ID (the others only their name and birth date, which a row without a usable ID
-    is matched on). Without, every ID is decrypted. Either way the query runs on the ORM's
-    cursor, not through its per-row field conversion, which cost several times the
-    cryptography itself (1.09M persons: 8.5 s)."""
+    Nothing is decrypted: the IDs the file names (`id_numbers`) are encrypted under every key
+    and compared with the stored ciphertext, and only the persons they name carry their ID
+    (the others only their name and birth date, which a row without a usable ID is matched
+    on). The query runs on the ORM's cursor, not through its per-row field conversion, which
+    cost several times the cryptography itself (1.09M persons: 8.5 s)."""
     # the birth date as text: SQLite's per-row date converter costs more than the fetch
     query = Person.objects.annotate(birth=Cast("birth_date", CharField())).values_list(
         "id", "id_number", "name", "birth")
@@ -90,14 +89,8 @@ def persons_frame(id_numbers: Iterable[str] | None = None) -> pl.DataFrame:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     ids, tokens, names, births = zip(*rows, strict=True) if rows else ((), (), (), ())
-    stored = pl.Series("id_number", tokens, dtype=pl.String)
-    if id_numbers is None:
-        ring = STORE.refresh()  # a key another process has just added counts
-        numbers = pl.Series("id_number", [ring.decrypt(t) if t else None for t in tokens],
-                            dtype=pl.String)
-    else:
-        numbers = stored.replace_strict(tokens_of(id_numbers), default=None,
-                                        return_dtype=pl.String)
+    numbers = pl.Series("id_number", tokens, dtype=pl.String).replace_strict(
+        tokens_of(id_numbers), default=None, return_dtype=pl.String)
     return pl.DataFrame({
         "person_id": pl.Series(ids, dtype=pl.Int64),
         "id_number": numbers,

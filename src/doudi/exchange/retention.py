@@ -22,7 +22,7 @@ from doudi.audit.models import AuditEvent
 from doudi.core import clock
 from doudi.engine.feeds.matching import match
 from doudi.exchange import storage
-from doudi.exchange.imports import persons_frame
+from doudi.exchange.imports import named_ids, persons_frame
 from doudi.exchange.models import FeedBatch, ImportJob
 from doudi.policy.services import parameter_set
 from doudi.rules.parameters import engine_value
@@ -45,17 +45,17 @@ def retention_days(area_code: str, day: dt.date) -> int:
 def purge_unmatched(today: dt.date | None = None) -> PurgeReport:
     today = today or clock.today()
     report = PurgeReport()
-    persons: pl.DataFrame | None = None
     for batch in FeedBatch.objects.filter(unmatched__gt=0).select_related("feed_type"):
         received = timezone.localtime(batch.received_at).date()
         if (today - received).days < retention_days(batch.area_code, today):
             continue
-        persons = persons if persons is not None else persons_frame()
         spec = batch.feed_type.parsed()
         path = storage.absolute(batch.path)
         rows = pl.read_parquet(path)
         unmatched = rows.filter(pl.col("match") == "none").drop("person_id", "match")
-        again = match(unmatched, spec, persons)
+        # the last try to match: against the IDs these rows name, compared as ciphertext (the
+        # registry is never decrypted on a batch path)
+        again = match(unmatched, spec, persons_frame(named_ids(unmatched, spec)))
         kept = pl.concat([rows.filter(pl.col("match") != "none"),
                           again.filter(pl.col("match") != "none")]).sort("row")
         dropped = rows.height - kept.height
