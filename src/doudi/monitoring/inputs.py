@@ -74,6 +74,10 @@ def _feed(feed: FeedType, ids: pl.DataFrame) -> tuple[pl.DataFrame | None, list[
         rows = rows.drop("id_number", strict=False).rename({spec.id_field: "id_number"})
     rows = rows.with_columns(pl.col("id_number").cast(pl.String))
     if "person_id" in rows.columns:  # the import's match wins over the typed ID
+        # a row matched to a person outside the area is another area's (a province run city by
+        # city neither holds nor encrypts the other cities' rows)
+        rows = rows.filter(pl.col("person_id").is_null()
+                           | pl.col("person_id").is_in(ids.get_column("person_id").implode()))
         rows = rows.join(ids, on="person_id", how="left")
     else:
         rows = rows.with_columns(pl.lit(None, pl.String).alias("_registry_id"))

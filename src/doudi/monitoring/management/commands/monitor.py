@@ -1,5 +1,5 @@
 """doudi monitor [--area CODE] [--as-of YYYY-MM-DD] [--engine local|spark] [--score truth.parquet]
-              [--escalate] [--export-inputs DIR]
+              [--escalate] [--export-inputs DIR] [--by-city]
 
 Runs the monitoring (监测比对) for an area now, printing progress and the warnings by
 indicator; `--score` then prints recall and precision per planted kind against a synthetic
@@ -7,7 +7,10 @@ district's truth; `--escalate` first moves overdue warnings up one level (and es
 overdue referrals, as `doudi referrals escalate`). `--engine spark` runs
 the same functions on Spark (`doudi[spark]`; SPARK_MASTER, default local[2]);
 `--export-inputs DIR` writes the run's inputs for `spark-submit` on a cluster instead
-(docs/scale-out.md).
+(docs/scale-out.md). `--by-city` runs (or exports, to DIR/<city code>) each city under the
+area in turn, one run per city: a province's run never holds more than one city's registry
+and feed rows (monitoring is per household, so the cities' runs together raise what one
+province run would).
 """
 
 from __future__ import annotations
@@ -17,12 +20,24 @@ from pathlib import Path
 
 import yaml
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db.models.functions import Substr
 
 from doudi.audit import context
 from doudi.core import clock
 from doudi.engine.monitoring.indicators import shipped
 from doudi.monitoring import services
 from doudi.monitoring.score_run import score_run
+from doudi.registry.models import Household
+
+
+def cities(area: str) -> list[str]:
+    """The city prefixes under `area` (a province, or the whole country) that hold active
+    households; a city or anything below is its own one area."""
+    if len(area) >= 4:
+        return [area]
+    return sorted(Household.objects.filter(area_code__startswith=area, is_active=True)
+                  .order_by().annotate(city=Substr("area_code", 1, 4))
+                  .values_list("city", flat=True).distinct())
 
 
 def write_indicators(chosen: list, directory: Path) -> None:
@@ -56,21 +71,21 @@ class Command(BaseCommand):
                             help="计算引擎：local（本机 Polars）或 spark")
         parser.add_argument("--export-inputs", type=Path, default=None, metavar="DIR",
                             help="只导出本次监测的输入（供集群 spark-submit），不运行")
+        parser.add_argument("--by-city", action="store_true",
+                            help="按地市逐个运行或导出（省级监测：每次只读取一个地市的数据）")
 
     def handle(self, *args, **o) -> None:  # noqa: ANN002, ANN003
         context.bind(context.Actor(user_id=None, username="cli", job="monitor"))
         if o["score"] is not None and not o["score"].is_file():
             raise CommandError(f"文件不存在：{o['score']}")
+        if o["by_city"] and o["score"] is not None:
+            raise CommandError("按地市运行时不能与合成数据真值比对"
+                               "（--score 只用于一个区县的合成数据）")
+        areas = cities(o["area"]) if o["by_city"] else [o["area"]]
         if o["export_inputs"] is not None:
-            from doudi.engine.monitoring.spark import write_inputs
-            from doudi.monitoring.inputs import gather
-
-            inputs, summary = gather(o["area"], o["as_of"] or clock.today())
-            write_inputs(inputs, o["export_inputs"])
-            write_indicators(services.indicators_for(o["area"]), o["export_inputs"])
-            self.stdout.write(f"已导出：家庭 {summary['households']} 户、人员 "
-                              f"{summary['persons']} 人、部门数据 {len(summary['feeds'])} 类 → "
-                              f"{o['export_inputs']}")
+            for area in areas:
+                self._export(area, o["as_of"], o["export_inputs"] / area if o["by_city"]
+                             else o["export_inputs"])
             return
         if o["escalate"]:
             from doudi.referrals.services import escalate_overdue as escalate_referrals
@@ -78,7 +93,24 @@ class Command(BaseCommand):
             moved = services.escalate_overdue(o["as_of"], o["area"])
             self.stdout.write(f"逾期升级 {moved} 条")
             self.stdout.write(f"逾期转介升级 {escalate_referrals(o['as_of'], o['area'])} 条")
-        run = services.start_run(by=None, area_code=o["area"], trigger="cli", as_of=o["as_of"])
+        for area in areas:
+            if o["by_city"]:
+                self.stdout.write(f"地市 {area}：")
+            self._run(area, o)
+
+    def _export(self, area: str, as_of: dt.date | None, directory: Path) -> None:
+        from doudi.engine.monitoring.spark import write_inputs
+        from doudi.monitoring.inputs import gather
+
+        inputs, summary = gather(area, as_of or clock.today())
+        write_inputs(inputs, directory)
+        write_indicators(services.indicators_for(area), directory)
+        self.stdout.write(f"已导出：家庭 {summary['households']} 户、人员 "
+                          f"{summary['persons']} 人、部门数据 {len(summary['feeds'])} 类 → "
+                          f"{directory}")
+
+    def _run(self, area: str, o: dict) -> None:
+        run = services.start_run(by=None, area_code=area, trigger="cli", as_of=o["as_of"])
 
         def progress(percent: int, phase: str) -> None:
             self.stdout.write(f"  {percent:3d}%  {phase}")
