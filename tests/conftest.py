@@ -289,3 +289,22 @@ def _exchange_dir(settings, tmp_path):
     settings.FEEDS_INBOX = tmp_path / "inbox"
     settings.OUTBOX_DIR = tmp_path / "outbox"
     settings.ATTACHMENTS_DIR = tmp_path / "attachments"
+
+
+@pytest.fixture
+def own_keys(tmp_path, monkeypatch):
+    """This test's copy of the test run's key file, so a rotation stays inside the test."""
+    import shutil
+
+    from doudi.core import crypto
+    from doudi.registry.fields import STORE
+
+    STORE.ring()  # the test run's file exists from here on
+    path = tmp_path / "keys" / "doudi.keys"
+    path.parent.mkdir()
+    shutil.copy(crypto.default_key_path(), path)
+    os.chmod(path, 0o600)
+    monkeypatch.setenv("DOUDI_KEY_FILE", str(path))
+    STORE.reset()
+    yield path
+    STORE.reset()

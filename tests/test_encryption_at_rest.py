@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
-import shutil
 import types
 
 import pytest
@@ -41,20 +40,6 @@ def raw(sql: str, params=()) -> list[tuple]:
 def households(users, new_id):
     with context.job("test encryption"):
         return [make_household(users.district_approver, VILLAGE, new_id) for _ in range(3)]
-
-
-@pytest.fixture
-def own_keys(tmp_path, monkeypatch):
-    """This test's copy of the test run's key file, so a rotation stays inside the test."""
-    STORE.ring()  # the test run's file exists from here on
-    path = tmp_path / "keys" / "doudi.keys"
-    path.parent.mkdir()
-    shutil.copy(crypto.default_key_path(), path)
-    os.chmod(path, 0o600)
-    monkeypatch.setenv("DOUDI_KEY_FILE", str(path))
-    STORE.reset()
-    yield path
-    STORE.reset()
 
 
 def keys(*args: str) -> str:

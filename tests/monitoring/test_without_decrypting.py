@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import os
-import shutil
 from io import StringIO
 
 import polars as pl
@@ -84,20 +82,6 @@ def _facts(first: Household, second: Household, third: Household, month: dt.date
     fact(second, kind="income", item="transfer", amount_fen=300_00)
     fact(third, person=third.head(), kind="income", item="wage", amount_fen=5000_00,
          ended_on=DAY - dt.timedelta(days=1), end_reason="失业")
-
-
-@pytest.fixture
-def own_keys(tmp_path, monkeypatch):
-    """This test's copy of the test run's key file, so a rotation stays inside the test."""
-    STORE.ring()
-    path = tmp_path / "keys" / "doudi.keys"
-    path.parent.mkdir()
-    shutil.copy(crypto.default_key_path(), path)
-    os.chmod(path, 0o600)
-    monkeypatch.setenv("DOUDI_KEY_FILE", str(path))
-    STORE.reset()
-    yield path
-    STORE.reset()
 
 
 def _reference(area: str, day: dt.date):
