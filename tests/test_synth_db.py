@@ -83,3 +83,48 @@ def test_registry_gives_the_eligibility_the_synthetic_rules_gave(areas, shipped_
     assert covered.height < synthetic.filter(programme="dibao").height  # 应保未保 remain
     assert AuditEvent.objects.filter(object_type="registry.categoryassignment",
                                      action=AuditEvent.IMPORT).count() == 1
+
+
+def test_loader_writes_rows_as_the_models_would(areas):
+    """The loader writes in bulk (COPY on PostgreSQL): every field as saving the model would
+    give it — the ID and its last four encrypted and searchable, pinyin initials, defaults,
+    timestamps — and memberships, observations and categories linked to the right rows."""
+    from doudi.registry.models import CategoryAssignment
+    from doudi.registry.services import name_initials
+    from doudi.synth import loader, population
+
+    today = dt.date.fromisoformat(TODAY)
+    pop = population.generate("341002", 120, seed=4, today=today)
+    report = loader.load(pop.households, pop.persons, today, batch=50)
+    assert (report.households, report.persons) == (120, pop.persons.height)
+    synthetic = {r["id_number"]: r for r in pop.persons.join(
+        pop.households.select("household_id", "number", "area_code", "hukou"),
+        on="household_id").to_dicts()}
+    for person in Person.objects.all():
+        row = synthetic[person.id_number]
+        assert Person.objects.get(id_number=row["id_number"]) == person
+        assert person in Person.objects.filter(id_tail=row["id_number"][-4:])
+        assert (person.name, person.sex, person.birth_date) == (
+            row["name"], row["sex"], row["birth_date"])
+        assert person.name_initials == name_initials(row["name"])
+        assert (person.area_code, person.hukou_type) == (row["area_code"], row["hukou"])
+        assert person.phone == "" and person.death_date is None
+        assert person.created_at is not None and person.updated_at is not None
+        membership = Membership.objects.get(person=person)
+        assert membership.household.number == row["number"]
+        assert membership.relation == row["relation"] and membership.end_date is None
+        incomes = dict(Observation.objects.filter(person=person, kind="income")
+                       .values_list("item", "amount_fen"))
+        assert incomes == {item: row[column] for column, item in loader.INCOME_ITEMS.items()
+                           if row[column]}
+        if row["orphan"]:
+            assert CategoryAssignment.objects.filter(person=person, category="orphan").exists()
+    household = pop.households.row(0, named=True)
+    saved = Household.objects.get(number=household["number"])
+    assert (saved.area_id, saved.address, saved.is_active) == (
+        household["area_code"], household["address"], True)
+    deposit = Observation.objects.filter(household=saved, person=None, item="deposit")
+    assert [o.amount_fen for o in deposit] == ([household["financial_assets"]]
+                                               if household["financial_assets"] else [])
+    assert AuditEvent.objects.filter(object_type="registry.household",
+                                     action=AuditEvent.IMPORT).count() == 3  # a row a batch

@@ -1,6 +1,8 @@
 """A working morning of a district (屯溪区) against `doudi serve`: a locust scenario.
 
-Prepare the database and the accounts first (bench/load/prepare.py), serve it, then:
+Prepare the database and the accounts first (bench/load/prepare.py, or
+bench/load/prepare_province.py for a province with city and province staff too), serve it,
+then:
 
     DOUDI_LOAD_DATA=/tmp/doudi-load-data locust -f bench/load/locustfile.py --headless \
         -H http://127.0.0.1:8000 -u 50 -r 5 -t 10m --csv /tmp/doudi-load-run
@@ -15,7 +17,11 @@ Who works (weights = accounts prepare.py makes: 28 + 14 + 8 = 50 users):
 - 区县 DistrictStaff (8): the home page, the monitoring dashboard, reports and figures, the
   payment runs, the district's warning list; once in the run a monitoring run is started
   (background worker) and its progress page polled until it ends, and once a month's roster is
-  built (synchronous) and approved by another district user (双人复核), its page reread.
+  built (synchronous) and approved by another district user of the same district (双人复核),
+  its page reread;
+- 市 CityStaff and 省 ProvinceStaff (as many as users.json lists: prepare_province.py makes 2
+  per focus city and 4 for the province, 上级监督 and 上级经办): the home page, 统计分析
+  (/reports/ and its figure list) and the monitoring dashboard, each over their whole area.
 
 Each user logs in with its own account (users.json); think time 3–10 s between pages. Every
 request is named by page (`name=`), so the statistics are per page. A request fails when its
@@ -48,7 +54,8 @@ PAYMENT_MONTH = os.environ.get("DOUDI_LOAD_PAYMENT_MONTH", "")  # YYYY-MM; defau
 USERS = json.loads((DATA / "users.json").read_text())
 SAMPLES = json.loads((DATA / "samples.json").read_text())
 PASSWORD = USERS["password"]
-ACCOUNTS = {kind: list(USERS[kind]) for kind in ("village", "town", "district")}
+ACCOUNTS = {kind: list(USERS.get(kind, [])) for kind in ("village", "town", "district", "city",
+                                                         "province")}
 for accounts in ACCOUNTS.values():
     random.Random(1).shuffle(accounts)
 
@@ -317,13 +324,51 @@ class DistrictStaff(DoudiUser):
             r = self.page("POST", "/payments/", "payments: build roster",
                           data={"month": chosen})
             found = re.search(r"/payments/(\d+)/", getattr(r, "url", "") or "")
-            STATE["payments"] = (found.group(1), self.account["username"]) if found \
-                else "failed"
-        elif isinstance(STATE["payments"], tuple):
-            run, maker = STATE["payments"]
+            STATE["payments"] = (found.group(1), self.account["username"],
+                                 self.account["area"]) if found else "failed"
+        elif isinstance(STATE["payments"], tuple) \
+                and STATE["payments"][2] == self.account["area"]:
+            run, maker, _ = STATE["payments"]
             self.page("GET", f"/payments/{run}/", "payments: run page")
             if not STATE["payment_approved"] and maker != self.account["username"] \
                     and self.account["role"] == "district_approver":
                 STATE["payment_approved"] = True
                 self.page("POST", f"/payments/{run}/act/", "payments: approve run",
                           data={"action": "approve"})
+
+
+class UpperStaff(DoudiUser):
+    """市、省 staff (上级监督, 上级经办): figures over their whole area, nothing written."""
+    abstract = True
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.page("GET", "/", f"home ({self.kind})")
+
+    @task(3)
+    def home(self) -> None:
+        self.page("GET", "/", f"home ({self.kind})")
+
+    @task(3)
+    def reports(self) -> None:
+        self.page("GET", "/reports/", f"reports: dashboard ({self.kind})")
+        self.wait()
+        self.page("GET", "/reports/list/", f"reports: figures ({self.kind})")
+
+    @task(3)
+    def monitoring(self) -> None:
+        self.page("GET", "/monitoring/", f"monitoring: dashboard ({self.kind})")
+
+
+class CityStaff(UpperStaff):
+    """市 (prepare_province.py's ct01…); left out when users.json has none."""
+    kind = "city"
+    weight = max(len(ACCOUNTS["city"]), 1)
+    abstract = not ACCOUNTS["city"]
+
+
+class ProvinceStaff(UpperStaff):
+    """省 (prepare_province.py's pv01…); left out when users.json has none."""
+    kind = "province"
+    weight = max(len(ACCOUNTS["province"]), 1)
+    abstract = not ACCOUNTS["province"]

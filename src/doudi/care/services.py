@@ -40,7 +40,7 @@ from doudi.core.shares import ratio_bp
 from doudi.policy.services import parameter_set
 from doudi.programmes import catalogue
 from doudi.registry.models import CategoryAssignment, Membership, Person
-from doudi.rules.parameters import engine_value
+from doudi.rules.parameters import ParameterSet, engine_value
 
 # the programme an application a visit starts is for, unless the visitor chose another (the
 # form preselects it from the catalogue's own list, so it is named once)
@@ -52,13 +52,17 @@ class CareError(ServiceError):
     """A refused care action; the message is Chinese."""
 
 
-def _param(key: str, area_code: str, day: dt.date) -> object | None:
-    found = parameter_set().find(key, area_code, day)
+def _param(key: str, area_code: str, day: dt.date,
+           params: ParameterSet | None = None) -> object | None:
+    found = (params if params is not None else parameter_set()).find(key, area_code, day)
     return engine_value(found) if found is not None else None
 
 
-def interval(group: plans.Group, area_code: str, day: dt.date, risk: str | None) -> int:
-    value = _param(plans.parameter_key(group, risk), area_code, day)
+def interval(group: plans.Group, area_code: str, day: dt.date, risk: str | None,
+             params: ParameterSet | None = None) -> int:
+    """Months between visits of the group in the area; `params`: one parameter set for many
+    calls (each `parameter_set()` costs a query)."""
+    value = _param(plans.parameter_key(group, risk), area_code, day, params)
     if value is not None:
         return int(value)
     return plans.DEFAULT_RISK_MONTHS.get(risk or "medium", 2) if group.by_risk \
@@ -89,10 +93,10 @@ def _members(group: plans.Group, area_code: str, day: dt.date) -> list[tuple[int
     return sorted(set(rows))
 
 
-def _ages(area: str, day: dt.date) -> tuple[int, int]:
+def _ages(area: str, day: dt.date, params: ParameterSet) -> tuple[int, int]:
     """(特殊困难老年人 age, 高龄 age) in force for an area on a day."""
-    elderly = _param("care.elderly.age", area, day)
-    advanced = _param("care.elderly.advanced_age", area, day)
+    elderly = _param("care.elderly.age", area, day, params)
+    advanced = _param("care.elderly.advanced_age", area, day, params)
     return (int(elderly) if elderly is not None else plans.DEFAULT_ELDERLY_AGE,
             int(advanced) if advanced is not None else plans.DEFAULT_ADVANCED_AGE)
 
@@ -105,8 +109,10 @@ def elderly_members(area_code: str, day: dt.date) -> dict[str, list[tuple[int, i
     open_on = Q(start_date__lte=day) & (Q(end_date__isnull=True) | Q(end_date__gt=day))
     alive = Q(person__death_date__isnull=True) | Q(person__death_date__gt=day)
     current = Membership.objects.filter(open_on, alive, area_code__startswith=area_code)
-    ages = {area: _ages(area, day) for area in
-            current.values_list("household__area_code", flat=True).distinct()}
+    params = parameter_set()
+    # order_by(): without it the model's ordering joins the DISTINCT, one row per membership
+    ages = {area: _ages(area, day, params) for area in
+            current.order_by().values_list("household__area_code", flat=True).distinct()}
     out: dict[str, list[tuple[int, int, str]]] = {code: [] for code in plans.ELDERLY_GROUPS}
     if not ages:
         return out
@@ -145,12 +151,18 @@ def generate_tasks(month: dt.date, area_code: str = "") -> Generated:
     on = min(plans.period(month, 1)[1], max(clock.today(), month))
     risks = dict(CareProfile.objects.values_list("person_id", "risk_level"))
     elderly = elderly_members(area_code, on)
+    params = parameter_set()
+    months_of: dict[tuple[str, str | None], int] = {}  # (area, risk) → months, per group
     out = Generated(0, 0, {})
     for group in plans.GROUPS.values():
         made = []
+        months_of.clear()
         people = elderly[group.code] if group.elderly else _members(group, area_code, on)
         for person_id, household_id, area in people:
-            months = interval(group, area, month, risks.get(person_id))
+            risk = risks.get(person_id)
+            months = months_of.get((area, risk))
+            if months is None:
+                months = months_of[area, risk] = interval(group, area, month, risk, params)
             start, end = plans.period(month, months)
             made.append(VisitTask(person_id=person_id, household_id=household_id,
                                   group=group.code, period_start=start, due_on=end,
