@@ -185,61 +185,97 @@ def _blank_blocked(
     return blank(h), blank(m)
 
 
+def household_rows(households: pl.DataFrame, members: pl.DataFrame) -> pl.Series:
+    """Each member's household as the household's row number (`_h`; null for a member whose
+    household is not in the batch). Members listed household by household, in the households'
+    order (as the registry and the synthetic district give them), are numbered by where each
+    household's run of members starts, without matching a single key; otherwise the keys are
+    joined."""
+    keys = households.get_column("household_id")
+    own = members.get_column("household_id")
+    if own.len() and own.dtype == keys.dtype and own.null_count() == 0:
+        starts = own.ne_missing(own.shift(1))
+        runs = own.filter(starts)
+        if runs.len() == keys.len() and (runs == keys).all():
+            # not flagged sorted: Polars groups a sorted key several times slower
+            return (starts.cum_sum() - 1).cast(pl.UInt32).alias("_h")
+    return members.select("household_id").join(
+        households.select("household_id").with_row_index("_h"), on="household_id",
+        how="left", maintain_order="left",
+    ).get_column("_h")
+
+
+def _aligned(grouped: pl.DataFrame, n: int) -> pl.DataFrame:
+    """The grouping's rows in household order, one per household: null for a household with no
+    member (the group of members of no household in the batch is left out)."""
+    keys = grouped.get_column("_h")
+    values = grouped.drop("_h")
+    if grouped.height == n and keys.null_count() == 0 and (
+            n == 0 or (keys.is_sorted() and keys[0] == 0 and keys[-1] == n - 1)):
+        return values  # unique keys, sorted, from 0 to n − 1: already in household order
+    found = keys.is_not_null()
+    position = pl.arange(0, grouped.height, dtype=pl.UInt32, eager=True)
+    slot = pl.repeat(None, n, dtype=pl.UInt32, eager=True).scatter(
+        keys.filter(found), position.filter(found))
+    return values.select(pl.all().gather(slot))
+
+
 def run(
     households: pl.DataFrame, members: pl.DataFrame, params: pl.DataFrame, b: Batch,
     varying: list[str], programmes: list[Programme],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The phases, each one lazy plan collected in turn. Collecting between phases keeps every
-    intermediate computed once, and lets the grouping of a large batch run on Polars' streaming
-    engine, which groups a million households several times faster than the in-memory one."""
-    # `_h` is the household's row number: every later join and the grouping use it instead of
-    # the caller's key
-    h = households.lazy().with_row_index("_h")
+    """The phases, each one plan collected in turn, so every intermediate is computed once.
+
+    A member reaches its household by row number (`household_rows`), never by key: household
+    columns the member phases read are gathered onto members by that number, and the one
+    grouping of members by household (every programme's aggregates and household facts)
+    comes back in household order. A large batch groups on Polars' streaming engine, which
+    groups a million households several times faster than the in-memory one."""
+    n = households.height
+    big = n >= STREAMING_FROM
+    rows = household_rows(households, members)
+
+    def gathered(frame: pl.DataFrame, columns: Iterable[str]) -> list[pl.Series]:
+        return [frame.get_column(c).gather(rows) for c in columns]
+
+    h = households.lazy()
     if varying:
         h = h.join(params.lazy().select("area_code", *varying), on="area_code", how="left",
                    maintain_order="left")
-    big = households.height >= STREAMING_FROM
-
-    def done(frame: pl.LazyFrame) -> pl.LazyFrame:
-        # a large batch computes each phase once and moves on; a small one keeps one plan,
-        # whose fixed cost per collection would otherwise dominate
-        return frame.collect(engine=ENGINE).lazy() if big else frame.cache()
-
-    h_df = done(h.with_columns(
+    h_df = h.with_columns(
         pl.when(pl.col("hukou") == "urban").then(b.param("dibao.standard.urban"))
         .otherwise(b.param("dibao.standard.rural")).alias("standard")
-    ))
+    ).collect(engine=ENGINE)
 
     wanted = _member_parameter_columns(programmes, b.columns)
-    joined = ["_h", "standard", "hukou", *sorted(c for c in wanted if c in varying)]
-    m = members.lazy().join(h_df.select("household_id", *joined), on="household_id",
-                            how="left", maintain_order="left")
+    joined = ["standard", "hukou", *sorted(c for c in wanted if c in varying)]
+    m = members.with_columns(rows, *gathered(h_df, joined)).lazy()
     for p in programmes:
         if p.member_features:
             m = p.member_features(m, b)
-    m_df = done(m)
+    m_df = m.collect(engine=ENGINE)
 
     aggs = [e for p in programmes if p.aggregates for e in p.aggregates()]
-    agg = m_df.group_by("_h").agg(aggs)
-    if big:
-        agg = agg.collect(engine="streaming").lazy()
+    facts = [e for p in programmes if p.household_facts for e in p.household_facts(b)]
+    grouped = _aligned(
+        m_df.lazy().group_by("_h").agg(*aggs, *facts)
+        .collect(engine="streaming" if big else ENGINE), n)
     agg_names = [e.meta.output_name() for e in aggs]
-    h = h_df.join(agg, on="_h", how="left", maintain_order="left").with_columns(
-        pl.col(agg_names).fill_null(0)
-    )
+    fact_names = [e.meta.output_name() for e in facts]
+
+    h = h_df.hstack(grouped.select(agg_names)).lazy().with_columns(
+        pl.col(agg_names).fill_null(0))
     for p in programmes:
         if p.household_results:
             h = p.household_results(h, b)
-    h_df = done(h)
+    h_df = h.collect(engine=ENGINE)
 
     needs = sorted({c for p in programmes for c in p.member_needs})
-    m = m_df.join(h_df.select("_h", *needs), on="_h", how="left",
-                         maintain_order="left")
+    m = m_df.with_columns(*gathered(h_df, needs), *gathered(grouped, fact_names)).lazy()
     for p in programmes:
         if p.member_results:
             m = p.member_results(m, b)
-    h_out, m_out = pl.collect_all([h_df.drop("_h"), m.drop("_h")], engine=ENGINE)
-    return h_out, m_out
+    return h_df, m.drop("_h", *fact_names).collect(engine=ENGINE)
 
 
 def evaluate(

@@ -56,9 +56,7 @@ def member_features(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     base_income = pl.when(refused).then(
         pl.max_horizontal(pl.col("income"), b.param("dibao.refused_work.imputed_income"))
     ).otherwise(pl.col("income"))
-    in_group = pl.lit(False)
-    for code, flag in _group_flags(b).items():
-        in_group = in_group | (flag & b.flag("dibao.addon.groups", code))
+    in_group = b.any_listed("dibao.addon.groups", _group_flags(b))
     return m.with_columns(
         pl.when(counted).then(deduction).otherwise(0).alias("dibao.deduction"),
         pl.when(counted).then(base_income - deduction).otherwise(0).alias("dibao.counted_income"),

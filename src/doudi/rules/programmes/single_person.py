@@ -23,9 +23,7 @@ def member_features(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
         "intellectual_mental_3_4": kind.is_in(["intellectual", "mental"]) & grade.is_between(3, 4),
         "serious_illness": pl.col("serious_illness"),
     }
-    candidate = pl.lit(False)
-    for code, flag in flags.items():
-        candidate = candidate | (flag & b.flag("single_person.groups", code))
+    candidate = b.any_listed("single_person.groups", flags)
     return m.with_columns((pl.col("co_resident") & candidate).alias("single_person.candidate"))
 
 
