@@ -1,19 +1,21 @@
-"""Evaluate every programme for a batch of households on one day: one lazy Polars plan, the same
-for one family at the town office and a million overnight.
+"""Evaluate every programme for a batch of households on one day: one Polars plan per phase, the
+same for one family at the town office and a million overnight.
 
 Phases: parameters are resolved once per distinct area code and joined onto households; member
-features are derived and aggregated per household; household programmes run in registry order;
-household results the member programmes need are joined back; member programmes run.
+features are derived and summed per household (with the household facts member programmes
+read); household programmes run in registry order; household results the member programmes
+need are gathered back onto members; member programmes run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from doudi.rules.frames import LATER_MEMBER_COLUMNS, MEMBER_SCHEMA, flag_column, params_frame
@@ -22,7 +24,6 @@ from doudi.rules.programmes import PROGRAMMES, Programme
 from doudi.rules.programmes.base import Batch
 
 ENGINE = os.environ.get("DOUDI_POLARS_ENGINE", "in-memory")
-STREAMING_FROM = 10_000  # households; below this the streaming engine's start-up costs more
 
 
 @dataclass
@@ -185,39 +186,66 @@ def _blank_blocked(
     return blank(h), blank(m)
 
 
-def household_rows(households: pl.DataFrame, members: pl.DataFrame) -> pl.Series:
-    """Each member's household as the household's row number (`_h`; null for a member whose
-    household is not in the batch). Members listed household by household, in the households'
-    order (as the registry and the synthetic district give them), are numbered by where each
-    household's run of members starts, without matching a single key; otherwise the keys are
-    joined."""
+def household_order(
+    households: pl.DataFrame, members: pl.DataFrame
+) -> tuple[pl.Series, pl.Series | None]:
+    """Each member's household as the household's row number (`_h`), with the members in
+    household order: row numbers ascending, a member whose household is not in the batch (null)
+    last. Returns the row numbers in that order and the permutation of the members that gives
+    it (None when the members came in it).
+
+    Members listed household by household in the households' order (as the registry and the
+    synthetic district give them) are numbered by where each household's run of members
+    starts, without matching a single key; otherwise the keys are joined and the members put
+    in order."""
     keys = households.get_column("household_id")
     own = members.get_column("household_id")
     if own.len() and own.dtype == keys.dtype and own.null_count() == 0:
         starts = own.ne_missing(own.shift(1))
         runs = own.filter(starts)
         if runs.len() == keys.len() and (runs == keys).all():
-            # not flagged sorted: Polars groups a sorted key several times slower
-            return (starts.cum_sum() - 1).cast(pl.UInt32).alias("_h")
-    return members.select("household_id").join(
+            return (starts.cum_sum() - 1).cast(pl.UInt32).alias("_h"), None
+    rows = members.select("household_id").join(
         households.select("household_id").with_row_index("_h"), on="household_id",
         how="left", maintain_order="left",
     ).get_column("_h")
+    if rows.null_count() == 0 and rows.is_sorted():
+        return rows, None
+    order = rows.arg_sort(nulls_last=True)
+    return rows.gather(order), order
 
 
-def _aligned(grouped: pl.DataFrame, n: int) -> pl.DataFrame:
-    """The grouping's rows in household order, one per household: null for a household with no
-    member (the group of members of no household in the batch is left out)."""
-    keys = grouped.get_column("_h")
-    values = grouped.drop("_h")
-    if grouped.height == n and keys.null_count() == 0 and (
-            n == 0 or (keys.is_sorted() and keys[0] == 0 and keys[-1] == n - 1)):
-        return values  # unique keys, sorted, from 0 to n − 1: already in household order
-    found = keys.is_not_null()
-    position = pl.arange(0, grouped.height, dtype=pl.UInt32, eager=True)
-    slot = pl.repeat(None, n, dtype=pl.UInt32, eager=True).scatter(
-        keys.filter(found), position.filter(found))
-    return values.select(pl.all().gather(slot))
+def household_sums(
+    members: pl.DataFrame, rows: pl.Series, n: int, sums: Mapping[str, pl.Expr]
+) -> pl.DataFrame:
+    """Each household's sums over its members (`Programme.sums`, `household_facts`), one row per
+    household in household order, 0 for a household without members. The members are in
+    household order (`household_order`), so each household's members are one run and a sum is
+    a reduction over each run: no hashing, no grouping, nothing to put back in order."""
+    schema = {name: pl.Int64() for name in sums}
+    if not sums:
+        return pl.DataFrame()
+    known = rows.len() - rows.null_count()  # members of no household in the batch are last
+    placed = rows.slice(0, known)
+    last = placed.ne_missing(placed.shift(-1)).arg_true()  # where each household's run ends
+    ends = last.to_numpy()
+    which = placed.gather(last).to_numpy()  # the household of each run
+    everyone = ends.size == n  # every household has members: run k is household k
+    values = members.lazy().select(
+        expr.cast(pl.Int64).fill_null(0).alias(name) for name, expr in sums.items()
+    ).collect(engine=ENGINE)
+    columns: dict[str, np.ndarray] = {}
+    for name in sums:
+        # a run's sum is the difference of the running total at its end and the previous one's
+        running = np.cumsum(values.get_column(name).to_numpy()[:known])
+        per_run = running[ends]
+        per_run[1:] -= running[ends[:-1]]
+        if everyone:
+            columns[name] = per_run
+        else:
+            columns[name] = np.zeros(n, dtype=np.int64)
+            columns[name][which] = per_run
+    return pl.DataFrame(columns, schema=schema)
 
 
 def run(
@@ -226,17 +254,23 @@ def run(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The phases, each one plan collected in turn, so every intermediate is computed once.
 
-    A member reaches its household by row number (`household_rows`), never by key: household
-    columns the member phases read are gathered onto members by that number, and the one
-    grouping of members by household (every programme's aggregates and household facts)
-    comes back in household order. A large batch groups on Polars' streaming engine, which
-    groups a million households several times faster than the in-memory one."""
+    Members are worked on in household order and reach their household by row number
+    (`household_order`), never by key: the household columns the member phases read are
+    gathered onto members by that number, every household sum is computed in one pass over
+    the members' runs (`household_sums`), and the household results the member programmes read
+    are gathered back the same way. The members are returned in the order they came in."""
     n = households.height
-    big = n >= STREAMING_FROM
-    rows = household_rows(households, members)
+    rows, order = household_order(households, members)
+    if order is not None:
+        members = members.select(pl.all().gather(pl.lit(order)))
 
-    def gathered(frame: pl.DataFrame, columns: Iterable[str]) -> list[pl.Series]:
-        return [frame.get_column(c).gather(rows) for c in columns]
+    def gathered(frame: pl.DataFrame, columns: list[str]) -> list[pl.Series]:
+        """`columns` of a household-ordered frame, one row per member (in one plan, so the
+        columns are gathered in parallel)."""
+        if not columns:
+            return []
+        return frame.lazy().select(pl.col(columns).gather(pl.lit(rows))) \
+            .collect(engine=ENGINE).get_columns()
 
     h = households.lazy()
     if varying:
@@ -249,33 +283,32 @@ def run(
 
     wanted = _member_parameter_columns(programmes, b.columns)
     joined = ["standard", "hukou", *sorted(c for c in wanted if c in varying)]
-    m = members.with_columns(rows, *gathered(h_df, joined)).lazy()
+    m = members.with_columns(rows.alias("_h"), *gathered(h_df, joined)).lazy()
     for p in programmes:
         if p.member_features:
             m = p.member_features(m, b)
     m_df = m.collect(engine=ENGINE)
 
-    aggs = [e for p in programmes if p.aggregates for e in p.aggregates()]
-    facts = [e for p in programmes if p.household_facts for e in p.household_facts(b)]
-    grouped = _aligned(
-        m_df.lazy().group_by("_h").agg(*aggs, *facts)
-        .collect(engine="streaming" if big else ENGINE), n)
-    agg_names = [e.meta.output_name() for e in aggs]
-    fact_names = [e.meta.output_name() for e in facts]
+    sums = {k: e for p in programmes if p.sums for k, e in p.sums(b).items()}
+    facts = {k: e for p in programmes if p.household_facts
+             for k, e in p.household_facts(b).items()}
+    totals = household_sums(m_df, rows, n, {**sums, **facts})
 
-    h = h_df.hstack(grouped.select(agg_names)).lazy().with_columns(
-        pl.col(agg_names).fill_null(0))
+    h = h_df.hstack(totals.select(list(sums))).lazy()
     for p in programmes:
         if p.household_results:
             h = p.household_results(h, b)
     h_df = h.collect(engine=ENGINE)
 
     needs = sorted({c for p in programmes for c in p.member_needs})
-    m = m_df.with_columns(*gathered(h_df, needs), *gathered(grouped, fact_names)).lazy()
+    m = m_df.with_columns(*gathered(h_df, needs), *gathered(totals, list(facts))).lazy()
     for p in programmes:
         if p.member_results:
             m = p.member_results(m, b)
-    return h_df, m.drop("_h", *fact_names).collect(engine=ENGINE)
+    m_df = m.drop("_h", *facts).collect(engine=ENGINE)
+    if order is not None:  # back to the order the members came in
+        m_df = m_df.select(pl.all().gather(pl.lit(order.arg_sort())))
+    return h_df, m_df
 
 
 def evaluate(

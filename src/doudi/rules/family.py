@@ -8,10 +8,10 @@ theirs: a child's (子女) are the head and the spouse; the head's are 父母, t
 a sibling's 父母; a grandchild's (孙子女) are 子女 and 儿媳/女婿; a parent's are 祖父母. A member
 without a relation, or with 其他, has no parent in the household as far as the rules know.
 
-What the household knows of its members is a household fact: an aggregation over its members,
-declared by a programme (`Programme.household_facts`), computed by the engine in the one
-grouping of members by household and handed to every member of the household for the member
-phases. A fact's name starts with `_`: it is a step of the computation, not a result.
+What the household knows of its members is a household fact: a count over its members,
+declared by a programme (`Programme.household_facts`), summed by the engine with the household
+sums and handed to every member of the household for the member phases. A fact's name starts
+with `_`: it is a step of the computation, not a result.
 """
 
 from __future__ import annotations
@@ -33,24 +33,17 @@ PARENTS: dict[str, tuple[str, ...]] = {
 PARENT_RELATIONS = tuple(sorted({p for ps in PARENTS.values() for p in ps}))
 
 
-def household_any(name: str, condition: pl.Expr) -> pl.Expr:
-    """Household fact `name`: true where a co-resident member of the household meets
-    `condition`."""
-    return (condition & pl.col("co_resident")).fill_null(False).any().alias(name)
+def counted(condition: pl.Expr) -> pl.Expr:
+    """The member expression whose household sum is the number of co-resident members who
+    meet `condition` (a household fact)."""
+    return (condition & pl.col("co_resident")).fill_null(False)
 
 
-def household_count(name: str, condition: pl.Expr) -> pl.Expr:
-    """Household fact `name`: the number of co-resident members of the household who meet
-    `condition`."""
-    return (condition & pl.col("co_resident")).fill_null(False).cast(pl.Int32).sum() \
-        .alias(name)
-
-
-def parent_facts(name: str, condition: pl.Expr) -> list[pl.Expr]:
+def parent_facts(name: str, condition: pl.Expr) -> dict[str, pl.Expr]:
     """The household facts `parent_has(name)` reads: for each relation a parent may have,
-    whether a co-resident member of that relation meets `condition`."""
+    how many co-resident members of that relation meet `condition`."""
     relation = pl.col("relation")
-    return [household_any(f"{name}[{r}]", condition & (relation == r)) for r in PARENT_RELATIONS]
+    return {f"{name}[{r}]": counted(condition & (relation == r)) for r in PARENT_RELATIONS}
 
 
 def parent_has(name: str) -> pl.Expr:
@@ -61,6 +54,6 @@ def parent_has(name: str) -> pl.Expr:
     for own, parents in PARENTS.items():
         has = pl.lit(False)
         for parent in parents:
-            has = has | pl.col(f"{name}[{parent}]")
+            has = has | (pl.col(f"{name}[{parent}]") > 0)
         out = out | ((relation == own) & has)
     return out.fill_null(False)

@@ -100,6 +100,8 @@ class Batch:
 
 # a phase adds columns to the household or member frame
 Phase = Callable[[pl.LazyFrame, Batch], pl.LazyFrame]
+# household sums: column name → the member expression summed
+Sums = Callable[[Batch], Mapping[str, pl.Expr]]
 
 
 @dataclass(frozen=True)
@@ -159,11 +161,12 @@ class Programme:
     depends_if: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     member_needs: tuple[str, ...] = ()  # household result columns member phases read
     member_features: Phase | None = None
-    aggregates: Callable[[], list[pl.Expr]] | None = None
-    # aggregations over each household's members that the member phases read
-    # (`doudi.rules.family`): computed in the same grouping as `aggregates`, given to every
-    # member of the household, never in the results (their names start with `_`)
-    household_facts: Callable[[Batch], list[pl.Expr]] | None = None
+    # household column → a member expression summed over the household's members (a count is
+    # the sum of a condition; null counts 0), Int64; 0 for a household without members
+    sums: Sums | None = None
+    # the same, for sums the member phases read (`doudi.rules.family`): given to every member
+    # of the household, never in the results (their names start with `_`)
+    household_facts: Sums | None = None
     household_results: Phase | None = None
     member_results: Phase | None = None
     criteria: tuple[Criterion, ...] = ()

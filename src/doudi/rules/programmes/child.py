@@ -41,11 +41,11 @@ def hardship_groups() -> dict[str, pl.Expr]:
             "parents_severe": parent_has(PARENTS_SEVERE)}
 
 
-def household_facts(b: Batch) -> list[pl.Expr]:
+def household_facts(b: Batch) -> dict[str, pl.Expr]:
     """Whether each parent is severely disabled or seriously ill: only where an area of the
     batch lists 父母重残重病 among the groups paid."""
     if b.listed(HARDSHIP_GROUPS, "parents_severe") is False:
-        return []
+        return {}
     return parent_facts(PARENTS_SEVERE, _severe() | pl.col("serious_illness"))
 
 

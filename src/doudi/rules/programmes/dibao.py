@@ -66,19 +66,18 @@ def member_features(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     )
 
 
-def aggregates() -> list[pl.Expr]:
-    return [
-        pl.col("co_resident").sum().cast(pl.Int64).alias("dibao.members"),
-        pl.col("dibao.covered_member").sum().cast(pl.Int64).alias("dibao.covered"),
-        pl.col("dibao.counted_income").sum().alias("dibao.raw_income"),
-        pl.col("dibao.deduction").sum().alias("dibao.deduction_total"),
-        pl.when(pl.col("co_resident")).then(pl.col("income")).otherwise(0).sum()
-        .alias("dibao.gross_income"),
-        pl.when(pl.col("co_resident")).then(pl.col("earned_income")).otherwise(0).sum()
-        .alias("dibao.earned_total"),
-        pl.col("dibao.addon_member").sum().cast(pl.Int64).alias("dibao.addon_members"),
-        pl.col("dibao.refused_member").sum().cast(pl.Int64).alias("dibao.refused"),
-    ]
+def sums(b: Batch) -> dict[str, pl.Expr]:
+    counted = pl.col("co_resident")
+    return {
+        "dibao.members": counted,
+        "dibao.covered": pl.col("dibao.covered_member"),
+        "dibao.raw_income": pl.col("dibao.counted_income"),
+        "dibao.deduction_total": pl.col("dibao.deduction"),
+        "dibao.gross_income": pl.when(counted).then(pl.col("income")).otherwise(0),
+        "dibao.earned_total": pl.when(counted).then(pl.col("earned_income")).otherwise(0),
+        "dibao.addon_members": pl.col("dibao.addon_member"),
+        "dibao.refused": pl.col("dibao.refused_member"),
+    }
 
 
 def asset_tests(prefix: str, standard: pl.Expr, b: Batch) -> list[pl.Expr]:
@@ -207,7 +206,7 @@ PROGRAMME = Programme(
     ),
     member_needs=("dibao.eligible", "dibao.assets_ok"),
     member_features=member_features,
-    aggregates=aggregates,
+    sums=sums,
     household_results=household_results,
     criteria=CRITERIA,
     steps=STEPS,

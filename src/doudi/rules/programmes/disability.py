@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from doudi.rules.family import ADULT_AGE, household_count, parent_facts, parent_has
+from doudi.rules.family import ADULT_AGE, counted, parent_facts, parent_has
 from doudi.rules.programmes.base import Batch, Criterion, Programme
 from doudi.rules.programmes.tekun import TABLE_WORDS, disability_qualifies
 
@@ -57,12 +57,12 @@ def _worker(b: Batch) -> pl.Expr:
     return (age >= ADULT_AGE) & ~_elderly(b) & pl.col("labor_capacity")
 
 
-def household_facts(b: Batch) -> list[pl.Expr]:
-    return [
-        household_count(DISABLED_MEMBERS, pl.col("disability_grade") >= 1),
-        household_count(WORKERS, _worker(b)),
-        *parent_facts(ELDERLY_PARENT, _elderly(b)),
-    ]
+def household_facts(b: Batch) -> dict[str, pl.Expr]:
+    return {
+        DISABLED_MEMBERS: counted(pl.col("disability_grade") >= 1),
+        WORKERS: counted(_worker(b)),
+        **parent_facts(ELDERLY_PARENT, _elderly(b)),
+    }
 
 
 def widened_groups(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
