@@ -226,20 +226,19 @@ def household_sums(
     if not sums:
         return pl.DataFrame()
     known = rows.len() - rows.null_count()  # members of no household in the batch are last
-    placed = rows.slice(0, known)
-    last = placed.ne_missing(placed.shift(-1)).arg_true()  # where each household's run ends
-    ends = last.to_numpy()
-    which = placed.gather(last).to_numpy()  # the household of each run
+    placed = rows.slice(0, known).to_numpy()
+    ends = np.append(np.flatnonzero(placed[1:] != placed[:-1]), known - 1) if known \
+        else np.zeros(0, dtype=np.intp)  # where each household's run ends
+    which = placed[ends]  # the household of each run
     everyone = ends.size == n  # every household has members: run k is household k
     values = members.lazy().select(
         expr.cast(pl.Int64).fill_null(0).alias(name) for name, expr in sums.items()
     ).collect(engine=ENGINE)
     columns: dict[str, np.ndarray] = {}
     for name in sums:
-        # a run's sum is the difference of the running total at its end and the previous one's
+        # a run's sum is the difference of the running totals at its end and the previous one's
         running = np.cumsum(values.get_column(name).to_numpy()[:known])
-        per_run = running[ends]
-        per_run[1:] -= running[ends[:-1]]
+        per_run = np.diff(running[ends], prepend=0)
         if everyone:
             columns[name] = per_run
         else:
