@@ -31,14 +31,14 @@ def divide_rounded(numer: pl.Expr, unit: pl.Expr, mode: Mode) -> pl.Expr:
 
 def _quotient_rounded(numer: pl.Expr, unit: pl.Expr, mode: Mode) -> pl.Expr:
     """`divide_rounded` of whole numbers (not lists). Where the mode differs between rows, one
-    division and its remainder decide all three modes: up adds 1 when anything remains,
-    half up when twice the remainder reaches the unit."""
+    division decides all three modes: up adds 1 when anything remains, half up when twice the
+    remainder reaches the unit (the remainder written so that Polars reuses the quotient)."""
     if isinstance(mode, str):
         return divide_rounded(numer, unit, mode)
     quotient = numer // unit
-    remainder = numer - quotient * unit
-    carry = (pl.when(mode == "up").then(remainder > 0).when(mode == "down").then(False)
-             .otherwise(2 * remainder >= unit))
+    whole = quotient * unit
+    carry = (pl.when(mode == "up").then(whole < numer).when(mode == "down").then(False)
+             .otherwise(2 * (numer - whole) >= unit))
     return quotient + carry.cast(pl.Int64)
 
 
