@@ -264,18 +264,16 @@ def run(
         members = members.select(pl.all().gather(pl.lit(order)))
 
     def gathered(frame: pl.DataFrame, columns: list[str]) -> list[pl.Series]:
-        """`columns` of a household-ordered frame, one row per member (in one plan, so the
-        columns are gathered in parallel)."""
-        if not columns:
-            return []
-        return frame.lazy().select(pl.col(columns).gather(pl.lit(rows))) \
-            .collect(engine=ENGINE).get_columns()
+        """`columns` of a household-ordered frame, one row per member. Gathered one column at a
+        time: in one parallel plan the same gathers cost more and come back in pieces."""
+        return [frame.get_column(c).gather(rows) for c in columns]
 
-    h = households.lazy()
-    if varying:
-        h = h.join(params.lazy().select("area_code", *varying), on="area_code", how="left",
-                   maintain_order="left")
-    h_df = h.with_columns(
+    # the parameters that differ between areas, from the area's row of the parameter frame (the
+    # area codes are its categories, in its order): no join of a million households
+    area = households.get_column("area_code").cast(
+        pl.Enum(params.get_column("area_code"))).to_physical()
+    h_df = households.with_columns(params.get_column(c).gather(area) for c in varying)
+    h_df = h_df.lazy().with_columns(
         pl.when(pl.col("hukou") == "urban").then(b.param("dibao.standard.urban"))
         .otherwise(b.param("dibao.standard.rural")).alias("standard")
     ).collect(engine=ENGINE)
