@@ -261,18 +261,18 @@ def run(
     n = households.height
     rows, order = household_order(households, members)
     if order is not None:
-        members = members.select(pl.all().gather(pl.lit(order)))
+        members = members[order]
 
     def gathered(frame: pl.DataFrame, columns: list[str]) -> list[pl.Series]:
-        """`columns` of a household-ordered frame, one row per member. Gathered one column at a
-        time: in one parallel plan the same gathers cost more and come back in pieces."""
-        return [frame.get_column(c).gather(rows) for c in columns]
+        """`columns` of a household-ordered frame, one row per member (a frame's take: the
+        columns in parallel, each in one piece)."""
+        return frame.select(columns)[rows].get_columns() if columns else []
 
     # the parameters that differ between areas, from the area's row of the parameter frame (the
     # area codes are its categories, in its order): no join of a million households
     area = households.get_column("area_code").cast(
         pl.Enum(params.get_column("area_code"))).to_physical()
-    h_df = households.with_columns(params.get_column(c).gather(area) for c in varying)
+    h_df = households.hstack(params.select(varying)[area]) if varying else households
     h_df = h_df.lazy().with_columns(
         pl.when(pl.col("hukou") == "urban").then(b.param("dibao.standard.urban"))
         .otherwise(b.param("dibao.standard.rural")).alias("standard")
@@ -304,7 +304,7 @@ def run(
             m = p.member_results(m, b)
     m_df = m.drop("_h", *facts).collect(engine=ENGINE)
     if order is not None:  # back to the order the members came in
-        m_df = m_df.select(pl.all().gather(pl.lit(order.arg_sort())))
+        m_df = m_df[order.arg_sort()]
     return h_df, m_df
 
 
