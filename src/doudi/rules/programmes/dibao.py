@@ -48,18 +48,21 @@ def member_features(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     rate_part = exact_share_floor(STANDARD, b.param("dibao.employment_deduction.rate"))
     cap = b.param("dibao.employment_deduction.cap")
     allowance = pl.when(cap > 0).then(pl.min_horizontal(rate_part, cap)).otherwise(rate_part)
-    deduction = (
-        pl.when(pl.col("earned_income") <= 0).then(0)
-        .when(b.param("dibao.employment_deduction.allow_negative")).then(allowance)
-        .otherwise(pl.min_horizontal(allowance, pl.col("earned_income")))
-    )
+    # the allowance, or the earnings where they are lower and the area does not allow more
+    # (written with the allowance once: a null bound leaves it as it is)
+    bound = pl.when(b.param("dibao.employment_deduction.allow_negative")).then(None) \
+        .otherwise(pl.col("earned_income"))
+    deduction = pl.when(pl.col("earned_income") <= 0).then(0) \
+        .otherwise(pl.min_horizontal(allowance, bound))
     base_income = pl.when(refused).then(
         pl.max_horizontal(pl.col("income"), b.param("dibao.refused_work.imputed_income"))
     ).otherwise(pl.col("income"))
     in_group = b.any_listed("dibao.addon.groups", _group_flags(b))
+    # the deduction once, then read back: both are 0 for a member not counted
+    m = m.with_columns(pl.when(counted).then(deduction).otherwise(0).alias("dibao.deduction"))
     return m.with_columns(
-        pl.when(counted).then(deduction).otherwise(0).alias("dibao.deduction"),
-        pl.when(counted).then(base_income - deduction).otherwise(0).alias("dibao.counted_income"),
+        (pl.when(counted).then(base_income).otherwise(0) - pl.col("dibao.deduction"))
+        .alias("dibao.counted_income"),
         (counted & ~refused).alias("dibao.covered_member"),
         (counted & ~refused & in_group).alias("dibao.addon_member"),
         refused.alias("dibao.refused_member"),
