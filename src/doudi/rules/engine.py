@@ -231,13 +231,18 @@ def household_sums(
         else np.zeros(0, dtype=np.intp)  # where each household's run ends
     which = placed[ends]  # the household of each run
     everyone = ends.size == n  # every household has members: run k is household k
-    values = members.lazy().select(
-        expr.cast(pl.Int64).fill_null(0).alias(name) for name, expr in sums.items()
+    # conditions stay booleans (a bit a member, not eight bytes) until they are counted
+    frame = members.lazy().select(expr.alias(name) for name, expr in sums.items())
+    values = frame.select(
+        pl.col(name).fill_null(False) if dtype == pl.Boolean
+        else pl.col(name).cast(pl.Int64).fill_null(0)
+        for name, dtype in frame.collect_schema().items()
     ).collect(engine=ENGINE)
+    running = np.empty(known, dtype=np.int64)  # one buffer for every sum's running totals
     columns: dict[str, np.ndarray] = {}
     for name in sums:
         # a run's sum is the difference of the running totals at its end and the previous one's
-        running = np.cumsum(values.get_column(name).to_numpy()[:known])
+        np.cumsum(values.get_column(name).to_numpy()[:known], dtype=np.int64, out=running)
         per_run = np.diff(running[ends], prepend=0)
         if everyone:
             columns[name] = per_run
