@@ -152,6 +152,9 @@ def synthesise(count: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
 
     # ---- members
     age = np.where(rank == 0, rng.integers(18, 96, size=persons), rng.integers(0, 96, size=persons))
+    # male / female; 1 % not recorded (the rules then read the general elderly age)
+    sex = np.where(rng.random(persons) < 0.5, "female", "male").astype(object)
+    sex[rng.random(persons) < 0.01] = None
     old, minor = age >= 60, age < 18
     working = ~old & ~minor
     student = (age >= 6) & (age <= 22) & (rng.random(persons) < 0.85)
@@ -189,6 +192,7 @@ def synthesise(count: int, seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
         "household_id": ids.gather(owner),
         "member_id": (rank + 1).astype(np.int64),
         "age": age.astype(np.int32),
+        "sex": sex,
         "income": income,
         "earned_income": earned.astype(np.int64),
         "disability_grade": grade,
@@ -311,13 +315,13 @@ def openfisca_system():
             "value_type": value_type, "entity": entity, "definition_period": MONTH,
             "label": name}))
 
-    for name, kind in (("income", int), ("earned_income", int), ("age", int),
+    for name, kind in (("income", int), ("earned_income", int), ("age", int), ("female", bool),
                        ("disability_grade", int), ("co_resident", bool), ("refused_work", bool),
                        ("student", bool), ("childless", bool), ("serious_illness", bool)):
         add_input(name, person, kind)
     for name, kind in (("urban", bool), ("financial_assets", int), ("houses", int),
                        ("vehicles", int), ("non_residential_property", int), ("business", bool),
-                       ("p_rounding_mode", int),
+                       ("p_rounding_mode", int), ("p_elderly_age_female", int),
                        *((f"p_addon_{g}", bool) for g in ADDON_GROUPS),
                        *((v, bool if v.endswith(("allowed", "negative")) else int)
                          for v in OF_PARAMETERS.values())):
@@ -373,7 +377,9 @@ def openfisca_system():
 
         def formula(person, period, parameters):
             age, grade = person("age", period), person("disability_grade", period)
-            elderly = age >= person.household("p_elderly_age", period)
+            elderly = age >= where(person("female", period),
+                                   person.household("p_elderly_age_female", period),
+                                   person.household("p_elderly_age", period))
             flags = {
                 "student": person("student", period), "minor": age < 18, "elderly": elderly,
                 "elderly_childless": elderly & person("childless", period),
@@ -527,7 +533,8 @@ def openfisca_inputs(households, members, params):
     distinct area code (ParameterSet.resolve, not the engine's join) spread to households."""
     codes = households["area_code"].unique().sort()
     where_code = households["area_code"].cast(pl.Enum(codes)).to_physical().to_numpy()
-    names = [*OF_PARAMETERS.values(), "p_rounding_mode", *(f"p_addon_{g}" for g in ADDON_GROUPS)]
+    names = [*OF_PARAMETERS.values(), "p_rounding_mode", "p_elderly_age_female",
+             *(f"p_addon_{g}" for g in ADDON_GROUPS)]
     per_code = {name: [] for name in names}
     by_signature = {}  # areas defined by the same prefixes resolve alike
     for code in codes:
@@ -537,6 +544,10 @@ def openfisca_inputs(households, members, params):
                       for key, name in OF_PARAMETERS.items()}
             values["p_rounding_mode"] = ROUNDING_MODES[
                 engine_value(params.resolve("dibao.rounding.mode", code, DAY))]
+            # optional: where an area sets no female age, women are held to the general one
+            female = params.find("dibao.addon.elderly_age.female", code, DAY)
+            values["p_elderly_age_female"] = (values["p_elderly_age"] if female is None
+                                              else engine_value(female))
             groups = set(engine_value(params.resolve("dibao.addon.groups", code, DAY)))
             values.update({f"p_addon_{g}": g in groups for g in ADDON_GROUPS})
             by_signature[signature] = values
@@ -551,6 +562,7 @@ def openfisca_inputs(households, members, params):
     person_inputs = {c: members[c].to_numpy() for c in (
         "income", "earned_income", "age", "disability_grade", "co_resident", "refused_work",
         "student", "childless", "serious_illness")}
+    person_inputs["female"] = (members["sex"] == "female").fill_null(False).to_numpy()
     for name, array in [*household_inputs.items(), *person_inputs.items()]:
         if array.dtype.kind == "i" and np.abs(array).max(initial=0) >= 2**31:
             raise SystemExit(f"{name} does not fit OpenFisca's int32")

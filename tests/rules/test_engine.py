@@ -326,6 +326,21 @@ def test_round_fraction(numer, denom, step, mode, expected):
     assert got == expected
 
 
+def test_a_mode_that_differs_by_row_rounds_as_the_same_mode_for_the_whole_batch():
+    """A mode read row by row (one division and its remainder) against each mode given once
+    for the batch (its own formula), over every numerator up to a few units."""
+    numer = pl.int_range(-3, 2_000, eager=True, dtype=pl.Int64)
+    for denom in (1, 3, 7, 10_000):
+        for step in (1, 100):
+            frame = pl.DataFrame({"n": numer, "s": step}).with_columns(pl.col("s").cast(pl.Int64))
+            for mode in ("up", "down", "half_up"):
+                by_row = frame.with_columns(pl.lit(mode).alias("m")).select(
+                    round_fraction(pl.col("n"), denom, pl.col("s"), pl.col("m")))
+                once = frame.select(round_fraction(pl.col("n"), denom, pl.col("s"), mode))
+                assert by_row.to_series().to_list() == once.to_series().to_list(), \
+                    (denom, step, mode)
+
+
 # ---------------------------------------------------------------- integer money
 
 

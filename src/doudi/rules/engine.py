@@ -1,19 +1,21 @@
-"""Evaluate every programme for a batch of households on one day: one lazy Polars plan, the same
-for one family at the town office and a million overnight.
+"""Evaluate every programme for a batch of households on one day: one Polars plan per phase, the
+same for one family at the town office and a million overnight.
 
 Phases: parameters are resolved once per distinct area code and joined onto households; member
-features are derived and aggregated per household; household programmes run in registry order;
-household results the member programmes need are joined back; member programmes run.
+features are derived and summed per household (with the household facts member programmes
+read); household programmes run in registry order; household results the member programmes
+need are gathered back onto members; member programmes run.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from doudi.rules.frames import LATER_MEMBER_COLUMNS, MEMBER_SCHEMA, flag_column, params_frame
@@ -22,7 +24,6 @@ from doudi.rules.programmes import PROGRAMMES, Programme
 from doudi.rules.programmes.base import Batch
 
 ENGINE = os.environ.get("DOUDI_POLARS_ENGINE", "in-memory")
-STREAMING_FROM = 10_000  # households; below this the streaming engine's start-up costs more
 
 
 @dataclass
@@ -185,61 +186,131 @@ def _blank_blocked(
     return blank(h), blank(m)
 
 
+def household_order(
+    households: pl.DataFrame, members: pl.DataFrame
+) -> tuple[pl.Series, pl.Series | None]:
+    """Each member's household as the household's row number (`_h`), with the members in
+    household order: row numbers ascending, a member whose household is not in the batch (null)
+    last. Returns the row numbers in that order and the permutation of the members that gives
+    it (None when the members came in it).
+
+    Members listed household by household in the households' order (as the registry and the
+    synthetic district give them) are numbered by where each household's run of members
+    starts, without matching a single key; otherwise the keys are joined and the members put
+    in order."""
+    keys = households.get_column("household_id")
+    own = members.get_column("household_id")
+    if own.len() and own.dtype == keys.dtype and own.null_count() == 0:
+        starts = own.ne_missing(own.shift(1))
+        runs = own.filter(starts)
+        if runs.len() == keys.len() and (runs == keys).all():
+            return (starts.cum_sum() - 1).cast(pl.UInt32).alias("_h"), None
+    rows = members.select("household_id").join(
+        households.select("household_id").with_row_index("_h"), on="household_id",
+        how="left", maintain_order="left",
+    ).get_column("_h")
+    if rows.null_count() == 0 and rows.is_sorted():
+        return rows, None
+    order = rows.arg_sort(nulls_last=True)
+    return rows.gather(order), order
+
+
+def household_sums(
+    members: pl.DataFrame, rows: pl.Series, n: int, sums: Mapping[str, pl.Expr]
+) -> pl.DataFrame:
+    """Each household's sums over its members (`Programme.sums`, `household_facts`), one row per
+    household in household order, 0 for a household without members. The members are in
+    household order (`household_order`), so each household's members are one run and a sum is
+    a reduction over each run: no hashing, no grouping, nothing to put back in order."""
+    schema = {name: pl.Int64() for name in sums}
+    if not sums:
+        return pl.DataFrame()
+    known = rows.len() - rows.null_count()  # members of no household in the batch are last
+    placed = rows.slice(0, known).to_numpy()
+    ends = np.append(np.flatnonzero(placed[1:] != placed[:-1]), known - 1) if known \
+        else np.zeros(0, dtype=np.intp)  # where each household's run ends
+    which = placed[ends]  # the household of each run
+    everyone = ends.size == n  # every household has members: run k is household k
+    # conditions stay booleans (a bit a member, not eight bytes) until they are counted
+    frame = members.lazy().select(expr.alias(name) for name, expr in sums.items())
+    values = frame.select(
+        pl.col(name).fill_null(False) if dtype == pl.Boolean
+        else pl.col(name).cast(pl.Int64).fill_null(0)
+        for name, dtype in frame.collect_schema().items()
+    ).collect(engine=ENGINE)
+    running = np.empty(known, dtype=np.int64)  # one buffer for every sum's running totals
+    columns: dict[str, np.ndarray] = {}
+    for name in sums:
+        # a run's sum is the difference of the running totals at its end and the previous one's
+        np.cumsum(values.get_column(name).to_numpy()[:known], dtype=np.int64, out=running)
+        per_run = np.diff(running[ends], prepend=0)
+        if everyone:
+            columns[name] = per_run
+        else:
+            columns[name] = np.zeros(n, dtype=np.int64)
+            columns[name][which] = per_run
+    return pl.DataFrame(columns, schema=schema)
+
+
 def run(
     households: pl.DataFrame, members: pl.DataFrame, params: pl.DataFrame, b: Batch,
     varying: list[str], programmes: list[Programme],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The phases, each one lazy plan collected in turn. Collecting between phases keeps every
-    intermediate computed once, and lets the grouping of a large batch run on Polars' streaming
-    engine, which groups a million households several times faster than the in-memory one."""
-    # `_h` is the household's row number: every later join and the grouping use it instead of
-    # the caller's key
-    h = households.lazy().with_row_index("_h")
-    if varying:
-        h = h.join(params.lazy().select("area_code", *varying), on="area_code", how="left",
-                   maintain_order="left")
-    big = households.height >= STREAMING_FROM
+    """The phases, each one plan collected in turn, so every intermediate is computed once.
 
-    def done(frame: pl.LazyFrame) -> pl.LazyFrame:
-        # a large batch computes each phase once and moves on; a small one keeps one plan,
-        # whose fixed cost per collection would otherwise dominate
-        return frame.collect(engine=ENGINE).lazy() if big else frame.cache()
+    Members are worked on in household order and reach their household by row number
+    (`household_order`), never by key: the household columns the member phases read are
+    gathered onto members by that number, every household sum is computed in one pass over
+    the members' runs (`household_sums`), and the household results the member programmes read
+    are gathered back the same way. The members are returned in the order they came in."""
+    n = households.height
+    rows, order = household_order(households, members)
+    if order is not None:
+        members = members[order]
 
-    h_df = done(h.with_columns(
+    def gathered(frame: pl.DataFrame, columns: list[str]) -> list[pl.Series]:
+        """`columns` of a household-ordered frame, one row per member (a frame's take: the
+        columns in parallel, each in one piece)."""
+        return frame.select(columns)[rows].get_columns() if columns else []
+
+    # the parameters that differ between areas, from the area's row of the parameter frame (the
+    # area codes are its categories, in its order): no join of a million households
+    area = households.get_column("area_code").cast(
+        pl.Enum(params.get_column("area_code"))).to_physical()
+    h_df = households.hstack(params.select(varying)[area]) if varying else households
+    h_df = h_df.lazy().with_columns(
         pl.when(pl.col("hukou") == "urban").then(b.param("dibao.standard.urban"))
         .otherwise(b.param("dibao.standard.rural")).alias("standard")
-    ))
+    ).collect(engine=ENGINE)
 
     wanted = _member_parameter_columns(programmes, b.columns)
-    joined = ["_h", "standard", "hukou", *sorted(c for c in wanted if c in varying)]
-    m = members.lazy().join(h_df.select("household_id", *joined), on="household_id",
-                            how="left", maintain_order="left")
+    joined = ["standard", "hukou", *sorted(c for c in wanted if c in varying)]
+    m = members.with_columns(rows.alias("_h"), *gathered(h_df, joined)).lazy()
     for p in programmes:
         if p.member_features:
             m = p.member_features(m, b)
-    m_df = done(m)
+    m_df = m.collect(engine=ENGINE)
 
-    aggs = [e for p in programmes if p.aggregates for e in p.aggregates()]
-    agg = m_df.group_by("_h").agg(aggs)
-    if big:
-        agg = agg.collect(engine="streaming").lazy()
-    agg_names = [e.meta.output_name() for e in aggs]
-    h = h_df.join(agg, on="_h", how="left", maintain_order="left").with_columns(
-        pl.col(agg_names).fill_null(0)
-    )
+    sums = {k: e for p in programmes if p.sums for k, e in p.sums(b).items()}
+    facts = {k: e for p in programmes if p.household_facts
+             for k, e in p.household_facts(b).items()}
+    totals = household_sums(m_df, rows, n, {**sums, **facts})
+
+    h = h_df.hstack(totals.select(list(sums))).lazy()
     for p in programmes:
         if p.household_results:
             h = p.household_results(h, b)
-    h_df = done(h)
+    h_df = h.collect(engine=ENGINE)
 
     needs = sorted({c for p in programmes for c in p.member_needs})
-    m = m_df.join(h_df.select("_h", *needs), on="_h", how="left",
-                         maintain_order="left")
+    m = m_df.with_columns(*gathered(h_df, needs), *gathered(totals, list(facts))).lazy()
     for p in programmes:
         if p.member_results:
             m = p.member_results(m, b)
-    h_out, m_out = pl.collect_all([h_df.drop("_h"), m.drop("_h")], engine=ENGINE)
-    return h_out, m_out
+    m_df = m.drop("_h", *facts).collect(engine=ENGINE)
+    if order is not None:  # back to the order the members came in
+        m_df = m_df[order.arg_sort()]
+    return h_df, m_df
 
 
 def evaluate(

@@ -29,10 +29,23 @@ def divide_rounded(numer: pl.Expr, unit: pl.Expr, mode: Mode) -> pl.Expr:
             .when(mode == "down").then(branches["down"]).otherwise(branches["half_up"]))
 
 
+def _quotient_rounded(numer: pl.Expr, unit: pl.Expr, mode: Mode) -> pl.Expr:
+    """`divide_rounded` of whole numbers (not lists). Where the mode differs between rows, one
+    division decides all three modes: up adds 1 when anything remains, half up when twice the
+    remainder reaches the unit (the remainder written so that Polars reuses the quotient)."""
+    if isinstance(mode, str):
+        return divide_rounded(numer, unit, mode)
+    quotient = numer // unit
+    whole = quotient * unit
+    carry = (pl.when(mode == "up").then(whole < numer).when(mode == "down").then(False)
+             .otherwise(2 * (numer - whole) >= unit))
+    return quotient + carry.cast(pl.Int64)
+
+
 def round_fraction(numer: pl.Expr, denom: pl.Expr | int, step: pl.Expr, mode: Mode) -> pl.Expr:
     """numer / denom rounded to a multiple of `step` fen; negative numerators give 0."""
     numer = pl.max_horizontal(numer, pl.lit(0, pl.Int64))
-    return divide_rounded(numer, step * denom, mode) * step
+    return _quotient_rounded(numer, step * denom, mode) * step
 
 
 def share(amount: pl.Expr, basis_points: pl.Expr, step: pl.Expr, mode: Mode) -> pl.Expr:

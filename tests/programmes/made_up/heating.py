@@ -17,8 +17,8 @@ def member_features(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
         .alias("heating.elder"))
 
 
-def aggregates() -> list[pl.Expr]:
-    return [pl.col("heating.elder").sum().cast(pl.Int64).alias("heating.elders")]
+def sums(b: Batch) -> dict[str, pl.Expr]:
+    return {"heating.elders": pl.col("heating.elder")}
 
 
 def household_results(h: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
@@ -41,7 +41,7 @@ PROGRAMME = Programme(
     name="heating", label="冬季取暖补贴", level="household", eligible="heating.eligible",
     amount="heating.amount", parameters=("heating.amount", "heating.extra", "heating.min_age"),
     member_parameters=("heating.min_age",), member_features=member_features,
-    aggregates=aggregates, household_results=household_results,
+    sums=sums, household_results=household_results,
     criteria=(
         Criterion("heating.means_ok", "低保家庭或低保边缘家庭",
                   "低保：{dibao.eligible:bool}；低保边缘：{edge.eligible:bool}"),

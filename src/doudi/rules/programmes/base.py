@@ -62,6 +62,30 @@ class Batch:
         name = f"{key}[{entry}]"
         return self.param(name) if name in self.columns else pl.lit(False)
 
+    def listed(self, key: str, entry: str) -> bool | None:
+        """Whether list parameter `key` contains `entry` in every area of the batch (True), in
+        none (False), or in some only (None: the flag column decides row by row)."""
+        name = f"{key}[{entry}]"
+        if name not in self.columns:
+            return False
+        if name in self.constants:
+            return bool(self.constants[name][0])
+        return None
+
+    def any_listed(self, key: str, facts: Mapping[str, pl.Expr]) -> pl.Expr:
+        """True where a member meets the fact of an entry that list parameter `key` names:
+        `OR(flag(key, entry) & fact)`. An entry no area of the batch lists is left out of the
+        plan, and one every area lists is its fact alone, so no fact is computed for nothing
+        (a household fact is an aggregation over a million households)."""
+        out: pl.Expr | None = None
+        for entry, fact in facts.items():
+            listed = self.listed(key, entry)
+            if listed is False:
+                continue
+            term = fact if listed else self.flag(key, entry) & fact
+            out = term if out is None else out | term
+        return pl.lit(False) if out is None else out
+
     @property
     def step(self) -> pl.Expr:
         return self.param("dibao.rounding")
@@ -76,6 +100,8 @@ class Batch:
 
 # a phase adds columns to the household or member frame
 Phase = Callable[[pl.LazyFrame, Batch], pl.LazyFrame]
+# household sums: column name → the member expression summed
+Sums = Callable[[Batch], Mapping[str, pl.Expr]]
 
 
 @dataclass(frozen=True)
@@ -135,7 +161,12 @@ class Programme:
     depends_if: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     member_needs: tuple[str, ...] = ()  # household result columns member phases read
     member_features: Phase | None = None
-    aggregates: Callable[[], list[pl.Expr]] | None = None
+    # household column → a member expression summed over the household's members (a count is
+    # the sum of a condition; null counts 0), Int64; 0 for a household without members
+    sums: Sums | None = None
+    # the same, for sums the member phases read (`doudi.rules.family`): given to every member
+    # of the household, never in the results (their names start with `_`)
+    household_facts: Sums | None = None
     household_results: Phase | None = None
     member_results: Phase | None = None
     criteria: tuple[Criterion, ...] = ()

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from doudi.rules.family import parent_has
+from doudi.rules.family import parent_facts, parent_has
 from doudi.rules.money import share
 from doudi.rules.programmes.base import Batch, Criterion, Programme, Step
 
@@ -26,12 +26,27 @@ HARDSHIP_WORDS = {"severe_disability": "重残儿童（一二级）", "disabilit
                   "serious_illness": "重病儿童", "parents_severe": "父母重残或重病的儿童"}
 
 
+PARENTS_SEVERE = "_child.parents_severe"  # household facts (`doudi.rules.family`)
+
+
+def _severe() -> pl.Expr:
+    grade = pl.col("disability_grade")
+    return (grade >= 1) & (grade <= 2)
+
+
 def hardship_groups() -> dict[str, pl.Expr]:
     grade = pl.col("disability_grade")
-    severe = (grade >= 1) & (grade <= 2)
-    return {"severe_disability": severe, "disability": grade >= 1,
+    return {"severe_disability": _severe(), "disability": grade >= 1,
             "serious_illness": pl.col("serious_illness"),
-            "parents_severe": parent_has(severe | pl.col("serious_illness"))}
+            "parents_severe": parent_has(PARENTS_SEVERE)}
+
+
+def household_facts(b: Batch) -> dict[str, pl.Expr]:
+    """Whether each parent is severely disabled or seriously ill: only where an area of the
+    batch lists 父母重残重病 among the groups paid."""
+    if b.listed(HARDSHIP_GROUPS, "parents_severe") is False:
+        return {}
+    return parent_facts(PARENTS_SEVERE, _severe() | pl.col("serious_illness"))
 
 
 def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
@@ -46,9 +61,7 @@ def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
         .then(b.optional("child.de_facto.institutional", institutional)) \
         .otherwise(b.optional("child.de_facto.community", community))
     standard = pl.when(pl.col("orphan")).then(orphan).otherwise(de_facto)
-    in_group = pl.lit(False)
-    for group, fact in hardship_groups().items():
-        in_group = in_group | (b.flag(HARDSHIP_GROUPS, group) & fact)
+    in_group = b.any_listed(HARDSHIP_GROUPS, hardship_groups())
     rate = b.optional(HARDSHIP_RATE, pl.lit(0, pl.Int64))
     m = m.with_columns(
         pl.when(pl.col("child.eligible")).then(standard).otherwise(0).alias("child.amount"),
@@ -73,6 +86,7 @@ PROGRAMME = Programme(
     eligible="child.eligible", amount="child.amount",
     relevant="child.relevant", parameters=PARAMETERS, optional_parameters=OPTIONAL,
     depends=(), member_parameters=(*PARAMETERS, *OPTIONAL),
+    household_facts=household_facts,
     member_results=member_results,
     criteria=(
         Criterion("child.group_ok", "孤儿或事实无人抚养儿童",

@@ -48,39 +48,39 @@ def member_features(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     rate_part = exact_share_floor(STANDARD, b.param("dibao.employment_deduction.rate"))
     cap = b.param("dibao.employment_deduction.cap")
     allowance = pl.when(cap > 0).then(pl.min_horizontal(rate_part, cap)).otherwise(rate_part)
-    deduction = (
-        pl.when(pl.col("earned_income") <= 0).then(0)
-        .when(b.param("dibao.employment_deduction.allow_negative")).then(allowance)
-        .otherwise(pl.min_horizontal(allowance, pl.col("earned_income")))
-    )
+    # the allowance, or the earnings where they are lower and the area does not allow more
+    # (written with the allowance once: a null bound leaves it as it is)
+    bound = pl.when(b.param("dibao.employment_deduction.allow_negative")).then(None) \
+        .otherwise(pl.col("earned_income"))
+    deduction = pl.when(pl.col("earned_income") <= 0).then(0) \
+        .otherwise(pl.min_horizontal(allowance, bound))
     base_income = pl.when(refused).then(
         pl.max_horizontal(pl.col("income"), b.param("dibao.refused_work.imputed_income"))
     ).otherwise(pl.col("income"))
-    in_group = pl.lit(False)
-    for code, flag in _group_flags(b).items():
-        in_group = in_group | (flag & b.flag("dibao.addon.groups", code))
+    in_group = b.any_listed("dibao.addon.groups", _group_flags(b))
+    # the deduction once, then read back: both are 0 for a member not counted
+    m = m.with_columns(pl.when(counted).then(deduction).otherwise(0).alias("dibao.deduction"))
     return m.with_columns(
-        pl.when(counted).then(deduction).otherwise(0).alias("dibao.deduction"),
-        pl.when(counted).then(base_income - deduction).otherwise(0).alias("dibao.counted_income"),
+        (pl.when(counted).then(base_income).otherwise(0) - pl.col("dibao.deduction"))
+        .alias("dibao.counted_income"),
         (counted & ~refused).alias("dibao.covered_member"),
         (counted & ~refused & in_group).alias("dibao.addon_member"),
         refused.alias("dibao.refused_member"),
     )
 
 
-def aggregates() -> list[pl.Expr]:
-    return [
-        pl.col("co_resident").sum().cast(pl.Int64).alias("dibao.members"),
-        pl.col("dibao.covered_member").sum().cast(pl.Int64).alias("dibao.covered"),
-        pl.col("dibao.counted_income").sum().alias("dibao.raw_income"),
-        pl.col("dibao.deduction").sum().alias("dibao.deduction_total"),
-        pl.when(pl.col("co_resident")).then(pl.col("income")).otherwise(0).sum()
-        .alias("dibao.gross_income"),
-        pl.when(pl.col("co_resident")).then(pl.col("earned_income")).otherwise(0).sum()
-        .alias("dibao.earned_total"),
-        pl.col("dibao.addon_member").sum().cast(pl.Int64).alias("dibao.addon_members"),
-        pl.col("dibao.refused_member").sum().cast(pl.Int64).alias("dibao.refused"),
-    ]
+def sums(b: Batch) -> dict[str, pl.Expr]:
+    counted = pl.col("co_resident")
+    return {
+        "dibao.members": counted,
+        "dibao.covered": pl.col("dibao.covered_member"),
+        "dibao.raw_income": pl.col("dibao.counted_income"),
+        "dibao.deduction_total": pl.col("dibao.deduction"),
+        "dibao.gross_income": pl.when(counted).then(pl.col("income")).otherwise(0),
+        "dibao.earned_total": pl.when(counted).then(pl.col("earned_income")).otherwise(0),
+        "dibao.addon_members": pl.col("dibao.addon_member"),
+        "dibao.refused": pl.col("dibao.refused_member"),
+    }
 
 
 def asset_tests(prefix: str, standard: pl.Expr, b: Batch) -> list[pl.Expr]:
@@ -209,7 +209,7 @@ PROGRAMME = Programme(
     ),
     member_needs=("dibao.eligible", "dibao.assets_ok"),
     member_features=member_features,
-    aggregates=aggregates,
+    sums=sums,
     household_results=household_results,
     criteria=CRITERIA,
     steps=STEPS,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from doudi.rules.family import ADULT_AGE, household_count, parent_has
+from doudi.rules.family import ADULT_AGE, counted, parent_facts, parent_has
 from doudi.rules.programmes.base import Batch, Criterion, Programme
 from doudi.rules.programmes.tekun import TABLE_WORDS, disability_qualifies
 
@@ -41,20 +41,43 @@ GROUP_WORDS = {"dibao": "低保对象", "edge": "低保边缘家庭成员", "sin
 ELDERLY_AGE = "disability.elderly_age"
 
 
+# household facts (`doudi.rules.family`) the widened groups read
+DISABLED_MEMBERS = "_disability.disabled_members"
+WORKERS = "_disability.workers"
+ELDERLY_PARENT = "_disability.elderly_parent"
+
+
+def _elderly(b: Batch) -> pl.Expr:
+    return pl.col("age") >= b.param(ELDERLY_AGE)
+
+
+def _worker(b: Batch) -> pl.Expr:
+    """A member of working age able to work: adult, below the elderly age."""
+    age = pl.col("age")
+    return (age >= ADULT_AGE) & ~_elderly(b) & pl.col("labor_capacity")
+
+
+def household_facts(b: Batch) -> dict[str, pl.Expr]:
+    return {
+        DISABLED_MEMBERS: counted(pl.col("disability_grade") >= 1),
+        WORKERS: counted(_worker(b)),
+        **parent_facts(ELDERLY_PARENT, _elderly(b)),
+    }
+
+
 def widened_groups(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     """The facts behind the widened groups, for every member (whether or not the area lists
     them: an explanation and a what-if read them)."""
     age, grade = pl.col("age"), pl.col("disability_grade")
-    elderly = age >= b.param(ELDERLY_AGE)
     adult_disabled = (grade >= 1) & (age >= ADULT_AGE)
     out_of_work = ~pl.col("employed") & (pl.col("earned_income") <= 0)
-    worker = (age >= ADULT_AGE) & ~elderly & pl.col("labor_capacity")
-    other_workers = household_count(worker) - (worker & pl.col("co_resident")).cast(pl.Int32)
-    with_elderly_parent = adult_disabled & parent_has(elderly)
+    worker = _worker(b)
+    other_workers = pl.col(WORKERS) - (worker & pl.col("co_resident")).cast(pl.Int32)
+    with_elderly_parent = adult_disabled & parent_has(ELDERLY_PARENT)
     return m.with_columns(
         ((grade >= 1) & (grade <= 2) & (age >= ADULT_AGE) & out_of_work)
         .alias("disability.severe_unemployed"),
-        ((grade >= 1) & (household_count(grade >= 1) >= 2)).alias("disability.multi_disabled"),
+        ((grade >= 1) & (pl.col(DISABLED_MEMBERS) >= 2)).alias("disability.multi_disabled"),
         with_elderly_parent.alias("disability.elderly_with_disabled"),
         (with_elderly_parent & out_of_work & (other_workers == 0))
         .alias("disability.supported_by_elderly"),
@@ -63,11 +86,8 @@ def widened_groups(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
 
 def member_results(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
     m = widened_groups(m, b)
-    in_group = pl.lit(False)
-    for group, member_column in {**GROUPS, **WIDENED}.items():
-        in_group = in_group | (
-            b.flag("disability.living_subsidy.groups", group) & pl.col(member_column)
-        )
+    in_group = b.any_listed("disability.living_subsidy.groups", {
+        group: pl.col(member_column) for group, member_column in {**GROUPS, **WIDENED}.items()})
     # a family programme covers the co-resident members only (not one registered but away)
     in_group = in_group & pl.col("co_resident")
     disabled = pl.col("disability_grade") >= 1
@@ -103,6 +123,7 @@ PROGRAMME = Programme(
     # the living subsidy reads a group's result only where the area lists that group
     depends=(),
     depends_if={g: ("disability.living_subsidy.groups", g) for g in GROUPS},
+    household_facts=household_facts,
     member_results=member_results,
     choices={"disability.living_subsidy.groups": GROUP_WORDS, CARE_TABLE: TABLE_WORDS},
     criteria=(

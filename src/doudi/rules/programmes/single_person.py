@@ -23,15 +23,12 @@ def member_features(m: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
         "intellectual_mental_3_4": kind.is_in(["intellectual", "mental"]) & grade.is_between(3, 4),
         "serious_illness": pl.col("serious_illness"),
     }
-    candidate = pl.lit(False)
-    for code, flag in flags.items():
-        candidate = candidate | (flag & b.flag("single_person.groups", code))
+    candidate = b.any_listed("single_person.groups", flags)
     return m.with_columns((pl.col("co_resident") & candidate).alias("single_person.candidate"))
 
 
-def aggregates() -> list[pl.Expr]:
-    return [pl.col("single_person.candidate").sum().cast(pl.Int64)
-            .alias("single_person.candidates")]
+def sums(b: Batch) -> dict[str, pl.Expr]:
+    return {"single_person.candidates": pl.col("single_person.candidate")}
 
 
 def household_results(h: pl.LazyFrame, b: Batch) -> pl.LazyFrame:
@@ -65,7 +62,7 @@ PROGRAMME = Programme(
     member_parameters=("single_person.groups",),
     member_needs=("single_person.eligible",),
     member_features=member_features,
-    aggregates=aggregates,
+    sums=sums,
     household_results=household_results,
     member_results=member_results,
     choices={"single_person.groups": GROUPS},
