@@ -28,7 +28,6 @@ Prints one line per step with its time.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 import time
 from pathlib import Path
@@ -38,6 +37,7 @@ from steps import (
     Step,
     analyze,
     applications,
+    care_tasks,
     months_back,
     open_database,
     payment_history,
@@ -155,14 +155,7 @@ def prepare(households: int, months: int, seed: int, out: Path, password: str) -
 
         watched = monitoring.execute(monitoring.start_run(by=district, trigger="cli"))
     print(f"  {watched.created:,} warnings", flush=True)
-    with Step("care tasks (this month and the next)"), \
-            context.job("load bench care", user=district):
-        from doudi.care import services as care
-
-        tasks = care.generate_tasks(today, district_code).created
-        following = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-        tasks += care.generate_tasks(following, district_code).created
-    print(f"  {tasks:,} visit tasks", flush=True)
+    care_tasks(today, district_code, district)
     with Step("ANALYZE"):
         analyze()
     with Step("samples for the locustfile"):

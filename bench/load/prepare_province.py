@@ -53,7 +53,6 @@ line per step with its wall time and CPU (steps.Step), per city and per month, t
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import gc
 import sys
 import time
@@ -64,6 +63,7 @@ from steps import (
     Step,
     analyze,
     applications,
+    care_tasks,
     months_back,
     open_database,
     payment_history,
@@ -229,14 +229,7 @@ def prepare(cities: list[str], households: int, months: int, focus: int, seed: i
                                                               trigger="cli"))
             warned += run.created
     print(f"  {warned:,} warnings", flush=True)
-    with Step("care tasks (this month and the next)"), \
-            context.job("load bench care", user=padmin):
-        from doudi.care import services as care
-
-        tasks = care.generate_tasks(today, PROVINCE).created
-        following = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
-        tasks += care.generate_tasks(following, PROVINCE).created
-    print(f"  {tasks:,} visit tasks", flush=True)
+    care_tasks(today, PROVINCE, padmin)
     with Step("ANALYZE"):
         analyze()
     with Step("samples for the locustfile"):

@@ -230,6 +230,19 @@ def applications(truth, today: dt.date, towns: list) -> int:
     return made
 
 
+def care_tasks(today: dt.date, area: str, actor) -> None:
+    """The visit tasks of this month and the next for `area` (as the first-of-month job)."""
+    from doudi.audit import context
+    from doudi.care import services as care
+
+    with Step("care tasks (this month and the next)"), \
+            context.job("load bench care", user=actor):
+        tasks = care.generate_tasks(today, area).created
+        following = (today.replace(day=1) + dt.timedelta(days=32)).replace(day=1)
+        tasks += care.generate_tasks(following, area).created
+    print(f"  {tasks:,} visit tasks", flush=True)
+
+
 def analyze() -> None:
     from django.db import connection
 
